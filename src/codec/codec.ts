@@ -1,0 +1,47 @@
+/**
+ * The public entry points of the codec: `encode(value)` and `decode(bytes)`.
+ *
+ * @example
+ * ```ts
+ * import { codec, AMQPSymbol } from "uamqp";
+ * const bytes = codec.encode(new Map([[new AMQPSymbol("k"), 1]]));
+ * const value = codec.decode(bytes); // Map { AMQPSymbol("k") => 1 }
+ * ```
+ */
+import { DecodeError } from "../errors/decode-error.js";
+import { ByteWriter } from "../util/byte-writer.js";
+import { Decoder } from "./decoder.js";
+import { encodeValue } from "./encoder.js";
+import type { AMQPValue } from "./values.js";
+
+const shared = new ByteWriter(1024);
+
+/** Encodes one value in its smallest AMQP encoding. Returns a new buffer. */
+export function encode(value: AMQPValue | undefined): Uint8Array {
+  shared.reset();
+  try {
+    encodeValue(shared, value);
+  } catch (e) {
+    shared.reset();
+    throw e;
+  }
+  return shared.toBuffer();
+}
+
+/**
+ * Decodes exactly one value from `bytes`; trailing bytes are a `DecodeError`.
+ * @throws {DecodeError} on malformed input.
+ */
+export function decode(bytes: Uint8Array): AMQPValue {
+  const d = new Decoder(bytes);
+  const v = d.value();
+  if (d.pos !== d.end) throw new DecodeError(`${d.end - d.pos} trailing bytes after the value`, d.pos);
+  return v;
+}
+
+/** Decodes one value starting at `offset`; returns it and the offset after it (for streams of values). */
+export function decodeAt(bytes: Uint8Array, offset = 0): { value: AMQPValue; offset: number } {
+  const d = new Decoder(bytes, offset);
+  const value = d.value();
+  return { value, offset: d.pos };
+}

@@ -1,0 +1,453 @@
+/**
+ * Decoder: AMQP 1.0 bytes → canonical JS values (see `values.ts` for the mapping).
+ *
+ * Defensive by construction: every size and count is checked against the bytes that remain
+ * *before* anything of that size is allocated, nesting is limited to {@link MAX_NESTING_DEPTH},
+ * strings and symbols must be valid UTF-8, and any problem raises a `DecodeError` with its offset.
+ */
+import { isUtf8 } from "node:buffer";
+import { DecodeError } from "../errors/decode-error.js";
+import { FormatCode as F } from "./format-codes.js";
+import {
+  AMQPArray,
+  AMQPByte,
+  AMQPChar,
+  AMQPDecimal128,
+  AMQPDecimal32,
+  AMQPDecimal64,
+  AMQPDescribed,
+  AMQPDouble,
+  AMQPFloat,
+  AMQPShort,
+  AMQPSymbol,
+  AMQPuByte,
+  AMQPuInt,
+  AMQPuLong,
+  AMQPuShort,
+  AMQPUuid,
+  type AMQPArrayElementType,
+  type AMQPValue,
+} from "./values.js";
+
+/** Node's Buffer has undocumented but long-stable slice decoders, faster than `toString()`. */
+interface FastSlices {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+}
+
+/** Lists, maps, arrays and described values may nest at most this deep. */
+export const MAX_NESTING_DEPTH = 64;
+
+const MAX_DATE_MS = 8.64e15;
+
+/** A cursor over bytes that decodes AMQP values. Reused by the frame and message layers. */
+export class Decoder {
+  buf: Buffer;
+  pos: number;
+  end: number;
+  depth = 0;
+
+  constructor(bytes: Uint8Array, start = 0, end = bytes.length) {
+    this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.pos = start;
+    this.end = end;
+  }
+
+  /** Points the decoder at new bytes. */
+  reset(bytes: Buffer, start: number, end: number): void {
+    this.buf = bytes;
+    this.pos = start;
+    this.end = end;
+    this.depth = 0;
+  }
+
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+
+  fail(message: string, code?: number, at = this.pos): never {
+    throw new DecodeError(message, at, code);
+  }
+
+  need(n: number, code?: number): void {
+    if (this.pos + n > this.end) {
+      this.fail(`truncated input: need ${n} more bytes, ${this.end - this.pos} remain`, code);
+    }
+  }
+
+  u8(): number {
+    if (this.pos >= this.end) this.fail("truncated input: need 1 more byte, 0 remain");
+    return this.buf[this.pos++]!;
+  }
+
+  u16(): number {
+    this.need(2);
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 2;
+    return (b[p]! << 8) | b[p + 1]!;
+  }
+
+  u32(): number {
+    this.need(4);
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 4;
+    return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+  }
+
+  i64(): bigint {
+    this.need(8);
+    const v = this.buf.readBigInt64BE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  u64(): bigint {
+    this.need(8);
+    const v = this.buf.readBigUInt64BE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  /** Reads a timestamp payload (int64 ms) as a number of ms. */
+  timestampMs(): number {
+    this.need(8);
+    const hi = this.buf.readInt32BE(this.pos);
+    const lo = this.buf.readUInt32BE(this.pos + 4);
+    const ms = hi * 0x100000000 + lo;
+    if (ms > MAX_DATE_MS || ms < -MAX_DATE_MS) {
+      this.fail("timestamp outside the range of a JavaScript Date", F.Timestamp);
+    }
+    this.pos += 8;
+    return ms;
+  }
+
+  /** A view (no copy) of the next `n` bytes. */
+  bytes(n: number, code?: number): Buffer {
+    this.need(n, code);
+    const p = this.pos;
+    this.pos = p + n;
+    return this.buf.subarray(p, p + n);
+  }
+
+  /** Reads `n` bytes of UTF-8 text, rejecting invalid sequences. */
+  text(n: number, code: number): string {
+    this.need(n, code);
+    const b = this.buf;
+    const p = this.pos;
+    const e = p + n;
+    if (n <= 64) {
+      let ascii = true;
+      for (let i = p; i < e; i++) {
+        if (b[i]! > 0x7f) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) {
+        this.pos = e;
+        return (b as unknown as FastSlices).latin1Slice(p, e);
+      }
+    }
+    const view = b.subarray(p, e);
+    if (!isUtf8(view)) this.fail("invalid UTF-8", code, p);
+    this.pos = e;
+    return (b as unknown as FastSlices).utf8Slice(p, e);
+  }
+
+  /** Reads a constructor and its value. */
+  value(): AMQPValue {
+    const code = this.u8();
+    if (code === F.Described) return this.described();
+    return this.payload(code);
+  }
+
+  described(): AMQPDescribed {
+    if (++this.depth > MAX_NESTING_DEPTH) this.fail(`nesting deeper than ${MAX_NESTING_DEPTH}`, F.Described);
+    const descriptor = this.value();
+    const v = this.value();
+    this.depth--;
+    return new AMQPDescribed(descriptor, v);
+  }
+
+  /** Reads the payload of a value whose constructor `code` has been read. */
+  payload(code: number): AMQPValue {
+    switch (code) {
+      case F.Null:
+        return null;
+      case F.BooleanTrue:
+        return true;
+      case F.BooleanFalse:
+        return false;
+      case F.Boolean: {
+        const b = this.u8();
+        if (b > 1) this.fail(`invalid boolean octet ${b}`, code, this.pos - 1);
+        return b === 1;
+      }
+      case F.Uint0:
+        return new AMQPuInt(0);
+      case F.SmallUint:
+        return new AMQPuInt(this.u8());
+      case F.Uint:
+        return new AMQPuInt(this.u32());
+      case F.Ulong0:
+        return new AMQPuLong(0n);
+      case F.SmallUlong:
+        return new AMQPuLong(BigInt(this.u8()));
+      case F.Ulong:
+        return new AMQPuLong(this.u64());
+      case F.Ubyte:
+        return new AMQPuByte(this.u8());
+      case F.Ushort:
+        return new AMQPuShort(this.u16());
+      case F.Byte:
+        return new AMQPByte((this.u8() << 24) >> 24);
+      case F.Short:
+        return new AMQPShort((this.u16() << 16) >> 16);
+      case F.SmallInt:
+        return (this.u8() << 24) >> 24;
+      case F.Int:
+        return this.u32() | 0;
+      case F.SmallLong:
+        return BigInt((this.u8() << 24) >> 24);
+      case F.Long:
+        return this.i64();
+      case F.Float: {
+        this.need(4, code);
+        const v = this.buf.readFloatBE(this.pos);
+        this.pos += 4;
+        return new AMQPFloat(v);
+      }
+      case F.Double: {
+        this.need(8, code);
+        const v = this.buf.readDoubleBE(this.pos);
+        this.pos += 8;
+        return new AMQPDouble(v);
+      }
+      case F.Decimal32:
+        return new AMQPDecimal32(Buffer.from(this.bytes(4, code)));
+      case F.Decimal64:
+        return new AMQPDecimal64(Buffer.from(this.bytes(8, code)));
+      case F.Decimal128:
+        return new AMQPDecimal128(Buffer.from(this.bytes(16, code)));
+      case F.Char: {
+        const at = this.pos;
+        const cp = this.u32();
+        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) this.fail(`invalid char code point ${cp}`, code, at);
+        return new AMQPChar(String.fromCodePoint(cp));
+      }
+      case F.Timestamp:
+        return new Date(this.timestampMs());
+      case F.Uuid:
+        return new AMQPUuid(Buffer.from(this.bytes(16, code)));
+      case F.Vbin8:
+        return this.bytes(this.u8(), code);
+      case F.Vbin32:
+        return this.bytes(this.u32(), code);
+      case F.Str8:
+        return this.text(this.u8(), code);
+      case F.Str32:
+        return this.text(this.u32(), code);
+      case F.Sym8:
+        return new AMQPSymbol(this.text(this.u8(), code));
+      case F.Sym32:
+        return new AMQPSymbol(this.text(this.u32(), code));
+      case F.List0:
+        return [];
+      case F.List8:
+      case F.List32:
+        return this.list(code);
+      case F.Map8:
+      case F.Map32:
+        return this.map(code);
+      case F.Array8:
+      case F.Array32:
+        return this.array(code);
+      default:
+        return this.fail("unknown constructor", code, this.pos - 1);
+    }
+  }
+
+  /** Reads size and count of a compound (list/map/array); returns [count, endOffset]. */
+  compoundHeader(code: number, wide: boolean): number {
+    const at = this.pos - 1;
+    const size = wide ? this.u32() : this.u8();
+    const countWidth = wide ? 4 : 1;
+    if (size < countWidth) this.fail(`compound size ${size} too small for its count`, code, at);
+    if (size > this.end - this.pos) {
+      this.fail(`size ${size} is larger than the ${this.end - this.pos} bytes that remain`, code, at);
+    }
+    const count = wide ? this.u32() : this.u8();
+    if (++this.depth > MAX_NESTING_DEPTH) this.fail(`nesting deeper than ${MAX_NESTING_DEPTH}`, code, at);
+    return count;
+  }
+
+  list(code: number): AMQPValue[] {
+    const at = this.pos - 1;
+    const wide = code === F.List32;
+    const count = this.compoundHeader(code, wide);
+    const stop = this.pos + this.sizeAfterCount(at, wide);
+    if (count > stop - this.pos) this.fail(`list count ${count} exceeds its ${stop - this.pos} bytes`, code, at);
+    const out = new Array<AMQPValue>(count);
+    const savedEnd = this.end;
+    this.end = stop;
+    for (let i = 0; i < count; i++) out[i] = this.value();
+    this.closeCompound(stop, savedEnd, code, at);
+    return out;
+  }
+
+  map(code: number): Map<AMQPValue, AMQPValue> {
+    const at = this.pos - 1;
+    const wide = code === F.Map32;
+    const count = this.compoundHeader(code, wide);
+    if (count % 2 !== 0) this.fail(`map has an odd element count ${count}`, code, at);
+    const stop = this.pos + this.sizeAfterCount(at, wide);
+    if (count > stop - this.pos) this.fail(`map count ${count} exceeds its ${stop - this.pos} bytes`, code, at);
+    const out = new Map<AMQPValue, AMQPValue>();
+    const savedEnd = this.end;
+    this.end = stop;
+    for (let i = 0; i < count; i += 2) {
+      const k = this.value();
+      out.set(k, this.value());
+    }
+    this.closeCompound(stop, savedEnd, code, at);
+    return out;
+  }
+
+  /** The number of body bytes after the count field, from the size field read at `at`. */
+  private sizeAfterCount(at: number, wide: boolean): number {
+    return wide ? this.buf.readUInt32BE(at + 1) - 4 : this.buf[at + 1]! - 1;
+  }
+
+  private closeCompound(stop: number, savedEnd: number, code: number, at: number): void {
+    if (this.pos !== stop) this.fail(`compound size does not match its content`, code, at);
+    this.end = savedEnd;
+    this.depth--;
+  }
+
+  array(code: number): AMQPArray {
+    const at = this.pos - 1;
+    const wide = code === F.Array32;
+    const count = this.compoundHeader(code, wide);
+    const stop = this.pos + this.sizeAfterCount(at, wide);
+    const savedEnd = this.end;
+    this.end = stop;
+    const result = this.arrayElements(count, at);
+    this.closeCompound(stop, savedEnd, code, at);
+    return result;
+  }
+
+  /** Reads the element constructor and `count` payloads. */
+  private arrayElements(count: number, at: number): AMQPArray {
+    let elementCode = this.u8();
+    let descriptor: AMQPValue | undefined;
+    let isDescribed = false;
+    if (elementCode === F.Described) {
+      isDescribed = true;
+      descriptor = this.value();
+      elementCode = this.u8();
+      if (elementCode === F.Described) this.fail("nested described array element constructor", elementCode);
+    }
+    const width = fixedWidth(elementCode);
+    if (width === 0) this.fail("zero-width constructor cannot be an array element constructor", elementCode, at);
+    // Every element takes at least one byte: a count beyond the remaining bytes is a lie.
+    if (count > this.end - this.pos) this.fail(`array count ${count} exceeds its ${this.end - this.pos} bytes`, elementCode, at);
+    const items = new Array<AMQPValue>(count);
+    for (let i = 0; i < count; i++) {
+      const v =
+        elementCode === F.List8 || elementCode === F.List32
+          ? this.list(elementCode)
+          : elementCode === F.Map8 || elementCode === F.Map32
+            ? this.map(elementCode)
+            : elementCode === F.Array8 || elementCode === F.Array32
+              ? this.array(elementCode)
+              : this.payload(elementCode);
+      items[i] = isDescribed ? new AMQPDescribed(descriptor!, v) : v;
+    }
+    return new AMQPArray(isDescribed ? "described" : elementTypeOf(elementCode, this, at), items);
+  }
+}
+
+/** Width in bytes of a fixed-width constructor, or -1 if not fixed. */
+function fixedWidth(code: number): number {
+  switch (code >> 4) {
+    case 0x4:
+      return 0;
+    case 0x5:
+      return 1;
+    case 0x6:
+      return 2;
+    case 0x7:
+      return 4;
+    case 0x8:
+      return 8;
+    case 0x9:
+      return 16;
+    default:
+      return -1;
+  }
+}
+
+function elementTypeOf(code: number, d: Decoder, at: number): AMQPArrayElementType {
+  switch (code) {
+    case F.Boolean:
+      return "boolean";
+    case F.Ubyte:
+      return "ubyte";
+    case F.Byte:
+      return "byte";
+    case F.SmallUint:
+    case F.Uint:
+      return "uint";
+    case F.SmallUlong:
+    case F.Ulong:
+      return "ulong";
+    case F.SmallInt:
+    case F.Int:
+      return "int";
+    case F.SmallLong:
+    case F.Long:
+      return "long";
+    case F.Ushort:
+      return "ushort";
+    case F.Short:
+      return "short";
+    case F.Float:
+      return "float";
+    case F.Double:
+      return "double";
+    case F.Char:
+      return "char";
+    case F.Timestamp:
+      return "timestamp";
+    case F.Decimal32:
+      return "decimal32";
+    case F.Decimal64:
+      return "decimal64";
+    case F.Decimal128:
+      return "decimal128";
+    case F.Uuid:
+      return "uuid";
+    case F.Vbin8:
+    case F.Vbin32:
+      return "binary";
+    case F.Str8:
+    case F.Str32:
+      return "string";
+    case F.Sym8:
+    case F.Sym32:
+      return "symbol";
+    case F.List8:
+    case F.List32:
+      return "list";
+    case F.Map8:
+    case F.Map32:
+      return "map";
+    case F.Array8:
+    case F.Array32:
+      return "array";
+    default:
+      return d.fail("unknown array element constructor", code, at);
+  }
+}

@@ -1,0 +1,370 @@
+/**
+ * The JavaScript forms of AMQP 1.0 values.
+ *
+ * Decoding always returns the *canonical* form of each AMQP type (table below), and every canonical
+ * form encodes back to the same AMQP type, so `decode(encode(v))` equals `v`. The explicit wrapper
+ * classes (uamqp's `AMQPInt`, `AMQPSymbol`, …) force a type when encoding a plain JS value.
+ *
+ * | AMQP type | decoded as | plain JS that encodes to it |
+ * | --- | --- | --- |
+ * | null | `null` | `null`, `undefined` |
+ * | boolean | `boolean` | `boolean` |
+ * | ubyte, ushort, uint | `AMQPuByte`, `AMQPuShort`, `AMQPuInt` | — |
+ * | ulong | `AMQPuLong` (`value: bigint`) | — |
+ * | byte, short | `AMQPByte`, `AMQPShort` | — |
+ * | int | `number` | an integer `number` in the int32 range |
+ * | long | `bigint` | `bigint`; an integer `number` outside int32 (but safe) |
+ * | float | `AMQPFloat` | — |
+ * | double | `AMQPDouble` | a non-integer, non-finite, or `-0` `number`, or an unsafe integer |
+ * | decimal32/64/128 | `AMQPDecimal32/64/128` (raw BID bytes) | — |
+ * | char | `AMQPChar` | — |
+ * | timestamp | `Date` | `Date` |
+ * | uuid | `AMQPUuid` | — |
+ * | binary | `Uint8Array` (a `Buffer`) | `Uint8Array`, `Buffer` |
+ * | string | `string` | `string` |
+ * | symbol | `AMQPSymbol` | — |
+ * | list | `Array` | `Array` |
+ * | map | `Map` | `Map`, or a plain object (string keys) |
+ * | array | `AMQPArray` | — |
+ * | described | `AMQPDescribed` | — |
+ *
+ * A timestamp outside the range of a JavaScript `Date` (±8.64e15 ms) cannot be represented and is
+ * rejected by the decoder with a `DecodeError`.
+ */
+
+import { EncodeError } from "../errors/decode-error.js";
+
+/** Names of the AMQP 1.0 primitive types, plus `described`. */
+export type AMQPTypeName =
+  | "null"
+  | "boolean"
+  | "ubyte"
+  | "ushort"
+  | "uint"
+  | "ulong"
+  | "byte"
+  | "short"
+  | "int"
+  | "long"
+  | "float"
+  | "double"
+  | "decimal32"
+  | "decimal64"
+  | "decimal128"
+  | "char"
+  | "timestamp"
+  | "uuid"
+  | "binary"
+  | "string"
+  | "symbol"
+  | "list"
+  | "map"
+  | "array"
+  | "described";
+
+/** Any value the codec can encode or decode. */
+export type AMQPValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Date
+  | Uint8Array
+  | AMQPType
+  | readonly AMQPValue[]
+  | ReadonlyMap<AMQPValue, AMQPValue>
+  | { readonly [key: string]: AMQPValue | undefined };
+
+/** Base of the explicit type wrappers: a JS value plus the AMQP type it must be encoded as. */
+export abstract class AMQPType<T = unknown> {
+  /** The AMQP type this value encodes as. */
+  abstract readonly type: AMQPTypeName;
+  /** The wrapped JavaScript value. */
+  readonly value: T;
+  constructor(value: T) {
+    this.value = value;
+  }
+  /** The plain value, for `JSON.stringify`. */
+  toJSON(): unknown {
+    const v: unknown = this.value;
+    return typeof v === "bigint" ? v.toString() : v;
+  }
+}
+
+function checkInt(name: string, v: number, min: number, max: number): number {
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new EncodeError(`${name} requires an integer in [${min}, ${max}], got ${String(v)}`);
+  }
+  return v;
+}
+
+function toBigInt(name: string, v: bigint | number, min: bigint, max: bigint): bigint {
+  let b: bigint;
+  if (typeof v === "number") {
+    if (!Number.isSafeInteger(v)) throw new EncodeError(`${name} requires an integer, got ${String(v)}`);
+    b = BigInt(v);
+  } else {
+    b = v;
+  }
+  if (b < min || b > max) throw new EncodeError(`${name} value ${b} is outside [${min}, ${max}]`);
+  return b;
+}
+
+/** AMQP `ubyte` (0 … 255). */
+export class AMQPuByte extends AMQPType<number> {
+  readonly type = "ubyte";
+  constructor(value: number) {
+    super(checkInt("ubyte", value, 0, 0xff));
+  }
+}
+/** AMQP `ushort` (0 … 65535). */
+export class AMQPuShort extends AMQPType<number> {
+  readonly type = "ushort";
+  constructor(value: number) {
+    super(checkInt("ushort", value, 0, 0xffff));
+  }
+}
+/** AMQP `uint` (0 … 2^32−1). */
+export class AMQPuInt extends AMQPType<number> {
+  readonly type = "uint";
+  constructor(value: number) {
+    super(checkInt("uint", value, 0, 0xffffffff));
+  }
+}
+/** AMQP `ulong` (0 … 2^64−1), held as a `bigint`. */
+export class AMQPuLong extends AMQPType<bigint> {
+  readonly type = "ulong";
+  constructor(value: bigint | number) {
+    super(toBigInt("ulong", value, 0n, 0xffffffffffffffffn));
+  }
+}
+/** AMQP `byte` (−128 … 127). */
+export class AMQPByte extends AMQPType<number> {
+  readonly type = "byte";
+  constructor(value: number) {
+    super(checkInt("byte", value, -0x80, 0x7f));
+  }
+}
+/** AMQP `short` (−32768 … 32767). */
+export class AMQPShort extends AMQPType<number> {
+  readonly type = "short";
+  constructor(value: number) {
+    super(checkInt("short", value, -0x8000, 0x7fff));
+  }
+}
+/** AMQP `int` (−2^31 … 2^31−1). Plain integer numbers in this range already encode as int. */
+export class AMQPInt extends AMQPType<number> {
+  readonly type = "int";
+  constructor(value: number) {
+    super(checkInt("int", value, -0x80000000, 0x7fffffff));
+  }
+}
+/** AMQP `long` (−2^63 … 2^63−1), held as a `bigint`. Plain `bigint` values already encode as long. */
+export class AMQPLong extends AMQPType<bigint> {
+  readonly type = "long";
+  constructor(value: bigint | number) {
+    super(toBigInt("long", value, -0x8000000000000000n, 0x7fffffffffffffffn));
+  }
+}
+/** AMQP `float` (IEEE 754 binary32). The value is rounded to float precision. */
+export class AMQPFloat extends AMQPType<number> {
+  readonly type = "float";
+  constructor(value: number) {
+    if (typeof value !== "number") throw new EncodeError(`float requires a number`);
+    super(Math.fround(value));
+  }
+}
+/** AMQP `double` (IEEE 754 binary64). */
+export class AMQPDouble extends AMQPType<number> {
+  readonly type = "double";
+  constructor(value: number) {
+    if (typeof value !== "number") throw new EncodeError(`double requires a number`);
+    super(value);
+  }
+}
+
+function fixedBytes(name: string, v: Uint8Array, n: number): Uint8Array {
+  if (!(v instanceof Uint8Array) || v.length !== n) {
+    throw new EncodeError(`${name} requires exactly ${n} bytes`);
+  }
+  return v;
+}
+
+/** AMQP `decimal32`: the 4 bytes of an IEEE 754-2008 decimal32 (BID encoding), big-endian. */
+export class AMQPDecimal32 extends AMQPType<Uint8Array> {
+  readonly type = "decimal32";
+  constructor(bytes: Uint8Array) {
+    super(fixedBytes("decimal32", bytes, 4));
+  }
+}
+/** AMQP `decimal64`: the 8 bytes of an IEEE 754-2008 decimal64 (BID encoding), big-endian. */
+export class AMQPDecimal64 extends AMQPType<Uint8Array> {
+  readonly type = "decimal64";
+  constructor(bytes: Uint8Array) {
+    super(fixedBytes("decimal64", bytes, 8));
+  }
+}
+/** AMQP `decimal128`: the 16 bytes of an IEEE 754-2008 decimal128 (BID encoding), big-endian. */
+export class AMQPDecimal128 extends AMQPType<Uint8Array> {
+  readonly type = "decimal128";
+  constructor(bytes: Uint8Array) {
+    super(fixedBytes("decimal128", bytes, 16));
+  }
+}
+
+/** AMQP `char`: exactly one Unicode code point (encoded as UTF-32BE). */
+export class AMQPChar extends AMQPType<string> {
+  readonly type = "char";
+  constructor(value: string) {
+    const cp = typeof value === "string" ? value.codePointAt(0) : undefined;
+    if (cp === undefined || String.fromCodePoint(cp) !== value) {
+      throw new EncodeError("char requires a string of exactly one code point");
+    }
+    super(value);
+  }
+  /** The Unicode code point. */
+  get codePoint(): number {
+    return this.value.codePointAt(0)!;
+  }
+}
+
+/** AMQP `symbol`: an ASCII string from a constrained domain (capabilities, conditions, keys). */
+export class AMQPSymbol extends AMQPType<string> {
+  readonly type = "symbol";
+  constructor(value: string) {
+    if (typeof value !== "string") throw new EncodeError("symbol requires a string");
+    super(value);
+  }
+  override toString(): string {
+    return this.value;
+  }
+}
+
+/** Forces a JS string to be encoded as an AMQP `string` (e.g. as a map key where symbols are the default). */
+export class AMQPString extends AMQPType<string> {
+  readonly type = "string";
+  constructor(value: string) {
+    if (typeof value !== "string") throw new EncodeError("string requires a string");
+    super(value);
+  }
+}
+
+/** Forces bytes (or a latin1/utf8 string) to be encoded as AMQP `binary`. */
+export class AMQPBinary extends AMQPType<Uint8Array> {
+  readonly type = "binary";
+  constructor(value: Uint8Array | string) {
+    super(typeof value === "string" ? Buffer.from(value, "utf8") : value);
+  }
+}
+
+/** AMQP `timestamp`: milliseconds since the Unix epoch. Plain `Date` values already encode as timestamp. */
+export class AMQPTimestamp extends AMQPType<number> {
+  readonly type = "timestamp";
+  constructor(value: Date | number) {
+    const ms = value instanceof Date ? value.getTime() : value;
+    if (!Number.isSafeInteger(ms)) throw new EncodeError(`timestamp requires integer milliseconds`);
+    super(ms);
+  }
+}
+
+const HEX = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
+/** AMQP `uuid`: 16 bytes in RFC 4122 order. `toString()` gives the canonical 8-4-4-4-12 form. */
+export class AMQPUuid extends AMQPType<Uint8Array> {
+  readonly type = "uuid";
+  constructor(value: Uint8Array | string) {
+    if (typeof value === "string") {
+      if (!HEX.test(value)) throw new EncodeError(`invalid uuid string: ${value}`);
+      super(Buffer.from(value.replace(/-/g, ""), "hex"));
+    } else {
+      super(fixedBytes("uuid", value, 16));
+    }
+  }
+  /** A random (version 4) uuid. */
+  static random(): AMQPUuid {
+    return new AMQPUuid(globalThis.crypto.randomUUID());
+  }
+  override toString(): string {
+    const h = Buffer.from(this.value.buffer, this.value.byteOffset, 16).toString("hex");
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+  override toJSON(): string {
+    return this.toString();
+  }
+}
+
+/** The element types an {@link AMQPArray} may have. */
+export type AMQPArrayElementType = Exclude<AMQPTypeName, "null">;
+
+/**
+ * AMQP `array`: a sequence of values of one type, encoded with one shared element constructor.
+ * `items` hold canonical values of `elementType` (e.g. `AMQPSymbol` items for a symbol array; for
+ * convenience plain strings are accepted for symbol and string arrays, and plain numbers for numeric ones).
+ *
+ * An array of described values shares one descriptor: every item must be an `AMQPDescribed` with an
+ * equal descriptor and the same value type.
+ *
+ * @example
+ * ```ts
+ * new AMQPArray("symbol", ["PLAIN", "ANONYMOUS"]);
+ * ```
+ */
+export class AMQPArray extends AMQPType<readonly AMQPValue[]> {
+  readonly type = "array";
+  /** The AMQP type of every element. */
+  readonly elementType: AMQPArrayElementType;
+  constructor(elementType: AMQPArrayElementType, items: readonly AMQPValue[]) {
+    if (!Array.isArray(items)) throw new EncodeError("array items must be an Array");
+    super(items);
+    this.elementType = elementType;
+  }
+  /** Builds an array from uniformly typed items, inferring the element type from the first (uamqp's `AMQPArray(list)`). */
+  static of(items: readonly AMQPValue[]): AMQPArray {
+    if (items.length === 0) throw new EncodeError("cannot infer the element type of an empty array");
+    const t = typeOf(items[0]!);
+    for (const it of items) {
+      if (typeOf(it) !== t) throw new EncodeError(`array items must all have one type (${t}, got ${typeOf(it)})`);
+    }
+    if (t === "null") throw new EncodeError("an array cannot hold null elements");
+    return new AMQPArray(t, items);
+  }
+}
+
+/** AMQP described value: a descriptor (normally an `AMQPuLong` or `AMQPSymbol`) and a value. */
+export class AMQPDescribed extends AMQPType<AMQPValue> {
+  readonly type = "described";
+  /** The descriptor. */
+  readonly descriptor: AMQPValue;
+  constructor(descriptor: AMQPValue, value: AMQPValue) {
+    super(value);
+    this.descriptor = descriptor;
+  }
+}
+
+/** The AMQP type a JS value encodes as (without encoding it). */
+export function typeOf(v: AMQPValue | undefined): AMQPTypeName {
+  switch (typeof v) {
+    case "undefined":
+      return "null";
+    case "boolean":
+      return "boolean";
+    case "string":
+      return "string";
+    case "bigint":
+      return "long";
+    case "number":
+      if (Number.isInteger(v) && !Object.is(v, -0)) {
+        if (v >= -0x80000000 && v <= 0x7fffffff) return "int";
+        if (Number.isSafeInteger(v)) return "long";
+      }
+      return "double";
+    default:
+      if (v === null) return "null";
+      if (v instanceof AMQPType) return v.type;
+      if (v instanceof Uint8Array) return "binary";
+      if (v instanceof Date) return "timestamp";
+      if (Array.isArray(v)) return "list";
+      return "map";
+  }
+}

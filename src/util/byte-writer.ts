@@ -1,0 +1,132 @@
+/**
+ * A growable, reusable byte buffer with big-endian writers.
+ *
+ * The hot paths (frame and message encoding) reuse one writer: `reset()` keeps the memory.
+ * `reserve()` returns an offset that is patched afterwards (size slots), so nothing is measured twice.
+ */
+/** Node's Buffer has an undocumented but long-stable `utf8Write`, faster than `write()`. */
+interface FastUtf8 {
+  utf8Write(s: string, offset: number): number;
+}
+
+export class ByteWriter {
+  /** The underlying buffer; valid bytes are `[0, pos)`. Replaced when it grows. */
+  buf: Buffer;
+  /** The write position. */
+  pos = 0;
+
+  constructor(initialSize = 256) {
+    this.buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  /** Discards the content, keeping the memory. */
+  reset(): void {
+    this.pos = 0;
+  }
+
+  /** Makes room for `n` more bytes. */
+  ensure(n: number): void {
+    const need = this.pos + n;
+    if (need > this.buf.length) this.grow(need);
+  }
+
+  private grow(need: number): void {
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  u8(v: number): void {
+    if (this.pos + 1 > this.buf.length) this.grow(this.pos + 1);
+    this.buf[this.pos++] = v;
+  }
+
+  /** Writes two bytes: a constructor and a one-byte value. */
+  u8u8(a: number, b: number): void {
+    if (this.pos + 2 > this.buf.length) this.grow(this.pos + 2);
+    const buf = this.buf;
+    buf[this.pos] = a;
+    buf[this.pos + 1] = b;
+    this.pos += 2;
+  }
+
+  u16(v: number): void {
+    if (this.pos + 2 > this.buf.length) this.grow(this.pos + 2);
+    const buf = this.buf;
+    buf[this.pos] = v >>> 8;
+    buf[this.pos + 1] = v;
+    this.pos += 2;
+  }
+
+  u32(v: number): void {
+    if (this.pos + 4 > this.buf.length) this.grow(this.pos + 4);
+    const buf = this.buf;
+    const p = this.pos;
+    buf[p] = v >>> 24;
+    buf[p + 1] = v >>> 16;
+    buf[p + 2] = v >>> 8;
+    buf[p + 3] = v;
+    this.pos = p + 4;
+  }
+
+  /** Writes a 64-bit two's-complement or unsigned value given as bigint. */
+  u64(v: bigint): void {
+    this.u32(Number((v >> 32n) & 0xffffffffn));
+    this.u32(Number(v & 0xffffffffn));
+  }
+
+  f32(v: number): void {
+    this.ensure(4);
+    this.buf.writeFloatBE(v, this.pos);
+    this.pos += 4;
+  }
+
+  f64(v: number): void {
+    this.ensure(8);
+    this.buf.writeDoubleBE(v, this.pos);
+    this.pos += 8;
+  }
+
+  bytes(src: Uint8Array): void {
+    const n = src.length;
+    if (this.pos + n > this.buf.length) this.grow(this.pos + n);
+    this.buf.set(src, this.pos);
+    this.pos += n;
+  }
+
+  /** Writes a string as UTF-8 at the current position, returning the byte count. Call `ensure(3 * length)` first. */
+  utf8Unchecked(s: string): number {
+    const n = (this.buf as unknown as FastUtf8).utf8Write(s, this.pos);
+    this.pos += n;
+    return n;
+  }
+
+  /** Reserves `n` bytes to patch later; returns their offset. */
+  reserve(n: number): number {
+    this.ensure(n);
+    const at = this.pos;
+    this.pos += n;
+    return at;
+  }
+
+  /** Writes a 32-bit value at an earlier offset. */
+  patchU32(at: number, v: number): void {
+    const buf = this.buf;
+    buf[at] = v >>> 24;
+    buf[at + 1] = v >>> 16;
+    buf[at + 2] = v >>> 8;
+    buf[at + 3] = v;
+  }
+
+  /** A copy of the bytes written so far. */
+  toBuffer(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.pos));
+  }
+
+  /** A view of the bytes written so far (valid until the next write or reset). */
+  view(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+}
