@@ -29,7 +29,7 @@ import {
   writeUshort,
 } from "./encoder.js";
 import { FormatCode as F } from "./format-codes.js";
-import { AMQPArray, AMQPDescribed, AMQPSymbol, AMQPType, AMQPuLong, type AMQPValue } from "./values.js";
+import { AMQPArray, AMQPSymbol, AMQPType, AMQPuLong, type AMQPDescribed, type AMQPValue } from "./values.js";
 
 /** Field types a composite table may use, with the JS type each decodes to. */
 export interface FieldTypeMap {
@@ -67,16 +67,15 @@ export interface FieldSpec {
   readonly default?: unknown;
 }
 
-type FieldValue<S extends FieldSpec> =
-  S["type"] extends FieldTypeName
-    ? S["multiple"] extends true
-      ? FieldTypeMap[S["type"]][]
-      : FieldTypeMap[S["type"]]
-    : S["type"] extends CompositeType<infer T>
-      ? T
-      : S["type"] extends CompositeUnion<infer U>
-        ? U
-        : never;
+type FieldValue<S extends FieldSpec> = S["type"] extends FieldTypeName
+  ? S["multiple"] extends true
+    ? FieldTypeMap[S["type"]][]
+    : FieldTypeMap[S["type"]]
+  : S["type"] extends CompositeType<infer T>
+    ? T
+    : S["type"] extends CompositeUnion<infer U>
+      ? U
+      : never;
 
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
@@ -176,7 +175,12 @@ function readTyped(type: FieldTypeName, d: Decoder, code: number, comp: string, 
 }
 
 /** Converts a decoded map with symbol (or string) keys to a plain object. */
-export function mapToFields(m: Map<AMQPValue, AMQPValue>, d: Decoder, comp: string, key: string): Record<string, AMQPValue> {
+export function mapToFields(
+  m: Map<AMQPValue, AMQPValue>,
+  d: Decoder,
+  comp: string,
+  key: string,
+): Record<string, AMQPValue> {
   const out: Record<string, AMQPValue> = {};
   for (const [k, v] of m) {
     if (k instanceof AMQPSymbol) out[k.value] = v;
@@ -259,7 +263,7 @@ function compileField(comp: string, f: FieldSpec): { read: Reader; write: Writer
     read: (d, code) => {
       if (code === F.Array8 || code === F.Array32) {
         const arr = d.array(code);
-        return arr.value.map((x) => (x instanceof AMQPType ? (x.value as unknown) : x));
+        return arr.value.map((x) => (x instanceof AMQPType ? x.value : x));
       }
       return [readOne(d, code)];
     },
@@ -382,7 +386,8 @@ export function defineComposite<const Fs extends readonly FieldSpec[]>(def: {
     w.u8u8(F.Described, F.SmallUlong);
     w.u8(code);
     if (last < 0) {
-      if (mandatory.includes(true)) throw new EncodeError(`${name}: mandatory field ${keys[mandatory.indexOf(true)]!} is missing`);
+      if (mandatory.includes(true))
+        throw new EncodeError(`${name}: mandatory field ${keys[mandatory.indexOf(true)]!} is missing`);
       w.u8(F.List0);
       return;
     }
@@ -475,6 +480,7 @@ export function defineUnion<U extends { readonly type: string }>(
 export function symbolsOf(v: AMQPValue | undefined): string[] | undefined {
   if (v === undefined || v === null) return undefined;
   if (v instanceof AMQPSymbol) return [v.value];
-  if (v instanceof AMQPArray) return v.value.map((x) => (x instanceof AMQPSymbol ? x.value : String(x)));
+  if (v instanceof AMQPArray)
+    return v.value.map((x) => (x instanceof AMQPSymbol ? x.value : typeof x === "string" ? x : ""));
   return undefined;
 }

@@ -234,7 +234,8 @@ export class Decoder {
       case F.Char: {
         const at = this.pos;
         const cp = this.u32();
-        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) this.fail(`invalid char code point ${cp}`, code, at);
+        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+          this.fail(`invalid char code point ${cp}`, code, at);
         return new AMQPChar(String.fromCodePoint(cp));
       }
       case F.Timestamp:
@@ -288,7 +289,8 @@ export class Decoder {
     const wide = code === F.List32;
     const count = this.compoundHeader(code, wide);
     const stop = this.pos + this.sizeAfterCount(at, wide);
-    if (count > stop - this.pos) this.fail(`list count ${count} exceeds its ${stop - this.pos} bytes`, code, at);
+    if (count > stop - this.pos)
+      this.fail(`list count ${count} exceeds its ${stop - this.pos} bytes`, code, at);
     const out = new Array<AMQPValue>(count);
     const savedEnd = this.end;
     this.end = stop;
@@ -303,7 +305,8 @@ export class Decoder {
     const count = this.compoundHeader(code, wide);
     if (count % 2 !== 0) this.fail(`map has an odd element count ${count}`, code, at);
     const stop = this.pos + this.sizeAfterCount(at, wide);
-    if (count > stop - this.pos) this.fail(`map count ${count} exceeds its ${stop - this.pos} bytes`, code, at);
+    if (count > stop - this.pos)
+      this.fail(`map count ${count} exceeds its ${stop - this.pos} bytes`, code, at);
     const out = new Map<AMQPValue, AMQPValue>();
     const savedEnd = this.end;
     this.end = stop;
@@ -350,9 +353,11 @@ export class Decoder {
       if (elementCode === F.Described) this.fail("nested described array element constructor", elementCode);
     }
     const width = fixedWidth(elementCode);
-    if (width === 0) this.fail("zero-width constructor cannot be an array element constructor", elementCode, at);
+    if (width === 0)
+      this.fail("zero-width constructor cannot be an array element constructor", elementCode, at);
     // Every element takes at least one byte: a count beyond the remaining bytes is a lie.
-    if (count > this.end - this.pos) this.fail(`array count ${count} exceeds its ${this.end - this.pos} bytes`, elementCode, at);
+    if (count > this.end - this.pos)
+      this.fail(`array count ${count} exceeds its ${this.end - this.pos} bytes`, elementCode, at);
     const items = new Array<AMQPValue>(count);
     for (let i = 0; i < count; i++) {
       const v =

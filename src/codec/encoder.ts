@@ -5,13 +5,7 @@
 import { EncodeError } from "../errors/decode-error.js";
 import type { ByteWriter } from "../util/byte-writer.js";
 import { FormatCode as F } from "./format-codes.js";
-import {
-  AMQPArray,
-  AMQPDescribed,
-  AMQPType,
-  type AMQPArrayElementType,
-  type AMQPValue,
-} from "./values.js";
+import { AMQPArray, AMQPDescribed, AMQPType, type AMQPArrayElementType, type AMQPValue } from "./values.js";
 
 export function writeNull(w: ByteWriter): void {
   w.u8(F.Null);
@@ -231,7 +225,9 @@ export function encodeValue(w: ByteWriter, v: AMQPValue | undefined): void {
       return writeBoolean(w, v);
     case "bigint":
       if (v < -0x8000000000000000n || v > 0x7fffffffffffffffn) {
-        throw new EncodeError(`bigint ${v} does not fit in an AMQP long; wrap it in AMQPuLong if it is unsigned`);
+        throw new EncodeError(
+          `bigint ${v} does not fit in an AMQP long; wrap it in AMQPuLong if it is unsigned`,
+        );
       }
       return writeLong(w, v);
     case "undefined":
@@ -299,9 +295,11 @@ function writeTyped(w: ByteWriter, v: AMQPType): void {
     case "symbol":
       return writeSymbol(w, value);
     case "array":
-      return writeArray(w, v as AMQPArray);
+      if (v instanceof AMQPArray) return writeArray(w, v);
+      throw new EncodeError("array type without AMQPArray");
     case "described":
-      return writeDescribed(w, v as AMQPDescribed);
+      if (v instanceof AMQPDescribed) return writeDescribed(w, v);
+      throw new EncodeError("described type without AMQPDescribed");
     case "null":
       return writeNull(w);
     case "boolean":
@@ -316,7 +314,9 @@ function writeTyped(w: ByteWriter, v: AMQPType): void {
 // ---- arrays -------------------------------------------------------------------------------
 
 /** Element payload writers for arrays: the constructor is written once, then payloads only. */
-function fixedElement(type: AMQPArrayElementType): { code: number; write: (w: ByteWriter, v: unknown) => void } | undefined {
+function fixedElement(
+  type: AMQPArrayElementType,
+): { code: number; write: (w: ByteWriter, v: unknown) => void } | undefined {
   switch (type) {
     case "boolean":
       return { code: F.Boolean, write: (w, v) => w.u8(unwrapAs<boolean>(v, type) ? 1 : 0) };
@@ -341,7 +341,10 @@ function fixedElement(type: AMQPArrayElementType): { code: number; write: (w: By
     case "ulong":
       return { code: F.Ulong, write: (w, v) => w.u64(BigInt(unwrapAs<bigint | number>(v, type))) };
     case "long":
-      return { code: F.Long, write: (w, v) => w.u64(BigInt.asUintN(64, BigInt(unwrapAs<bigint | number>(v, type)))) };
+      return {
+        code: F.Long,
+        write: (w, v) => w.u64(BigInt.asUintN(64, BigInt(unwrapAs<bigint | number>(v, type)))),
+      };
     case "timestamp":
       return {
         code: F.Timestamp,
@@ -373,7 +376,11 @@ function unwrapAs<T>(v: unknown, type: AMQPArrayElementType): T {
   const actual = v instanceof Date ? "timestamp" : typeof v;
   const ok =
     (actual === "boolean" && type === "boolean") ||
-    (actual === "number" && type !== "boolean" && type !== "char" && type !== "uuid" && !type.startsWith("decimal")) ||
+    (actual === "number" &&
+      type !== "boolean" &&
+      type !== "char" &&
+      type !== "uuid" &&
+      !type.startsWith("decimal")) ||
     (actual === "bigint" && (type === "long" || type === "ulong")) ||
     (actual === "string" && type === "char") ||
     (actual === "timestamp" && type === "timestamp") ||
@@ -472,7 +479,8 @@ function writeArrayElements(w: ByteWriter, type: AMQPArrayElementType, items: re
     case "array": {
       w.u8(F.Array32);
       for (const it of items) {
-        if (!(it instanceof AMQPArray)) throw new EncodeError("array of array can only hold AMQPArray values");
+        if (!(it instanceof AMQPArray))
+          throw new EncodeError("array of array can only hold AMQPArray values");
         const start = w.reserve(8);
         writeArrayElements(w, it.elementType, it.value);
         w.patchU32(start, w.pos - start - 4);
@@ -482,7 +490,8 @@ function writeArrayElements(w: ByteWriter, type: AMQPArrayElementType, items: re
     }
     case "described": {
       const ds = items.map((it) => {
-        if (!(it instanceof AMQPDescribed)) throw new EncodeError("array of described can only hold AMQPDescribed");
+        if (!(it instanceof AMQPDescribed))
+          throw new EncodeError("array of described can only hold AMQPDescribed");
         return it;
       });
       const first = ds[0];

@@ -48,5 +48,7 @@ function listEquals(a: readonly AMQPValue[], b: readonly AMQPValue[]): boolean {
 
 function entries(v: object): [AMQPValue, AMQPValue][] {
   if (v instanceof Map) return [...(v as Map<AMQPValue, AMQPValue>)];
-  return Object.entries(v as Record<string, AMQPValue>).filter(([, x]) => x !== undefined);
+  return Object.entries(v as Record<string, AMQPValue | undefined>).filter(
+    (e): e is [string, AMQPValue] => e[1] !== undefined,
+  );
 }

@@ -322,9 +322,10 @@ export class AMQPArray extends AMQPType<readonly AMQPValue[]> {
   /** Builds an array from uniformly typed items, inferring the element type from the first (uamqp's `AMQPArray(list)`). */
   static of(items: readonly AMQPValue[]): AMQPArray {
     if (items.length === 0) throw new EncodeError("cannot infer the element type of an empty array");
-    const t = typeOf(items[0]!);
+    const t = typeOf(items[0]);
     for (const it of items) {
-      if (typeOf(it) !== t) throw new EncodeError(`array items must all have one type (${t}, got ${typeOf(it)})`);
+      if (typeOf(it) !== t)
+        throw new EncodeError(`array items must all have one type (${t}, got ${typeOf(it)})`);
     }
     if (t === "null") throw new EncodeError("an array cannot hold null elements");
     return new AMQPArray(t, items);

@@ -26,7 +26,4 @@ export class DecodeError extends AMQPError {
 /** Raised when a value cannot be encoded as the requested AMQP type (out of range, wrong JS type). */
 export class EncodeError extends AMQPError {
   override readonly code = "AMQP_ENCODE";
-  constructor(message: string) {
-    super(message);
-  }
 }

@@ -13,7 +13,7 @@ describe("AMQP 1.0 vectors: primitive and described values", () => {
     const expected = fromPayload(v.type, v.value);
     it(`decodes ${v.name}`, () => {
       const got = decode(Buffer.from(v.hex, "hex"));
-      assert.ok(amqpEquals(got, expected), `decoded ${String(got)} differs from the vector value`);
+      assert.ok(amqpEquals(got, expected), `decoded value differs from the vector value`);
     });
     if (!usesAlternativeEncoding(v)) {
       it(`encodes ${v.name} byte-exact`, () => {

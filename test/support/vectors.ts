@@ -105,7 +105,10 @@ export function fromPayload(type: string, p: unknown): AMQPValue {
       return new Map((p as [unknown, unknown][]).map(([k, v]) => [fromTyped(k), fromTyped(v)]));
     case "array": {
       const a = p as { type: string; elements: unknown[] };
-      return new AMQPArray(a.type as AMQPArrayElementType, a.elements.map((e) => fromPayload(a.type, e)));
+      return new AMQPArray(
+        a.type as AMQPArrayElementType,
+        a.elements.map((e) => fromPayload(a.type, e)),
+      );
     }
     case "described": {
       const d = p as { descriptor: unknown; value: unknown };
@@ -128,7 +131,8 @@ export function usesAlternativeEncoding(v: Vector): boolean {
   return (
     JSON.stringify(v.value).includes("@encoding") ||
     /alternative|also valid|may use a compact/i.test(v.note ?? "") ||
-    (["list32", "map32", "array32", "str32-utf8", "sym32", "vbin32"].includes(v.encoding ?? "") && v.hex.length < 2 * 256) ||
+    (["list32", "map32", "array32", "str32-utf8", "sym32", "vbin32"].includes(v.encoding ?? "") &&
+      v.hex.length < 2 * 256) ||
     v.name.includes("list32") ||
     v.name.includes("1byte") ||
     v.name === "list-empty-list8"

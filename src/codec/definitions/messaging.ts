@@ -67,7 +67,12 @@ export const Received = defineComposite({
 } as const);
 
 /** `amqp:accepted:list` (0x24). */
-export const Accepted = defineComposite({ name: "accepted", code: 0x24, symbol: "amqp:accepted:list", fields: [] } as const);
+export const Accepted = defineComposite({
+  name: "accepted",
+  code: 0x24,
+  symbol: "amqp:accepted:list",
+  fields: [],
+} as const);
 
 /** `amqp:rejected:list` (0x25). */
 export const Rejected = defineComposite({
@@ -78,7 +83,12 @@ export const Rejected = defineComposite({
 } as const);
 
 /** `amqp:released:list` (0x26). */
-export const Released = defineComposite({ name: "released", code: 0x26, symbol: "amqp:released:list", fields: [] } as const);
+export const Released = defineComposite({
+  name: "released",
+  code: 0x26,
+  symbol: "amqp:released:list",
+  fields: [],
+} as const);
 
 /** `amqp:modified:list` (0x27). */
 export const Modified = defineComposite({
@@ -101,14 +111,20 @@ export const Declared = defineComposite({
 } as const);
 
 type OutcomeMembers =
-  | Tagged<"accepted", ReturnType<typeof Accepted.decodeBody>>
+  | { readonly type: "accepted" }
   | Tagged<"rejected", ReturnType<typeof Rejected.decodeBody>>
-  | Tagged<"released", ReturnType<typeof Released.decodeBody>>
+  | { readonly type: "released" }
   | Tagged<"modified", ReturnType<typeof Modified.decodeBody>>
   | Tagged<"declared", ReturnType<typeof Declared.decodeBody>>;
 
 /** An outcome: accepted, rejected, released, modified or declared, tagged by `type`. */
-export const Outcome = defineUnion<OutcomeMembers>("outcome", [Accepted, Rejected, Released, Modified, Declared]);
+export const Outcome = defineUnion<OutcomeMembers>("outcome", [
+  Accepted,
+  Rejected,
+  Released,
+  Modified,
+  Declared,
+]);
 export type Outcome = ReturnType<typeof Outcome.decode>;
 
 /** `amqp:transactional-state:list` (0x34). */
@@ -201,9 +217,24 @@ export const Discharge = defineComposite({
 } as const);
 
 /** Lifetime policies of dynamic nodes (no fields). */
-export const DeleteOnClose = defineComposite({ name: "delete-on-close", code: 0x2b, symbol: "amqp:delete-on-close:list", fields: [] } as const);
-export const DeleteOnNoLinks = defineComposite({ name: "delete-on-no-links", code: 0x2c, symbol: "amqp:delete-on-no-links:list", fields: [] } as const);
-export const DeleteOnNoMessages = defineComposite({ name: "delete-on-no-messages", code: 0x2d, symbol: "amqp:delete-on-no-messages:list", fields: [] } as const);
+export const DeleteOnClose = defineComposite({
+  name: "delete-on-close",
+  code: 0x2b,
+  symbol: "amqp:delete-on-close:list",
+  fields: [],
+} as const);
+export const DeleteOnNoLinks = defineComposite({
+  name: "delete-on-no-links",
+  code: 0x2c,
+  symbol: "amqp:delete-on-no-links:list",
+  fields: [],
+} as const);
+export const DeleteOnNoMessages = defineComposite({
+  name: "delete-on-no-messages",
+  code: 0x2d,
+  symbol: "amqp:delete-on-no-messages:list",
+  fields: [],
+} as const);
 export const DeleteOnNoLinksOrMessages = defineComposite({
   name: "delete-on-no-links-or-messages",
   code: 0x2e,
