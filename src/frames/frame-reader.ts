@@ -1,0 +1,167 @@
+/**
+ * Splits a byte stream into protocol headers and frames.
+ *
+ * Safe at every split point. A frame that lies wholly inside one chunk is handed over as a view of
+ * that chunk (no copy); a frame that straddles chunks is copied once into a buffer of exactly its
+ * size. A frame whose declared size exceeds `maxFrameSize` is rejected *before* anything of that
+ * size is allocated.
+ *
+ * Aliasing: the body views stay valid forever (chunks are fresh buffers and straddling frames get
+ * their own buffer), so receivers may keep views into them.
+ */
+import { FramingError } from "./framing-error.js";
+import { parseProtocolHeader, type ProtocolHeader } from "./protocol-header.js";
+
+/** Frame types in the frame header. */
+export const FrameType = {
+  Amqp: 0,
+  Sasl: 1,
+} as const;
+
+/** Where the reader delivers what it parses. Called synchronously from `push()`. */
+export interface FrameSink {
+  /** A protocol header arrived (only when the reader was told to expect one). */
+  onProtocolHeader(header: ProtocolHeader): void;
+  /**
+   * A frame arrived: `buf[bodyStart, bodyEnd)` is its body (after the extended header).
+   * An empty body (`bodyStart === bodyEnd`) is a heartbeat.
+   */
+  onFrame(type: number, channel: number, buf: Buffer, bodyStart: number, bodyEnd: number): void;
+}
+
+export class FrameReader {
+  /** Largest frame accepted; larger declared sizes raise `amqp:connection:framing-error`. */
+  maxFrameSize: number;
+  readonly #sink: FrameSink;
+  #expectHeader = false;
+  #stopped = false;
+  /** Bytes of a header (protocol or frame) split across chunks. */
+  readonly #head = Buffer.alloc(8);
+  #headFill = 0;
+  /** A frame split across chunks, and how much of it has arrived. */
+  #partial: Buffer | undefined;
+  #partialFill = 0;
+  /** Total bytes consumed (for error offsets). */
+  #consumed = 0;
+
+  constructor(sink: FrameSink, maxFrameSize: number) {
+    this.#sink = sink;
+    this.maxFrameSize = maxFrameSize;
+  }
+
+  /** The next 8 bytes are a protocol header. */
+  expectProtocolHeader(): void {
+    this.#expectHeader = true;
+  }
+
+  /** Stops delivering anything (after a fatal error or close). */
+  stop(): void {
+    this.#stopped = true;
+    this.#partial = undefined;
+  }
+
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /**
+   * Feeds bytes. Frames and headers are delivered to the sink before this returns.
+   * @throws {FramingError} on a malformed header or an oversized frame; the reader is stopped.
+   */
+  push(chunk: Buffer): void {
+    let off = 0;
+    const len = chunk.length;
+    while (off < len && !this.#stopped) {
+      const partial = this.#partial;
+      if (partial !== undefined) {
+        const n = Math.min(partial.length - this.#partialFill, len - off);
+        chunk.copy(partial, this.#partialFill, off, off + n);
+        this.#partialFill += n;
+        off += n;
+        if (this.#partialFill === partial.length) {
+          this.#partial = undefined;
+          this.#deliver(partial, 0, partial.length);
+        }
+        continue;
+      }
+      if (this.#headFill > 0 || len - off < 8) {
+        const n = Math.min(8 - this.#headFill, len - off);
+        chunk.copy(this.#head, this.#headFill, off, off + n);
+        this.#headFill += n;
+        off += n;
+        if (this.#headFill < 8) continue;
+        this.#headFill = 0;
+        if (this.#expectHeader) {
+          this.#protocolHeader(this.#head, 0);
+          continue;
+        }
+        const size = this.#checkSize(this.#head, 0);
+        if (size === 8) {
+          this.#deliver(this.#head, 0, 8);
+          continue;
+        }
+        const frame = Buffer.allocUnsafe(size);
+        this.#head.copy(frame, 0, 0, 8);
+        this.#partial = frame;
+        this.#partialFill = 8;
+        continue;
+      }
+      // Fast path: at least 8 bytes available in this chunk.
+      if (this.#expectHeader) {
+        this.#protocolHeader(chunk, off);
+        off += 8;
+        continue;
+      }
+      const size = this.#checkSize(chunk, off);
+      if (off + size <= len) {
+        this.#deliver(chunk, off, size);
+        off += size;
+      } else {
+        const frame = Buffer.allocUnsafe(size);
+        chunk.copy(frame, 0, off, len);
+        this.#partial = frame;
+        this.#partialFill = len - off;
+        off = len;
+      }
+    }
+    this.#consumed += len;
+  }
+
+  #protocolHeader(buf: Buffer, at: number): void {
+    this.#expectHeader = false;
+    const h = parseProtocolHeader(buf, at);
+    if (!h) {
+      this.stop();
+      throw new FramingError("expected an AMQP protocol header", this.#consumed + at);
+    }
+    this.#sink.onProtocolHeader(h);
+  }
+
+  #checkSize(buf: Buffer, at: number): number {
+    const size = buf.readUInt32BE(at);
+    if (size < 8) {
+      this.stop();
+      throw new FramingError(`frame size ${size} is smaller than the frame header`, this.#consumed + at);
+    }
+    if (size > this.maxFrameSize) {
+      this.stop();
+      throw new FramingError(
+        `frame size ${size} exceeds the max-frame-size ${this.maxFrameSize}`,
+        this.#consumed + at,
+      );
+    }
+    const doff = buf[at + 4]!;
+    if (doff < 2 || doff * 4 > size) {
+      this.stop();
+      throw new FramingError(`invalid data offset ${doff} for a frame of ${size} bytes`, this.#consumed + at);
+    }
+    return size;
+  }
+
+  #deliver(buf: Buffer, start: number, size: number): void {
+    const doff = buf[start + 4]!;
+    const type = buf[start + 5]!;
+    const channel = (buf[start + 6]! << 8) | buf[start + 7]!;
+    this.#sink.onFrame(type, channel, buf, start + doff * 4, start + size);
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Writes frames into a reusable `ByteWriter`: a 4-byte size slot is reserved, the body is encoded
+ * in place, then the size is patched (nothing is measured or copied twice).
+ *
+ * The transfer performative has a hand-written encoder: it is the one frame written per message.
+ */
+import {
+  beginCompound,
+  endCompound,
+  writeBinary,
+  writeBoolean,
+  writeUbyte,
+  writeUint,
+} from "../codec/encoder.js";
+import { FormatCode as F } from "../codec/format-codes.js";
+import type { CompositeType } from "../codec/composite.js";
+import type { ByteWriter } from "../util/byte-writer.js";
+
+/** Starts a frame; returns its start offset for `endFrame`. */
+export function beginFrame(w: ByteWriter, type: number, channel: number): number {
+  w.ensure(8);
+  const at = w.pos;
+  const b = w.buf;
+  // size (patched later), doff = 2, type, channel
+  b[at + 4] = 2;
+  b[at + 5] = type;
+  b[at + 6] = channel >>> 8;
+  b[at + 7] = channel & 0xff;
+  w.pos = at + 8;
+  return at;
+}
+
+/** Patches the size of the frame started at `at`; returns the frame size. */
+export function endFrame(w: ByteWriter, at: number): number {
+  const size = w.pos - at;
+  w.patchU32(at, size);
+  return size;
+}
+
+/** Writes a whole frame whose body is one composite (a performative or SASL frame). */
+export function writeCompositeFrame<T extends object>(
+  w: ByteWriter,
+  type: number,
+  channel: number,
+  composite: CompositeType<T>,
+  value: T,
+): number {
+  const at = beginFrame(w, type, channel);
+  composite.encode(w, value);
+  return endFrame(w, at);
+}
+
+/** An empty frame (heartbeat): 8 bytes, no body. */
+export function writeEmptyFrame(w: ByteWriter): void {
+  w.ensure(8);
+  const b = w.buf;
+  const at = w.pos;
+  b[at] = 0;
+  b[at + 1] = 0;
+  b[at + 2] = 0;
+  b[at + 3] = 8;
+  b[at + 4] = 2;
+  b[at + 5] = 0;
+  b[at + 6] = 0;
+  b[at + 7] = 0;
+  w.pos = at + 8;
+}
+
+/** The fields of a transfer that the engine writes on the hot path. */
+export interface TransferHead {
+  handle: number;
+  /** Omitted on continuation frames. */
+  deliveryId: number | undefined;
+  deliveryTag: Uint8Array | undefined;
+  messageFormat: number | undefined;
+  settled: boolean;
+  more: boolean;
+  /** Receiver settle mode override (rarely used). */
+  rcvSettleMode?: number | undefined;
+  aborted?: boolean | undefined;
+}
+
+/**
+ * Writes the transfer performative (descriptor + list) for `t`, dropping trailing absent fields.
+ * Field order: handle, delivery-id, delivery-tag, message-format, settled, more, rcv-settle-mode,
+ * state, resume, aborted.
+ */
+export function writeTransferPerformative(w: ByteWriter, t: TransferHead): void {
+  w.u8u8(F.Described, F.SmallUlong);
+  w.u8(0x14);
+  const at = beginCompound(w);
+  let count = 1;
+  writeUint(w, t.handle);
+  const aborted = t.aborted === true;
+  const hasRcv = t.rcvSettleMode !== undefined;
+  const needMore = t.more || hasRcv || aborted;
+  const needSettled = t.settled || needMore;
+  const needFormat = t.messageFormat !== undefined || needSettled;
+  const needTag = t.deliveryTag !== undefined || needFormat;
+  const needId = t.deliveryId !== undefined || needTag;
+  if (needId) {
+    if (t.deliveryId === undefined) w.u8(F.Null);
+    else writeUint(w, t.deliveryId);
+    count++;
+  }
+  if (needTag) {
+    if (t.deliveryTag === undefined) w.u8(F.Null);
+    else writeBinary(w, t.deliveryTag);
+    count++;
+  }
+  if (needFormat) {
+    if (t.messageFormat === undefined) w.u8(F.Null);
+    else writeUint(w, t.messageFormat);
+    count++;
+  }
+  if (needSettled) {
+    writeBoolean(w, t.settled);
+    count++;
+  }
+  if (needMore) {
+    writeBoolean(w, t.more);
+    count++;
+  }
+  if (hasRcv || aborted) {
+    if (hasRcv) writeUbyte(w, t.rcvSettleMode!);
+    else w.u8(F.Null);
+    count++;
+  }
+  if (aborted) {
+    w.u8(F.Null); // state
+    w.u8(F.Null); // resume
+    writeBoolean(w, true);
+    count += 3;
+  }
+  endCompound(w, at, count, F.List8, F.List32);
+}
