@@ -1,0 +1,188 @@
+/**
+ * What senders and receivers share: the ATTACH/DETACH lifecycle, handles, delivery-count and
+ * link-credit, and the failure path.
+ */
+import type { AMQPError } from "../errors/amqp-error.js";
+import type { AttachFields, DetachFields, FlowFields } from "../frames/performatives.js";
+import type { SourceFields, TargetFields } from "../codec/definitions/messaging.js";
+import type { AMQPValue } from "../codec/values.js";
+import { deferred, ignoreRejection, type Deferred } from "../util/deferred.js";
+import { localCloseError, remoteDetachError, type ErrorFields } from "./remote-errors.js";
+import type { AmqpSession } from "./session.js";
+
+/** Sender settle modes (attach `snd-settle-mode`). */
+export const SenderSettleMode = { Unsettled: 0, Settled: 1, Mixed: 2 } as const;
+export type SenderSettleMode = (typeof SenderSettleMode)[keyof typeof SenderSettleMode];
+
+/** Receiver settle modes (attach `rcv-settle-mode`): First = ReceiveAndDelete-style, Second = PeekLock-style. */
+export const ReceiverSettleMode = { First: 0, Second: 1 } as const;
+export type ReceiverSettleMode = (typeof ReceiverSettleMode)[keyof typeof ReceiverSettleMode];
+
+/** The target field of an attach: a target terminus or a coordinator, tagged by `type`. */
+export type AttachTarget = NonNullable<AttachFields["target"]>;
+
+/** Options of a link attach (both roles). */
+export interface LinkOptions {
+  /** Link name; unique per connection direction. @defaultValue a random name */
+  name?: string;
+  source?: SourceFields | undefined;
+  target?: TargetFields | undefined;
+  /** @defaultValue Mixed for senders' ATTACH (spec default) */
+  sndSettleMode?: SenderSettleMode;
+  /** @defaultValue First */
+  rcvSettleMode?: ReceiverSettleMode;
+  /** Largest message accepted on this link (bytes); 0 or undefined = no limit. */
+  maxMessageSize?: number | bigint;
+  properties?: Record<string, AMQPValue>;
+  offeredCapabilities?: string[];
+  desiredCapabilities?: string[];
+}
+
+/** How long a terminus-less ATTACH waits for the DETACH that would mean refusal. */
+const REFUSAL_GRACE_MS = 100;
+
+/** Lifecycle of a link endpoint. */
+export type LinkState = "attaching" | "attached" | "detaching" | "detached";
+
+export abstract class Link {
+  readonly session: AmqpSession;
+  readonly name: string;
+  /** Our handle for this link. */
+  readonly handle: number;
+  abstract readonly role: "sender" | "receiver";
+  /** The peer's handle, once its ATTACH arrived. */
+  remoteHandle: number | undefined;
+  state: LinkState = "attaching";
+  /** What we sent in ATTACH. */
+  readonly local: AttachFields;
+  /** What the peer sent in ATTACH. */
+  remote: AttachFields | undefined;
+  /** The error that ended the link, if any. */
+  error: AMQPError | undefined;
+  deliveryCount = 0;
+  linkCredit = 0;
+  /** Called when the peer detaches (after pending operations were failed). */
+  onDetach: ((error: AMQPError | undefined, closed: boolean) => void) | undefined;
+
+  /** The peer's ATTACH had a null source (receiver) or target (sender). */
+  remoteTerminusMissing = false;
+  #refusalTimer: NodeJS.Timeout | undefined;
+  #attached: Deferred<AttachFields> = deferred();
+  #detached: Deferred<void> | undefined;
+  #detachSent = false;
+
+  constructor(session: AmqpSession, handle: number, local: AttachFields) {
+    this.session = session;
+    this.handle = handle;
+    this.local = local;
+    this.name = local.name;
+    ignoreRejection(this.#attached.promise);
+  }
+
+  /** Resolves with the peer's ATTACH; rejects if the link is refused or fails first. */
+  attached(): Promise<AttachFields> {
+    return this.#attached.promise;
+  }
+
+  get isAttached(): boolean {
+    return this.state === "attached";
+  }
+
+  /** @internal The peer's ATTACH arrived. */
+  handleRemoteAttach(attach: AttachFields): void {
+    this.remote = attach;
+    this.remoteHandle = attach.handle;
+    // A peer refusing a link attaches with a null terminus and detaches right after (spec 2.6.3):
+    // the attach promise settles when that DETACH arrives.
+    // Some peers (rhea) attach with no terminus without refusing: the link counts as attached
+    // when a FLOW for it arrives or no DETACH follows within REFUSAL_GRACE_MS.
+    const missing = this.role === "sender" ? attach.target === undefined : attach.source === undefined;
+    if (missing) {
+      this.remoteTerminusMissing = true;
+      this.#refusalTimer = setTimeout(() => {
+        this.confirmAttach();
+      }, REFUSAL_GRACE_MS);
+      this.#refusalTimer.unref();
+      return;
+    }
+    this.confirmAttach();
+  }
+
+  /** @internal The attach stands (also called on the first FLOW after a terminus-less attach). */
+  confirmAttach(): void {
+    if (this.#refusalTimer) clearTimeout(this.#refusalTimer);
+    this.#refusalTimer = undefined;
+    if (this.state !== "attaching" || !this.remote) return;
+    this.state = "attached";
+    this.onRemoteAttach(this.remote);
+    this.#attached.resolve(this.remote);
+  }
+
+  /** @internal Role-specific handling of the remote ATTACH. */
+  protected abstract onRemoteAttach(attach: AttachFields): void;
+
+  /** @internal A FLOW for this link. */
+  abstract handleFlow(flow: FlowFields): void;
+
+  /**
+   * Detaches the link (closes it when `closed`, the default). Resolves when the peer answered, or
+   * at once if the session is gone.
+   */
+  detach(options: { closed?: boolean; error?: ErrorFields } = {}): Promise<void> {
+    if (this.state === "detached") return Promise.resolve();
+    const closed = options.closed ?? true;
+    if (!this.#detached) {
+      this.#detached = deferred();
+      ignoreRejection(this.#detached.promise);
+    }
+    if (!this.#detachSent) {
+      this.#detachSent = true;
+      this.state = "detaching";
+      this.fail(localCloseError(`link ${this.name}`), false);
+      this.session.writeDetach(this, closed, options.error);
+    }
+    return this.#detached.promise;
+  }
+
+  /** @internal The peer's DETACH arrived. */
+  handleRemoteDetach(detach: DetachFields): void {
+    const err = detach.error ? remoteDetachError(detach.error, detach.closed === true) : undefined;
+    const wasDetaching = this.#detachSent;
+    if (!wasDetaching) {
+      this.#detachSent = true;
+      this.session.writeDetach(this, detach.closed === true, undefined);
+    }
+    this.state = "detached";
+    const failure = err ?? remoteDetachError(undefined, detach.closed === true);
+    if (!wasDetaching || err) this.error ??= err;
+    this.fail(failure, true);
+    this.#detached?.resolve();
+    this.session.forgetLink(this);
+    if (!wasDetaching) this.onDetach?.(err, detach.closed === true);
+  }
+
+  /**
+   * @internal Fails pending operations (and the attach promise) with `error`; when `final`, the
+   * link is dead (session or connection gone).
+   */
+  fail(error: AMQPError, final: boolean): void {
+    if (this.#refusalTimer) clearTimeout(this.#refusalTimer);
+    this.#refusalTimer = undefined;
+    this.#attached.reject(error);
+    this.failPending(error);
+    if (final) {
+      this.state = "detached";
+      this.error ??= error;
+      this.#detached?.resolve();
+    }
+  }
+
+  /** @internal Session or connection ended under the link. */
+  terminate(error: AMQPError): void {
+    const wasAlive = this.state !== "detached";
+    this.fail(error, true);
+    if (wasAlive && !this.#detachSent) this.onDetach?.(error, false);
+  }
+
+  protected abstract failPending(error: AMQPError): void;
+}

@@ -1,0 +1,185 @@
+/**
+ * The receiving end of a link: issues credit (automatically, keeping `autoCredit` outstanding,
+ * or manually), reassembles multi-frame deliveries (views collected, joined once), discards
+ * aborted ones, enforces the max message size, and settles deliveries.
+ */
+import type { AMQPError } from "../errors/amqp-error.js";
+import type { AttachFields, FlowFields, TransferFields } from "../frames/performatives.js";
+import { deferred, type Deferred } from "../util/deferred.js";
+import { serialAdd } from "../util/serial.js";
+import type { DeliveryState, IncomingDelivery } from "./delivery.js";
+import { Link, ReceiverSettleMode } from "./link.js";
+
+interface Assembly {
+  deliveryId: number;
+  tag: Uint8Array;
+  messageFormat: number;
+  settled: boolean;
+  state: DeliveryState | undefined;
+  chunks: Buffer[];
+  size: number;
+}
+
+export class ReceiverLink extends Link {
+  readonly role = "receiver";
+  /** Called for each complete delivery, synchronously from the frame handler. */
+  onDelivery: ((delivery: IncomingDelivery) => void) | undefined;
+  /**
+   * Credit kept outstanding automatically: when less than half remains, it is topped up to this
+   * value. 0 = manual credit (`flow()` / `addCredit()`).
+   */
+  autoCredit = 0;
+  /** Deliveries received and not yet settled locally. */
+  unsettled = 0;
+  #assembly: Assembly | undefined;
+  #drain: Deferred<void> | undefined;
+  #drainMode = false;
+
+  /** True when settlement needs the sender's confirmation (receiver settle mode second). */
+  get settlesSecond(): boolean {
+    return (this.remote?.rcvSettleMode ?? this.local.rcvSettleMode) === ReceiverSettleMode.Second;
+  }
+
+  /** Sets the link credit to `credit` (absolute) and tells the peer. */
+  flow(credit: number, options: { drain?: boolean } = {}): void {
+    this.linkCredit = Math.max(0, credit);
+    this.#drainMode = options.drain === true;
+    if (this.state === "detached" || this.state === "detaching") return;
+    this.session.writeFlow(this, this.#drainMode);
+  }
+
+  /** Adds `n` to the link credit. */
+  addCredit(n: number): void {
+    if (n <= 0) return;
+    this.flow(this.linkCredit + n);
+  }
+
+  /**
+   * Asks the sender to use up or give back the credit (drain). Resolves when the sender reports
+   * credit 0 (every available message was sent).
+   */
+  drain(): Promise<void> {
+    if (!this.#drain) {
+      this.#drain = deferred();
+      this.flow(this.linkCredit, { drain: true });
+    }
+    return this.#drain.promise;
+  }
+
+  protected onRemoteAttach(attach: AttachFields): void {
+    if (attach.initialDeliveryCount !== undefined) this.deliveryCount = attach.initialDeliveryCount;
+    if (this.autoCredit > 0 && this.linkCredit === 0) this.flow(this.autoCredit);
+  }
+
+  handleFlow(flow: FlowFields): void {
+    if (flow.deliveryCount !== undefined && flow.linkCredit !== undefined && this.#drainMode) {
+      // The sender advanced delivery-count to consume our credit: the drain is complete.
+      const used = (flow.deliveryCount - this.deliveryCount) >>> 0;
+      this.deliveryCount = flow.deliveryCount;
+      this.linkCredit = Math.max(0, this.linkCredit - used);
+      if (flow.linkCredit === 0 || this.linkCredit === 0) {
+        this.linkCredit = 0;
+        this.#drainMode = false;
+        const d = this.#drain;
+        this.#drain = undefined;
+        d?.resolve();
+      }
+    }
+    if (flow.echo === true) this.session.writeFlow(this, this.#drainMode);
+  }
+
+  /** @internal A transfer frame for this link. `payload` is a view into the frame. */
+  handleTransfer(t: TransferFields, payload: Buffer): void {
+    let a = this.#assembly;
+    if (a === undefined) {
+      if (t.deliveryId === undefined || t.deliveryTag === undefined) {
+        this.session.violation(
+          "amqp:invalid-field",
+          "first transfer of a delivery lacks delivery-id or delivery-tag",
+        );
+        return;
+      }
+      a = {
+        deliveryId: t.deliveryId,
+        tag: t.deliveryTag,
+        messageFormat: t.messageFormat ?? 0,
+        settled: t.settled === true,
+        state: t.state,
+        chunks: [],
+        size: 0,
+      };
+      this.#assembly = a;
+      this.deliveryCount = serialAdd(this.deliveryCount, 1);
+      this.linkCredit--;
+    } else if (t.settled === true) {
+      a.settled = true;
+    }
+    if (t.aborted === true) {
+      this.#assembly = undefined;
+      this.session.deliveryAborted(a.deliveryId);
+      this.#topUp();
+      return;
+    }
+    if (payload.length > 0) {
+      a.chunks.push(payload);
+      a.size += payload.length;
+      const max = this.local.maxMessageSize;
+      if (max !== undefined && max > 0 && a.size > Number(max)) {
+        this.#assembly = undefined;
+        void this.detach({
+          closed: true,
+          error: {
+            condition: "amqp:link:message-size-exceeded",
+            description: `message of more than ${a.size} bytes exceeds the link's max-message-size ${Number(max)}`,
+          },
+        });
+        return;
+      }
+    }
+    if (t.more === true) return;
+    this.#assembly = undefined;
+    const body = a.chunks.length === 1 ? a.chunks[0]! : Buffer.concat(a.chunks, a.size);
+    const delivery: IncomingDelivery = {
+      link: this,
+      deliveryId: a.deliveryId,
+      tag: a.tag,
+      messageFormat: a.messageFormat,
+      payload: body,
+      remoteSettled: a.settled,
+      settled: a.settled,
+      remoteState: a.state,
+    };
+    if (!a.settled) {
+      this.unsettled++;
+      this.session.trackIncoming(delivery);
+    }
+    this.#topUp();
+    this.onDelivery?.(delivery);
+  }
+
+  #topUp(): void {
+    if (this.autoCredit > 0 && !this.#drainMode && this.linkCredit * 2 < this.autoCredit) {
+      this.flow(this.autoCredit);
+    }
+  }
+
+  /**
+   * Settles a delivery with a state (default: accepted). Returns false if it was already settled.
+   * In receiver-settle-mode second the state is sent unsettled and the delivery settles when the
+   * sender confirms.
+   */
+  settle(delivery: IncomingDelivery, state: DeliveryState | undefined = { type: "accepted" }): boolean {
+    if (delivery.settled) return false;
+    delivery.settled = true;
+    this.unsettled--;
+    this.session.settleIncoming(delivery, state, !this.settlesSecond);
+    return true;
+  }
+
+  protected failPending(error: AMQPError): void {
+    this.#assembly = undefined;
+    const d = this.#drain;
+    this.#drain = undefined;
+    d?.reject(error);
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * The sending end of a link. `send()` resolves with the peer's outcome when the delivery is
+ * settled (at once for pre-settled deliveries) and *waits* for link credit and session window
+ * instead of buffering without bound: the promise is the back-pressure.
+ */
+import { AMQPError } from "../errors/amqp-error.js";
+import { ClientTimeout } from "../errors/exceptions.js";
+import type { AttachFields, FlowFields } from "../frames/performatives.js";
+import { serialAdd, serialDiff } from "../util/serial.js";
+import type { DeliveryState, OutgoingDelivery } from "./delivery.js";
+import { Link, SenderSettleMode } from "./link.js";
+
+/** Options of one send. */
+export interface SendOptions {
+  /** Send pre-settled (only with sender settle mode Mixed; Settled mode always pre-settles). */
+  settled?: boolean;
+  /** @defaultValue 0 */
+  messageFormat?: number;
+  /** Delivery tag. @defaultValue generated from the delivery id */
+  tag?: Uint8Array;
+  /** Gives up waiting for credit or an outcome after this many ms (ClientTimeout). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export class SenderLink extends Link {
+  readonly role = "sender";
+  /** Messages the peer says it has available (flow `available`). */
+  available = 0;
+  /** Deliveries waiting for credit or window, oldest first. */
+  readonly #queue: OutgoingDelivery[] = [];
+  #queueHead = 0;
+  /** Unsettled deliveries of this link. */
+  unsettled = 0;
+  /** Called whenever credit arrives (the client uses it for readiness). */
+  onCredit: (() => void) | undefined;
+
+  /** Deliveries waiting to be transmitted. */
+  get queued(): number {
+    return this.#queue.length - this.#queueHead;
+  }
+
+  /**
+   * Sends one message payload. Resolves with the peer's outcome when settled (undefined for a
+   * pre-settled delivery, once written). Rejects with a typed error if the link fails or times out.
+   */
+  send(payload: Uint8Array, options?: SendOptions): Promise<DeliveryState | undefined> {
+    if (this.state === "detached" || this.state === "detaching") {
+      return Promise.reject(
+        this.error ?? new AMQPError(`link ${this.name} is detached`, { retryable: true }),
+      );
+    }
+    const mode = this.local.sndSettleMode ?? SenderSettleMode.Mixed;
+    const settled =
+      mode === SenderSettleMode.Settled || (mode === SenderSettleMode.Mixed && options?.settled === true);
+    return new Promise<DeliveryState | undefined>((resolve, reject) => {
+      const d: OutgoingDelivery = {
+        link: this,
+        payload,
+        messageFormat: options?.messageFormat ?? 0,
+        settled,
+        tag: options?.tag,
+        deliveryId: -1,
+        offset: 0,
+        done: false,
+        resolve,
+        reject,
+        cleanup: undefined,
+      };
+      if (options?.timeoutMs !== undefined && options.timeoutMs > 0) this.#armTimeout(d, options.timeoutMs);
+      if (options?.signal) this.#armAbort(d, options.signal);
+      this.#queue.push(d);
+      this.session.transmit(this);
+    });
+  }
+
+  #armTimeout(d: OutgoingDelivery, ms: number): void {
+    const timer = setTimeout(() => {
+      this.#giveUp(d, new ClientTimeout(`message send timed out after ${ms} ms`, { retryable: true }));
+    }, ms);
+    const prev = d.cleanup;
+    d.cleanup = () => {
+      clearTimeout(timer);
+      prev?.();
+    };
+  }
+
+  #armAbort(d: OutgoingDelivery, signal: AbortSignal): void {
+    const onAbort = (): void => {
+      this.#giveUp(d, new AMQPError("send aborted", { cause: signal.reason }));
+    };
+    if (signal.aborted) {
+      queueMicrotask(onAbort);
+      return;
+    }
+    signal.addEventListener("abort", onAbort, { once: true });
+    const prev = d.cleanup;
+    d.cleanup = () => {
+      signal.removeEventListener("abort", onAbort);
+      prev?.();
+    };
+  }
+
+  /** Stops waiting for a delivery. Not yet sent: it is removed. Sent: its outcome is ignored. */
+  #giveUp(d: OutgoingDelivery, error: AMQPError): void {
+    if (d.done) return;
+    if (d.deliveryId < 0) {
+      const i = this.#queue.indexOf(d, this.#queueHead);
+      if (i >= 0 && d.offset === 0) this.#queue.splice(i, 1);
+    }
+    this.#finish(d);
+    d.reject(error);
+  }
+
+  #finish(d: OutgoingDelivery): void {
+    d.done = true;
+    d.cleanup?.();
+    d.cleanup = undefined;
+  }
+
+  /** @internal Next delivery to transmit if credit allows (the session checks its window). */
+  peek(): OutgoingDelivery | undefined {
+    while (this.#queueHead < this.#queue.length) {
+      const d = this.#queue[this.#queueHead]!;
+      if (!d.done || d.offset > 0) {
+        if (d.offset === 0 && this.linkCredit <= 0) return undefined;
+        return d;
+      }
+      this.#shift();
+    }
+    return undefined;
+  }
+
+  /** @internal The head delivery was completely written. */
+  transmitted(d: OutgoingDelivery): void {
+    this.#shift();
+    this.deliveryCount = serialAdd(this.deliveryCount, 1);
+    this.linkCredit--;
+    if (d.settled) {
+      if (!d.done) {
+        this.#finish(d);
+        d.resolve(undefined);
+      }
+    } else {
+      this.unsettled++;
+    }
+  }
+
+  #shift(): void {
+    this.#queue[this.#queueHead++] = undefined as unknown as OutgoingDelivery;
+    if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+      this.#queue.splice(0, this.#queueHead);
+      this.#queueHead = 0;
+    }
+  }
+
+  /** @internal The peer settled an unsettled delivery of this link. */
+  settledByPeer(d: OutgoingDelivery, state: DeliveryState | undefined): void {
+    this.unsettled--;
+    if (d.done) return;
+    this.#finish(d);
+    d.resolve(state);
+  }
+
+  protected onRemoteAttach(_attach: AttachFields): void {
+    // The receiver may have chosen settle modes; the sender keeps what it asked for (spec 2.7.3).
+  }
+
+  handleFlow(flow: FlowFields): void {
+    if (flow.linkCredit !== undefined) {
+      const remoteCount = flow.deliveryCount ?? this.deliveryCount;
+      this.linkCredit = serialDiff(this.deliveryCount, serialAdd(remoteCount, flow.linkCredit));
+    }
+    if (flow.available !== undefined) this.available = flow.available;
+    if (this.linkCredit > 0) this.onCredit?.();
+    this.session.transmit(this);
+    if (flow.drain === true && this.linkCredit > 0 && this.queued === 0) {
+      // Drain: use up the credit by advancing the delivery-count, then report.
+      this.deliveryCount = serialAdd(this.deliveryCount, this.linkCredit);
+      this.linkCredit = 0;
+      this.session.writeFlow(this);
+    } else if (flow.echo === true) {
+      this.session.writeFlow(this);
+    }
+  }
+
+  /** @internal Fails every queued and unsettled delivery. */
+  protected failPending(error: AMQPError): void {
+    for (let i = this.#queueHead; i < this.#queue.length; i++) {
+      const d = this.#queue[i]!;
+      if (!d.done) {
+        this.#finish(d);
+        d.reject(error);
+      }
+    }
+    this.#queue.length = 0;
+    this.#queueHead = 0;
+    this.session.failUnsettled(this, error);
+    this.unsettled = 0;
+  }
+}

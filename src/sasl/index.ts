@@ -1,0 +1,16 @@
+export {
+  SaslAnonymousMechanism,
+  SaslPlainMechanism,
+  SaslExternalMechanism,
+  SaslCode,
+  parsePlainResponse,
+  type SaslMechanism,
+  type PlainCredentials,
+} from "./mechanisms.js";
+export { SaslClientNegotiator, type SaslClientStep } from "./sasl-client.js";
+export {
+  authenticateInit,
+  type SaslServerOptions,
+  type SaslAuthRequest,
+  type SaslServerResult,
+} from "./sasl-server.js";
