@@ -87,7 +87,7 @@ export class SenderLink extends Link {
 
   #armAbort(d: OutgoingDelivery, signal: AbortSignal): void {
     const onAbort = (): void => {
-      this.#giveUp(d, new AMQPError("send aborted", { cause: signal.reason }));
+      this.#giveUp(d, new AMQPAbortError("send aborted", { cause: signal.reason }));
     };
     if (signal.aborted) {
       queueMicrotask(onAbort);

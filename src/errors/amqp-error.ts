@@ -4,6 +4,7 @@
  * Every subclass has a stable {@link AMQPError.code} (match on it, not on the message text),
  * and, where the peer sent one, the AMQP error `condition`, `description` and `info`.
  */
+import { isRetryableCondition } from "./conditions.js";
 
 /** Fields of the AMQP `error` composite (spec §2.8.14), as received from or sent to a peer. */
 export interface AMQPErrorFields {
@@ -19,14 +20,57 @@ export interface AMQPErrorFields {
 export interface AMQPErrorOptions extends AMQPErrorFields {
   /** The error that caused this one. */
   readonly cause?: unknown;
-  /** Whether retrying the failed operation can succeed. */
+  /**
+   * Whether retrying the failed operation can succeed. Defaults to the condition's retryability
+   * (see `isRetryableCondition`), or to the class default when there is no condition.
+   */
   readonly retryable?: boolean | undefined;
+}
+
+/**
+ * The shape of a retry decision attached to an error (uamqp's `error.action`).
+ * `ErrorAction` from the policy module implements it.
+ */
+export interface ErrorActionLike {
+  /** Whether the failed operation should be retried. */
+  readonly retry: boolean;
+  /** Delay before the retry, in milliseconds. */
+  readonly backoffMs: number;
+  /** Whether the retry counts against `maxRetries`. */
+  readonly incrementRetries: boolean;
 }
 
 const BRAND = Symbol.for("uamqp.error");
 
 /**
+ * Builds uamqp's message text for a condition-bearing error: `"<condition>: <description>"`,
+ * or just the condition when there is no description.
+ *
+ * @example
+ * ```ts
+ * formatConditionMessage("amqp:not-found", "no queue q"); // "amqp:not-found: no queue q"
+ * ```
+ */
+export function formatConditionMessage(condition: string, description?: string): string {
+  return description === undefined || description === "" ? condition : `${condition}: ${description}`;
+}
+
+/**
+ * Returns `options` with `retryable` filled in: the explicit value if given, else the condition's
+ * default retryability, else `fallback`.
+ * @internal
+ */
+export function withRetryable(options: AMQPErrorOptions, fallback: boolean): AMQPErrorOptions {
+  if (options.retryable !== undefined) return options;
+  const retryable = options.condition === undefined ? fallback : isRetryableCondition(options.condition);
+  return { ...options, retryable };
+}
+
+/**
  * Base class of all errors of this package (uamqp's `AMQPError`).
+ *
+ * `instanceof` works across two copies of this package loaded in one process (each error carries a
+ * `Symbol.for("uamqp.error")` brand), but the reliable way to tell errors apart is {@link code}.
  *
  * @example
  * ```ts
@@ -45,6 +89,11 @@ export class AMQPError extends Error {
   readonly info: Readonly<Record<string, unknown>> | undefined;
   /** Whether the operation may succeed when retried. */
   readonly retryable: boolean;
+  /**
+   * The retry decision of the error policy, when the library consulted one (uamqp's `.action`).
+   * Advisory: set by the client that raised the error.
+   */
+  action: ErrorActionLike | undefined;
 
   constructor(message: string, options: AMQPErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -52,15 +101,23 @@ export class AMQPError extends Error {
     this.condition = options.condition;
     this.description = options.description;
     this.info = options.info;
-    this.retryable = options.retryable ?? false;
+    this.retryable = withRetryable(options, false).retryable ?? false;
+    this.action = undefined;
   }
 
-  /** Keeps `instanceof` working across two copies of this package in one process. */
+  /**
+   * Keeps `instanceof` working across two copies of this package in one process: a branded error
+   * is an instance of a class when that class, or a class of the same name, is on its prototype chain.
+   */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    if (this === AMQPError) {
-      return typeof value === "object" && value !== null && BRAND in value;
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    if (typeof value !== "object" || value === null || !(BRAND in value)) return false;
+    if (this === AMQPError) return true;
+    for (let p: unknown = Object.getPrototypeOf(value); p !== null; p = Object.getPrototypeOf(p)) {
+      const ctor: unknown = (p as { constructor?: unknown }).constructor;
+      if (typeof ctor === "function" && ctor.name === this.name) return true;
     }
-    return Function.prototype[Symbol.hasInstance].call(this, value);
+    return false;
   }
 
   /** @internal */

@@ -1,86 +1,170 @@
 /**
  * uamqp's exception hierarchy (spec §10.1), under uamqp's names.
- * SKELETON: the errors module owner completes codes, retryable rules, docs and mapping.
+ *
+ * ```
+ * AMQPError
+ * ├─ AMQPConnectionError ─┬─ ConnectionClose ─┬─ VendorConnectionClose
+ * │                       │                   └─ ConnectionRedirect
+ * │                       ├─ LinkDetach ──────┬─ VendorLinkDetach
+ * │                       │                   └─ LinkRedirect
+ * │                       └─ MessageHandlerError
+ * ├─ ClientTimeout
+ * ├─ AMQPClientShutdown
+ * ├─ AMQPAbortError
+ * ├─ AuthenticationException ─┬─ TokenExpired
+ * │                           └─ TokenAuthFailure
+ * ├─ MessageResponse ─┬─ MessageException ─┬─ MessageSendFailed
+ * │                   │                    └─ ClientMessageError
+ * │                   ├─ MessageAlreadySettled
+ * │                   ├─ MessageRejected
+ * │                   ├─ MessageReleased
+ * │                   └─ MessageModified
+ * ├─ MessageContentTooLarge
+ * └─ DecodeError, EncodeError (decode-error.ts)
+ * ```
+ *
+ * The connection/link classes live in `connection-errors.ts`, the message classes in
+ * `message-errors.ts`; this module re-exports them.
  */
-import { AMQPError } from "./amqp-error.js";
+import { AMQPError, withRetryable, type AMQPErrorOptions } from "./amqp-error.js";
 
-/** Connection-level failures (open, CBS, management channels). */
-export class AMQPConnectionError extends AMQPError {
-  override readonly code: string = "AMQP_CONNECTION";
-}
-/** The peer closed the connection with a known AMQP condition. */
-export class ConnectionClose extends AMQPConnectionError {
-  override readonly code: string = "AMQP_CONNECTION_CLOSED";
-}
-/** The peer closed the connection with a vendor (non-AMQP) condition. */
-export class VendorConnectionClose extends ConnectionClose {
-  override readonly code: string = "AMQP_CONNECTION_CLOSED_VENDOR";
-}
-/** The peer detached a link with an error. */
-export class LinkDetach extends AMQPConnectionError {
-  override readonly code: string = "AMQP_LINK_DETACHED";
-}
-/** The peer detached a link with a vendor condition. */
-export class VendorLinkDetach extends LinkDetach {
-  override readonly code: string = "AMQP_LINK_DETACHED_VENDOR";
-}
-/** The peer detached a link with `amqp:link:redirect`. */
-export class LinkRedirect extends LinkDetach {
-  override readonly code: string = "AMQP_LINK_REDIRECT";
-}
-/** A sender or receiver link entered its error state. */
-export class MessageHandlerError extends AMQPConnectionError {
-  override readonly code: string = "AMQP_MESSAGE_HANDLER";
-}
-/** An operation did not complete within its timeout. */
+export {
+  AMQPConnectionError,
+  ConnectionClose,
+  VendorConnectionClose,
+  ConnectionRedirect,
+  LinkDetach,
+  VendorLinkDetach,
+  LinkRedirect,
+  MessageHandlerError,
+} from "./connection-errors.js";
+export {
+  MessageResponse,
+  MessageException,
+  MessageSendFailed,
+  ClientMessageError,
+  type ClientMessageErrorOptions,
+  MessageAlreadySettled,
+  MessageRejected,
+  MessageReleased,
+  MessageModified,
+  type MessageModifiedOptions,
+  MessageContentTooLarge,
+  type MessageContentTooLargeOptions,
+} from "./message-errors.js";
+
+/**
+ * An operation did not complete within its timeout (uamqp's `ClientTimeout`; uamqp raised the
+ * builtin `TimeoutError` on Python 3): authorization, management request, message send.
+ * Retryable by default (the operation may succeed on another attempt).
+ *
+ * @example
+ * ```ts
+ * throw new ClientTimeout("Failed to receive mgmt response in 100 ms");
+ * ```
+ */
 export class ClientTimeout extends AMQPError {
   override readonly code: string = "AMQP_TIMEOUT";
+  constructor(message: string, options: AMQPErrorOptions = {}) {
+    super(message, withRetryable(options, true));
+  }
 }
-/** The client was closed (or aborted) while an operation was pending. */
+
+/**
+ * The client was closed while an operation was pending (uamqp's `AMQPClientShutdown`, which was
+ * raised on Ctrl-C). Not retryable.
+ */
 export class AMQPClientShutdown extends AMQPError {
   override readonly code: string = "AMQP_CLIENT_SHUTDOWN";
+  constructor(message = "Client shutdown.", options: AMQPErrorOptions = {}) {
+    super(message, options);
+  }
 }
-/** Authentication failed (SASL outcome other than ok, CBS failure). */
+
+/**
+ * An operation was cancelled through its `AbortSignal`. Its `name` is `"AbortError"`, like the
+ * errors of Node's own abortable APIs, and its `cause` is the signal's `reason`. Not retryable.
+ *
+ * @example
+ * ```ts
+ * catch (e) { if (e instanceof AMQPAbortError) return; }
+ * ```
+ */
+export class AMQPAbortError extends AMQPError {
+  override readonly code: string = "AMQP_ABORTED";
+  constructor(message = "The operation was aborted.", options: AMQPErrorOptions = {}) {
+    super(message, options);
+    this.name = "AbortError";
+  }
+}
+
+/**
+ * Authentication failed: SASL outcome other than `ok`, or a CBS failure
+ * (uamqp's `AuthenticationException`). Not retryable by default.
+ */
 export class AuthenticationException extends AMQPError {
   override readonly code: string = "AMQP_AUTHENTICATION";
 }
-/** A CBS token expired. */
+
+/** A CBS token expired, or was already expired when supplied (uamqp's `TokenExpired`). Not retryable. */
 export class TokenExpired extends AuthenticationException {
   override readonly code: string = "AMQP_TOKEN_EXPIRED";
 }
-/** A CBS put-token was refused. */
+
+/** Options of {@link TokenAuthFailure}. */
+export interface TokenAuthFailureOptions extends AMQPErrorOptions {
+  /** The status code of the CBS put-token response (`status-code`). */
+  readonly statusCode?: number | undefined;
+}
+
+/** Status codes on which a put-token may succeed later: timeouts, throttling, server errors. */
+function retryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/**
+ * A CBS put-token was refused (uamqp's `TokenAuthFailure(status_code, description)`).
+ * Retryable when the status is 408, 429 or 5xx.
+ *
+ * @example
+ * ```ts
+ * const e = new TokenAuthFailure(401, "InvalidSignature");
+ * e.statusCode; // 401
+ * e.message; // "CBS token authentication failed: status 401: InvalidSignature"
+ * ```
+ */
 export class TokenAuthFailure extends AuthenticationException {
   override readonly code: string = "AMQP_TOKEN_AUTH_FAILURE";
-}
-/** Base of message-level errors carrying an AMQP condition. */
-export class MessageException extends AMQPError {
-  override readonly code: string = "AMQP_MESSAGE";
-}
-/** A message could not be sent (rejected, timed out, link failed). */
-export class MessageSendFailed extends MessageException {
-  override readonly code: string = "AMQP_MESSAGE_SEND_FAILED";
-}
-/** Wraps the failure(s) of a send call. */
-export class ClientMessageError extends MessageException {
-  override readonly code: string = "AMQP_CLIENT_MESSAGE";
-}
-/** The peer rejected the message. */
-export class MessageRejected extends MessageException {
-  override readonly code: string = "AMQP_MESSAGE_REJECTED";
-}
-/** The peer released the message. */
-export class MessageReleased extends MessageException {
-  override readonly code: string = "AMQP_MESSAGE_RELEASED";
-}
-/** The peer modified the message. */
-export class MessageModified extends MessageException {
-  override readonly code: string = "AMQP_MESSAGE_MODIFIED";
-}
-/** The message was already settled (or already sent) and cannot be settled or re-queued. */
-export class MessageAlreadySettled extends AMQPError {
-  override readonly code: string = "AMQP_MESSAGE_ALREADY_SETTLED";
-}
-/** The encoded message (or batch) is larger than allowed. */
-export class MessageContentTooLarge extends AMQPError {
-  override readonly code: string = "AMQP_MESSAGE_TOO_LARGE";
+  /** The status code of the put-token response, when known. */
+  readonly statusCode: number | undefined;
+
+  /** uamqp's form: the response status and its description. */
+  constructor(statusCode: number, description?: string, options?: AMQPErrorOptions);
+  /** The form shared by every error class of this package. */
+  constructor(message: string, options?: TokenAuthFailureOptions);
+  constructor(
+    first: number | string,
+    second?: string | TokenAuthFailureOptions,
+    third: AMQPErrorOptions = {},
+  ) {
+    let message: string;
+    let options: TokenAuthFailureOptions;
+    if (typeof first === "number") {
+      const description = typeof second === "string" ? second : undefined;
+      message = `CBS token authentication failed: status ${first}`;
+      if (description !== undefined && description !== "") message += `: ${description}`;
+      options = { ...third, statusCode: first, description: third.description ?? description };
+    } else {
+      message = first;
+      options = typeof second === "object" ? second : {};
+    }
+    const status = options.statusCode;
+    super(
+      message,
+      status === undefined
+        ? options
+        : { ...options, retryable: options.retryable ?? retryableStatus(status) },
+    );
+    this.statusCode = options.statusCode;
+  }
 }

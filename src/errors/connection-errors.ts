@@ -1,0 +1,136 @@
+/**
+ * Connection- and link-scope errors of uamqp's hierarchy (spec §10.1): `AMQPConnectionError` and
+ * its subclasses. Build them from a peer's CLOSE/DETACH with the functions of `mapping.ts`.
+ */
+import { AMQPError, withRetryable, type AMQPErrorOptions } from "./amqp-error.js";
+import { ErrorCondition } from "./conditions.js";
+import { parseRedirectInfo, type RedirectInfo } from "./redirect-info.js";
+
+/**
+ * Connection-level failures: the socket, the AMQP open handshake, CBS or management channels
+ * (uamqp's `AMQPConnectionError`). Retryable by default when it carries no condition, because
+ * most of these failures are transient network problems.
+ *
+ * @example
+ * ```ts
+ * catch (e) { if (e instanceof AMQPConnectionError && e.retryable) await reconnect(); }
+ * ```
+ */
+export class AMQPConnectionError extends AMQPError {
+  override readonly code: string = "AMQP_CONNECTION";
+  constructor(message: string, options: AMQPErrorOptions = {}) {
+    super(message, withRetryable(options, true));
+  }
+}
+
+/**
+ * The peer closed the connection with a known AMQP condition (uamqp's `ConnectionClose`).
+ * `retryable` follows the condition: `amqp:connection:forced` is retryable,
+ * `amqp:connection:framing-error` is not.
+ */
+export class ConnectionClose extends AMQPConnectionError {
+  override readonly code: string = "AMQP_CONNECTION_CLOSED";
+}
+
+/**
+ * The peer closed the connection with a vendor (non-AMQP) condition, e.g. `com.microsoft:…`
+ * (uamqp's `VendorConnectionClose`). The condition is kept as sent; retryable by default.
+ */
+export class VendorConnectionClose extends ConnectionClose {
+  override readonly code: string = "AMQP_CONNECTION_CLOSED_VENDOR";
+}
+
+/**
+ * The peer closed the connection with `amqp:connection:redirect`: the container is available at
+ * another host, given by {@link hostname}, {@link networkHost} and {@link port} (read from `info`).
+ * Not in uamqp (which raises a plain `ConnectionClose`); it is a `ConnectionClose` subclass, so
+ * uamqp-style checks still match. Not retryable against the same host.
+ */
+export class ConnectionRedirect extends ConnectionClose implements RedirectInfo {
+  override readonly code: string = "AMQP_CONNECTION_REDIRECT";
+  /** `hostname` from `info`: the virtual host name to put in the OPEN. */
+  readonly hostname: string | undefined;
+  /** `network-host` from `info`: where to open the TCP connection. */
+  readonly networkHost: string | undefined;
+  /** `port` from `info`. */
+  readonly port: number | undefined;
+  /** `address` from `info` (not defined for connection redirects; kept if the peer sends it). */
+  readonly address: string | undefined;
+  /** `scheme` from `info` (Azure extension). */
+  readonly scheme: string | undefined;
+  /** `path` from `info` (Azure extension). */
+  readonly path: string | undefined;
+
+  constructor(message: string, options: AMQPErrorOptions = {}) {
+    super(message, { ...options, condition: options.condition ?? ErrorCondition.ConnectionRedirect });
+    const r = parseRedirectInfo(options.info);
+    this.hostname = r.hostname;
+    this.networkHost = r.networkHost;
+    this.port = r.port;
+    this.address = r.address;
+    this.scheme = r.scheme;
+    this.path = r.path;
+  }
+}
+
+/**
+ * The peer detached a link with an error (uamqp's `LinkDetach`), e.g. `amqp:link:detach-forced`
+ * after the service's idle timeout (retryable) or `amqp:unauthorized-access` (not retryable).
+ */
+export class LinkDetach extends AMQPConnectionError {
+  override readonly code: string = "AMQP_LINK_DETACHED";
+}
+
+/** The peer detached a link with a vendor condition (uamqp's `VendorLinkDetach`); retryable by default. */
+export class VendorLinkDetach extends LinkDetach {
+  override readonly code: string = "AMQP_LINK_DETACHED_VENDOR";
+}
+
+/**
+ * The peer detached a link with `amqp:link:redirect` (uamqp's `LinkRedirect`). The new location
+ * is read from `info` (keys `hostname`, `network-host`, `port`, `address`, `scheme`, `path`; as
+ * strings or symbols, values as strings or numbers). Not retryable on the same link: re-attach
+ * at the new address instead.
+ *
+ * @example
+ * ```ts
+ * catch (e) {
+ *   if (e instanceof LinkRedirect) await client.redirect(e, auth); // e.hostname, e.port, e.address
+ * }
+ * ```
+ */
+export class LinkRedirect extends LinkDetach implements RedirectInfo {
+  override readonly code: string = "AMQP_LINK_REDIRECT";
+  /** `hostname` from `info`: the virtual host name to put in the OPEN. */
+  readonly hostname: string | undefined;
+  /** `network-host` from `info`: where to open the TCP connection (uamqp's `network_host`). */
+  readonly networkHost: string | undefined;
+  /** `port` from `info`. */
+  readonly port: number | undefined;
+  /** `address` from `info`: the node address to attach to. */
+  readonly address: string | undefined;
+  /** `scheme` from `info` (Azure extension). */
+  readonly scheme: string | undefined;
+  /** `path` from `info` (Azure extension). */
+  readonly path: string | undefined;
+
+  constructor(message: string, options: AMQPErrorOptions = {}) {
+    super(message, { ...options, condition: options.condition ?? ErrorCondition.LinkRedirect });
+    const r = parseRedirectInfo(options.info);
+    this.hostname = r.hostname;
+    this.networkHost = r.networkHost;
+    this.port = r.port;
+    this.address = r.address;
+    this.scheme = r.scheme;
+    this.path = r.path;
+  }
+}
+
+/**
+ * A sender or receiver link entered its error state (uamqp's `MessageHandlerError`), for example
+ * because its session or connection failed; the underlying error is the `cause`. Retryable by
+ * default (rebuild the handler).
+ */
+export class MessageHandlerError extends AMQPConnectionError {
+  override readonly code: string = "AMQP_MESSAGE_HANDLER";
+}

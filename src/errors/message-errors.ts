@@ -1,0 +1,212 @@
+/**
+ * Message-level errors and disposition responses of uamqp's hierarchy (spec §10.1):
+ * `MessageResponse` and its subclasses. Build send failures from a delivery outcome with
+ * `sendErrorFromOutcome` (`mapping.ts`).
+ */
+import { AMQPError, formatConditionMessage, withRetryable, type AMQPErrorOptions } from "./amqp-error.js";
+import { ErrorCondition, isRetryableCondition } from "./conditions.js";
+
+/**
+ * Base of message dispositions and message errors (uamqp's `MessageResponse`).
+ * Not retryable by default when it carries no condition.
+ */
+export class MessageResponse extends AMQPError {
+  override readonly code: string = "AMQP_MESSAGE_RESPONSE";
+}
+
+/**
+ * A message-level error carrying an AMQP condition (uamqp's `MessageException`). Raised as-is for a
+ * `rejected` outcome with a vendor condition. Retryable unless its condition is in the no-retry set;
+ * retryable when it has no condition (uamqp: `MessageSendFailed(UnknownError)` is retried).
+ */
+export class MessageException extends MessageResponse {
+  override readonly code: string = "AMQP_MESSAGE";
+  constructor(message: string, options: AMQPErrorOptions = {}) {
+    super(message, withRetryable(options, true));
+  }
+}
+
+/**
+ * A message could not be sent (uamqp's `MessageSendFailed`): the peer rejected it with a known
+ * condition, or gave no usable outcome.
+ *
+ * @example
+ * ```ts
+ * if (err instanceof MessageSendFailed && err.condition === ErrorCondition.NotFound) { ... }
+ * ```
+ */
+export class MessageSendFailed extends MessageException {
+  override readonly code: string = "AMQP_MESSAGE_SEND_FAILED";
+}
+
+/** Options of {@link ClientMessageError}. */
+export interface ClientMessageErrorOptions<M = unknown> extends AMQPErrorOptions {
+  /** The messages that failed, each with its error. */
+  readonly failedMessages?: ReadonlyMap<M, AMQPError> | undefined;
+  /** How many messages the failed call tried to send. */
+  readonly totalMessages?: number | undefined;
+  /** How many of them failed; defaults to `failedMessages.size`. */
+  readonly numberFailed?: number | undefined;
+}
+
+/**
+ * Wraps the failure of a send call (uamqp's `ClientMessageError`): a local exception during a
+ * transfer, a timeout, or the final result of sending several messages. The condition, description,
+ * info and retryability come from the wrapped `cause` when it is an `AMQPError`, otherwise the
+ * condition is `amqp:client-error` (retryable).
+ *
+ * @example
+ * ```ts
+ * catch (e) {
+ *   if (e instanceof ClientMessageError) console.log(`${e.numberFailed} of ${e.totalMessages} failed`);
+ * }
+ * ```
+ */
+export class ClientMessageError<M = unknown> extends MessageException {
+  override readonly code: string = "AMQP_CLIENT_MESSAGE";
+  /** The messages that failed, each with its error (uamqp: `info["failed_messages"]`). */
+  readonly failedMessages: ReadonlyMap<M, AMQPError> | undefined;
+  /** How many messages the call tried to send (uamqp: `info["total_messages"]`). */
+  readonly totalMessages: number | undefined;
+  /** How many messages failed (uamqp: `info["number_failed"]`). */
+  readonly numberFailed: number | undefined;
+
+  constructor(message: string, options: ClientMessageErrorOptions<M> = {}) {
+    const inner = options.cause instanceof AMQPError ? options.cause : undefined;
+    const condition = options.condition ?? inner?.condition ?? ErrorCondition.ClientError;
+    super(message, {
+      cause: options.cause,
+      condition,
+      description: options.description ?? inner?.description,
+      info: options.info ?? inner?.info,
+      retryable: options.retryable ?? inner?.retryable ?? isRetryableCondition(condition),
+    });
+    this.failedMessages = options.failedMessages;
+    this.totalMessages = options.totalMessages;
+    this.numberFailed = options.numberFailed ?? options.failedMessages?.size;
+  }
+
+  /**
+   * Wraps any thrown value (uamqp's `ClientMessageError(exception)`); the message is
+   * `"<condition>: <wrapped message>"`.
+   *
+   * @example
+   * ```ts
+   * throw ClientMessageError.wrap(timeoutError, { totalMessages: 1, numberFailed: 1 });
+   * ```
+   */
+  static wrap<M = unknown>(
+    error: unknown,
+    options: Omit<ClientMessageErrorOptions<M>, "cause"> = {},
+  ): ClientMessageError<M> {
+    const inner = error instanceof AMQPError ? error : undefined;
+    const condition = options.condition ?? inner?.condition ?? ErrorCondition.ClientError;
+    const text = error instanceof Error ? error.message : typeof error === "string" ? error : undefined;
+    const detail = inner?.description ?? text;
+    const message = detail === condition ? condition : formatConditionMessage(condition, detail);
+    return new ClientMessageError<M>(message, { ...options, cause: error });
+  }
+}
+
+/**
+ * The message was already settled (or already sent) and cannot be settled or re-queued again
+ * (uamqp's `MessageAlreadySettled`). Not retryable.
+ */
+export class MessageAlreadySettled extends MessageResponse {
+  override readonly code: string = "AMQP_MESSAGE_ALREADY_SETTLED";
+  constructor(
+    message = "Invalid operation: this message is already settled.",
+    options: AMQPErrorOptions = {},
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * The message was rejected (uamqp's `MessageRejected`): `condition`, `description` and `info` are
+ * those of the `rejected` outcome's error (uamqp's `error_condition`, `error_description`,
+ * `error_info`); the condition defaults to `amqp:internal-error`, as uamqp's `reject()` does.
+ */
+export class MessageRejected extends MessageResponse {
+  override readonly code: string = "AMQP_MESSAGE_REJECTED";
+  constructor(message = "The message was rejected.", options: AMQPErrorOptions = {}) {
+    super(
+      message,
+      withRetryable({ ...options, condition: options.condition ?? ErrorCondition.InternalServerError }, true),
+    );
+  }
+}
+
+/**
+ * The peer released the message (`released` outcome: not processed, may be redelivered or resent;
+ * uamqp's `MessageReleased`). Always retryable unless stated: uamqp turned it into an unknown error
+ * (spec §14 item 6), this library keeps the outcome.
+ */
+export class MessageReleased extends MessageResponse {
+  override readonly code: string = "AMQP_MESSAGE_RELEASED";
+  constructor(message = "The message was released by the peer.", options: AMQPErrorOptions = {}) {
+    super(message, withRetryable(options, true));
+  }
+}
+
+/** Options of {@link MessageModified}: the fields of the `modified` outcome (spec §3.4.5). */
+export interface MessageModifiedOptions extends AMQPErrorOptions {
+  /** `delivery-failed`: count the transfer as an unsuccessful delivery attempt. @defaultValue false */
+  readonly deliveryFailed?: boolean | undefined;
+  /** `undeliverable-here`: do not redeliver the message to this link. @defaultValue false */
+  readonly undeliverableHere?: boolean | undefined;
+  /** `message-annotations` to merge into the message's annotations. */
+  readonly messageAnnotations?: Readonly<Record<string, unknown>> | undefined;
+}
+
+/**
+ * The peer settled the message with the `modified` outcome (uamqp's `MessageModified`, whose
+ * `failed`/`undeliverable` became {@link deliveryFailed}/{@link undeliverableHere}). Retryable
+ * unless `undeliverableHere` is set (spec §14 item 6).
+ */
+export class MessageModified extends MessageResponse {
+  override readonly code: string = "AMQP_MESSAGE_MODIFIED";
+  /** `delivery-failed` of the outcome. */
+  readonly deliveryFailed: boolean;
+  /** `undeliverable-here` of the outcome. */
+  readonly undeliverableHere: boolean;
+  /** `message-annotations` of the outcome. */
+  readonly messageAnnotations: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(message = "The message was modified by the peer.", options: MessageModifiedOptions = {}) {
+    const undeliverableHere = options.undeliverableHere ?? false;
+    super(message, withRetryable(options, !undeliverableHere));
+    this.deliveryFailed = options.deliveryFailed ?? false;
+    this.undeliverableHere = undeliverableHere;
+    this.messageAnnotations = options.messageAnnotations;
+  }
+}
+
+/** Options of {@link MessageContentTooLarge}. */
+export interface MessageContentTooLargeOptions extends AMQPErrorOptions {
+  /** The encoded size, in bytes. */
+  readonly size?: number | undefined;
+  /** The limit that was exceeded, in bytes. */
+  readonly maxSize?: number | undefined;
+}
+
+/**
+ * The encoded message (or batch) is larger than allowed (uamqp's `MessageContentTooLarge`, which was
+ * a `ValueError`; here an `AMQPError`). Not retryable.
+ */
+export class MessageContentTooLarge extends AMQPError {
+  override readonly code: string = "AMQP_MESSAGE_TOO_LARGE";
+  /** The encoded size, in bytes, when known. */
+  readonly size: number | undefined;
+  /** The limit that was exceeded, in bytes, when known. */
+  readonly maxSize: number | undefined;
+
+  constructor(
+    message = "Data set too large for a single message.",
+    options: MessageContentTooLargeOptions = {},
+  ) {
+    super(message, options);
+    this.size = options.size;
+    this.maxSize = options.maxSize;
+  }
+}
