@@ -3,8 +3,8 @@
  * settled (at once for pre-settled deliveries) and *waits* for link credit and session window
  * instead of buffering without bound: the promise is the back-pressure.
  */
-import { AMQPError } from "../errors/amqp-error.js";
-import { ClientTimeout } from "../errors/exceptions.js";
+import type { AMQPError } from "../errors/amqp-error.js";
+import { AMQPAbortError, ClientTimeout, LinkDetach } from "../errors/exceptions.js";
 import type { AttachFields, FlowFields } from "../frames/performatives.js";
 import { serialAdd, serialDiff } from "../util/serial.js";
 import type { DeliveryState, OutgoingDelivery } from "./delivery.js";
@@ -47,7 +47,11 @@ export class SenderLink extends Link {
   send(payload: Uint8Array, options?: SendOptions): Promise<DeliveryState | undefined> {
     if (this.state === "detached" || this.state === "detaching") {
       return Promise.reject(
-        this.error ?? new AMQPError(`link ${this.name} is detached`, { retryable: true }),
+        this.error ??
+          new LinkDetach(`link ${this.name} is detached`, {
+            condition: "amqp:illegal-state",
+            retryable: true,
+          }),
       );
     }
     const mode = this.local.sndSettleMode ?? SenderSettleMode.Mixed;
