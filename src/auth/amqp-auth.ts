@@ -1,0 +1,179 @@
+/**
+ * Authentication and transport settings of a connection (uamqp's `AMQPAuth`, `SASLAnonymous`,
+ * `SASLPlain`): which host and port, TLS or plain TCP, WebSocket and HTTP proxy, and the SASL
+ * mechanism. Unlike uamqp, an auth object can be used by several connections.
+ */
+import type { SaslMechanism } from "../sasl/mechanisms.js";
+import { SaslAnonymousMechanism, SaslExternalMechanism, SaslPlainMechanism } from "../sasl/mechanisms.js";
+import { connectTcp } from "../transport/tcp.js";
+import { connectTls, type TlsClientOptions } from "../transport/tls.js";
+import type { Transport } from "../transport/transport.js";
+import { connectWebSocket } from "../transport/websocket.js";
+
+/** Transport kinds (uamqp `TransportType`). */
+export const TransportType = {
+  /** AMQP over TCP (TLS unless `tls: false`). */
+  Amqp: 1,
+  /** AMQP over WebSocket (wss unless `tls: false`). */
+  AmqpOverWebsocket: 2,
+} as const;
+export type TransportType = (typeof TransportType)[keyof typeof TransportType];
+
+/** Default ports (uamqp constants). */
+export const DEFAULT_AMQPS_PORT = 5671;
+export const DEFAULT_AMQP_PORT = 5672;
+export const DEFAULT_AMQP_WSS_PORT = 443;
+/** Azure's WebSocket path. */
+export const DEFAULT_WEBSOCKET_PATH = "/$servicebus/websocket/";
+
+/** An HTTP CONNECT proxy (uamqp `http_proxy`). A proxy forces the WebSocket transport. */
+export interface HttpProxy {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+}
+
+/** Where and how to connect. */
+export interface TransportOptions extends TlsClientOptions {
+  /** @defaultValue TransportType.Amqp */
+  type?: TransportType;
+  /** @defaultValue 5671 with TLS, 5672 without; 443 / 80 for WebSocket */
+  port?: number;
+  /** Use TLS. @defaultValue true (uamqp parity); clients set it from the URL scheme */
+  tls?: boolean;
+  /** WebSocket settings. */
+  webSocket?: { path?: string; protocol?: string };
+  proxy?: HttpProxy;
+  /** Bound on connecting (TCP + TLS + WebSocket handshake). @defaultValue 30000 */
+  connectTimeoutMs?: number;
+  /** Connect to this host instead of `hostname` (uamqp `custom_endpoint_hostname`); SNI and SASL keep `hostname`. */
+  customEndpointHostname?: string;
+}
+
+/** Base of the auth classes. */
+export abstract class AMQPAuth {
+  /** The host name: SNI, SASL hostname and OPEN hostname. */
+  readonly hostname: string;
+  readonly transport: Readonly<TransportOptions>;
+
+  constructor(hostname: string, transport: TransportOptions = {}) {
+    this.hostname = hostname;
+    this.transport = transport;
+  }
+
+  /** The SASL mechanism (undefined = no SASL layer). */
+  abstract mechanism(): SaslMechanism | undefined;
+
+  /** The same credentials for another host (redirects). */
+  abstract withHost(hostname: string, transport?: TransportOptions): AMQPAuth;
+
+  /** True if the connection uses TLS. */
+  get tls(): boolean {
+    return this.transport.tls ?? true;
+  }
+
+  /** True if the connection uses WebSocket (also forced by a proxy, as in uamqp). */
+  get webSocket(): boolean {
+    return this.transport.type === TransportType.AmqpOverWebsocket || this.transport.proxy !== undefined;
+  }
+
+  /** The port connected to. */
+  get port(): number {
+    if (this.transport.port !== undefined) return this.transport.port;
+    if (this.webSocket) return this.tls ? DEFAULT_AMQP_WSS_PORT : 80;
+    return this.tls ? DEFAULT_AMQPS_PORT : DEFAULT_AMQP_PORT;
+  }
+
+  /** Opens the byte transport (TCP, TLS or WebSocket, through the proxy if any). */
+  connect(signal?: AbortSignal): Promise<Transport> {
+    const t = this.transport;
+    const host = t.customEndpointHostname ?? this.hostname;
+    const common = {
+      ...(signal ? { signal } : {}),
+      timeoutMs: t.connectTimeoutMs ?? 30_000,
+    };
+    const tlsOptions: TlsClientOptions = {
+      servername: t.servername ?? this.hostname,
+      ca: t.ca,
+      cert: t.cert,
+      key: t.key,
+      passphrase: t.passphrase,
+      rejectUnauthorized: t.rejectUnauthorized,
+      tlsOptions: t.tlsOptions,
+    };
+    if (this.webSocket) {
+      const scheme = this.tls ? "wss" : "ws";
+      const path = t.webSocket?.path ?? DEFAULT_WEBSOCKET_PATH;
+      const url = `${scheme}://${host.includes(":") ? `[${host}]` : host}:${this.port}${path.startsWith("/") ? path : `/${path}`}`;
+      return connectWebSocket({
+        url,
+        ...common,
+        ...(this.tls ? tlsOptions : {}),
+        ...(t.webSocket?.protocol !== undefined ? { protocol: t.webSocket.protocol } : {}),
+        ...(t.proxy ? { proxy: t.proxy } : {}),
+      });
+    }
+    if (this.tls) return connectTls({ host, port: this.port, ...common, ...tlsOptions });
+    return connectTcp({ host, port: this.port, ...common });
+  }
+}
+
+/**
+ * SASL ANONYMOUS.
+ * @example
+ * ```ts
+ * const auth = new SASLAnonymous("localhost", { tls: false, port: 5672 });
+ * ```
+ */
+export class SASLAnonymous extends AMQPAuth {
+  mechanism(): SaslMechanism {
+    return new SaslAnonymousMechanism();
+  }
+  withHost(hostname: string, transport: TransportOptions = this.transport): SASLAnonymous {
+    return new SASLAnonymous(hostname, transport);
+  }
+}
+
+/**
+ * SASL PLAIN (user name and password). The password is never logged or shown.
+ * @example
+ * ```ts
+ * const auth = new SASLPlain("broker.example", "user", "secret");
+ * ```
+ */
+export class SASLPlain extends AMQPAuth {
+  readonly username: string;
+  readonly #password: string;
+  constructor(hostname: string, username: string, password: string, transport: TransportOptions = {}) {
+    super(hostname, transport);
+    this.username = username;
+    this.#password = password;
+  }
+  mechanism(): SaslMechanism {
+    return new SaslPlainMechanism(this.username, this.#password);
+  }
+  withHost(hostname: string, transport: TransportOptions = this.transport): SASLPlain {
+    return new SASLPlain(hostname, this.username, this.#password, transport);
+  }
+}
+
+/** SASL EXTERNAL: the identity of the TLS client certificate (`transport.cert`/`key`). */
+export class SASLExternal extends AMQPAuth {
+  mechanism(): SaslMechanism {
+    return new SaslExternalMechanism();
+  }
+  withHost(hostname: string, transport: TransportOptions = this.transport): SASLExternal {
+    return new SASLExternal(hostname, transport);
+  }
+}
+
+/** No SASL layer at all (the AMQP header is sent directly). */
+export class NoSASL extends AMQPAuth {
+  mechanism(): undefined {
+    return undefined;
+  }
+  withHost(hostname: string, transport: TransportOptions = this.transport): NoSASL {
+    return new NoSASL(hostname, transport);
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * uamqp's low-level `Connection`: one AMQP connection over the transport an {@link AMQPAuth}
+ * describes. Event-driven (no pumping); `open()` resolves on the peer's OPEN. Sessions and links
+ * may be created before `open()` resolves: their frames are pipelined behind the handshake.
+ */
+import type { AMQPValue } from "../codec/values.js";
+import type { AMQPError } from "../errors/amqp-error.js";
+import { ClientTimeout, type LinkRedirect, type ConnectionRedirect } from "../errors/exceptions.js";
+import { AmqpConnection } from "../engine/connection.js";
+import type { ErrorFields } from "../engine/remote-errors.js";
+import type { AMQPAuth } from "../auth/amqp-auth.js";
+import { getLogger } from "../util/log.js";
+import { Session, type SessionOptions } from "./session.js";
+
+/** Options of a {@link Connection} (uamqp's Connection kwargs, camelCase, milliseconds). */
+export interface ConnectionOptions {
+  /** @defaultValue a random uuid */
+  containerId?: string;
+  /** Largest frame we accept. @defaultValue 65536 */
+  maxFrameSize?: number;
+  /** @defaultValue 65535 */
+  channelMax?: number;
+  /** Our idle time-out (the peer must send something this often). 0 = none. @defaultValue 0 */
+  idleTimeoutMs?: number;
+  /** OPEN properties. */
+  properties?: Record<string, AMQPValue>;
+  /** Heartbeats at the peer's idle-time-out × ratio. @defaultValue 0.5 */
+  remoteIdleTimeoutEmptyFrameSendRatio?: number;
+  offeredCapabilities?: string[];
+  desiredCapabilities?: string[];
+  /** Network trace: every frame in and out, logged at info level (secrets redacted). */
+  debug?: boolean;
+  /** Bounded wait for the peer's CLOSE in `close()`. @defaultValue 5000 */
+  closeTimeoutMs?: number;
+}
+
+/** Lifecycle of a {@link Connection}. */
+export type ConnectionState = "idle" | "opening" | "open" | "closing" | "closed" | "error";
+
+/**
+ * @example
+ * ```ts
+ * const conn = new Connection("localhost", new SASLAnonymous("localhost", { tls: false }));
+ * await conn.open();
+ * const session = new Session(conn);
+ * // … MessageSender / MessageReceiver on the session …
+ * await conn.close();
+ * ```
+ */
+export class Connection implements AsyncDisposable {
+  hostname: string;
+  auth: AMQPAuth;
+  readonly options: Readonly<ConnectionOptions>;
+  #engine: AmqpConnection;
+  #state: ConnectionState = "idle";
+  #opening: Promise<void> | undefined;
+
+  constructor(hostname: string, auth: AMQPAuth, options: ConnectionOptions = {}) {
+    this.hostname = hostname;
+    this.auth = auth;
+    this.options = options;
+    this.#engine = this.#createEngine();
+  }
+
+  #createEngine(): AmqpConnection {
+    const o = this.options;
+    const logger = getLogger();
+    const mechanism = this.auth.mechanism();
+    const engine = new AmqpConnection({
+      hostname: this.hostname,
+      ...(o.containerId !== undefined ? { containerId: o.containerId } : {}),
+      maxFrameSize: o.maxFrameSize ?? 65536,
+      ...(o.channelMax !== undefined ? { channelMax: o.channelMax } : {}),
+      ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}),
+      ...(o.properties !== undefined ? { properties: o.properties } : {}),
+      ...(o.remoteIdleTimeoutEmptyFrameSendRatio !== undefined
+        ? { remoteIdleTimeoutEmptyFrameSendRatio: o.remoteIdleTimeoutEmptyFrameSendRatio }
+        : {}),
+      ...(o.offeredCapabilities !== undefined ? { offeredCapabilities: o.offeredCapabilities } : {}),
+      ...(o.desiredCapabilities !== undefined ? { desiredCapabilities: o.desiredCapabilities } : {}),
+      ...(o.closeTimeoutMs !== undefined ? { closeTimeoutMs: o.closeTimeoutMs } : {}),
+      ...(mechanism ? { sasl: mechanism } : {}),
+      ...(o.debug ? { trace: (line: string) => logger.info(`amqp:frames ${line}`) } : {}),
+    });
+    engine.onClose = (error) => {
+      this.#state = error ? "error" : "closed";
+    };
+    return engine;
+  }
+
+  /** @internal The protocol engine. */
+  get engine(): AmqpConnection {
+    return this.#engine;
+  }
+
+  get containerId(): string {
+    return this.#engine.containerId;
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** The error that ended the connection, if any (sticky, as in uamqp). */
+  get error(): AMQPError | undefined {
+    return this.#engine.error;
+  }
+
+  /** The peer's max-frame-size, once open. */
+  get remoteMaxFrameSize(): number | undefined {
+    return this.#engine.remote ? this.#engine.remoteMaxFrameSize : undefined;
+  }
+
+  /** The peer's idle-time-out, once open. */
+  get remoteIdleTimeoutMs(): number | undefined {
+    return this.#engine.remote?.idleTimeOut;
+  }
+
+  /** Resolves when the connection is gone (undefined after a clean close). Never rejects. */
+  closed(): Promise<AMQPError | undefined> {
+    return this.#engine.closed();
+  }
+
+  /**
+   * Connects and opens. Resolves when the peer's OPEN arrived. Idempotent while opening.
+   * @throws {AuthenticationException} wrong credentials; {@link ClientTimeout} after `timeoutMs`;
+   *   transport errors (`AMQP_CONNECT_FAILED`, `AMQP_TLS`…); a `ConnectionClose` if the peer refuses.
+   */
+  open(options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
+    if (this.#state === "open") return Promise.resolve();
+    if (this.#state === "closed" || this.#state === "error" || this.#state === "closing") {
+      return Promise.reject(this.error ?? new ClientTimeout("connection is closed", { retryable: false }));
+    }
+    this.#opening ??= this.#open(options);
+    return this.#opening;
+  }
+
+  async #open(options: { signal?: AbortSignal; timeoutMs?: number }): Promise<void> {
+    this.#state = "opening";
+    const timeoutMs = options.timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const controller = new AbortController();
+    const onAbort = (): void => {
+      controller.abort(options.signal?.reason);
+    };
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const work = (async () => {
+        const transport = await this.auth.connect(controller.signal);
+        this.#engine.start(transport);
+        await this.#engine.opened();
+      })();
+      if (timeoutMs !== undefined && timeoutMs > 0) {
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            controller.abort();
+            reject(new ClientTimeout(`connection open timed out after ${timeoutMs} ms`, { retryable: true }));
+          }, timeoutMs);
+        });
+        await Promise.race([work, timeout]);
+      } else {
+        await work;
+      }
+      this.#state = "open";
+    } catch (e) {
+      this.#state = "error";
+      void this.#engine.close();
+      throw e;
+    } finally {
+      if (timer) clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** Begins a session on this connection (pipelined: usable before `open()` resolves). */
+  createSession(options: SessionOptions = {}): Session {
+    return new Session(this, options);
+  }
+
+  /** Closes the connection (bounded wait for the peer's CLOSE). Never rejects. */
+  async close(error?: ErrorFields): Promise<void> {
+    if (this.#state === "closed" || this.#state === "error") return;
+    this.#state = "closing";
+    await this.#engine.close(error);
+    this.#state = this.#engine.error ? "error" : "closed";
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /**
+   * Follows a redirect (uamqp `redirect`): closes this connection and connects to the host in the
+   * redirect error (with `auth`, or the current auth with the new host). No-op if it is the same host.
+   */
+  async redirect(error: LinkRedirect | ConnectionRedirect, auth?: AMQPAuth): Promise<void> {
+    const host = error.hostname ?? error.networkHost;
+    if (host === undefined || (host === this.hostname && auth === undefined)) return;
+    await this.close();
+    this.hostname = host;
+    if (auth) {
+      this.auth = auth;
+    } else {
+      this.auth = this.auth.withHost(host, {
+        ...this.auth.transport,
+        ...(error.port !== undefined ? { port: error.port } : {}),
+      });
+    }
+    this.#engine = this.#createEngine();
+    this.#state = "idle";
+    this.#opening = undefined;
+    await this.open();
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * uamqp's `MessageReceiver`: a receiving link that decodes each delivery into a `Message` and hands
+ * it to `onMessageReceived`. In PeekLock mode the message carries a settler (`accept()`,
+ * `reject()`, `release()`, `modify()`); in ReceiveAndDelete mode it arrives settled.
+ */
+import type { AMQPValue } from "../codec/values.js";
+import type { AMQPError } from "../errors/amqp-error.js";
+import { ClientTimeout } from "../errors/exceptions.js";
+import type { IncomingDelivery } from "../engine/delivery.js";
+import type { ReceiverLink } from "../engine/receiver-link.js";
+import { Message } from "../message/message.js";
+import type { SettlementState } from "../message/settlement.js";
+import { MessageReceiverState, ReceiverSettleMode, SenderSettleMode } from "./link-states.js";
+import type { Session } from "./session.js";
+import { toSource, toTarget, type SourceLike, type TargetLike } from "./termini.js";
+
+/** Options of a {@link MessageReceiver}. */
+export interface MessageReceiverOptions {
+  /** Called for each received message, in order. A throw settles it modified(failed, undeliverable). */
+  onMessageReceived?: (message: Message) => void;
+  name?: string;
+  /** @defaultValue ReceiverSettleMode.PeekLock */
+  receiveSettleMode?: ReceiverSettleMode;
+  /** Largest message accepted (bytes); bigger ones detach the link. @defaultValue 1048576 */
+  maxMessageSize?: number;
+  /**
+   * Credit kept outstanding automatically (uamqp `prefetch`); 0 = manual credit
+   * (`resetLinkCredit()` / `addCredit()`). @defaultValue 300
+   */
+  prefetch?: number;
+  properties?: Record<string, AMQPValue>;
+  desiredCapabilities?: string[];
+}
+
+/**
+ * @example
+ * ```ts
+ * const receiver = new MessageReceiver(session, "queue-a", "my-client", {
+ *   onMessageReceived: (m) => { console.log(m.value); void m.accept(); },
+ * });
+ * await receiver.open();
+ * ```
+ */
+export class MessageReceiver implements AsyncDisposable {
+  readonly session: Session;
+  readonly name: string;
+  readonly receiveSettleMode: ReceiverSettleMode;
+  onMessageReceived: ((message: Message) => void) | undefined;
+  /** Called when the peer detaches the link. */
+  onDetached: ((error: AMQPError | undefined) => void) | undefined;
+  readonly #link: ReceiverLink;
+  #state: MessageReceiverState = MessageReceiverState.Idle;
+
+  constructor(
+    session: Session,
+    source: SourceLike,
+    target: TargetLike,
+    options: MessageReceiverOptions = {},
+  ) {
+    this.session = session;
+    this.receiveSettleMode = options.receiveSettleMode ?? ReceiverSettleMode.PeekLock;
+    this.onMessageReceived = options.onMessageReceived;
+    const src = toSource(source);
+    const tgt = toTarget(target);
+    const peekLock = this.receiveSettleMode === ReceiverSettleMode.PeekLock;
+    this.#link = session.engine.attachReceiver({
+      ...(options.name !== undefined ? { name: options.name } : {}),
+      ...(src ? { source: src } : {}),
+      ...(tgt ? { target: tgt } : {}),
+      sndSettleMode: peekLock ? SenderSettleMode.Unsettled : SenderSettleMode.Settled,
+      rcvSettleMode: 0,
+      maxMessageSize: options.maxMessageSize ?? 1048576,
+      ...(options.properties ? { properties: options.properties } : {}),
+      ...(options.desiredCapabilities ? { desiredCapabilities: options.desiredCapabilities } : {}),
+      autoCredit: options.prefetch ?? 300,
+    });
+    this.name = this.#link.name;
+    this.#state = MessageReceiverState.Opening;
+    this.#link.onDelivery = (d) => {
+      this.#deliver(d);
+    };
+    this.#link.onDetach = (error) => {
+      this.#state = MessageReceiverState.Error;
+      this.onDetached?.(error);
+    };
+  }
+
+  /** @internal */
+  get link(): ReceiverLink {
+    return this.#link;
+  }
+
+  get state(): MessageReceiverState {
+    return this.#state;
+  }
+
+  get error(): AMQPError | undefined {
+    return this.#link.error;
+  }
+
+  /** Current link credit. */
+  get credit(): number {
+    return this.#link.linkCredit;
+  }
+
+  #deliver(d: IncomingDelivery): void {
+    const link = this.#link;
+    const settler = d.settled
+      ? undefined
+      : {
+          settle: (state: SettlementState): Promise<boolean> => Promise.resolve(link.settle(d, state)),
+        };
+    let message: Message;
+    try {
+      message = Message.decode(d.payload, {
+        settler,
+        deliveryNo: d.deliveryId,
+        deliveryTag: d.tag,
+        messageFormat: d.messageFormat,
+      });
+    } catch (e) {
+      // An undecodable message is rejected so it is not redelivered forever.
+      if (!d.settled) {
+        link.settle(d, {
+          type: "rejected",
+          error: { condition: "amqp:decode-error", description: (e as Error).message },
+        });
+      }
+      return;
+    }
+    try {
+      this.onMessageReceived?.(message);
+    } catch {
+      if (!d.settled) link.settle(d, { type: "modified", deliveryFailed: true, undeliverableHere: true });
+    }
+  }
+
+  /** Resolves when the peer attached the link. */
+  async open(options: { timeoutMs?: number } = {}): Promise<void> {
+    const attached = this.#link.attached();
+    try {
+      if (options.timeoutMs !== undefined && options.timeoutMs > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            reject(
+              new ClientTimeout(`receiver attach timed out after ${options.timeoutMs} ms`, {
+                retryable: true,
+              }),
+            );
+          }, options.timeoutMs);
+        });
+        try {
+          await Promise.race([attached, timeout]);
+        } finally {
+          clearTimeout(timer);
+        }
+      } else {
+        await attached;
+      }
+      this.#state = MessageReceiverState.Open;
+    } catch (e) {
+      this.#state = MessageReceiverState.Error;
+      throw e;
+    }
+  }
+
+  /** Sets the link credit now (uamqp `reset_link_credit`), optionally draining. Switches to manual credit. */
+  resetLinkCredit(credit: number, options: { drain?: boolean } = {}): void {
+    this.#link.autoCredit = 0;
+    this.#link.flow(credit, options);
+  }
+
+  /** Adds credit (manual credit mode). */
+  addCredit(n: number): void {
+    this.#link.autoCredit = 0;
+    this.#link.addCredit(n);
+  }
+
+  /** Asks the sender to send what it has for the outstanding credit, then resolves. */
+  drain(): Promise<void> {
+    return this.#link.drain();
+  }
+
+  /** Detaches (closes) the link. Never rejects. */
+  async close(): Promise<void> {
+    if (this.#state === MessageReceiverState.Idle) return;
+    this.#state = MessageReceiverState.Closing;
+    await this.#link.detach();
+    this.#state = MessageReceiverState.Idle;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

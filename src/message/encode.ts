@@ -1,0 +1,103 @@
+/**
+ * Message sections → bytes, in the order the spec requires: header, delivery-annotations,
+ * message-annotations, properties, application-properties, body sections, footer. Absent or empty
+ * sections are left out (a header object that is present is always written).
+ */
+import { encodeValue, writeBinary, writeList } from "../codec/encoder.js";
+import { FormatCode as F } from "../codec/format-codes.js";
+import { EncodeError } from "../errors/decode-error.js";
+import type { ByteWriter } from "../util/byte-writer.js";
+import {
+  mapEmpty,
+  writeAnnotations,
+  writeApplicationProperties,
+  type AnnotationsMap,
+  type ApplicationProperties,
+} from "./annotations.js";
+import type { MessageBody } from "./body.js";
+import { writeHeader, type MessageHeader } from "./header.js";
+import { propertiesEmpty, writeProperties, type MessageProperties } from "./properties.js";
+
+/** Descriptor codes of the message sections. */
+export const Section = {
+  Header: 0x70,
+  DeliveryAnnotations: 0x71,
+  MessageAnnotations: 0x72,
+  Properties: 0x73,
+  ApplicationProperties: 0x74,
+  Data: 0x75,
+  AmqpSequence: 0x76,
+  AmqpValue: 0x77,
+  Footer: 0x78,
+} as const;
+
+/** Everything a message encodes. */
+export interface MessageSections {
+  readonly header?: MessageHeader | undefined;
+  readonly deliveryAnnotations?: AnnotationsMap | undefined;
+  readonly messageAnnotations?: AnnotationsMap | undefined;
+  readonly properties?: MessageProperties | undefined;
+  readonly applicationProperties?: ApplicationProperties | undefined;
+  readonly body: MessageBody;
+  readonly footer?: AnnotationsMap | undefined;
+}
+
+/** The encoded size of a Data section holding `n` bytes (descriptor + vbin8/vbin32 framing + bytes). */
+export function dataSectionSize(n: number): number {
+  return 3 + (n < 256 ? 2 : 5) + n;
+}
+
+function writeDescriptor(w: ByteWriter, code: number): void {
+  w.u8u8(F.Described, F.SmallUlong);
+  w.u8(code);
+}
+
+/** Writes the body sections. */
+export function writeBody(w: ByteWriter, body: MessageBody): void {
+  switch (body.type) {
+    case "data":
+      for (const s of body.sections) {
+        if (!(s instanceof Uint8Array)) throw new EncodeError("a Data section must be a Uint8Array");
+        w.ensure(8 + s.length);
+        writeDescriptor(w, Section.Data);
+        writeBinary(w, s);
+      }
+      return;
+    case "sequence":
+      for (const s of body.sections) {
+        if (!Array.isArray(s)) throw new EncodeError("an AmqpSequence section must be an array");
+        writeDescriptor(w, Section.AmqpSequence);
+        writeList(w, s);
+      }
+      return;
+    case "value":
+      writeDescriptor(w, Section.AmqpValue);
+      encodeValue(w, body.value);
+      return;
+  }
+}
+
+/**
+ * Writes all sections of a message. `fallbackApplicationProperties` is used when the message has no
+ * (or empty) application properties (batch messages).
+ */
+export function writeSections(
+  w: ByteWriter,
+  s: MessageSections,
+  fallbackApplicationProperties?: ApplicationProperties,
+): void {
+  const { header, deliveryAnnotations, messageAnnotations, properties, footer } = s;
+  if (header) writeHeader(w, header);
+  if (deliveryAnnotations && !mapEmpty(deliveryAnnotations)) {
+    writeAnnotations(w, Section.DeliveryAnnotations, deliveryAnnotations);
+  }
+  if (messageAnnotations && !mapEmpty(messageAnnotations)) {
+    writeAnnotations(w, Section.MessageAnnotations, messageAnnotations);
+  }
+  if (properties && !propertiesEmpty(properties)) writeProperties(w, properties);
+  let app = s.applicationProperties;
+  if (!app || mapEmpty(app)) app = fallbackApplicationProperties;
+  if (app && !mapEmpty(app)) writeApplicationProperties(w, app);
+  writeBody(w, s.body);
+  if (footer && !mapEmpty(footer)) writeAnnotations(w, Section.Footer, footer);
+}

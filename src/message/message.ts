@@ -1,0 +1,370 @@
+/**
+ * The AMQP message (uamqp's `Message`): sections, body, send state, and settlement hooks.
+ */
+import { inspect } from "node:util";
+import type { AMQPValue } from "../codec/values.js";
+import type { AMQPError } from "../errors/amqp-error.js";
+import { ClientTimeout, MessageAlreadySettled, MessageSendFailed } from "../errors/exceptions.js";
+import { ByteWriter } from "../util/byte-writer.js";
+import type { AnnotationsMap, ApplicationProperties } from "./annotations.js";
+import { createBody, type MessageBody, type MessageBodyType } from "./body.js";
+import { readSections } from "./decode.js";
+import { writeSections, type MessageSections } from "./encode.js";
+import type { MessageHeader } from "./header.js";
+import { MessageState, RECEIVE_STATES } from "./message-state.js";
+import type { MessageProperties } from "./properties.js";
+import { MessageSendResult } from "./send-result.js";
+import type { MessageSettler, ModifyOptions, RejectOptions, SettlementState } from "./settlement.js";
+
+/** Everything a new message may be given. All fields are optional. */
+export interface MessageInit {
+  /**
+   * The body data. Without `bodyType`: a string or bytes → one Data section; an array of strings/bytes
+   * (including `[]`) → one Data section per item; anything else → an AmqpValue (`undefined` → `null`).
+   */
+  body?: AMQPValue | undefined;
+  /** Forces the body kind (`TypeError` when `body` does not fit it). */
+  bodyType?: MessageBodyType | undefined;
+  /** The properties section. */
+  properties?: MessageProperties | undefined;
+  /** The application-properties section (string keys). */
+  applicationProperties?: ApplicationProperties | undefined;
+  /** The message-annotations section (symbol keys). */
+  messageAnnotations?: AnnotationsMap | undefined;
+  /** The delivery-annotations section (symbol keys). */
+  deliveryAnnotations?: AnnotationsMap | undefined;
+  /** The header section. */
+  header?: MessageHeader | undefined;
+  /** The footer section (symbol keys). */
+  footer?: AnnotationsMap | undefined;
+  /** The transfer's `message-format`; default 0. */
+  messageFormat?: number | undefined;
+  /** How string body data is turned into bytes; default `"utf8"`. */
+  encoding?: BufferEncoding | undefined;
+}
+
+/** Delivery context of a received message, given by the receiving layer to {@link Message.decode}. */
+export interface MessageDecodeOptions {
+  /** Settles the delivery; without one the message is already settled (`ReceivedSettled`). */
+  settler?: MessageSettler | undefined;
+  /** The delivery id on the receiving link (uamqp's `delivery_no`). */
+  deliveryNo?: number | undefined;
+  /** The delivery tag. */
+  deliveryTag?: Uint8Array | undefined;
+  /** The transfer's `message-format`. */
+  messageFormat?: number | undefined;
+}
+
+/** Callback run once a send has finished (uamqp's `on_send_complete`). */
+export type SendCompleteCallback = (result: MessageSendResult, error?: AMQPError) => void;
+
+const SHARED_MAX = 4 * 1024 * 1024;
+let shared = new ByteWriter(4096);
+
+/** Encodes with the module's reusable writer; returns the size, leaving the bytes in `shared`. */
+function encodeShared(s: MessageSections): number {
+  shared.reset();
+  try {
+    writeSections(shared, s);
+  } catch (e) {
+    shared.reset();
+    throw e;
+  }
+  return shared.pos;
+}
+
+/** Drops a writer that grew very large so one huge message does not pin its memory. */
+function trimShared(): void {
+  if (shared.buf.length > SHARED_MAX) shared = new ByteWriter(4096);
+}
+
+/**
+ * An AMQP 1.0 message.
+ *
+ * Sections are plain mutable fields. Bytes given as body data are kept by reference; a decoded message's
+ * Data sections, binary values and `userId` are views into the decoded bytes (copy them, or the input,
+ * if that buffer is reused).
+ *
+ * @example
+ * ```ts
+ * const msg = new Message({
+ *   body: "hello world",
+ *   header: { durable: true },
+ *   properties: { messageId: "m-1", subject: "greeting" },
+ *   applicationProperties: { tenant: "a" },
+ *   messageAnnotations: { "x-opt-partition-key": "p1" },
+ * });
+ * const bytes = msg.encode();
+ * const copy = Message.decode(bytes);
+ * copy.data; // [Buffer "hello world"]
+ * ```
+ */
+export class Message implements MessageSections {
+  /** Where the message is in its life cycle; a new message is `WaitingToBeSent`. */
+  state: MessageState = MessageState.WaitingToBeSent;
+  /** How many times the send was retried. */
+  retries = 0;
+  /** Time (ms) at which the message was queued for sending; the send timeout counts from here. */
+  idleTime = 0;
+  /** The delivery id of a received message (uamqp's `delivery_no`). */
+  deliveryNo: number | undefined;
+  /** The delivery tag of a received message. */
+  deliveryTag: Uint8Array | undefined;
+  /** The failure recorded when the send ended in `SendFailed` (re-thrown by {@link Message.gather}). */
+  sendError: AMQPError | undefined;
+  /** Called once when the send has finished (not for intermediate retries). */
+  onSendComplete: SendCompleteCallback | undefined;
+  /** The header section. */
+  header: MessageHeader | undefined;
+  /** The delivery-annotations section. */
+  deliveryAnnotations: AnnotationsMap | undefined;
+  /** The message-annotations section. */
+  messageAnnotations: AnnotationsMap | undefined;
+  /** The properties section. */
+  properties: MessageProperties | undefined;
+  /** The application-properties section. */
+  applicationProperties: ApplicationProperties | undefined;
+  /** The footer section. */
+  footer: AnnotationsMap | undefined;
+  /** The transfer's `message-format` (0 for standard messages, {@link BATCH_MESSAGE_FORMAT} for batches). */
+  messageFormat: number;
+  /** Settles a received delivery; set by {@link Message.decode}. */
+  protected settler: MessageSettler | undefined;
+  #body: MessageBody;
+
+  /**
+   * @throws {TypeError} when `body` does not fit `bodyType`.
+   * @throws {RangeError} when `messageFormat` is not a uint.
+   */
+  constructor(init: MessageInit = {}) {
+    this.#body = createBody(init.body, init.bodyType, init.encoding);
+    this.header = init.header;
+    this.deliveryAnnotations = init.deliveryAnnotations;
+    this.messageAnnotations = init.messageAnnotations;
+    this.properties = init.properties;
+    this.applicationProperties = init.applicationProperties;
+    this.footer = init.footer;
+    const format = init.messageFormat ?? 0;
+    if (!Number.isInteger(format) || format < 0 || format > 0xffffffff) {
+      throw new RangeError(`messageFormat must be a uint, got ${String(format)}`);
+    }
+    this.messageFormat = format;
+  }
+
+  /** The body, tagged by kind. */
+  get body(): MessageBody {
+    return this.#body;
+  }
+
+  /** The kind of the body. */
+  get bodyType(): MessageBodyType {
+    return this.#body.type;
+  }
+
+  /** The Data sections, or `undefined` if the body is not a Data body. */
+  get data(): Uint8Array[] | undefined {
+    return this.#body.type === "data" ? this.#body.sections : undefined;
+  }
+
+  /** The AmqpValue, or `undefined` if the body is not a Value body. */
+  get value(): AMQPValue | undefined {
+    return this.#body.type === "value" ? this.#body.value : undefined;
+  }
+
+  /** The AmqpSequence sections, or `undefined` if the body is not a Sequence body. */
+  get sequence(): AMQPValue[][] | undefined {
+    return this.#body.type === "sequence" ? this.#body.sections : undefined;
+  }
+
+  /** uamqp's name for {@link Message.messageAnnotations}. */
+  get annotations(): AnnotationsMap | undefined {
+    return this.messageAnnotations;
+  }
+  set annotations(value: AnnotationsMap | undefined) {
+    this.messageAnnotations = value;
+  }
+
+  /** The body data according to its kind: Data sections, the value, or the Sequence sections. */
+  getData(): Uint8Array[] | AMQPValue | AMQPValue[][] {
+    const b = this.#body;
+    return b.type === "value" ? b.value : b.sections;
+  }
+
+  /** True once the send finished (`SendComplete`/`SendFailed`) or the received message is settled. */
+  get settled(): boolean {
+    const s = this.state;
+    return (
+      s === MessageState.SendComplete || s === MessageState.SendFailed || s === MessageState.ReceivedSettled
+    );
+  }
+
+  /**
+   * The complete AMQP encoding of the message sections (a new buffer).
+   * @throws {EncodeError} when a section holds a value that cannot be encoded.
+   */
+  encode(): Uint8Array {
+    const n = encodeShared(this);
+    const out = Buffer.allocUnsafe(n);
+    shared.buf.copy(out, 0, 0, n);
+    trimShared();
+    return out;
+  }
+
+  /**
+   * Appends the encoding to `writer` (for the sending layer, which writes the message straight into
+   * its transfer buffer without an intermediate copy).
+   */
+  writeTo(writer: ByteWriter): void {
+    writeSections(writer, this);
+  }
+
+  /** The size in bytes of {@link Message.encode}'s result. */
+  get encodedSize(): number {
+    const n = encodeShared(this);
+    trimShared();
+    return n;
+  }
+
+  /**
+   * Decodes a message (uamqp's `decode_from_bytes`). Without a `settler` the message is
+   * `ReceivedSettled`, with one `ReceivedUnsettled`. Called on a subclass, it builds that subclass
+   * (whose constructor must accept no arguments).
+   *
+   * @throws {DecodeError} on garbage, sections out of order or repeated, mixed body kinds, unknown sections.
+   */
+  static decode<M extends Message>(
+    this: new (init?: MessageInit) => M,
+    bytes: Uint8Array,
+    options: MessageDecodeOptions = {},
+  ): M {
+    const s = readSections(bytes);
+    const m = new this();
+    m.#body = s.body;
+    m.header = s.header;
+    m.deliveryAnnotations = s.deliveryAnnotations;
+    m.messageAnnotations = s.messageAnnotations;
+    m.properties = s.properties;
+    m.applicationProperties = s.applicationProperties;
+    m.footer = s.footer;
+    m.messageFormat = options.messageFormat ?? 0;
+    m.deliveryNo = options.deliveryNo;
+    m.deliveryTag = options.deliveryTag;
+    m.settler = options.settler;
+    m.state = options.settler ? MessageState.ReceivedUnsettled : MessageState.ReceivedSettled;
+    return m;
+  }
+
+  /**
+   * The messages to send for this object: `[this]`.
+   *
+   * @throws {MessageAlreadySettled} if the message was already sent (`SendComplete`): create a new one.
+   * @throws the recorded {@link Message.sendError} if the message failed (`SendFailed`).
+   * @throws {TypeError} for a received message.
+   */
+  gather(): Message[] {
+    if (RECEIVE_STATES.has(this.state)) throw new TypeError("only new messages can be gathered (received)");
+    if (this.state === MessageState.SendComplete) {
+      throw new MessageAlreadySettled("the message was already sent; queue a new Message to send it again");
+    }
+    if (this.state === MessageState.SendFailed && this.sendError) throw this.sendError;
+    return [this];
+  }
+
+  /**
+   * Records the final result of a send (for the sending layer) and calls {@link Message.onSendComplete}.
+   * `Ok` → `SendComplete`; any other result → `SendFailed` with `error` (or a default one) kept in
+   * {@link Message.sendError}. Unlike uamqp, `Cancelled` is a failure.
+   */
+  completeSend(result: MessageSendResult, error?: AMQPError): void {
+    if (result === MessageSendResult.Ok) {
+      this.state = MessageState.SendComplete;
+      this.sendError = undefined;
+    } else {
+      this.state = MessageState.SendFailed;
+      this.sendError =
+        error ??
+        (result === MessageSendResult.Timeout
+          ? new ClientTimeout("Message send timed out.")
+          : new MessageSendFailed(
+              result === MessageSendResult.Cancelled ? "Message send was cancelled." : "Message send failed.",
+            ));
+    }
+    this.onSendComplete?.(result, this.sendError);
+  }
+
+  // ---- settlement (received messages) ---------------------------------------------------------
+
+  #settle(state: SettlementState): Promise<boolean> {
+    if (!RECEIVE_STATES.has(this.state)) throw new TypeError("not a received message");
+    if (this.state === MessageState.ReceivedSettled) return Promise.resolve(false);
+    const settler = this.settler;
+    if (!settler) throw new TypeError("not a received message (no settler)");
+    this.state = MessageState.ReceivedSettled;
+    return this.#send(settler, state);
+  }
+
+  async #send(settler: MessageSettler, state: SettlementState): Promise<boolean> {
+    try {
+      return await settler.settle(state);
+    } catch (e) {
+      this.state = MessageState.ReceivedUnsettled;
+      throw e;
+    }
+  }
+
+  /**
+   * Settles a received message with `accepted`.
+   * @returns `true` once the disposition is sent, `false` if the message was already settled.
+   * @throws {TypeError} (synchronously) for a message that was not received.
+   */
+  accept(): Promise<boolean> {
+    return this.#settle({ type: "accepted" });
+  }
+
+  /**
+   * Settles a received message with `rejected` and an error (condition default `amqp:internal-error`).
+   * @returns `true` once the disposition is sent, `false` if the message was already settled.
+   * @throws {TypeError} (synchronously) for a message that was not received, or `info` not an object.
+   */
+  reject(options: RejectOptions = {}): Promise<boolean> {
+    const { condition = "amqp:internal-error", description, info } = options;
+    const infoValue: unknown = info;
+    if (
+      infoValue !== undefined &&
+      (typeof infoValue !== "object" || infoValue === null || Array.isArray(infoValue))
+    ) {
+      throw new TypeError("reject info must be an object");
+    }
+    return this.#settle({ type: "rejected", error: { condition, description, info } });
+  }
+
+  /**
+   * Settles a received message with `released` (the delivery count is not incremented).
+   * @returns `true` once the disposition is sent, `false` if the message was already settled.
+   * @throws {TypeError} (synchronously) for a message that was not received.
+   */
+  release(): Promise<boolean> {
+    return this.#settle({ type: "released" });
+  }
+
+  /**
+   * Settles a received message with `modified`, with explicit `deliveryFailed` and `undeliverableHere`.
+   * @returns `true` once the disposition is sent, `false` if the message was already settled.
+   * @throws {TypeError} (synchronously) for a message that was not received, or non-boolean flags.
+   */
+  modify(options: ModifyOptions): Promise<boolean> {
+    const { deliveryFailed, undeliverableHere, messageAnnotations } = options;
+    if (typeof deliveryFailed !== "boolean" || typeof undeliverableHere !== "boolean") {
+      throw new TypeError("modify needs boolean deliveryFailed and undeliverableHere");
+    }
+    return this.#settle({ type: "modified", deliveryFailed, undeliverableHere, messageAnnotations });
+  }
+
+  /** The body as text: Data sections joined and decoded as UTF-8, other bodies inspected. */
+  toString(): string {
+    const b = this.#body;
+    if (b.type === "data") return Buffer.concat(b.sections).toString("utf8");
+    if (b.type === "value" && typeof b.value === "string") return b.value;
+    return inspect(b.type === "value" ? b.value : b.sections, { depth: 4 });
+  }
+}
