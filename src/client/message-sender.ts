@@ -105,7 +105,8 @@ export class MessageSender implements AsyncDisposable {
 
   /** Resolves when the peer attached the link. @throws the link's error if it was refused. */
   async open(options: { timeoutMs?: number } = {}): Promise<void> {
-    const attached = this.#link.attached();
+    // Opening a link opens its connection if nobody did (the frames are pipelined).
+    const attached = Promise.all([this.session.connection.open(), this.#link.attached()]);
     try {
       if (options.timeoutMs !== undefined && options.timeoutMs > 0) {
         let timer: NodeJS.Timeout | undefined;

@@ -1,0 +1,125 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { SASLAnonymous, SASLPlain } from "../../src/auth/amqp-auth.js";
+import { Connection } from "../../src/client/connection.js";
+import {
+  MessageReceiverState,
+  MessageSenderState,
+  ReceiverSettleMode,
+} from "../../src/client/link-states.js";
+import { MessageReceiver } from "../../src/client/message-receiver.js";
+import { MessageSender } from "../../src/client/message-sender.js";
+import { Session } from "../../src/client/session.js";
+import { AMQPSymbol } from "../../src/codec/values.js";
+import { Message } from "../../src/message/message.js";
+import { MessageSendResult } from "../../src/message/send-result.js";
+import { MessageState } from "../../src/message/message-state.js";
+import { setLogger } from "../../src/util/log.js";
+import { startEngineServer, type EngineServer } from "../support/engine-server.js";
+
+describe("uamqp low-level API: Connection, Session, MessageSender, MessageReceiver", () => {
+  let server: EngineServer;
+  before(async () => {
+    server = await startEngineServer();
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  it("sends Messages and receives them with their sections and AMQP types intact", async () => {
+    await using conn = new Connection(
+      "localhost",
+      new SASLAnonymous("localhost", { tls: false, port: server.port }),
+    );
+    const session = new Session(conn);
+    const sender = new MessageSender(session, "me", "lowlevel-q");
+    assert.equal(sender.state, MessageSenderState.Opening);
+    await Promise.all([conn.open(), sender.open()]);
+    assert.equal(sender.state, MessageSenderState.Open);
+    const outcomes = [];
+    for (let i = 0; i < 5; i++) {
+      outcomes.push(
+        await sender.send(
+          new Message({
+            body: `hello ${i}`,
+            properties: { messageId: `id-${i}`, subject: "s" },
+            applicationProperties: { n: i, big: 1n << 60n },
+            messageAnnotations: { "x-opt-k": new AMQPSymbol("v") },
+          }),
+        ),
+      );
+    }
+    assert.ok(outcomes.every((o) => o.result === MessageSendResult.Ok && o.state?.type === "accepted"));
+    const got: Message[] = [];
+    const receiver = new MessageReceiver(session, "lowlevel-q", "me", {
+      prefetch: 10,
+      onMessageReceived: (m) => {
+        got.push(m);
+      },
+    });
+    await receiver.open();
+    assert.equal(receiver.state, MessageReceiverState.Open);
+    while (got.length < 5) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(
+      got.map((m) => Buffer.from(m.data![0]!).toString()),
+      ["hello 0", "hello 1", "hello 2", "hello 3", "hello 4"],
+    );
+    const m0 = got[0]!;
+    assert.equal(m0.state, MessageState.ReceivedUnsettled);
+    assert.equal(m0.properties?.messageId, "id-0");
+    assert.equal(m0.applicationProperties?.["n"], 0);
+    assert.equal(m0.applicationProperties?.["big"], 1n << 60n);
+    assert.ok(m0.messageAnnotations?.["x-opt-k"] instanceof AMQPSymbol);
+    assert.equal(await m0.accept(), true);
+    assert.equal(await m0.accept(), false);
+    await receiver.close();
+    await sender.close();
+  });
+
+  it("ReceiveAndDelete messages arrive settled and accept() resolves false", async () => {
+    await using conn = new Connection(
+      "localhost",
+      new SASLAnonymous("localhost", { tls: false, port: server.port }),
+    );
+    const session = conn.createSession();
+    const sender = new MessageSender(session, "me", "rad-q");
+    await sender.open();
+    await sender.send(new Message({ body: "x" }));
+    const got: Message[] = [];
+    const receiver = new MessageReceiver(session, "rad-q", "me", {
+      receiveSettleMode: ReceiverSettleMode.ReceiveAndDelete,
+      onMessageReceived: (m) => got.push(m),
+    });
+    await receiver.open();
+    while (got.length < 1) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(got[0]!.state, MessageState.ReceivedSettled);
+    assert.equal(await got[0]!.accept(), false);
+  });
+
+  it("debug: the network trace goes to the logger, with the SASL password redacted", async () => {
+    const lines: string[] = [];
+    setLogger({
+      debug: () => undefined,
+      info: (m) => lines.push(m),
+      warn: () => undefined,
+      error: () => undefined,
+    });
+    try {
+      const conn = new Connection(
+        "localhost",
+        new SASLPlain("localhost", "user", "pass", { tls: false, port: server.port }),
+        {
+          debug: true,
+        },
+      );
+      await conn.open();
+      await conn.close();
+    } finally {
+      setLogger(undefined);
+    }
+    assert.ok(lines.some((l) => l.includes("[SASL-INIT]") && l.includes("<redacted>")));
+    assert.ok(lines.some((l) => l.includes("-> [OPEN]")));
+    assert.ok(lines.some((l) => l.includes("<- [OPEN]")));
+    assert.ok(!lines.some((l) => l.includes("pass\u0000") || l.includes("\u0000pass")));
+  });
+});
