@@ -1,0 +1,43 @@
+/**
+ * uamqp for TypeScript: an AMQP 1.0 client library with uamqp's API.
+ *
+ * The public API is re-exported from each layer's curated index (every name there is listed
+ * explicitly). `codec` is also available as a namespace: `codec.encode(value)`, `codec.decode(bytes)`.
+ */
+export * as codec from "./codec/index.js";
+export {
+  AMQPType,
+  AMQPuByte,
+  AMQPuShort,
+  AMQPuInt,
+  AMQPuLong,
+  AMQPByte,
+  AMQPShort,
+  AMQPInt,
+  AMQPLong,
+  AMQPFloat,
+  AMQPDouble,
+  AMQPDecimal32,
+  AMQPDecimal64,
+  AMQPDecimal128,
+  AMQPChar,
+  AMQPSymbol,
+  AMQPString,
+  AMQPBinary,
+  AMQPTimestamp,
+  AMQPUuid,
+  AMQPArray,
+  AMQPDescribed,
+  typeOf,
+  type AMQPValue,
+  type AMQPTypeName,
+  type AMQPArrayElementType,
+} from "./codec/values.js";
+export { amqpEquals } from "./codec/equals.js";
+export * from "./errors/index.js";
+export * from "./policy/index.js";
+export * from "./message/index.js";
+export * from "./address/index.js";
+export * from "./auth/index.js";
+export * from "./client/index.js";
+export { setLogger, getLogger, type AMQPLogger } from "./util/log.js";
