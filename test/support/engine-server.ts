@@ -6,7 +6,7 @@ import { AmqpConnection } from "../../src/engine/connection.js";
 import type { ConnectionOptions } from "../../src/engine/options.js";
 import type { SenderLink } from "../../src/engine/sender-link.js";
 import { listenTcp } from "../../src/transport/tcp.js";
-import type { TransportServer } from "../../src/transport/transport.js";
+import type { Transport, TransportServer } from "../../src/transport/transport.js";
 
 export interface EngineServer {
   port: number;
@@ -15,7 +15,11 @@ export interface EngineServer {
   close(): Promise<void>;
 }
 
-export async function startEngineServer(options: ConnectionOptions = {}): Promise<EngineServer> {
+export async function startEngineServer(
+  options: ConnectionOptions = {},
+  listen: (onTransport: (t: Transport) => void) => Promise<TransportServer> = (on) =>
+    listenTcp({ host: "127.0.0.1", port: 0 }, on),
+): Promise<EngineServer> {
   const queues = new Map<string, Buffer[]>();
   const consumers = new Map<string, Set<SenderLink>>();
   const connections: AmqpConnection[] = [];
@@ -33,7 +37,7 @@ export async function startEngineServer(options: ConnectionOptions = {}): Promis
       }
     }
   };
-  const server: TransportServer = await listenTcp({ host: "127.0.0.1", port: 0 }, (transport) => {
+  const server: TransportServer = await listen((transport) => {
     const conn = new AmqpConnection({
       role: "server",
       containerId: "engine-server",
