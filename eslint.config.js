@@ -3,7 +3,17 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", ".peers/**", "scripts/**/*.mjs", "scripts/**/*.py"] },
+  {
+    ignores: [
+      "dist/**",
+      "node_modules/**",
+      ".peers/**",
+      ".scratch/**",
+      "scripts/**/*.mjs",
+      "scripts/**/*.py",
+      "*.cjs",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

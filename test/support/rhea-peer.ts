@@ -1,7 +1,7 @@
 /** rhea (the de-facto JS AMQP 1.0 library) as an in-process peer on port 0. */
 import rhea from "rhea";
 import { AMQPDescribed, AMQPuLong, decodeAt } from "../../src/codec/index.js";
-import type { AddressInfo, Server } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 
 export interface RheaServer {
   container: rhea.Container;
@@ -15,10 +15,10 @@ export async function startRheaServer(
 ): Promise<RheaServer> {
   const container = rhea.create_container({ id: "rhea-server" });
   setup(container);
-  const server = container.listen({ port: 0, host: "127.0.0.1", ...options }) as unknown as Server;
+  const server = container.listen({ port: 0, host: "127.0.0.1", ...options });
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   const port = (server.address() as AddressInfo).port;
-  const sockets = new Set<import("node:net").Socket>();
+  const sockets = new Set<Socket>();
   server.on("connection", (s) => {
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
