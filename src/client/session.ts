@@ -1,7 +1,10 @@
 /**
  * uamqp's `Session`: a session on a {@link Connection}, carrying senders and receivers.
  */
+import { Source, Target } from "../address/index.js";
+import type { AMQPValue } from "../codec/values.js";
 import type { AMQPError } from "../errors/amqp-error.js";
+import { AMQPConnectionError } from "../errors/exceptions.js";
 import type { AmqpSession } from "../engine/session.js";
 import type { Connection } from "./connection.js";
 
@@ -13,6 +16,22 @@ export interface SessionOptions {
   outgoingWindow?: number;
   /** @defaultValue 4294967295 */
   handleMax?: number;
+  /**
+   * Called when the peer answers the ATTACH of a link of this session (uamqp `on_attach`). When
+   * the peer's ATTACH lacks the source (receivers) or target (senders), `error` is an
+   * `AMQPConnectionError`; the link's `open()` then rejects once the peer's DETACH arrives.
+   */
+  onAttach?: (info: AttachInfo) => void;
+}
+
+/** What the peer attached (uamqp's `on_attach` arguments). */
+export interface AttachInfo {
+  readonly linkName: string;
+  readonly role: "sender" | "receiver";
+  readonly source: Source | undefined;
+  readonly target: Target | undefined;
+  readonly properties: Record<string, AMQPValue> | undefined;
+  readonly error: AMQPError | undefined;
 }
 
 /**
@@ -31,6 +50,26 @@ export class Session implements AsyncDisposable {
   constructor(connection: Connection, options: SessionOptions = {}) {
     this.connection = connection;
     this.#engine = connection.engine.createSession(options);
+    const onAttach = options.onAttach;
+    if (onAttach) {
+      this.#engine.onLinkAttached = (link, attach) => {
+        const missing = link.role === "sender" ? attach.target === undefined : attach.source === undefined;
+        const target = attach.target?.type === "target" ? attach.target : undefined;
+        onAttach({
+          linkName: link.name,
+          role: link.role,
+          source: attach.source ? Source.fromTerminus(attach.source) : undefined,
+          target: target ? Target.fromTerminus(target) : undefined,
+          properties: attach.properties,
+          error: missing
+            ? new AMQPConnectionError(
+                `the peer attached link ${link.name} without a ${link.role === "sender" ? "target" : "source"}`,
+                { condition: "amqp:not-found", retryable: false },
+              )
+            : undefined,
+        });
+      };
+    }
     this.incomingWindow = this.#engine.incomingWindowSize;
     this.outgoingWindow = this.#engine.outgoingWindowSize;
     this.handleMax = this.#engine.handleMax;

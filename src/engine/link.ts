@@ -36,6 +36,10 @@ export interface LinkOptions {
   properties?: Record<string, AMQPValue>;
   offeredCapabilities?: string[];
   desiredCapabilities?: string[];
+  /** Senders: at most this many unsettled deliveries in flight. @defaultValue unbounded (credit) */
+  maxInFlight?: number;
+  /** Senders: at most this many bytes of unsettled deliveries in flight. @defaultValue unbounded */
+  maxInFlightBytes?: number;
 }
 
 /** How long a terminus-less ATTACH waits for the DETACH that would mean refusal. */

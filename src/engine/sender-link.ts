@@ -32,6 +32,15 @@ export class SenderLink extends Link {
   #queueHead = 0;
   /** Unsettled deliveries of this link. */
   unsettled = 0;
+  /** Bytes of the unsettled deliveries. */
+  unsettledBytes = 0;
+  /**
+   * At most this many unsettled deliveries in flight; further sends wait (queued, not written).
+   * @defaultValue Infinity (bounded by credit)
+   */
+  maxInFlight = Infinity;
+  /** At most this many bytes of unsettled deliveries in flight. @defaultValue Infinity */
+  maxInFlightBytes = Infinity;
   /** Called whenever credit arrives (the client uses it for readiness). */
   onCredit: (() => void) | undefined;
 
@@ -127,7 +136,13 @@ export class SenderLink extends Link {
     while (this.#queueHead < this.#queue.length) {
       const d = this.#queue[this.#queueHead]!;
       if (!d.done || d.offset > 0) {
-        if (d.offset === 0 && this.linkCredit <= 0) return undefined;
+        if (d.offset === 0) {
+          if (this.linkCredit <= 0) return undefined;
+          if (!d.settled && this.unsettled > 0) {
+            if (this.unsettled >= this.maxInFlight) return undefined;
+            if (this.unsettledBytes + d.payload.length > this.maxInFlightBytes) return undefined;
+          }
+        }
         return d;
       }
       this.#shift();
@@ -147,6 +162,7 @@ export class SenderLink extends Link {
       }
     } else {
       this.unsettled++;
+      this.unsettledBytes += d.payload.length;
     }
   }
 
@@ -161,6 +177,10 @@ export class SenderLink extends Link {
   /** @internal The peer settled an unsettled delivery of this link. */
   settledByPeer(d: OutgoingDelivery, state: DeliveryState | undefined): void {
     this.unsettled--;
+    this.unsettledBytes -= d.payload.length;
+    if (this.queued > 0 && (this.maxInFlight !== Infinity || this.maxInFlightBytes !== Infinity)) {
+      this.session.transmit(this);
+    }
     if (d.done) return;
     this.#finish(d);
     d.resolve(state);
@@ -201,5 +221,6 @@ export class SenderLink extends Link {
     this.#queueHead = 0;
     this.session.failUnsettled(this, error);
     this.unsettled = 0;
+    this.unsettledBytes = 0;
   }
 }

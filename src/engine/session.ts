@@ -88,6 +88,8 @@ export class AmqpSession {
   remote: BeginFields | undefined;
   /** Links the peer attaches without a local counterpart. */
   onRemoteAttach: RemoteAttachHandler | undefined;
+  /** Called when the peer answers the ATTACH of one of our links (uamqp's `on_attach`). */
+  onLinkAttached: ((link: Link, attach: AttachFields) => void) | undefined;
   /** Called when the session ends (by the peer or because the connection died). */
   onEnd: ((error: AMQPError | undefined) => void) | undefined;
 
@@ -170,6 +172,8 @@ export class AmqpSession {
   /** Attaches a sending link (ATTACH goes out at once; await `link.attached()`). */
   attachSender(options: LinkOptions = {}): SenderLink {
     const link = new SenderLink(this, -1 >>> 0, this.#attachFields(false, options));
+    if (options.maxInFlight !== undefined) link.maxInFlight = options.maxInFlight;
+    if (options.maxInFlightBytes !== undefined) link.maxInFlightBytes = options.maxInFlightBytes;
     return this.#register(link);
   }
 
@@ -291,6 +295,7 @@ export class AmqpSession {
     const ours = this.#byName.get(`${attach.role ? "sender" : "receiver"}:${attach.name}`);
     if (ours && ours.remoteHandle === undefined) {
       this.#byRemoteHandle.set(attach.handle, ours);
+      this.onLinkAttached?.(ours, attach);
       ours.handleRemoteAttach(attach);
       return;
     }

@@ -1,0 +1,324 @@
+import assert from "node:assert/strict";
+import { afterEach, describe, it } from "node:test";
+import { SASLAnonymous } from "../../src/auth/amqp-auth.js";
+import { Connection } from "../../src/client/connection.js";
+import { MessageReceiver } from "../../src/client/message-receiver.js";
+import { Session, type AttachInfo } from "../../src/client/session.js";
+import { AmqpConnection } from "../../src/engine/connection.js";
+import type { IncomingDelivery } from "../../src/engine/delivery.js";
+import { ReceiverSettleMode } from "../../src/engine/link.js";
+import { AMQPConnectionError, LinkDetach } from "../../src/errors/exceptions.js";
+import { Attach, Detach, Disposition, Flow, Open } from "../../src/frames/performatives.js";
+import { SaslAnonymousMechanism } from "../../src/sasl/mechanisms.js";
+import { connectTcp } from "../../src/transport/tcp.js";
+import {
+  startScriptedPeer,
+  type PeerConnection,
+  type PeerOptions,
+  type ScriptedPeer,
+} from "../support/scripted-peer.js";
+
+let peer: ScriptedPeer | undefined;
+const conns: AmqpConnection[] = [];
+afterEach(async () => {
+  for (const c of conns.splice(0)) await c.close();
+  await peer?.close();
+  peer = undefined;
+});
+
+async function connect(
+  options: PeerOptions = {},
+  onConnection?: (c: PeerConnection) => void,
+): Promise<{ conn: AmqpConnection; pc: () => Promise<PeerConnection> }> {
+  peer = await startScriptedPeer(options, onConnection);
+  const conn = new AmqpConnection({ sasl: new SaslAnonymousMechanism(), closeTimeoutMs: 300 });
+  conns.push(conn);
+  conn.start(await connectTcp({ host: "127.0.0.1", port: peer.port }));
+  const p = peer;
+  return { conn, pc: () => p.connection() };
+}
+
+const flowFor = (handle: number, deliveryCount: number, linkCredit: number, extra: object = {}) => ({
+  nextIncomingId: 0,
+  incomingWindow: 10000,
+  nextOutgoingId: 0,
+  outgoingWindow: 10000,
+  handle,
+  deliveryCount,
+  linkCredit,
+  ...extra,
+});
+
+describe("engine links (scripted peer)", () => {
+  it("pipelined open: BEGIN and ATTACH go out before the peer's OPEN arrives", async () => {
+    const { conn, pc } = await connect({ open: {} }, (c) => {
+      // Hold our OPEN until the client's ATTACH arrived: a client waiting for OPEN would deadlock.
+      const original = c.frame.bind(c);
+      let held: (() => void) | undefined;
+      c.frame = ((ch: number, comp: typeof Open, v: object, t?: number) => {
+        if (comp === Open) held = () => original(ch, comp, v as never, t);
+        else original(ch, comp as never, v as never, t);
+      }) as typeof c.frame;
+      c.responder = (f) => {
+        if (f.name === "ATTACH") held?.();
+      };
+    });
+    const sender = conn.createSession().attachSender({ target: { address: "t" } });
+    await sender.attached();
+    const names = (await pc()).frames.map((f) => f.name);
+    assert.deepEqual(names.slice(0, 4), ["SASL-INIT", "OPEN", "BEGIN", "ATTACH"]);
+  });
+
+  it("delivery-ids wrap around 2^32 and outcomes still resolve", async () => {
+    const { conn, pc } = await connect({ autoAccept: true });
+    const session = conn.createSession();
+    const sender = session.attachSender({ target: { address: "t" } });
+    await sender.attached();
+    session.nextDeliveryId = 0xfffffffe;
+    const outcomes = await Promise.all([0, 1, 2, 3].map(() => sender.send(Buffer.from("x"))));
+    assert.ok(outcomes.every((o) => o?.type === "accepted"));
+    const ids = (await pc()).frames.filter((f) => f.name === "TRANSFER").map((f) => f.fields["deliveryId"]);
+    assert.deepEqual(ids, [0xfffffffe, 0xffffffff, 0, 1]);
+  });
+
+  it("dispositions settled in one tick go out as one range", async () => {
+    const { conn, pc } = await connect();
+    const receiver = conn.createSession().attachReceiver({ source: { address: "s" }, autoCredit: 20 });
+    const got: IncomingDelivery[] = [];
+    receiver.onDelivery = (d) => got.push(d);
+    await receiver.attached();
+    const p = await pc();
+    const attach = p.attaches[0]!;
+    for (let i = 0; i < 10; i++) {
+      p.transfer(
+        0,
+        {
+          handle: attach.handle,
+          deliveryId: i,
+          deliveryTag: Buffer.from([i]),
+          messageFormat: 0,
+          settled: false,
+          more: false,
+        },
+        Buffer.from([0, 0x53, 0x77, 0x40]),
+      );
+    }
+    while (got.length < 10) await new Promise((r) => setTimeout(r, 5));
+    for (const d of got) receiver.settle(d);
+    const disp = await p.waitFor((f) => f.name === "DISPOSITION");
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(p.frames.filter((f) => f.name === "DISPOSITION").length, 1);
+    assert.equal(disp.fields["first"], 0);
+    assert.equal(disp.fields["last"], 9);
+    assert.equal(disp.fields["settled"], true);
+  });
+
+  it("an aborted transfer is discarded and the next delivery arrives", async () => {
+    const { conn, pc } = await connect();
+    const receiver = conn.createSession().attachReceiver({ source: { address: "s" }, autoCredit: 20 });
+    const got: IncomingDelivery[] = [];
+    receiver.onDelivery = (d) => got.push(d);
+    await receiver.attached();
+    const p = await pc();
+    const h = p.attaches[0]!.handle;
+    p.transfer(
+      0,
+      {
+        handle: h,
+        deliveryId: 0,
+        deliveryTag: Buffer.from([0]),
+        messageFormat: 0,
+        settled: false,
+        more: true,
+      },
+      Buffer.from("part"),
+    );
+    p.transfer(
+      0,
+      {
+        handle: h,
+        deliveryId: undefined,
+        deliveryTag: undefined,
+        messageFormat: undefined,
+        settled: false,
+        more: false,
+        aborted: true,
+      },
+      Buffer.alloc(0),
+    );
+    p.transfer(
+      0,
+      {
+        handle: h,
+        deliveryId: 1,
+        deliveryTag: Buffer.from([1]),
+        messageFormat: 0,
+        settled: true,
+        more: false,
+      },
+      Buffer.from("whole"),
+    );
+    while (got.length < 1) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(got.length, 1);
+    assert.equal(got[0]!.payload.toString(), "whole");
+    assert.equal(got[0]!.deliveryId, 1);
+  });
+
+  it("drain as receiver: resolves when the sender uses up the credit", async () => {
+    const { conn, pc } = await connect();
+    const receiver = conn.createSession().attachReceiver({ source: { address: "s" } });
+    await receiver.attached();
+    const p = await pc();
+    p.responder = (f, c) => {
+      if (f.name === "FLOW" && f.fields["drain"] === true) {
+        const count = (f.fields["deliveryCount"] as number) + (f.fields["linkCredit"] as number);
+        c.frame(0, Flow, flowFor(p.attaches[0]!.handle, count, 0, { drain: true }));
+      }
+    };
+    receiver.flow(7);
+    await receiver.drain();
+    assert.equal(receiver.linkCredit, 0);
+    assert.equal(receiver.deliveryCount, 7);
+  });
+
+  it("drain as sender: with nothing queued the credit is handed back", async () => {
+    const { conn, pc } = await connect({ credit: 0 });
+    const sender = conn.createSession().attachSender({ target: { address: "t" } });
+    await sender.attached();
+    const p = await pc();
+    p.frame(0, Flow, flowFor(p.attaches[0]!.handle, 0, 5, { drain: true }));
+    const reply = await p.waitFor(
+      (f) =>
+        f.name === "FLOW" && f.fields["handle"] === p.attaches[0]!.handle && f.fields["linkCredit"] === 0,
+    );
+    assert.equal(reply.fields["deliveryCount"], 5);
+    assert.equal(sender.linkCredit, 0);
+  });
+
+  it("a non-closing detach is sent without closed=true", async () => {
+    const { conn, pc } = await connect();
+    const sender = conn.createSession().attachSender({ target: { address: "t" } });
+    await sender.attached();
+    const done = sender.detach({ closed: false });
+    const p = await pc();
+    const d = await p.waitFor((f) => f.name === "DETACH");
+    assert.equal(d.fields["closed"], undefined);
+    p.frame(0, Detach, { handle: p.attaches[0]!.handle });
+    await done;
+  });
+
+  it("rejected, released and modified outcomes resolve the send with that state", async () => {
+    const { conn, pc } = await connect({ credit: 10 });
+    const sender = conn.createSession().attachSender({ target: { address: "t" } });
+    await sender.attached();
+    const p = await pc();
+    const states = [
+      { type: "rejected" as const, error: { condition: "amqp:not-found", description: "no" } },
+      { type: "released" as const },
+      { type: "modified" as const, deliveryFailed: true, undeliverableHere: true },
+    ];
+    let i = 0;
+    p.responder = (f, c) => {
+      if (f.name === "TRANSFER")
+        c.frame(0, Disposition, {
+          role: true,
+          first: f.fields["deliveryId"] as number,
+          settled: true,
+          state: states[i++]!,
+        });
+    };
+    for (const expected of states) assert.deepEqual(await sender.send(Buffer.from("x")), expected);
+  });
+
+  it("receiver-settle-mode second: our outcome goes unsettled and settles when the sender confirms", async () => {
+    const { conn, pc } = await connect();
+    const receiver = conn
+      .createSession()
+      .attachReceiver({ source: { address: "s" }, autoCredit: 5, rcvSettleMode: ReceiverSettleMode.Second });
+    const got: IncomingDelivery[] = [];
+    receiver.onDelivery = (d) => got.push(d);
+    await receiver.attached();
+    const p = await pc();
+    p.transfer(
+      0,
+      {
+        handle: p.attaches[0]!.handle,
+        deliveryId: 0,
+        deliveryTag: Buffer.from([0]),
+        messageFormat: 0,
+        settled: false,
+        more: false,
+      },
+      Buffer.from([0, 0x53, 0x77, 0x40]),
+    );
+    while (got.length < 1) await new Promise((r) => setTimeout(r, 5));
+    receiver.settle(got[0]!, { type: "accepted" });
+    const disp = await p.waitFor((f) => f.name === "DISPOSITION");
+    assert.equal(disp.fields["settled"], undefined);
+    assert.deepEqual(disp.fields["state"], { type: "accepted" });
+    p.frame(0, Disposition, { role: false, first: 0, settled: true, state: { type: "accepted" } });
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(receiver.unsettled, 0);
+    assert.equal(
+      p.frames.filter((f) => f.name === "DISPOSITION").length,
+      1,
+      "settled by the sender: nothing more to send",
+    );
+  });
+
+  it("maxInFlight bounds the unsettled deliveries written", async () => {
+    const { conn, pc } = await connect({ credit: 100 });
+    const sender = conn.createSession().attachSender({ target: { address: "t" }, maxInFlight: 2 });
+    await sender.attached();
+    const sends = [0, 1, 2, 3, 4].map(() => sender.send(Buffer.from("x")));
+    await new Promise((r) => setTimeout(r, 50));
+    const p = await pc();
+    assert.equal(p.frames.filter((f) => f.name === "TRANSFER").length, 2);
+    assert.equal(sender.queued, 3);
+    p.responder = (f, c) => {
+      if (f.name === "TRANSFER")
+        c.frame(0, Disposition, {
+          role: true,
+          first: f.fields["deliveryId"] as number,
+          settled: true,
+          state: { type: "accepted" },
+        });
+    };
+    p.frame(0, Disposition, { role: true, first: 0, last: 1, settled: true, state: { type: "accepted" } });
+    await Promise.all(sends);
+    assert.equal(p.frames.filter((f) => f.name === "TRANSFER").length, 5);
+  });
+});
+
+describe("uamqp Session onAttach (scenario 60)", () => {
+  it("an ATTACH without a source gives the attach callback an AMQPConnectionError; open() rejects on the DETACH", async () => {
+    peer = await startScriptedPeer({ autoAttach: false });
+    const p = peer;
+    const infos: AttachInfo[] = [];
+    const conn = new Connection("localhost", new SASLAnonymous("localhost", { tls: false, port: p.port }), {
+      closeTimeoutMs: 300,
+    });
+    const session = new Session(conn, { onAttach: (i) => infos.push(i) });
+    const receiver = new MessageReceiver(session, "missing", "me");
+    const opened = receiver.open().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const pc = await p.connection();
+    const a = await pc.waitFor((f) => f.name === "ATTACH");
+    const attach = a.fields as { name: string; handle: number; role: boolean };
+    pc.frame(0, Attach, { name: attach.name, handle: 7, role: false });
+    pc.frame(0, Detach, {
+      handle: 7,
+      closed: true,
+      error: { condition: "amqp:not-found", description: "no such node" },
+    });
+    const err = await opened;
+    assert.ok(err instanceof LinkDetach);
+    assert.equal(err.condition, "amqp:not-found");
+    assert.equal(infos.length, 1);
+    assert.ok(infos[0]!.error instanceof AMQPConnectionError);
+    await conn.close();
+  });
+});
