@@ -60,3 +60,76 @@ export function valueOf(payload: Uint8Array): unknown {
   }
   return body;
 }
+
+// rhea decodes format-0 transfers before handing them out: remember the raw payload of each message.
+const rawPayloads = new WeakMap<object, Buffer>();
+const rheaDecode = rhea.message.decode.bind(rhea.message);
+rhea.message.decode = (buffer: Buffer) => {
+  const m = rheaDecode(buffer);
+  rawPayloads.set(m, Buffer.from(buffer));
+  return m;
+};
+
+/** The raw bytes of a message rhea received. */
+export function rawPayloadOf(message: object | undefined): Buffer | undefined {
+  return message === undefined ? undefined : rawPayloads.get(message);
+}
+
+/**
+ * rhea as a store-and-forward server: messages sent to an address are kept (accepted) and handed
+ * byte-exact to receivers of that address as their credit allows. PLAIN user/pass is offered too.
+ */
+export async function startRheaQueueServer(
+  options: Record<string, unknown> = {},
+): Promise<RheaServer & { queues: Map<string, Buffer[]> }> {
+  const queues = new Map<string, Buffer[]>();
+  const consumers = new Map<string, Set<rhea.Sender>>();
+  const queue = (name: string): Buffer[] => {
+    let q = queues.get(name);
+    if (!q) queues.set(name, (q = []));
+    return q;
+  };
+  const pump = (name: string): void => {
+    const q = queue(name);
+    for (const s of consumers.get(name) ?? []) {
+      while (q.length > 0 && s.sendable()) s.send(q.shift()!, undefined, 0);
+    }
+  };
+  const server = await startRheaServer((c) => {
+    const mechs = (
+      c as unknown as {
+        sasl_server_mechanisms: {
+          enable_plain(f: (u: string, p: string) => boolean): void;
+          enable_anonymous(): void;
+        };
+      }
+    ).sasl_server_mechanisms;
+    mechs.enable_plain((u, p) => u === "user" && p === "pass");
+    mechs.enable_anonymous();
+    c.on("receiver_open", (ctx: rhea.EventContext) => {
+      const r = ctx.receiver!;
+      r.set_target({ address: r.remote.attach.target?.address });
+    });
+    c.on("message", (ctx: rhea.EventContext) => {
+      const name = String(ctx.receiver!.remote.attach.target?.address);
+      queue(name).push(rawPayloadOf(ctx.message)!);
+      pump(name);
+    });
+    c.on("sender_open", (ctx: rhea.EventContext) => {
+      const s = ctx.sender!;
+      const name = String(s.remote.attach.source?.address);
+      s.set_source({ address: name });
+      let set = consumers.get(name);
+      if (!set) consumers.set(name, (set = new Set()));
+      set.add(s);
+      pump(name);
+    });
+    c.on("sendable", (ctx: rhea.EventContext) => {
+      pump(String(ctx.sender!.remote.attach.source?.address));
+    });
+    c.on("sender_close", (ctx: rhea.EventContext) => {
+      consumers.get(String(ctx.sender!.remote.attach.source?.address))?.delete(ctx.sender!);
+    });
+  }, options);
+  return { ...server, queues };
+}
