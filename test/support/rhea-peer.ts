@@ -75,6 +75,13 @@ export function rawPayloadOf(message: object | undefined): Buffer | undefined {
   return message === undefined ? undefined : rawPayloads.get(message);
 }
 
+/** The address of the peer's source or target of a rhea link (rhea's typings lack `remote`). */
+function remoteAddress(link: object, which: "source" | "target"): string {
+  const remote = (link as { remote: { attach: Record<string, { address?: unknown } | undefined> } }).remote;
+  const a = remote.attach[which]?.address;
+  return typeof a === "string" ? a : "";
+}
+
 /**
  * rhea as a store-and-forward server: messages sent to an address are kept (accepted) and handed
  * byte-exact to receivers of that address as their credit allows. PLAIN user/pass is offered too.
@@ -108,16 +115,16 @@ export async function startRheaQueueServer(
     mechs.enable_anonymous();
     c.on("receiver_open", (ctx: rhea.EventContext) => {
       const r = ctx.receiver!;
-      r.set_target({ address: r.remote.attach.target?.address });
+      r.set_target({ address: remoteAddress(r, "target") });
     });
     c.on("message", (ctx: rhea.EventContext) => {
-      const name = String(ctx.receiver!.remote.attach.target?.address);
+      const name = remoteAddress(ctx.receiver!, "target");
       queue(name).push(rawPayloadOf(ctx.message)!);
       pump(name);
     });
     c.on("sender_open", (ctx: rhea.EventContext) => {
       const s = ctx.sender!;
-      const name = String(s.remote.attach.source?.address);
+      const name = remoteAddress(s, "source");
       s.set_source({ address: name });
       let set = consumers.get(name);
       if (!set) consumers.set(name, (set = new Set()));
@@ -125,10 +132,10 @@ export async function startRheaQueueServer(
       pump(name);
     });
     c.on("sendable", (ctx: rhea.EventContext) => {
-      pump(String(ctx.sender!.remote.attach.source?.address));
+      pump(remoteAddress(ctx.sender!, "source"));
     });
     c.on("sender_close", (ctx: rhea.EventContext) => {
-      consumers.get(String(ctx.sender!.remote.attach.source?.address))?.delete(ctx.sender!);
+      consumers.get(remoteAddress(ctx.sender!, "source"))?.delete(ctx.sender!);
     });
   }, options);
   return { ...server, queues };
