@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { SASLAnonymous, TransportType } from "../../src/auth/amqp-auth.js";
+import { SASLAnonymous, SASLExternal, TransportType } from "../../src/auth/amqp-auth.js";
 import { Connection } from "../../src/client/connection.js";
 import { MessageReceiver } from "../../src/client/message-receiver.js";
 import { MessageSender } from "../../src/client/message-sender.js";
@@ -76,6 +76,47 @@ describe("engine over TLS, WebSocket and a proxy", () => {
     assert.ok(err instanceof AMQPError);
     assert.equal(err.code, "AMQP_TLS");
     assert.equal(err.retryable, false);
+  });
+
+  it("SASL EXTERNAL: the TLS client certificate authenticates; without one the connection is refused", async () => {
+    const certs = await getTestCertificates();
+    const server = await startEngineServer({ saslServer: { mechanisms: ["EXTERNAL"] } }, (on) =>
+      listenTls(
+        {
+          host: "127.0.0.1",
+          port: 0,
+          cert: certs.serverCert,
+          key: certs.serverKey,
+          ca: certs.ca,
+          requestCert: true,
+          rejectUnauthorized: false,
+        },
+        on,
+      ),
+    );
+    servers.push(server);
+    const ok = new Connection(
+      "localhost",
+      new SASLExternal("localhost", {
+        port: server.port,
+        ca: certs.ca,
+        cert: certs.clientCert,
+        key: certs.clientKey,
+      }),
+    );
+    assert.deepEqual(await roundTrip(ok, "external-q"), expected);
+    assert.equal(server.connections.at(-1)?.saslIdentity, certs.clientCommonName);
+    await ok.close();
+    const noCert = new Connection(
+      "localhost",
+      new SASLExternal("localhost", { port: server.port, ca: certs.ca }),
+    );
+    const err = await noCert.open().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof AMQPError);
+    assert.equal(err.code, "AMQP_AUTHENTICATION");
   });
 
   it("WebSocket (subprotocol AMQPWSB10, Azure path) round trip", async () => {
