@@ -4,8 +4,13 @@
  * may be created before `open()` resolves: their frames are pipelined behind the handshake.
  */
 import type { AMQPValue } from "../codec/values.js";
-import type { AMQPError } from "../errors/amqp-error.js";
-import { ClientTimeout, type LinkRedirect, type ConnectionRedirect } from "../errors/exceptions.js";
+import { AMQPError as AMQPErrorClass, type AMQPError } from "../errors/amqp-error.js";
+import {
+  AMQPConnectionError,
+  ClientTimeout,
+  type LinkRedirect,
+  type ConnectionRedirect,
+} from "../errors/exceptions.js";
 import { AmqpConnection } from "../engine/connection.js";
 import type { ErrorFields } from "../engine/remote-errors.js";
 import type { AMQPAuth } from "../auth/amqp-auth.js";
@@ -164,8 +169,10 @@ export class Connection implements AsyncDisposable {
       this.#state = "open";
     } catch (e) {
       this.#state = "error";
-      void this.#engine.close();
-      throw e;
+      const error =
+        e instanceof AMQPErrorClass ? e : new AMQPConnectionError(String(e), { cause: e, retryable: true });
+      this.#engine.abort(error);
+      throw error;
     } finally {
       if (timer) clearTimeout(timer);
       options.signal?.removeEventListener("abort", onAbort);

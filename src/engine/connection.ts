@@ -232,6 +232,15 @@ export class AmqpConnection implements FrameSink {
     return this.#closed.promise.then(() => undefined);
   }
 
+  /**
+   * Fails the connection at once with `error` (e.g. the transport could not be opened): every
+   * pending operation rejects with it and the transport is closed.
+   */
+  abort(error: AMQPError): void {
+    if (this.#phase === "closed") return;
+    this.#fail(error);
+  }
+
   /** @internal Closes because the peer broke the protocol. */
   closeWithError(condition: string, description: string, cause?: unknown): void {
     if (this.#closeSent) return;

@@ -175,11 +175,11 @@ describe("engine faults (scripted peer)", () => {
   });
 
   it("sends heartbeats at half the peer's idle-time-out", async () => {
-    const { conn, p } = await connect({ open: { idleTimeOut: 200 } });
+    const { conn, p } = await connect({ open: { idleTimeOut: 1000 } });
     await conn.opened();
     const pc = await p.connection();
-    await new Promise((r) => setTimeout(r, 700));
-    assert.ok(pc.heartbeats >= 3, `got ${pc.heartbeats} heartbeats`);
+    await new Promise((r) => setTimeout(r, 1600));
+    assert.ok(pc.heartbeats >= 2, `got ${pc.heartbeats} heartbeats`);
     assert.ok(conn.isOpen);
   });
 

@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+/**
+ * The `uamqp` command: `demo`, `broker`, `send`, `receive`.
+ */
+import { parseArgs } from "node:util";
+import { runBrokerCommand } from "./broker-command.js";
+import { runDemo } from "./demo.js";
+import { runReceive, runSend } from "./send-receive.js";
+
+const USAGE = `usage: uamqp <command> [options]
+
+commands:
+  demo      [--count N=100000] [--size B=64]        start the embedded broker, send and receive N messages
+  broker    [--port P=5672] [--host H] [--tls-cert F --tls-key F] [--ws-port P] [--user name:password]...
+  send      <url> [--count N=1] [--body TEXT] [--size B] [--settled]
+  receive   <url> [--count N=1] [--timeout MS=5000]
+`;
+
+/** Runs the command line; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "demo": {
+        const { values } = parseArgs({
+          args: rest,
+          options: { count: { type: "string" }, size: { type: "string" } },
+        });
+        return await runDemo({
+          count: positiveInt(values.count, 100_000, "--count"),
+          size: Math.max(16, positiveInt(values.size, 64, "--size")),
+        });
+      }
+      case "broker":
+        return await runBrokerCommand(rest);
+      case "send":
+        return await runSend(rest);
+      case "receive":
+        return await runReceive(rest);
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        process.stdout.write(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        process.stderr.write(`uamqp: unknown command "${command}"\n${USAGE}`);
+        return 2;
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`uamqp: ${e.message}\n${USAGE}`);
+      return 2;
+    }
+    const err = e as { message?: string; code?: string };
+    process.stderr.write(`uamqp: ${err.message ?? String(e)}${err.code ? ` (${err.code})` : ""}\n`);
+    return 1;
+  }
+}
+
+export class UsageError extends Error {}
+
+export function positiveInt(v: string | undefined, dflt: number, name: string): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${name} must be a positive integer`);
+  return n;
+}
