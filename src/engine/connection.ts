@@ -30,10 +30,10 @@ import {
   SaslMechanisms,
   SaslOutcome,
   SaslResponse,
-  Transfer,
   type BeginFields,
   type OpenFields,
 } from "../frames/performatives.js";
+import { decodeTransferBody } from "../frames/transfer-decoder.js";
 import { isVersion10, protocolHeader, ProtocolId, type ProtocolHeader } from "../frames/protocol-header.js";
 import { SaslClientNegotiator, type SaslClientStep } from "../sasl/sasl-client.js";
 import { authenticateInit } from "../sasl/sasl-server.js";
@@ -475,7 +475,7 @@ export class AmqpConnection implements FrameSink {
   #onAmqpFrame(code: number, channel: number, d: Decoder, end: number): void {
     const trace = this.options.trace;
     if (code === P.Transfer) {
-      const t = Transfer.decodeBody(d);
+      const t = decodeTransferBody(d);
       const payload = d.buf.subarray(d.pos, end);
       if (trace) trace(traceLine("<-", code, channel, t, payload.length));
       this.#session(channel).handleTransfer(t, payload);

@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { Decoder } from "../../src/codec/decoder.js";
+import { Transfer } from "../../src/codec/definitions/transport.js";
+import { DecodeError } from "../../src/errors/decode-error.js";
+import { writeTransferPerformative } from "../../src/frames/frame-writer.js";
+import { readPerformativeCode, type TransferFields } from "../../src/frames/performatives.js";
+import { decodeTransferBody } from "../../src/frames/transfer-decoder.js";
+import { ByteWriter } from "../../src/util/byte-writer.js";
+
+function viaFast(bytes: Buffer): TransferFields {
+  const d = new Decoder(bytes);
+  readPerformativeCode(d);
+  return decodeTransferBody(d);
+}
+
+function viaGeneric(bytes: Buffer): TransferFields {
+  return Transfer.decode(new Decoder(bytes));
+}
+
+const stateArb = fc.constantFrom(
+  undefined,
+  { type: "accepted" as const },
+  { type: "released" as const },
+  { type: "rejected" as const, error: { condition: "amqp:not-found", description: "x" } },
+  { type: "modified" as const, deliveryFailed: true },
+);
+
+const transferArb = fc.record(
+  {
+    handle: fc.nat({ max: 0xffffffff }),
+    deliveryId: fc.nat({ max: 0xffffffff }),
+    deliveryTag: fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)),
+    messageFormat: fc.nat({ max: 0xffffffff }),
+    settled: fc.boolean(),
+    more: fc.boolean(),
+    rcvSettleMode: fc.constantFrom(0, 1),
+    state: stateArb,
+    resume: fc.boolean(),
+    aborted: fc.boolean(),
+    batchable: fc.boolean(),
+  },
+  { requiredKeys: ["handle"] },
+);
+
+describe("hand-written transfer decoder", () => {
+  it("agrees with the generic composite decoder on arbitrary transfers", () => {
+    fc.assert(
+      fc.property(transferArb, (t) => {
+        const w = new ByteWriter();
+        const clean = Object.fromEntries(
+          Object.entries(t).filter(([, v]) => v !== undefined),
+        ) as TransferFields;
+        Transfer.encode(w, clean);
+        const bytes = w.toBuffer();
+        assert.deepEqual(viaFast(bytes), viaGeneric(bytes));
+      }),
+      { seed: 7, numRuns: 500 },
+    );
+  });
+
+  it("decodes what the hot-path writer produces", () => {
+    const w = new ByteWriter();
+    writeTransferPerformative(w, {
+      handle: 3,
+      deliveryId: 9,
+      deliveryTag: Buffer.from([1, 2]),
+      messageFormat: 0x80013700,
+      settled: true,
+      more: true,
+    });
+    assert.deepEqual(viaFast(w.toBuffer()), {
+      handle: 3,
+      deliveryId: 9,
+      deliveryTag: Buffer.from([1, 2]),
+      messageFormat: 0x80013700,
+      settled: true,
+      more: true,
+    });
+  });
+
+  it("raises DecodeError for a transfer without a handle and for truncated input", () => {
+    assert.throws(() => viaFast(Buffer.from([0x00, 0x53, 0x14, 0x45])), DecodeError);
+    assert.throws(() => viaFast(Buffer.from([0x00, 0x53, 0x14, 0xc0, 0x10, 0x02, 0x43])), DecodeError);
+  });
+
+  it("never throws anything but DecodeError on mutated transfers", () => {
+    fc.assert(
+      fc.property(transferArb, fc.nat(), fc.nat({ max: 255 }), (t, pos, byte) => {
+        const w = new ByteWriter();
+        Transfer.encode(
+          w,
+          Object.fromEntries(Object.entries(t).filter(([, v]) => v !== undefined)) as TransferFields,
+        );
+        const bytes = w.toBuffer();
+        bytes[pos % bytes.length] = byte;
+        try {
+          viaFast(bytes);
+        } catch (e) {
+          assert.ok(e instanceof DecodeError, String(e));
+        }
+      }),
+      { seed: 11, numRuns: 1000 },
+    );
+  });
+});
