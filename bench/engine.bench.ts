@@ -4,7 +4,7 @@
  *
  *   node --import tsx bench/engine.bench.ts [--quick]
  */
-import type { AddressInfo, Server } from "node:net";
+import type { AddressInfo } from "node:net";
 import rhea from "rhea";
 import { AmqpConnection } from "../src/engine/connection.js";
 import { SenderSettleMode } from "../src/engine/link.js";
@@ -111,7 +111,7 @@ async function theirs(c: Case): Promise<number> {
     port: 0,
     host: "127.0.0.1",
     max_frame_size: 1 << 20,
-  }) as unknown as Server;
+  });
   await new Promise<void>((r) => server.once("listening", () => r()));
   const port = (server.address() as AddressInfo).port;
   const client = rhea.create_container({ id: "rhea-send" });
