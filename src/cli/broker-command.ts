@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Broker } from "../broker/broker.js";
-import { UsageError, positiveInt } from "./main.js";
+import { UsageError, positiveInt } from "./args.js";
 
 export async function runBrokerCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({

@@ -3,6 +3,7 @@
  * The `uamqp` command: `demo`, `broker`, `send`, `receive`.
  */
 import { parseArgs } from "node:util";
+import { UsageError, positiveInt } from "./args.js";
 import { runBrokerCommand } from "./broker-command.js";
 import { runDemo } from "./demo.js";
 import { runReceive, runSend } from "./send-receive.js";
@@ -56,13 +57,4 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`uamqp: ${err.message ?? String(e)}${err.code ? ` (${err.code})` : ""}\n`);
     return 1;
   }
-}
-
-export class UsageError extends Error {}
-
-export function positiveInt(v: string | undefined, dflt: number, name: string): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${name} must be a positive integer`);
-  return n;
 }

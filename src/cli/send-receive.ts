@@ -9,7 +9,7 @@ import { MessageSender } from "../client/message-sender.js";
 import type { Message } from "../message/message.js";
 import { Message as Msg } from "../message/message.js";
 import { MessageSendResult } from "../message/send-result.js";
-import { UsageError, positiveInt } from "./main.js";
+import { UsageError, positiveInt } from "./args.js";
 
 function authFor(address: Address): AMQPAuth {
   const e = address.endpoint();

@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import type { AMQPError } from "../errors/amqp-error.js";
 import { AuthenticationException } from "../errors/exceptions.js";
 import type { CompositeType } from "../codec/composite.js";
+import type { AMQPValue } from "../codec/values.js";
 import { Decoder } from "../codec/decoder.js";
 import { DecodeError } from "../errors/decode-error.js";
 import { FrameReader, FrameType, type FrameSink } from "../frames/frame-reader.js";
@@ -249,6 +250,8 @@ export class AmqpConnection implements FrameSink {
     this.#opened.reject(err);
     for (const s of this.#sessions) s?.terminate(err);
     void this.close({ condition, description });
+    // After a framing error the byte stream cannot be parsed: the peer's CLOSE cannot be read.
+    if (condition === "amqp:connection:framing-error") this.#shutdown(err);
   }
 
   // ---- output --------------------------------------------------------------------------------
@@ -653,7 +656,8 @@ export class AmqpConnection implements FrameSink {
 
   #onTransportClosed(cause: Error | undefined): void {
     if (this.#phase === "closed") return;
-    const clean = this.#closeSent && this.#closeReceived;
+    // After our CLOSE, a peer that drops the socket instead of answering still closed cleanly.
+    const clean = this.#closeSent && (this.#closeReceived || this.error === undefined);
     const err = clean ? undefined : (this.error ?? connectionLostError(cause));
     if (err) {
       this.error ??= err;
@@ -693,8 +697,15 @@ class UnattachedChannel extends DecodeError {
   }
 }
 
-function errorComposite(e: ErrorFields): { condition: string; description?: string } {
-  const out: { condition: string; description?: string } = { condition: e.condition };
+function errorComposite(e: ErrorFields): {
+  condition: string;
+  description?: string;
+  info?: Record<string, AMQPValue>;
+} {
+  const out: { condition: string; description?: string; info?: Record<string, AMQPValue> } = {
+    condition: e.condition,
+  };
   if (e.description !== undefined) out.description = e.description;
+  if (e.info !== undefined) out.info = e.info as Record<string, AMQPValue>;
   return out;
 }

@@ -41,6 +41,8 @@ export class SenderLink extends Link {
   maxInFlight = Infinity;
   /** At most this many bytes of unsettled deliveries in flight. @defaultValue Infinity */
   maxInFlightBytes = Infinity;
+  #drain = false;
+  #inFlow = false;
   /** Called whenever credit arrives (the client uses it for readiness). */
   onCredit: (() => void) | undefined;
 
@@ -164,6 +166,7 @@ export class SenderLink extends Link {
       this.unsettled++;
       this.unsettledBytes += d.payload.length;
     }
+    if (this.#drain && !this.#inFlow && (this.queued === 0 || this.linkCredit <= 0)) this.#completeDrain();
   }
 
   #shift(): void {
@@ -196,16 +199,29 @@ export class SenderLink extends Link {
       this.linkCredit = serialDiff(this.deliveryCount, serialAdd(remoteCount, flow.linkCredit));
     }
     if (flow.available !== undefined) this.available = flow.available;
-    if (this.linkCredit > 0) this.onCredit?.();
-    this.session.transmit(this);
-    if (flow.drain === true && this.linkCredit > 0 && this.queued === 0) {
-      // Drain: use up the credit by advancing the delivery-count, then report.
-      this.deliveryCount = serialAdd(this.deliveryCount, this.linkCredit);
-      this.linkCredit = 0;
-      this.session.writeFlow(this);
-    } else if (flow.echo === true) {
-      this.session.writeFlow(this);
+    this.#drain = flow.drain === true;
+    // Deliveries the application sends from onCredit go out before a drain is answered.
+    this.#inFlow = true;
+    try {
+      if (this.linkCredit > 0) this.onCredit?.();
+      this.session.transmit(this);
+    } finally {
+      this.#inFlow = false;
     }
+    if (!this.#completeDrain() && flow.echo === true) this.session.writeFlow(this);
+  }
+
+  /**
+   * Drain: once nothing is queued, the remaining credit is used up by advancing the delivery-count
+   * and reported with a FLOW (drain=true). Returns true if it answered.
+   */
+  #completeDrain(): boolean {
+    if (!this.#drain || (this.queued > 0 && this.linkCredit > 0)) return false;
+    this.#drain = false;
+    if (this.linkCredit > 0) this.deliveryCount = serialAdd(this.deliveryCount, this.linkCredit);
+    this.linkCredit = 0;
+    this.session.writeFlow(this, true);
+    return true;
   }
 
   /** @internal Fails every queued and unsettled delivery. */

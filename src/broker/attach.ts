@@ -1,0 +1,232 @@
+/**
+ * Answers a peer's ATTACH: binds the link to a queue (named, dynamic, or the anonymous relay), to a
+ * request node (`$management`, `$cbs`), or refuses it (attach with a null terminus, then detach
+ * with the error), applying the address hooks, the CBS guard and the per-session link limit.
+ */
+import type { SourceFields, TargetFields } from "../codec/definitions/messaging.js";
+import type { AttachFields } from "../frames/performatives.js";
+import type { ReceiverLink } from "../engine/receiver-link.js";
+import type { SenderLink } from "../engine/sender-link.js";
+import type { AmqpSession } from "../engine/session.js";
+import { addressText } from "./address.js";
+import { LinkRecord } from "./link-record.js";
+import type { AddressHooks, BrokerErrorFields } from "./options.js";
+import { Producer, type ProducerOwner, type ProducerTarget } from "./producer.js";
+import { Queue, type QueueConsumer } from "./queue.js";
+import { REQUEST_NODE_NAMES } from "./registry.js";
+
+/** A consumer attached to a request node: where that node's responses go. */
+export interface ReplyLink {
+  readonly node: string;
+  readonly session: AmqpSession;
+  readonly linkName: string;
+  /** The consumer's own (target) address, which requests name as reply-to. */
+  readonly targetAddress: string | undefined;
+  /** Private queue feeding the link (credit honoured like any consumer). */
+  readonly queue: Queue;
+}
+
+/** What attaching needs from the connection. */
+export interface AttachOwner extends ProducerOwner {
+  /** Keeps the record until the link is gone. */
+  track(record: LinkRecord): void;
+  /** Links of `session` still attached. */
+  linkCount(session: AmqpSession): number;
+  addReplyLink(reply: ReplyLink): void;
+  removeReplyLink(reply: ReplyLink): void;
+}
+
+function refuse(session: AmqpSession, attach: AttachFields, error: BrokerErrorFields): void {
+  const link = session.acceptLink(attach, {});
+  void link.detach({ closed: true, error });
+}
+
+function targetFields(t: AttachFields["target"]): TargetFields | undefined {
+  if (t?.type !== "target") return undefined;
+  const { type: _type, ...fields } = t;
+  return fields;
+}
+
+const unauthorized = (address: string): BrokerErrorFields => ({
+  condition: "amqp:unauthorized-access",
+  description: `no valid token authorizes '${address}' on this connection (put one on $cbs first)`,
+});
+
+const notFound = (address: string): BrokerErrorFields => ({
+  condition: "amqp:not-found",
+  description: `the queue '${address}' does not exist`,
+});
+
+/** Handles one ATTACH from the peer. */
+export function handleAttach(owner: AttachOwner, attach: AttachFields, session: AmqpSession): void {
+  const ctx = owner.ctx;
+  const peerIsSender = !attach.role;
+  const raw = addressText(peerIsSender ? targetFields(attach.target)?.address : attach.source?.address);
+  ctx.emit({
+    type: "attach",
+    connectionId: owner.id,
+    role: peerIsSender ? "sender" : "receiver",
+    address: raw === undefined ? undefined : ctx.resolveAddress(raw),
+    linkName: attach.name,
+  });
+  const max = ctx.settings.maxLinksPerSession;
+  if (owner.linkCount(session) >= max) {
+    refuse(session, attach, {
+      condition: "amqp:resource-limit-exceeded",
+      description: `at most ${max} links may be attached per session`,
+    });
+    return;
+  }
+  if (peerIsSender) attachProducer(owner, attach, session);
+  else attachConsumer(owner, attach, session);
+}
+
+/** Resolves a named address for a link, or the error refusing it. */
+function bind(
+  owner: AttachOwner,
+  raw: string,
+): { address: string; hooks: AddressHooks | undefined; queue?: Queue } | { error: BrokerErrorFields } {
+  const ctx = owner.ctx;
+  const address = ctx.resolveAddress(raw);
+  const hooks = ctx.hooksFor(address);
+  if (hooks?.refuseAttach) return { error: hooks.refuseAttach };
+  if (REQUEST_NODE_NAMES.has(address)) return { address, hooks };
+  if (ctx.isGuarded(address) && !owner.authorized(address)) return { error: unauthorized(address) };
+  const queue = ctx.queueFor(address);
+  if (!queue) return { error: notFound(address) };
+  return { address, hooks, queue };
+}
+
+function attachProducer(owner: AttachOwner, attach: AttachFields, session: AmqpSession): void {
+  const ctx = owner.ctx;
+  if (attach.target !== undefined && attach.target.type !== "target") {
+    refuse(session, attach, {
+      condition: "amqp:not-implemented",
+      description: "transactions are not supported by this broker",
+    });
+    return;
+  }
+  const target = targetFields(attach.target);
+  if (!target) {
+    refuse(session, attach, { condition: "amqp:invalid-field", description: "the link has no target" });
+    return;
+  }
+  const accept = (t: TargetFields): ReceiverLink =>
+    session.acceptLink(attach, {
+      source: attach.source,
+      target: t,
+      maxMessageSize: ctx.settings.maxMessageSize,
+    }) as ReceiverLink;
+  if (target.dynamic === true) {
+    const q = ctx.createTemporaryQueue();
+    const record = startProducer(
+      owner,
+      accept({ ...target, address: q.name }),
+      { kind: "queue", queue: q },
+      q.name,
+      attach,
+    );
+    record.whenGone(() => ctx.deleteQueue(q.name));
+    return;
+  }
+  const raw = addressText(target.address);
+  if (raw === undefined) {
+    startProducer(owner, accept(target), { kind: "relay" }, undefined, attach);
+    return;
+  }
+  const b = bind(owner, raw);
+  if ("error" in b) {
+    refuse(session, attach, b.error);
+    return;
+  }
+  const link = accept(target);
+  if (b.hooks?.detachAfterAttach) {
+    void link.detach({ closed: true, error: b.hooks.detachAfterAttach });
+    return;
+  }
+  const pt: ProducerTarget = b.queue ? { kind: "queue", queue: b.queue } : { kind: "node", node: b.address };
+  startProducer(owner, link, pt, b.address, attach);
+}
+
+function startProducer(
+  owner: AttachOwner,
+  link: ReceiverLink,
+  target: ProducerTarget,
+  address: string | undefined,
+  attach: AttachFields,
+): LinkRecord {
+  const p = new Producer(owner, link, target, address);
+  const record = new LinkRecord(link, address);
+  record.whenGone(() => {
+    p.stop();
+  });
+  owner.track(record);
+  p.start(attach.initialDeliveryCount ?? 0);
+  return record;
+}
+
+function attachConsumer(owner: AttachOwner, attach: AttachFields, session: AmqpSession): void {
+  const ctx = owner.ctx;
+  const source = attach.source;
+  if (!source) {
+    refuse(session, attach, { condition: "amqp:invalid-field", description: "the link has no source" });
+    return;
+  }
+  const target = targetFields(attach.target);
+  const accept = (s: SourceFields): SenderLink =>
+    session.acceptLink(attach, { source: s, target }) as SenderLink;
+  if (source.dynamic === true) {
+    const q = ctx.createTemporaryQueue();
+    const record = startConsumer(owner, accept({ ...source, address: q.name }), q, q.name);
+    record.whenGone(() => ctx.deleteQueue(q.name));
+    return;
+  }
+  const raw = addressText(source.address);
+  if (raw === undefined) {
+    refuse(session, attach, { condition: "amqp:invalid-field", description: "the source has no address" });
+    return;
+  }
+  const b = bind(owner, raw);
+  if ("error" in b) {
+    refuse(session, attach, b.error);
+    return;
+  }
+  const link = accept(source);
+  if (b.hooks?.detachAfterAttach) {
+    void link.detach({ closed: true, error: b.hooks.detachAfterAttach });
+    return;
+  }
+  if (b.queue) {
+    startConsumer(owner, link, b.queue, b.address);
+    return;
+  }
+  // A request node: responses reach this link through a private queue.
+  const reply: ReplyLink = {
+    node: b.address,
+    session,
+    linkName: attach.name,
+    targetAddress: addressText(target?.address),
+    queue: new Queue(ctx.queueHost, `${b.address}/reply/${attach.name}`, true),
+  };
+  owner.addReplyLink(reply);
+  const record = startConsumer(owner, link, reply.queue, b.address);
+  record.whenGone(() => {
+    owner.removeReplyLink(reply);
+    reply.queue.delete();
+  });
+}
+
+function startConsumer(owner: AttachOwner, link: SenderLink, queue: Queue, address: string): LinkRecord {
+  const consumer: QueueConsumer = { link, connectionId: owner.id };
+  const record = new LinkRecord(link, address);
+  record.whenGone(() => {
+    queue.removeConsumer(consumer);
+    link.onCredit = undefined;
+  });
+  owner.track(record);
+  link.onCredit = () => {
+    queue.dispatch();
+  };
+  queue.addConsumer(consumer);
+  return record;
+}

@@ -1,0 +1,391 @@
+/**
+ * The embedded AMQP 1.0 broker: an application of the engine's accepting side. Queues by address,
+ * PeekLock delivery with redelivery and dead-lettering, dynamic nodes, the anonymous relay,
+ * `$management` and `$cbs`, SASL, TLS and WebSocket listeners, limits, and test hooks.
+ */
+import type { ConnectionOptions } from "../engine/options.js";
+import { listenTcp } from "../transport/tcp.js";
+import { listenTls } from "../transport/tls.js";
+import type { Transport, TransportServer } from "../transport/transport.js";
+import { listenWebSocket } from "../transport/websocket-server.js";
+import { scopeCovers } from "./address.js";
+import { BrokerConnection } from "./connection.js";
+import type { BrokerContext, BrokerSettings } from "./context.js";
+import { BrokerError } from "./errors.js";
+import { handleManagement } from "./nodes/management.js";
+import type { AddressHooks, BrokerErrorFields, BrokerEvent, BrokerOptions, QueueStats } from "./options.js";
+import { QueueRegistry, REQUEST_NODE_NAMES } from "./registry.js";
+import { saslPolicy } from "./sasl-policy.js";
+
+/** How long `stop()` / `close()` wait for clients to answer CLOSE before dropping them. */
+const CLOSE_GRACE_MS = 1000;
+
+const STOPPING: BrokerErrorFields = {
+  condition: "amqp:connection:forced",
+  description: "the broker is shutting down",
+};
+
+/**
+ * An in-process AMQP 1.0 broker for tests and demos. Binds 127.0.0.1 unless told otherwise.
+ *
+ * @example
+ * ```ts
+ * await using broker = await Broker.start({ sasl: { users: { guest: "guest" } } });
+ * // connect to broker.url ("amqp://127.0.0.1:<port>"), send to "q1", receive from "q1"
+ * broker.stats("q1"); // { messageCount, consumerCount, deadLetterCount, ... }
+ * ```
+ */
+export class Broker implements AsyncDisposable {
+  readonly #options: BrokerOptions;
+  readonly #settings: BrokerSettings;
+  readonly #ctx: BrokerContext;
+  readonly #queues: QueueRegistry;
+  readonly #hooks = new Map<string, AddressHooks>();
+  readonly #connections = new Map<number, BrokerConnection>();
+  readonly #listeners = new Set<(event: BrokerEvent) => void>();
+  #servers: TransportServer[] = [];
+  #ports: { tcp: number; tls?: number; ws?: number } | undefined;
+  #nextConnectionId = 0;
+  #stopped = true;
+  #closing: Promise<void> | undefined;
+
+  private constructor(options: BrokerOptions) {
+    this.#options = options;
+    const limits = options.limits ?? {};
+    this.#queues = new QueueRegistry(
+      options,
+      (e) => {
+        this.#emit(e);
+      },
+      (name) => {
+        this.#queueDeleted(name);
+      },
+    );
+    this.#settings = {
+      maxSessionsPerConnection: Math.max(1, limits.maxSessionsPerConnection ?? 256),
+      maxLinksPerSession: limits.maxLinksPerSession ?? 1024,
+      maxMessageSize: limits.maxMessageSize ?? 16 * 1024 * 1024,
+      producerCredit: Math.max(1, limits.producerCredit ?? 500),
+      autoCreate: this.#queues.autoCreate,
+      splitBatches: options.queues?.splitBatches ?? true,
+      cbs: options.cbs,
+    };
+    this.#ctx = this.#makeContext();
+    for (const [address, hooks] of Object.entries(options.hooks ?? {})) this.setHooks(address, hooks);
+  }
+
+  /** Starts a broker listening on the configured ports (0 = any free port). */
+  static async start(options: BrokerOptions = {}): Promise<Broker> {
+    const broker = new Broker(options);
+    await broker.#listen();
+    return broker;
+  }
+
+  /** The host the listeners are bound to. */
+  get host(): string {
+    return this.#options.host ?? "127.0.0.1";
+  }
+
+  /** The AMQP (TCP) port. */
+  get port(): number {
+    return this.#ports?.tcp ?? 0;
+  }
+
+  /** `amqp://host:port`. */
+  get url(): string {
+    return `amqp://${hostForUrl(this.host)}:${this.port}`;
+  }
+
+  /** The AMQPS (TLS) port, when `tls` was given. */
+  get tlsPort(): number | undefined {
+    return this.#ports?.tls;
+  }
+
+  /** `amqps://host:tlsPort`, when `tls` was given. */
+  get tlsUrl(): string | undefined {
+    const p = this.tlsPort;
+    return p === undefined ? undefined : `amqps://${hostForUrl(this.host)}:${p}`;
+  }
+
+  /** The WebSocket port, when `webSocket` was given. */
+  get wsPort(): number | undefined {
+    return this.#ports?.ws;
+  }
+
+  /** `ws://host:wsPort/path` (or `wss://`), when `webSocket` was given. */
+  get wsUrl(): string | undefined {
+    const p = this.wsPort;
+    const ws = this.#options.webSocket;
+    if (p === undefined || ws === undefined) return undefined;
+    const path = ws.path ?? "/";
+    return `${ws.tls === true ? "wss" : "ws"}://${hostForUrl(this.host)}:${p}${path.startsWith("/") ? path : `/${path}`}`;
+  }
+
+  /** Connections open now. */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------------
+
+  async #listen(): Promise<void> {
+    const o = this.#options;
+    const host = this.host;
+    const onTransport = (t: Transport): void => {
+      this.#accept(t);
+    };
+    const servers: TransportServer[] = [];
+    try {
+      const tcp = await listenTcp({ host, port: this.#ports?.tcp ?? o.port ?? 0 }, onTransport);
+      servers.push(tcp);
+      const ports: { tcp: number; tls?: number; ws?: number } = { tcp: tcp.port };
+      if (o.tls) {
+        const tls = await listenTls(
+          { ...o.tls, host, port: this.#ports?.tls ?? o.tls.port ?? 0 },
+          onTransport,
+        );
+        servers.push(tls);
+        ports.tls = tls.port;
+      }
+      if (o.webSocket) {
+        if (o.webSocket.tls === true && !o.tls) throw new BrokerError("webSocket.tls needs the tls option");
+        const ws = await listenWebSocket(
+          {
+            host,
+            port: this.#ports?.ws ?? o.webSocket.port ?? 0,
+            ...(o.webSocket.path !== undefined ? { path: o.webSocket.path } : {}),
+            ...(o.webSocket.tls === true && o.tls ? { tls: o.tls } : {}),
+          },
+          onTransport,
+        );
+        servers.push(ws);
+        ports.ws = ws.port;
+      }
+      this.#ports = ports;
+    } catch (e) {
+      await Promise.all(servers.map((s) => s.close()));
+      throw e;
+    }
+    this.#servers = servers;
+    this.#stopped = false;
+  }
+
+  /**
+   * Stops listening and closes every connection (CLOSE with `amqp:connection:forced`, or the given
+   * error; `abrupt` drops the sockets without a CLOSE). Queues and their messages are kept for
+   * {@link restart}.
+   */
+  async stop(options: { error?: BrokerErrorFields; abrupt?: boolean } = {}): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    const servers = this.#servers;
+    this.#servers = [];
+    await this.closeConnections(options.error ?? STOPPING, { abrupt: options.abrupt ?? false });
+    await Promise.all(servers.map((s) => s.close()));
+  }
+
+  /** Listens again on the same ports after {@link stop}. */
+  async restart(): Promise<void> {
+    if (this.#closing) throw new BrokerError("the broker is closed");
+    if (!this.#stopped) return;
+    await this.#listen();
+  }
+
+  /** Closes every connection and listener and drops all queues. Never hangs; idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.stop().finally(() => {
+      this.#queues.clear();
+      this.#listeners.clear();
+    });
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #accept(transport: Transport): void {
+    if (this.#stopped) {
+      transport.destroy();
+      return;
+    }
+    const limits = this.#options.limits ?? {};
+    const max = limits.maxConnections ?? 10_000;
+    const refuse: BrokerErrorFields | undefined =
+      this.#connections.size >= max
+        ? { condition: "amqp:resource-limit-exceeded", description: `at most ${max} connections are allowed` }
+        : undefined;
+    const id = ++this.#nextConnectionId;
+    const c = new BrokerConnection(
+      this.#ctx,
+      id,
+      transport,
+      this.#connectionOptions(transport),
+      limits.handshakeTimeoutMs ?? 10_000,
+      refuse,
+    );
+    this.#connections.set(id, c);
+    c.start();
+  }
+
+  #connectionOptions(transport: Transport): ConnectionOptions {
+    const limits = this.#options.limits ?? {};
+    return {
+      role: "server",
+      containerId: this.#options.containerId ?? "uamqp-broker",
+      maxFrameSize: limits.maxFrameSize ?? 65536,
+      channelMax: this.#settings.maxSessionsPerConnection - 1,
+      idleTimeoutMs: limits.idleTimeoutMs ?? 0,
+      closeTimeoutMs: CLOSE_GRACE_MS,
+      saslServer: saslPolicy(this.#options, transport),
+    };
+  }
+
+  // ---- test controls -------------------------------------------------------------------------------
+
+  /**
+   * Closes every open connection with `error` (default `amqp:connection:forced`); `abrupt` drops
+   * the sockets without a CLOSE. Resolves when they are closed (at most about a second).
+   */
+  async closeConnections(
+    error: BrokerErrorFields = { condition: "amqp:connection:forced", description: "closed by the broker" },
+    options: { abrupt?: boolean } = {},
+  ): Promise<void> {
+    const all = [...this.#connections.values()].map((c) => c.close(error, options.abrupt ?? false));
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CLOSE_GRACE_MS + 500);
+      timer.unref();
+    });
+    await Promise.race([Promise.all(all), grace]);
+    clearTimeout(timer);
+  }
+
+  /**
+   * Detaches (closes) every link attached to `address` with `error` (default
+   * `amqp:link:detach-forced`), e.g. `amqp:link:redirect` with `info: { hostname, "network-host",
+   * port, address }`. Returns how many links were detached.
+   */
+  detachLinks(
+    address: string,
+    error: BrokerErrorFields = {
+      condition: "amqp:link:detach-forced",
+      description: "detached by the broker",
+    },
+  ): number {
+    const name = this.#queues.resolve(address);
+    let n = 0;
+    for (const c of this.#connections.values()) {
+      for (const r of c.links) {
+        if (r.address === name) {
+          r.close(error);
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
+  /** Sets (or with undefined removes) the test hooks of an address. */
+  setHooks(address: string, hooks: AddressHooks | undefined): void {
+    const name = this.#queues.resolve(address);
+    if (hooks) this.#hooks.set(name, hooks);
+    else this.#hooks.delete(name);
+  }
+
+  /** Calls `listener` for every broker event; returns a function that removes it. */
+  observe(listener: (event: BrokerEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  // ---- queues --------------------------------------------------------------------------------------
+
+  /** Counters of the queue at `address` (zeros when it does not exist). */
+  stats(address: string): QueueStats {
+    return (
+      this.#queues.stats(this.#queues.resolve(address)) ?? {
+        messageCount: 0,
+        lockedCount: 0,
+        consumerCount: 0,
+        producerCount: 0,
+        deadLetterCount: 0,
+      }
+    );
+  }
+
+  /** Creates a queue (no effect if it exists). */
+  createQueue(address: string): void {
+    this.#queues.ensure(this.#queues.resolve(address));
+  }
+
+  /** Deletes a queue and its messages; its links are detached with `amqp:resource-deleted`. */
+  deleteQueue(address: string): boolean {
+    return this.#queues.delete(this.#queues.resolve(address));
+  }
+
+  /** Names of every queue (dead-letter and temporary ones included). */
+  queueNames(): string[] {
+    return this.#queues.names();
+  }
+
+  #queueDeleted(name: string): void {
+    const error: BrokerErrorFields = {
+      condition: "amqp:resource-deleted",
+      description: `the queue '${name}' was deleted`,
+    };
+    for (const c of this.#connections.values()) {
+      for (const r of c.links) if (r.address === name) r.close(error);
+    }
+  }
+
+  #emit(event: BrokerEvent): void {
+    if (this.#listeners.size === 0) return;
+    for (const l of this.#listeners) {
+      try {
+        l(event);
+      } catch {
+        // A failing observer must not disturb the broker.
+      }
+    }
+  }
+
+  #makeContext(): BrokerContext {
+    const queues = this.#queues;
+    const listeners = this.#listeners;
+    const guarded = this.#options.cbs?.guardedAddresses;
+    const isGuarded =
+      guarded === undefined
+        ? (): boolean => false
+        : typeof guarded === "function"
+          ? guarded
+          : ((): ((a: string) => boolean) => {
+              const names = guarded.map((a) => queues.resolve(a));
+              return (a) => names.some((g) => scopeCovers(g, a));
+            })();
+    return {
+      settings: this.#settings,
+      queueHost: queues.host,
+      resolveAddress: (a) => queues.resolve(a),
+      queueFor: (name) => queues.forUse(name),
+      existingQueue: (name) => queues.get(name),
+      createTemporaryQueue: () => queues.temporary(),
+      deleteQueue: (name) => queues.delete(name),
+      entityExists: (scope) => queues.exists(scope),
+      hooksFor: (address) => this.#hooks.get(address),
+      isGuarded: (address) => !REQUEST_NODE_NAMES.has(address) && isGuarded(address),
+      management: (req) => handleManagement(req, queues),
+      get observed(): boolean {
+        return listeners.size > 0;
+      },
+      emit: (e) => {
+        this.#emit(e);
+      },
+      connectionClosed: (id) => this.#connections.delete(id),
+    };
+  }
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+}

@@ -1,0 +1,246 @@
+/**
+ * One client connection of the broker: the engine's accepting side over a transport, the links it
+ * attached, the CBS tokens put on it (and the detach of guarded links when they expire), and the
+ * routing of `$management` / `$cbs` responses.
+ */
+import type { AMQPError } from "../errors/amqp-error.js";
+import { AmqpConnection } from "../engine/connection.js";
+import type { ConnectionOptions } from "../engine/options.js";
+import type { AmqpSession } from "../engine/session.js";
+import type { Transport } from "../transport/transport.js";
+import { scopeCovers } from "./address.js";
+import { handleAttach, type AttachOwner, type ReplyLink } from "./attach.js";
+import type { BrokerContext } from "./context.js";
+import type { LinkRecord } from "./link-record.js";
+import { handleCbs, type TokenGrant } from "./nodes/cbs.js";
+import { buildResponse, parseRequest } from "./nodes/request.js";
+import type { BrokerErrorFields, NodeResponse } from "./options.js";
+import type { Queue } from "./queue.js";
+import { storeMessage } from "./stored-message.js";
+
+/** Longest timer delay Node accepts. */
+const MAX_TIMER_MS = 0x7fffffff;
+
+export class BrokerConnection implements AttachOwner {
+  readonly id: number;
+  readonly ctx: BrokerContext;
+  readonly engine: AmqpConnection;
+  readonly transport: Transport;
+  readonly #links = new Set<LinkRecord>();
+  readonly #replies: ReplyLink[] = [];
+  #sessions = 0;
+  #grants: TokenGrant[] = [];
+  #grantTimer: NodeJS.Timeout | undefined;
+  #handshakeTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Serves `transport` once started. With `refuse`, the connection is closed with that error as soon as
+   * it is open (too many connections).
+   */
+  constructor(
+    ctx: BrokerContext,
+    id: number,
+    transport: Transport,
+    options: ConnectionOptions,
+    handshakeTimeoutMs: number,
+    refuse?: BrokerErrorFields,
+  ) {
+    this.ctx = ctx;
+    this.id = id;
+    this.transport = transport;
+    const engine = new AmqpConnection(options);
+    this.engine = engine;
+    engine.onRemoteBegin = (session) => {
+      this.#onBegin(session);
+    };
+    engine.onClose = (error) => {
+      this.#closed(error);
+    };
+    if (handshakeTimeoutMs > 0) {
+      this.#handshakeTimer = setTimeout(() => {
+        if (engine.remote === undefined)
+          transport.destroy(new Error("no AMQP open within the handshake time-out"));
+      }, handshakeTimeoutMs);
+      this.#handshakeTimer.unref();
+    }
+    engine.opened().then(
+      () => {
+        this.#clearHandshakeTimer();
+        ctx.emit({ type: "connection-open", connectionId: id, identity: engine.saslIdentity });
+        if (refuse) void engine.close(refuse);
+      },
+      () => undefined,
+    );
+  }
+
+  /** Starts reading from the transport (call once the connection is registered). */
+  start(): void {
+    this.engine.start(this.transport);
+  }
+
+  /** A session the peer began: links attach through it, unless the session limit is reached. */
+  #onBegin(session: AmqpSession): void {
+    this.#sessions++;
+    session.onEnd = () => {
+      this.#sessions--;
+    };
+    const max = this.ctx.settings.maxSessionsPerConnection;
+    if (this.#sessions > max) {
+      void session.end({
+        condition: "amqp:resource-limit-exceeded",
+        description: `at most ${max} sessions are allowed per connection`,
+      });
+      return;
+    }
+    session.onRemoteAttach = (attach, s) => {
+      handleAttach(this, attach, s);
+    };
+  }
+
+  /** Closes the connection (with an error if given); `abrupt` drops the socket without a CLOSE. */
+  close(error?: BrokerErrorFields, abrupt = false): Promise<void> {
+    if (abrupt) {
+      this.transport.destroy();
+      return this.engine.closed().then(() => undefined);
+    }
+    return this.engine.close(error);
+  }
+
+  /** Every link still attached. */
+  get links(): readonly LinkRecord[] {
+    return [...this.#links];
+  }
+
+  // ---- AttachOwner ------------------------------------------------------------------------------
+
+  track(record: LinkRecord): void {
+    this.#links.add(record);
+    record.whenGone(() => this.#links.delete(record));
+  }
+
+  linkCount(session: AmqpSession): number {
+    let n = 0;
+    for (const r of this.#links) if (r.link.session === session) n++;
+    return n;
+  }
+
+  addReplyLink(reply: ReplyLink): void {
+    this.#replies.push(reply);
+  }
+
+  removeReplyLink(reply: ReplyLink): void {
+    const i = this.#replies.indexOf(reply);
+    if (i >= 0) this.#replies.splice(i, 1);
+  }
+
+  authorized(address: string): boolean {
+    const now = Date.now();
+    return this.#grants.some((g) => g.expiresAtMs > now && scopeCovers(g.scope, address));
+  }
+
+  handleNodeRequest(node: string, payload: Buffer, session: AmqpSession): void {
+    const ctx = this.ctx;
+    const parsed = parseRequest(node, payload);
+    let response: NodeResponse;
+    try {
+      const hooked = ctx.hooksFor(node)?.onRequest?.(parsed.request);
+      if (hooked === "ignore") {
+        ctx.emit({ type: "request", connectionId: this.id, request: parsed.request, response: undefined });
+        return;
+      }
+      if (hooked !== undefined) {
+        response = hooked;
+      } else if (node === "$cbs") {
+        const r = handleCbs(parsed.request, ctx.settings.cbs, (scope) => ctx.entityExists(scope), Date.now());
+        if (r.grant) this.#grant(r.grant);
+        response = r.response;
+      } else {
+        response = ctx.management(parsed.request);
+      }
+    } catch (e) {
+      // An application callback (hook, JWT validator) failed: answer 500, keep the connection.
+      response = { statusCode: 500, statusDescription: e instanceof Error ? e.message : String(e) };
+    }
+    ctx.emit({ type: "request", connectionId: this.id, request: parsed.request, response });
+    this.#reply(node, parsed.replyTo, session)?.enqueue(
+      storeMessage(buildResponse(parsed, response), 0, Date.now()),
+    );
+  }
+
+  /**
+   * Where a response goes: the node's reply link named by reply-to (its target address or link
+   * name), else the queue named by reply-to, else the node's reply link on the request's session
+   * (or any on this connection).
+   */
+  #reply(node: string, replyTo: string | undefined, session: AmqpSession): Queue | undefined {
+    const ctx = this.ctx;
+    const candidates = this.#replies.filter((r) => r.node === node);
+    if (replyTo !== undefined) {
+      const resolved = ctx.resolveAddress(replyTo);
+      const named = candidates.find(
+        (r) =>
+          r.linkName === replyTo ||
+          (r.targetAddress !== undefined &&
+            (r.targetAddress === replyTo || ctx.resolveAddress(r.targetAddress) === resolved)),
+      );
+      if (named) return named.queue;
+      const q = ctx.existingQueue(resolved);
+      if (q) return q;
+    }
+    return (candidates.find((r) => r.session === session) ?? candidates[0])?.queue;
+  }
+
+  // ---- CBS grants ---------------------------------------------------------------------------------
+
+  #grant(g: TokenGrant): void {
+    this.#grants = this.#grants.filter((x) => x.scope !== g.scope);
+    this.#grants.push(g);
+    this.#armGrantTimer();
+  }
+
+  #armGrantTimer(): void {
+    if (this.#grantTimer) clearTimeout(this.#grantTimer);
+    this.#grantTimer = undefined;
+    let next = Infinity;
+    for (const g of this.#grants) next = Math.min(next, g.expiresAtMs);
+    if (next === Infinity) return;
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, next - Date.now()));
+    this.#grantTimer = setTimeout(() => {
+      this.#onGrantTimer();
+    }, delay);
+    this.#grantTimer.unref();
+  }
+
+  /** Drops expired tokens and detaches guarded links no token covers any more. */
+  #onGrantTimer(): void {
+    this.#grantTimer = undefined;
+    const now = Date.now();
+    this.#grants = this.#grants.filter((g) => g.expiresAtMs > now);
+    for (const r of [...this.#links]) {
+      const a = r.address;
+      if (a !== undefined && this.ctx.isGuarded(a) && !this.authorized(a)) {
+        r.close({
+          condition: "amqp:unauthorized-access",
+          description: `the token authorizing '${a}' has expired`,
+        });
+      }
+    }
+    this.#armGrantTimer();
+  }
+
+  // ---- teardown ---------------------------------------------------------------------------------
+
+  #clearHandshakeTimer(): void {
+    if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
+    this.#handshakeTimer = undefined;
+  }
+
+  #closed(error: AMQPError | undefined): void {
+    this.#clearHandshakeTimer();
+    if (this.#grantTimer) clearTimeout(this.#grantTimer);
+    this.#grantTimer = undefined;
+    for (const r of [...this.#links]) r.gone();
+    this.ctx.emit({ type: "connection-close", connectionId: this.id, error });
+    this.ctx.connectionClosed(this.id);
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * What the per-connection code needs from the broker (implemented by `Broker`; an interface so
+ * the modules do not import each other in a cycle).
+ */
+import type { AddressHooks, BrokerCbsOptions, BrokerEvent, NodeRequest, NodeResponse } from "./options.js";
+import type { Queue, QueueHost } from "./queue.js";
+
+/** Resolved limits and queue settings (every default filled in). */
+export interface BrokerSettings {
+  readonly maxSessionsPerConnection: number;
+  readonly maxLinksPerSession: number;
+  readonly maxMessageSize: number;
+  readonly producerCredit: number;
+  readonly autoCreate: boolean;
+  readonly splitBatches: boolean;
+  readonly cbs: BrokerCbsOptions | undefined;
+}
+
+export interface BrokerContext {
+  readonly settings: BrokerSettings;
+  readonly queueHost: QueueHost;
+  /** The queue name of a link or message address (URL normalized, then the `resolve` option). */
+  resolveAddress(address: string): string;
+  /** The queue named `name`: existing, or created when auto-creation is on; undefined otherwise. */
+  queueFor(name: string): Queue | undefined;
+  /** The queue named `name` if it exists. */
+  existingQueue(name: string): Queue | undefined;
+  /** Creates a temporary queue with a generated name (dynamic nodes). */
+  createTemporaryQueue(): Queue;
+  /** Deletes a queue (and detaches its links with `amqp:resource-deleted`). */
+  deleteQueue(name: string): boolean;
+  hooksFor(address: string): AddressHooks | undefined;
+  /** Whether some queue exists under a token scope (always true while queues are auto-created). */
+  entityExists(scope: string): boolean;
+  /** Whether links to `address` need a CBS token first. */
+  isGuarded(address: string): boolean;
+  /** Answers a `$management` request (built-in handler). */
+  management(request: NodeRequest): NodeResponse;
+  /** Whether anyone observes events (so per-message events are only built when needed). */
+  readonly observed: boolean;
+  emit(event: BrokerEvent): void;
+  /** Called when a connection is gone. */
+  connectionClosed(id: number): void;
+}

@@ -1,0 +1,21 @@
+/**
+ * The embedded AMQP 1.0 broker (tests, demos, the `uamqp broker` command).
+ */
+export { Broker } from "./broker.js";
+export { BrokerError } from "./errors.js";
+export { normalizeAddress } from "./address.js";
+export { sasSignature, parseSasToken, type SasToken } from "./nodes/sas-token.js";
+export type {
+  AddressHooks,
+  BrokerCbsOptions,
+  BrokerErrorFields,
+  BrokerEvent,
+  BrokerLimits,
+  BrokerOptions,
+  BrokerQueueOptions,
+  BrokerSaslOptions,
+  DeliveryHook,
+  NodeRequest,
+  NodeResponse,
+  QueueStats,
+} from "./options.js";

@@ -1,0 +1,79 @@
+/**
+ * The built-in `$management` node: READ, CREATE and DELETE of queues (any entity type; Event Hubs
+ * style READ of `com.microsoft:eventhub` also lists partitions). Unknown operations answer 501.
+ */
+import type { AMQPValue } from "../../codec/values.js";
+import type { NodeRequest, NodeResponse, QueueStats } from "../options.js";
+
+/** The queues the management node acts on. */
+export interface ManagedQueues {
+  /** The queue name of an entity name (addresses normalized). */
+  resolve(name: string): string;
+  stats(name: string): QueueStats | undefined;
+  /** Creates a queue; false if it already exists. */
+  create(name: string): boolean;
+  /** Deletes a queue; false if it does not exist. */
+  delete(name: string): boolean;
+  /** Every queue name. */
+  names(): string[];
+}
+
+function statsBody(name: string, s: QueueStats): Map<string, AMQPValue> {
+  return new Map<string, AMQPValue>([
+    ["name", name],
+    ["message_count", s.messageCount],
+    ["consumer_count", s.consumerCount],
+    ["producer_count", s.producerCount],
+    ["locked_count", s.lockedCount],
+    ["dead_letter_count", s.deadLetterCount],
+  ]);
+}
+
+function eventHubBody(name: string, queues: ManagedQueues): Map<string, AMQPValue> {
+  const prefix = `${name}/Partitions/`.toLowerCase();
+  const ids = queues
+    .names()
+    .filter((q) => q.toLowerCase().startsWith(prefix) && !q.slice(prefix.length).includes("/"))
+    .map((q) => q.slice(prefix.length))
+    .sort();
+  const partitionIds = ids.length > 0 ? ids : ["0"];
+  return new Map<string, AMQPValue>([
+    ["name", name],
+    ["type", "com.microsoft:eventhub"],
+    ["created_at", new Date(0)],
+    ["partition_count", partitionIds.length],
+    ["partition_ids", partitionIds],
+  ]);
+}
+
+/** Answers one management request. */
+export function handleManagement(req: NodeRequest, queues: ManagedQueues): NodeResponse {
+  const op = req.operation?.toUpperCase();
+  if (op === undefined) return { statusCode: 400, statusDescription: "the request has no 'operation'" };
+  if (op !== "READ" && op !== "CREATE" && op !== "DELETE") {
+    return {
+      statusCode: 501,
+      statusDescription: `operation '${req.operation ?? ""}' is not implemented by this broker`,
+    };
+  }
+  if (req.name === undefined || req.name === "") {
+    return { statusCode: 400, statusDescription: "the request has no entity 'name'" };
+  }
+  const name = queues.resolve(req.name);
+  switch (op) {
+    case "READ": {
+      if (req.type === "com.microsoft:eventhub") return { statusCode: 200, body: eventHubBody(name, queues) };
+      const s = queues.stats(name);
+      if (!s) return { statusCode: 404, statusDescription: `the entity '${name}' could not be found` };
+      return { statusCode: 200, body: statsBody(name, s) };
+    }
+    case "CREATE":
+      return queues.create(name)
+        ? { statusCode: 201, statusDescription: `created '${name}'` }
+        : { statusCode: 409, statusDescription: `the entity '${name}' already exists` };
+    case "DELETE":
+      return queues.delete(name)
+        ? { statusCode: 200, statusDescription: `deleted '${name}'` }
+        : { statusCode: 404, statusDescription: `the entity '${name}' could not be found` };
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * Options of the embedded broker, its per-address test hooks, and the events it reports.
+ */
+import type { DeliveryState } from "../codec/definitions/messaging.js";
+import type { AMQPValue } from "../codec/values.js";
+import type { AMQPError } from "../errors/amqp-error.js";
+import type { TlsServerOptions } from "../transport/tls.js";
+
+/** An AMQP error as the broker sends it (detach, close, rejected outcome). */
+export interface BrokerErrorFields {
+  /** The error condition, e.g. `amqp:link:detach-forced`. */
+  readonly condition: string;
+  readonly description?: string | undefined;
+  /**
+   * The `info` map (symbol keys). For `amqp:link:redirect`: `{ hostname, "network-host", port, address }`
+   * (a plain number is sent as an int).
+   */
+  readonly info?: Readonly<Record<string, AMQPValue>> | undefined;
+}
+
+/** How the broker settles every message a producer sends to the address (instead of accepting it). */
+export interface DeliveryHook {
+  readonly outcome: "reject" | "release" | "modify";
+  /** Rejected: the error condition. @defaultValue "amqp:internal-error" */
+  readonly condition?: string;
+  readonly description?: string;
+  /** Modified: `delivery-failed`. */
+  readonly deliveryFailed?: boolean;
+  /** Modified: `undeliverable-here`. */
+  readonly undeliverableHere?: boolean;
+}
+
+/** A management or CBS request as the broker read it (for {@link AddressHooks.onRequest}). */
+export interface NodeRequest {
+  /** `$management` or `$cbs`. */
+  readonly node: string;
+  readonly operation: string | undefined;
+  readonly type: string | undefined;
+  readonly name: string | undefined;
+  readonly applicationProperties: ReadonlyMap<string, AMQPValue>;
+  /** The amqp-value body, if any. */
+  readonly body: AMQPValue | undefined;
+}
+
+/** The answer to a management or CBS request. */
+export interface NodeResponse {
+  readonly statusCode: number;
+  readonly statusDescription?: string;
+  /** The amqp-value body of the response. @defaultValue null */
+  readonly body?: AMQPValue;
+}
+
+/** Test hooks of one address. */
+export interface AddressHooks {
+  /** Settle every message sent to this address with this outcome (the message is not stored). */
+  readonly onDelivery?: DeliveryHook;
+  /** Refuse every link to this address with this error. */
+  readonly refuseAttach?: BrokerErrorFields;
+  /** Accept links to this address, then detach them at once with this error (e.g. a redirect). */
+  readonly detachAfterAttach?: BrokerErrorFields;
+  /** Never settle the messages sent to this address (they are not stored either). */
+  readonly neverSettle?: boolean;
+  /**
+   * `$management` / `$cbs` only: answers requests instead of the built-in handler. Return
+   * `"ignore"` to never answer, `undefined` to fall back to the built-in handler.
+   */
+  readonly onRequest?: (request: NodeRequest) => NodeResponse | "ignore" | undefined;
+}
+
+/** SASL settings of the broker. */
+export interface BrokerSaslOptions {
+  /**
+   * Mechanisms offered, in order of preference.
+   * @defaultValue `["PLAIN", "ANONYMOUS"]`, with `"EXTERNAL"` first when `tls.requestCert` is set
+   */
+  readonly mechanisms?: readonly string[];
+  /** PLAIN users (name → password). @defaultValue any user name and password is accepted */
+  readonly users?: Readonly<Record<string, string>>;
+  /** Accept clients that skip SASL. @defaultValue true when ANONYMOUS is offered */
+  readonly allowNoSasl?: boolean;
+}
+
+/** Resource limits. */
+export interface BrokerLimits {
+  /** Connections open at once; more are closed with `amqp:resource-limit-exceeded`. @defaultValue 10000 */
+  readonly maxConnections?: number;
+  /** Sessions per connection (channel-max + 1). @defaultValue 256 */
+  readonly maxSessionsPerConnection?: number;
+  /** Links attached per session; more are refused with `amqp:resource-limit-exceeded`. @defaultValue 1024 */
+  readonly maxLinksPerSession?: number;
+  /** Largest message accepted (bytes); larger ones detach the link with `amqp:link:message-size-exceeded`. @defaultValue 16777216 */
+  readonly maxMessageSize?: number;
+  /** Messages per queue (ready + locked); producers get no more credit beyond it. @defaultValue 100000 */
+  readonly maxQueueDepth?: number;
+  /** Credit granted to a producer at a time. @defaultValue 500 */
+  readonly producerCredit?: number;
+  /** Largest frame accepted. @defaultValue 65536 */
+  readonly maxFrameSize?: number;
+  /** Idle time-out announced to clients (0 = none). @defaultValue 0 */
+  readonly idleTimeoutMs?: number;
+  /** A client that has not opened its connection within this time is disconnected. @defaultValue 10000 */
+  readonly handshakeTimeoutMs?: number;
+}
+
+/** Queue behaviour. */
+export interface BrokerQueueOptions {
+  /** Create queues on first use; when false only `names` (and dynamic nodes) exist. @defaultValue true */
+  readonly autoCreate?: boolean;
+  /** Queues that exist from the start. */
+  readonly names?: readonly string[];
+  /** Deliveries of a message before it is dead-lettered. @defaultValue 10 */
+  readonly maxDeliveryCount?: number;
+  /** Expired messages go to the dead-letter queue (true) or are dropped. @defaultValue true */
+  readonly deadLetterOnExpiry?: boolean;
+  /** Split batched messages (message-format 0x80013700) into their inner messages. @defaultValue true */
+  readonly splitBatches?: boolean;
+  /**
+   * Maps a link or message address to a queue name (after URL normalization), e.g. to make
+   * Event Hubs style partition addresses of senders and receivers meet.
+   */
+  readonly resolve?: (address: string) => string;
+}
+
+/** Claims-based security (`$cbs` put-token). */
+export interface BrokerCbsOptions {
+  /** SAS keys by key name (`skn`). Without keys every token is accepted. */
+  readonly keys?: Readonly<Record<string, string>>;
+  /** Addresses that need a token put on the connection first. @defaultValue none */
+  readonly guardedAddresses?: readonly string[] | ((address: string) => boolean);
+  /** Validates a non-SAS token (JWT) for an audience: true, or the expiry, when valid. */
+  readonly validateJwt?: (token: string, audience: string) => boolean | { readonly expiresAtMs: number };
+}
+
+/** Options of {@link Broker.start}. */
+export interface BrokerOptions {
+  /** @defaultValue "127.0.0.1" */
+  readonly host?: string;
+  /** AMQP over TCP port. @defaultValue 0 (any free port) */
+  readonly port?: number;
+  /** Also listen for AMQP over TLS (amqps). */
+  readonly tls?: TlsServerOptions & { readonly port?: number };
+  /** Also listen for AMQP over WebSocket (`tls: true` serves wss with the `tls` certificate). */
+  readonly webSocket?: { readonly port?: number; readonly path?: string; readonly tls?: boolean };
+  /** SASL settings; `false` disables the SASL layer. */
+  readonly sasl?: BrokerSaslOptions | false;
+  readonly limits?: BrokerLimits;
+  readonly queues?: BrokerQueueOptions;
+  readonly cbs?: BrokerCbsOptions;
+  /** Test hooks by address (queue name or `$management` / `$cbs`). */
+  readonly hooks?: Readonly<Record<string, AddressHooks>>;
+  /** @defaultValue "uamqp-broker" */
+  readonly containerId?: string;
+}
+
+/** Counters of one queue. */
+export interface QueueStats {
+  /** Messages stored: ready plus locked (delivered, not yet settled). */
+  readonly messageCount: number;
+  /** Messages delivered and not yet settled by their consumer. */
+  readonly lockedCount: number;
+  readonly consumerCount: number;
+  readonly producerCount: number;
+  /** Messages in the queue's `$deadletter` sub-queue. */
+  readonly deadLetterCount: number;
+}
+
+/** What the broker reports to {@link Broker.observe} listeners. */
+export type BrokerEvent =
+  | { readonly type: "connection-open"; readonly connectionId: number; readonly identity: string | undefined }
+  | {
+      readonly type: "connection-close";
+      readonly connectionId: number;
+      readonly error: AMQPError | undefined;
+    }
+  | {
+      readonly type: "attach";
+      readonly connectionId: number;
+      /** The peer's role: "sender" (a producer) or "receiver" (a consumer). */
+      readonly role: "sender" | "receiver";
+      readonly address: string | undefined;
+      readonly linkName: string;
+    }
+  | {
+      readonly type: "message";
+      readonly connectionId: number;
+      readonly address: string | undefined;
+      readonly payload: Buffer;
+      readonly messageFormat: number;
+      readonly settled: boolean;
+    }
+  | {
+      readonly type: "outcome";
+      readonly connectionId: number;
+      readonly address: string;
+      readonly state: DeliveryState | undefined;
+    }
+  | {
+      readonly type: "request";
+      readonly connectionId: number;
+      readonly request: NodeRequest;
+      readonly response: NodeResponse | undefined;
+    };

@@ -1,0 +1,133 @@
+/**
+ * The broker's queues by name: address resolution, creation on first use (or refusal), dead-letter
+ * sub-queues, temporary (dynamic) queues, deletion, and statistics.
+ */
+import { randomUUID } from "node:crypto";
+import { deadLetterAddress, isDeadLetterAddress, normalizeAddress, scopeCovers } from "./address.js";
+import type { ManagedQueues } from "./nodes/management.js";
+import type { BrokerEvent, BrokerOptions, QueueStats } from "./options.js";
+import { Queue, type QueueHost } from "./queue.js";
+
+/** Addresses that are request nodes, never queues. */
+export const REQUEST_NODE_NAMES: ReadonlySet<string> = new Set(["$management", "$cbs"]);
+
+const DLQ_SUFFIX = "/$deadletter";
+
+export class QueueRegistry implements ManagedQueues {
+  readonly host: QueueHost;
+  readonly autoCreate: boolean;
+  readonly #queues = new Map<string, Queue>();
+  readonly #resolveOption: ((address: string) => string) | undefined;
+  readonly #onDeleted: (name: string) => void;
+
+  /**
+   * @param emit receives the `outcome` events of consumers.
+   * @param onDeleted called after a queue was deleted (the broker detaches its links).
+   */
+  constructor(options: BrokerOptions, emit: (e: BrokerEvent) => void, onDeleted: (name: string) => void) {
+    const q = options.queues ?? {};
+    this.autoCreate = q.autoCreate ?? true;
+    this.#resolveOption = q.resolve;
+    this.#onDeleted = onDeleted;
+    this.host = {
+      maxDeliveryCount: q.maxDeliveryCount ?? 10,
+      maxQueueDepth: options.limits?.maxQueueDepth ?? 100_000,
+      deadLetterOnExpiry: q.deadLetterOnExpiry ?? true,
+      deadLetterQueueOf: (queue) =>
+        queue.temporary || isDeadLetterAddress(queue.name)
+          ? undefined
+          : this.ensure(deadLetterAddress(queue.name)),
+      onOutcome: (queue, consumer, state) => {
+        emit({ type: "outcome", connectionId: consumer.connectionId, address: queue.name, state });
+      },
+    };
+    for (const name of q.names ?? []) this.ensure(this.resolve(name));
+  }
+
+  /** The queue name of an address: URL normalized, then the `queues.resolve` option. */
+  resolve(address: string): string {
+    const name = normalizeAddress(address);
+    return this.#resolveOption ? this.#resolveOption(name) : name;
+  }
+
+  get(name: string): Queue | undefined {
+    return this.#queues.get(name);
+  }
+
+  names(): string[] {
+    return [...this.#queues.keys()];
+  }
+
+  /** The queue, created if missing. */
+  ensure(name: string, temporary = false): Queue {
+    let q = this.#queues.get(name);
+    if (!q) {
+      q = new Queue(this.host, name, temporary);
+      this.#queues.set(name, q);
+    }
+    return q;
+  }
+
+  /**
+   * The queue a link or message may use: existing, or created when auto-creation is on (a
+   * dead-letter sub-queue of an existing queue is always available).
+   */
+  forUse(name: string): Queue | undefined {
+    const q = this.#queues.get(name);
+    if (q) return q;
+    if (REQUEST_NODE_NAMES.has(name)) return undefined;
+    const parent = isDeadLetterAddress(name) ? name.slice(0, -DLQ_SUFFIX.length) : undefined;
+    const allowed = this.autoCreate || (parent !== undefined && this.#queues.has(parent));
+    return allowed ? this.ensure(name) : undefined;
+  }
+
+  /** A temporary queue with a generated name (a dynamic node). */
+  temporary(): Queue {
+    return this.ensure(`$dynamic/${randomUUID()}`, true);
+  }
+
+  /** Whether a queue exists under `scope` (always true while queues are auto-created). */
+  exists(scope: string): boolean {
+    if (this.autoCreate) return true;
+    for (const n of this.#queues.keys()) if (scopeCovers(scope, n)) return true;
+    return false;
+  }
+
+  create(name: string): boolean {
+    if (this.#queues.has(name)) return false;
+    this.ensure(name);
+    return true;
+  }
+
+  /** Deletes a queue and its messages (and its dead-letter queue). */
+  delete(name: string): boolean {
+    const q = this.#queues.get(name);
+    if (!q) return false;
+    this.#queues.delete(name);
+    q.delete();
+    this.#onDeleted(name);
+    if (!q.temporary && !isDeadLetterAddress(name)) this.delete(deadLetterAddress(name));
+    return true;
+  }
+
+  stats(name: string): QueueStats | undefined {
+    const q = this.#queues.get(name);
+    if (!q) return undefined;
+    q.sweepExpired();
+    const dlq = isDeadLetterAddress(name) ? undefined : this.#queues.get(deadLetterAddress(name));
+    dlq?.sweepExpired();
+    return {
+      messageCount: q.depth,
+      lockedCount: q.lockedCount,
+      consumerCount: q.consumers.length,
+      producerCount: q.producers.size,
+      deadLetterCount: dlq?.depth ?? 0,
+    };
+  }
+
+  /** Drops every queue. */
+  clear(): void {
+    for (const q of this.#queues.values()) q.delete();
+    this.#queues.clear();
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * A message held by a queue: its encoded bytes (passed through untouched except for the header's
+ * delivery-count), its message format, and what the broker read from its header.
+ */
+import { readAbsoluteExpiry, readHeader, scanSections, withDeliveryCount } from "./message-scan.js";
+
+/** A message in a queue. */
+export interface StoredMessage {
+  /** The encoded message, exactly as received (or with a rewritten header). */
+  payload: Buffer;
+  /** The transfer's message-format (0 = standard AMQP message). */
+  readonly messageFormat: number;
+  /** Header delivery-count: failed delivery attempts so far. */
+  deliveryCount: number;
+  /** When the message expires (ms since the epoch); `Infinity` when it does not (dead letters never do). */
+  expiresAt: number;
+  /** Arrival order in its queue (redelivered messages go back in this order). */
+  seq: number;
+}
+
+/**
+ * Copies a payload that is a small view of a much larger buffer (a socket chunk), so a stored
+ * message does not keep the whole chunk alive.
+ */
+function compact(payload: Buffer): Buffer {
+  return payload.buffer.byteLength > payload.length * 2 + 1024 ? Buffer.from(payload) : payload;
+}
+
+/** Builds the stored form of a received message; `now` is the arrival time (ms). */
+export function storeMessage(payload: Buffer, messageFormat: number, now: number): StoredMessage {
+  const bytes = compact(payload);
+  let deliveryCount = 0;
+  let expiresAt = Infinity;
+  if (messageFormat === 0) {
+    const map = scanSections(bytes);
+    if (map) {
+      const header = readHeader(bytes, map);
+      if (header) {
+        deliveryCount = header.deliveryCount ?? 0;
+        if (header.ttl !== undefined && header.ttl > 0) expiresAt = now + header.ttl;
+      }
+      const abs = readAbsoluteExpiry(bytes, map);
+      if (abs !== undefined && abs > 0) expiresAt = Math.min(expiresAt, abs);
+    }
+  }
+  return { payload: bytes, messageFormat, deliveryCount, expiresAt, seq: 0 };
+}
+
+/** Adds one to the delivery-count, rewriting the header section of a standard message. */
+export function incrementDeliveryCount(m: StoredMessage): void {
+  m.deliveryCount++;
+  if (m.messageFormat !== 0) return;
+  const map = scanSections(m.payload);
+  if (map) m.payload = withDeliveryCount(m.payload, map, m.deliveryCount);
+}
