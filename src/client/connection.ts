@@ -6,6 +6,7 @@
 import type { AMQPValue } from "../codec/values.js";
 import { AMQPError as AMQPErrorClass, type AMQPError } from "../errors/amqp-error.js";
 import {
+  AMQPClientShutdown,
   AMQPConnectionError,
   ClientTimeout,
   type LinkRedirect,
@@ -134,7 +135,9 @@ export class Connection implements AsyncDisposable {
   open(options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
     if (this.#state === "open") return Promise.resolve();
     if (this.#state === "closed" || this.#state === "error" || this.#state === "closing") {
-      return Promise.reject(this.error ?? new ClientTimeout("connection is closed", { retryable: false }));
+      return Promise.reject(
+        this.error ?? new AMQPClientShutdown("connection is closed", { retryable: false }),
+      );
     }
     this.#opening ??= this.#open(options);
     return this.#opening;

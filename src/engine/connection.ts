@@ -212,6 +212,9 @@ export class AmqpConnection implements FrameSink {
   close(error?: ErrorFields): Promise<void> {
     if (this.#phase === "closed") return Promise.resolve();
     if (!this.#closeSent) {
+      // Settlements decided before the close go out before it.
+      for (const s of this.#dispositionSessions) s.flushDispositions();
+      this.#dispositionSessions.clear();
       this.#closeSent = true;
       const e = localCloseError("connection");
       this.#opened.reject(e);

@@ -45,6 +45,9 @@ export interface LinkOptions {
 /** How long a terminus-less ATTACH waits for the DETACH that would mean refusal. */
 const REFUSAL_GRACE_MS = 100;
 
+/** How long `detach()` waits for the peer's DETACH. */
+const DETACH_TIMEOUT_MS = 5000;
+
 /** Lifecycle of a link endpoint. */
 export type LinkState = "attaching" | "attached" | "detaching" | "detached";
 
@@ -144,6 +147,16 @@ export abstract class Link {
       this.state = "detaching";
       this.fail(localCloseError(`link ${this.name}`), false);
       this.session.writeDetach(this, closed, options.error);
+      // Never wait forever for a silent peer.
+      const timer = setTimeout(() => {
+        this.state = "detached";
+        this.session.forgetLink(this);
+        this.#detached?.resolve();
+      }, DETACH_TIMEOUT_MS);
+      timer.unref();
+      void this.#detached.promise.then(() => {
+        clearTimeout(timer);
+      });
     }
     return this.#detached.promise;
   }

@@ -169,7 +169,7 @@ export class ReceiverLink extends Link {
    * sender confirms.
    */
   settle(delivery: IncomingDelivery, state: DeliveryState | undefined = { type: "accepted" }): boolean {
-    if (delivery.settled) return false;
+    if (delivery.settled || this.state === "detached") return false;
     delivery.settled = true;
     this.unsettled--;
     this.session.settleIncoming(delivery, state, !this.settlesSecond);

@@ -250,6 +250,8 @@ export class AmqpSession {
 
   /** @internal */
   writeDetach(link: Link, closed: boolean, error: ErrorFields | undefined): void {
+    // Settlements decided before the detach go out before it.
+    this.flushDispositions();
     const f: DetachFields = { handle: link.handle };
     if (closed) f.closed = true;
     if (error) f.error = toErrorComposite(error);
@@ -558,6 +560,7 @@ export class AmqpSession {
     if (!this.#endSent) {
       this.#endSent = true;
       this.state = "ending";
+      this.flushDispositions();
       this.connection.writeFrame(this.channel, End, error ? { error: toErrorComposite(error) } : {});
       const e = localCloseError("session");
       for (const l of this.#links) l?.terminate(e);

@@ -1,0 +1,171 @@
+/**
+ * Options of the high-level clients (uamqp's `AMQPClient`, `SendClient`, `ReceiveClient` kwargs),
+ * camelCase, every duration in milliseconds. One source of truth for the documented defaults.
+ */
+import type { AMQPAuth, TransportOptions } from "../auth/amqp-auth.js";
+import type { Source, Target } from "../address/index.js";
+import type { AMQPValue } from "../codec/values.js";
+import type { AMQPError } from "../errors/amqp-error.js";
+import type { BackoffOptions } from "../policy/backoff.js";
+import type { ErrorPolicy } from "../policy/error-policy.js";
+import type { ReceiverSettleMode, SenderSettleMode } from "./link-states.js";
+
+/**
+ * Called for every ATTACH the peer sends for the client's link (uamqp's `on_attach(source, target,
+ * properties, error)`). `error` is set when the peer's ATTACH lacks the terminus it must carry
+ * (a refusal; the DETACH that follows rejects the pending open).
+ */
+export type OnAttach = (
+  source: Source | undefined,
+  target: Target | undefined,
+  properties: Readonly<Record<string, unknown>> | undefined,
+  error: AMQPError | undefined,
+) => void;
+
+/**
+ * Automatic recovery (beyond uamqp): after a dropped connection or a link detached with a retryable
+ * condition, the client reconnects and re-attaches with exponential backoff and jitter, then resends
+ * every message whose outcome it had not received (at-least-once).
+ */
+export interface ReconnectOptions extends BackoffOptions {
+  /**
+   * Attempts before the client gives up and fails every pending call with the last error. The count
+   * starts over once the recovered link makes progress (an outcome or a message arrives).
+   * @defaultValue 8
+   */
+  readonly maxAttempts?: number | undefined;
+  /** Bound on each attempt (connect, SASL, OPEN, BEGIN, ATTACH). @defaultValue 30000 */
+  readonly attemptTimeout?: number | undefined;
+}
+
+/** The defaults of {@link ReconnectOptions} (`initialMs`/`maxMs` differ from the policy module's). */
+export const DEFAULT_RECONNECT = {
+  maxAttempts: 8,
+  attemptTimeout: 30_000,
+  initialMs: 200,
+  maxMs: 15_000,
+} as const;
+
+/** Options of {@link AMQPClient} (uamqp's `AMQPClient` kwargs). */
+export interface AMQPClientOptions {
+  /**
+   * Authentication and transport. Without it: SASL PLAIN with the URL's credentials when it has
+   * some, else SASL ANONYMOUS; `amqp://` is plain TCP (port 5672), `amqps://` TLS (5671), `ws://` /
+   * `wss://` WebSocket; a port in the URL wins. A given auth whose transport leaves `tls` or `port`
+   * unset gets them from the URL too.
+   */
+  readonly auth?: AMQPAuth | undefined;
+  /** Extra transport settings (TLS `ca`, `connectTimeoutMs`…) for the auth built from the URL. */
+  readonly transport?: TransportOptions | undefined;
+  /** Container id of the connection; also the link's own terminus address. @defaultValue a uuid */
+  readonly clientName?: string | undefined;
+  /** Network trace: every frame in and out through the logger at info level (secrets redacted). */
+  readonly debug?: boolean | undefined;
+  /** Decides retries of messages and recovery of links and connections. @defaultValue new ErrorPolicy() */
+  readonly errorPolicy?: ErrorPolicy | undefined;
+  /**
+   * Accepted for uamqp compatibility (milliseconds here, seconds in uamqp) and otherwise ignored:
+   * heartbeats are sent automatically from the peer's idle-time-out.
+   */
+  readonly keepAliveInterval?: number | undefined;
+  /** Largest frame we accept. @defaultValue 65536 */
+  readonly maxFrameSize?: number | undefined;
+  /** @defaultValue 65535 */
+  readonly channelMax?: number | undefined;
+  /** Our idle-time-out (ms); 0 = none. @defaultValue 0 */
+  readonly idleTimeout?: number | undefined;
+  /** OPEN properties. */
+  readonly properties?: Record<string, AMQPValue> | undefined;
+  /** Heartbeats at the peer's idle-time-out × this ratio. @defaultValue 0.5 */
+  readonly remoteIdleTimeoutEmptyFrameSendRatio?: number | undefined;
+  /** Session incoming window (transfer frames). @defaultValue 65536 */
+  readonly incomingWindow?: number | undefined;
+  /** @defaultValue 65536 */
+  readonly outgoingWindow?: number | undefined;
+  /** @defaultValue 4294967295 */
+  readonly handleMax?: number | undefined;
+  /** See {@link OnAttach}. */
+  readonly onAttach?: OnAttach | undefined;
+  /** Desired capabilities of the client's link (symbols), e.g. `com.microsoft:enable-receiver-runtime-metric`. */
+  readonly desiredCapabilities?: string[] | undefined;
+  /** Largest message on the client's link (bytes). @defaultValue 1048576 */
+  readonly maxMessageSize?: number | undefined;
+  /** ATTACH properties of the client's link. */
+  readonly linkProperties?: Record<string, AMQPValue> | undefined;
+  /** Bound on `open()` (connect, SASL, OPEN, BEGIN, ATTACH). @defaultValue 30000 */
+  readonly openTimeout?: number | undefined;
+  /** Automatic recovery; `false` surfaces the first connection or link error instead. @defaultValue enabled */
+  readonly reconnect?: boolean | ReconnectOptions | undefined;
+}
+
+/** Options of {@link SendClient} (uamqp's `SendClient` kwargs). */
+export interface SendClientOptions extends AMQPClientOptions {
+  /**
+   * Deadline of each message from the moment it is queued, retries included (ms); 0 = none. An
+   * expired message fails with a timeout and is not retried. @defaultValue 0
+   */
+  readonly msgTimeout?: number | undefined;
+  /** @defaultValue SenderSettleMode.Unsettled */
+  readonly sendSettleMode?: SenderSettleMode | undefined;
+  /** Messages transferred and waiting for their outcome at once (pipelining). @defaultValue 1000 */
+  readonly maxInFlight?: number | undefined;
+}
+
+/** Options of {@link ReceiveClient} (uamqp's `ReceiveClient` kwargs). */
+export interface ReceiveClientOptions extends AMQPClientOptions {
+  /**
+   * Inactivity timeout (ms): a receive call ends when no message arrived for this long; 0 = never.
+   * @defaultValue 0
+   */
+  readonly timeout?: number | undefined;
+  /**
+   * Close the client when the inactivity timeout is reached (later receives reject with
+   * `AMQPClientShutdown`); otherwise the same client and link stay usable. @defaultValue true
+   */
+  readonly shutdownAfterTimeout?: boolean | undefined;
+  /**
+   * Accept each message when the application receives it (batch returned, iterator advanced, handler
+   * completed). @defaultValue true
+   */
+  readonly autoComplete?: boolean | undefined;
+  /** Messages buffered ahead of the application: link credit never exceeds what fits. @defaultValue 300 */
+  readonly prefetch?: number | undefined;
+  /** @defaultValue ReceiverSettleMode.PeekLock */
+  readonly receiveSettleMode?: ReceiverSettleMode | undefined;
+}
+
+/** Where a reconnect option resolves to. */
+export interface ResolvedReconnect {
+  readonly enabled: boolean;
+  readonly maxAttempts: number;
+  readonly attemptTimeout: number;
+  readonly backoff: BackoffOptions;
+}
+
+/** Fills in the defaults of the `reconnect` option. */
+export function resolveReconnect(option: boolean | ReconnectOptions | undefined): ResolvedReconnect {
+  const o = typeof option === "object" ? option : {};
+  const maxAttempts = o.maxAttempts ?? DEFAULT_RECONNECT.maxAttempts;
+  if (!(Number.isInteger(maxAttempts) || maxAttempts === Infinity) || maxAttempts < 0) {
+    throw new RangeError(`reconnect.maxAttempts must be an integer >= 0, got ${maxAttempts}`);
+  }
+  return {
+    enabled: option !== false,
+    maxAttempts,
+    attemptTimeout: o.attemptTimeout ?? DEFAULT_RECONNECT.attemptTimeout,
+    backoff: {
+      initialMs: o.initialMs ?? DEFAULT_RECONNECT.initialMs,
+      maxMs: o.maxMs ?? DEFAULT_RECONNECT.maxMs,
+      ...(o.multiplier !== undefined ? { multiplier: o.multiplier } : {}),
+      ...(o.jitter !== undefined ? { jitter: o.jitter } : {}),
+      ...(o.random !== undefined ? { random: o.random } : {}),
+    },
+  };
+}
+
+/** @internal `o` without its undefined properties (for `exactOptionalPropertyTypes` option objects). */
+export function compact<T extends object>(o: { [K in keyof T]?: T[K] | undefined }): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out as T;
+}

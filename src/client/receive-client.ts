@@ -1,0 +1,423 @@
+/**
+ * uamqp's `ReceiveClient`: receive from one source in batches, with a handler, or by iteration.
+ * Unlike uamqp, credit is issued as the application consumes (the buffer never exceeds `prefetch`),
+ * `autoComplete` accepts when the application receives a message (not on arrival), and a client
+ * closed by its inactivity timeout rejects further receives instead of returning `[]` forever.
+ */
+import { randomUUID } from "node:crypto";
+import { Source } from "../address/index.js";
+import type { AMQPError } from "../errors/amqp-error.js";
+import type { Message } from "../message/message.js";
+import { MessageState } from "../message/message-state.js";
+import { AMQPClient, isUrlLike } from "./amqp-client.js";
+import { compact, type ReceiveClientOptions } from "./client-options.js";
+import { MessageReceiverState, ReceiverSettleMode } from "./link-states.js";
+import { MessageReceiver, type MessageReceiverOptions } from "./message-receiver.js";
+import type { Session } from "./session.js";
+import { abortError, bounded, nextTurn } from "./waits.js";
+
+/** Options of {@link ReceiveClient.receiveMessageBatch}. */
+export interface ReceiveBatchOptions {
+  /** Most messages returned. At most `prefetch`. @defaultValue the client's `prefetch` */
+  readonly maxBatchSize?: number | undefined;
+  /** Give up after this many ms and resolve `[]`; 0 = wait for at least one message. @defaultValue 0 */
+  readonly timeout?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+  /** Called for each message of the batch before it is returned (a throw settles it modified). */
+  readonly onMessage?: ((message: Message) => void) | undefined;
+}
+
+/** Options of the streaming receives. */
+export interface ReceiveStreamOptions {
+  /** Stops the stream: `receiveMessages()` rejects, the iterator throws, with an `AMQPAbortError`. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** A message handler of {@link ReceiveClient.receiveMessages}. */
+export type MessageHandler = (message: Message) => void | Promise<void>;
+
+type WaitResult = "message" | "timeout" | "inactive" | "closed";
+
+/**
+ * Receives messages from one source (uamqp's `ReceiveClient`).
+ *
+ * @example
+ * ```ts
+ * await using client = new ReceiveClient("amqp://localhost:5672/orders", { timeout: 5000 });
+ * const batch = await client.receiveMessageBatch({ maxBatchSize: 10, timeout: 1000 }); // accepted
+ * for await (const message of client) {
+ *   console.log(message.toString()); // accepted when the loop moves on (or breaks)
+ * }
+ * ```
+ */
+export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> {
+  /** Messages buffered ahead of the application at most (link credit + buffer). */
+  readonly prefetch: number;
+  /** Accept each message when the application receives it. */
+  readonly autoComplete: boolean;
+  readonly receiveSettleMode: ReceiverSettleMode;
+  /** Inactivity timeout in ms (0 = none). */
+  readonly timeout: number;
+  /** Close the client when the inactivity timeout is reached. */
+  readonly shutdownAfterTimeout: boolean;
+  #source: Source;
+  #receiver: MessageReceiver | undefined;
+  #linkGen = 0;
+  #buffer: (Message | undefined)[] = [];
+  #head = 0;
+  readonly #wakers = new Set<(r: WaitResult) => void>();
+  #lastActivity = Date.now();
+  #inactivity: NodeJS.Timeout | undefined;
+  #shutdown: Promise<void> | undefined;
+
+  constructor(source: string | Source, options: ReceiveClientOptions = {}) {
+    const s = typeof source === "string" ? Source.parse(source) : source;
+    super(s, options);
+    this.#source = s;
+    // uamqp coerces prefetch 0 to 300.
+    this.prefetch = options.prefetch === undefined || options.prefetch === 0 ? 300 : options.prefetch;
+    if (!Number.isInteger(this.prefetch) || this.prefetch < 1) {
+      throw new RangeError(`prefetch must be a positive integer, got ${this.prefetch}`);
+    }
+    this.autoComplete = options.autoComplete ?? true;
+    this.receiveSettleMode = options.receiveSettleMode ?? ReceiverSettleMode.PeekLock;
+    this.timeout = options.timeout ?? 0;
+    if (!Number.isFinite(this.timeout) || this.timeout < 0) {
+      throw new RangeError(`timeout must be a number of ms >= 0, got ${this.timeout}`);
+    }
+    this.shutdownAfterTimeout = options.shutdownAfterTimeout ?? true;
+  }
+
+  /** The source the client receives from. */
+  get source(): Source {
+    return this.#source;
+  }
+
+  /** The receiver link (uamqp's `message_handler`), once open. A new one after a recovery. */
+  get receiver(): MessageReceiver | undefined {
+    return this.#receiver;
+  }
+
+  /** uamqp's name for {@link ReceiveClient.receiver}. */
+  get messageHandler(): MessageReceiver | undefined {
+    return this.#receiver;
+  }
+
+  /** Messages received and not yet handed to the application. */
+  get bufferedCount(): number {
+    return this.#buffer.length - this.#head;
+  }
+
+  // ---- receiving ---------------------------------------------------------------------------------
+
+  /**
+   * Opens the client if needed and resolves as soon as at least one message is there (up to
+   * `maxBatchSize`), or `[]` after `timeout` ms or the inactivity timeout. Messages are accepted
+   * before they are returned when `autoComplete` is on.
+   *
+   * @throws {RangeError} `maxBatchSize` above `prefetch`; {@link AMQPClientShutdown} on a closed
+   *   client; the client's failure error; {@link AMQPAbortError}.
+   */
+  async receiveMessageBatch(options: ReceiveBatchOptions = {}): Promise<Message[]> {
+    const max = options.maxBatchSize ?? this.prefetch;
+    if (!Number.isInteger(max) || max < 1) {
+      throw new RangeError(`maxBatchSize must be a positive integer, got ${max}`);
+    }
+    if (max > this.prefetch) {
+      throw new RangeError(`maxBatchSize (${max}) cannot be larger than prefetch (${this.prefetch})`);
+    }
+    this.#checkUsable();
+    await this.open({ signal: options.signal });
+    const deadline = options.timeout ? Date.now() + options.timeout : undefined;
+    this.#lastActivity = Date.now();
+    for (;;) {
+      if (this.bufferedCount > 0) {
+        const batch = this.#take(max);
+        for (const m of batch) this.#handled(m, options.onMessage);
+        return batch;
+      }
+      const r = await this.#wait(deadline, options.signal);
+      if (r === "message") {
+        await nextTurn(); // let the rest of a burst arrive
+        continue;
+      }
+      if (r === "timeout") return [];
+      await this.#ended(r);
+      return [];
+    }
+  }
+
+  /**
+   * Opens the client if needed and calls `handler` for each message, in order, awaiting it; with
+   * `autoComplete` the message is accepted when the handler completes. A handler that throws
+   * (or rejects) leaves its message `modified(deliveryFailed, undeliverableHere)` and the loop goes
+   * on. Resolves when the client closes or the inactivity timeout is reached.
+   *
+   * @throws the client's failure error; {@link AMQPAbortError}; {@link AMQPClientShutdown} on a closed client.
+   */
+  async receiveMessages(handler: MessageHandler, options: ReceiveStreamOptions = {}): Promise<void> {
+    this.#checkUsable();
+    await this.open({ signal: options.signal });
+    this.#lastActivity = Date.now();
+    for (;;) {
+      const m = await this.#next(options.signal);
+      if (!m) return;
+      try {
+        await handler(m);
+      } catch {
+        settleFailed(m);
+        continue;
+      }
+      this.#complete(m);
+    }
+  }
+
+  /**
+   * Iterates over the messages (uamqp's `receive_messages_iter`). With `autoComplete` each message is
+   * accepted when the loop asks for the next one, or leaves (`break`); another iteration continues
+   * where this one stopped. Ends at the inactivity timeout or when the client closes.
+   *
+   * @throws the client's failure error; {@link AMQPAbortError}; {@link AMQPClientShutdown} on a closed client.
+   */
+  async *receiveMessagesIter(options: ReceiveStreamOptions = {}): AsyncGenerator<Message, void, undefined> {
+    this.#checkUsable();
+    await this.open({ signal: options.signal });
+    this.#lastActivity = Date.now();
+    let current: Message | undefined;
+    try {
+      for (;;) {
+        const m = await this.#next(options.signal);
+        if (!m) return;
+        current = m;
+        yield m;
+        current = undefined;
+        this.#complete(m);
+      }
+    } finally {
+      if (current) this.#complete(current);
+    }
+  }
+
+  /** Same as {@link ReceiveClient.receiveMessagesIter}. */
+  messages(options: ReceiveStreamOptions = {}): AsyncGenerator<Message, void, undefined> {
+    return this.receiveMessagesIter(options);
+  }
+
+  /** `for await (const m of client)`: see {@link ReceiveClient.receiveMessagesIter}. */
+  [Symbol.asyncIterator](): AsyncGenerator<Message, void, undefined> {
+    return this.receiveMessagesIter();
+  }
+
+  #checkUsable(): void {
+    const state = this.state;
+    if (state === "failed" || state === "closing" || state === "closed") throw this.closedError();
+  }
+
+  /** The next message, or undefined when the stream ends (inactivity, close). */
+  async #next(signal: AbortSignal | undefined): Promise<Message | undefined> {
+    for (;;) {
+      if (this.bufferedCount > 0) return this.#take(1)[0];
+      const r = await this.#wait(undefined, signal);
+      if (r === "message" || r === "timeout") continue;
+      await this.#ended(r);
+      return undefined;
+    }
+  }
+
+  /** After an inactivity timeout or a close: waits for the shutdown, throws the failure. */
+  async #ended(r: "inactive" | "closed"): Promise<void> {
+    if (r === "inactive" && this.#shutdown) await this.#shutdown;
+    if (this.state === "failed") throw this.closedError();
+  }
+
+  #take(max: number): Message[] {
+    const out: Message[] = [];
+    const buf = this.#buffer;
+    while (out.length < max && this.#head < buf.length) {
+      const m = buf[this.#head];
+      buf[this.#head++] = undefined;
+      if (m) out.push(m);
+    }
+    if (this.#head === buf.length) {
+      this.#buffer = [];
+      this.#head = 0;
+    }
+    this.#topUp();
+    return out;
+  }
+
+  /** The application received `m` (batch): run its callback, then complete it. */
+  #handled(m: Message, onMessage: ((m: Message) => void) | undefined): void {
+    if (onMessage) {
+      try {
+        onMessage(m);
+      } catch {
+        settleFailed(m);
+        return;
+      }
+    }
+    this.#complete(m);
+  }
+
+  #complete(m: Message): void {
+    if (this.autoComplete && m.state === MessageState.ReceivedUnsettled) {
+      m.accept().catch(() => undefined);
+    }
+  }
+
+  // ---- waiting -----------------------------------------------------------------------------------
+
+  #wait(deadline: number | undefined, signal: AbortSignal | undefined): Promise<WaitResult> {
+    if (this.state === "closing" || this.state === "closed" || this.state === "failed") {
+      return Promise.resolve("closed");
+    }
+    if (signal?.aborted === true) return Promise.reject(abortError(signal));
+    return new Promise<WaitResult>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const cleanup = (): void => {
+        this.#wakers.delete(wake);
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const wake = (r: WaitResult): void => {
+        cleanup();
+        resolve(r);
+      };
+      const onAbort = (): void => {
+        cleanup();
+        reject(abortError(signal!));
+      };
+      this.#wakers.add(wake);
+      if (deadline !== undefined) {
+        timer = setTimeout(
+          () => {
+            wake("timeout");
+          },
+          Math.max(0, deadline - Date.now()),
+        );
+      }
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#armInactivity();
+    });
+  }
+
+  #wakeAll(r: WaitResult): void {
+    for (const w of [...this.#wakers]) w(r);
+  }
+
+  #armInactivity(): void {
+    if (this.timeout <= 0 || this.#inactivity || this.#wakers.size === 0) return;
+    const delay = Math.max(0, this.#lastActivity + this.timeout - Date.now());
+    this.#inactivity = setTimeout(() => {
+      this.#inactivity = undefined;
+      if (this.#wakers.size === 0) return;
+      if (Date.now() - this.#lastActivity < this.timeout) {
+        this.#armInactivity();
+        return;
+      }
+      this.#wakeAll("inactive");
+      if (this.shutdownAfterTimeout) this.#shutdown ??= this.close();
+      else this.#lastActivity = Date.now();
+    }, delay);
+  }
+
+  // ---- credit ------------------------------------------------------------------------------------
+
+  /** Keeps credit + buffer at `prefetch`, topping up when half of it was consumed. */
+  #topUp(): void {
+    const r = this.#receiver;
+    if (!r || r.state !== MessageReceiverState.Open || !this.isReady) return;
+    const outstanding = r.credit + this.bufferedCount;
+    if (outstanding * 2 > this.prefetch) return;
+    const n = this.prefetch - outstanding;
+    if (n > 0) r.addCredit(n);
+  }
+
+  #onMessage(m: Message, gen: number): void {
+    if (gen !== this.#linkGen) return;
+    this.#buffer.push(m);
+    this.#lastActivity = Date.now();
+    this.markProgress();
+    this.#wakeAll("message");
+  }
+
+  // ---- link lifecycle (hooks of AMQPClient) ------------------------------------------------------
+
+  /** @internal */
+  protected override async attachLink(session: Session, signal: AbortSignal): Promise<void> {
+    const o = this.options;
+    const gen = ++this.#linkGen;
+    const options = compact<MessageReceiverOptions>({
+      name: `receiver-link-${randomUUID()}`,
+      receiveSettleMode: this.receiveSettleMode,
+      maxMessageSize: o.maxMessageSize,
+      prefetch: 0, // credit is issued by the client as the application consumes
+      properties: o.linkProperties,
+      desiredCapabilities: o.desiredCapabilities,
+      onMessageReceived: (m: Message) => {
+        this.#onMessage(m, gen);
+      },
+    });
+    const receiver = new MessageReceiver(session, this.#source, this.clientName, options);
+    this.#receiver = receiver;
+    receiver.onDetached = (error) => {
+      if (gen === this.#linkGen) this.linkFailed(error);
+    };
+    try {
+      await bounded(receiver.open(), { signal, what: "receiver attach" });
+    } finally {
+      this.reportAttach(receiver.link);
+    }
+    this.#lastActivity = Date.now();
+    const credit = this.prefetch - this.bufferedCount;
+    if (credit > 0) receiver.addCredit(credit);
+  }
+
+  /** @internal */
+  protected override async closeLink(): Promise<void> {
+    const receiver = this.#receiver;
+    this.#receiver = undefined;
+    this.#linkGen++;
+    if (receiver) await receiver.close();
+  }
+
+  /** @internal */
+  protected override onLinkLost(_error: AMQPError): void {
+    // Unsettled buffered messages are redelivered by the peer once the link is back: drop them.
+    if (this.receiveSettleMode === ReceiverSettleMode.PeekLock) {
+      this.#buffer = [];
+      this.#head = 0;
+    }
+  }
+
+  /** @internal */
+  protected override onRecovered(): number {
+    this.#topUp();
+    return 0;
+  }
+
+  /** @internal */
+  protected override onFatal(_error: AMQPError): void {
+    this.#buffer = [];
+    this.#head = 0;
+    this.#wakeAll("closed");
+  }
+
+  /** @internal */
+  protected override onClosing(): void {
+    if (this.#inactivity) clearTimeout(this.#inactivity);
+    this.#inactivity = undefined;
+    this.#wakeAll("closed");
+  }
+
+  /** @internal */
+  protected override applyRedirectAddress(address: string): void {
+    this.#source = isUrlLike(address) ? Source.parse(address) : Source.node(address);
+  }
+}
+
+/** A message the application failed to handle: modified(deliveryFailed, undeliverableHere). */
+function settleFailed(m: Message): void {
+  if (m.state !== MessageState.ReceivedUnsettled) return;
+  m.modify({ deliveryFailed: true, undeliverableHere: true }).catch(() => undefined);
+}

@@ -1,0 +1,479 @@
+/**
+ * uamqp's `SendClient`: queue messages, send them pipelined over one sender link, track each
+ * message's `state`, `retries` and `onSendComplete` (spec §3.2.1), retry message-level failures per
+ * the `ErrorPolicy` with timer backoff, and — beyond uamqp — resend what was in flight when the
+ * link or connection was lost (at-least-once).
+ */
+import { randomUUID } from "node:crypto";
+import { Target } from "../address/index.js";
+import type { AMQPError } from "../errors/amqp-error.js";
+import {
+  AMQPAbortError,
+  AMQPClientShutdown,
+  ClientMessageError,
+  ClientTimeout,
+  MessageSendFailed,
+} from "../errors/exceptions.js";
+import type { BatchMessage } from "../message/batch.js";
+import type { Message } from "../message/message.js";
+import { MessageState } from "../message/message-state.js";
+import { MessageSendResult } from "../message/send-result.js";
+import { AMQPClient, isUrlLike } from "./amqp-client.js";
+import { compact, type SendClientOptions } from "./client-options.js";
+import { MessageSenderState, SenderSettleMode } from "./link-states.js";
+import { MessageSender, type MessageSenderOptions, type SendOutcome } from "./message-sender.js";
+import type { Session } from "./session.js";
+import { abortError, asAMQPError, bounded } from "./waits.js";
+
+/** Options of {@link SendClient.sendAllMessages} and {@link SendClient.sendMessage}. */
+export interface SendCallOptions {
+  /** Close the client when the call is done. @defaultValue true for `sendAllMessages`, false for `sendMessage` */
+  readonly closeOnDone?: boolean | undefined;
+  /** Stops waiting; messages of the call not transferred yet are cancelled (`sendMessage`). */
+  readonly signal?: AbortSignal | undefined;
+}
+
+interface Waiter {
+  /** The messages waited for; undefined = until nothing is pending. */
+  readonly remaining: Set<Message> | undefined;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+/** Sweeps for expired queued messages at most this often. */
+const MIN_SWEEP_MS = 20;
+
+/**
+ * Sends messages to one target (uamqp's `SendClient`).
+ *
+ * @example
+ * ```ts
+ * const client = new SendClient("amqp://localhost:5672/orders", { msgTimeout: 10_000 });
+ * client.queueMessage(new Message({ body: "a" }), new Message({ body: "b" }));
+ * const states = await client.sendAllMessages(); // [MessageState.SendComplete, MessageState.SendComplete]
+ *
+ * await using one = new SendClient("amqp://localhost:5672/orders");
+ * await one.sendMessage(new Message({ body: "c" })); // throws ClientMessageError on failure
+ * ```
+ */
+export class SendClient extends AMQPClient {
+  /** Per-message deadline in ms from queueing (0 = none). */
+  readonly msgTimeout: number;
+  readonly sendSettleMode: SenderSettleMode;
+  /** Messages in flight (transferred, outcome pending) at most. */
+  readonly maxInFlight: number;
+  #target: Target;
+  #sender: MessageSender | undefined;
+  #linkGen = 0;
+  /** Every pending message (WaitingToBeSent / WaitingForSendAck), in queue order. */
+  readonly #all = new Set<Message>();
+  #ready: (Message | undefined)[] = [];
+  #readyHead = 0;
+  readonly #inFlight = new Set<Message>();
+  readonly #delayed = new Map<Message, NodeJS.Timeout>();
+  /** Messages that were in flight on a lost link (sent again after recovery). */
+  readonly #lost = new Set<Message>();
+  readonly #waiters = new Set<Waiter>();
+  #sweep: NodeJS.Timeout | undefined;
+
+  constructor(target: string | Target, options: SendClientOptions = {}) {
+    const t = typeof target === "string" ? Target.parse(target) : target;
+    super(t, options);
+    this.#target = t;
+    this.msgTimeout = options.msgTimeout ?? 0;
+    this.sendSettleMode = options.sendSettleMode ?? SenderSettleMode.Unsettled;
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? 1000);
+    if (!Number.isFinite(this.msgTimeout) || this.msgTimeout < 0) {
+      throw new RangeError(`msgTimeout must be a number of ms >= 0, got ${this.msgTimeout}`);
+    }
+  }
+
+  /** The target the client sends to. */
+  get target(): Target {
+    return this.#target;
+  }
+
+  /** The sender link (uamqp's `message_handler`), once open. */
+  get messageHandler(): MessageSender | undefined {
+    return this.#sender;
+  }
+
+  /** Messages queued or waiting for their outcome, in queue order (uamqp's `pending_messages`). */
+  get pendingMessages(): Message[] {
+    return [...this.#all];
+  }
+
+  /** True while messages are pending (uamqp's `messages_pending()`). */
+  get hasPendingMessages(): boolean {
+    return this.#all.size > 0;
+  }
+
+  // ---- queueing and sending ----------------------------------------------------------------------
+
+  /**
+   * Queues messages (a `BatchMessage` becomes its envelopes). Sent when the client is open: at once
+   * if it is, else by `sendAllMessages()`, `sendMessage()`, `wait()` or `open()`.
+   *
+   * @throws {MessageAlreadySettled} for a message that was already sent; the recorded error of a
+   *   failed one; {@link MessageContentTooLarge} for a batch that does not fit; `TypeError` for a
+   *   received message; {@link AMQPClientShutdown} on a closed client.
+   */
+  queueMessage(...messages: (Message | BatchMessage)[]): void {
+    this.#enqueue(this.#gather(messages));
+  }
+
+  #gather(messages: (Message | BatchMessage)[]): Message[] {
+    if (this.state === "closing" || this.state === "closed" || this.state === "failed") {
+      throw this.closedError();
+    }
+    const out: Message[] = [];
+    for (const m of messages) out.push(...m.gather());
+    return out;
+  }
+
+  #enqueue(messages: Message[]): void {
+    const now = Date.now();
+    for (const m of messages) {
+      if (this.#all.has(m)) continue;
+      m.idleTime = now;
+      m.state = MessageState.WaitingToBeSent;
+      this.#all.add(m);
+      this.#ready.push(m);
+    }
+    this.#armSweep();
+    this.#pump();
+  }
+
+  /**
+   * Opens the client, sends every queued message and resolves with the final state of each
+   * (`SendComplete` / `SendFailed`) once all are done. Individual failures do not reject.
+   *
+   * @throws the connection or link error that stopped the client; {@link AMQPAbortError};
+   *   {@link AMQPClientShutdown} when the client is closed meanwhile.
+   */
+  async sendAllMessages(options: SendCallOptions = {}): Promise<MessageState[]> {
+    const snapshot = [...this.#all];
+    try {
+      await this.open({ signal: options.signal });
+      this.#pump();
+      await this.#waitFor(snapshot, options.signal);
+      return snapshot.map((m) => m.state);
+    } finally {
+      if (options.closeOnDone ?? true) await this.close();
+    }
+  }
+
+  /**
+   * Sends one message (or the envelopes of a batch) and resolves when it is accepted.
+   *
+   * @throws {ClientMessageError} when it failed: `numberFailed`, `totalMessages`, `failedMessages`,
+   *   `cause` = the last failure (a `MessageSendFailed`, a timeout…); the client's failure error;
+   *   {@link AMQPAbortError} (unsent envelopes are cancelled).
+   */
+  async sendMessage(message: Message | BatchMessage, options: SendCallOptions = {}): Promise<void> {
+    const messages = this.#gather([message]);
+    this.#enqueue(messages);
+    try {
+      await this.open({ signal: options.signal });
+      this.#pump();
+      await this.#waitFor(messages, options.signal);
+    } catch (e) {
+      if (e instanceof AMQPAbortError) {
+        for (const m of messages) {
+          if (m.state === MessageState.WaitingToBeSent) this.#complete(m, MessageSendResult.Cancelled, e);
+        }
+      }
+      throw e;
+    } finally {
+      if (options.closeOnDone === true) await this.close();
+    }
+    const failed = messages.filter((m) => m.state === MessageState.SendFailed);
+    if (failed.length === 0) return;
+    const failedMessages = new Map<Message, AMQPError>();
+    for (const m of failed) failedMessages.set(m, m.sendError ?? new MessageSendFailed("send failed"));
+    throw ClientMessageError.wrap<Message>(failed[failed.length - 1]!.sendError, {
+      failedMessages,
+      totalMessages: messages.length,
+      numberFailed: failed.length,
+    });
+  }
+
+  /**
+   * Opens the client if needed and waits until no message is pending (uamqp's `wait()`).
+   * Resolves whether the client is still running.
+   */
+  async wait(options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    await this.open({ signal: options.signal });
+    this.#pump();
+    await this.#waitFor(undefined, options.signal);
+    return this.isOpen;
+  }
+
+  #waitFor(messages: Message[] | undefined, signal: AbortSignal | undefined): Promise<void> {
+    const remaining = messages ? new Set(messages.filter((m) => this.#all.has(m))) : undefined;
+    if ((remaining ? remaining.size : this.#all.size) === 0) return Promise.resolve();
+    const state = this.state;
+    if (state === "failed" || state === "closed" || state === "closing") {
+      return Promise.reject(this.closedError());
+    }
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.#waiters.delete(w);
+        reject(abortError(signal!));
+      };
+      const w: Waiter = {
+        remaining,
+        resolve: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+        reject: (e) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(e);
+        },
+      };
+      if (signal?.aborted === true) {
+        onAbort();
+        return;
+      }
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.add(w);
+    });
+  }
+
+  // ---- the pipeline ------------------------------------------------------------------------------
+
+  #pump(): void {
+    const sender = this.#sender;
+    if (!this.isReady || !sender || sender.state !== MessageSenderState.Open) return;
+    const ready = this.#ready;
+    while (this.#inFlight.size < this.maxInFlight && this.#readyHead < ready.length) {
+      const m = ready[this.#readyHead];
+      ready[this.#readyHead++] = undefined;
+      if (!m || !this.#all.has(m) || m.state !== MessageState.WaitingToBeSent) continue;
+      if (this.#delayed.has(m) || this.#inFlight.has(m)) continue;
+      this.#dispatch(m, sender);
+    }
+    if (this.#readyHead === ready.length) {
+      this.#ready = [];
+      this.#readyHead = 0;
+    } else if (this.#readyHead > 4096 && this.#readyHead * 2 > ready.length) {
+      this.#ready = ready.slice(this.#readyHead);
+      this.#readyHead = 0;
+    }
+  }
+
+  #dispatch(m: Message, sender: MessageSender): void {
+    let timeoutMs: number | undefined;
+    if (this.msgTimeout > 0) {
+      timeoutMs = this.msgTimeout - (Date.now() - m.idleTime);
+      if (timeoutMs <= 0) {
+        this.#complete(m, MessageSendResult.Timeout, new ClientTimeout("Message send timed out."));
+        return;
+      }
+    }
+    m.state = MessageState.WaitingForSendAck;
+    this.#inFlight.add(m);
+    const gen = this.#linkGen;
+    sender.send(m, timeoutMs !== undefined ? { timeoutMs } : {}).then(
+      (outcome) => {
+        this.#onOutcome(m, outcome, gen);
+      },
+      (e: unknown) => {
+        this.#onOutcome(m, { result: MessageSendResult.Error, error: asAMQPError(e) }, gen);
+      },
+    );
+  }
+
+  #onOutcome(m: Message, outcome: SendOutcome, gen: number): void {
+    this.#inFlight.delete(m);
+    if (!this.#all.has(m) || m.state !== MessageState.WaitingForSendAck) {
+      this.#pump();
+      return;
+    }
+    switch (outcome.result) {
+      case MessageSendResult.Ok:
+        this.markProgress();
+        this.#complete(m, MessageSendResult.Ok, undefined);
+        break;
+      case MessageSendResult.Timeout:
+        this.#complete(m, MessageSendResult.Timeout, outcome.error);
+        break;
+      case MessageSendResult.Cancelled:
+        this.#cancelled(m, outcome.error, gen);
+        break;
+      case MessageSendResult.Error:
+        if (outcome.state !== undefined) this.markProgress();
+        this.#failedAttempt(m, outcome.error ?? new MessageSendFailed("Message send failed."));
+        break;
+    }
+    this.#pump();
+  }
+
+  /** The link went away under an in-flight message: send it again after recovery. */
+  #cancelled(m: Message, error: AMQPError | undefined, gen: number): void {
+    if (this.state === "closing" || this.state === "closed" || this.state === "failed") {
+      this.#complete(m, MessageSendResult.Cancelled, error);
+      return;
+    }
+    m.state = MessageState.WaitingToBeSent;
+    this.#lost.add(m);
+    const sender = this.#sender;
+    if (gen === this.#linkGen && this.isReady && sender?.state === MessageSenderState.Open) {
+      this.#ready.push(m);
+    }
+  }
+
+  /** A message-level failure: retry per the error policy (with timer backoff), or fail it. */
+  #failedAttempt(m: Message, error: AMQPError): void {
+    const policy = this.errorPolicy;
+    const action = policy.actionFor(error);
+    error.action ??= action;
+    if (!action.retry || m.retries >= policy.maxRetries) {
+      this.#complete(m, MessageSendResult.Error, error);
+      return;
+    }
+    if (action.incrementRetries) m.retries++;
+    m.state = MessageState.WaitingToBeSent;
+    if (action.backoffMs <= 0) {
+      this.#ready.push(m);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.#delayed.delete(m);
+      this.#ready.push(m);
+      this.#pump();
+    }, action.backoffMs);
+    this.#delayed.set(m, timer);
+  }
+
+  #complete(m: Message, result: MessageSendResult, error: AMQPError | undefined): void {
+    if (!this.#all.delete(m)) return;
+    this.#inFlight.delete(m);
+    this.#lost.delete(m);
+    const timer = this.#delayed.get(m);
+    if (timer) {
+      clearTimeout(timer);
+      this.#delayed.delete(m);
+    }
+    try {
+      m.completeSend(result, error);
+    } catch {
+      // An application's onSendComplete that throws must not stop the pipeline.
+    }
+    for (const w of this.#waiters) {
+      const done = w.remaining ? (w.remaining.delete(m), w.remaining.size === 0) : this.#all.size === 0;
+      if (done) {
+        this.#waiters.delete(w);
+        w.resolve();
+      }
+    }
+  }
+
+  /** Fails queued messages whose deadline passed while they could not be transferred. */
+  #armSweep(): void {
+    if (this.msgTimeout <= 0 || this.#sweep || this.#all.size === 0) return;
+    let earliest = Infinity;
+    for (const m of this.#all) {
+      if (m.state === MessageState.WaitingToBeSent && m.idleTime < earliest) earliest = m.idleTime;
+    }
+    if (earliest === Infinity) return;
+    const delay = Math.max(MIN_SWEEP_MS, earliest + this.msgTimeout - Date.now());
+    this.#sweep = setTimeout(() => {
+      this.#sweep = undefined;
+      const now = Date.now();
+      for (const m of [...this.#all]) {
+        if (
+          m.state === MessageState.WaitingToBeSent &&
+          !this.#inFlight.has(m) &&
+          now - m.idleTime >= this.msgTimeout
+        ) {
+          this.#complete(m, MessageSendResult.Timeout, new ClientTimeout("Message send timed out."));
+        }
+      }
+      this.#armSweep();
+    }, delay);
+    this.#sweep.unref();
+  }
+
+  #endAll(error: AMQPError, result: MessageSendResult): void {
+    for (const w of this.#waiters) w.reject(error);
+    this.#waiters.clear();
+    for (const m of [...this.#all]) this.#complete(m, result, error);
+    if (this.#sweep) clearTimeout(this.#sweep);
+    this.#sweep = undefined;
+    this.#ready = [];
+    this.#readyHead = 0;
+  }
+
+  // ---- link lifecycle (hooks of AMQPClient) ------------------------------------------------------
+
+  /** @internal */
+  protected override async attachLink(session: Session, signal: AbortSignal): Promise<void> {
+    const o = this.options;
+    const options = compact<MessageSenderOptions>({
+      name: `sender-link-${randomUUID()}`,
+      sendSettleMode: this.sendSettleMode,
+      maxMessageSize: o.maxMessageSize,
+      properties: o.linkProperties,
+      desiredCapabilities: o.desiredCapabilities,
+    });
+    const sender = new MessageSender(session, this.clientName, this.#target, options);
+    const gen = ++this.#linkGen;
+    this.#sender = sender;
+    sender.onDetached = (error) => {
+      if (gen === this.#linkGen) this.linkFailed(error);
+    };
+    try {
+      await bounded(sender.open(), { signal, what: "sender attach" });
+    } finally {
+      this.reportAttach(sender.link);
+    }
+  }
+
+  /** @internal */
+  protected override async closeLink(): Promise<void> {
+    const sender = this.#sender;
+    this.#sender = undefined;
+    this.#linkGen++;
+    if (sender) await sender.close();
+  }
+
+  /** @internal */
+  protected override onOpened(): void {
+    this.#pump();
+  }
+
+  /** @internal */
+  protected override onRecovered(): number {
+    const resent = this.#lost.size;
+    this.#lost.clear();
+    this.#ready = [];
+    this.#readyHead = 0;
+    for (const m of this.#all) {
+      if (m.state === MessageState.WaitingToBeSent && !this.#delayed.has(m) && !this.#inFlight.has(m)) {
+        this.#ready.push(m);
+      }
+    }
+    this.#pump();
+    return resent;
+  }
+
+  /** @internal */
+  protected override onFatal(error: AMQPError): void {
+    this.#endAll(error, MessageSendResult.Error);
+  }
+
+  /** @internal */
+  protected override onClosing(): void {
+    this.#endAll(
+      new AMQPClientShutdown("The client was closed before the message was sent.", { retryable: false }),
+      MessageSendResult.Cancelled,
+    );
+  }
+
+  /** @internal */
+  protected override applyRedirectAddress(address: string): void {
+    this.#target = isUrlLike(address) ? Target.parse(address) : Target.node(address);
+  }
+}
