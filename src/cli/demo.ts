@@ -2,13 +2,11 @@
  * `uamqp demo`: starts the embedded broker on a free port, sends and receives N messages through
  * it, shows live progress and a final table, and succeeds only if every message arrived intact.
  */
-import { SASLAnonymous } from "../auth/amqp-auth.js";
 import { Broker } from "../broker/broker.js";
-import { Connection } from "../client/connection.js";
-import { MessageReceiver } from "../client/message-receiver.js";
-import { MessageSender } from "../client/message-sender.js";
+import { ReceiveClient } from "../client/receive-client.js";
+import { SendClient } from "../client/send-client.js";
 import { Message } from "../message/message.js";
-import { MessageSendResult } from "../message/send-result.js";
+import { MessageState } from "../message/message-state.js";
 import { percentile, table } from "./progress.js";
 
 export interface DemoOptions {
@@ -40,22 +38,33 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const { count, size } = options;
   const broker = await Broker.start({ port: 0 });
   out.write(`embedded broker listening on ${broker.url}\n`);
-  const port = Number(new URL(broker.url).port);
-  const auth = new SASLAnonymous("127.0.0.1", { tls: false, port });
-  const conn = new Connection("127.0.0.1", auth);
-  const session = conn.createSession();
-  const address = "demo";
+  const url = `${broker.url}/demo`;
   const seen = new Uint8Array(count);
   let received = 0;
   let corrupt = 0;
   let duplicates = 0;
   let bytesIn = 0;
   const latencies: number[] = [];
-  let allReceived!: () => void;
-  const receivedAll = new Promise<void>((r) => (allReceived = r));
-  const receiver = new MessageReceiver(session, address, "uamqp-demo", {
-    prefetch: 2000,
-    onMessageReceived: (m) => {
+  const sender = new SendClient(url, { maxInFlight: 2000 });
+  const receiver = new ReceiveClient(url, { prefetch: 2000 });
+  await Promise.all([sender.open(), receiver.open()]);
+
+  const start = performance.now();
+  let acked = 0;
+  let failed = 0;
+  let sendDoneAt = start;
+  const draw = (final = false): void => {
+    const t = (performance.now() - start) / 1000;
+    const line = `sent ${String(acked).padStart(7)}/${count}  received ${String(received).padStart(7)}/${count}  ${Math.round(received / Math.max(t, 0.001)).toLocaleString("en")} msg/s`;
+    if (out.isTTY) out.write(`\r${line}${final ? "\n" : ""}`);
+    else if (final) out.write(`${line}\n`);
+  };
+  const timer = setInterval(() => draw(), 100);
+
+  const receiving = (async () => {
+    const deadline = setTimeout(() => void receiver.close(), 60_000);
+    // autoComplete: each message is accepted when the loop receives it.
+    for await (const m of receiver) {
       const data = m.data?.[0];
       const i = data ? check(data, size) : undefined;
       if (i === undefined || i < 0 || i >= count) corrupt++;
@@ -66,52 +75,31 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         bytesIn += data!.length;
         latencies.push(performance.now() - Buffer.from(data!.buffer, data!.byteOffset, 16).readDoubleBE(8));
       }
-      void m.accept();
-      if (received === count) allReceived();
-    },
-  });
-  const sender = new MessageSender(session, "uamqp-demo", address);
-  await Promise.all([conn.open(), sender.open(), receiver.open()]);
+      if (received === count) break;
+    }
+    clearTimeout(deadline);
+  })();
 
-  const start = performance.now();
-  let sent = 0;
-  let acked = 0;
-  let failed = 0;
-  let sendDoneAt = 0;
-  const draw = (final = false): void => {
-    const t = (performance.now() - start) / 1000;
-    const line = `sent ${String(acked).padStart(7)}/${count}  received ${String(received).padStart(7)}/${count}  ${Math.round(received / Math.max(t, 0.001)).toLocaleString("en")} msg/s`;
-    if (out.isTTY) out.write(`\r${line}${final ? "\n" : ""}`);
-    else if (final) out.write(`${line}\n`);
-  };
-  const timer = setInterval(() => draw(), 100);
-  const window = 1000;
-  await new Promise<void>((resolve) => {
-    let inFlight = 0;
-    const pump = (): void => {
-      while (inFlight < window && sent < count) {
-        const i = sent++;
-        inFlight++;
-        void sender.send(new Message({ body: bodyFor(i, size, performance.now()) })).then((o) => {
-          inFlight--;
-          if (o.result === MessageSendResult.Ok) acked++;
-          else failed++;
-          if (acked + failed === count) {
-            sendDoneAt = performance.now();
-            resolve();
-          } else pump();
-        });
-      }
-    };
-    pump();
-  });
-  const deadline = setTimeout(() => allReceived(), 30_000);
-  await receivedAll;
-  clearTimeout(deadline);
+  const chunk = 10_000;
+  for (let first = 0; first < count; first += chunk) {
+    const batch: Message[] = [];
+    for (let i = first; i < Math.min(count, first + chunk); i++) {
+      const m = new Message({ body: bodyFor(i, size, performance.now()) });
+      m.onSendComplete = () => {
+        if (m.state === MessageState.SendComplete) acked++;
+        else failed++;
+      };
+      batch.push(m);
+    }
+    sender.queueMessage(...batch);
+    await sender.sendAllMessages({ closeOnDone: false });
+  }
+  sendDoneAt = performance.now();
+  await receiving;
   const end = performance.now();
   clearInterval(timer);
   draw(true);
-  await conn.close();
+  await Promise.all([sender.close(), receiver.close()]);
   await broker.close();
 
   latencies.sort((a, b) => a - b);

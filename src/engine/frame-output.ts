@@ -56,7 +56,7 @@ export class FrameOutput {
     }
     if (!this.#scheduled) {
       this.#scheduled = true;
-      queueMicrotask(this.#flushTask);
+      setImmediate(this.#flushTask);
     }
   }
 
