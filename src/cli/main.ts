@@ -49,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || String((e as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS")) {
       process.stderr.write(`uamqp: ${e.message}\n${USAGE}`);
       return 2;
     }
