@@ -50,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (e) {
     if (e instanceof UsageError || String((e as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS")) {
-      process.stderr.write(`uamqp: ${e.message}\n${USAGE}`);
+      process.stderr.write(`uamqp: ${(e as Error).message}\n${USAGE}`);
       return 2;
     }
     const err = e as { message?: string; code?: string };
