@@ -5,6 +5,7 @@
  */
 import type { SourceFields, TargetFields } from "../codec/definitions/messaging.js";
 import type { AttachFields } from "../frames/performatives.js";
+import { ReceiverSettleMode } from "../engine/link.js";
 import type { ReceiverLink } from "../engine/receiver-link.js";
 import type { SenderLink } from "../engine/sender-link.js";
 import type { AmqpSession } from "../engine/session.js";
@@ -111,11 +112,17 @@ function attachProducer(owner: AttachOwner, attach: AttachFields, session: AmqpS
     refuse(session, attach, { condition: "amqp:invalid-field", description: "the link has no target" });
     return;
   }
+  // Messages from producers are settled at once (receiver-settle-mode first), whatever mode they ask
+  // for, as Azure Service Bus and RabbitMQ do: Python uamqp asks for `second` but never settles a
+  // delivery the receiver left unsettled, so it would wait forever. (The engine reads the mode from
+  // the peer's ATTACH, hence the override there too.)
+  const firstMode = { ...attach, rcvSettleMode: ReceiverSettleMode.First };
   const accept = (t: TargetFields): ReceiverLink =>
-    session.acceptLink(attach, {
+    session.acceptLink(firstMode, {
       source: attach.source,
       target: t,
       maxMessageSize: ctx.settings.maxMessageSize,
+      rcvSettleMode: ReceiverSettleMode.First,
     }) as ReceiverLink;
   if (target.dynamic === true) {
     const q = ctx.createTemporaryQueue();

@@ -37,7 +37,8 @@ export class ReceiverLink extends Link {
 
   /** True when settlement needs the sender's confirmation (receiver settle mode second). */
   get settlesSecond(): boolean {
-    return (this.remote?.rcvSettleMode ?? this.local.rcvSettleMode) === ReceiverSettleMode.Second;
+    // The receiver's own ATTACH sets the mode in use (spec 2.7.3); the sender's is only a request.
+    return this.local.rcvSettleMode === ReceiverSettleMode.Second;
   }
 
   /** Sets the link credit to `credit` (absolute) and tells the peer. */
