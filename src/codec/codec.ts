@@ -8,7 +8,7 @@
  * const value = codec.decode(bytes); // Map { AMQPSymbol("k") => 1 }
  * ```
  */
-import { DecodeError } from "../errors/decode-error.js";
+import { DecodeError, EncodeError } from "../errors/decode-error.js";
 import { ByteWriter } from "../util/byte-writer.js";
 import { Decoder } from "./decoder.js";
 import { encodeValue } from "./encoder.js";
@@ -16,16 +16,22 @@ import type { AMQPValue } from "./values.js";
 
 const shared = new ByteWriter(1024);
 
-/** Encodes one value in its smallest AMQP encoding. Returns a new buffer. */
+/**
+ * Encodes one value in its smallest AMQP encoding. Returns a new buffer (not shared with later calls).
+ * @throws {EncodeError} if the value (or a part of it) cannot be encoded.
+ */
 export function encode(value: AMQPValue | undefined): Uint8Array {
   shared.reset();
   try {
     encodeValue(shared, value);
   } catch (e) {
     shared.reset();
+    if (e instanceof RangeError && /call stack/i.test(e.message)) {
+      throw new EncodeError("cannot encode the value: it nests too deeply or contains itself", { cause: e });
+    }
     throw e;
   }
-  return shared.toBuffer();
+  return shared.take();
 }
 
 /**

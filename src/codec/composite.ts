@@ -9,50 +9,22 @@
  */
 import { DecodeError, EncodeError } from "../errors/decode-error.js";
 import type { ByteWriter } from "../util/byte-writer.js";
-import type { Decoder } from "./decoder.js";
 import {
-  beginCompound,
-  encodeValue,
-  endCompound,
-  writeBinary,
-  writeBoolean,
-  writeInt,
-  writeLong,
-  writeObjectMap,
-  writeString,
-  writeSymbol,
-  writeSymbolArray,
-  writeTimestamp,
-  writeUbyte,
-  writeUint,
-  writeUlong,
-  writeUshort,
-} from "./encoder.js";
+  fieldError,
+  primitiveReader,
+  primitiveWriter,
+  readU32At,
+  type FieldTypeMap,
+  type FieldTypeName,
+  type Reader,
+  type Writer,
+} from "./composite-fields.js";
+import type { Decoder } from "./decoder.js";
+import { beginCompound, encodeValue, endCompound, writeSymbolArray } from "./encoder.js";
 import { FormatCode as F } from "./format-codes.js";
 import { AMQPArray, AMQPSymbol, AMQPType, AMQPuLong, type AMQPDescribed, type AMQPValue } from "./values.js";
 
-/** Field types a composite table may use, with the JS type each decodes to. */
-export interface FieldTypeMap {
-  boolean: boolean;
-  ubyte: number;
-  ushort: number;
-  uint: number;
-  ulong: bigint;
-  int: number;
-  long: bigint;
-  symbol: string;
-  string: string;
-  binary: Uint8Array;
-  timestamp: Date;
-  /** `fields`: a map with symbol keys, as a plain object. */
-  fields: Record<string, AMQPValue>;
-  /** A map of any keys, kept lossless. */
-  map: Map<AMQPValue, AMQPValue>;
-  /** Any AMQP value (`*` in the spec). */
-  any: AMQPValue;
-}
-
-export type FieldTypeName = keyof FieldTypeMap;
+export { mapToFields, readFields, type FieldTypeMap, type FieldTypeName } from "./composite-fields.js";
 
 /** One field of a composite table. */
 export interface FieldSpec {
@@ -111,120 +83,6 @@ export interface CompositeUnion<U> {
   decode(d: Decoder): U;
 }
 
-function fieldError(comp: string, key: string, expected: string, d: Decoder, code: number): never {
-  throw new DecodeError(`${comp}.${key} expects ${expected}`, d.pos - 1, code);
-}
-
-/** Reads a value of a primitive field type, given its constructor code (not null). */
-function readTyped(type: FieldTypeName, d: Decoder, code: number, comp: string, key: string): unknown {
-  switch (type) {
-    case "boolean":
-      if (code === F.BooleanTrue) return true;
-      if (code === F.BooleanFalse) return false;
-      if (code === F.Boolean) return d.payload(code);
-      break;
-    case "ubyte":
-      if (code === F.Ubyte) return d.u8();
-      break;
-    case "ushort":
-      if (code === F.Ushort) return d.u16();
-      break;
-    case "uint":
-      if (code === F.Uint0) return 0;
-      if (code === F.SmallUint) return d.u8();
-      if (code === F.Uint) return d.u32();
-      break;
-    case "ulong":
-      if (code === F.Ulong0) return 0n;
-      if (code === F.SmallUlong) return BigInt(d.u8());
-      if (code === F.Ulong) return d.u64();
-      break;
-    case "int":
-      if (code === F.SmallInt) return (d.u8() << 24) >> 24;
-      if (code === F.Int) return d.u32() | 0;
-      break;
-    case "long":
-      if (code === F.SmallLong) return BigInt((d.u8() << 24) >> 24);
-      if (code === F.Long) return d.i64();
-      break;
-    case "symbol":
-      if (code === F.Sym8) return d.text(d.u8(), code);
-      if (code === F.Sym32) return d.text(d.u32(), code);
-      break;
-    case "string":
-      if (code === F.Str8) return d.text(d.u8(), code);
-      if (code === F.Str32) return d.text(d.u32(), code);
-      break;
-    case "binary":
-      if (code === F.Vbin8) return d.bytes(d.u8(), code);
-      if (code === F.Vbin32) return d.bytes(d.u32(), code);
-      break;
-    case "timestamp":
-      if (code === F.Timestamp) return new Date(d.timestampMs());
-      break;
-    case "fields":
-      if (code === F.Map8 || code === F.Map32) return mapToFields(d.map(code), d, comp, key);
-      break;
-    case "map":
-      if (code === F.Map8 || code === F.Map32) return d.map(code);
-      break;
-    case "any":
-      return code === F.Described ? d.described() : d.payload(code);
-  }
-  return fieldError(comp, key, type, d, code);
-}
-
-/** Converts a decoded map with symbol (or string) keys to a plain object. */
-export function mapToFields(
-  m: Map<AMQPValue, AMQPValue>,
-  d: Decoder,
-  comp: string,
-  key: string,
-): Record<string, AMQPValue> {
-  const out: Record<string, AMQPValue> = {};
-  for (const [k, v] of m) {
-    if (k instanceof AMQPSymbol) out[k.value] = v;
-    else if (typeof k === "string") out[k] = v;
-    else throw new DecodeError(`${comp}.${key} expects symbol keys`, d.pos);
-  }
-  return out;
-}
-
-function writeTyped(type: FieldTypeName, w: ByteWriter, v: unknown): void {
-  switch (type) {
-    case "boolean":
-      return writeBoolean(w, v as boolean);
-    case "ubyte":
-      return writeUbyte(w, v as number);
-    case "ushort":
-      return writeUshort(w, v as number);
-    case "uint":
-      return writeUint(w, v as number);
-    case "ulong":
-      return writeUlong(w, v as bigint);
-    case "int":
-      return writeInt(w, v as number);
-    case "long":
-      return writeLong(w, v as bigint);
-    case "symbol":
-      return writeSymbol(w, v as string);
-    case "string":
-      return writeString(w, v as string);
-    case "binary":
-      return writeBinary(w, v as Uint8Array);
-    case "timestamp":
-      return writeTimestamp(w, (v as Date).getTime());
-    case "fields":
-      return writeObjectMap(w, v as Record<string, AMQPValue>, writeSymbol);
-    case "map":
-    case "any":
-      return encodeValue(w, v as AMQPValue);
-  }
-}
-
-type Reader = (d: Decoder, code: number) => unknown;
-type Writer = (w: ByteWriter, v: unknown) => void;
-
 function isComposite(t: FieldSpec["type"]): t is CompositeType<object> {
   return typeof t === "object" && !("kind" in t);
 }
@@ -234,10 +92,8 @@ function compileField(comp: string, f: FieldSpec): { read: Reader; write: Writer
   let readOne: Reader;
   let writeOne: Writer;
   if (typeof t === "string") {
-    readOne = (d, code) => readTyped(t, d, code, comp, f.key);
-    writeOne = (w, v) => {
-      writeTyped(t, w, v);
-    };
+    readOne = primitiveReader(t, comp, f.key);
+    writeOne = primitiveWriter(t, comp, f.key);
   } else if (isComposite(t)) {
     readOne = (d, code) => {
       if (code !== F.Described) fieldError(comp, f.key, t.name, d, code);
@@ -258,18 +114,29 @@ function compileField(comp: string, f: FieldSpec): { read: Reader; write: Writer
   }
   if (!f.multiple) return { read: readOne, write: writeOne };
   const symbols = t === "symbol";
+  // The element type an array in this field must have (primitive fields other than `any`).
+  const elementType = typeof t === "string" && t !== "any" && t !== "fields" ? t : undefined;
   return {
     // `multiple` fields hold a single value or an array of values.
     read: (d, code) => {
       if (code === F.Array8 || code === F.Array32) {
+        const at = d.pos - 1;
         const arr = d.array(code);
+        if (elementType !== undefined && arr.elementType !== elementType) {
+          throw new DecodeError(`${comp}.${f.key} expects an array of ${elementType}`, at, code);
+        }
         return arr.value.map((x) => (x instanceof AMQPType ? x.value : x));
       }
       return [readOne(d, code)];
     },
     write: (w, v) => {
+      // A single value is accepted where an array is expected.
+      if (!Array.isArray(v)) return writeOne(w, v);
       const items = v as unknown[];
-      if (symbols) return writeSymbolArray(w, items as string[]);
+      if (symbols) {
+        for (const it of items) if (typeof it !== "string") primitiveWriter("symbol", comp, f.key)(w, it);
+        return writeSymbolArray(w, items as string[]);
+      }
       if (items.length === 1) return writeOne(w, items[0]);
       const at = beginCompound(w);
       // Arrays of composites: shared described constructor is not expressible generically; use a list.
@@ -304,7 +171,8 @@ export function readDescriptorKey(d: Decoder): number | string | AMQPValue {
     return v <= 0xffffffffn ? Number(v) : new AMQPuLong(v);
   }
   if (dc === F.Ulong0) return 0;
-  if (dc === F.Sym8 || dc === F.Sym32) return d.text(dc === F.Sym8 ? d.u8() : d.u32(), dc);
+  if (dc === F.Sym8) return d.cachedText(d.u8(), dc);
+  if (dc === F.Sym32) return d.text(d.u32(), dc);
   if (dc === F.Described) throw new DecodeError("a descriptor cannot itself be described", at, dc);
   return d.payload(dc);
 }
@@ -328,6 +196,8 @@ export function defineComposite<const Fs extends readonly FieldSpec[]>(def: {
   const compiled = fields.map((f) => compileField(name, f));
   const keys = fields.map((f) => f.key);
   const mandatory = fields.map((f) => f.mandatory === true);
+  const mandatoryIndexes = fields.flatMap((f, i) => (f.mandatory === true ? [i] : []));
+  const lastMandatory = mandatoryIndexes.length > 0 ? mandatoryIndexes[mandatoryIndexes.length - 1]! : -1;
   const n = fields.length;
 
   const decodeBody = (d: Decoder): FieldsOf<Fs> => {
@@ -341,7 +211,7 @@ export function defineComposite<const Fs extends readonly FieldSpec[]>(def: {
     if (lc !== F.List8 && lc !== F.List32) throw new DecodeError(`${name} expects a list`, at, lc);
     const wide = lc === F.List32;
     const count = d.compoundHeader(lc, wide);
-    const stop = d.pos + (wide ? d.buf.readUInt32BE(at + 1) - 4 : d.buf[at + 1]! - 1);
+    const stop = d.pos + (wide ? readU32At(d.buf, at + 1) - 4 : d.buf[at + 1]! - 1);
     if (count > stop - d.pos) throw new DecodeError(`${name} list count ${count} exceeds its bytes`, at, lc);
     const savedEnd = d.end;
     d.end = stop;
@@ -360,8 +230,8 @@ export function defineComposite<const Fs extends readonly FieldSpec[]>(def: {
     d.end = savedEnd;
     d.depth--;
     checkMandatory(count, at);
-    for (let i = 0; i < Math.min(count, n); i++) {
-      if (mandatory[i] && out[keys[i]!] === undefined) {
+    for (const i of mandatoryIndexes) {
+      if (i < count && out[keys[i]!] === undefined) {
         throw new DecodeError(`${name}.${keys[i]!} is mandatory but null`, at);
       }
     }
@@ -369,39 +239,38 @@ export function defineComposite<const Fs extends readonly FieldSpec[]>(def: {
   };
 
   const checkMandatory = (count: number, at: number): void => {
-    for (let i = count; i < n; i++) {
-      if (mandatory[i]) throw new DecodeError(`${name}.${keys[i]!} is mandatory but missing`, at);
+    if (count > lastMandatory) return;
+    for (const i of mandatoryIndexes) {
+      if (i >= count) throw new DecodeError(`${name}.${keys[i]!} is mandatory but missing`, at);
     }
   };
 
   const encode = (w: ByteWriter, value: FieldsOf<Fs>): void => {
     const obj = value as Record<string, unknown>;
-    let last = -1;
-    for (let i = n - 1; i >= 0; i--) {
-      if (obj[keys[i]!] !== undefined) {
-        last = i;
-        break;
-      }
-    }
     w.u8u8(F.Described, F.SmallUlong);
     w.u8(code);
-    if (last < 0) {
-      if (mandatory.includes(true))
-        throw new EncodeError(`${name}: mandatory field ${keys[mandatory.indexOf(true)]!} is missing`);
-      w.u8(F.List0);
-      return;
-    }
+    // One pass: absent fields are written as null, then the trailing nulls are cut off again.
     const at = beginCompound(w);
-    for (let i = 0; i <= last; i++) {
+    let count = 0;
+    let end = w.pos;
+    for (let i = 0; i < n; i++) {
       const v = obj[keys[i]!];
       if (v === undefined || v === null) {
         if (mandatory[i]) throw new EncodeError(`${name}: mandatory field ${keys[i]!} is missing`);
         w.u8(F.Null);
       } else {
         compiled[i]!.write(w, v);
+        count = i + 1;
+        end = w.pos;
       }
     }
-    endCompound(w, at, last + 1, F.List8, F.List32);
+    if (count === 0) {
+      w.pos = at;
+      w.u8(F.List0);
+      return;
+    }
+    w.pos = end;
+    endCompound(w, at, count, F.List8, F.List32);
   };
 
   const type: CompositeType<FieldsOf<Fs>> = {

@@ -8,6 +8,7 @@
 import { isUtf8 } from "node:buffer";
 import { DecodeError } from "../errors/decode-error.js";
 import { FormatCode as F } from "./format-codes.js";
+import { CACHED_TEXT, SHORT_TEXT, findCachedText, rememberText, shortAscii, textCacheSlot } from "./text.js";
 import {
   AMQPArray,
   AMQPByte,
@@ -39,6 +40,13 @@ interface FastSlices {
 export const MAX_NESTING_DEPTH = 64;
 
 const MAX_DATE_MS = 8.64e15;
+
+// Scratch memory to assemble floats from big-endian bytes (faster than Buffer#readDoubleBE and its argument checks).
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+const f32 = new Float32Array(1);
+const f32Bytes = new Uint8Array(f32.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** A cursor over bytes that decodes AMQP values. Reused by the frame and message layers. */
 export class Decoder {
@@ -110,11 +118,41 @@ export class Decoder {
     return v;
   }
 
+  /** Reads a big-endian IEEE 754 binary64. */
+  f64(code?: number): number {
+    this.need(8, code);
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 8;
+    if (LITTLE_ENDIAN) {
+      for (let i = 0; i < 8; i++) f64Bytes[7 - i] = b[p + i]!;
+    } else {
+      for (let i = 0; i < 8; i++) f64Bytes[i] = b[p + i]!;
+    }
+    return f64[0]!;
+  }
+
+  /** Reads a big-endian IEEE 754 binary32. */
+  f32(code?: number): number {
+    this.need(4, code);
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 4;
+    if (LITTLE_ENDIAN) {
+      for (let i = 0; i < 4; i++) f32Bytes[3 - i] = b[p + i]!;
+    } else {
+      for (let i = 0; i < 4; i++) f32Bytes[i] = b[p + i]!;
+    }
+    return f32[0]!;
+  }
+
   /** Reads a timestamp payload (int64 ms) as a number of ms. */
   timestampMs(): number {
     this.need(8);
-    const hi = this.buf.readInt32BE(this.pos);
-    const lo = this.buf.readUInt32BE(this.pos + 4);
+    const b = this.buf;
+    const p = this.pos;
+    const hi = (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
+    const lo = ((b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!) >>> 0;
     const ms = hi * 0x100000000 + lo;
     if (ms > MAX_DATE_MS || ms < -MAX_DATE_MS) {
       this.fail("timestamp outside the range of a JavaScript Date", F.Timestamp);
@@ -133,34 +171,49 @@ export class Decoder {
 
   /** Reads `n` bytes of UTF-8 text, rejecting invalid sequences. */
   text(n: number, code: number): string {
-    this.need(n, code);
-    const b = this.buf;
     const p = this.pos;
     const e = p + n;
-    if (n <= 64) {
-      let ascii = true;
-      for (let i = p; i < e; i++) {
-        if (b[i]! > 0x7f) {
-          ascii = false;
-          break;
-        }
-      }
-      if (ascii) {
+    if (e > this.end) this.need(n, code);
+    const b = this.buf;
+    if (n <= SHORT_TEXT) {
+      const s = shortAscii(b, p, n);
+      if (s !== undefined) {
         this.pos = e;
-        return (b as unknown as FastSlices).latin1Slice(p, e);
+        return s;
       }
     }
-    const view = b.subarray(p, e);
-    if (!isUtf8(view)) this.fail("invalid UTF-8", code, p);
+    // utf8Slice replaces every invalid sequence with U+FFFD: only then is the (slower) validation needed.
+    const s = (b as unknown as FastSlices).utf8Slice(p, e);
+    if (s.includes("\uFFFD") && !isUtf8(b.subarray(p, e))) this.fail("invalid UTF-8", code, p);
     this.pos = e;
-    return (b as unknown as FastSlices).utf8Slice(p, e);
+    return s;
+  }
+
+  /**
+   * Reads `n` bytes of UTF-8 text that is likely to repeat: map keys and symbols. Short ASCII
+   * strings are looked up in a small content-addressed cache, so a key seen before costs neither an
+   * allocation nor a re-hash when it is used as a property key. Same result as `text`.
+   */
+  cachedText(n: number, code: number): string {
+    if (n > CACHED_TEXT || n === 0) return this.text(n, code);
+    const p = this.pos;
+    const e = p + n;
+    if (e > this.end) this.need(n, code);
+    const slot = textCacheSlot(this.buf, p, e);
+    const cached = findCachedText(slot, this.buf, p, n);
+    if (cached !== undefined) {
+      this.pos = e;
+      return cached;
+    }
+    const s = this.text(n, code);
+    rememberText(slot, s, n);
+    return s;
   }
 
   /** Reads a constructor and its value. */
   value(): AMQPValue {
     const code = this.u8();
-    if (code === F.Described) return this.described();
-    return this.payload(code);
+    return code === F.Described ? this.described() : this.payload(code);
   }
 
   described(): AMQPDescribed {
@@ -173,6 +226,32 @@ export class Decoder {
 
   /** Reads the payload of a value whose constructor `code` has been read. */
   payload(code: number): AMQPValue {
+    // The most common constructors here (small enough to be inlined), the rest in `otherPayload`.
+    switch (code) {
+      case F.Str8:
+        return this.text(this.u8(), code);
+      case F.SmallInt:
+        return (this.u8() << 24) >> 24;
+      case F.Null:
+        return null;
+      case F.BooleanTrue:
+        return true;
+      case F.BooleanFalse:
+        return false;
+      case F.Int:
+        return this.u32() | 0;
+      case F.Double:
+        return new AMQPDouble(this.f64(code));
+      case F.Timestamp:
+        return new Date(this.timestampMs());
+      case F.Sym8:
+        return new AMQPSymbol(this.cachedText(this.u8(), code));
+      default:
+        return this.otherPayload(code);
+    }
+  }
+
+  private otherPayload(code: number): AMQPValue {
     switch (code) {
       case F.Null:
         return null;
@@ -213,18 +292,10 @@ export class Decoder {
         return BigInt((this.u8() << 24) >> 24);
       case F.Long:
         return this.i64();
-      case F.Float: {
-        this.need(4, code);
-        const v = this.buf.readFloatBE(this.pos);
-        this.pos += 4;
-        return new AMQPFloat(v);
-      }
-      case F.Double: {
-        this.need(8, code);
-        const v = this.buf.readDoubleBE(this.pos);
-        this.pos += 8;
-        return new AMQPDouble(v);
-      }
+      case F.Float:
+        return new AMQPFloat(this.f32(code));
+      case F.Double:
+        return new AMQPDouble(this.f64(code));
       case F.Decimal32:
         return new AMQPDecimal32(Buffer.from(this.bytes(4, code)));
       case F.Decimal64:
@@ -251,7 +322,7 @@ export class Decoder {
       case F.Str32:
         return this.text(this.u32(), code);
       case F.Sym8:
-        return new AMQPSymbol(this.text(this.u8(), code));
+        return new AMQPSymbol(this.cachedText(this.u8(), code));
       case F.Sym32:
         return new AMQPSymbol(this.text(this.u32(), code));
       case F.List0:
@@ -311,7 +382,14 @@ export class Decoder {
     const savedEnd = this.end;
     this.end = stop;
     for (let i = 0; i < count; i += 2) {
-      const k = this.value();
+      const kc = this.u8();
+      // Keys repeat from map to map: read string keys through the text cache.
+      const k =
+        kc === F.Str8
+          ? this.cachedText(this.u8(), kc)
+          : kc === F.Described
+            ? this.described()
+            : this.payload(kc);
       out.set(k, this.value());
     }
     this.closeCompound(stop, savedEnd, code, at);
@@ -320,7 +398,10 @@ export class Decoder {
 
   /** The number of body bytes after the count field, from the size field read at `at`. */
   private sizeAfterCount(at: number, wide: boolean): number {
-    return wide ? this.buf.readUInt32BE(at + 1) - 4 : this.buf[at + 1]! - 1;
+    const b = this.buf;
+    return wide
+      ? (((b[at + 1]! << 24) | (b[at + 2]! << 16) | (b[at + 3]! << 8) | b[at + 4]!) >>> 0) - 4
+      : b[at + 1]! - 1;
   }
 
   private closeCompound(stop: number, savedEnd: number, code: number, at: number): void {

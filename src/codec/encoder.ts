@@ -5,7 +5,14 @@
 import { EncodeError } from "../errors/decode-error.js";
 import type { ByteWriter } from "../util/byte-writer.js";
 import { FormatCode as F } from "./format-codes.js";
-import { AMQPArray, AMQPDescribed, AMQPType, type AMQPArrayElementType, type AMQPValue } from "./values.js";
+import {
+  AMQPArray,
+  AMQPChar,
+  AMQPDescribed,
+  AMQPType,
+  type AMQPArrayElementType,
+  type AMQPValue,
+} from "./values.js";
 
 export function writeNull(w: ByteWriter): void {
   w.u8(F.Null);
@@ -110,28 +117,70 @@ export function writeBinary(w: ByteWriter, v: Uint8Array): void {
   w.bytes(v);
 }
 
-/** Writes a str8/str32 or sym8/sym32 (given the two codes) in one pass when the string is short. */
+/** Strings up to this many UTF-16 units are written by a JS loop when ASCII (no call into C++). */
+const SHORT_TEXT = 32;
+/** Longer strings than this are measured before writing (rather than reserving 3 bytes per unit). */
+const MEASURE_TEXT = 64 * 1024;
+
+/** Writes a str8/str32 or sym8/sym32 (given the two codes) in one pass. */
 function writeText(w: ByteWriter, s: string, code8: number, code32: number): void {
   const len = s.length;
   if (len <= 85) {
     // At most 255 UTF-8 bytes: write after a one-byte size, then patch it.
     w.ensure(2 + len * 3);
     const at = w.pos;
-    w.pos += 2;
+    const buf = w.buf;
+    let n = -1;
+    if (len <= SHORT_TEXT) {
+      const p = at + 2;
+      n = len;
+      for (let i = 0; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) {
+          n = -1;
+          break;
+        }
+        buf[p + i] = c;
+      }
+    }
+    w.pos = at + 2;
+    if (n < 0) n = w.utf8Unchecked(s);
+    else w.pos += n;
+    buf[at] = code8;
+    buf[at + 1] = n;
+    return;
+  }
+  if (len <= MEASURE_TEXT) {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: write first, then fill in the size.
+    w.ensure(5 + len * 3);
+    const at = w.pos;
+    if (len < 256) {
+      // Probably str8; move the bytes up if they turn out to need str32.
+      w.pos = at + 2;
+      const n = w.utf8Unchecked(s);
+      const buf = w.buf;
+      if (n < 256) {
+        buf[at] = code8;
+        buf[at + 1] = n;
+        return;
+      }
+      buf.copyWithin(at + 5, at + 2, at + 2 + n);
+      w.pos = at + 5 + n;
+      buf[at] = code32;
+      w.patchU32(at + 1, n);
+      return;
+    }
+    // At least 256 units: at least 256 bytes, so str32.
+    w.pos = at + 5;
     const n = w.utf8Unchecked(s);
-    w.buf[at] = code8;
-    w.buf[at + 1] = n;
+    w.buf[at] = code32;
+    w.patchU32(at + 1, n);
     return;
   }
   const n = Buffer.byteLength(s, "utf8");
-  if (n < 256) {
-    w.ensure(2 + n);
-    w.u8u8(code8, n);
-  } else {
-    w.ensure(5 + n);
-    w.u8(code32);
-    w.u32(n);
-  }
+  w.ensure(5 + n);
+  w.u8(code32);
+  w.u32(n);
   w.utf8Unchecked(s);
 }
 
@@ -144,46 +193,67 @@ export function writeSymbol(w: ByteWriter, s: string): void {
 }
 
 /**
- * Starts a list/map/array body: reserves constructor + 4-byte size + 4-byte count.
- * `endCompound` shrinks it to the 1-byte form when it fits.
+ * Starts a list/map/array body: reserves the 3 bytes of the 8-bit form (constructor, size, count).
+ * `endCompound` fills them in, or moves the body up to make room for the 32-bit form when it does not fit.
  */
 export function beginCompound(w: ByteWriter): number {
-  return w.reserve(9);
+  return w.reserve(3);
 }
 
 /** Finishes a compound started at `at` with `count` items, choosing the 8- or 32-bit form. */
 export function endCompound(w: ByteWriter, at: number, count: number, code8: number, code32: number): void {
-  const bodyStart = at + 9;
+  const bodyStart = at + 3;
   const bodyLen = w.pos - bodyStart;
-  const buf = w.buf;
-  if (count < 256 && bodyLen + 1 < 256) {
+  if (count < 256 && bodyLen < 255) {
+    const buf = w.buf;
     buf[at] = code8;
     buf[at + 1] = bodyLen + 1;
     buf[at + 2] = count;
-    buf.copyWithin(at + 3, bodyStart, w.pos);
-    w.pos -= 6;
-  } else {
-    buf[at] = code32;
-    w.patchU32(at + 1, bodyLen + 4);
-    w.patchU32(at + 5, count);
+    return;
   }
+  w.ensure(6);
+  const buf = w.buf;
+  buf.copyWithin(bodyStart + 6, bodyStart, w.pos);
+  w.pos += 6;
+  buf[at] = code32;
+  w.patchU32(at + 1, bodyLen + 4);
+  w.patchU32(at + 5, count);
+}
+
+/** Starts a compound known to need the 32-bit form (more than 255 items): no move at the end. */
+function beginWide(w: ByteWriter): number {
+  return w.reserve(9);
+}
+
+function endWide(w: ByteWriter, at: number, count: number, code32: number): void {
+  w.buf[at] = code32;
+  w.patchU32(at + 1, w.pos - at - 5);
+  w.patchU32(at + 5, count);
 }
 
 export function writeList(w: ByteWriter, items: readonly AMQPValue[]): void {
   const n = items.length;
   if (n === 0) return w.u8(F.List0);
+  if (n > 255) {
+    const at = beginWide(w);
+    for (let i = 0; i < n; i++) encodeValue(w, items[i]);
+    return endWide(w, at, n, F.List32);
+  }
   const at = beginCompound(w);
   for (let i = 0; i < n; i++) encodeValue(w, items[i]);
   endCompound(w, at, n, F.List8, F.List32);
 }
 
 export function writeMap(w: ByteWriter, map: ReadonlyMap<AMQPValue, AMQPValue>): void {
-  const at = beginCompound(w);
+  const count = map.size * 2;
+  const wide = count > 255;
+  const at = wide ? beginWide(w) : beginCompound(w);
   for (const [k, v] of map) {
     encodeValue(w, k);
     encodeValue(w, v);
   }
-  endCompound(w, at, map.size * 2, F.Map8, F.Map32);
+  if (wide) endWide(w, at, count, F.Map32);
+  else endCompound(w, at, count, F.Map8, F.Map32);
 }
 
 /** Writes a plain object as a map; keys are written with `writeKey` (string by default), undefined values skipped. */
@@ -333,7 +403,11 @@ function fixedElement(
     case "int":
       return { code: F.Int, write: (w, v) => w.u32(unwrapAs<number>(v, type) | 0) };
     case "char":
-      return { code: F.Char, write: (w, v) => w.u32(unwrapAs<string>(v, type).codePointAt(0)!) };
+      return {
+        code: F.Char,
+        write: (w, v) =>
+          w.u32(v instanceof AMQPChar ? v.codePoint : new AMQPChar(unwrapAs<string>(v, type)).codePoint),
+      };
     case "float":
       return { code: F.Float, write: (w, v) => w.f32(unwrapAs<number>(v, type)) };
     case "double":

@@ -81,9 +81,10 @@ export abstract class AMQPType<T = unknown> {
   /** The AMQP type this value encodes as. */
   abstract readonly type: AMQPTypeName;
   /** The wrapped JavaScript value. */
-  readonly value: T;
+  declare readonly value: T;
   constructor(value: T) {
-    this.value = value;
+    // Assigned, not a class field: one store instead of a define plus a store (hot in the decoder).
+    (this as { value: T }).value = value;
   }
   /** The plain value, for `JSON.stringify`. */
   toJSON(): unknown {
@@ -221,6 +222,10 @@ export class AMQPChar extends AMQPType<string> {
     if (cp === undefined || String.fromCodePoint(cp) !== value) {
       throw new EncodeError("char requires a string of exactly one code point");
     }
+    if (cp >= 0xd800 && cp <= 0xdfff) {
+      // A lone surrogate is not a Unicode scalar value: the decoder would refuse it.
+      throw new EncodeError(`char cannot be the lone surrogate U+${cp.toString(16).toUpperCase()}`);
+    }
     super(value);
   }
   /** The Unicode code point. */
@@ -313,11 +318,11 @@ export type AMQPArrayElementType = Exclude<AMQPTypeName, "null">;
 export class AMQPArray extends AMQPType<readonly AMQPValue[]> {
   readonly type = "array";
   /** The AMQP type of every element. */
-  readonly elementType: AMQPArrayElementType;
+  declare readonly elementType: AMQPArrayElementType;
   constructor(elementType: AMQPArrayElementType, items: readonly AMQPValue[]) {
     if (!Array.isArray(items)) throw new EncodeError("array items must be an Array");
     super(items);
-    this.elementType = elementType;
+    (this as { elementType: AMQPArrayElementType }).elementType = elementType;
   }
   /** Builds an array from uniformly typed items, inferring the element type from the first (uamqp's `AMQPArray(list)`). */
   static of(items: readonly AMQPValue[]): AMQPArray {
@@ -336,10 +341,10 @@ export class AMQPArray extends AMQPType<readonly AMQPValue[]> {
 export class AMQPDescribed extends AMQPType<AMQPValue> {
   readonly type = "described";
   /** The descriptor. */
-  readonly descriptor: AMQPValue;
+  declare readonly descriptor: AMQPValue;
   constructor(descriptor: AMQPValue, value: AMQPValue) {
     super(value);
-    this.descriptor = descriptor;
+    (this as { descriptor: AMQPValue }).descriptor = descriptor;
   }
 }
 

@@ -9,6 +9,18 @@ interface FastUtf8 {
   utf8Write(s: string, offset: number): number;
 }
 
+// Scratch memory to split floats into big-endian bytes (faster than Buffer#writeDoubleBE and its checks).
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+const f32 = new Float32Array(1);
+const f32Bytes = new Uint8Array(f32.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** `take()` keeps writing into the rest of the current memory while at least this much is left… */
+const TAKE_MIN_REST = 1024;
+/** …and otherwise continues in a fresh allocation of this size. */
+const TAKE_SLAB = 16 * 1024;
+
 export class ByteWriter {
   /** The underlying buffer; valid bytes are `[0, pos)`. Replaced when it grows. */
   buf: Buffer;
@@ -78,15 +90,29 @@ export class ByteWriter {
   }
 
   f32(v: number): void {
-    this.ensure(4);
-    this.buf.writeFloatBE(v, this.pos);
-    this.pos += 4;
+    if (this.pos + 4 > this.buf.length) this.grow(this.pos + 4);
+    f32[0] = v;
+    const buf = this.buf;
+    const p = this.pos;
+    if (LITTLE_ENDIAN) {
+      for (let i = 0; i < 4; i++) buf[p + i] = f32Bytes[3 - i]!;
+    } else {
+      for (let i = 0; i < 4; i++) buf[p + i] = f32Bytes[i]!;
+    }
+    this.pos = p + 4;
   }
 
   f64(v: number): void {
-    this.ensure(8);
-    this.buf.writeDoubleBE(v, this.pos);
-    this.pos += 8;
+    if (this.pos + 8 > this.buf.length) this.grow(this.pos + 8);
+    f64[0] = v;
+    const buf = this.buf;
+    const p = this.pos;
+    if (LITTLE_ENDIAN) {
+      for (let i = 0; i < 8; i++) buf[p + i] = f64Bytes[7 - i]!;
+    } else {
+      for (let i = 0; i < 8; i++) buf[p + i] = f64Bytes[i]!;
+    }
+    this.pos = p + 8;
   }
 
   bytes(src: Uint8Array): void {
@@ -123,6 +149,22 @@ export class ByteWriter {
   /** A copy of the bytes written so far. */
   toBuffer(): Buffer {
     return Buffer.from(this.buf.subarray(0, this.pos));
+  }
+
+  /**
+   * The bytes written so far, without a copy; the writer then starts over (as after `reset()`) in
+   * memory that does not overlap them, so the returned buffer is never written again. Small results
+   * are carved out of one larger allocation, like `Buffer.allocUnsafe` does from its pool.
+   */
+  take(): Buffer {
+    const buf = this.buf;
+    const n = this.pos;
+    const out = buf.subarray(0, n);
+    const rest = buf.length - n;
+    // A large leftover (after a big result) is dropped, so that small results never pin big memory.
+    this.buf = rest >= TAKE_MIN_REST && rest <= TAKE_SLAB ? buf.subarray(n) : Buffer.allocUnsafe(TAKE_SLAB);
+    this.pos = 0;
+    return out;
   }
 
   /** A view of the bytes written so far (valid until the next write or reset). */
