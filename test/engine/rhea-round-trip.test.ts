@@ -107,7 +107,13 @@ describe("rhea client against our engine (server role)", () => {
     await server.close();
   });
 
-  async function rheaRoundTrip(address: string, bodies: Buffer[], settled: boolean): Promise<Buffer[]> {
+  async function rheaRoundTrip(
+    address: string,
+    bodies: Buffer[],
+    settled: boolean,
+    port = server.port,
+    maxFrameSize = 4096,
+  ): Promise<Buffer[]> {
     const container = rhea.create_container({ id: `rhea-${address}` });
     const got: Buffer[] = [];
     await new Promise<void>((resolve, reject) => {
@@ -155,5 +161,16 @@ describe("rhea client against our engine (server role)", () => {
     const bodies = [dataMessage(randomBytes(1 << 20)), dataMessage(randomBytes(1 << 20))];
     const got = await rheaRoundTrip("rhea-big", bodies, false);
     assert.ok(got[0]!.equals(bodies[0]!) && got[1]!.equals(bodies[1]!));
+  });
+
+  it("rhea sends 1 MiB messages (max-frame-size 65536) and receives them back byte-exact", async () => {
+    const big = await startEngineServer({ maxFrameSize: 65536 });
+    try {
+      const bodies = [dataMessage(randomBytes(1 << 20)), dataMessage(randomBytes(1 << 20))];
+      const got = await rheaRoundTrip("rhea-big-64k", bodies, false, big.port, 65536);
+      assert.ok(got[0]!.equals(bodies[0]!) && got[1]!.equals(bodies[1]!));
+    } finally {
+      await big.close();
+    }
   });
 });
