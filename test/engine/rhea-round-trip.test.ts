@@ -119,9 +119,9 @@ describe("rhea client against our engine (server role)", () => {
     await new Promise<void>((resolve, reject) => {
       const c = container.connect({
         host: "127.0.0.1",
-        port: server.port,
+        port,
         reconnect: false,
-        max_frame_size: 4096,
+        max_frame_size: maxFrameSize,
       });
       c.on("connection_error", (ctx: rhea.EventContext) => reject(ctx.connection.error as Error));
       const snd = c.open_sender({ target: address, snd_settle_mode: settled ? 1 : 0 });
