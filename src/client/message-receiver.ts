@@ -5,12 +5,12 @@
  */
 import type { AMQPValue } from "../codec/values.js";
 import type { AMQPError } from "../errors/amqp-error.js";
-import { ClientTimeout } from "../errors/exceptions.js";
 import type { IncomingDelivery } from "../engine/delivery.js";
 import type { ReceiverLink } from "../engine/receiver-link.js";
 import { Message } from "../message/message.js";
 import type { SettlementState } from "../message/settlement.js";
 import { MessageReceiverState, ReceiverSettleMode, SenderSettleMode } from "./link-states.js";
+import { openLink } from "./link-open.js";
 import type { Session } from "./session.js";
 import { toSource, toTarget, type SourceLike, type TargetLike } from "./termini.js";
 
@@ -137,28 +137,8 @@ export class MessageReceiver implements AsyncDisposable {
 
   /** Resolves when the peer attached the link. */
   async open(options: { timeoutMs?: number } = {}): Promise<void> {
-    // Opening a link opens its connection if nobody did (the frames are pipelined).
-    const attached = Promise.all([this.session.connection.open(), this.#link.attached()]);
     try {
-      if (options.timeoutMs !== undefined && options.timeoutMs > 0) {
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            reject(
-              new ClientTimeout(`receiver attach timed out after ${options.timeoutMs} ms`, {
-                retryable: true,
-              }),
-            );
-          }, options.timeoutMs);
-        });
-        try {
-          await Promise.race([attached, timeout]);
-        } finally {
-          clearTimeout(timer);
-        }
-      } else {
-        await attached;
-      }
+      await openLink(this.session.connection, this.#link, options.timeoutMs);
       this.#state = MessageReceiverState.Open;
     } catch (e) {
       this.#state = MessageReceiverState.Error;

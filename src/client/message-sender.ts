@@ -12,6 +12,7 @@ import type { SenderLink } from "../engine/sender-link.js";
 import type { Message } from "../message/message.js";
 import { MessageSendResult } from "../message/send-result.js";
 import { MessageSenderState, SenderSettleMode, ReceiverSettleMode } from "./link-states.js";
+import { openLink } from "./link-open.js";
 import type { Session } from "./session.js";
 import { toSource, toTarget, type SourceLike, type TargetLike } from "./termini.js";
 
@@ -105,26 +106,8 @@ export class MessageSender implements AsyncDisposable {
 
   /** Resolves when the peer attached the link. @throws the link's error if it was refused. */
   async open(options: { timeoutMs?: number } = {}): Promise<void> {
-    // Opening a link opens its connection if nobody did (the frames are pipelined).
-    const attached = Promise.all([this.session.connection.open(), this.#link.attached()]);
     try {
-      if (options.timeoutMs !== undefined && options.timeoutMs > 0) {
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            reject(
-              new ClientTimeout(`sender attach timed out after ${options.timeoutMs} ms`, { retryable: true }),
-            );
-          }, options.timeoutMs);
-        });
-        try {
-          await Promise.race([attached, timeout]);
-        } finally {
-          clearTimeout(timer);
-        }
-      } else {
-        await attached;
-      }
+      await openLink(this.session.connection, this.#link, options.timeoutMs);
       this.#state = MessageSenderState.Open;
     } catch (e) {
       this.#state = MessageSenderState.Error;

@@ -5,6 +5,7 @@
  */
 import { encodeValue, writeBinary, writeList } from "../codec/encoder.js";
 import { FormatCode as F } from "../codec/format-codes.js";
+import { SectionCode } from "../codec/definitions/messaging.js";
 import { EncodeError } from "../errors/decode-error.js";
 import type { ByteWriter } from "../util/byte-writer.js";
 import {
@@ -18,18 +19,8 @@ import type { MessageBody } from "./body.js";
 import { writeHeader, type MessageHeader } from "./header.js";
 import { propertiesEmpty, writeProperties, type MessageProperties } from "./properties.js";
 
-/** Descriptor codes of the message sections. */
-export const Section = {
-  Header: 0x70,
-  DeliveryAnnotations: 0x71,
-  MessageAnnotations: 0x72,
-  Properties: 0x73,
-  ApplicationProperties: 0x74,
-  Data: 0x75,
-  AmqpSequence: 0x76,
-  AmqpValue: 0x77,
-  Footer: 0x78,
-} as const;
+/** Descriptor codes of the message sections (defined once, with the section composites). */
+export const Section = SectionCode;
 
 /** Everything a message encodes. */
 export interface MessageSections {
