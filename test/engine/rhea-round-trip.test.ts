@@ -14,15 +14,7 @@ import { SaslAnonymousMechanism, SaslPlainMechanism, type SaslMechanism } from "
 import { connectTcp } from "../../src/transport/tcp.js";
 import { startEngineServer, type EngineServer } from "../support/engine-server.js";
 import { rawPayloadOf, startRheaQueueServer, type RheaServer } from "../support/rhea-peer.js";
-
-function dataMessage(body: Buffer): Buffer {
-  const head =
-    body.length < 256
-      ? Buffer.from([0x00, 0x53, 0x75, 0xa0, body.length])
-      : Buffer.from([0x00, 0x53, 0x75, 0xb0, 0, 0, 0, 0]);
-  if (body.length >= 256) head.writeUInt32BE(body.length, 4);
-  return Buffer.concat([head, body]);
-}
+import { dataMessage } from "../support/payloads.js";
 
 async function roundTrip(
   port: number,

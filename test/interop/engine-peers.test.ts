@@ -12,18 +12,9 @@ import { SenderSettleMode } from "../../src/engine/link.js";
 import { SaslAnonymousMechanism, SaslPlainMechanism, type SaslMechanism } from "../../src/sasl/mechanisms.js";
 import { connectTcp } from "../../src/transport/tcp.js";
 import { peerSkip, startPeer, type PeerName, type RunningPeer } from "../support/peers.js";
+import { dataMessage } from "../support/payloads.js";
 
 const TIMEOUT = { timeout: 120_000 };
-
-/** A data-section message with a unique body. */
-function dataMessage(body: Buffer): Buffer {
-  const head =
-    body.length < 256
-      ? Buffer.from([0x00, 0x53, 0x75, 0xa0, body.length])
-      : Buffer.from([0x00, 0x53, 0x75, 0xb0, 0, 0, 0, 0]);
-  if (body.length >= 256) head.writeUInt32BE(body.length, 4);
-  return Buffer.concat([head, body]);
-}
 
 /**
  * RabbitMQ rewrites the header and adds a properties section (`to`): keep the sections we sent,
