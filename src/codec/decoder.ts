@@ -57,6 +57,9 @@ export class Decoder {
 
   constructor(bytes: Uint8Array, start = 0, end = bytes.length) {
     this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (!(start >= 0 && start <= end && end <= bytes.length)) {
+      throw new RangeError(`decoder range [${start}, ${end}) is outside the ${bytes.length} bytes given`);
+    }
     this.pos = start;
     this.end = end;
   }

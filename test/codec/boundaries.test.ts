@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { Decoder } from "../../src/codec/decoder.js";
 import {
   AMQPArray,
   AMQPSymbol,
@@ -97,5 +98,15 @@ describe("encoder boundaries", () => {
     const b = encode("second");
     assert.equal(decode(a), "first");
     assert.equal(decode(b), "second");
+  });
+});
+
+describe("Decoder range", () => {
+  it("refuses a start or end outside the bytes it is given", () => {
+    const bytes = Buffer.from([0x40, 0x40]);
+    assert.throws(() => new Decoder(bytes, 0, 3), RangeError);
+    assert.throws(() => new Decoder(bytes, 2, 1), RangeError);
+    assert.throws(() => new Decoder(bytes, -1, 2), RangeError);
+    assert.equal(new Decoder(bytes, 1, 2).value(), null);
   });
 });
