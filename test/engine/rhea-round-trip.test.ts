@@ -8,13 +8,12 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import rhea from "rhea";
 import { AmqpConnection } from "../../src/engine/connection.js";
-import type { IncomingDelivery } from "../../src/engine/delivery.js";
-import { SenderSettleMode } from "../../src/engine/link.js";
 import { SaslAnonymousMechanism, SaslPlainMechanism, type SaslMechanism } from "../../src/sasl/mechanisms.js";
 import { connectTcp } from "../../src/transport/tcp.js";
 import { startEngineServer, type EngineServer } from "../support/engine-server.js";
 import { rawPayloadOf, startRheaQueueServer, type RheaServer } from "../support/rhea-peer.js";
 import { dataMessage } from "../support/payloads.js";
+import { engineRoundTrip } from "../support/engine-round-trip.js";
 
 async function roundTrip(
   port: number,
@@ -26,25 +25,11 @@ async function roundTrip(
 ): Promise<Buffer[]> {
   const conn = new AmqpConnection({ sasl, maxFrameSize });
   conn.start(await connectTcp({ host: "127.0.0.1", port }));
-  const session = conn.createSession();
-  const sender = session.attachSender({
-    target: { address },
-    sndSettleMode: settled ? SenderSettleMode.Settled : SenderSettleMode.Unsettled,
-  });
-  await sender.attached();
-  const outcomes = await Promise.all(payloads.map((p) => sender.send(p)));
-  if (!settled) assert.ok(outcomes.every((o) => o?.type === "accepted"));
-  const receiver = session.attachReceiver({ source: { address }, autoCredit: 500 });
-  const got: Buffer[] = [];
-  await new Promise<void>((resolve) => {
-    receiver.onDelivery = (d: IncomingDelivery) => {
-      got.push(d.payload);
-      receiver.settle(d);
-      if (got.length === payloads.length) resolve();
-    };
-  });
-  await conn.close();
-  return got;
+  try {
+    return await engineRoundTrip(conn, address, payloads, settled);
+  } finally {
+    await conn.close();
+  }
 }
 
 describe("our client engine against rhea (server role)", () => {

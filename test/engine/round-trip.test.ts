@@ -3,12 +3,11 @@ import { randomBytes } from "node:crypto";
 import { after, describe, it } from "node:test";
 import rhea from "rhea";
 import { AmqpConnection } from "../../src/engine/connection.js";
-import type { IncomingDelivery } from "../../src/engine/delivery.js";
-import { SenderSettleMode } from "../../src/engine/link.js";
 import { SaslAnonymousMechanism, SaslPlainMechanism } from "../../src/sasl/mechanisms.js";
 import { connectTcp } from "../../src/transport/tcp.js";
 import { startEngineServer, type EngineServer } from "../support/engine-server.js";
 import { valueMessage, valueOf } from "../support/rhea-peer.js";
+import { engineRoundTrip } from "../support/engine-round-trip.js";
 
 async function clientTo(port: number, maxFrameSize?: number): Promise<AmqpConnection> {
   const conn = new AmqpConnection({
@@ -17,35 +16,6 @@ async function clientTo(port: number, maxFrameSize?: number): Promise<AmqpConnec
   });
   conn.start(await connectTcp({ host: "127.0.0.1", port }));
   return conn;
-}
-
-/** Sends `payloads` to `address` and receives them back through the server. */
-async function roundTrip(
-  conn: AmqpConnection,
-  address: string,
-  payloads: Buffer[],
-  settled: boolean,
-): Promise<Buffer[]> {
-  const session = conn.createSession();
-  const sender = session.attachSender({
-    target: { address },
-    sndSettleMode: settled ? SenderSettleMode.Settled : SenderSettleMode.Unsettled,
-  });
-  await sender.attached();
-  const outcomes = await Promise.all(payloads.map((p) => sender.send(p)));
-  if (!settled) assert.ok(outcomes.every((o) => o?.type === "accepted"));
-  const receiver = session.attachReceiver({ source: { address }, autoCredit: 300 });
-  const got: Buffer[] = [];
-  await new Promise<void>((resolve) => {
-    receiver.onDelivery = (d: IncomingDelivery) => {
-      got.push(d.payload);
-      receiver.settle(d);
-      if (got.length === payloads.length) resolve();
-    };
-  });
-  await receiver.detach();
-  await sender.detach();
-  return got;
 }
 
 describe("engine round trips (our client ↔ our server role)", () => {
@@ -60,8 +30,8 @@ describe("engine round trips (our client ↔ our server role)", () => {
     const payloads = Array.from({ length: 10_000 }, (_, i) =>
       Buffer.concat([valueMessage(`m${i}`), randomBytes(i % 7)]),
     );
-    assert.deepEqual(await roundTrip(conn, "q-unsettled", payloads, false), payloads);
-    assert.deepEqual(await roundTrip(conn, "q-settled", payloads, true), payloads);
+    assert.deepEqual(await engineRoundTrip(conn, "q-unsettled", payloads, false), payloads);
+    assert.deepEqual(await engineRoundTrip(conn, "q-settled", payloads, true), payloads);
     await conn.close();
   });
 
@@ -70,7 +40,7 @@ describe("engine round trips (our client ↔ our server role)", () => {
       const big = new AmqpConnection({ sasl: new SaslAnonymousMechanism(), maxFrameSize });
       big.start(await connectTcp({ host: "127.0.0.1", port: server.port }));
       const payloads = [randomBytes(1 << 20), randomBytes((1 << 20) + 17), randomBytes(3)];
-      const got = await roundTrip(big, `q-big-${maxFrameSize}`, payloads, false);
+      const got = await engineRoundTrip(big, `q-big-${maxFrameSize}`, payloads, false);
       assert.equal(got.length, 3);
       for (let i = 0; i < 3; i++) assert.ok(got[i]!.equals(payloads[i]!));
       await big.close();

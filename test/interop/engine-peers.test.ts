@@ -7,12 +7,11 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { AmqpConnection } from "../../src/engine/connection.js";
-import type { IncomingDelivery } from "../../src/engine/delivery.js";
-import { SenderSettleMode } from "../../src/engine/link.js";
 import { SaslAnonymousMechanism, SaslPlainMechanism, type SaslMechanism } from "../../src/sasl/mechanisms.js";
 import { connectTcp } from "../../src/transport/tcp.js";
 import { peerSkip, startPeer, type PeerName, type RunningPeer } from "../support/peers.js";
 import { dataMessage } from "../support/payloads.js";
+import { engineRoundTrip } from "../support/engine-round-trip.js";
 
 const TIMEOUT = { timeout: 120_000 };
 
@@ -35,42 +34,6 @@ async function connect(
   return conn;
 }
 
-async function roundTrip(
-  conn: AmqpConnection,
-  address: string,
-  payloads: Buffer[],
-  settled: boolean,
-): Promise<Buffer[]> {
-  const session = conn.createSession();
-  const sender = session.attachSender({
-    target: { address },
-    sndSettleMode: settled ? SenderSettleMode.Settled : SenderSettleMode.Unsettled,
-  });
-  await sender.attached();
-  const window = 2000;
-  for (let i = 0; i < payloads.length; i += window) {
-    const outcomes = await Promise.all(payloads.slice(i, i + window).map((p) => sender.send(p)));
-    if (!settled)
-      assert.ok(
-        outcomes.every((o) => o?.type === "accepted"),
-        "every message accepted",
-      );
-  }
-  const receiver = session.attachReceiver({ source: { address }, autoCredit: 500 });
-  const got: Buffer[] = [];
-  await new Promise<void>((resolve) => {
-    receiver.onDelivery = (d: IncomingDelivery) => {
-      got.push(d.payload);
-      receiver.settle(d);
-      if (got.length === payloads.length) resolve();
-    };
-  });
-  await receiver.detach();
-  await sender.detach();
-  await session.end();
-  return got;
-}
-
 function suite(name: PeerName, addressOf: (q: string) => string, plain: SaslMechanism | undefined): void {
   describe(`engine client against ${name}`, { skip: peerSkip(name), ...TIMEOUT }, () => {
     let peer: RunningPeer;
@@ -90,12 +53,12 @@ function suite(name: PeerName, addressOf: (q: string) => string, plain: SaslMech
           dataMessage(Buffer.from(`m-${i}-${randomBytes(4).toString("hex")}`)),
         );
         const q = `eng-${name}-${Date.now()}`;
-        const a = await roundTrip(conn, addressOf(`${q}-u`), payloads, false);
+        const a = await engineRoundTrip(conn, addressOf(`${q}-u`), payloads, false);
         assert.deepEqual(
           a.map((p, i) => sentPart(p, payloads[i]!)),
           payloads,
         );
-        const b = await roundTrip(conn, addressOf(`${q}-s`), payloads, true);
+        const b = await engineRoundTrip(conn, addressOf(`${q}-s`), payloads, true);
         assert.deepEqual(
           b.map((p, i) => sentPart(p, payloads[i]!)),
           payloads,
@@ -108,7 +71,7 @@ function suite(name: PeerName, addressOf: (q: string) => string, plain: SaslMech
       it("SASL PLAIN connects and sends", TIMEOUT, async () => {
         const conn = await connect(peer, plain);
         const payloads = [dataMessage(Buffer.from("plain"))];
-        const got = await roundTrip(conn, addressOf(`plain-${Date.now()}`), payloads, false);
+        const got = await engineRoundTrip(conn, addressOf(`plain-${Date.now()}`), payloads, false);
         assert.deepEqual(
           got.map((p, i) => sentPart(p, payloads[i]!)),
           payloads,
@@ -121,7 +84,12 @@ function suite(name: PeerName, addressOf: (q: string) => string, plain: SaslMech
       it(`1 MiB messages with max-frame-size ${maxFrameSize}`, TIMEOUT, async () => {
         const conn = await connect(peer, new SaslAnonymousMechanism(), maxFrameSize);
         const payloads = [dataMessage(randomBytes(1 << 20)), dataMessage(randomBytes(1 << 20))];
-        const got = await roundTrip(conn, addressOf(`big-${maxFrameSize}-${Date.now()}`), payloads, false);
+        const got = await engineRoundTrip(
+          conn,
+          addressOf(`big-${maxFrameSize}-${Date.now()}`),
+          payloads,
+          false,
+        );
         assert.equal(got.length, 2);
         for (let i = 0; i < 2; i++) assert.ok(sentPart(got[i]!, payloads[i]!).equals(payloads[i]!));
         await conn.close();
