@@ -114,11 +114,9 @@ function attachProducer(owner: AttachOwner, attach: AttachFields, session: AmqpS
   }
   // Messages from producers are settled at once (receiver-settle-mode first), whatever mode they ask
   // for, as Azure Service Bus and RabbitMQ do: Python uamqp asks for `second` but never settles a
-  // delivery the receiver left unsettled, so it would wait forever. (The engine reads the mode from
-  // the peer's ATTACH, hence the override there too.)
-  const firstMode = { ...attach, rcvSettleMode: ReceiverSettleMode.First };
+  // delivery the receiver left unsettled, so it would wait forever. Our own ATTACH sets the mode.
   const accept = (t: TargetFields): ReceiverLink =>
-    session.acceptLink(firstMode, {
+    session.acceptLink(attach, {
       source: attach.source,
       target: t,
       maxMessageSize: ctx.settings.maxMessageSize,
