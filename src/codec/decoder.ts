@@ -8,7 +8,7 @@
 import { isUtf8 } from "node:buffer";
 import { DecodeError } from "../errors/decode-error.js";
 import { FormatCode as F } from "./format-codes.js";
-import { CACHED_TEXT, SHORT_TEXT, findCachedText, rememberText, shortAscii, textCacheSlot } from "./text.js";
+import { CACHED_TEXT, SHORT_TEXT, findText, rememberText, shortAscii, textInSlot } from "./text.js";
 import {
   AMQPArray,
   AMQPByte,
@@ -54,6 +54,8 @@ export class Decoder {
   pos: number;
   end: number;
   depth = 0;
+  /** The text cache slot of the last `cachedText`, or -1. */
+  textSlot = -1;
 
   constructor(bytes: Uint8Array, start = 0, end = bytes.length) {
     this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -193,23 +195,29 @@ export class Decoder {
   }
 
   /**
-   * Reads `n` bytes of UTF-8 text that is likely to repeat: map keys and symbols. Short ASCII
-   * strings are looked up in a small content-addressed cache, so a key seen before costs neither an
-   * allocation nor a re-hash when it is used as a property key. Same result as `text`.
+   * Reads `n` bytes of UTF-8 text that is likely to repeat: map keys and symbols. Short strings
+   * are looked up in a small content-addressed cache (`text.ts`), so a key seen before costs
+   * neither an allocation nor a re-hash when it is used as a property key. Same result as `text`.
+   * `after` is the cache slot of the previous key of the same map, or -1; the slot of this text is
+   * left in {@link textSlot}.
    */
-  cachedText(n: number, code: number): string {
-    if (n > CACHED_TEXT || n === 0) return this.text(n, code);
+  cachedText(n: number, code: number, after = -1): string {
+    if (n > CACHED_TEXT || n === 0) {
+      this.textSlot = -1;
+      return this.text(n, code);
+    }
     const p = this.pos;
     const e = p + n;
     if (e > this.end) this.need(n, code);
-    const slot = textCacheSlot(this.buf, p, e);
-    const cached = findCachedText(slot, this.buf, p, n);
-    if (cached !== undefined) {
+    const b = this.buf;
+    const slot = findText(b, p, n, after);
+    if (slot >= 0) {
+      this.textSlot = slot;
       this.pos = e;
-      return cached;
+      return textInSlot(slot);
     }
     const s = this.text(n, code);
-    rememberText(slot, s, n);
+    this.textSlot = rememberText(b, p, n, s, after);
     return s;
   }
 
@@ -384,15 +392,21 @@ export class Decoder {
     const out = new Map<AMQPValue, AMQPValue>();
     const savedEnd = this.end;
     this.end = stop;
+    let keySlot = -1;
     for (let i = 0; i < count; i += 2) {
       const kc = this.u8();
-      // Keys repeat from map to map: read string keys through the text cache.
-      const k =
-        kc === F.Str8
-          ? this.cachedText(this.u8(), kc)
-          : kc === F.Described
-            ? this.described()
-            : this.payload(kc);
+      // Keys repeat from map to map, in the same order: read them through the text cache.
+      let k: AMQPValue;
+      if (kc === F.Str8) {
+        k = this.cachedText(this.u8(), kc, keySlot);
+        keySlot = this.textSlot;
+      } else if (kc === F.Sym8) {
+        k = new AMQPSymbol(this.cachedText(this.u8(), kc, keySlot));
+        keySlot = this.textSlot;
+      } else {
+        k = kc === F.Described ? this.described() : this.payload(kc);
+        keySlot = -1;
+      }
       out.set(k, this.value());
     }
     this.closeCompound(stop, savedEnd, code, at);

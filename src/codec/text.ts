@@ -1,7 +1,7 @@
 /**
  * Fast paths of the decoder for short text: building short ASCII strings in JS (cheaper than a
- * call into C++), and a small content-addressed cache of short ASCII strings for map keys and
- * symbols, which repeat from message to message.
+ * call into C++), and a small content-addressed cache of short strings for map keys and symbols,
+ * which repeat from message to message.
  */
 
 /** Strings up to this many bytes are built in JS when ASCII. */
@@ -18,60 +18,108 @@ export function shortAscii(b: Uint8Array, p: number, n: number): string | undefi
   return or > 0x7f ? undefined : asciiChars(b, p, n);
 }
 
-/** `String.fromCharCode` of up to 8 bytes at a time (a short concatenation stays a flat string). */
+/** `String.fromCharCode` of the `n` bytes at `p` in one call, so that the result is one flat string. */
 function asciiChars(b: Uint8Array, p: number, n: number): string {
+  // prettier-ignore
   switch (n) {
-    case 0:
-      return "";
-    case 1:
-      return fcc(b[p]!);
-    case 2:
-      return fcc(b[p]!, b[p + 1]!);
-    case 3:
-      return fcc(b[p]!, b[p + 1]!, b[p + 2]!);
-    case 4:
-      return fcc(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!);
-    case 5:
-      return fcc(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!);
-    case 6:
-      return fcc(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!);
-    case 7:
-      return fcc(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!);
-    default: {
-      const head = fcc(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!);
-      return n === 8 ? head : head + asciiChars(b, p + 8, n - 8);
-    }
+    case 0: return "";
+    case 1: return fcc(b[p]!);
+    case 2: return fcc(b[p]!, b[p + 1]!);
+    case 3: return fcc(b[p]!, b[p + 1]!, b[p + 2]!);
+    case 4: return fcc(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!);
+    case 5: return fcc(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!);
+    case 6: return fcc(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!);
+    case 7: return fcc(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!);
+    case 8: return fcc(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!);
+    case 9: return fcc(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!, b[p + 8]!);
+    case 10: return fcc(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!, b[p + 8]!, b[p + 9]!);
+    case 11: return fcc(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!, b[p + 8]!, b[p + 9]!, b[p + 10]!);
+    case 12: return fcc(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!, b[p + 8]!, b[p + 9]!, b[p + 10]!, b[p + 11]!);
+    default: return asciiChars(b, p, 12) + asciiChars(b, p + 12, n - 12);
   }
 }
 
-// The cache: 2048 sets of two ways, indexed by a hash of the bytes. Only ASCII strings are stored
-// (as many UTF-16 units as bytes), so comparing their char codes with the bytes is exact.
-const TEXT_CACHE_SIZE = 4096;
-const textCache = new Array<string | undefined>(TEXT_CACHE_SIZE).fill(undefined);
+// The cache: 2048 sets of four ways. Each slot keeps the string, its bytes (up to CACHED_TEXT), a
+// 32-bit hash of them, and the slot of the key that followed it in a map last time. A lookup first
+// tries that successor, then compares hashes in the set; either way every byte is compared, so a
+// hit is always the exact string. Bytes are compared in a typed array (cheaper than `charCodeAt`),
+// and the successor saves hashing when maps repeat their keys in the same order, as they do from
+// message to message. Four ways keep a map of a thousand distinct keys from evicting its own keys.
+const WAYS = 4;
+const SLOTS = 8192;
+const slotHash = new Int32Array(SLOTS);
+const slotLength = new Uint8Array(SLOTS);
+const slotNext = new Int32Array(SLOTS).fill(-1);
+const slotBytes = new Uint8Array(SLOTS * CACHED_TEXT);
+const slotText = new Array<string>(SLOTS).fill("");
 
-/** The set (first of its two slots) for the bytes `[p, e)`. */
-export function textCacheSlot(b: Uint8Array, p: number, e: number): number {
-  let h = e - p;
+/** The hash computed by the last {@link findText} that missed, for {@link rememberText}. */
+let missedHash = 0;
+
+/** A 32-bit hash (FNV-1a) of the bytes `[p, e)`. */
+function textHash(b: Uint8Array, p: number, e: number): number {
+  let h = 0x811c9dc5 ^ (e - p);
   for (let i = p; i < e; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
-  return (h ^ (h >>> 16)) & (TEXT_CACHE_SIZE - 2);
+  return h;
 }
 
-/** The cached string equal to the `n` ASCII bytes at `p`, if the set `slot` holds it. */
-export function findCachedText(slot: number, b: Uint8Array, p: number, n: number): string | undefined {
-  for (let way = slot; way <= slot + 1; way++) {
-    const cached = textCache[way];
-    if (cached !== undefined && cached.length === n) {
-      let i = 0;
-      while (i < n && cached.charCodeAt(i) === b[p + i]) i++;
-      if (i === n) return cached;
+/** The first slot of the set for hash `h`. */
+function setOf(h: number): number {
+  return (h ^ (h >>> 15)) & (SLOTS - WAYS);
+}
+
+function holds(slot: number, b: Uint8Array, p: number, n: number): boolean {
+  if (slotLength[slot] !== n) return false;
+  const o = slot * CACHED_TEXT;
+  for (let i = 0; i < n; i++) if (slotBytes[o + i] !== b[p + i]) return false;
+  return true;
+}
+
+/**
+ * The slot of the cached string whose UTF-8 is the `n` (1…CACHED_TEXT) bytes at `p`, or -1.
+ * `after` is the slot of the key before it in the same map (-1 if none or unknown).
+ */
+export function findText(b: Uint8Array, p: number, n: number, after: number): number {
+  if (after >= 0) {
+    const guess = slotNext[after]!;
+    if (guess >= 0 && holds(guess, b, p, n)) return guess;
+  }
+  const h = textHash(b, p, p + n);
+  const set = setOf(h);
+  for (let slot = set; slot < set + WAYS; slot++) {
+    if (slotHash[slot] === h && holds(slot, b, p, n)) {
+      if (after >= 0) slotNext[after] = slot;
+      return slot;
     }
   }
-  return undefined;
+  missedHash = h;
+  return -1;
 }
 
-/** Stores `s`, decoded from `n` bytes, in the set `slot` (newest first) if it is ASCII. */
-export function rememberText(slot: number, s: string, n: number): void {
-  if (s.length !== n) return;
-  textCache[slot + 1] = textCache[slot];
-  textCache[slot] = s;
+/** The string in `slot` (from {@link findText} or {@link rememberText}). */
+export function textInSlot(slot: number): string {
+  return slotText[slot]!;
+}
+
+/**
+ * Stores `s`, decoded from the `n` (1…CACHED_TEXT) bytes at `p` for which {@link findText} just
+ * returned -1, newest first in its set; returns its slot. `after` as for `findText`.
+ */
+export function rememberText(b: Uint8Array, p: number, n: number, s: string, after: number): number {
+  const h = missedHash;
+  const set = setOf(h);
+  const last = set + WAYS - 1;
+  slotHash.copyWithin(set + 1, set, last);
+  slotLength.copyWithin(set + 1, set, last);
+  slotNext.copyWithin(set + 1, set, last);
+  slotBytes.copyWithin((set + 1) * CACHED_TEXT, set * CACHED_TEXT, last * CACHED_TEXT);
+  for (let slot = last; slot > set; slot--) slotText[slot] = slotText[slot - 1]!;
+  slotHash[set] = h;
+  slotLength[set] = n;
+  slotNext[set] = -1;
+  slotText[set] = s;
+  const o = set * CACHED_TEXT;
+  for (let i = 0; i < n; i++) slotBytes[o + i] = b[p + i]!;
+  if (after >= 0) slotNext[after] = set;
+  return set;
 }
