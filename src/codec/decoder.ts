@@ -8,7 +8,15 @@
 import { isUtf8 } from "node:buffer";
 import { DecodeError } from "../errors/decode-error.js";
 import { FormatCode as F } from "./format-codes.js";
-import { CACHED_TEXT, SHORT_TEXT, findText, rememberText, shortAscii, textInSlot } from "./text.js";
+import {
+  CACHED_TEXT,
+  SHORT_TEXT,
+  findSuccessor,
+  findText,
+  rememberText,
+  shortAscii,
+  textInSlot,
+} from "./text.js";
 import {
   AMQPArray,
   AMQPByte,
@@ -210,7 +218,8 @@ export class Decoder {
     const e = p + n;
     if (e > this.end) this.need(n, code);
     const b = this.buf;
-    const slot = findText(b, p, n, after);
+    let slot = after >= 0 ? findSuccessor(after, b, p, n) : -1;
+    if (slot < 0) slot = findText(b, p, n, after);
     if (slot >= 0) {
       this.textSlot = slot;
       this.pos = e;

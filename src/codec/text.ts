@@ -39,19 +39,23 @@ function asciiChars(b: Uint8Array, p: number, n: number): string {
   }
 }
 
-// The cache: 2048 sets of four ways. Each slot keeps the string, its bytes (up to CACHED_TEXT), a
-// 32-bit hash of them, and the slot of the key that followed it in a map last time. A lookup first
-// tries that successor, then compares hashes in the set; either way every byte is compared, so a
-// hit is always the exact string. Bytes are compared in a typed array (cheaper than `charCodeAt`),
-// and the successor saves hashing when maps repeat their keys in the same order, as they do from
-// message to message. Four ways keep a map of a thousand distinct keys from evicting its own keys.
+// The cache: 2048 sets of four ways. Each slot keeps the string, the offset and length of its bytes
+// in an arena, a 32-bit hash of them, and the slot of the key that followed it in a map last time.
+// A lookup first tries that successor, then compares hashes in the set; either way every byte is
+// compared, so a hit is always the exact string. The successor saves hashing when maps repeat their
+// keys in the same order, as they do from message to message, and the arena keeps the bytes of
+// such keys next to each other in memory. Four ways keep a map of a thousand distinct keys from
+// evicting its own keys. When the arena is full the whole cache is emptied and starts again.
 const WAYS = 4;
 const SLOTS = 8192;
+const ARENA = 1 << 16;
 const slotHash = new Int32Array(SLOTS);
 const slotLength = new Uint8Array(SLOTS);
+const slotOffset = new Int32Array(SLOTS);
 const slotNext = new Int32Array(SLOTS).fill(-1);
-const slotBytes = new Uint8Array(SLOTS * CACHED_TEXT);
 const slotText = new Array<string>(SLOTS).fill("");
+const arena = new Uint8Array(ARENA);
+let arenaEnd = 0;
 
 /** The hash computed by the last {@link findText} that missed, for {@link rememberText}. */
 let missedHash = 0;
@@ -68,22 +72,36 @@ function setOf(h: number): number {
   return (h ^ (h >>> 15)) & (SLOTS - WAYS);
 }
 
+/** Whether `slot` holds the `n` bytes at `p` (a length of 0 marks an empty slot). */
 function holds(slot: number, b: Uint8Array, p: number, n: number): boolean {
   if (slotLength[slot] !== n) return false;
-  const o = slot * CACHED_TEXT;
-  for (let i = 0; i < n; i++) if (slotBytes[o + i] !== b[p + i]) return false;
-  return true;
+  const o = slotOffset[slot]! - p;
+  let i = p;
+  const e = p + n;
+  while (i < e && arena[o + i] === b[i]) i++;
+  return i === e;
+}
+
+/**
+ * The slot that followed `after` (the slot of the previous key of the same map) last time, if it
+ * holds the `n` bytes at `p`; else -1. Small, so that it inlines into the decoder's loops.
+ */
+export function findSuccessor(after: number, b: Uint8Array, p: number, n: number): number {
+  const guess = slotNext[after]!;
+  if (guess < 0 || slotLength[guess] !== n) return -1;
+  const o = slotOffset[guess]! - p;
+  const e = p + n;
+  let i = p;
+  while (i < e && arena[o + i] === b[i]) i++;
+  return i === e ? guess : -1;
 }
 
 /**
  * The slot of the cached string whose UTF-8 is the `n` (1…CACHED_TEXT) bytes at `p`, or -1.
- * `after` is the slot of the key before it in the same map (-1 if none or unknown).
+ * `after` is the slot of the key before it in the same map (-1 if none or unknown); it learns
+ * the slot found as its successor.
  */
 export function findText(b: Uint8Array, p: number, n: number, after: number): number {
-  if (after >= 0) {
-    const guess = slotNext[after]!;
-    if (guess >= 0 && holds(guess, b, p, n)) return guess;
-  }
   const h = textHash(b, p, p + n);
   const set = setOf(h);
   for (let slot = set; slot < set + WAYS; slot++) {
@@ -106,20 +124,33 @@ export function textInSlot(slot: number): string {
  * returned -1, newest first in its set; returns its slot. `after` as for `findText`.
  */
 export function rememberText(b: Uint8Array, p: number, n: number, s: string, after: number): number {
+  if (arenaEnd + n > ARENA) {
+    emptyCache();
+    after = -1;
+  }
   const h = missedHash;
   const set = setOf(h);
   const last = set + WAYS - 1;
   slotHash.copyWithin(set + 1, set, last);
   slotLength.copyWithin(set + 1, set, last);
+  slotOffset.copyWithin(set + 1, set, last);
   slotNext.copyWithin(set + 1, set, last);
-  slotBytes.copyWithin((set + 1) * CACHED_TEXT, set * CACHED_TEXT, last * CACHED_TEXT);
   for (let slot = last; slot > set; slot--) slotText[slot] = slotText[slot - 1]!;
   slotHash[set] = h;
   slotLength[set] = n;
+  slotOffset[set] = arenaEnd;
   slotNext[set] = -1;
   slotText[set] = s;
-  const o = set * CACHED_TEXT;
-  for (let i = 0; i < n; i++) slotBytes[o + i] = b[p + i]!;
+  for (let i = 0; i < n; i++) arena[arenaEnd + i] = b[p + i]!;
+  arenaEnd += n;
   if (after >= 0) slotNext[after] = set;
   return set;
+}
+
+/** Forgets every cached string (the arena is full). */
+function emptyCache(): void {
+  slotLength.fill(0);
+  slotNext.fill(-1);
+  slotText.fill("");
+  arenaEnd = 0;
 }
