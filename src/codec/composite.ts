@@ -19,6 +19,7 @@ import {
   type Reader,
   type Writer,
 } from "./composite-fields.js";
+import { compileFieldListReader } from "./composite-reader.js";
 import type { Decoder } from "./decoder.js";
 import { beginCompound, encodeValue, endCompound, writeSymbolArray } from "./encoder.js";
 import { FormatCode as F } from "./format-codes.js";
@@ -199,14 +200,18 @@ export function defineComposite<const Fs extends readonly FieldSpec[]>(def: {
   const mandatoryIndexes = fields.flatMap((f, i) => (f.mandatory === true ? [i] : []));
   const lastMandatory = mandatoryIndexes.length > 0 ? mandatoryIndexes[mandatoryIndexes.length - 1]! : -1;
   const n = fields.length;
+  const readFieldList = compileFieldListReader(
+    name,
+    keys,
+    compiled.map((c) => c.read),
+  );
 
   const decodeBody = (d: Decoder): FieldsOf<Fs> => {
     const at = d.pos;
     const lc = d.u8();
-    const out: Record<string, unknown> = {};
     if (lc === F.List0) {
       checkMandatory(0, at);
-      return out as FieldsOf<Fs>;
+      return {} as FieldsOf<Fs>;
     }
     if (lc !== F.List8 && lc !== F.List32) throw new DecodeError(`${name} expects a list`, at, lc);
     const wide = lc === F.List32;
@@ -215,17 +220,7 @@ export function defineComposite<const Fs extends readonly FieldSpec[]>(def: {
     if (count > stop - d.pos) throw new DecodeError(`${name} list count ${count} exceeds its bytes`, at, lc);
     const savedEnd = d.end;
     d.end = stop;
-    for (let i = 0; i < count; i++) {
-      const fc = d.u8();
-      if (i >= n) {
-        // Fields beyond the table (a newer protocol version): read and ignore.
-        if (fc === F.Described) d.described();
-        else d.payload(fc);
-        continue;
-      }
-      if (fc === F.Null) continue;
-      out[keys[i]!] = compiled[i]!.read(d, fc);
-    }
+    const out = readFieldList(d, count);
     if (d.pos !== stop) throw new DecodeError(`${name} list size does not match its content`, at, lc);
     d.end = savedEnd;
     d.depth--;

@@ -140,11 +140,23 @@ export function rememberText(b: Uint8Array, p: number, n: number, s: string, aft
   slotLength[set] = n;
   slotOffset[set] = arenaEnd;
   slotNext[set] = -1;
-  slotText[set] = s;
+  slotText[set] = internalize(s);
   for (let i = 0; i < n; i++) arena[arenaEnd + i] = b[p + i]!;
   arenaEnd += n;
   if (after >= 0) slotNext[after] = set;
   return set;
+}
+
+/**
+ * The engine's internalized copy of `s`: the string a property key of that name is made of. Keys
+ * and symbols from the cache are used as property and `Map` keys; an internalized string needs no
+ * string-table lookup (and no re-hash) each time it is used so.
+ */
+function internalize(s: string): string {
+  const holder: Record<string, number> = {};
+  holder[s] = 0;
+  for (const key in holder) return key;
+  return s;
 }
 
 /** Forgets every cached string (the arena is full). */

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { CompositeType, CompositeUnion } from "../../src/codec/composite.js";
+import { defineComposite, type CompositeType, type CompositeUnion } from "../../src/codec/composite.js";
 import { Decoder } from "../../src/codec/decoder.js";
 import {
   DeliveryState,
@@ -179,6 +179,22 @@ describe("composites: encoding rules", () => {
       ]),
     );
     assert.deepEqual(decodeWith(Close, extra), { error: { condition: "amqp:internal-error" } });
+  });
+
+  it("reads a table whose names are not identifiers (the generated reader quotes them)", () => {
+    const Odd = defineComposite({
+      name: 'odd name */ with quotes"',
+      code: 0x7f,
+      symbol: "test:odd",
+      fields: [
+        { key: 'quote"key', type: "string" },
+        { key: "two words", type: "uint" },
+        { key: "back\\slash", type: "boolean" },
+      ] as const,
+    });
+    const value = { 'quote"key': "a", "two words": 7, "back\\slash": true };
+    assert.deepEqual(decodeWith(Odd, encodeWith(Odd, value)), value);
+    assert.deepEqual(decodeWith(Odd, encodeWith(Odd, { "two words": 1 })), { "two words": 1 });
   });
 
   it("a field of the wrong AMQP type is a DecodeError naming the field", () => {

@@ -1,0 +1,49 @@
+/**
+ * The field-list reader of one composite type, generated from its field table.
+ *
+ * A generic loop (`out[keys[i]] = readers[i](d, code)`) is shared by every composite, so V8 sees
+ * every composite's fields at the same store and call: both become megamorphic and nothing is
+ * inlined. Generating one straight-line function per composite gives each field its own store
+ * (`out["deliveryId"] = …`) and its own call to its reader, both monomorphic. Only the field names
+ * of our own tables, quoted with `JSON.stringify`, go into the generated source; no input does.
+ */
+import type { Reader } from "./composite-fields.js";
+import type { Decoder } from "./decoder.js";
+import { FormatCode as F } from "./format-codes.js";
+
+/**
+ * Reads the first `count` items of a composite's list (its header already read) into a new object:
+ * a field whose item is null is left absent, items beyond the table are read and ignored.
+ */
+export type FieldListReader = (d: Decoder, count: number) => Record<string, unknown>;
+
+/** Reads and ignores one value (for list items beyond a composite's table). */
+function skipValue(d: Decoder): void {
+  const code = d.u8();
+  if (code === F.Described) d.described();
+  else d.payload(code);
+}
+
+/** Builds the reader of the fields `keys`, field `i` read by `readers[i]`. */
+export function compileFieldListReader(
+  name: string,
+  keys: readonly string[],
+  readers: readonly Reader[],
+): FieldListReader {
+  const lines = [
+    `return function read_${name.replace(/[^A-Za-z0-9_]/g, "_")}(d, count) {`,
+    "  const out = {};",
+  ];
+  lines.push("  let code;");
+  keys.forEach((key, i) => {
+    lines.push(`  if (count <= ${i}) return out;`);
+    lines.push("  code = d.u8();");
+    lines.push(`  if (code !== ${F.Null}) out[${JSON.stringify(key)}] = r${i}(d, code);`);
+  });
+  lines.push(`  for (let i = ${keys.length}; i < count; i++) skip(d);`);
+  lines.push("  return out;", "};");
+  const params = [...readers.map((_, i) => `r${i}`), "skip"];
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from our own field tables only (see above)
+  const factory = new Function(...params, lines.join("\n")) as (...args: unknown[]) => FieldListReader;
+  return factory(...readers, skipValue);
+}
