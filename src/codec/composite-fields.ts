@@ -166,14 +166,11 @@ export function readFields(d: Decoder, code: number, comp: string, key: string):
   const savedEnd = d.end;
   d.end = stop;
   const out: Record<string, AMQPValue> = {};
-  let keySlot = -1;
   for (let i = 0; i < count; i += 2) {
     const kc = d.u8();
     let k: string;
-    if (kc === F.Sym8 || kc === F.Str8) {
-      k = d.cachedText(d.u8(), kc, keySlot);
-      keySlot = d.textSlot;
-    } else if (kc === F.Sym32 || kc === F.Str32) k = d.text(d.u32(), kc);
+    if (kc === F.Sym8 || kc === F.Str8) k = d.cachedText(d.u8(), kc);
+    else if (kc === F.Sym32 || kc === F.Str32) k = d.text(d.u32(), kc);
     else throw new DecodeError(`${comp}.${key} expects symbol keys`, d.pos - 1, kc);
     if (k === "__proto__") setOwn(out, k, d.value());
     else out[k] = d.value();

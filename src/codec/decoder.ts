@@ -62,7 +62,7 @@ export class Decoder {
   pos: number;
   end: number;
   depth = 0;
-  /** The text cache slot of the last `cachedText`, or -1. */
+  /** The text cache slot of the last `cachedText` (-1: none, or it was not cached). */
   textSlot = -1;
 
   constructor(bytes: Uint8Array, start = 0, end = bytes.length) {
@@ -206,10 +206,11 @@ export class Decoder {
    * Reads `n` bytes of UTF-8 text that is likely to repeat: map keys and symbols. Short strings
    * are looked up in a small content-addressed cache (`text.ts`), so a key seen before costs
    * neither an allocation nor a re-hash when it is used as a property key. Same result as `text`.
-   * `after` is the cache slot of the previous key of the same map, or -1; the slot of this text is
-   * left in {@link textSlot}.
+   * The cache learns which cached text followed which: keys and symbols come in the same order
+   * from message to message, so most lookups are one comparison with the predicted successor of
+   * the previous one ({@link textSlot}).
    */
-  cachedText(n: number, code: number, after = -1): string {
+  cachedText(n: number, code: number): string {
     if (n > CACHED_TEXT || n === 0) {
       this.textSlot = -1;
       return this.text(n, code);
@@ -218,6 +219,7 @@ export class Decoder {
     const e = p + n;
     if (e > this.end) this.need(n, code);
     const b = this.buf;
+    const after = this.textSlot;
     let slot = after >= 0 ? findSuccessor(after, b, p, n) : -1;
     if (slot < 0) slot = findText(b, p, n, after);
     if (slot >= 0) {
@@ -401,21 +403,15 @@ export class Decoder {
     const out = new Map<AMQPValue, AMQPValue>();
     const savedEnd = this.end;
     this.end = stop;
-    let keySlot = -1;
     for (let i = 0; i < count; i += 2) {
       const kc = this.u8();
-      // Keys repeat from map to map, in the same order: read them through the text cache.
-      let k: AMQPValue;
-      if (kc === F.Str8) {
-        k = this.cachedText(this.u8(), kc, keySlot);
-        keySlot = this.textSlot;
-      } else if (kc === F.Sym8) {
-        k = new AMQPSymbol(this.cachedText(this.u8(), kc, keySlot));
-        keySlot = this.textSlot;
-      } else {
-        k = kc === F.Described ? this.described() : this.payload(kc);
-        keySlot = -1;
-      }
+      // Keys repeat from map to map: read string keys through the text cache.
+      const k =
+        kc === F.Str8
+          ? this.cachedText(this.u8(), kc)
+          : kc === F.Described
+            ? this.described()
+            : this.payload(kc);
       out.set(k, this.value());
     }
     this.closeCompound(stop, savedEnd, code, at);

@@ -40,11 +40,11 @@ function asciiChars(b: Uint8Array, p: number, n: number): string {
 }
 
 // The cache: 2048 sets of four ways. Each slot keeps the string, the offset and length of its bytes
-// in an arena, a 32-bit hash of them, and the slot of the key that followed it in a map last time.
-// A lookup first tries that successor, then compares hashes in the set; either way every byte is
-// compared, so a hit is always the exact string. The successor saves hashing when maps repeat their
-// keys in the same order, as they do from message to message, and the arena keeps the bytes of
-// such keys next to each other in memory. Four ways keep a map of a thousand distinct keys from
+// in an arena, a 32-bit hash of them, and the slot of the cached text decoded right after it last
+// time. A lookup first tries that successor, then compares hashes in the set; either way every byte
+// is compared, so a hit is always the exact string. The successor saves hashing because map keys
+// and symbols come in the same order from message to message, and the arena keeps the bytes of
+// such texts next to each other in memory. Four ways keep a map of a thousand distinct keys from
 // evicting its own keys. When the arena is full the whole cache is emptied and starts again.
 const WAYS = 4;
 const SLOTS = 8192;
@@ -83,8 +83,8 @@ function holds(slot: number, b: Uint8Array, p: number, n: number): boolean {
 }
 
 /**
- * The slot that followed `after` (the slot of the previous key of the same map) last time, if it
- * holds the `n` bytes at `p`; else -1. Small, so that it inlines into the decoder's loops.
+ * The slot that followed `after` (the slot of the previous cached text) last time, if it holds the
+ * `n` bytes at `p`; else -1. Small, so that it inlines into the decoder.
  */
 export function findSuccessor(after: number, b: Uint8Array, p: number, n: number): number {
   const guess = slotNext[after]!;
@@ -98,8 +98,8 @@ export function findSuccessor(after: number, b: Uint8Array, p: number, n: number
 
 /**
  * The slot of the cached string whose UTF-8 is the `n` (1…CACHED_TEXT) bytes at `p`, or -1.
- * `after` is the slot of the key before it in the same map (-1 if none or unknown); it learns
- * the slot found as its successor.
+ * `after` is the slot of the previous cached text (-1 if none); it learns the slot found as
+ * its successor.
  */
 export function findText(b: Uint8Array, p: number, n: number, after: number): number {
   const h = textHash(b, p, p + n);
