@@ -49,27 +49,21 @@ export class VendorConnectionClose extends ConnectionClose {
 export class ConnectionRedirect extends ConnectionClose implements RedirectInfo {
   override readonly code: string = "AMQP_CONNECTION_REDIRECT";
   /** `hostname` from `info`: the virtual host name to put in the OPEN. */
-  readonly hostname: string | undefined;
+  declare readonly hostname: string | undefined;
   /** `network-host` from `info`: where to open the TCP connection. */
-  readonly networkHost: string | undefined;
+  declare readonly networkHost: string | undefined;
   /** `port` from `info`. */
-  readonly port: number | undefined;
+  declare readonly port: number | undefined;
   /** `address` from `info` (not defined for connection redirects; kept if the peer sends it). */
-  readonly address: string | undefined;
+  declare readonly address: string | undefined;
   /** `scheme` from `info` (Azure extension). */
-  readonly scheme: string | undefined;
+  declare readonly scheme: string | undefined;
   /** `path` from `info` (Azure extension). */
-  readonly path: string | undefined;
+  declare readonly path: string | undefined;
 
   constructor(message: string, options: AMQPErrorOptions = {}) {
     super(message, { ...options, condition: options.condition ?? ErrorCondition.ConnectionRedirect });
-    const r = parseRedirectInfo(options.info);
-    this.hostname = r.hostname;
-    this.networkHost = r.networkHost;
-    this.port = r.port;
-    this.address = r.address;
-    this.scheme = r.scheme;
-    this.path = r.path;
+    Object.assign(this, parseRedirectInfo(options.info));
   }
 }
 
@@ -102,27 +96,21 @@ export class VendorLinkDetach extends LinkDetach {
 export class LinkRedirect extends LinkDetach implements RedirectInfo {
   override readonly code: string = "AMQP_LINK_REDIRECT";
   /** `hostname` from `info`: the virtual host name to put in the OPEN. */
-  readonly hostname: string | undefined;
+  declare readonly hostname: string | undefined;
   /** `network-host` from `info`: where to open the TCP connection (uamqp's `network_host`). */
-  readonly networkHost: string | undefined;
+  declare readonly networkHost: string | undefined;
   /** `port` from `info`. */
-  readonly port: number | undefined;
+  declare readonly port: number | undefined;
   /** `address` from `info`: the node address to attach to. */
-  readonly address: string | undefined;
+  declare readonly address: string | undefined;
   /** `scheme` from `info` (Azure extension). */
-  readonly scheme: string | undefined;
+  declare readonly scheme: string | undefined;
   /** `path` from `info` (Azure extension). */
-  readonly path: string | undefined;
+  declare readonly path: string | undefined;
 
   constructor(message: string, options: AMQPErrorOptions = {}) {
     super(message, { ...options, condition: options.condition ?? ErrorCondition.LinkRedirect });
-    const r = parseRedirectInfo(options.info);
-    this.hostname = r.hostname;
-    this.networkHost = r.networkHost;
-    this.port = r.port;
-    this.address = r.address;
-    this.scheme = r.scheme;
-    this.path = r.path;
+    Object.assign(this, parseRedirectInfo(options.info));
   }
 }
 
