@@ -81,7 +81,10 @@ export interface CompositeUnion<U> {
   readonly name: string;
   readonly members: readonly CompositeType<object>[];
   encode(w: ByteWriter, value: U): void;
+  /** Reads a whole described value (constructor `0x00`, descriptor, body), like `CompositeType.decode`. */
   decode(d: Decoder): U;
+  /** Reads the descriptor and body of a described value whose `0x00` constructor has been read. */
+  decodeDescribed(d: Decoder): U;
 }
 
 function isComposite(t: FieldSpec["type"]): t is CompositeType<object> {
@@ -107,7 +110,7 @@ function compileField(comp: string, f: FieldSpec): { read: Reader; write: Writer
   } else {
     readOne = (d, code) => {
       if (code !== F.Described) fieldError(comp, f.key, t.name, d, code);
-      return t.decode(d);
+      return t.decodeDescribed(d);
     };
     writeOne = (w, v) => {
       t.encode(w, v as object);
@@ -328,6 +331,12 @@ export function defineUnion<U extends { readonly type: string }>(
       m.encode(w, value);
     },
     decode(d) {
+      const at = d.pos;
+      const c = d.u8();
+      if (c !== F.Described) throw new DecodeError(`expected ${name}`, at, c);
+      return this.decodeDescribed(d);
+    },
+    decodeDescribed(d) {
       const start = d.pos;
       const key = readDescriptorKey(d);
       const m = typeof key === "number" || typeof key === "string" ? byCode.get(key) : undefined;

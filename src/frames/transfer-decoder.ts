@@ -102,7 +102,7 @@ export function decodeTransferBody(d: Decoder): TransferFields {
         else if (code !== F.Null) ok = false;
         break;
       case 7:
-        if (code === F.Described) out.state = DeliveryState.decode(d);
+        if (code === F.Described) out.state = DeliveryState.decodeDescribed(d);
         else if (code !== F.Null) ok = false;
         break;
       default:

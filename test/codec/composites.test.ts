@@ -53,8 +53,6 @@ function encodeWith(type: Codec, value: unknown): Buffer {
 
 function decodeWith(type: Codec, bytes: Uint8Array): unknown {
   const d = new Decoder(bytes);
-  // A union's decode starts after the described-value constructor (as a field reader calls it).
-  if ("kind" in type && d.u8() !== 0x00) throw new DecodeError("expected a described value", 0);
   const v = type.decode(d);
   assert.equal(d.pos, bytes.length, "the composite consumed every byte");
   return v;

@@ -31,11 +31,11 @@ function roundTrip<T>(type: { encode(w: ByteWriter, v: T): void; decode(d: Decod
   return type.decode(new Decoder(w.toBuffer()));
 }
 
-/** Encodes and decodes a union value (the union decoder starts after the 0x00 constructor). */
+/** Encodes and decodes a union value. */
 function roundTripUnion(v: DeliveryState): DeliveryState {
   const w = new ByteWriter();
   DeliveryState.encode(w, v);
-  return DeliveryState.decode(new Decoder(w.toBuffer(), 1));
+  return DeliveryState.decode(new Decoder(w.toBuffer()));
 }
 
 describe("connectionErrorFromClose", () => {
