@@ -1,15 +1,15 @@
 /**
  * A session: BEGIN/END, the incoming and outgoing windows, transfer-ids and delivery-ids with
- * serial wrap-around, handle allocation, routing frames to links, transfers split to the peer's
- * max-frame-size, and dispositions coalesced into ranges once per tick.
+ * serial wrap-around, routing frames to links, the unsettled deliveries of both directions, and
+ * the peer's dispositions. Its parts live beside it: window fields and options in
+ * `session-window.ts`, link handles and ATTACH pairing in `session-link-table.ts` (ATTACH fields in
+ * `link-attach-fields.ts`), TRANSFER frames split to the peer's max-frame-size in
+ * `transfer-writer.ts`, and dispositions coalesced into ranges once per tick in `disposition-ranges.ts`.
  */
 import type { AMQPError } from "../errors/amqp-error.js";
-import type { SourceFields, TargetFields } from "../codec/definitions/messaging.js";
 import {
-  Attach,
   Begin,
   Detach,
-  Disposition,
   End,
   Flow,
   type AttachFields,
@@ -20,53 +20,33 @@ import {
   type FlowFields,
   type TransferFields,
 } from "../frames/performatives.js";
-import {
-  beginFrame,
-  endFrame,
-  writeTransferPerformative,
-  type TransferHead,
-} from "../frames/frame-writer.js";
 import { deferred, ignoreRejection, type Deferred } from "../util/deferred.js";
 import { serialAdd, serialDiff } from "../util/serial.js";
 import type { AmqpConnection } from "./connection.js";
 import type { DeliveryState, IncomingDelivery, OutgoingDelivery } from "./delivery.js";
-import { ReceiverSettleMode, SenderSettleMode, type Link, type LinkOptions } from "./link.js";
+import { queueDisposition, writeDispositions, type PendingDisposition } from "./disposition-ranges.js";
+import type { AcceptLinkOptions } from "./link-attach-fields.js";
+import type { Link, LinkOptions } from "./link.js";
 import { ReceiverLink } from "./receiver-link.js";
 import { localCloseError, remoteEndError, type ErrorFields } from "./remote-errors.js";
 import { SenderLink } from "./sender-link.js";
+import { SessionLinkTable } from "./session-link-table.js";
+import {
+  beginFields,
+  DEFAULT_WINDOW_SIZE,
+  MAX_HANDLE_MAX,
+  remoteIncomingWindowAfter,
+  sessionFlowFields,
+  type SessionOptions,
+} from "./session-window.js";
+import { writeTransfers } from "./transfer-writer.js";
 
-/** Session options. */
-export interface SessionOptions {
-  /** Transfer frames we accept before the window must be reopened. @defaultValue 65536 */
-  incomingWindow?: number;
-  /** @defaultValue 65536 */
-  outgoingWindow?: number;
-  /** Highest handle the peer may use. @defaultValue 4294967295 */
-  handleMax?: number;
-}
+export type { SessionOptions } from "./session-window.js";
 
 /** Receives links the peer attaches that we did not open (accepting side). */
 export type RemoteAttachHandler = (attach: AttachFields, session: AmqpSession) => void;
 
-interface PendingDisposition {
-  role: boolean;
-  first: number;
-  last: number;
-  settled: boolean;
-  state: DeliveryState | undefined;
-}
-
-const TRANSFER_HEAD: TransferHead = {
-  handle: 0,
-  deliveryId: undefined,
-  deliveryTag: undefined,
-  messageFormat: undefined,
-  settled: false,
-  more: false,
-};
-
-let nameCounter = 0;
-
+/** A session endpoint on one channel of an `AmqpConnection` (both the connecting and accepting side). */
 export class AmqpSession {
   readonly connection: AmqpConnection;
   readonly channel: number;
@@ -93,11 +73,14 @@ export class AmqpSession {
   /** Called when the session ends (by the peer or because the connection died). */
   onEnd: ((error: AMQPError | undefined) => void) | undefined;
 
-  readonly #links: (Link | undefined)[] = [];
-  readonly #byRemoteHandle = new Map<number, Link>();
-  readonly #byName = new Map<string, Link>();
+  readonly #links = new SessionLinkTable(this);
+  /** The table's map by the peer's handle, read directly to route FLOW and TRANSFER frames. */
+  readonly #byRemoteHandle: ReadonlyMap<number, Link> = this.#links.byRemoteHandle;
+  /** Unsettled deliveries we sent, by delivery-id. */
   readonly #outgoing = new Map<number, OutgoingDelivery>();
+  /** Unsettled deliveries we received (until settled on both sides), by delivery-id. */
   readonly #incoming = new Map<number, IncomingDelivery>();
+  /** Our dispositions waiting for the end of the tick. */
   #dispositions: PendingDisposition[] = [];
   /** Senders with queued deliveries blocked by window or back-pressure. */
   readonly #waiting = new Set<SenderLink>();
@@ -108,9 +91,9 @@ export class AmqpSession {
   constructor(connection: AmqpConnection, channel: number, options: SessionOptions = {}) {
     this.connection = connection;
     this.channel = channel;
-    this.incomingWindowSize = options.incomingWindow ?? 65536;
-    this.outgoingWindowSize = options.outgoingWindow ?? 65536;
-    this.handleMax = options.handleMax ?? 0xffffffff;
+    this.incomingWindowSize = options.incomingWindow ?? DEFAULT_WINDOW_SIZE;
+    this.outgoingWindowSize = options.outgoingWindow ?? DEFAULT_WINDOW_SIZE;
+    this.handleMax = options.handleMax ?? MAX_HANDLE_MAX;
     this.incomingWindow = this.incomingWindowSize;
     ignoreRejection(this.#begun.promise);
   }
@@ -122,14 +105,7 @@ export class AmqpSession {
 
   /** @internal Sends BEGIN (also used to answer a peer's BEGIN, with `remoteChannel`). */
   writeBegin(): void {
-    const begin: BeginFields = {
-      nextOutgoingId: this.nextOutgoingId,
-      incomingWindow: this.incomingWindow,
-      outgoingWindow: this.outgoingWindowSize,
-      handleMax: this.handleMax,
-    };
-    if (this.remoteChannel !== undefined) begin.remoteChannel = this.remoteChannel;
-    this.connection.writeFrame(this.channel, Begin, begin);
+    this.connection.writeFrame(this.channel, Begin, beginFields(this));
   }
 
   /** @internal */
@@ -145,106 +121,27 @@ export class AmqpSession {
 
   // ---- links --------------------------------------------------------------------------------
 
-  #allocHandle(): number {
-    const max = Math.min(this.handleMax, this.remote?.handleMax ?? 0xffffffff);
-    for (let h = 0; h <= max; h++) if (this.#links[h] === undefined) return h;
-    throw localCloseError("no free link handle in this session");
-  }
-
-  #attachFields(role: boolean, options: LinkOptions): AttachFields {
-    const name =
-      options.name ??
-      `${role ? "receiver" : "sender"}-${process.pid}-${++nameCounter}-${Date.now().toString(36)}`;
-    const a: AttachFields = { name, handle: this.#allocHandle(), role };
-    if (options.sndSettleMode !== undefined) a.sndSettleMode = options.sndSettleMode;
-    if (options.rcvSettleMode !== undefined) a.rcvSettleMode = options.rcvSettleMode;
-    if (options.source !== undefined) a.source = options.source;
-    if (options.target !== undefined) a.target = { type: "target", ...options.target };
-    if (options.maxMessageSize !== undefined && options.maxMessageSize !== 0)
-      a.maxMessageSize = BigInt(options.maxMessageSize);
-    if (options.properties !== undefined) a.properties = options.properties;
-    if (options.offeredCapabilities !== undefined) a.offeredCapabilities = options.offeredCapabilities;
-    if (options.desiredCapabilities !== undefined) a.desiredCapabilities = options.desiredCapabilities;
-    if (!role) a.initialDeliveryCount = 0;
-    return a;
-  }
-
   /** Attaches a sending link (ATTACH goes out at once; await `link.attached()`). */
   attachSender(options: LinkOptions = {}): SenderLink {
-    const link = new SenderLink(this, -1 >>> 0, this.#attachFields(false, options));
-    if (options.maxInFlight !== undefined) link.maxInFlight = options.maxInFlight;
-    if (options.maxInFlightBytes !== undefined) link.maxInFlightBytes = options.maxInFlightBytes;
-    return this.#register(link);
+    return this.#links.attachSender(options);
   }
 
   /** Attaches a receiving link; `credit` > 0 sets automatic credit, issued once attached. */
   attachReceiver(options: LinkOptions & { autoCredit?: number } = {}): ReceiverLink {
-    const link = new ReceiverLink(this, -1 >>> 0, this.#attachFields(true, options));
-    link.autoCredit = options.autoCredit ?? 0;
-    return this.#register(link);
+    return this.#links.attachReceiver(options);
   }
 
   /**
    * Accepting side: answers a peer's ATTACH with our own endpoint. Pass `source`/`target` as the
    * node we bind (undefined refuses the link; then detach it with an error).
    */
-  acceptLink(
-    remote: AttachFields,
-    options: {
-      source?: SourceFields | undefined;
-      target?: TargetFields | undefined;
-      autoCredit?: number;
-      sndSettleMode?: SenderSettleMode;
-      rcvSettleMode?: ReceiverSettleMode;
-      maxMessageSize?: number | bigint;
-      properties?: LinkOptions["properties"];
-      offeredCapabilities?: string[];
-    },
-  ): SenderLink | ReceiverLink {
-    const weAreReceiver = !remote.role;
-    const fields = this.#attachFields(weAreReceiver, {
-      name: remote.name,
-      sndSettleMode:
-        options.sndSettleMode ??
-        (remote.sndSettleMode as SenderSettleMode | undefined) ??
-        SenderSettleMode.Mixed,
-      rcvSettleMode:
-        options.rcvSettleMode ??
-        (remote.rcvSettleMode as ReceiverSettleMode | undefined) ??
-        ReceiverSettleMode.First,
-      ...(options.maxMessageSize !== undefined ? { maxMessageSize: options.maxMessageSize } : {}),
-      ...(options.properties !== undefined ? { properties: options.properties } : {}),
-      ...(options.offeredCapabilities !== undefined
-        ? { offeredCapabilities: options.offeredCapabilities }
-        : {}),
-    });
-    if (options.source !== undefined) fields.source = options.source;
-    if (options.target !== undefined) fields.target = { type: "target", ...options.target };
-    const link = weAreReceiver
-      ? new ReceiverLink(this, -1 >>> 0, fields)
-      : new SenderLink(this, -1 >>> 0, fields);
-    if (link instanceof ReceiverLink) link.autoCredit = options.autoCredit ?? 0;
-    this.#register(link);
-    link.handleRemoteAttach(remote);
-    this.#byRemoteHandle.set(remote.handle, link);
-    return link;
-  }
-
-  #register<L extends Link>(link: L): L {
-    (link as { handle: number }).handle = link.local.handle;
-    this.#links[link.handle] = link;
-    this.#byName.set(`${link.role}:${link.name}`, link);
-    this.connection.writeFrame(this.channel, Attach, link.local);
-    return link;
+  acceptLink(remote: AttachFields, options: AcceptLinkOptions): SenderLink | ReceiverLink {
+    return this.#links.accept(remote, options);
   }
 
   /** @internal */
   forgetLink(link: Link): void {
-    if (this.#links[link.handle] === link) this.#links[link.handle] = undefined;
-    if (link.remoteHandle !== undefined && this.#byRemoteHandle.get(link.remoteHandle) === link) {
-      this.#byRemoteHandle.delete(link.remoteHandle);
-    }
-    this.#byName.delete(`${link.role}:${link.name}`);
+    this.#links.forget(link);
     if (link instanceof SenderLink) this.#waiting.delete(link);
   }
 
@@ -261,13 +158,7 @@ export class AmqpSession {
   /** @internal Writes a FLOW (link flow when `link` is given). */
   writeFlow(link?: Link, drain = false): void {
     if (this.connection.isClosing) return;
-    const f: FlowFields = {
-      nextIncomingId: this.nextIncomingId,
-      incomingWindow: this.incomingWindow,
-      nextOutgoingId: this.nextOutgoingId,
-      outgoingWindow: this.outgoingWindowSize,
-    };
-    if (this.remote === undefined) delete f.nextIncomingId;
+    const f = sessionFlowFields(this);
     if (link) {
       f.handle = link.handle;
       f.deliveryCount = link.deliveryCount;
@@ -282,53 +173,17 @@ export class AmqpSession {
 
   /** @internal */
   handleAttach(attach: AttachFields): void {
-    if (attach.handle > this.handleMax) {
-      this.violation(
-        "amqp:connection:framing-error",
-        `attach handle ${attach.handle} exceeds handle-max ${this.handleMax}`,
-      );
-      return;
-    }
-    if (this.#byRemoteHandle.has(attach.handle)) {
-      this.endWithError("amqp:session:handle-in-use", `handle ${attach.handle} is already in use`);
-      return;
-    }
-    // Our role is the opposite of the peer's.
-    const ours = this.#byName.get(`${attach.role ? "sender" : "receiver"}:${attach.name}`);
-    if (ours && ours.remoteHandle === undefined) {
-      this.#byRemoteHandle.set(attach.handle, ours);
-      this.onLinkAttached?.(ours, attach);
-      ours.handleRemoteAttach(attach);
-      return;
-    }
-    if (this.onRemoteAttach) {
-      this.onRemoteAttach(attach, this);
-      return;
-    }
-    // Nobody accepts links here: refuse (attach with null terminus, then detach with an error).
-    const link = this.acceptLink(attach, {});
-    void link.detach({
-      closed: true,
-      error: { condition: "amqp:not-found", description: "no node accepts links here" },
-    });
+    this.#links.handleAttach(attach);
   }
 
   /** @internal */
   handleDetach(detach: DetachFields): void {
-    const link = this.#byRemoteHandle.get(detach.handle);
-    if (!link) {
-      this.endWithError("amqp:session:unattached-handle", `detach for unattached handle ${detach.handle}`);
-      return;
-    }
-    link.handleRemoteDetach(detach);
+    this.#links.handleDetach(detach);
   }
 
   /** @internal */
   handleFlow(flow: FlowFields): void {
-    this.remoteIncomingWindow =
-      flow.nextIncomingId === undefined
-        ? flow.incomingWindow
-        : serialDiff(this.nextOutgoingId, serialAdd(flow.nextIncomingId, flow.incomingWindow));
+    this.remoteIncomingWindow = remoteIncomingWindowAfter(flow, this.nextOutgoingId);
     this.remoteOutgoingWindow = flow.outgoingWindow;
     if (flow.handle !== undefined) {
       const link = this.#byRemoteHandle.get(flow.handle);
@@ -383,7 +238,9 @@ export class AmqpSession {
         } else if (d.state !== undefined && d.state.type !== "received") {
           // Receiver settle mode second: the receiver reached an outcome, we settle first.
           this.#outgoing.delete(id);
-          this.#queueDisposition(false, id, true, d.state);
+          if (queueDisposition(this.#dispositions, false, id, true, d.state)) {
+            this.connection.needsDispositionFlush(this);
+          }
           od.link.settledByPeer(od, d.state);
         }
       }
@@ -421,64 +278,7 @@ export class AmqpSession {
    * transport back-pressure allow.
    */
   transmit(link: SenderLink): void {
-    const conn = this.connection;
-    if (this.state !== "mapped" || !link.isAttached || !conn.canSendTransfers) {
-      if (link.queued > 0) this.#waiting.add(link);
-      return;
-    }
-    const out = conn.output;
-    const w = out.writer;
-    const maxFrame = conn.remoteMaxFrameSize;
-    const head = TRANSFER_HEAD;
-    let d: OutgoingDelivery | undefined;
-    while ((d = link.peek()) !== undefined) {
-      if (this.remoteIncomingWindow <= 0 || out.blocked) {
-        this.#waiting.add(link);
-        out.frameWritten();
-        return;
-      }
-      const first = d.offset === 0;
-      if (first) {
-        d.deliveryId = this.nextDeliveryId;
-        this.nextDeliveryId = serialAdd(this.nextDeliveryId, 1);
-        d.tag ??= tagFor(d.deliveryId);
-        if (!d.settled) this.#outgoing.set(d.deliveryId, d);
-      }
-      head.handle = link.handle;
-      head.deliveryId = first ? d.deliveryId : undefined;
-      head.deliveryTag = first ? d.tag : undefined;
-      head.messageFormat = first ? d.messageFormat : undefined;
-      head.settled = d.settled;
-      const at = beginFrame(w, 0, this.channel);
-      head.more = false;
-      writeTransferPerformative(w, head);
-      const room = maxFrame - (w.pos - at);
-      const left = d.payload.length - d.offset;
-      if (left > room) {
-        // Rewrite the performative with more=true (its size is unchanged but for one boolean).
-        w.pos = at + 8;
-        head.more = true;
-        writeTransferPerformative(w, head);
-      }
-      const n = Math.min(left, maxFrame - (w.pos - at));
-      const chunk = d.payload.subarray(d.offset, d.offset + n);
-      if (n >= 16384) {
-        w.patchU32(at, w.pos - at + n);
-        out.appendView(chunk);
-      } else {
-        w.bytes(chunk);
-        endFrame(w, at);
-      }
-      conn.traceOut(0x14, this.channel, head, n);
-      d.offset += n;
-      this.nextOutgoingId = serialAdd(this.nextOutgoingId, 1);
-      this.remoteIncomingWindow--;
-      out.frameWritten();
-      if (d.offset >= d.payload.length) {
-        link.transmitted(d);
-      }
-    }
-    this.#waiting.delete(link);
+    writeTransfers(this, link, this.#outgoing, this.#waiting);
   }
 
   /** @internal Resumes senders after the transport drained. */
@@ -514,23 +314,8 @@ export class AmqpSession {
   /** @internal */
   settleIncoming(d: IncomingDelivery, state: DeliveryState | undefined, settled: boolean): void {
     if (settled) this.#incoming.delete(d.deliveryId);
-    this.#queueDisposition(true, d.deliveryId, settled, state);
-  }
-
-  #queueDisposition(role: boolean, id: number, settled: boolean, state: DeliveryState | undefined): void {
-    const list = this.#dispositions;
-    const last = list[list.length - 1];
-    if (
-      last !== undefined &&
-      last.role === role &&
-      last.settled === settled &&
-      serialAdd(last.last, 1) === id &&
-      sameSimpleState(last.state, state)
-    ) {
-      last.last = id;
-    } else {
-      list.push({ role, first: id, last: id, settled, state });
-      if (list.length === 1) this.connection.needsDispositionFlush(this);
+    if (queueDisposition(this.#dispositions, true, d.deliveryId, settled, state)) {
+      this.connection.needsDispositionFlush(this);
     }
   }
 
@@ -539,13 +324,7 @@ export class AmqpSession {
     const list = this.#dispositions;
     if (list.length === 0) return;
     this.#dispositions = [];
-    for (const p of list) {
-      const f: DispositionFields = { role: p.role, first: p.first };
-      if (p.last !== p.first) f.last = p.last;
-      if (p.settled) f.settled = true;
-      if (p.state !== undefined) f.state = p.state;
-      this.connection.writeFrame(this.channel, Disposition, f);
-    }
+    writeDispositions(this.connection, this.channel, list);
   }
 
   // ---- ending ----------------------------------------------------------------------------------
@@ -563,7 +342,7 @@ export class AmqpSession {
       this.flushDispositions();
       this.connection.writeFrame(this.channel, End, error ? { error: toErrorComposite(error) } : {});
       const e = localCloseError("session");
-      for (const l of this.#links) l?.terminate(e);
+      this.#links.terminateAll(e);
     }
     return this.#ended.promise;
   }
@@ -588,10 +367,8 @@ export class AmqpSession {
     this.state = "ended";
     this.error = sessionError;
     this.#begun.reject(linkError);
-    for (const l of this.#links) l?.terminate(linkError);
-    this.#links.length = 0;
-    this.#byRemoteHandle.clear();
-    this.#byName.clear();
+    this.#links.terminateAll(linkError);
+    this.#links.clear();
     this.#waiting.clear();
     this.#incoming.clear();
     this.#dispositions = [];
@@ -599,18 +376,6 @@ export class AmqpSession {
     this.connection.forgetSession(this);
     this.onEnd?.(sessionError);
   }
-}
-
-function sameSimpleState(a: DeliveryState | undefined, b: DeliveryState | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return a.type === b.type && (a.type === "accepted" || a.type === "released");
-}
-
-/** A 4-byte delivery tag from the delivery id (unique among a link's unsettled deliveries). */
-function tagFor(id: number): Uint8Array {
-  const b = Buffer.allocUnsafe(4);
-  b.writeUInt32BE(id, 0);
-  return b;
 }
 
 function toErrorComposite(e: ErrorFields): {

@@ -1,0 +1,48 @@
+/**
+ * Error mapping at the connection boundary: which condition closes the connection when the bytes
+ * the peer sent cannot be read, and the `error` composite our CLOSE carries.
+ */
+import type { AMQPValue } from "../codec/values.js";
+import { DecodeError } from "../errors/decode-error.js";
+import { FramingError } from "../frames/framing-error.js";
+import type { ErrorFields } from "./remote-errors.js";
+
+/** The condition and description of a CLOSE. */
+export interface CloseReason {
+  readonly condition: string;
+  readonly description: string;
+}
+
+/**
+ * The CLOSE reason for an exception thrown while reading the peer's bytes: framing errors close
+ * with `amqp:connection:framing-error`, decode errors with `amqp:decode-error`, anything else
+ * with `amqp:internal-error`.
+ *
+ * @example
+ * ```ts
+ * inputErrorReason(new DecodeError("bad list", 12)); // { condition: "amqp:decode-error", description: ... }
+ * ```
+ */
+export function inputErrorReason(e: unknown): CloseReason {
+  if (e instanceof FramingError) {
+    return { condition: "amqp:connection:framing-error", description: e.description ?? e.message };
+  } else if (e instanceof DecodeError) {
+    return { condition: "amqp:decode-error", description: e.message };
+  } else {
+    return { condition: "amqp:internal-error", description: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** The `error` composite (condition, description, info) for an outgoing CLOSE. */
+export function errorComposite(e: ErrorFields): {
+  condition: string;
+  description?: string;
+  info?: Record<string, AMQPValue>;
+} {
+  const out: { condition: string; description?: string; info?: Record<string, AMQPValue> } = {
+    condition: e.condition,
+  };
+  if (e.description !== undefined) out.description = e.description;
+  if (e.info !== undefined) out.info = e.info as Record<string, AMQPValue>;
+  return out;
+}
