@@ -8,6 +8,7 @@ import type { AMQPValue } from "../codec/values.js";
 import type { AMQPError } from "../errors/amqp-error.js";
 import type { BackoffOptions } from "../policy/backoff.js";
 import type { ErrorPolicy } from "../policy/error-policy.js";
+import type { Connection } from "./connection.js";
 import type { ReceiverSettleMode, SenderSettleMode } from "./link-states.js";
 
 /**
@@ -96,6 +97,15 @@ export interface AMQPClientOptions {
   readonly openTimeout?: number | undefined;
   /** Automatic recovery; `false` surfaces the first connection or link error instead. @defaultValue enabled */
   readonly reconnect?: boolean | ReconnectOptions | undefined;
+}
+
+/** Options of {@link AMQPClient.open}. */
+export interface OpenOptions {
+  /** Run on this connection (shared with other clients; closing the client leaves it open). */
+  readonly connection?: Connection | undefined;
+  readonly signal?: AbortSignal | undefined;
+  /** Bound on the open (ms). @defaultValue the client's `openTimeout` (30000) */
+  readonly timeout?: number | undefined;
 }
 
 /** Options of {@link SendClient} (uamqp's `SendClient` kwargs). */

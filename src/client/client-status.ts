@@ -1,7 +1,11 @@
 /**
- * The lifecycle events of a client (`client.status()`): a typed stream of what recovery does.
+ * The lifecycle of a client: its state, and its events (`client.status()`), a typed stream of what
+ * recovery does.
  */
 import type { AMQPError } from "../errors/amqp-error.js";
+
+/** Lifecycle of a client. */
+export type ClientState = "idle" | "opening" | "open" | "recovering" | "failed" | "closing" | "closed";
 
 /** One lifecycle event of a client, discriminated by `type`. */
 export type ClientStatus =
