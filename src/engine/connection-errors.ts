@@ -1,11 +1,9 @@
 /**
  * Error mapping at the connection boundary: which condition closes the connection when the bytes
- * the peer sent cannot be read, and the `error` composite our CLOSE carries.
+ * the peer sent cannot be read.
  */
-import type { AMQPValue } from "../codec/values.js";
 import { DecodeError } from "../errors/decode-error.js";
 import { FramingError } from "../frames/framing-error.js";
-import type { ErrorFields } from "./remote-errors.js";
 
 /** The condition and description of a CLOSE. */
 export interface CloseReason {
@@ -31,18 +29,4 @@ export function inputErrorReason(e: unknown): CloseReason {
   } else {
     return { condition: "amqp:internal-error", description: e instanceof Error ? e.message : String(e) };
   }
-}
-
-/** The `error` composite (condition, description, info) for an outgoing CLOSE. */
-export function errorComposite(e: ErrorFields): {
-  condition: string;
-  description?: string;
-  info?: Record<string, AMQPValue>;
-} {
-  const out: { condition: string; description?: string; info?: Record<string, AMQPValue> } = {
-    condition: e.condition,
-  };
-  if (e.description !== undefined) out.description = e.description;
-  if (e.info !== undefined) out.info = e.info as Record<string, AMQPValue>;
-  return out;
 }

@@ -27,7 +27,7 @@ import type { Transport } from "../transport/transport.js";
 import { deferred, ignoreRejection, type Deferred } from "../util/deferred.js";
 import { ChannelMux } from "./channel-mux.js";
 import { ConnectionHandshake, type ConnectionPhase } from "./connection-handshake.js";
-import { errorComposite, inputErrorReason } from "./connection-errors.js";
+import { inputErrorReason } from "./connection-errors.js";
 import { FrameOutput } from "./frame-output.js";
 import { IdleTimeout } from "./idle-timeout.js";
 import {
@@ -38,6 +38,7 @@ import {
 } from "./options.js";
 import {
   connectionLostError,
+  errorComposite,
   localCloseError,
   protocolError,
   remoteCloseError,

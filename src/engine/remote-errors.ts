@@ -1,6 +1,7 @@
 /**
  * Turns what the peer sent (CLOSE, END, DETACH errors) and local failures into typed errors.
  */
+import type { AMQPValue } from "../codec/values.js";
 import type { AMQPError } from "../errors/amqp-error.js";
 import { AMQPClientShutdown, AMQPConnectionError } from "../errors/exceptions.js";
 import { connectionErrorFromClose, linkErrorFromDetach } from "../errors/mapping.js";
@@ -50,4 +51,18 @@ export function localCloseError(what: string): AMQPError {
 /** A protocol violation by the peer: we close with this condition. */
 export function protocolError(condition: string, description: string, cause?: unknown): AMQPError {
   return new AMQPConnectionError(description, { condition, description, cause, retryable: false });
+}
+
+/** The `error` composite (condition, description, info) for an outgoing CLOSE, END or DETACH. */
+export function errorComposite(e: ErrorFields): {
+  condition: string;
+  description?: string;
+  info?: Record<string, AMQPValue>;
+} {
+  const out: { condition: string; description?: string; info?: Record<string, AMQPValue> } = {
+    condition: e.condition,
+  };
+  if (e.description !== undefined) out.description = e.description;
+  if (e.info !== undefined) out.info = e.info as Record<string, AMQPValue>;
+  return out;
 }

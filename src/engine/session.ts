@@ -28,7 +28,7 @@ import { queueDisposition, writeDispositions, type PendingDisposition } from "./
 import type { AcceptLinkOptions } from "./link-attach-fields.js";
 import type { Link, LinkOptions } from "./link.js";
 import { ReceiverLink } from "./receiver-link.js";
-import { localCloseError, remoteEndError, type ErrorFields } from "./remote-errors.js";
+import { errorComposite, localCloseError, remoteEndError, type ErrorFields } from "./remote-errors.js";
 import { SenderLink } from "./sender-link.js";
 import { SessionLinkTable } from "./session-link-table.js";
 import {
@@ -151,7 +151,7 @@ export class AmqpSession {
     this.flushDispositions();
     const f: DetachFields = { handle: link.handle };
     if (closed) f.closed = true;
-    if (error) f.error = toErrorComposite(error);
+    if (error) f.error = errorComposite(error);
     this.connection.writeFrame(this.channel, Detach, f);
   }
 
@@ -340,7 +340,7 @@ export class AmqpSession {
       this.#endSent = true;
       this.state = "ending";
       this.flushDispositions();
-      this.connection.writeFrame(this.channel, End, error ? { error: toErrorComposite(error) } : {});
+      this.connection.writeFrame(this.channel, End, error ? { error: errorComposite(error) } : {});
       const e = localCloseError("session");
       this.#links.terminateAll(e);
     }
@@ -376,17 +376,4 @@ export class AmqpSession {
     this.connection.forgetSession(this);
     this.onEnd?.(sessionError);
   }
-}
-
-function toErrorComposite(e: ErrorFields): {
-  condition: string;
-  description?: string;
-  info?: Record<string, never>;
-} {
-  const out: { condition: string; description?: string; info?: Record<string, never> } = {
-    condition: e.condition,
-  };
-  if (e.description !== undefined) out.description = e.description;
-  if (e.info !== undefined) out.info = e.info as Record<string, never>;
-  return out;
 }
