@@ -10,7 +10,9 @@
  *  (a) a typical message: properties (message-id, correlation-id, content-type), 2 message
  *      annotations, 5 application properties of mixed types and a 256-byte string amqp-value body,
  *      encoded as its AMQP sections and decoded back to JS objects;
- *  (b) a map of 1000 entries (string keys, mixed values) encoded and decoded as one value.
+ *  (b) a map of 1000 entries (string keys, mixed values) encoded and decoded as one value;
+ *  (c) the message of (a) through the public API: `new Message(...).encode()` and
+ *      `Message.decode(bytes)` (a `Message` with its typed properties and sections).
  *
  * Both sides produce plain JS values on decode (rhea: `types.unwrap` after `Reader.read`).
  */
@@ -22,6 +24,7 @@ import { HeaderSection, PropertiesSection, SectionCode } from "../src/codec/defi
 import { encodeValue, writeObjectMap, writeSymbol } from "../src/codec/encoder.js";
 import { FormatCode as F } from "../src/codec/format-codes.js";
 import { amqpEquals, decode, encode } from "../src/codec/index.js";
+import { Message } from "../src/message/message.js";
 import { AMQPDouble, AMQPSymbol, type AMQPValue } from "../src/codec/values.js";
 import { DecodeError } from "../src/errors/decode-error.js";
 import { ByteWriter } from "../src/util/byte-writer.js";
@@ -190,6 +193,32 @@ const rheaMapBytes = rheaEncodeMap(bigObject);
   assert.ok(!(fromRhea.keys().next().value instanceof AMQPSymbol));
 }
 
+// ---- (c) the message of (a) through the public Message API -------------------------------------
+
+function apiMessage(): Message {
+  return new Message({
+    body: BODY,
+    bodyType: "value",
+    properties: {
+      messageId: "msg-00000000-0000-0000-0000-000000000001",
+      correlationId: "corr-42",
+      contentType: "application/json",
+    },
+    messageAnnotations: ourMessage.messageAnnotations,
+    applicationProperties: ourMessage.applicationProperties,
+  });
+}
+const apiBytes = apiMessage().encode();
+{
+  const back = Message.decode(apiBytes);
+  assert.equal(back.value, BODY);
+  assert.equal(back.properties?.messageId, ourMessage.properties.messageId);
+  assert.equal(back.applicationProperties?.["count"], 42);
+  const inRhea = rheaMessage.decode(Buffer.from(apiBytes));
+  assert.equal(inRhea.body, BODY);
+  assert.equal(Message.decode(rheaMsgBytes).value, BODY);
+}
+
 // ---- run --------------------------------------------------------------------------------------
 
 interface Case {
@@ -211,6 +240,12 @@ const cases: Case[] = [
     bytes: [ourMapBytes.length, rheaMapBytes.length],
     ours: [() => encode(bigMap), () => decode(ourMapBytes)],
     rhea: [() => rheaEncodeMap(bigObject), () => rheaDecodeMap(rheaMapBytes)],
+  },
+  {
+    label: "(c) Message API",
+    bytes: [apiBytes.length, rheaMsgBytes.length],
+    ours: [() => apiMessage().encode(), () => Message.decode(apiBytes)],
+    rhea: [() => rheaMessage.encode(rheaMsg), () => rheaMessage.decode(rheaMsgBytes)],
   },
 ];
 

@@ -128,7 +128,7 @@ export function readKeyedMap(d: Decoder, annotations: boolean, section: string):
     const kAt = d.pos;
     const kc = d.u8();
     let key: string;
-    if (kc === F.Sym8 || kc === F.Str8) key = d.text(d.u8(), kc);
+    if (kc === F.Sym8 || kc === F.Str8) key = d.cachedText(d.u8(), kc);
     else if (kc === F.Sym32 || kc === F.Str32) key = d.text(d.u32(), kc);
     else if (annotations && kc === F.SmallUlong) key = ULONG_KEY_PREFIX + String(d.u8());
     else if (annotations && kc === F.Ulong0) key = ULONG_KEY_PREFIX + "0";
