@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type rhea from "rhea";
-import { Broker, type BrokerEvent, type BrokerOptions } from "../../src/broker/index.js";
+import { Broker, type BrokerEvent } from "../../src/broker/index.js";
 import {
   attachError,
   close,
@@ -14,6 +14,7 @@ import {
   sendAll,
   until,
   waitEvent,
+  brokerFixture,
 } from "./rhea-client.js";
 
 type Ctx = rhea.EventContext;
@@ -32,19 +33,7 @@ function plain(info: unknown): Record<string, unknown> {
 }
 
 describe("broker: test hooks and controls", () => {
-  const brokers: Broker[] = [];
-  const conns: rhea.Connection[] = [];
-  after(async () => {
-    for (const c of conns) await close(c);
-    for (const b of brokers) await b.close();
-  });
-  const setup = async (options?: BrokerOptions): Promise<{ b: Broker; c: rhea.Connection }> => {
-    const b = await Broker.start(options);
-    brokers.push(b);
-    const c = await connect(b.port);
-    conns.push(c);
-    return { b, c };
-  };
+  const { setup, keep } = brokerFixture();
 
   it("onDelivery: rejects, releases or modifies every message sent to the address", async () => {
     const { b, c } = await setup({
@@ -175,7 +164,7 @@ describe("broker: test hooks and controls", () => {
     await b.restart();
     assert.equal(b.port, port);
     const c2 = await connect(port);
-    conns.push(c2);
+    keep(c2);
     const r2 = await openReceiver(c2, "durable");
     const got = await collect(r2, 2);
     assert.deepEqual(
@@ -199,12 +188,12 @@ describe("broker: test hooks and controls", () => {
     assert.equal(closeFrame, false);
     await b.restart();
     const c2 = await connect(b.port);
-    conns.push(c2);
+    keep(c2);
   });
 
   it("observe: reports connections, attaches, messages and consumer outcomes", async () => {
     const b = await Broker.start();
-    brokers.push(b);
+    keep(b);
     const events: BrokerEvent[] = [];
     b.observe((e) => events.push(e));
     const c = await connect(b.port, { username: "alice", password: "secret" });

@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type rhea from "rhea";
-import { Broker, type BrokerOptions } from "../../src/broker/index.js";
 import {
-  close,
   collect,
-  connect,
   openReceiver,
   openSender,
   quiet,
@@ -14,6 +11,7 @@ import {
   waitEvent,
   creditOf,
   type Link,
+  brokerFixture,
 } from "./rhea-client.js";
 
 const dynamic = { dynamic: true } as unknown as rhea.Source;
@@ -27,19 +25,7 @@ function remoteAddress(l: Link, which: "source" | "target"): string {
 }
 
 describe("broker: dynamic nodes, anonymous relay, drain, $management", () => {
-  const brokers: Broker[] = [];
-  const conns: rhea.Connection[] = [];
-  after(async () => {
-    for (const c of conns) await close(c);
-    for (const b of brokers) await b.close();
-  });
-  const setup = async (options?: BrokerOptions): Promise<{ b: Broker; c: rhea.Connection }> => {
-    const b = await Broker.start(options);
-    brokers.push(b);
-    const c = await connect(b.port);
-    conns.push(c);
-    return { b, c };
-  };
+  const { setup } = brokerFixture();
 
   it("gives a receiver with a dynamic source a temporary queue, deleted when it detaches", async () => {
     const { b, c } = await setup();

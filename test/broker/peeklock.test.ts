@@ -1,25 +1,21 @@
 import assert from "node:assert/strict";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type rhea from "rhea";
-import { Broker, type BrokerOptions } from "../../src/broker/index.js";
-import { close, collect, connect, openReceiver, openSender, quiet, sendAll, until } from "./rhea-client.js";
+import {
+  collect,
+  connect,
+  openReceiver,
+  openSender,
+  quiet,
+  sendAll,
+  until,
+  brokerFixture,
+} from "./rhea-client.js";
 
 type Ctx = rhea.EventContext;
 
 describe("broker: PeekLock, redelivery and dead-lettering", () => {
-  const brokers: Broker[] = [];
-  const conns: rhea.Connection[] = [];
-  after(async () => {
-    for (const c of conns) await close(c);
-    for (const b of brokers) await b.close();
-  });
-  const setup = async (options?: BrokerOptions): Promise<{ b: Broker; c: rhea.Connection }> => {
-    const b = await Broker.start(options);
-    brokers.push(b);
-    const c = await connect(b.port);
-    conns.push(c);
-    return { b, c };
-  };
+  const { setup } = brokerFixture();
   const peekLock = (c: rhea.Connection, address: string, credit = 1): Promise<rhea.Receiver> =>
     openReceiver(c, { source: address, credit_window: 0, autoaccept: false }).then((r) => {
       r.add_credit(credit);

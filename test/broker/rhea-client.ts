@@ -3,7 +3,9 @@
  * messages and close, each waiting at most `WAIT_MS` so a broken broker fails instead of hanging.
  */
 import type { EventEmitter } from "node:events";
+import { after } from "node:test";
 import rhea from "rhea";
+import { Broker, type BrokerOptions } from "../../src/broker/index.js";
 
 export const WAIT_MS = 10_000;
 
@@ -250,4 +252,35 @@ export async function until(check: () => boolean, what: string, timeoutMs = WAIT
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** Brokers and rhea connections of a test suite, all closed after it (see {@link brokerFixture}). */
+export interface BrokerFixture {
+  /** Starts a broker and connects rhea to it. */
+  readonly setup: (options?: BrokerOptions) => Promise<{ b: Broker; c: rhea.Connection }>;
+  /** Closes `x` (a broker or a rhea connection) after the suite too; returns it. */
+  readonly keep: <T extends Broker | rhea.Connection>(x: T) => T;
+}
+
+/** Call inside a `describe`: registers an `after` hook that closes what the suite opened. */
+export function brokerFixture(): BrokerFixture {
+  const brokers: Broker[] = [];
+  const conns: rhea.Connection[] = [];
+  after(async () => {
+    for (const c of conns) await close(c);
+    for (const b of brokers) await b.close();
+  });
+  const keep = <T extends Broker | rhea.Connection>(x: T): T => {
+    if (x instanceof Broker) brokers.push(x);
+    else conns.push(x);
+    return x;
+  };
+  return {
+    keep,
+    setup: async (options) => {
+      const b = keep(await Broker.start(options));
+      const c = keep(await connect(b.port));
+      return { b, c };
+    },
+  };
 }
