@@ -177,7 +177,7 @@ export class ChannelMux {
 
   #session(remoteChannel: number): AmqpSession {
     const s = this.#byRemoteChannel.get(remoteChannel);
-    if (!s) throw new UnattachedChannel(remoteChannel);
+    if (!s) throw unattachedChannel(remoteChannel);
     return s;
   }
 
@@ -185,14 +185,15 @@ export class ChannelMux {
     if (f.remoteChannel !== undefined) {
       const s = this.#sessions[f.remoteChannel];
       if (!s || s.remoteChannel !== undefined)
-        throw new DecodeError(`BEGIN answers unknown channel ${f.remoteChannel}`, 0);
+        throw protocolError("amqp:not-allowed", `BEGIN answers unknown channel ${f.remoteChannel}`);
       s.remoteChannel = channel;
       this.#byRemoteChannel.set(channel, s);
       s.handleBegin(f);
       return;
     }
     // The peer begins a session: create ours and answer.
-    if (this.#byRemoteChannel.has(channel)) throw new DecodeError(`channel ${channel} is already in use`, 0);
+    if (this.#byRemoteChannel.has(channel))
+      throw protocolError("amqp:not-allowed", `channel ${channel} is already in use`);
     const ch = this.#freeChannel();
     const s = new AmqpSession(this.#connection, ch);
     this.#sessions[ch] = s;
@@ -205,8 +206,6 @@ export class ChannelMux {
 }
 
 /** A frame arrived for a channel with no session: connection error. */
-class UnattachedChannel extends DecodeError {
-  constructor(channel: number) {
-    super(`frame on channel ${channel}, which has no session`, 0);
-  }
+function unattachedChannel(channel: number): AMQPError {
+  return protocolError("amqp:not-allowed", `frame on channel ${channel}, which has no session`);
 }

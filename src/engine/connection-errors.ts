@@ -2,6 +2,7 @@
  * Error mapping at the connection boundary: which condition closes the connection when the bytes
  * the peer sent cannot be read.
  */
+import { AMQPError } from "../errors/amqp-error.js";
 import { DecodeError } from "../errors/decode-error.js";
 import { FramingError } from "../frames/framing-error.js";
 
@@ -26,6 +27,8 @@ export function inputErrorReason(e: unknown): CloseReason {
     return { condition: "amqp:connection:framing-error", description: e.description ?? e.message };
   } else if (e instanceof DecodeError) {
     return { condition: "amqp:decode-error", description: e.message };
+  } else if (e instanceof AMQPError && e.condition !== undefined) {
+    return { condition: e.condition, description: e.description ?? e.message };
   } else {
     return { condition: "amqp:internal-error", description: e instanceof Error ? e.message : String(e) };
   }

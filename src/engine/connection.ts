@@ -18,6 +18,7 @@ import { FramingError } from "../frames/framing-error.js";
 import {
   Close,
   Open,
+  PerformativeCode,
   readPerformativeCode,
   type BeginFields,
   type OpenFields,
@@ -168,6 +169,9 @@ export class AmqpConnection implements FrameSink {
         this.#onTransportClosed(error);
       },
     });
+    // Our idle time-out runs from the start: a peer that never sends its header is silent too.
+    this.#idle.received();
+    this.#idle.arm();
     if (this.role === "client") this.#handshake.start();
   }
 
@@ -288,21 +292,34 @@ export class AmqpConnection implements FrameSink {
       if (this.options.trace) this.options.trace(traceLine("<-", undefined, channel, undefined, 0));
       return; // heartbeat
     }
-    const d = this.#decoder;
-    d.reset(buf, start, end);
-    const code = readPerformativeCode(d);
-    if (type === FrameType.Sasl) {
-      if (this.#phase !== "sasl") throw new DecodeError("SASL frame outside the SASL layer", start);
-      this.#handshake.onSaslFrame(code, d);
-      return;
+    if (type === FrameType.Sasl && this.#phase !== "sasl") {
+      throw new FramingError("SASL frame outside the SASL layer", start);
     }
-    if (type !== FrameType.Amqp) throw new FramingError(`unknown frame type ${type}`, start);
-    if (this.#phase !== "amqp") throw new DecodeError("AMQP frame before the AMQP layer", start);
-    this.#mux.dispatch(code, channel, d, end);
+    if (type !== FrameType.Sasl && type !== FrameType.Amqp) {
+      throw new FramingError(`unknown frame type ${type}`, start);
+    }
+    try {
+      const d = this.#decoder;
+      d.reset(buf, start, end);
+      const code = readPerformativeCode(d);
+      if (type === FrameType.Sasl) {
+        this.#handshake.onSaslFrame(code, d);
+        return;
+      }
+      if (this.#phase !== "amqp") throw new DecodeError("AMQP frame before the AMQP layer", start);
+      // After our CLOSE only the peer's CLOSE matters (spec 2.4.3).
+      if (this.#closeSent && code !== PerformativeCode.Close) return;
+      this.#mux.dispatch(code, channel, d, end);
+    } catch (e) {
+      // The frame boundaries are intact: close with the error and keep reading for the peer's CLOSE.
+      if (e instanceof FramingError) throw e;
+      const { condition, description } = inputErrorReason(e);
+      this.closeWithError(condition, description, e);
+    }
   }
 
   #handleOpen(f: OpenFields): void {
-    if (this.remote) throw new DecodeError("second OPEN on the connection", 0);
+    if (this.remote) throw protocolError("amqp:not-allowed", "second OPEN on the connection");
     this.remote = f;
     this.remoteMaxFrameSize = Math.max(512, Math.min(f.maxFrameSize ?? 0xffffffff, 0x7fffffff));
     this.#idle.remoteIdleTimeout(f.idleTimeOut ?? 0);

@@ -36,6 +36,7 @@ export interface IdleTimeoutHost {
 export class IdleTimeout {
   readonly #host: IdleTimeoutHost;
   #timer: NodeJS.Timeout | undefined;
+  #tickMs = 0;
   #lastReceivedMs = Date.now();
   #heartbeatMs = 0;
 
@@ -62,7 +63,7 @@ export class IdleTimeout {
 
   /** Starts the timer if either time-out applies (idempotent; never after the connection closed). */
   arm(): void {
-    if (this.#timer || this.#host.isClosed()) return;
+    if (this.#host.isClosed()) return;
     const localIdle = this.#host.options.idleTimeoutMs ?? 0;
     const heartbeat = this.#heartbeatMs;
     if (localIdle <= 0 && heartbeat <= 0) return;
@@ -70,6 +71,10 @@ export class IdleTimeout {
       5,
       Math.min(localIdle > 0 ? localIdle / 4 : Infinity, heartbeat > 0 ? heartbeat / 2 : Infinity),
     );
+    // Already running at this pace; else (e.g. the peer's OPEN asked for heartbeats) re-arm.
+    if (this.#timer && tick === this.#tickMs) return;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#tickMs = tick;
     this.#timer = setInterval(() => {
       this.#onTimer();
     }, tick);

@@ -60,10 +60,10 @@ export function serverHeaderStep(
   sasl: SaslServerOptions | undefined,
   saslDone: boolean,
 ): HeaderStep {
-  if (h.id === ProtocolId.Sasl && h.major === 1 && sasl && !saslDone) {
+  if (isVersion10(h, ProtocolId.Sasl) && sasl && !saslDone) {
     return { next: "sasl", answer: ProtocolId.Sasl };
   }
-  if (h.id === ProtocolId.Amqp && h.major === 1) {
+  if (isVersion10(h, ProtocolId.Amqp)) {
     const allowNoSasl =
       sasl === undefined || (sasl.allowNoSasl ?? (sasl.mechanisms ?? ["ANONYMOUS"]).includes("ANONYMOUS"));
     if (!saslDone && !allowNoSasl) {

@@ -97,8 +97,15 @@ export class SaslPhase {
     if (code !== P.SaslInit && code !== P.SaslResponse)
       throw new DecodeError(`unexpected SASL frame 0x${code.toString(16)}`, d.pos);
     if (code === P.SaslResponse) {
+      // We never send a challenge: a response is a protocol violation; refuse and close.
       if (trace) trace(traceLine("<-", code, 0, {}, 0));
       this.#write(SaslOutcome, { code: SaslCode.Auth });
+      host.output.flush();
+      host.fail(
+        new AuthenticationException("unexpected sasl-response (no challenge was sent)", {
+          condition: "amqp:unauthorized-access",
+        }),
+      );
       return;
     }
     const init = SaslInit.decodeBody(d);
