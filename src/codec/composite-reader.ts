@@ -43,7 +43,29 @@ export function compileFieldListReader(
   lines.push(`  for (let i = ${keys.length}; i < count; i++) skip(d);`);
   lines.push("  return out;", "};");
   const params = [...readers.map((_, i) => `r${i}`), "skip"];
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from our own field tables only (see above)
-  const factory = new Function(...params, lines.join("\n")) as (...args: unknown[]) => FieldListReader;
-  return factory(...readers, skipValue);
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from our own field tables only (see above)
+    const factory = new Function(...params, lines.join("\n")) as (...args: unknown[]) => FieldListReader;
+    return factory(...readers, skipValue);
+  } catch {
+    // Code generation is disallowed (`--disallow-code-generation-from-strings`, a CSP): same result, generic loop.
+    return genericFieldListReader(keys, readers);
+  }
+}
+
+/** The same reader as a loop over the table: used where code generation is not allowed. */
+export function genericFieldListReader(keys: readonly string[], readers: readonly Reader[]): FieldListReader {
+  const n = keys.length;
+  return (d, count) => {
+    const out: Record<string, unknown> = {};
+    for (let i = 0; i < count; i++) {
+      if (i >= n) {
+        skipValue(d);
+        continue;
+      }
+      const code = d.u8();
+      if (code !== F.Null) out[keys[i]!] = readers[i]!(d, code);
+    }
+    return out;
+  };
 }
