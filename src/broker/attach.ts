@@ -33,6 +33,8 @@ export interface AttachOwner extends ProducerOwner {
   track(record: LinkRecord): void;
   /** Links of `session` still attached. */
   linkCount(session: AmqpSession): number;
+  /** Every link of the connection still attached. */
+  readonly links: readonly LinkRecord[];
   addReplyLink(reply: ReplyLink): void;
   removeReplyLink(reply: ReplyLink): void;
 }
@@ -70,6 +72,16 @@ export function handleAttach(owner: AttachOwner, attach: AttachFields, session: 
     address: raw === undefined ? undefined : ctx.resolveAddress(raw),
     linkName: attach.name,
   });
+  // A link name identifies one link between two containers: attaching it again steals it.
+  const ourRole = peerIsSender ? "receiver" : "sender";
+  for (const r of owner.links) {
+    if (r.link.name === attach.name && r.link.role === ourRole) {
+      r.close({
+        condition: "amqp:link:stolen",
+        description: `the link '${attach.name}' was attached again on this connection`,
+      });
+    }
+  }
   const max = ctx.settings.maxLinksPerSession;
   if (owner.linkCount(session) >= max) {
     refuse(session, attach, {

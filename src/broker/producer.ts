@@ -81,8 +81,13 @@ export class Producer {
   start(initialDeliveryCount: number): void {
     const link = this.link;
     link.deliveryCount = initialDeliveryCount;
+    // The broker never takes credit back, so a delivery without credit is the client's fault.
+    link.strictCredit = true;
     link.onDelivery = (d) => {
       this.#onDelivery(d);
+    };
+    link.onSenderFlow = () => {
+      this.topUp();
     };
     if (this.target.kind === "queue") {
       this.target.queue.producers.add(this);

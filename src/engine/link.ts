@@ -161,6 +161,19 @@ export abstract class Link {
     return this.#detached.promise;
   }
 
+  /**
+   * @internal The peer broke a rule of this link (e.g. a message over max-message-size): detaches
+   * with `error` and reports it through `onDetach`, as if the peer had detached with it.
+   */
+  detachWithError(error: ErrorFields): void {
+    if (this.state === "detaching" || this.state === "detached") return;
+    const err = remoteDetachError(error, true);
+    this.error ??= err;
+    this.fail(err, false);
+    void this.detach({ closed: true, error });
+    this.onDetach?.(err, true);
+  }
+
   /** @internal The peer's DETACH arrived. */
   handleRemoteDetach(detach: DetachFields): void {
     const err = detach.error ? remoteDetachError(detach.error, detach.closed === true) : undefined;

@@ -6,7 +6,7 @@
 import type { AMQPError } from "../errors/amqp-error.js";
 import type { AttachFields, FlowFields, TransferFields } from "../frames/performatives.js";
 import { deferred, type Deferred } from "../util/deferred.js";
-import { serialAdd } from "../util/serial.js";
+import { serialAdd, serialDiff } from "../util/serial.js";
 import type { DeliveryState, IncomingDelivery } from "./delivery.js";
 import { Link, ReceiverSettleMode } from "./link.js";
 
@@ -29,6 +29,14 @@ export class ReceiverLink extends Link {
    * value. 0 = manual credit (`flow()` / `addCredit()`).
    */
   autoCredit = 0;
+  /**
+   * Detach with `amqp:link:transfer-limit-exceeded` when a delivery arrives without credit. Only for
+   * receivers that never reduce the credit they granted (transfers in flight may legitimately
+   * exceed a reduced credit, spec 2.6.7), such as the broker's producers.
+   */
+  strictCredit = false;
+  /** Called when a FLOW from the sender moved the delivery-count (credit was used up or given back). */
+  onSenderFlow: (() => void) | undefined;
   /** Deliveries received and not yet settled locally. */
   unsettled = 0;
   #assembly: Assembly | undefined;
@@ -73,24 +81,42 @@ export class ReceiverLink extends Link {
   }
 
   handleFlow(flow: FlowFields): void {
-    if (flow.deliveryCount !== undefined && flow.linkCredit !== undefined && this.#drainMode) {
-      // The sender advanced delivery-count to consume our credit: the drain is complete.
-      const used = (flow.deliveryCount - this.deliveryCount) >>> 0;
-      this.deliveryCount = flow.deliveryCount;
-      this.linkCredit = Math.max(0, this.linkCredit - used);
-      if (flow.linkCredit === 0 || this.linkCredit === 0) {
-        this.linkCredit = 0;
-        this.#drainMode = false;
-        const d = this.#drain;
-        this.#drain = undefined;
-        d?.resolve();
+    // Only the sender moves delivery-count on its own (spec 2.6.7): it advances it when it answers a
+    // drain or gives credit back. The delivery-limit we granted stays, so the credit left shrinks.
+    let advanced = 0;
+    if (flow.deliveryCount !== undefined) {
+      advanced = serialDiff(this.deliveryCount, flow.deliveryCount);
+      if (advanced > 0) {
+        this.deliveryCount = flow.deliveryCount;
+        this.linkCredit = Math.max(0, this.linkCredit - advanced);
       }
+    }
+    let drained = false;
+    if (
+      this.#drainMode &&
+      flow.deliveryCount !== undefined &&
+      flow.linkCredit !== undefined &&
+      (flow.linkCredit === 0 || this.linkCredit === 0)
+    ) {
+      // The sender consumed our credit: the drain is complete.
+      this.linkCredit = 0;
+      this.#drainMode = false;
+      drained = true;
+      const d = this.#drain;
+      this.#drain = undefined;
+      d?.resolve();
+    }
+    if (advanced > 0 && !drained) {
+      this.#topUp();
+      this.onSenderFlow?.();
     }
     if (flow.echo === true) this.session.writeFlow(this, this.#drainMode);
   }
 
   /** @internal A transfer frame for this link. `payload` is a view into the frame. */
   handleTransfer(t: TransferFields, payload: Buffer): void {
+    // Transfers the peer sent before it saw our DETACH are dropped: neither delivered nor settled.
+    if (this.state === "detaching" || this.state === "detached") return;
     let a = this.#assembly;
     if (a === undefined) {
       if (t.deliveryId === undefined || t.deliveryTag === undefined) {
@@ -98,6 +124,13 @@ export class ReceiverLink extends Link {
           "amqp:invalid-field",
           "first transfer of a delivery lacks delivery-id or delivery-tag",
         );
+        return;
+      }
+      if (this.strictCredit && this.linkCredit <= 0) {
+        this.detachWithError({
+          condition: "amqp:link:transfer-limit-exceeded",
+          description: `delivery ${t.deliveryId} was sent without link credit`,
+        });
         return;
       }
       a = {
@@ -112,6 +145,13 @@ export class ReceiverLink extends Link {
       this.#assembly = a;
       this.deliveryCount = serialAdd(this.deliveryCount, 1);
       this.linkCredit--;
+    } else if (t.deliveryId !== undefined && t.deliveryId !== a.deliveryId) {
+      this.#assembly = undefined;
+      this.session.violation(
+        "amqp:invalid-field",
+        `continuation transfer of delivery ${a.deliveryId} carries delivery-id ${t.deliveryId}`,
+      );
+      return;
     } else if (t.settled === true) {
       a.settled = true;
     }
@@ -127,12 +167,9 @@ export class ReceiverLink extends Link {
       const max = this.local.maxMessageSize;
       if (max !== undefined && max > 0 && a.size > Number(max)) {
         this.#assembly = undefined;
-        void this.detach({
-          closed: true,
-          error: {
-            condition: "amqp:link:message-size-exceeded",
-            description: `message of more than ${a.size} bytes exceeds the link's max-message-size ${Number(max)}`,
-          },
+        this.detachWithError({
+          condition: "amqp:link:message-size-exceeded",
+          description: `message of more than ${a.size} bytes exceeds the link's max-message-size ${Number(max)}`,
         });
         return;
       }

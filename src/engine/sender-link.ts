@@ -195,8 +195,10 @@ export class SenderLink extends Link {
 
   handleFlow(flow: FlowFields): void {
     if (flow.linkCredit !== undefined) {
+      // link-credit is a uint, not a serial number: only the delivery-counts compare with wrap-around
+      // (credit 2^32 - 1 means "unbounded" to some receivers).
       const remoteCount = flow.deliveryCount ?? this.deliveryCount;
-      this.linkCredit = serialDiff(this.deliveryCount, serialAdd(remoteCount, flow.linkCredit));
+      this.linkCredit = serialDiff(this.deliveryCount, remoteCount) + flow.linkCredit;
     }
     if (flow.available !== undefined) this.available = flow.available;
     this.#drain = flow.drain === true;

@@ -100,7 +100,9 @@ export class SessionLinkTable {
     if (link.remoteHandle !== undefined && this.#byRemoteHandle.get(link.remoteHandle) === link) {
       this.#byRemoteHandle.delete(link.remoteHandle);
     }
-    this.#byName.delete(`${link.role}:${link.name}`);
+    // A link attached again under the same name (the older one stolen) keeps its entry.
+    const key = `${link.role}:${link.name}`;
+    if (this.#byName.get(key) === link) this.#byName.delete(key);
   }
 
   /**
