@@ -34,8 +34,9 @@ import { reportAttach } from "./on-attach.js";
 import { isRedirect } from "./recovery.js";
 import { RecoveryController } from "./recovery-controller.js";
 import type { Session } from "./session.js";
+import { SharedOpen } from "./shared-open.js";
 import { StatusReporter } from "./status-reporter.js";
-import { asAMQPError, nextTurn } from "./waits.js";
+import { abortError, asAMQPError, nextTurn } from "./waits.js";
 
 export type { OpenOptions } from "./client-options.js";
 export type { ClientState } from "./client-status.js";
@@ -69,7 +70,7 @@ export class AMQPClient implements AsyncDisposable {
   readonly #reporter = new StatusReporter();
   readonly #reconnect: ResolvedReconnect;
   #state: ClientState = "idle";
-  #opening: Promise<void> | undefined;
+  #opening: SharedOpen | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(remoteAddress: string | Address, options: AMQPClientOptions = {}) {
@@ -176,30 +177,36 @@ export class AMQPClient implements AsyncDisposable {
   /**
    * Connects (or joins `connection`), begins the session and attaches the client's link. Resolves
    * when all of it is up. No-op when open. A failed open leaves the client idle (it can be opened
-   * again); a redirect refusal is followed when recovery is enabled.
+   * again); a redirect refusal is followed when recovery is enabled. Calls made while it opens share
+   * the open: a call's `signal` ends that call; the open stops when every waiting call aborted.
    *
    * @throws the typed error of the failure (`AuthenticationException`, `LinkDetach`, `ConnectFailedError`,
-   *   `ClientTimeout`…); {@link AMQPClientShutdown} on a closed client.
+   *   `ClientTimeout`…); {@link AMQPClientShutdown} on a closed client; {@link AMQPAbortError}.
    */
   open(options: OpenOptions = {}): Promise<void> {
+    const signal = options.signal;
     switch (this.#state) {
-      case "open":
-      case "recovering":
-        return Promise.resolve();
-      case "opening":
-        return this.#opening ?? Promise.resolve();
       case "failed":
       case "closing":
       case "closed":
         return Promise.reject(this.closedError());
-      case "idle":
+      case "open":
+      case "recovering":
+        return signal?.aborted === true ? Promise.reject(abortError(signal)) : Promise.resolve();
+      case "opening":
         break;
+      case "idle": {
+        if (signal?.aborted === true) return Promise.reject(abortError(signal));
+        const opening = new SharedOpen((s) => this.#open({ ...options, signal: s }));
+        this.#opening = opening;
+        const done = (): void => {
+          if (this.#opening === opening) this.#opening = undefined;
+        };
+        opening.promise.then(done, done);
+        break;
+      }
     }
-    const opening = this.#open(options).finally(() => {
-      this.#opening = undefined;
-    });
-    this.#opening = opening;
-    return opening;
+    return this.#opening?.join(signal) ?? Promise.resolve();
   }
 
   async #open(options: OpenOptions): Promise<void> {
@@ -269,7 +276,7 @@ export class AMQPClient implements AsyncDisposable {
         case "closed":
           throw this.closedError();
         case "opening":
-          await this.#opening;
+          await this.#opening?.promise;
           break;
         case "recovering":
           await Promise.race([this.#reporter.next(), this.#reporter.closed]);
@@ -325,7 +332,7 @@ export class AMQPClient implements AsyncDisposable {
       });
     }
     if (this.#state === "closing" || this.#state === "closed") throw this.closedError();
-    if (this.#state === "opening") await this.#opening?.catch(() => undefined);
+    if (this.#state === "opening") await this.#opening?.promise.catch(() => undefined);
     await this.#recovery.redirect(error, auth, this.options.openTimeout ?? 30_000);
   }
 

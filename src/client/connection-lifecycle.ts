@@ -135,7 +135,8 @@ export class ConnectionLifecycle {
     const outer = signal ? AbortSignal.any([epoch, signal]) : epoch;
     const inner = AbortSignal.any([outer, ac.signal]);
     const work = Promise.all([
-      conn.open({ signal: inner }),
+      // A shared connection is not this client's to abort: only the client's wait ends.
+      conn.open(this.#external ? {} : { signal: inner }),
       session.begun(),
       this.#hooks.attachLink(session, inner),
     ]);

@@ -17,6 +17,7 @@ import type { ErrorFields } from "../engine/remote-errors.js";
 import type { AMQPAuth } from "../auth/amqp-auth.js";
 import { getLogger } from "../util/log.js";
 import { Session, type SessionOptions } from "./session.js";
+import { abortError } from "./waits.js";
 
 /** Options of a {@link Connection} (uamqp's Connection kwargs, camelCase, milliseconds). */
 export interface ConnectionOptions {
@@ -40,6 +41,9 @@ export interface ConnectionOptions {
   closeTimeoutMs?: number;
 }
 
+/** The abort reason of an open's connect when `close()` ends the open. */
+const CLOSED: unique symbol = Symbol("closed");
+
 /** Lifecycle of a {@link Connection}. */
 export type ConnectionState = "idle" | "opening" | "open" | "closing" | "closed" | "error";
 
@@ -60,6 +64,8 @@ export class Connection implements AsyncDisposable {
   #engine: AmqpConnection;
   #state: ConnectionState = "idle";
   #opening: Promise<void> | undefined;
+  /** Aborts the connect of the open in progress (on close()). */
+  #connecting: AbortController | undefined;
 
   constructor(hostname: string, auth: AMQPAuth, options: ConnectionOptions = {}) {
     this.hostname = hostname;
@@ -107,6 +113,11 @@ export class Connection implements AsyncDisposable {
     return this.#state;
   }
 
+  /** The state, read through a call so that TypeScript does not narrow it across awaits. */
+  #stateNow(): ConnectionState {
+    return this.#state;
+  }
+
   /** The error that ended the connection, if any (sticky, as in uamqp). */
   get error(): AMQPError | undefined {
     return this.#engine.error;
@@ -130,7 +141,10 @@ export class Connection implements AsyncDisposable {
   /**
    * Connects and opens. Resolves when the peer's OPEN arrived. Idempotent while opening.
    * @throws {AuthenticationException} wrong credentials; {@link ClientTimeout} after `timeoutMs`;
-   *   transport errors (`AMQP_CONNECT_FAILED`, `AMQP_TLS`…); a `ConnectionClose` if the peer refuses.
+   *   transport errors (`AMQP_CONNECT_FAILED`, `AMQP_TLS`…); a `ConnectionClose` if the peer refuses;
+   *   `AMQPAbortError` when `signal` aborts, before (nothing is connected) or during the open (the
+   *   connection is closed);
+   *   {@link AMQPClientShutdown} when `close()` is called meanwhile.
    */
   open(options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
     if (this.#state === "open") return Promise.resolve();
@@ -139,38 +153,71 @@ export class Connection implements AsyncDisposable {
         this.error ?? new AMQPClientShutdown("connection is closed", { retryable: false }),
       );
     }
+    if (!this.#opening && options.signal?.aborted === true) {
+      return Promise.reject(abortError(options.signal));
+    }
     this.#opening ??= this.#open(options);
     return this.#opening;
   }
 
   async #open(options: { signal?: AbortSignal; timeoutMs?: number }): Promise<void> {
     this.#state = "opening";
-    const timeoutMs = options.timeoutMs;
+    const { timeoutMs, signal } = options;
     let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
     const controller = new AbortController();
-    const onAbort = (): void => {
-      controller.abort(options.signal?.reason);
-    };
-    options.signal?.addEventListener("abort", onAbort, { once: true });
+    this.#connecting = controller;
     try {
       const work = (async () => {
         const transport = await this.auth.connect(controller.signal);
+        if (controller.signal.aborted) {
+          // Given up (abort, timeout, close) while connecting: do not keep the socket.
+          transport.destroy();
+          throw abortError(controller.signal);
+        }
         this.#engine.start(transport);
         await this.#engine.opened();
       })();
+      // The abort and the timeout end every phase (connect, SASL, OPEN), not only the connect.
+      const guards: Promise<never>[] = [];
       if (timeoutMs !== undefined && timeoutMs > 0) {
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            controller.abort();
-            reject(new ClientTimeout(`connection open timed out after ${timeoutMs} ms`, { retryable: true }));
-          }, timeoutMs);
-        });
-        await Promise.race([work, timeout]);
-      } else {
-        await work;
+        guards.push(
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => {
+              controller.abort();
+              reject(
+                new ClientTimeout(`connection open timed out after ${timeoutMs} ms`, { retryable: true }),
+              );
+            }, timeoutMs);
+          }),
+        );
       }
-      this.#state = "open";
+      if (signal) {
+        guards.push(
+          new Promise<never>((_, reject) => {
+            onAbort = () => {
+              controller.abort(signal.reason);
+              reject(abortError(signal));
+            };
+            signal.addEventListener("abort", onAbort, { once: true });
+          }),
+        );
+      }
+      await (guards.length > 0 ? Promise.race([work, ...guards]) : work);
+      // close() may have been called since the peer's OPEN arrived: its state wins.
+      if (this.#stateNow() === "opening") this.#state = "open";
     } catch (e) {
+      if (controller.signal.aborted && controller.signal.reason === CLOSED) {
+        // close() during the open ends it; close() also ends the engine and sets the state.
+        throw new AMQPClientShutdown("connection was closed", { retryable: false });
+      }
+      if (signal?.aborted === true) {
+        // Aborted by the caller: not a failure of the connection. It closes (with a CLOSE if our
+        // OPEN went out, bounded by closeTimeoutMs) and cannot be opened again.
+        this.#state = "closing";
+        void this.#engine.close();
+        throw abortError(signal);
+      }
       this.#state = "error";
       const error =
         e instanceof AMQPErrorClass ? e : new AMQPConnectionError(String(e), { cause: e, retryable: true });
@@ -178,7 +225,8 @@ export class Connection implements AsyncDisposable {
       throw error;
     } finally {
       if (timer) clearTimeout(timer);
-      options.signal?.removeEventListener("abort", onAbort);
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
+      if (this.#connecting === controller) this.#connecting = undefined;
     }
   }
 
@@ -191,6 +239,7 @@ export class Connection implements AsyncDisposable {
   async close(error?: ErrorFields): Promise<void> {
     if (this.#state === "closed" || this.#state === "error") return;
     this.#state = "closing";
+    this.#connecting?.abort(CLOSED);
     await this.#engine.close(error);
     this.#state = this.#engine.error ? "error" : "closed";
   }

@@ -56,6 +56,8 @@ export class MessageSender implements AsyncDisposable {
   #state: MessageSenderState = MessageSenderState.Idle;
   /** Called when the peer detaches the link (with its error, if any). */
   onDetached: ((error: AMQPError | undefined) => void) | undefined;
+  /** Called when the peer grants credit (a FLOW leaves the link with credit). */
+  onCredit: (() => void) | undefined;
 
   constructor(session: Session, source: SourceLike, target: TargetLike, options: MessageSenderOptions = {}) {
     this.session = session;
@@ -77,6 +79,9 @@ export class MessageSender implements AsyncDisposable {
     this.#link.onDetach = (error) => {
       this.#state = MessageSenderState.Error;
       this.onDetached?.(error);
+    };
+    this.#link.onCredit = () => {
+      this.onCredit?.();
     };
   }
 
@@ -102,6 +107,11 @@ export class MessageSender implements AsyncDisposable {
   /** Credit the peer has given. */
   get credit(): number {
     return this.#link.linkCredit;
+  }
+
+  /** Sends waiting for credit (or session window) before they can be transferred. */
+  get queued(): number {
+    return this.#link.queued;
   }
 
   /** Resolves when the peer attached the link. @throws the link's error if it was refused. */

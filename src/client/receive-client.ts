@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { Source } from "../address/index.js";
 import type { AMQPError } from "../errors/amqp-error.js";
+import { AMQPClientShutdown } from "../errors/exceptions.js";
 import type { Message } from "../message/message.js";
 import { MessageState } from "../message/message-state.js";
 import { AMQPClient, isUrlLike } from "./amqp-client.js";
@@ -127,10 +128,11 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
       throw new RangeError(`maxBatchSize (${max}) cannot be larger than prefetch (${this.prefetch})`);
     }
     this.#checkUsable();
-    await this.open({ signal: options.signal });
+    if (!(await this.#openForReceive(options.signal))) return [];
     const deadline = options.timeout ? Date.now() + options.timeout : undefined;
     this.#lastActivity = Date.now();
     for (;;) {
+      if (options.signal?.aborted === true) throw abortError(options.signal);
       if (this.bufferedCount > 0) {
         const batch = this.#take(max);
         for (const m of batch) this.#handled(m, options.onMessage);
@@ -157,7 +159,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
    */
   async receiveMessages(handler: MessageHandler, options: ReceiveStreamOptions = {}): Promise<void> {
     this.#checkUsable();
-    await this.open({ signal: options.signal });
+    if (!(await this.#openForReceive(options.signal))) return;
     this.#lastActivity = Date.now();
     for (;;) {
       const m = await this.#next(options.signal);
@@ -181,7 +183,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
    */
   async *receiveMessagesIter(options: ReceiveStreamOptions = {}): AsyncGenerator<Message, void, undefined> {
     this.#checkUsable();
-    await this.open({ signal: options.signal });
+    if (!(await this.#openForReceive(options.signal))) return;
     this.#lastActivity = Date.now();
     let current: Message | undefined;
     try {
@@ -213,9 +215,26 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     if (state === "failed" || state === "closing" || state === "closed") throw this.closedError();
   }
 
+  /**
+   * Opens the client for a receive call. False when `close()` ended the open: the call then ends as
+   * a receive pending at the close does (`[]`, end of the stream).
+   */
+  async #openForReceive(signal: AbortSignal | undefined): Promise<boolean> {
+    try {
+      await this.open({ signal });
+      return true;
+    } catch (e) {
+      const state = this.state;
+      const closed = (state === "closing" || state === "closed") && this.error === undefined;
+      if (closed && e instanceof AMQPClientShutdown) return false;
+      throw e;
+    }
+  }
+
   /** The next message, or undefined when the stream ends (inactivity, close). */
   async #next(signal: AbortSignal | undefined): Promise<Message | undefined> {
     for (;;) {
+      if (signal?.aborted === true) throw abortError(signal);
       if (this.bufferedCount > 0) return this.#take(1)[0];
       const r = await this.#wait(undefined, signal);
       if (r === "message" || r === "timeout") continue;
@@ -398,6 +417,8 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
 
   /** @internal */
   protected override onFatal(_error: AMQPError): void {
+    if (this.#inactivity) clearTimeout(this.#inactivity);
+    this.#inactivity = undefined;
     this.#buffer = [];
     this.#head = 0;
     this.#wakeAll("closed");

@@ -131,7 +131,7 @@ export class SendClient extends AMQPClient {
     return out;
   }
 
-  #enqueue(messages: Message[]): void {
+  #enqueue(messages: Message[], pump = true): void {
     const now = Date.now();
     for (const m of messages) {
       if (this.#all.has(m)) continue;
@@ -141,7 +141,7 @@ export class SendClient extends AMQPClient {
       this.#ready.push(m);
     }
     this.#armSweep();
-    this.#pump();
+    if (pump) this.#pump();
   }
 
   /**
@@ -172,9 +172,12 @@ export class SendClient extends AMQPClient {
    */
   async sendMessage(message: Message | BatchMessage, options: SendCallOptions = {}): Promise<void> {
     const messages = this.#gather([message]);
-    this.#enqueue(messages);
+    const signal = options.signal;
+    // Aborted already: the messages are cancelled below without being transferred.
+    this.#enqueue(messages, signal?.aborted !== true);
     try {
-      await this.open({ signal: options.signal });
+      if (signal?.aborted === true) throw abortError(signal);
+      await this.open({ signal });
       this.#pump();
       await this.#waitFor(messages, options.signal);
     } catch (e) {
@@ -248,6 +251,9 @@ export class SendClient extends AMQPClient {
     if (!this.isReady || !sender || sender.state !== MessageSenderState.Open) return;
     const ready = this.#ready;
     while (this.#inFlight.size < this.maxInFlight && this.#readyHead < ready.length) {
+      // Only what the link's credit lets out now: a message waiting for credit stays queued here,
+      // where an abort or its deadline still cancels it before it is transferred.
+      if (sender.queued >= sender.credit) break;
       const m = ready[this.#readyHead];
       ready[this.#readyHead++] = undefined;
       if (!m || !this.#all.has(m) || m.state !== MessageState.WaitingToBeSent) continue;
@@ -423,6 +429,9 @@ export class SendClient extends AMQPClient {
     this.#sender = sender;
     sender.onDetached = (error) => {
       if (gen === this.#linkGen) this.linkFailed(error);
+    };
+    sender.onCredit = () => {
+      if (gen === this.#linkGen) this.#pump();
     };
     try {
       await bounded(sender.open(), { signal, what: "sender attach" });
