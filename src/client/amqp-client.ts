@@ -4,7 +4,8 @@
  * reporting each step through `status()`. `SendClient` and `ReceiveClient` add their link.
  *
  * Its parts: `connection-lifecycle.ts` (connection, session, address and auth),
- * `recovery-controller.ts` (failures, recovery runs, redirects), `status-reporter.ts` (`status()`,
+ * `recovery-controller.ts` (failures, recovery runs, the redirects of an open and of `redirect()`),
+ * `status-reporter.ts` (`status()`,
  * `closed()`, the sticky error). This file holds the open/close state machine and the hooks of the
  * link clients.
  */
@@ -21,29 +22,20 @@ import {
 } from "../errors/exceptions.js";
 import type { Link } from "../engine/link.js";
 import { ErrorPolicy } from "../policy/error-policy.js";
-import {
-  resolveReconnect,
-  type AMQPClientOptions,
-  type OpenOptions,
-  type ResolvedReconnect,
-} from "./client-options.js";
+import { resolveReconnect, type AMQPClientOptions, type OpenOptions } from "./client-options.js";
 import type { ClientState, ClientStatus } from "./client-status.js";
 import type { Connection } from "./connection.js";
 import { ConnectionLifecycle } from "./connection-lifecycle.js";
 import { reportAttach } from "./on-attach.js";
-import { isRedirect } from "./recovery.js";
 import { RecoveryController } from "./recovery-controller.js";
 import type { Session } from "./session.js";
 import { SharedOpen } from "./shared-open.js";
 import { StatusReporter } from "./status-reporter.js";
-import { abortError, asAMQPError, nextTurn } from "./waits.js";
+import { abortError, nextTurn } from "./waits.js";
 
 export type { OpenOptions } from "./client-options.js";
 export type { ClientState } from "./client-status.js";
 export { isUrlLike } from "./connection-lifecycle.js";
-
-/** Redirects followed by one `open()` before giving up. */
-const MAX_REDIRECTS = 5;
 
 /**
  * A client on one AMQP connection (uamqp's `AMQPClient`). Usually used through {@link SendClient}
@@ -68,7 +60,6 @@ export class AMQPClient implements AsyncDisposable {
   readonly #lifecycle: ConnectionLifecycle;
   readonly #recovery: RecoveryController;
   readonly #reporter = new StatusReporter();
-  readonly #reconnect: ResolvedReconnect;
   #state: ClientState = "idle";
   #opening: SharedOpen | undefined;
   #closing: Promise<void> | undefined;
@@ -78,7 +69,7 @@ export class AMQPClient implements AsyncDisposable {
     const address = typeof remoteAddress === "string" ? Address.parse(remoteAddress) : remoteAddress;
     this.clientName = options.clientName ?? randomUUID();
     this.errorPolicy = options.errorPolicy ?? new ErrorPolicy();
-    this.#reconnect = resolveReconnect(options.reconnect);
+    const reconnect = resolveReconnect(options.reconnect);
     this.#lifecycle = new ConnectionLifecycle(address, this.clientName, options, {
       attachLink: (session, signal) => this.attachLink(session, signal),
       closeLink: () => this.closeLink(),
@@ -90,7 +81,7 @@ export class AMQPClient implements AsyncDisposable {
       },
     });
     this.#recovery = new RecoveryController({
-      reconnect: this.#reconnect,
+      reconnect,
       errorPolicy: this.errorPolicy,
       lifecycle: this.#lifecycle,
       reporter: this.#reporter,
@@ -98,6 +89,7 @@ export class AMQPClient implements AsyncDisposable {
       setState: (state) => {
         this.#state = state;
       },
+      closedError: () => this.closedError(),
       linkLost: (error) => {
         this.onLinkLost(error);
       },
@@ -131,11 +123,6 @@ export class AMQPClient implements AsyncDisposable {
   }
 
   get state(): ClientState {
-    return this.#state;
-  }
-
-  /** The state, read through a call so that TypeScript does not narrow it across awaits. */
-  #current(): ClientState {
     return this.#state;
   }
 
@@ -214,29 +201,7 @@ export class AMQPClient implements AsyncDisposable {
     this.#recovery.clearFailure();
     if (options.connection) this.#lifecycle.join(options.connection);
     const timeoutMs = options.timeout ?? this.options.openTimeout ?? 30_000;
-    for (let hops = 0; ; hops++) {
-      try {
-        await this.#lifecycle.establish(timeoutMs, this.#recovery.signal, options.signal);
-        break;
-      } catch (e) {
-        const error = asAMQPError(e);
-        if (this.#current() !== "opening") throw this.closedError();
-        await this.#lifecycle.teardown();
-        if (
-          isRedirect(error) &&
-          this.#reconnect.enabled &&
-          !this.#lifecycle.external &&
-          hops < MAX_REDIRECTS
-        ) {
-          this.#reporter.emit(this.#lifecycle.redirect(error));
-          continue;
-        }
-        this.#state = "idle";
-        this.#recovery.clearFailure();
-        if (options.connection) this.#lifecycle.leave();
-        throw error;
-      }
-    }
+    await this.#recovery.establishForOpen(timeoutMs, options.signal, options.connection !== undefined);
     this.#state = "open";
     const failure = this.#recovery.takeFailure();
     if (failure) {

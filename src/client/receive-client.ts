@@ -3,6 +3,7 @@
  * Unlike uamqp, credit is issued as the application consumes (the buffer never exceeds `prefetch`),
  * `autoComplete` accepts when the application receives a message (not on arrival), and a client
  * closed by its inactivity timeout rejects further receives instead of returning `[]` forever.
+ * Its parts: `receive-buffer.ts` (buffered messages, waiting calls), `inactivity-timer.ts`.
  */
 import { randomUUID } from "node:crypto";
 import { Source } from "../address/index.js";
@@ -12,8 +13,10 @@ import type { Message } from "../message/message.js";
 import { MessageState } from "../message/message-state.js";
 import { AMQPClient, isUrlLike } from "./amqp-client.js";
 import { compact, type ReceiveClientOptions } from "./client-options.js";
+import { InactivityTimer } from "./inactivity-timer.js";
 import { MessageReceiverState, ReceiverSettleMode } from "./link-states.js";
 import { MessageReceiver, type MessageReceiverOptions } from "./message-receiver.js";
+import { ReceiveBuffer, type WaitResult } from "./receive-buffer.js";
 import type { Session } from "./session.js";
 import { abortError, bounded, nextTurn } from "./waits.js";
 
@@ -36,8 +39,6 @@ export interface ReceiveStreamOptions {
 
 /** A message handler of {@link ReceiveClient.receiveMessages}. */
 export type MessageHandler = (message: Message) => void | Promise<void>;
-
-type WaitResult = "message" | "timeout" | "inactive" | "closed";
 
 /**
  * Receives messages from one source (uamqp's `ReceiveClient`).
@@ -64,11 +65,8 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
   #source: Source;
   #receiver: MessageReceiver | undefined;
   #linkGen = 0;
-  #buffer: (Message | undefined)[] = [];
-  #head = 0;
-  readonly #wakers = new Set<(r: WaitResult) => void>();
-  #lastActivity = Date.now();
-  #inactivity: NodeJS.Timeout | undefined;
+  readonly #buffer = new ReceiveBuffer();
+  readonly #inactivity: InactivityTimer;
   #shutdown: Promise<void> | undefined;
 
   constructor(source: string | Source, options: ReceiveClientOptions = {}) {
@@ -87,6 +85,15 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
       throw new RangeError(`timeout must be a number of ms >= 0, got ${this.timeout}`);
     }
     this.shutdownAfterTimeout = options.shutdownAfterTimeout ?? true;
+    this.#inactivity = new InactivityTimer(
+      this.timeout,
+      () => this.#buffer.waiting > 0,
+      () => {
+        this.#buffer.wakeAll("inactive");
+        if (this.shutdownAfterTimeout) this.#shutdown ??= this.close();
+        else this.#inactivity.touch();
+      },
+    );
   }
 
   /** The source the client receives from. */
@@ -106,7 +113,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
 
   /** Messages received and not yet handed to the application. */
   get bufferedCount(): number {
-    return this.#buffer.length - this.#head;
+    return this.#buffer.count;
   }
 
   // ---- receiving ---------------------------------------------------------------------------------
@@ -130,7 +137,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     this.#checkUsable();
     if (!(await this.#openForReceive(options.signal))) return [];
     const deadline = options.timeout ? Date.now() + options.timeout : undefined;
-    this.#lastActivity = Date.now();
+    this.#inactivity.touch();
     for (;;) {
       if (options.signal?.aborted === true) throw abortError(options.signal);
       if (this.bufferedCount > 0) {
@@ -160,7 +167,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
   async receiveMessages(handler: MessageHandler, options: ReceiveStreamOptions = {}): Promise<void> {
     this.#checkUsable();
     if (!(await this.#openForReceive(options.signal))) return;
-    this.#lastActivity = Date.now();
+    this.#inactivity.touch();
     for (;;) {
       const m = await this.#next(options.signal);
       if (!m) return;
@@ -184,7 +191,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
   async *receiveMessagesIter(options: ReceiveStreamOptions = {}): AsyncGenerator<Message, void, undefined> {
     this.#checkUsable();
     if (!(await this.#openForReceive(options.signal))) return;
-    this.#lastActivity = Date.now();
+    this.#inactivity.touch();
     let current: Message | undefined;
     try {
       for (;;) {
@@ -250,17 +257,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
   }
 
   #take(max: number): Message[] {
-    const out: Message[] = [];
-    const buf = this.#buffer;
-    while (out.length < max && this.#head < buf.length) {
-      const m = buf[this.#head];
-      buf[this.#head++] = undefined;
-      if (m) out.push(m);
-    }
-    if (this.#head === buf.length) {
-      this.#buffer = [];
-      this.#head = 0;
-    }
+    const out = this.#buffer.take(max);
     this.#topUp();
     return out;
   }
@@ -290,54 +287,9 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     if (this.state === "closing" || this.state === "closed" || this.state === "failed") {
       return Promise.resolve("closed");
     }
-    if (signal?.aborted === true) return Promise.reject(abortError(signal));
-    return new Promise<WaitResult>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const cleanup = (): void => {
-        this.#wakers.delete(wake);
-        if (timer) clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      const wake = (r: WaitResult): void => {
-        cleanup();
-        resolve(r);
-      };
-      const onAbort = (): void => {
-        cleanup();
-        reject(abortError(signal!));
-      };
-      this.#wakers.add(wake);
-      if (deadline !== undefined) {
-        timer = setTimeout(
-          () => {
-            wake("timeout");
-          },
-          Math.max(0, deadline - Date.now()),
-        );
-      }
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.#armInactivity();
-    });
-  }
-
-  #wakeAll(r: WaitResult): void {
-    for (const w of [...this.#wakers]) w(r);
-  }
-
-  #armInactivity(): void {
-    if (this.timeout <= 0 || this.#inactivity || this.#wakers.size === 0) return;
-    const delay = Math.max(0, this.#lastActivity + this.timeout - Date.now());
-    this.#inactivity = setTimeout(() => {
-      this.#inactivity = undefined;
-      if (this.#wakers.size === 0) return;
-      if (Date.now() - this.#lastActivity < this.timeout) {
-        this.#armInactivity();
-        return;
-      }
-      this.#wakeAll("inactive");
-      if (this.shutdownAfterTimeout) this.#shutdown ??= this.close();
-      else this.#lastActivity = Date.now();
-    }, delay);
+    const waited = this.#buffer.wait(deadline, signal);
+    this.#inactivity.arm();
+    return waited;
   }
 
   // ---- credit ------------------------------------------------------------------------------------
@@ -355,9 +307,9 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
   #onMessage(m: Message, gen: number): void {
     if (gen !== this.#linkGen) return;
     this.#buffer.push(m);
-    this.#lastActivity = Date.now();
+    this.#inactivity.touch();
     this.markProgress();
-    this.#wakeAll("message");
+    this.#buffer.wakeAll("message");
   }
 
   // ---- link lifecycle (hooks of AMQPClient) ------------------------------------------------------
@@ -387,7 +339,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     } finally {
       this.reportAttach(receiver.link);
     }
-    this.#lastActivity = Date.now();
+    this.#inactivity.touch();
     const credit = this.prefetch - this.bufferedCount;
     if (credit > 0) receiver.addCredit(credit);
   }
@@ -403,10 +355,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
   /** @internal */
   protected override onLinkLost(_error: AMQPError): void {
     // Unsettled buffered messages are redelivered by the peer once the link is back: drop them.
-    if (this.receiveSettleMode === ReceiverSettleMode.PeekLock) {
-      this.#buffer = [];
-      this.#head = 0;
-    }
+    if (this.receiveSettleMode === ReceiverSettleMode.PeekLock) this.#buffer.clear();
   }
 
   /** @internal */
@@ -417,18 +366,15 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
 
   /** @internal */
   protected override onFatal(_error: AMQPError): void {
-    if (this.#inactivity) clearTimeout(this.#inactivity);
-    this.#inactivity = undefined;
-    this.#buffer = [];
-    this.#head = 0;
-    this.#wakeAll("closed");
+    this.#inactivity.stop();
+    this.#buffer.clear();
+    this.#buffer.wakeAll("closed");
   }
 
   /** @internal */
   protected override onClosing(): void {
-    if (this.#inactivity) clearTimeout(this.#inactivity);
-    this.#inactivity = undefined;
-    this.#wakeAll("closed");
+    this.#inactivity.stop();
+    this.#buffer.wakeAll("closed");
   }
 
   /** @internal */

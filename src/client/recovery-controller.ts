@@ -3,7 +3,7 @@
  * waits for the end of that attempt; a failure of an open client starts one {@link recover} run
  * (a fresh epoch, the reconnect attempt budget, the error policy) whose outcome — reconnected, or
  * failed for good — the controller applies to the client. It also follows the redirects the
- * application asks for. Used by `AMQPClient`.
+ * peer answers an open with, and those the application asks for. Used by `AMQPClient`.
  * @internal
  */
 import type { AMQPAuth } from "../auth/amqp-auth.js";
@@ -13,12 +13,15 @@ import type { ErrorPolicy } from "../policy/error-policy.js";
 import type { ResolvedReconnect } from "./client-options.js";
 import type { ClientState } from "./client-status.js";
 import type { ConnectionLifecycle } from "./connection-lifecycle.js";
-import { recover, type RecoveryHost, type RedirectError } from "./recovery.js";
+import { isRedirect, recover, type RecoveryHost, type RedirectError } from "./recovery.js";
 import type { StatusReporter } from "./status-reporter.js";
 import { asAMQPError } from "./waits.js";
 
 /** After this long without a failure the reconnect attempt budget starts over. */
 const STABLE_MS = 30_000;
+
+/** Redirects followed by one `open()` before giving up. */
+const MAX_REDIRECTS = 5;
 
 /** What the recovery controller needs from its client. */
 export interface RecoveryControllerHost {
@@ -29,6 +32,8 @@ export interface RecoveryControllerHost {
   /** The client's state, read through a call so that TypeScript does not narrow it across awaits. */
   state(): ClientState;
   setState(state: ClientState): void;
+  /** The error of calls on a closed client. */
+  closedError(): AMQPError;
   /** The link or connection was lost; recovery starts (the client's `onLinkLost`). */
   linkLost(error: AMQPError): void;
   /** The link is back; returns how many messages were sent again (the client's `onRecovered`). */
@@ -131,6 +136,39 @@ export class RecoveryController {
     host.fatal(error);
     host.reporter.settle(error);
     await host.lifecycle.teardown();
+  }
+
+  /**
+   * The connecting part of the client's `open()`: establishes connection, session and link within
+   * `timeoutMs` (each try), following the peer's redirect refusals (up to {@link MAX_REDIRECTS}) when
+   * recovery is enabled and the connection is the client's own. A failed try is torn down; when the
+   * open gives up, the client is idle again and forgets the shared connection it `joined` for it.
+   *
+   * @throws the client's closed error when it was closed meanwhile; else the open's error.
+   */
+  async establishForOpen(timeoutMs: number, signal: AbortSignal | undefined, joined: boolean): Promise<void> {
+    const host = this.#host;
+    const { lifecycle, reporter, reconnect } = host;
+    for (let hops = 0; ; hops++) {
+      try {
+        await lifecycle.establish(timeoutMs, this.#epoch.signal, signal);
+        return;
+      } catch (e) {
+        const error = asAMQPError(e);
+        if (host.state() !== "opening") throw host.closedError();
+        await lifecycle.teardown();
+        // close() may have been called while the failed try was torn down: it stays closed.
+        if (host.state() !== "opening") throw host.closedError();
+        if (isRedirect(error) && reconnect.enabled && !lifecycle.external && hops < MAX_REDIRECTS) {
+          reporter.emit(lifecycle.redirect(error));
+          continue;
+        }
+        host.setState("idle");
+        this.#pendingFailure = undefined;
+        if (joined) lifecycle.leave();
+        throw error;
+      }
+    }
   }
 
   /**

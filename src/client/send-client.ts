@@ -2,7 +2,8 @@
  * uamqp's `SendClient`: queue messages, send them pipelined over one sender link, track each
  * message's `state`, `retries` and `onSendComplete` (spec §3.2.1), retry message-level failures per
  * the `ErrorPolicy` with timer backoff, and — beyond uamqp — resend what was in flight when the
- * link or connection was lost (at-least-once).
+ * link or connection was lost (at-least-once). The per-message bookkeeping (queue, in flight,
+ * backoff timers, `msgTimeout` sweep, waiting calls) is in `pending-messages.ts`.
  */
 import { randomUUID } from "node:crypto";
 import { Target } from "../address/index.js";
@@ -22,6 +23,7 @@ import { AMQPClient, isUrlLike } from "./amqp-client.js";
 import { compact, type SendClientOptions } from "./client-options.js";
 import { MessageSenderState, SenderSettleMode } from "./link-states.js";
 import { MessageSender, type MessageSenderOptions, type SendOutcome } from "./message-sender.js";
+import { PendingMessages } from "./pending-messages.js";
 import type { Session } from "./session.js";
 import { abortError, asAMQPError, bounded } from "./waits.js";
 
@@ -32,16 +34,6 @@ export interface SendCallOptions {
   /** Stops waiting; messages of the call not transferred yet are cancelled (`sendMessage`). */
   readonly signal?: AbortSignal | undefined;
 }
-
-interface Waiter {
-  /** The messages waited for; undefined = until nothing is pending. */
-  readonly remaining: Set<Message> | undefined;
-  resolve(): void;
-  reject(error: Error): void;
-}
-
-/** Sweeps for expired queued messages at most this often. */
-const MIN_SWEEP_MS = 20;
 
 /**
  * Sends messages to one target (uamqp's `SendClient`).
@@ -65,16 +57,7 @@ export class SendClient extends AMQPClient {
   #target: Target;
   #sender: MessageSender | undefined;
   #linkGen = 0;
-  /** Every pending message (WaitingToBeSent / WaitingForSendAck), in queue order. */
-  readonly #all = new Set<Message>();
-  #ready: (Message | undefined)[] = [];
-  #readyHead = 0;
-  readonly #inFlight = new Set<Message>();
-  readonly #delayed = new Map<Message, NodeJS.Timeout>();
-  /** Messages that were in flight on a lost link (sent again after recovery). */
-  readonly #lost = new Set<Message>();
-  readonly #waiters = new Set<Waiter>();
-  #sweep: NodeJS.Timeout | undefined;
+  readonly #pending: PendingMessages;
 
   constructor(target: string | Target, options: SendClientOptions = {}) {
     const t = typeof target === "string" ? Target.parse(target) : target;
@@ -86,6 +69,9 @@ export class SendClient extends AMQPClient {
     if (!Number.isFinite(this.msgTimeout) || this.msgTimeout < 0) {
       throw new RangeError(`msgTimeout must be a number of ms >= 0, got ${this.msgTimeout}`);
     }
+    this.#pending = new PendingMessages(this.msgTimeout, () => {
+      this.#pump();
+    });
   }
 
   /** The target the client sends to. */
@@ -100,12 +86,12 @@ export class SendClient extends AMQPClient {
 
   /** Messages queued or waiting for their outcome, in queue order (uamqp's `pending_messages`). */
   get pendingMessages(): Message[] {
-    return [...this.#all];
+    return this.#pending.list();
   }
 
   /** True while messages are pending (uamqp's `messages_pending()`). */
   get hasPendingMessages(): boolean {
-    return this.#all.size > 0;
+    return this.#pending.size > 0;
   }
 
   // ---- queueing and sending ----------------------------------------------------------------------
@@ -132,15 +118,7 @@ export class SendClient extends AMQPClient {
   }
 
   #enqueue(messages: Message[], pump = true): void {
-    const now = Date.now();
-    for (const m of messages) {
-      if (this.#all.has(m)) continue;
-      m.idleTime = now;
-      m.state = MessageState.WaitingToBeSent;
-      this.#all.add(m);
-      this.#ready.push(m);
-    }
-    this.#armSweep();
+    this.#pending.add(messages);
     if (pump) this.#pump();
   }
 
@@ -152,7 +130,7 @@ export class SendClient extends AMQPClient {
    *   {@link AMQPClientShutdown} when the client is closed meanwhile.
    */
   async sendAllMessages(options: SendCallOptions = {}): Promise<MessageState[]> {
-    const snapshot = [...this.#all];
+    const snapshot = this.#pending.list();
     try {
       await this.open({ signal: options.signal });
       this.#pump();
@@ -183,7 +161,8 @@ export class SendClient extends AMQPClient {
     } catch (e) {
       if (e instanceof AMQPAbortError) {
         for (const m of messages) {
-          if (m.state === MessageState.WaitingToBeSent) this.#complete(m, MessageSendResult.Cancelled, e);
+          if (m.state === MessageState.WaitingToBeSent)
+            this.#pending.complete(m, MessageSendResult.Cancelled, e);
         }
       }
       throw e;
@@ -213,34 +192,10 @@ export class SendClient extends AMQPClient {
   }
 
   #waitFor(messages: Message[] | undefined, signal: AbortSignal | undefined): Promise<void> {
-    const remaining = messages ? new Set(messages.filter((m) => this.#all.has(m))) : undefined;
-    if ((remaining ? remaining.size : this.#all.size) === 0) return Promise.resolve();
-    const state = this.state;
-    if (state === "failed" || state === "closed" || state === "closing") {
-      return Promise.reject(this.closedError());
-    }
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => {
-        this.#waiters.delete(w);
-        reject(abortError(signal!));
-      };
-      const w: Waiter = {
-        remaining,
-        resolve: () => {
-          signal?.removeEventListener("abort", onAbort);
-          resolve();
-        },
-        reject: (e) => {
-          signal?.removeEventListener("abort", onAbort);
-          reject(e);
-        },
-      };
-      if (signal?.aborted === true) {
-        onAbort();
-        return;
-      }
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.#waiters.add(w);
+    return this.#pending.waitFor(messages, signal, () => {
+      const state = this.state;
+      const stopped = state === "failed" || state === "closed" || state === "closing";
+      return stopped ? this.closedError() : undefined;
     });
   }
 
@@ -249,23 +204,13 @@ export class SendClient extends AMQPClient {
   #pump(): void {
     const sender = this.#sender;
     if (!this.isReady || !sender || sender.state !== MessageSenderState.Open) return;
-    const ready = this.#ready;
-    while (this.#inFlight.size < this.maxInFlight && this.#readyHead < ready.length) {
-      // Only what the link's credit lets out now: a message waiting for credit stays queued here,
-      // where an abort or its deadline still cancels it before it is transferred.
-      if (sender.queued >= sender.credit) break;
-      const m = ready[this.#readyHead];
-      ready[this.#readyHead++] = undefined;
-      if (!m || !this.#all.has(m) || m.state !== MessageState.WaitingToBeSent) continue;
-      if (this.#delayed.has(m) || this.#inFlight.has(m)) continue;
+    const pending = this.#pending;
+    // Only what the link's credit lets out now: a message waiting for credit stays queued here,
+    // where an abort or its deadline still cancels it before it is transferred.
+    while (pending.inFlightCount < this.maxInFlight && sender.queued < sender.credit) {
+      const m = pending.nextReady();
+      if (!m) break;
       this.#dispatch(m, sender);
-    }
-    if (this.#readyHead === ready.length) {
-      this.#ready = [];
-      this.#readyHead = 0;
-    } else if (this.#readyHead > 4096 && this.#readyHead * 2 > ready.length) {
-      this.#ready = ready.slice(this.#readyHead);
-      this.#readyHead = 0;
     }
   }
 
@@ -274,12 +219,11 @@ export class SendClient extends AMQPClient {
     if (this.msgTimeout > 0) {
       timeoutMs = this.msgTimeout - (Date.now() - m.idleTime);
       if (timeoutMs <= 0) {
-        this.#complete(m, MessageSendResult.Timeout, new ClientTimeout("Message send timed out."));
+        this.#pending.complete(m, MessageSendResult.Timeout, new ClientTimeout("Message send timed out."));
         return;
       }
     }
-    m.state = MessageState.WaitingForSendAck;
-    this.#inFlight.add(m);
+    this.#pending.markInFlight(m);
     const gen = this.#linkGen;
     sender.send(m, timeoutMs !== undefined ? { timeoutMs } : {}).then(
       (outcome) => {
@@ -292,18 +236,18 @@ export class SendClient extends AMQPClient {
   }
 
   #onOutcome(m: Message, outcome: SendOutcome, gen: number): void {
-    this.#inFlight.delete(m);
-    if (!this.#all.has(m) || m.state !== MessageState.WaitingForSendAck) {
+    this.#pending.landed(m);
+    if (!this.#pending.has(m) || m.state !== MessageState.WaitingForSendAck) {
       this.#pump();
       return;
     }
     switch (outcome.result) {
       case MessageSendResult.Ok:
         this.markProgress();
-        this.#complete(m, MessageSendResult.Ok, undefined);
+        this.#pending.complete(m, MessageSendResult.Ok, undefined);
         break;
       case MessageSendResult.Timeout:
-        this.#complete(m, MessageSendResult.Timeout, outcome.error);
+        this.#pending.complete(m, MessageSendResult.Timeout, outcome.error);
         break;
       case MessageSendResult.Cancelled:
         this.#cancelled(m, outcome.error, gen);
@@ -319,15 +263,14 @@ export class SendClient extends AMQPClient {
   /** The link went away under an in-flight message: send it again after recovery. */
   #cancelled(m: Message, error: AMQPError | undefined, gen: number): void {
     if (this.state === "closing" || this.state === "closed" || this.state === "failed") {
-      this.#complete(m, MessageSendResult.Cancelled, error);
+      this.#pending.complete(m, MessageSendResult.Cancelled, error);
       return;
     }
-    m.state = MessageState.WaitingToBeSent;
-    this.#lost.add(m);
     const sender = this.#sender;
-    if (gen === this.#linkGen && this.isReady && sender?.state === MessageSenderState.Open) {
-      this.#ready.push(m);
-    }
+    this.#pending.markLost(
+      m,
+      gen === this.#linkGen && this.isReady && sender?.state === MessageSenderState.Open,
+    );
   }
 
   /** A message-level failure: retry per the error policy (with timer backoff), or fail it. */
@@ -336,80 +279,12 @@ export class SendClient extends AMQPClient {
     const action = policy.actionFor(error);
     error.action ??= action;
     if (!action.retry || m.retries >= policy.maxRetries) {
-      this.#complete(m, MessageSendResult.Error, error);
+      this.#pending.complete(m, MessageSendResult.Error, error);
       return;
     }
     if (action.incrementRetries) m.retries++;
-    m.state = MessageState.WaitingToBeSent;
-    if (action.backoffMs <= 0) {
-      this.#ready.push(m);
-      return;
-    }
-    const timer = setTimeout(() => {
-      this.#delayed.delete(m);
-      this.#ready.push(m);
-      this.#pump();
-    }, action.backoffMs);
-    this.#delayed.set(m, timer);
-  }
-
-  #complete(m: Message, result: MessageSendResult, error: AMQPError | undefined): void {
-    if (!this.#all.delete(m)) return;
-    this.#inFlight.delete(m);
-    this.#lost.delete(m);
-    const timer = this.#delayed.get(m);
-    if (timer) {
-      clearTimeout(timer);
-      this.#delayed.delete(m);
-    }
-    try {
-      m.completeSend(result, error);
-    } catch {
-      // An application's onSendComplete that throws must not stop the pipeline.
-    }
-    for (const w of this.#waiters) {
-      const done = w.remaining ? (w.remaining.delete(m), w.remaining.size === 0) : this.#all.size === 0;
-      if (done) {
-        this.#waiters.delete(w);
-        w.resolve();
-      }
-    }
-  }
-
-  /** Fails queued messages whose deadline passed while they could not be transferred. */
-  #armSweep(): void {
-    if (this.msgTimeout <= 0 || this.#sweep || this.#all.size === 0) return;
-    let earliest = Infinity;
-    for (const m of this.#all) {
-      if (m.state === MessageState.WaitingToBeSent && m.idleTime < earliest) earliest = m.idleTime;
-    }
-    if (earliest === Infinity) return;
-    const delay = Math.max(MIN_SWEEP_MS, earliest + this.msgTimeout - Date.now());
-    this.#sweep = setTimeout(() => {
-      this.#sweep = undefined;
-      const now = Date.now();
-      for (const m of [...this.#all]) {
-        if (
-          m.state === MessageState.WaitingToBeSent &&
-          !this.#inFlight.has(m) &&
-          now - m.idleTime >= this.msgTimeout
-        ) {
-          this.#complete(m, MessageSendResult.Timeout, new ClientTimeout("Message send timed out."));
-        }
-      }
-      this.#armSweep();
-    }, delay);
-    this.#sweep.unref();
-  }
-
-  #endAll(error: AMQPError, result: MessageSendResult): void {
-    for (const w of this.#waiters) w.reject(error);
-    this.#waiters.clear();
-    for (const m of [...this.#all]) this.#complete(m, result, error);
-    if (this.#sweep) clearTimeout(this.#sweep);
-    this.#sweep = undefined;
-    this.#ready = [];
-    this.#readyHead = 0;
+    if (action.backoffMs <= 0) this.#pending.requeue(m);
+    else this.#pending.requeueAfter(m, action.backoffMs);
   }
 
   // ---- link lifecycle (hooks of AMQPClient) ------------------------------------------------------
@@ -455,27 +330,19 @@ export class SendClient extends AMQPClient {
 
   /** @internal */
   protected override onRecovered(): number {
-    const resent = this.#lost.size;
-    this.#lost.clear();
-    this.#ready = [];
-    this.#readyHead = 0;
-    for (const m of this.#all) {
-      if (m.state === MessageState.WaitingToBeSent && !this.#delayed.has(m) && !this.#inFlight.has(m)) {
-        this.#ready.push(m);
-      }
-    }
+    const resent = this.#pending.relinked();
     this.#pump();
     return resent;
   }
 
   /** @internal */
   protected override onFatal(error: AMQPError): void {
-    this.#endAll(error, MessageSendResult.Error);
+    this.#pending.endAll(error, MessageSendResult.Error);
   }
 
   /** @internal */
   protected override onClosing(): void {
-    this.#endAll(
+    this.#pending.endAll(
       new AMQPClientShutdown("The client was closed before the message was sent.", { retryable: false }),
       MessageSendResult.Cancelled,
     );

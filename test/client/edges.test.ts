@@ -635,6 +635,29 @@ describe("client edges: refused address and wrong credentials (no retry storm)",
     await until(() => t.broker.connectionCount === 0, "every connection to close");
   });
 
+  it("close() while a failed open is being torn down: the client ends closed, not idle", async () => {
+    const sender = new SendClient(t.url("missing"), { reconnect: false });
+    const opening = sender.open();
+    await until(() => sender.connection !== undefined, "the connection to exist");
+    const conn = sender.connection;
+    assert.ok(conn);
+    // The failed open closes its connection: close() the client at that very moment.
+    let closing: Promise<void> | undefined;
+    const closeConnection = conn.close.bind(conn);
+    conn.close = (error) => {
+      closing ??= sender.close();
+      return closeConnection(error);
+    };
+    const e = await rejectionOf(opening, "open()");
+    assert.ok(e instanceof AMQPClientShutdown || e instanceof LinkDetach, String(e));
+    assert.ok(closing, "the failed open closed its connection");
+    await closing;
+    await new Promise((r) => setTimeout(r, 50)); // let every teardown finish
+    assert.equal(sender.state, "closed");
+    const again = await rejectionOf(sender.open(), "open() after close()");
+    assert.ok(again instanceof AMQPClientShutdown);
+  });
+
   it("a queue deleted under an attached receiver fails it at once with amqp:resource-deleted, without reconnecting", async () => {
     const client = new ReceiveClient(t.url("doomed"), { reconnect: { initialMs: 5, maxMs: 10 } });
     const status = recordStatus(client);

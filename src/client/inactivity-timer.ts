@@ -1,0 +1,53 @@
+/**
+ * The inactivity timeout of a `ReceiveClient` (uamqp's `timeout`): fires once no message arrived
+ * for `timeoutMs` while a receive call was waiting. Activity (a message, the start of a receive
+ * call) pushes the deadline back; the timer only runs while a call waits.
+ * @internal
+ */
+
+/** One client's inactivity timeout. @internal */
+export class InactivityTimer {
+  readonly #timeoutMs: number;
+  readonly #isWaiting: () => boolean;
+  readonly #onInactive: () => void;
+  #lastActivity = Date.now();
+  #timer: NodeJS.Timeout | undefined;
+
+  /**
+   * @param timeoutMs - the timeout (0 = none).
+   * @param isWaiting - whether a receive call is waiting (the timer runs only then).
+   * @param onInactive - called when the timeout is reached while a call waits.
+   */
+  constructor(timeoutMs: number, isWaiting: () => boolean, onInactive: () => void) {
+    this.#timeoutMs = timeoutMs;
+    this.#isWaiting = isWaiting;
+    this.#onInactive = onInactive;
+  }
+
+  /** Something happened: the timeout counts from now. */
+  touch(): void {
+    this.#lastActivity = Date.now();
+  }
+
+  /** Starts the timer, unless there is no timeout, it runs already, or no call waits. */
+  arm(): void {
+    const timeoutMs = this.#timeoutMs;
+    if (timeoutMs <= 0 || this.#timer || !this.#isWaiting()) return;
+    const delay = Math.max(0, this.#lastActivity + timeoutMs - Date.now());
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (!this.#isWaiting()) return;
+      if (Date.now() - this.#lastActivity < timeoutMs) {
+        this.arm();
+        return;
+      }
+      this.#onInactive();
+    }, delay);
+  }
+
+  /** Stops the timer (close, failure). */
+  stop(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The buffer of a `ReceiveClient`: messages received and not yet handed to the application, in
+ * arrival order, and the receive calls waiting for one to arrive (each woken with why its wait
+ * ended).
+ * @internal
+ */
+import type { Message } from "../message/message.js";
+import { abortError } from "./waits.js";
+
+/** Why a wait for a message ended. @internal */
+export type WaitResult = "message" | "timeout" | "inactive" | "closed";
+
+/** Received messages and the calls waiting for them. @internal */
+export class ReceiveBuffer {
+  #messages: (Message | undefined)[] = [];
+  #head = 0;
+  readonly #wakers = new Set<(r: WaitResult) => void>();
+
+  /** Messages buffered. */
+  get count(): number {
+    return this.#messages.length - this.#head;
+  }
+
+  /** Calls waiting. */
+  get waiting(): number {
+    return this.#wakers.size;
+  }
+
+  /** Buffers `m` (callers then wake the waiting calls). */
+  push(m: Message): void {
+    this.#messages.push(m);
+  }
+
+  /** Takes up to `max` messages, oldest first. */
+  take(max: number): Message[] {
+    const out: Message[] = [];
+    const buf = this.#messages;
+    while (out.length < max && this.#head < buf.length) {
+      const m = buf[this.#head];
+      buf[this.#head++] = undefined;
+      if (m) out.push(m);
+    }
+    if (this.#head === buf.length) {
+      this.#messages = [];
+      this.#head = 0;
+    }
+    return out;
+  }
+
+  /** Drops every buffered message. */
+  clear(): void {
+    this.#messages = [];
+    this.#head = 0;
+  }
+
+  /**
+   * Waits until {@link ReceiveBuffer.wakeAll} is called, or `"timeout"` at `deadline` (epoch ms;
+   * undefined = none). Rejects with an `AMQPAbortError` when `signal` aborts.
+   */
+  wait(deadline: number | undefined, signal: AbortSignal | undefined): Promise<WaitResult> {
+    if (signal?.aborted === true) return Promise.reject(abortError(signal));
+    return new Promise<WaitResult>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const cleanup = (): void => {
+        this.#wakers.delete(wake);
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const wake = (r: WaitResult): void => {
+        cleanup();
+        resolve(r);
+      };
+      const onAbort = (): void => {
+        cleanup();
+        reject(abortError(signal!));
+      };
+      this.#wakers.add(wake);
+      if (deadline !== undefined) {
+        timer = setTimeout(
+          () => {
+            wake("timeout");
+          },
+          Math.max(0, deadline - Date.now()),
+        );
+      }
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** Ends every wait with `r`. */
+  wakeAll(r: WaitResult): void {
+    for (const w of [...this.#wakers]) w(r);
+  }
+}
