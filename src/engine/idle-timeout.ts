@@ -1,7 +1,8 @@
 /**
  * The idle time-outs of a connection, both ways (spec 2.4.5): our own `idle-time-out` closes the
  * connection when the peer stays silent for longer, and the peer's makes us send empty frames
- * (heartbeats) often enough that it never expires. One unref'd interval serves both.
+ * (heartbeats) often enough that it never expires. Both timers are unref'd: they never keep the
+ * process alive.
  */
 import { writeEmptyFrame } from "../frames/frame-writer.js";
 import type { FrameOutput } from "./frame-output.js";
@@ -35,8 +36,10 @@ export interface IdleTimeoutHost {
  */
 export class IdleTimeout {
   readonly #host: IdleTimeoutHost;
-  #timer: NodeJS.Timeout | undefined;
-  #tickMs = 0;
+  /** Checks our own idle time-out, at a quarter of it. */
+  #idleTimer: NodeJS.Timeout | undefined;
+  /** Fires when a heartbeat is due (one-shot, re-armed from the last write). */
+  #heartbeatTimer: NodeJS.Timeout | undefined;
   #lastReceivedMs = Date.now();
   #heartbeatMs = 0;
 
@@ -50,58 +53,72 @@ export class IdleTimeout {
   }
 
   /**
-   * The peer's OPEN announced its idle-time-out (0 = none): heartbeats then go out at that time
-   * × `remoteIdleTimeoutEmptyFrameSendRatio` (at least every 10 ms), and the timer is armed.
+   * The peer's OPEN announced its idle-time-out (0 = none): we then never stay silent for longer
+   * than that time × `remoteIdleTimeoutEmptyFrameSendRatio` (at least 10 ms): an empty frame goes
+   * out when nothing else was written for that long.
    */
   remoteIdleTimeout(remoteIdleMs: number): void {
-    if (remoteIdleMs > 0) {
+    if (remoteIdleMs > 0 && !this.#host.isClosed()) {
       const ratio = this.#host.options.remoteIdleTimeoutEmptyFrameSendRatio ?? 0.5;
       this.#heartbeatMs = Math.max(10, Math.floor(remoteIdleMs * ratio));
-      this.arm();
+      this.#armHeartbeat(this.#heartbeatMs);
     }
   }
 
-  /** Starts the timer if either time-out applies (idempotent; never after the connection closed). */
+  /** Starts watching our own idle time-out, if any (idempotent; never after the connection closed). */
   arm(): void {
-    if (this.#host.isClosed()) return;
+    if (this.#host.isClosed() || this.#idleTimer) return;
     const localIdle = this.#host.options.idleTimeoutMs ?? 0;
-    const heartbeat = this.#heartbeatMs;
-    if (localIdle <= 0 && heartbeat <= 0) return;
-    const tick = Math.max(
-      5,
-      Math.min(localIdle > 0 ? localIdle / 4 : Infinity, heartbeat > 0 ? heartbeat / 2 : Infinity),
+    if (localIdle <= 0) return;
+    this.#idleTimer = setInterval(
+      () => {
+        this.#checkIdle(localIdle);
+      },
+      Math.max(5, localIdle / 4),
     );
-    // Already running at this pace; else (e.g. the peer's OPEN asked for heartbeats) re-arm.
-    if (this.#timer && tick === this.#tickMs) return;
-    if (this.#timer) clearInterval(this.#timer);
-    this.#tickMs = tick;
-    this.#timer = setInterval(() => {
-      this.#onTimer();
-    }, tick);
-    this.#timer.unref();
+    this.#idleTimer.unref();
   }
 
-  /** Stops the timer for good (the connection is gone). */
+  /** Stops the timers for good (the connection is gone). */
   stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = undefined;
+    if (this.#idleTimer) clearInterval(this.#idleTimer);
+    if (this.#heartbeatTimer) clearTimeout(this.#heartbeatTimer);
+    this.#idleTimer = undefined;
+    this.#heartbeatTimer = undefined;
   }
 
-  #onTimer(): void {
-    const host = this.#host;
-    const now = Date.now();
-    const localIdle = host.options.idleTimeoutMs ?? 0;
-    if (localIdle > 0 && now - this.#lastReceivedMs > localIdle) {
-      host.closeWithError(
+  #checkIdle(localIdle: number): void {
+    if (Date.now() - this.#lastReceivedMs > localIdle) {
+      this.#host.closeWithError(
         "amqp:resource-limit-exceeded",
         `local-idle-timeout expired: nothing received for ${localIdle} ms`,
       );
+    }
+  }
+
+  #armHeartbeat(delayMs: number): void {
+    if (this.#heartbeatTimer) clearTimeout(this.#heartbeatTimer);
+    this.#heartbeatTimer = setTimeout(() => {
+      this.#heartbeatDue();
+    }, delayMs);
+    this.#heartbeatTimer.unref();
+  }
+
+  #heartbeatDue(): void {
+    const host = this.#host;
+    this.#heartbeatTimer = undefined;
+    if (host.isClosed()) return;
+    const silentMs = Date.now() - host.output.lastWriteMs;
+    if (silentMs < this.#heartbeatMs && host.isAmqpLayer()) {
+      // Something was written meanwhile: the next heartbeat is due that much later.
+      this.#armHeartbeat(this.#heartbeatMs - silentMs);
       return;
     }
-    if (this.#heartbeatMs > 0 && host.isAmqpLayer() && now - host.output.lastWriteMs >= this.#heartbeatMs) {
+    if (host.isAmqpLayer()) {
       writeEmptyFrame(host.output.writer);
       if (host.options.trace) host.options.trace(traceLine("->", undefined, 0, undefined, 0));
       host.output.flush();
     }
+    this.#armHeartbeat(this.#heartbeatMs);
   }
 }

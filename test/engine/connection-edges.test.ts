@@ -294,7 +294,7 @@ describe("connection edges: idle time-out", () => {
 
 describe("connection edges: heartbeats (mocked clock)", () => {
   it("the peer's idle-time-out is honoured even when our own idle time-out is much longer", async (t) => {
-    t.mock.timers.enable({ apis: ["setInterval", "Date"], now: 1_000_000 });
+    t.mock.timers.enable({ apis: ["setInterval", "setTimeout", "Date"], now: 1_000_000 });
     const { conn, peer } = await openConnection({ idleTimeoutMs: 4000 }, { idleTimeOut: 400 });
     // Simulated time only: the peer must hear from us within each 400 ms of its idle-time-out.
     let lastHeard = Date.now();
@@ -312,6 +312,72 @@ describe("connection edges: heartbeats (mocked clock)", () => {
     }
     assert.ok(conn.isOpen);
     t.mock.timers.reset();
+    await closeCleanly(conn, peer);
+  });
+});
+
+describe("connection edges: heartbeat pace (mocked clock)", () => {
+  it("an idle connection sends an empty frame every idle-time-out × 0.5 of the peer, no sooner, no later", async (t) => {
+    t.mock.timers.enable({ apis: ["setInterval", "setTimeout", "Date"], now: 2_000_000 });
+    const { conn, peer } = await openConnection({}, { idleTimeOut: 240_000 });
+    const beats: number[] = [];
+    let seen = peer.heartbeats;
+    for (let step = 0; step < 80; step++) {
+      t.mock.timers.tick(5_000);
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+      if (peer.heartbeats !== seen) {
+        seen = peer.heartbeats;
+        beats.push(Date.now());
+      }
+    }
+    assert.ok(beats.length >= 3, `${beats.length} heartbeats in 400 s`);
+    const gaps = beats.slice(1).map((b, i) => b - (beats[i] ?? 0));
+    assert.deepEqual(
+      gaps,
+      gaps.map(() => 120_000),
+      "120000 ms between empty frames",
+    );
+    assert.ok(conn.isOpen);
+    t.mock.timers.reset();
+    await closeCleanly(conn, peer);
+  });
+
+  it("a custom remoteIdleTimeoutEmptyFrameSendRatio sets the pace; traffic postpones the next heartbeat", async (t) => {
+    t.mock.timers.enable({ apis: ["setInterval", "setTimeout", "Date"], now: 3_000_000 });
+    const { conn, peer } = await openConnection(
+      { remoteIdleTimeoutEmptyFrameSendRatio: 0.25 },
+      { idleTimeOut: 1000 },
+    );
+    const opened = Date.now();
+    const settle = async (): Promise<void> => {
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+    };
+    t.mock.timers.tick(249);
+    await settle();
+    assert.equal(peer.heartbeats, 0, "nothing before 250 ms of silence");
+    t.mock.timers.tick(1);
+    await settle();
+    assert.equal(peer.heartbeats, 1, "one empty frame at 250 ms");
+    t.mock.timers.tick(100);
+    conn.createSession(); // a BEGIN at 350 ms: the next empty frame is due 250 ms after it
+    await settle();
+    t.mock.timers.tick(249);
+    await settle();
+    assert.equal(peer.heartbeats, 1, `no empty frame at ${Date.now() - opened} ms, 249 ms after the BEGIN`);
+    t.mock.timers.tick(1);
+    await settle();
+    assert.equal(peer.heartbeats, 2, "an empty frame 250 ms after the BEGIN");
+    t.mock.timers.reset();
+    await closeCleanly(conn, peer);
+  });
+
+  it("neither idle timer keeps the process alive", async () => {
+    const timeouts = (): number => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    const before = timeouts();
+    const { conn, peer } = await openConnection({ idleTimeoutMs: 60_000 }, { idleTimeOut: 240_000 });
+    assert.equal(timeouts(), before, "no ref'd timer added by an open, idle connection");
     await closeCleanly(conn, peer);
   });
 });
