@@ -12,12 +12,15 @@ import {
   type TransportOptions,
 } from "../auth/amqp-auth.js";
 
-/** What the URL says about the transport: TLS, port, WebSocket. */
+/**
+ * What the URL says about the transport: TLS, WebSocket, and the port only when the URL names one
+ * (the scheme's default is left to the auth, which picks 443 for WebSocket and proxies).
+ */
 function urlTransport(address: Address): TransportOptions {
   const ep = address.endpoint();
   return {
     tls: ep.tls,
-    port: ep.port,
+    ...(address.port !== undefined ? { port: address.port } : {}),
     ...(ep.webSocket ? { type: TransportType.AmqpOverWebsocket } : {}),
   };
 }
