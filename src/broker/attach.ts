@@ -190,8 +190,12 @@ function attachConsumer(owner: AttachOwner, attach: AttachFields, session: AmqpS
     return;
   }
   const target = targetFields(attach.target);
+  // Consumers get the receiver-settle-mode they ask for: with `second` their outcome is applied to
+  // the queue, then confirmed with a settled DISPOSITION carrying the applied state.
+  const rcvSettleMode =
+    attach.rcvSettleMode === ReceiverSettleMode.Second ? ReceiverSettleMode.Second : ReceiverSettleMode.First;
   const accept = (s: SourceFields): SenderLink =>
-    session.acceptLink(attach, { source: s, target }) as SenderLink;
+    session.acceptLink(attach, { source: s, target, rcvSettleMode }) as SenderLink;
   if (source.dynamic === true) {
     const q = ctx.createTemporaryQueue();
     const record = startConsumer(owner, accept({ ...source, address: q.name }), q, q.name);
@@ -239,11 +243,13 @@ function startConsumer(owner: AttachOwner, link: SenderLink, queue: Queue, addre
   record.whenGone(() => {
     queue.removeConsumer(consumer);
     link.onCredit = undefined;
+    link.onReceiverOutcome = undefined;
   });
   owner.track(record);
   link.onCredit = () => {
     queue.dispatch();
   };
+  link.onReceiverOutcome = (delivery, state) => queue.confirmOutcome(delivery.tag, state);
   queue.addConsumer(consumer);
   return record;
 }

@@ -112,6 +112,14 @@ export interface BrokerQueueOptions {
   readonly maxDeliveryCount?: number;
   /** Expired messages go to the dead-letter queue (true) or are dropped. @defaultValue true */
   readonly deadLetterOnExpiry?: boolean;
+  /**
+   * PeekLock lock duration (ms): a message a consumer has not settled within it is delivered again
+   * (its delivery-count goes up), and the consumer's late outcome is discarded; a consumer in
+   * receiver-settle-mode second gets it settled `rejected` with `com.microsoft:message-lock-lost`
+   * (as Azure Service Bus answers). 0 = locks last until the consumer settles or detaches.
+   * @defaultValue 0
+   */
+  readonly lockDuration?: number;
   /** Split batched messages (message-format 0x80013700) into their inner messages. @defaultValue true */
   readonly splitBatches?: boolean;
   /**

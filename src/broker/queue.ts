@@ -7,6 +7,7 @@ import type { DeliveryState } from "../codec/definitions/messaging.js";
 import { SenderSettleMode } from "../engine/link.js";
 import type { ReceiverLink } from "../engine/receiver-link.js";
 import type { SenderLink } from "../engine/sender-link.js";
+import { lockLostState, MessageLocks, type MessageLock } from "./message-lock.js";
 import { incrementDeliveryCount, type StoredMessage } from "./stored-message.js";
 
 /** A consumer: a sending link of the broker bound to a queue. */
@@ -20,6 +21,8 @@ export interface QueueHost {
   readonly maxDeliveryCount: number;
   readonly maxQueueDepth: number;
   readonly deadLetterOnExpiry: boolean;
+  /** How long a consumer may hold an unsettled message (ms); 0 = until it settles or detaches. */
+  readonly lockDuration: number;
   /** The dead-letter queue of `queue`, or undefined to drop dead letters (a dead-letter queue's own). */
   deadLetterQueueOf(queue: Queue): Queue | undefined;
   /** A consumer settled a delivery. */
@@ -53,6 +56,7 @@ export class Queue {
   /** Messages back from a consumer, in arrival order; always older than everything in `#main`. */
   #redeliver: StoredMessage[] = [];
   #locked = 0;
+  readonly #locks = new MessageLocks();
   #nextSeq = 1;
   #rr = 0;
   #dispatching = false;
@@ -173,26 +177,57 @@ export class Queue {
 
   #deliver(c: QueueConsumer, m: StoredMessage): void {
     const link = c.link;
-    const presettled = link.local.sndSettleMode === SenderSettleMode.Settled;
     this.#locked++;
-    link.send(m.payload, { messageFormat: m.messageFormat, settled: presettled }).then(
+    if (link.local.sndSettleMode === SenderSettleMode.Settled) {
+      link.send(m.payload, { messageFormat: m.messageFormat, settled: true }).then(
+        () => {
+          this.#locked--;
+          if (!this.deleted) this.#freed();
+        },
+        () => {
+          this.#locked--;
+          if (!this.deleted) this.requeue(m, false);
+        },
+      );
+      return;
+    }
+    const lock = this.#locks.take(m, c, this.#host.lockDuration, (l) => {
+      // The consumer kept it too long: redelivered (a failed attempt), its outcome will find no lock.
+      this.#locked--;
+      if (!this.deleted) this.requeue(l.message, true);
+    });
+    link.send(m.payload, { messageFormat: m.messageFormat, tag: lock.token }).then(
       (state) => {
-        this.#locked--;
-        if (this.deleted) return;
-        if (presettled) {
-          this.#freed();
-          return;
-        }
-        this.#host.onOutcome(this, c, state);
-        this.#settled(m, state);
+        this.#applyOutcome(lock, state);
       },
       () => {
         // Link or connection gone before the consumer settled: back to the head of the queue.
+        if (!this.#locks.release(lock)) return;
         this.#locked--;
-        if (this.deleted) return;
-        this.requeue(m, !presettled);
+        if (!this.deleted) this.requeue(m, true);
       },
     );
+  }
+
+  /**
+   * Receiver-settle-mode second: a consumer sent an outcome for the delivery with lock `token`.
+   * Applies it while the lock is held and returns the state the delivery is settled with: the
+   * outcome itself, or `rejected` with `com.microsoft:message-lock-lost` when the lock is gone.
+   */
+  confirmOutcome(token: Uint8Array | undefined, state: DeliveryState): DeliveryState {
+    const lock = this.#locks.find(token);
+    if (!lock || !this.#applyOutcome(lock, state)) return lockLostState();
+    return state;
+  }
+
+  /** Applies a consumer's outcome to a locked message; false when the lock is gone (lost). */
+  #applyOutcome(lock: MessageLock, state: DeliveryState | undefined): boolean {
+    if (!this.#locks.release(lock)) return false;
+    this.#locked--;
+    if (this.deleted) return true;
+    this.#host.onOutcome(this, lock.consumer, state);
+    this.#settled(lock.message, state);
+    return true;
   }
 
   #settled(m: StoredMessage, state: DeliveryState | undefined): void {
@@ -303,6 +338,7 @@ export class Queue {
     this.#head = 0;
     this.#redeliver = [];
     this.#locked = 0;
+    this.#locks.clear();
     if (this.#expiryTimer) clearTimeout(this.#expiryTimer);
     this.#expiryTimer = undefined;
     this.spaceListeners.clear();

@@ -33,6 +33,7 @@ export class QueueRegistry implements ManagedQueues {
       maxDeliveryCount: q.maxDeliveryCount ?? 10,
       maxQueueDepth: options.limits?.maxQueueDepth ?? 100_000,
       deadLetterOnExpiry: q.deadLetterOnExpiry ?? true,
+      lockDuration: lockDurationOf(q.lockDuration),
       deadLetterQueueOf: (queue) =>
         queue.temporary || isDeadLetterAddress(queue.name)
           ? undefined
@@ -130,4 +131,11 @@ export class QueueRegistry implements ManagedQueues {
     for (const q of this.#queues.values()) q.delete();
     this.#queues.clear();
   }
+}
+
+/** Checks the `queues.lockDuration` option (ms, 0 = locks never expire). */
+function lockDurationOf(ms: number | undefined): number {
+  const v = ms ?? 0;
+  if (!Number.isFinite(v) || v < 0) throw new RangeError(`queues.lockDuration must be ms >= 0, got ${v}`);
+  return v;
 }

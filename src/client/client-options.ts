@@ -10,6 +10,7 @@ import type { BackoffOptions } from "../policy/backoff.js";
 import type { ErrorPolicy } from "../policy/error-policy.js";
 import type { Connection } from "./connection.js";
 import type { ReceiverSettleMode, SenderSettleMode } from "./link-states.js";
+import type { SettleMode } from "./settle-confirm.js";
 
 /**
  * Called for every ATTACH the peer sends for the client's link (uamqp's `on_attach(source, target,
@@ -142,6 +143,28 @@ export interface ReceiveClientOptions extends AMQPClientOptions {
   readonly prefetch?: number | undefined;
   /** @defaultValue ReceiverSettleMode.PeekLock */
   readonly receiveSettleMode?: ReceiverSettleMode | undefined;
+  /**
+   * How `accept()`, `reject()`, `release()` and `modify()` complete (beyond uamqp, whose
+   * dispositions are fire-and-forget). `"local"`: they resolve `true` once the settled disposition
+   * is queued. `"confirm"`: the link asks for receiver-settle-mode `second` and they resolve `true`
+   * only when the peer settled the delivery with that outcome; they reject with
+   * `MessageSettleFailed` when it settled it otherwise (`condition` e.g.
+   * `com.microsoft:message-lock-lost`), or with the link's error when the link or connection was
+   * lost first. A peer that answers the ATTACH with mode `first` gets settled dispositions and the
+   * promises resolve on send, as in `"local"`. `autoComplete` settlements never reject unhandled.
+   * PeekLock only: `"confirm"` with ReceiveAndDelete throws a RangeError.
+   *
+   * @example
+   * ```ts
+   * const client = new ReceiveClient(url, { settleMode: "confirm", autoComplete: false });
+   * for await (const m of client) {
+   *   try { await m.accept(); } // resolved: the broker has completed the message
+   *   catch (e) { if (e instanceof MessageSettleFailed) console.log(e.condition); }
+   * }
+   * ```
+   * @defaultValue "local"
+   */
+  readonly settleMode?: SettleMode | undefined;
 }
 
 /** Where a reconnect option resolves to. */

@@ -2,6 +2,7 @@ export { Connection, type ConnectionOptions, type ConnectionState } from "./conn
 export { Session, type SessionOptions, type AttachInfo } from "./session.js";
 export { MessageSender, type MessageSenderOptions, type SendOutcome } from "./message-sender.js";
 export { MessageReceiver, type MessageReceiverOptions } from "./message-receiver.js";
+export { SettleMode, MessageSettleFailed } from "./settle-confirm.js";
 export {
   MessageSenderState,
   MessageReceiverState,

@@ -1,16 +1,18 @@
 /**
  * uamqp's `MessageReceiver`: a receiving link that decodes each delivery into a `Message` and hands
  * it to `onMessageReceived`. In PeekLock mode the message carries a settler (`accept()`,
- * `reject()`, `release()`, `modify()`); in ReceiveAndDelete mode it arrives settled.
+ * `reject()`, `release()`, `modify()`); in ReceiveAndDelete mode it arrives settled. With
+ * `settleMode: "confirm"` settlements wait for the peer (see `settle-confirm.ts`).
  */
 import type { AMQPValue } from "../codec/values.js";
 import type { AMQPError } from "../errors/amqp-error.js";
 import type { IncomingDelivery } from "../engine/delivery.js";
 import type { ReceiverLink } from "../engine/receiver-link.js";
 import { Message } from "../message/message.js";
-import type { SettlementState } from "../message/settlement.js";
+import { ReceiverSettleMode as LinkReceiverSettleMode } from "../engine/link.js";
 import { MessageReceiverState, ReceiverSettleMode, SenderSettleMode } from "./link-states.js";
 import { openLink } from "./link-open.js";
+import { deliverySettler, resolveSettleMode, SettleMode } from "./settle-confirm.js";
 import type { Session } from "./session.js";
 import { toSource, toTarget, type SourceLike, type TargetLike } from "./termini.js";
 
@@ -30,6 +32,30 @@ export interface MessageReceiverOptions {
   prefetch?: number;
   properties?: Record<string, AMQPValue>;
   desiredCapabilities?: string[];
+  /**
+   * How settling a received message completes (beyond uamqp). `"local"`: `accept()` & co. resolve
+   * `true` once the settled disposition is queued (uamqp: the peer's answer is never seen).
+   * `"confirm"`: the link asks for receiver-settle-mode `second`; they resolve `true` when the peer
+   * settles the delivery with that outcome, and reject with `MessageSettleFailed` (another outcome,
+   * e.g. `com.microsoft:message-lock-lost`) or the link's error (link or connection lost first).
+   * A peer answering the ATTACH with mode `first` gets settled dispositions, and settlements resolve
+   * on send as in `"local"`. PeekLock only: a RangeError with ReceiveAndDelete.
+   *
+   * @example
+   * ```ts
+   * const receiver = new MessageReceiver(session, "queue-a", "me", {
+   *   settleMode: "confirm",
+   *   onMessageReceived: (m) => {
+   *     m.accept().then(
+   *       () => console.log("the broker removed it"),
+   *       (e: unknown) => console.log("not completed", e),
+   *     );
+   *   },
+   * });
+   * ```
+   * @defaultValue "local"
+   */
+  settleMode?: SettleMode;
 }
 
 /**
@@ -45,6 +71,8 @@ export class MessageReceiver implements AsyncDisposable {
   readonly session: Session;
   readonly name: string;
   readonly receiveSettleMode: ReceiverSettleMode;
+  /** How settlements complete: see {@link MessageReceiverOptions.settleMode}. */
+  readonly settleMode: SettleMode;
   onMessageReceived: ((message: Message) => void) | undefined;
   /** Called when the peer detaches the link. */
   onDetached: ((error: AMQPError | undefined) => void) | undefined;
@@ -59,6 +87,7 @@ export class MessageReceiver implements AsyncDisposable {
   ) {
     this.session = session;
     this.receiveSettleMode = options.receiveSettleMode ?? ReceiverSettleMode.PeekLock;
+    this.settleMode = resolveSettleMode(options.settleMode, this.receiveSettleMode);
     this.onMessageReceived = options.onMessageReceived;
     const src = toSource(source);
     const tgt = toTarget(target);
@@ -68,7 +97,8 @@ export class MessageReceiver implements AsyncDisposable {
       ...(src ? { source: src } : {}),
       ...(tgt ? { target: tgt } : {}),
       sndSettleMode: peekLock ? SenderSettleMode.Unsettled : SenderSettleMode.Settled,
-      rcvSettleMode: 0,
+      rcvSettleMode:
+        this.settleMode === SettleMode.Confirm ? LinkReceiverSettleMode.Second : LinkReceiverSettleMode.First,
       maxMessageSize: options.maxMessageSize ?? 1048576,
       ...(options.properties ? { properties: options.properties } : {}),
       ...(options.desiredCapabilities ? { desiredCapabilities: options.desiredCapabilities } : {}),
@@ -105,11 +135,7 @@ export class MessageReceiver implements AsyncDisposable {
 
   #deliver(d: IncomingDelivery): void {
     const link = this.#link;
-    const settler = d.settled
-      ? undefined
-      : {
-          settle: (state: SettlementState): Promise<boolean> => Promise.resolve(link.settle(d, state)),
-        };
+    const settler = d.settled ? undefined : deliverySettler(link, d, this.settleMode);
     let message: Message;
     try {
       message = Message.decode(d.payload, {

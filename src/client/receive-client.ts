@@ -18,6 +18,7 @@ import { MessageReceiverState, ReceiverSettleMode } from "./link-states.js";
 import { MessageReceiver, type MessageReceiverOptions } from "./message-receiver.js";
 import { ReceiveBuffer, type WaitResult } from "./receive-buffer.js";
 import type { Session } from "./session.js";
+import { resolveSettleMode, type SettleMode } from "./settle-confirm.js";
 import { abortError, bounded, nextTurn } from "./waits.js";
 
 /** Options of {@link ReceiveClient.receiveMessageBatch}. */
@@ -58,6 +59,8 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
   /** Accept each message when the application receives it. */
   readonly autoComplete: boolean;
   readonly receiveSettleMode: ReceiverSettleMode;
+  /** How settlements complete: see {@link ReceiveClientOptions.settleMode}. */
+  readonly settleMode: SettleMode;
   /** Inactivity timeout in ms (0 = none). */
   readonly timeout: number;
   /** Close the client when the inactivity timeout is reached. */
@@ -80,6 +83,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     }
     this.autoComplete = options.autoComplete ?? true;
     this.receiveSettleMode = options.receiveSettleMode ?? ReceiverSettleMode.PeekLock;
+    this.settleMode = resolveSettleMode(options.settleMode, this.receiveSettleMode);
     this.timeout = options.timeout ?? 0;
     if (!Number.isFinite(this.timeout) || this.timeout < 0) {
       throw new RangeError(`timeout must be a number of ms >= 0, got ${this.timeout}`);
@@ -321,6 +325,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     const options = compact<MessageReceiverOptions>({
       name: `receiver-link-${randomUUID()}`,
       receiveSettleMode: this.receiveSettleMode,
+      settleMode: this.settleMode,
       maxMessageSize: o.maxMessageSize,
       prefetch: 0, // credit is issued by the client as the application consumes
       properties: o.linkProperties,

@@ -10,6 +10,14 @@ import { serialAdd, serialDiff } from "../util/serial.js";
 import type { DeliveryState, IncomingDelivery } from "./delivery.js";
 import { Link, ReceiverSettleMode } from "./link.js";
 
+/** How a settlement ended (see {@link ReceiverLink.settleAndConfirm}). */
+export interface SettleConfirmation {
+  /** True when the sender settled the delivery after our outcome (receiver-settle-mode second). */
+  readonly confirmed: boolean;
+  /** The state the sender settled with (undefined: settled locally, or the sender sent none). */
+  readonly state: DeliveryState | undefined;
+}
+
 interface Assembly {
   deliveryId: number;
   tag: Uint8Array;
@@ -40,13 +48,20 @@ export class ReceiverLink extends Link {
   /** Deliveries received and not yet settled locally. */
   unsettled = 0;
   #assembly: Assembly | undefined;
+  /** Deliveries settled in mode second by `settleAndConfirm`, waiting for the sender to settle. */
+  readonly #confirming = new Map<IncomingDelivery, Deferred<SettleConfirmation>>();
   #drain: Deferred<void> | undefined;
   #drainMode = false;
 
-  /** True when settlement needs the sender's confirmation (receiver settle mode second). */
+  /**
+   * True when settlement needs the sender's confirmation (receiver settle mode second): we asked
+   * for it and the sender's ATTACH did not answer `first`. The receiver's own ATTACH sets the mode
+   * (spec 2.7.3), but a sender answering `first` announces it will not settle after our outcome:
+   * our dispositions then go settled, so no delivery is left unsettled on both sides.
+   */
   get settlesSecond(): boolean {
-    // The receiver's own ATTACH sets the mode in use (spec 2.7.3); the sender's is only a request.
-    return this.local.rcvSettleMode === ReceiverSettleMode.Second;
+    if (this.local.rcvSettleMode !== ReceiverSettleMode.Second) return false;
+    return this.remote === undefined || this.remote.rcvSettleMode === ReceiverSettleMode.Second;
   }
 
   /** Sets the link credit to `credit` (absolute) and tells the peer. */
@@ -214,8 +229,39 @@ export class ReceiverLink extends Link {
     return true;
   }
 
+  /**
+   * Settles like {@link ReceiverLink.settle} and resolves when the settlement is final: when the
+   * sender settles the delivery (mode second; `confirmed`, with the sender's state), or at once
+   * when we settle alone (mode first, or a sender that answered `first`). Rejects with the link's
+   * error if the link fails first. Undefined when the delivery was already settled.
+   */
+  settleAndConfirm(
+    delivery: IncomingDelivery,
+    state: DeliveryState = { type: "accepted" },
+  ): Promise<SettleConfirmation> | undefined {
+    const second = this.settlesSecond;
+    if (!this.settle(delivery, state)) return undefined;
+    if (!second) return Promise.resolve({ confirmed: false, state: undefined });
+    const d = deferred<SettleConfirmation>();
+    this.#confirming.set(delivery, d);
+    return d.promise;
+  }
+
+  /** @internal The sender settled a delivery of this link (a DISPOSITION with `settled`). */
+  settledBySender(delivery: IncomingDelivery, state: DeliveryState | undefined): void {
+    const d = this.#confirming.get(delivery);
+    if (!d) return;
+    this.#confirming.delete(delivery);
+    d.resolve({ confirmed: true, state });
+  }
+
   protected failPending(error: AMQPError): void {
     this.#assembly = undefined;
+    if (this.#confirming.size > 0) {
+      const waiting = [...this.#confirming.values()];
+      this.#confirming.clear();
+      for (const d of waiting) d.reject(error);
+    }
     const d = this.#drain;
     this.#drain = undefined;
     d?.reject(error);

@@ -45,6 +45,14 @@ export class SenderLink extends Link {
   #inFlow = false;
   /** Called whenever credit arrives (the client uses it for readiness). */
   onCredit: (() => void) | undefined;
+  /**
+   * Receiver settle mode second: the receiver sent an outcome for an unsettled delivery without
+   * settling it. Returns the state we settle the delivery with (and resolve its `send()` with);
+   * undefined, or no handler, settles with the receiver's state. Called synchronously from the
+   * frame handler, before our settling DISPOSITION is queued.
+   */
+  onReceiverOutcome:
+    ((delivery: OutgoingDelivery, state: DeliveryState) => DeliveryState | undefined) | undefined;
 
   /** Deliveries waiting to be transmitted. */
   get queued(): number {

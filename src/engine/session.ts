@@ -236,12 +236,14 @@ export class AmqpSession {
           this.#outgoing.delete(id);
           od.link.settledByPeer(od, d.state);
         } else if (d.state !== undefined && d.state.type !== "received") {
-          // Receiver settle mode second: the receiver reached an outcome, we settle first.
+          // Receiver settle mode second: the receiver reached an outcome, we settle first (with
+          // the state our link decides, by default the receiver's).
           this.#outgoing.delete(id);
-          if (queueDisposition(this.#dispositions, false, id, true, d.state)) {
+          const state = od.link.onReceiverOutcome?.(od, d.state) ?? d.state;
+          if (queueDisposition(this.#dispositions, false, id, true, state)) {
             this.connection.needsDispositionFlush(this);
           }
-          od.link.settledByPeer(od, d.state);
+          od.link.settledByPeer(od, state);
         }
       }
     } else {
@@ -256,6 +258,7 @@ export class AmqpSession {
             inc.settled = true;
             inc.link.unsettled--;
           }
+          inc.link.settledBySender(inc, d.state);
         }
       }
     }
