@@ -6,15 +6,14 @@
 import { DecodeError, EncodeError } from "../errors/decode-error.js";
 import type { ByteWriter } from "../util/byte-writer.js";
 import type { Decoder } from "./decoder.js";
+import { beginCompound, endCompound } from "./compound-writer.js";
+import { encodeValue, writeObjectMap } from "./encoder.js";
+import { FormatCode as F } from "./format-codes.js";
 import {
-  beginCompound,
-  encodeValue,
-  endCompound,
   writeBinary,
   writeBoolean,
   writeInt,
   writeLong,
-  writeObjectMap,
   writeString,
   writeSymbol,
   writeTimestamp,
@@ -22,8 +21,7 @@ import {
   writeUint,
   writeUlong,
   writeUshort,
-} from "./encoder.js";
-import { FormatCode as F } from "./format-codes.js";
+} from "./scalar-writers.js";
 import { AMQPSymbol, AMQPType, type AMQPValue } from "./values.js";
 
 /** Field types a composite table may use, with the JS type each decodes to. */

@@ -19,9 +19,11 @@ import {
   type Reader,
   type Writer,
 } from "./composite-fields.js";
+import { writeSymbolArray } from "./array-encoder.js";
 import { compileFieldListReader } from "./composite-reader.js";
 import type { Decoder } from "./decoder.js";
-import { beginCompound, encodeValue, endCompound, writeSymbolArray } from "./encoder.js";
+import { beginCompound, endCompound } from "./compound-writer.js";
+import { encodeValue } from "./encoder.js";
 import { FormatCode as F } from "./format-codes.js";
 import { AMQPArray, AMQPSymbol, AMQPType, AMQPuLong, type AMQPDescribed, type AMQPValue } from "./values.js";
 

@@ -4,10 +4,14 @@
  * Defensive by construction: every size and count is checked against the bytes that remain
  * *before* anything of that size is allocated, nesting is limited to {@link MAX_NESTING_DEPTH},
  * strings and symbols must be valid UTF-8, and any problem raises a `DecodeError` with its offset.
+ * The full constructor switch is in `payload-decoder.ts` and array bodies are read by
+ * `array-decoder.ts`; both call back into the `Decoder` they are given.
  */
 import { isUtf8 } from "node:buffer";
 import { DecodeError } from "../errors/decode-error.js";
+import { readArrayElements } from "./array-decoder.js";
 import { FormatCode as F } from "./format-codes.js";
+import { readOtherPayload } from "./payload-decoder.js";
 import {
   CACHED_TEXT,
   SHORT_TEXT,
@@ -17,26 +21,7 @@ import {
   shortAscii,
   textInSlot,
 } from "./text.js";
-import {
-  AMQPArray,
-  AMQPByte,
-  AMQPChar,
-  AMQPDecimal128,
-  AMQPDecimal32,
-  AMQPDecimal64,
-  AMQPDescribed,
-  AMQPDouble,
-  AMQPFloat,
-  AMQPShort,
-  AMQPSymbol,
-  AMQPuByte,
-  AMQPuInt,
-  AMQPuLong,
-  AMQPuShort,
-  AMQPUuid,
-  type AMQPArrayElementType,
-  type AMQPValue,
-} from "./values.js";
+import { AMQPDescribed, AMQPDouble, AMQPSymbol, type AMQPArray, type AMQPValue } from "./values.js";
 
 /** Node's Buffer has undocumented but long-stable slice decoders, faster than `toString()`. */
 interface FastSlices {
@@ -248,7 +233,7 @@ export class Decoder {
 
   /** Reads the payload of a value whose constructor `code` has been read. */
   payload(code: number): AMQPValue {
-    // The most common constructors here (small enough to be inlined), the rest in `otherPayload`.
+    // The most common constructors here (small enough to be inlined), the rest in `readOtherPayload`.
     switch (code) {
       case F.Str8:
         return this.text(this.u8(), code);
@@ -269,100 +254,9 @@ export class Decoder {
       case F.Sym8:
         return new AMQPSymbol(this.cachedText(this.u8(), code));
       default:
-        return this.otherPayload(code);
+        return readOtherPayload(this, code);
     }
   }
-
-  private otherPayload(code: number): AMQPValue {
-    switch (code) {
-      case F.Null:
-        return null;
-      case F.BooleanTrue:
-        return true;
-      case F.BooleanFalse:
-        return false;
-      case F.Boolean: {
-        const b = this.u8();
-        if (b > 1) this.fail(`invalid boolean octet ${b}`, code, this.pos - 1);
-        return b === 1;
-      }
-      case F.Uint0:
-        return new AMQPuInt(0);
-      case F.SmallUint:
-        return new AMQPuInt(this.u8());
-      case F.Uint:
-        return new AMQPuInt(this.u32());
-      case F.Ulong0:
-        return new AMQPuLong(0n);
-      case F.SmallUlong:
-        return new AMQPuLong(BigInt(this.u8()));
-      case F.Ulong:
-        return new AMQPuLong(this.u64());
-      case F.Ubyte:
-        return new AMQPuByte(this.u8());
-      case F.Ushort:
-        return new AMQPuShort(this.u16());
-      case F.Byte:
-        return new AMQPByte((this.u8() << 24) >> 24);
-      case F.Short:
-        return new AMQPShort((this.u16() << 16) >> 16);
-      case F.SmallInt:
-        return (this.u8() << 24) >> 24;
-      case F.Int:
-        return this.u32() | 0;
-      case F.SmallLong:
-        return BigInt((this.u8() << 24) >> 24);
-      case F.Long:
-        return this.i64();
-      case F.Float:
-        return new AMQPFloat(this.f32(code));
-      case F.Double:
-        return new AMQPDouble(this.f64(code));
-      case F.Decimal32:
-        return new AMQPDecimal32(Buffer.from(this.bytes(4, code)));
-      case F.Decimal64:
-        return new AMQPDecimal64(Buffer.from(this.bytes(8, code)));
-      case F.Decimal128:
-        return new AMQPDecimal128(Buffer.from(this.bytes(16, code)));
-      case F.Char: {
-        const at = this.pos;
-        const cp = this.u32();
-        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-          this.fail(`invalid char code point ${cp}`, code, at);
-        return new AMQPChar(String.fromCodePoint(cp));
-      }
-      case F.Timestamp:
-        return new Date(this.timestampMs());
-      case F.Uuid:
-        return new AMQPUuid(Buffer.from(this.bytes(16, code)));
-      case F.Vbin8:
-        return this.bytes(this.u8(), code);
-      case F.Vbin32:
-        return this.bytes(this.u32(), code);
-      case F.Str8:
-        return this.text(this.u8(), code);
-      case F.Str32:
-        return this.text(this.u32(), code);
-      case F.Sym8:
-        return new AMQPSymbol(this.cachedText(this.u8(), code));
-      case F.Sym32:
-        return new AMQPSymbol(this.text(this.u32(), code));
-      case F.List0:
-        return [];
-      case F.List8:
-      case F.List32:
-        return this.list(code);
-      case F.Map8:
-      case F.Map32:
-        return this.map(code);
-      case F.Array8:
-      case F.Array32:
-        return this.array(code);
-      default:
-        return this.fail("unknown constructor", code, this.pos - 1);
-    }
-  }
-
   /** Reads size and count of a compound (list/map/array); returns [count, endOffset]. */
   compoundHeader(code: number, wide: boolean): number {
     const at = this.pos - 1;
@@ -439,123 +333,8 @@ export class Decoder {
     const stop = this.pos + this.sizeAfterCount(at, wide);
     const savedEnd = this.end;
     this.end = stop;
-    const result = this.arrayElements(count, at);
+    const result = readArrayElements(this, count, at);
     this.closeCompound(stop, savedEnd, code, at);
     return result;
-  }
-
-  /** Reads the element constructor and `count` payloads. */
-  private arrayElements(count: number, at: number): AMQPArray {
-    let elementCode = this.u8();
-    let descriptor: AMQPValue | undefined;
-    let isDescribed = false;
-    if (elementCode === F.Described) {
-      isDescribed = true;
-      descriptor = this.value();
-      elementCode = this.u8();
-      if (elementCode === F.Described) this.fail("nested described array element constructor", elementCode);
-    }
-    const width = fixedWidth(elementCode);
-    if (width === 0)
-      this.fail("zero-width constructor cannot be an array element constructor", elementCode, at);
-    // Every element takes at least one byte: a count beyond the remaining bytes is a lie.
-    if (count > this.end - this.pos)
-      this.fail(`array count ${count} exceeds its ${this.end - this.pos} bytes`, elementCode, at);
-    const items = new Array<AMQPValue>(count);
-    for (let i = 0; i < count; i++) {
-      const v =
-        elementCode === F.List8 || elementCode === F.List32
-          ? this.list(elementCode)
-          : elementCode === F.Map8 || elementCode === F.Map32
-            ? this.map(elementCode)
-            : elementCode === F.Array8 || elementCode === F.Array32
-              ? this.array(elementCode)
-              : this.payload(elementCode);
-      items[i] = isDescribed ? new AMQPDescribed(descriptor!, v) : v;
-    }
-    return new AMQPArray(isDescribed ? "described" : elementTypeOf(elementCode, this, at), items);
-  }
-}
-
-/** Width in bytes of a fixed-width constructor, or -1 if not fixed. */
-function fixedWidth(code: number): number {
-  switch (code >> 4) {
-    case 0x4:
-      return 0;
-    case 0x5:
-      return 1;
-    case 0x6:
-      return 2;
-    case 0x7:
-      return 4;
-    case 0x8:
-      return 8;
-    case 0x9:
-      return 16;
-    default:
-      return -1;
-  }
-}
-
-function elementTypeOf(code: number, d: Decoder, at: number): AMQPArrayElementType {
-  switch (code) {
-    case F.Boolean:
-      return "boolean";
-    case F.Ubyte:
-      return "ubyte";
-    case F.Byte:
-      return "byte";
-    case F.SmallUint:
-    case F.Uint:
-      return "uint";
-    case F.SmallUlong:
-    case F.Ulong:
-      return "ulong";
-    case F.SmallInt:
-    case F.Int:
-      return "int";
-    case F.SmallLong:
-    case F.Long:
-      return "long";
-    case F.Ushort:
-      return "ushort";
-    case F.Short:
-      return "short";
-    case F.Float:
-      return "float";
-    case F.Double:
-      return "double";
-    case F.Char:
-      return "char";
-    case F.Timestamp:
-      return "timestamp";
-    case F.Decimal32:
-      return "decimal32";
-    case F.Decimal64:
-      return "decimal64";
-    case F.Decimal128:
-      return "decimal128";
-    case F.Uuid:
-      return "uuid";
-    case F.Vbin8:
-    case F.Vbin32:
-      return "binary";
-    case F.Str8:
-    case F.Str32:
-      return "string";
-    case F.Sym8:
-    case F.Sym32:
-      return "symbol";
-    case F.List8:
-    case F.List32:
-      return "list";
-    case F.Map8:
-    case F.Map32:
-      return "map";
-    case F.Array8:
-    case F.Array32:
-      return "array";
-    default:
-      return d.fail("unknown array element constructor", code, at);
   }
 }

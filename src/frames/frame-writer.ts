@@ -4,14 +4,8 @@
  *
  * The transfer performative has a hand-written encoder: it is the one frame written per message.
  */
-import {
-  beginCompound,
-  endCompound,
-  writeBinary,
-  writeBoolean,
-  writeUbyte,
-  writeUint,
-} from "../codec/encoder.js";
+import { beginCompound, endCompound } from "../codec/compound-writer.js";
+import { writeBinary, writeBoolean, writeUbyte, writeUint } from "../codec/scalar-writers.js";
 import { FormatCode as F } from "../codec/format-codes.js";
 import type { CompositeType } from "../codec/composite.js";
 import type { ByteWriter } from "../util/byte-writer.js";

@@ -14,7 +14,8 @@
  * - application-properties keys are AMQP **strings** (symbol keys from lax peers are accepted on decode).
  */
 import type { Decoder } from "../codec/decoder.js";
-import { writeObjectMap, writeString, writeSymbol, writeUlong } from "../codec/encoder.js";
+import { writeObjectMap } from "../codec/encoder.js";
+import { writeString, writeSymbol, writeUlong } from "../codec/scalar-writers.js";
 import { FormatCode as F } from "../codec/format-codes.js";
 import type { AMQPValue } from "../codec/values.js";
 import { DecodeError, EncodeError } from "../errors/decode-error.js";

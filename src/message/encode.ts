@@ -3,7 +3,8 @@
  * message-annotations, properties, application-properties, body sections, footer. Absent or empty
  * sections are left out (a header object that is present is always written).
  */
-import { encodeValue, writeBinary, writeList } from "../codec/encoder.js";
+import { encodeValue, writeList } from "../codec/encoder.js";
+import { writeBinary } from "../codec/scalar-writers.js";
 import { FormatCode as F } from "../codec/format-codes.js";
 import { SectionCode } from "../codec/definitions/messaging.js";
 import { EncodeError } from "../errors/decode-error.js";
