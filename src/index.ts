@@ -41,3 +41,18 @@ export * from "./address/index.js";
 export * from "./auth/index.js";
 export * from "./client/index.js";
 export { setLogger, getLogger, type AMQPLogger } from "./util/log.js";
+// Thrown by connect (Connection.open, AMQPClient.open): exported so that `instanceof` works.
+export {
+  TransportError,
+  ConnectFailedError,
+  ConnectTimeoutError,
+  TlsError,
+  ProxyError,
+  WebSocketError,
+} from "./transport/errors.js";
+// Types that appear in public signatures.
+export type { Transport } from "./transport/transport.js";
+export type { SaslMechanism } from "./sasl/mechanisms.js";
+export type { ErrorFields } from "./engine/remote-errors.js";
+export type { DeliveryState } from "./codec/definitions/messaging.js";
+export type { ByteWriter } from "./util/byte-writer.js";

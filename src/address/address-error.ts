@@ -27,10 +27,15 @@ export type InvalidAddressReason =
  * ```
  */
 export class InvalidAddressError extends AMQPError {
+  /** Always `"AMQP_INVALID_ADDRESS"`. */
   override readonly code = "AMQP_INVALID_ADDRESS";
   /** Which check failed. */
   readonly reason: InvalidAddressReason;
 
+  /**
+   * @param message - the error message (with any password masked)
+   * @param reason - which check failed
+   */
   constructor(message: string, reason: InvalidAddressReason) {
     super(message);
     this.reason = reason;

@@ -25,6 +25,7 @@ export interface AddressOptions {
 
 /** Where to connect for an address (see {@link Address.endpoint}). */
 export interface AddressEndpoint {
+  /** The URL scheme: `amqp`, `amqps`, `ws` or `wss`. */
   readonly scheme: AddressScheme;
   /** Host name or IP address (an IPv6 literal without brackets). */
   readonly hostname: string;
@@ -38,7 +39,9 @@ export interface AddressEndpoint {
 
 /** SASL PLAIN credentials taken from an address URL (see {@link Address.credentials}). */
 export interface AddressCredentials {
+  /** The URL's user name, percent-decoded. */
   readonly username: string;
+  /** The URL's password, percent-decoded. */
   readonly password: string;
 }
 

@@ -47,6 +47,8 @@ export class Source extends Address {
    * `null`; a `null` value sends an AMQP null. Strings and `Uint8Array` (UTF-8) are sent as AMQP
    * strings.
    *
+   * @throws {InvalidAddressError} (`invalid-filter`) a numeric descriptor that is not a ulong.
+   *
    * @example
    * ```ts
    * source.setFilter("amqp.annotation.x-opt-sequence-number > 1500");
@@ -64,6 +66,7 @@ export class Source extends Address {
   /**
    * Adds (or replaces) one filter, keeping the others (several filters: beyond uamqp).
    * @param descriptor default {@link STRING_FILTER}; `null` sends the plain value.
+   * @throws {InvalidAddressError} (`invalid-filter`) a numeric descriptor that is not a ulong.
    */
   addFilter(
     name: string,

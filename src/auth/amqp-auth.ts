@@ -17,46 +17,74 @@ export const TransportType = {
   /** AMQP over WebSocket (wss unless `tls: false`). */
   AmqpOverWebsocket: 2,
 } as const;
+/** One of the {@link TransportType} values. */
 export type TransportType = (typeof TransportType)[keyof typeof TransportType];
 
-/** Default ports (uamqp constants). */
+/** Default port of AMQP over TLS (uamqp constant). */
 export const DEFAULT_AMQPS_PORT = 5671;
+/** Default port of AMQP over plain TCP (uamqp constant). */
 export const DEFAULT_AMQP_PORT = 5672;
+/** Default port of AMQP over secure WebSocket (uamqp constant); plain `ws` uses 80. */
 export const DEFAULT_AMQP_WSS_PORT = 443;
 /** Azure's WebSocket path. */
 export const DEFAULT_WEBSOCKET_PATH = "/$servicebus/websocket/";
 
 /** An HTTP CONNECT proxy (uamqp `http_proxy`). A proxy forces the WebSocket transport. */
 export interface HttpProxy {
+  /** Host name or IP address of the proxy. */
   host: string;
+  /** Port of the proxy. */
   port: number;
+  /** User name for the proxy's Basic authentication (`Proxy-Authorization`). @defaultValue none */
   username?: string;
+  /** Password for the proxy's Basic authentication. @defaultValue none */
   password?: string;
 }
 
 /** Where and how to connect. */
 export interface TransportOptions extends TlsClientOptions {
-  /** @defaultValue TransportType.Amqp */
+  /** TCP/TLS or WebSocket (a `proxy` forces WebSocket). @defaultValue TransportType.Amqp */
   type?: TransportType;
-  /** @defaultValue 5671 with TLS, 5672 without; 443 / 80 for WebSocket */
+  /** Port to connect to. @defaultValue 5671 with TLS, 5672 without; 443 / 80 for WebSocket */
   port?: number;
   /** Use TLS. @defaultValue true (uamqp parity); clients set it from the URL scheme */
   tls?: boolean;
-  /** WebSocket settings. */
-  webSocket?: { path?: string; protocol?: string };
+  /** WebSocket settings (used with `type: TransportType.AmqpOverWebsocket` or a `proxy`). */
+  webSocket?: {
+    /** Path of the WebSocket URL. @defaultValue {@link DEFAULT_WEBSOCKET_PATH} (`/$servicebus/websocket/`) */
+    path?: string;
+    /** WebSocket subprotocol asked for. @defaultValue "AMQPWSB10" */
+    protocol?: string;
+  };
+  /** Connect through this HTTP CONNECT proxy; forces the WebSocket transport. @defaultValue no proxy */
   proxy?: HttpProxy;
-  /** Bound on connecting (TCP + TLS + WebSocket handshake). @defaultValue 30000 */
+  /** Bound on connecting (TCP + TLS + WebSocket handshake), in milliseconds. @defaultValue 30000 */
   connectTimeoutMs?: number;
   /** Connect to this host instead of `hostname` (uamqp `custom_endpoint_hostname`); SNI and SASL keep `hostname`. */
   customEndpointHostname?: string;
 }
 
-/** Base of the auth classes. */
+/**
+ * Base of the auth classes: the host, the transport settings and (in each subclass) the SASL
+ * mechanism. Pass an instance as the `auth` option of a client, or to a {@link Connection}.
+ *
+ * @example
+ * ```ts
+ * const auth: AMQPAuth = new SASLPlain("broker.example", "user", "secret", { connectTimeoutMs: 10_000 });
+ * auth.port; // 5671 (TLS by default)
+ * const client = new SendClient("amqps://broker.example/orders", { auth });
+ * ```
+ */
 export abstract class AMQPAuth {
   /** The host name: SNI, SASL hostname and OPEN hostname. */
   readonly hostname: string;
+  /** The transport settings given to the constructor. */
   readonly transport: Readonly<TransportOptions>;
 
+  /**
+   * @param hostname - the host to connect to (also SNI, SASL and OPEN hostname)
+   * @param transport - port, TLS, WebSocket, proxy and connect timeout
+   */
   constructor(hostname: string, transport: TransportOptions = {}) {
     this.hostname = hostname;
     this.transport = transport;
@@ -85,7 +113,14 @@ export abstract class AMQPAuth {
     return this.tls ? DEFAULT_AMQPS_PORT : DEFAULT_AMQP_PORT;
   }
 
-  /** Opens the byte transport (TCP, TLS or WebSocket, through the proxy if any). */
+  /**
+   * Opens the byte transport (TCP, TLS or WebSocket, through the proxy if any). Used by
+   * {@link Connection.open}; rarely called directly.
+   *
+   * @throws `ConnectFailedError` (`AMQP_CONNECT_FAILED`), `ConnectTimeoutError` (`AMQP_CONNECT_TIMEOUT`,
+   *   after `connectTimeoutMs`), `TlsError` (`AMQP_TLS`), `ProxyError` (`AMQP_PROXY`), `WebSocketError`
+   *   (`AMQP_WEBSOCKET`), all `AMQPError`s to match by `code`; {@link AMQPAbortError} when `signal` aborts.
+   */
   connect(signal?: AbortSignal): Promise<Transport> {
     const t = this.transport;
     const host = t.customEndpointHostname ?? this.hostname;
@@ -127,9 +162,11 @@ export abstract class AMQPAuth {
  * ```
  */
 export class SASLAnonymous extends AMQPAuth {
+  /** A SASL ANONYMOUS mechanism. */
   mechanism(): SaslMechanism {
     return new SaslAnonymousMechanism();
   }
+  /** An anonymous auth for `hostname` (redirects); keeps this transport unless one is given. */
   withHost(hostname: string, transport: TransportOptions = this.transport): SASLAnonymous {
     return new SASLAnonymous(hostname, transport);
   }
@@ -143,36 +180,64 @@ export class SASLAnonymous extends AMQPAuth {
  * ```
  */
 export class SASLPlain extends AMQPAuth {
+  /** The SASL PLAIN user name (authcid). */
   readonly username: string;
   readonly #password: string;
+  /**
+   * @param hostname - the host to connect to
+   * @param username - the SASL PLAIN user name
+   * @param password - the password (kept private, never logged)
+   * @param transport - port, TLS, WebSocket, proxy and connect timeout
+   */
   constructor(hostname: string, username: string, password: string, transport: TransportOptions = {}) {
     super(hostname, transport);
     this.username = username;
     this.#password = password;
   }
+  /** A SASL PLAIN mechanism with these credentials. */
   mechanism(): SaslMechanism {
     return new SaslPlainMechanism(this.username, this.#password);
   }
+  /** The same credentials for `hostname` (redirects); keeps this transport unless one is given. */
   withHost(hostname: string, transport: TransportOptions = this.transport): SASLPlain {
     return new SASLPlain(hostname, this.username, this.#password, transport);
   }
 }
 
-/** SASL EXTERNAL: the identity of the TLS client certificate (`transport.cert`/`key`). */
+/**
+ * SASL EXTERNAL: the identity of the TLS client certificate (`transport.cert`/`key`).
+ * @example
+ * ```ts
+ * const auth = new SASLExternal("broker.example", {
+ *   cert: readFileSync("client.pem"),
+ *   key: readFileSync("client.key"),
+ * });
+ * ```
+ */
 export class SASLExternal extends AMQPAuth {
+  /** A SASL EXTERNAL mechanism (empty authorization identity). */
   mechanism(): SaslMechanism {
     return new SaslExternalMechanism();
   }
+  /** An EXTERNAL auth for `hostname` (redirects); keeps this transport unless one is given. */
   withHost(hostname: string, transport: TransportOptions = this.transport): SASLExternal {
     return new SASLExternal(hostname, transport);
   }
 }
 
-/** No SASL layer at all (the AMQP header is sent directly). */
+/**
+ * No SASL layer at all (the AMQP header is sent directly).
+ * @example
+ * ```ts
+ * const conn = new Connection("localhost", new NoSASL("localhost", { tls: false, port: 5672 }));
+ * ```
+ */
 export class NoSASL extends AMQPAuth {
+  /** Always `undefined`: no SASL exchange. */
   mechanism(): undefined {
     return undefined;
   }
+  /** A no-SASL auth for `hostname` (redirects); keeps this transport unless one is given. */
   withHost(hostname: string, transport: TransportOptions = this.transport): NoSASL {
     return new NoSASL(hostname, transport);
   }

@@ -74,7 +74,11 @@ export class Broker implements AsyncDisposable {
     for (const [address, hooks] of Object.entries(options.hooks ?? {})) this.setHooks(address, hooks);
   }
 
-  /** Starts a broker listening on the configured ports (0 = any free port). */
+  /**
+   * Starts a broker listening on the configured ports (0 = any free port).
+   * @throws {BrokerError} `webSocket.tls` without `tls`; a `TransportError` (code `AMQP_TRANSPORT`,
+   *   `systemCode` e.g. `EADDRINUSE`) when a port cannot be bound.
+   */
   static async start(options: BrokerOptions = {}): Promise<Broker> {
     const broker = new Broker(options);
     await broker.#listen();
@@ -184,7 +188,10 @@ export class Broker implements AsyncDisposable {
     await Promise.all(servers.map((s) => s.close()));
   }
 
-  /** Listens again on the same ports after {@link stop}. */
+  /**
+   * Listens again on the same ports after {@link stop}. No-op when running.
+   * @throws {BrokerError} after {@link close}; a `TransportError` when a port cannot be bound again.
+   */
   async restart(): Promise<void> {
     if (this.#closing) throw new BrokerError("the broker is closed");
     if (!this.#stopped) return;
@@ -200,6 +207,7 @@ export class Broker implements AsyncDisposable {
     return this.#closing;
   }
 
+  /** `await using` support: {@link Broker.close}. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }

@@ -5,5 +5,6 @@ import { AMQPError } from "../errors/amqp-error.js";
 
 /** A broker API misuse, e.g. restarting a closed broker. Code `AMQP_BROKER`. */
 export class BrokerError extends AMQPError {
+  /** Always `"AMQP_BROKER"`. */
   override readonly code = "AMQP_BROKER";
 }

@@ -10,6 +10,7 @@ import type { TlsServerOptions } from "../transport/tls.js";
 export interface BrokerErrorFields {
   /** The error condition, e.g. `amqp:link:detach-forced`. */
   readonly condition: string;
+  /** Human-readable description. @defaultValue none */
   readonly description?: string | undefined;
   /**
    * The `info` map (symbol keys). For `amqp:link:redirect`: `{ hostname, "network-host", port, address }`
@@ -20,9 +21,11 @@ export interface BrokerErrorFields {
 
 /** How the broker settles every message a producer sends to the address (instead of accepting it). */
 export interface DeliveryHook {
+  /** The outcome: `rejected`, `released` or `modified`. */
   readonly outcome: "reject" | "release" | "modify";
   /** Rejected: the error condition. @defaultValue "amqp:internal-error" */
   readonly condition?: string;
+  /** Rejected: the error description. @defaultValue none */
   readonly description?: string;
   /** Modified: `delivery-failed`. */
   readonly deliveryFailed?: boolean;
@@ -34,9 +37,13 @@ export interface DeliveryHook {
 export interface NodeRequest {
   /** `$management` or `$cbs`. */
   readonly node: string;
+  /** The `operation` application property (e.g. `READ`, `put-token`). */
   readonly operation: string | undefined;
+  /** The `type` application property (e.g. `com.microsoft:eventhub`, `servicebus.windows.net:sastoken`). */
   readonly type: string | undefined;
+  /** The `name` application property (entity name, or the audience of a put-token). */
   readonly name: string | undefined;
+  /** Every application property of the request. */
   readonly applicationProperties: ReadonlyMap<string, AMQPValue>;
   /** The amqp-value body, if any. */
   readonly body: AMQPValue | undefined;
@@ -44,7 +51,9 @@ export interface NodeRequest {
 
 /** The answer to a management or CBS request. */
 export interface NodeResponse {
+  /** HTTP-style status, sent as both `status-code` and `statusCode`. */
   readonly statusCode: number;
+  /** Sent as both `status-description` and `statusDescription`. @defaultValue the status's standard text */
   readonly statusDescription?: string;
   /** The amqp-value body of the response. @defaultValue null */
   readonly body?: AMQPValue;
@@ -94,11 +103,14 @@ export interface BrokerLimits {
   readonly maxQueueDepth?: number;
   /** Credit granted to a producer at a time. @defaultValue 500 */
   readonly producerCredit?: number;
-  /** Largest frame accepted. @defaultValue 65536 */
+  /** Largest frame accepted (bytes). @defaultValue 65536 */
   readonly maxFrameSize?: number;
-  /** Idle time-out announced to clients (0 = none). @defaultValue 0 */
+  /** Idle time-out announced to clients, in milliseconds (0 = none). @defaultValue 0 */
   readonly idleTimeoutMs?: number;
-  /** A client that has not opened its connection within this time is disconnected. @defaultValue 10000 */
+  /**
+   * A client that has not opened its connection within this time (milliseconds) is disconnected.
+   * @defaultValue 10000
+   */
   readonly handshakeTimeoutMs?: number;
 }
 
@@ -141,22 +153,32 @@ export interface BrokerCbsOptions {
 
 /** Options of {@link Broker.start}. */
 export interface BrokerOptions {
-  /** @defaultValue "127.0.0.1" */
+  /** Host (interface) the listeners bind to. @defaultValue "127.0.0.1" */
   readonly host?: string;
   /** AMQP over TCP port. @defaultValue 0 (any free port) */
   readonly port?: number;
-  /** Also listen for AMQP over TLS (amqps). */
+  /** Also listen for AMQP over TLS (amqps) with these certificates; `port` defaults to 0 (any free port). */
   readonly tls?: TlsServerOptions & { readonly port?: number };
   /** Also listen for AMQP over WebSocket (`tls: true` serves wss with the `tls` certificate). */
-  readonly webSocket?: { readonly port?: number; readonly path?: string; readonly tls?: boolean };
+  readonly webSocket?: {
+    /** WebSocket port. @defaultValue 0 (any free port) */
+    readonly port?: number;
+    /** Only upgrade requests for this path. @defaultValue any path */
+    readonly path?: string;
+    /** Serve wss with the `tls` certificate (requires `tls`). @defaultValue false */
+    readonly tls?: boolean;
+  };
   /** SASL settings; `false` disables the SASL layer. */
   readonly sasl?: BrokerSaslOptions | false;
+  /** Resource limits. @defaultValue see {@link BrokerLimits} */
   readonly limits?: BrokerLimits;
+  /** Queue behaviour. @defaultValue see {@link BrokerQueueOptions} */
   readonly queues?: BrokerQueueOptions;
+  /** Claims-based security (`$cbs`). @defaultValue every token accepted, no address guarded */
   readonly cbs?: BrokerCbsOptions;
   /** Test hooks by address (queue name or `$management` / `$cbs`). */
   readonly hooks?: Readonly<Record<string, AddressHooks>>;
-  /** @defaultValue "uamqp-broker" */
+  /** Container id the broker sends in OPEN. @defaultValue "uamqp-broker" */
   readonly containerId?: string;
 }
 
@@ -166,7 +188,9 @@ export interface QueueStats {
   readonly messageCount: number;
   /** Messages delivered and not yet settled by their consumer. */
   readonly lockedCount: number;
+  /** Consumers (client receiver links) attached to the queue. */
   readonly consumerCount: number;
+  /** Producers (client sender links) attached to the queue. */
   readonly producerCount: number;
   /** Messages in the queue's `$deadletter` sub-queue. */
   readonly deadLetterCount: number;

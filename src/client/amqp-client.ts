@@ -64,6 +64,12 @@ export class AMQPClient implements AsyncDisposable {
   #opening: SharedOpen | undefined;
   #closing: Promise<void> | undefined;
 
+  /**
+   * Creates the client; nothing is connected before {@link AMQPClient.open} (or a send/receive call).
+   * @param remoteAddress - an `amqp://`, `amqps://`, `ws://` or `wss://` URL, or an {@link Address}
+   * @throws {InvalidAddressError} for an unusable URL; {@link RangeError} for an invalid
+   *   `reconnect.maxAttempts`.
+   */
   constructor(remoteAddress: string | Address, options: AMQPClientOptions = {}) {
     this.options = options;
     const address = typeof remoteAddress === "string" ? Address.parse(remoteAddress) : remoteAddress;
@@ -122,6 +128,7 @@ export class AMQPClient implements AsyncDisposable {
     return this.#lifecycle.session;
   }
 
+  /** Where the client is in its lifecycle (see {@link ClientState}). */
   get state(): ClientState {
     return this.#state;
   }
@@ -270,6 +277,7 @@ export class AMQPClient implements AsyncDisposable {
     this.#reporter.settle(this.#reporter.error);
   }
 
+  /** `await using` support: {@link AMQPClient.close}. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -32,11 +32,12 @@ export type OnAttach = (
 export interface ReconnectOptions extends BackoffOptions {
   /**
    * Attempts before the client gives up and fails every pending call with the last error. The count
-   * starts over once the recovered link makes progress (an outcome or a message arrives).
+   * starts over once the recovered link makes progress (an outcome or a message arrives), or after
+   * 30 s without a failure.
    * @defaultValue 8
    */
   readonly maxAttempts?: number | undefined;
-  /** Bound on each attempt (connect, SASL, OPEN, BEGIN, ATTACH). @defaultValue 30000 */
+  /** Bound on each attempt (connect, SASL, OPEN, BEGIN, ATTACH), in milliseconds. @defaultValue 30000 */
   readonly attemptTimeout?: number | undefined;
 }
 
@@ -53,8 +54,8 @@ export interface AMQPClientOptions {
   /**
    * Authentication and transport. Without it: SASL PLAIN with the URL's credentials when it has
    * some, else SASL ANONYMOUS; `amqp://` is plain TCP (port 5672), `amqps://` TLS (5671), `ws://` /
-   * `wss://` WebSocket; a port in the URL wins. A given auth whose transport leaves `tls` or `port`
-   * unset gets them from the URL too.
+   * `wss://` WebSocket; a port in the URL wins. A given auth whose transport leaves `tls`, `port` or
+   * `type` unset gets them from the URL too.
    */
   readonly auth?: AMQPAuth | undefined;
   /** Extra transport settings (TLS `ca`, `connectTimeoutMs`…) for the auth built from the URL. */
@@ -72,7 +73,7 @@ export interface AMQPClientOptions {
   readonly keepAliveInterval?: number | undefined;
   /** Largest frame we accept. @defaultValue 65536 */
   readonly maxFrameSize?: number | undefined;
-  /** @defaultValue 65535 */
+  /** Highest channel (session) number. @defaultValue 65535 */
   readonly channelMax?: number | undefined;
   /** Our idle-time-out (ms); 0 = none. @defaultValue 0 */
   readonly idleTimeout?: number | undefined;
@@ -82,9 +83,9 @@ export interface AMQPClientOptions {
   readonly remoteIdleTimeoutEmptyFrameSendRatio?: number | undefined;
   /** Session incoming window (transfer frames). @defaultValue 65536 */
   readonly incomingWindow?: number | undefined;
-  /** @defaultValue 65536 */
+  /** Session outgoing window (transfer frames). @defaultValue 65536 */
   readonly outgoingWindow?: number | undefined;
-  /** @defaultValue 4294967295 */
+  /** Highest link handle of the session. @defaultValue 4294967295 */
   readonly handleMax?: number | undefined;
   /** See {@link OnAttach}. */
   readonly onAttach?: OnAttach | undefined;
@@ -94,7 +95,7 @@ export interface AMQPClientOptions {
   readonly maxMessageSize?: number | undefined;
   /** ATTACH properties of the client's link. */
   readonly linkProperties?: Record<string, AMQPValue> | undefined;
-  /** Bound on `open()` (connect, SASL, OPEN, BEGIN, ATTACH). @defaultValue 30000 */
+  /** Bound on `open()` (connect, SASL, OPEN, BEGIN, ATTACH), in milliseconds. @defaultValue 30000 */
   readonly openTimeout?: number | undefined;
   /** Automatic recovery; `false` surfaces the first connection or link error instead. @defaultValue enabled */
   readonly reconnect?: boolean | ReconnectOptions | undefined;
@@ -104,6 +105,7 @@ export interface AMQPClientOptions {
 export interface OpenOptions {
   /** Run on this connection (shared with other clients; closing the client leaves it open). */
   readonly connection?: Connection | undefined;
+  /** Stops this call's wait (rejects with an `AMQPAbortError`); the open stops when no call waits. */
   readonly signal?: AbortSignal | undefined;
   /** Bound on the open (ms). @defaultValue the client's `openTimeout` (30000) */
   readonly timeout?: number | undefined;
@@ -116,7 +118,7 @@ export interface SendClientOptions extends AMQPClientOptions {
    * expired message fails with a timeout and is not retried. @defaultValue 0
    */
   readonly msgTimeout?: number | undefined;
-  /** @defaultValue SenderSettleMode.Unsettled */
+  /** `Settled` sends messages pre-settled (at most once, no outcome). @defaultValue SenderSettleMode.Unsettled */
   readonly sendSettleMode?: SenderSettleMode | undefined;
   /** Messages transferred and waiting for their outcome at once (pipelining). @defaultValue 1000 */
   readonly maxInFlight?: number | undefined;
@@ -130,7 +132,7 @@ export interface ReceiveClientOptions extends AMQPClientOptions {
    */
   readonly timeout?: number | undefined;
   /**
-   * Close the client when the inactivity timeout is reached (later receives reject with
+   * Close the client when the inactivity timeout (`timeout`, ms) is reached (later receives reject with
    * `AMQPClientShutdown`); otherwise the same client and link stay usable. @defaultValue true
    */
   readonly shutdownAfterTimeout?: boolean | undefined;
@@ -141,7 +143,7 @@ export interface ReceiveClientOptions extends AMQPClientOptions {
   readonly autoComplete?: boolean | undefined;
   /** Messages buffered ahead of the application: link credit never exceeds what fits. @defaultValue 300 */
   readonly prefetch?: number | undefined;
-  /** @defaultValue ReceiverSettleMode.PeekLock */
+  /** PeekLock (at least once) or ReceiveAndDelete (at most once). @defaultValue ReceiverSettleMode.PeekLock */
   readonly receiveSettleMode?: ReceiverSettleMode | undefined;
   /**
    * How `accept()`, `reject()`, `release()` and `modify()` complete (beyond uamqp, whose

@@ -21,23 +21,28 @@ import { abortError } from "./waits.js";
 
 /** Options of a {@link Connection} (uamqp's Connection kwargs, camelCase, milliseconds). */
 export interface ConnectionOptions {
-  /** @defaultValue a random uuid */
+  /** Container id sent in OPEN. @defaultValue a random uuid */
   containerId?: string;
   /** Largest frame we accept. @defaultValue 65536 */
   maxFrameSize?: number;
-  /** @defaultValue 65535 */
+  /** Highest channel (session) number. @defaultValue 65535 */
   channelMax?: number;
-  /** Our idle time-out (the peer must send something this often). 0 = none. @defaultValue 0 */
+  /**
+   * Our idle time-out in milliseconds (the peer must send something this often); 0 = none.
+   * @defaultValue 0
+   */
   idleTimeoutMs?: number;
   /** OPEN properties. */
   properties?: Record<string, AMQPValue>;
   /** Heartbeats at the peer's idle-time-out × ratio. @defaultValue 0.5 */
   remoteIdleTimeoutEmptyFrameSendRatio?: number;
+  /** Capabilities offered in OPEN (symbols). @defaultValue none */
   offeredCapabilities?: string[];
+  /** Capabilities desired in OPEN (symbols). @defaultValue none */
   desiredCapabilities?: string[];
   /** Network trace: every frame in and out, logged at info level (secrets redacted). */
   debug?: boolean;
-  /** Bounded wait for the peer's CLOSE in `close()`. @defaultValue 5000 */
+  /** Bounded wait for the peer's CLOSE in `close()`, in milliseconds. @defaultValue 5000 */
   closeTimeoutMs?: number;
 }
 
@@ -48,6 +53,10 @@ const CLOSED: unique symbol = Symbol("closed");
 export type ConnectionState = "idle" | "opening" | "open" | "closing" | "closed" | "error";
 
 /**
+ * One AMQP connection (uamqp's `Connection`): connects with the transport and SASL mechanism of its
+ * {@link AMQPAuth}, exchanges OPEN, sends heartbeats, and carries {@link Session}s. Once closed or
+ * failed it cannot be opened again (except by {@link Connection.redirect}).
+ *
  * @example
  * ```ts
  * const conn = new Connection("localhost", new SASLAnonymous("localhost", { tls: false }));
@@ -58,8 +67,11 @@ export type ConnectionState = "idle" | "opening" | "open" | "closing" | "closed"
  * ```
  */
 export class Connection implements AsyncDisposable {
+  /** The host sent in OPEN (replaced by {@link Connection.redirect}). */
   hostname: string;
+  /** Transport and SASL settings (replaced by {@link Connection.redirect}). */
   auth: AMQPAuth;
+  /** The options given to the constructor. */
   readonly options: Readonly<ConnectionOptions>;
   #engine: AmqpConnection;
   #state: ConnectionState = "idle";
@@ -67,6 +79,11 @@ export class Connection implements AsyncDisposable {
   /** Aborts the connect of the open in progress (on close()). */
   #connecting: AbortController | undefined;
 
+  /**
+   * Creates the connection; nothing is sent before {@link Connection.open}.
+   * @param hostname - the host name sent in OPEN (usually `auth.hostname`)
+   * @param auth - where and how to connect
+   */
   constructor(hostname: string, auth: AMQPAuth, options: ConnectionOptions = {}) {
     this.hostname = hostname;
     this.auth = auth;
@@ -105,10 +122,12 @@ export class Connection implements AsyncDisposable {
     return this.#engine;
   }
 
+  /** Our container id (the `containerId` option, or the generated uuid). */
   get containerId(): string {
     return this.#engine.containerId;
   }
 
+  /** Where the connection is in its lifecycle. */
   get state(): ConnectionState {
     return this.#state;
   }
@@ -128,7 +147,7 @@ export class Connection implements AsyncDisposable {
     return this.#engine.remote ? this.#engine.remoteMaxFrameSize : undefined;
   }
 
-  /** The peer's idle-time-out, once open. */
+  /** The peer's idle-time-out in milliseconds, once open (undefined: none or not open). */
   get remoteIdleTimeoutMs(): number | undefined {
     return this.#engine.remote?.idleTimeOut;
   }
@@ -139,7 +158,9 @@ export class Connection implements AsyncDisposable {
   }
 
   /**
-   * Connects and opens. Resolves when the peer's OPEN arrived. Idempotent while opening.
+   * Connects and opens. Resolves when the peer's OPEN arrived. Idempotent while opening. `timeoutMs`
+   * bounds the whole open (connect, SASL, OPEN), in milliseconds; none by default (the transport's
+   * `connectTimeoutMs` still bounds the connect).
    * @throws {AuthenticationException} wrong credentials; {@link ClientTimeout} after `timeoutMs`;
    *   transport errors (`AMQP_CONNECT_FAILED`, `AMQP_TLS`…); a `ConnectionClose` if the peer refuses;
    *   `AMQPAbortError` when `signal` aborts, before (nothing is connected) or during the open (the
@@ -244,6 +265,7 @@ export class Connection implements AsyncDisposable {
     this.#state = this.#engine.error ? "error" : "closed";
   }
 
+  /** `await using` support: {@link Connection.close}. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
@@ -251,6 +273,7 @@ export class Connection implements AsyncDisposable {
   /**
    * Follows a redirect (uamqp `redirect`): closes this connection and connects to the host in the
    * redirect error (with `auth`, or the current auth with the new host). No-op if it is the same host.
+   * @throws the errors of {@link Connection.open} for the new host.
    */
   async redirect(error: LinkRedirect | ConnectionRedirect, auth?: AMQPAuth): Promise<void> {
     const host = error.hostname ?? error.networkHost;

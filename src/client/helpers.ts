@@ -13,6 +13,7 @@ import { SendClient } from "./send-client.js";
 
 /** Options of {@link sendMessage}: the client's options plus an abort signal. */
 export interface SendMessageOptions extends SendClientOptions {
+  /** Stops the call: unsent messages are cancelled and the call rejects with an `AMQPAbortError`. */
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -20,12 +21,13 @@ export interface SendMessageOptions extends SendClientOptions {
 export interface ReceiveMessageOptions extends Omit<ReceiveClientOptions, "timeout"> {
   /** Give up after this many ms and resolve `undefined`; 0 = wait for a message. @defaultValue 0 */
   readonly timeout?: number | undefined;
+  /** Stops the call: it rejects with an `AMQPAbortError`. */
   readonly signal?: AbortSignal | undefined;
 }
 
 /** Options of {@link receiveMessages}. */
 export interface ReceiveMessagesOptions extends ReceiveMessageOptions {
-  /** Most messages returned; also the client's `prefetch`. @defaultValue 300 */
+  /** Most messages returned; also the client's `prefetch`. @defaultValue the `prefetch` option, else 300 */
   readonly maxBatchSize?: number | undefined;
 }
 
@@ -34,7 +36,8 @@ export interface ReceiveMessagesOptions extends ReceiveMessageOptions {
  * `new Message({ body: data })`. Resolves with the final state of each message sent (a batch may be
  * several envelopes); a failed send does not reject — check for `MessageState.SendFailed`.
  *
- * @throws connection or link errors (the client could not open, or failed for good).
+ * @throws connection or link errors (the client could not open, or failed for good);
+ *   {@link AMQPAbortError} when `signal` aborts; {@link InvalidAddressError} for an unusable URL.
  *
  * @example
  * ```ts
@@ -62,6 +65,10 @@ export async function sendMessage(
  * Receives one message (uamqp's `receive_message`), accepted unless `autoComplete: false`;
  * `undefined` when none arrived within `timeout` ms.
  *
+ * @throws connection or link errors (the client could not open, or failed for good);
+ *   {@link AMQPAbortError} when `signal` aborts; {@link InvalidAddressError} for an unusable URL;
+ *   `RangeError` for invalid options.
+ *
  * @example
  * ```ts
  * const m = await receiveMessage("amqp://localhost:5672/orders", { timeout: 10_000 });
@@ -80,6 +87,10 @@ export async function receiveMessage(
  * (up to `maxBatchSize`), or `[]` after `timeout` ms. Messages are accepted unless
  * `autoComplete: false` (then settle them before they expire on the broker: the client is closed
  * when this returns, and unsettled messages are released by the broker).
+ *
+ * @throws connection or link errors (the client could not open, or failed for good);
+ *   {@link AMQPAbortError} when `signal` aborts; {@link InvalidAddressError} for an unusable URL;
+ *   `RangeError` for invalid options.
  *
  * @example
  * ```ts

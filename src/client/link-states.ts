@@ -6,13 +6,17 @@ export const MessageSenderState = {
   Closing: 4,
   Error: 5,
 } as const;
+/** One of the {@link MessageSenderState} values. */
 export type MessageSenderState = (typeof MessageSenderState)[keyof typeof MessageSenderState];
 
+/** States of uamqp's `MessageReceiver`: the same values as {@link MessageSenderState}. */
 export const MessageReceiverState = MessageSenderState;
+/** One of the {@link MessageReceiverState} values. */
 export type MessageReceiverState = MessageSenderState;
 
 /** uamqp's sender settle modes (attach `snd-settle-mode`). */
 export const SenderSettleMode = { Unsettled: 0, Settled: 1, Mixed: 2 } as const;
+/** One of the {@link SenderSettleMode} values. */
 export type SenderSettleMode = (typeof SenderSettleMode)[keyof typeof SenderSettleMode];
 
 /**
@@ -22,4 +26,5 @@ export type SenderSettleMode = (typeof SenderSettleMode)[keyof typeof SenderSett
  * broker supports; uamqp asked for `second`), ReceiveAndDelete asks the sender to pre-settle.
  */
 export const ReceiverSettleMode = { ReceiveAndDelete: 0, PeekLock: 1 } as const;
+/** One of the {@link ReceiverSettleMode} values. */
 export type ReceiverSettleMode = (typeof ReceiverSettleMode)[keyof typeof ReceiverSettleMode];

@@ -20,8 +20,9 @@ import { toSource, toTarget, type SourceLike, type TargetLike } from "./termini.
 export interface MessageReceiverOptions {
   /** Called for each received message, in order. A throw settles it modified(failed, undeliverable). */
   onMessageReceived?: (message: Message) => void;
+  /** Link name. @defaultValue a random name */
   name?: string;
-  /** @defaultValue ReceiverSettleMode.PeekLock */
+  /** PeekLock (settle each message) or ReceiveAndDelete (pre-settled). @defaultValue ReceiverSettleMode.PeekLock */
   receiveSettleMode?: ReceiverSettleMode;
   /** Largest message accepted (bytes); bigger ones detach the link. @defaultValue 1048576 */
   maxMessageSize?: number;
@@ -30,7 +31,9 @@ export interface MessageReceiverOptions {
    * (`resetLinkCredit()` / `addCredit()`). @defaultValue 300
    */
   prefetch?: number;
+  /** ATTACH properties of the link. @defaultValue none */
   properties?: Record<string, AMQPValue>;
+  /** Desired capabilities of the link (symbols). @defaultValue none */
   desiredCapabilities?: string[];
   /**
    * How settling a received message completes (beyond uamqp). `"local"`: `accept()` & co. resolve
@@ -59,6 +62,10 @@ export interface MessageReceiverOptions {
 }
 
 /**
+ * A receiving link on a {@link Session} (uamqp's `MessageReceiver`): each delivery is decoded into a
+ * {@link Message} and passed to `onMessageReceived`. Credit is kept at `prefetch` automatically
+ * unless set by hand. An undecodable delivery is rejected (`amqp:decode-error`).
+ *
  * @example
  * ```ts
  * const receiver = new MessageReceiver(session, "queue-a", "my-client", {
@@ -68,17 +75,27 @@ export interface MessageReceiverOptions {
  * ```
  */
 export class MessageReceiver implements AsyncDisposable {
+  /** The session the link belongs to. */
   readonly session: Session;
+  /** The link name. */
   readonly name: string;
+  /** PeekLock (settle each message) or ReceiveAndDelete (messages arrive settled). */
   readonly receiveSettleMode: ReceiverSettleMode;
   /** How settlements complete: see {@link MessageReceiverOptions.settleMode}. */
   readonly settleMode: SettleMode;
+  /** Called for each received message, in order (settable after construction). */
   onMessageReceived: ((message: Message) => void) | undefined;
   /** Called when the peer detaches the link. */
   onDetached: ((error: AMQPError | undefined) => void) | undefined;
   readonly #link: ReceiverLink;
   #state: MessageReceiverState = MessageReceiverState.Idle;
 
+  /**
+   * Attaches a receiver link (the ATTACH is sent now; {@link MessageReceiver.open} waits for the answer).
+   * @param source - the node to receive from: an address string or a `Source`
+   * @param target - our terminus: an address string or a `Target`
+   * @throws {RangeError} `settleMode: "confirm"` with ReceiveAndDelete, or an unknown `settleMode`.
+   */
   constructor(
     session: Session,
     source: SourceLike,
@@ -120,10 +137,12 @@ export class MessageReceiver implements AsyncDisposable {
     return this.#link;
   }
 
+  /** Where the link is in its lifecycle. */
   get state(): MessageReceiverState {
     return this.#state;
   }
 
+  /** The error that detached the link, if any (sticky). */
   get error(): AMQPError | undefined {
     return this.#link.error;
   }
@@ -161,7 +180,12 @@ export class MessageReceiver implements AsyncDisposable {
     }
   }
 
-  /** Resolves when the peer attached the link. */
+  /**
+   * Resolves when the peer attached the link (and the connection is open; opening the link opens
+   * the connection). `timeoutMs` bounds the wait, in milliseconds; none by default.
+   * @throws the link's error if it was refused (`LinkDetach`…); the connection's open errors;
+   *   {@link ClientTimeout} after `timeoutMs`.
+   */
   async open(options: { timeoutMs?: number } = {}): Promise<void> {
     try {
       await openLink(this.session.connection, this.#link, options.timeoutMs);
@@ -184,7 +208,10 @@ export class MessageReceiver implements AsyncDisposable {
     this.#link.addCredit(n);
   }
 
-  /** Asks the sender to send what it has for the outstanding credit, then resolves. */
+  /**
+   * Asks the sender to send what it has for the outstanding credit, then resolves (credit is 0).
+   * @throws the link's error if it is detached before the drain completes.
+   */
   drain(): Promise<void> {
     return this.#link.drain();
   }
@@ -197,6 +224,7 @@ export class MessageReceiver implements AsyncDisposable {
     this.#state = MessageReceiverState.Idle;
   }
 
+  /** `await using` support: {@link MessageReceiver.close}. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

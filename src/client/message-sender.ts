@@ -20,18 +20,24 @@ import { toSource, toTarget, type SourceLike, type TargetLike } from "./termini.
 export interface MessageSenderOptions {
   /** Link name. @defaultValue a random name */
   name?: string;
-  /** @defaultValue SenderSettleMode.Unsettled */
+  /** `Settled` sends pre-settled (no outcome). @defaultValue SenderSettleMode.Unsettled */
   sendSettleMode?: SenderSettleMode;
-  /** @defaultValue ReceiverSettleMode.PeekLock */
+  /**
+   * Kept for uamqp parity (exposed as {@link MessageSender.receiveSettleMode}); the ATTACH always asks
+   * for receiver-settle-mode `first`. @defaultValue ReceiverSettleMode.PeekLock
+   */
   receiveSettleMode?: ReceiverSettleMode;
   /** Largest message this link sends (bytes). @defaultValue 1048576 */
   maxMessageSize?: number;
+  /** ATTACH properties of the link. @defaultValue none */
   properties?: Record<string, AMQPValue>;
+  /** Desired capabilities of the link (symbols). @defaultValue none */
   desiredCapabilities?: string[];
 }
 
 /** The outcome of one send. */
 export interface SendOutcome {
+  /** `Ok`, `Error` (see `error`), `Timeout` or `Cancelled` (the link or connection failed first, or aborted). */
   readonly result: MessageSendResult;
   /** The peer's delivery state (undefined when pre-settled or not delivered). */
   readonly state?: DeliveryState | undefined;
@@ -40,15 +46,21 @@ export interface SendOutcome {
 }
 
 /**
+ * A sending link on a {@link Session} (uamqp's `MessageSender`). ATTACH is sent at construction;
+ * `send()` resolves with each message's outcome.
+ *
  * @example
  * ```ts
  * const sender = new MessageSender(session, "my-client", "queue-a");
  * await sender.open();
- * const { result } = await sender.send(new Message("hello"));
+ * const { result, error } = await sender.send(new Message({ body: "hello" }), { timeoutMs: 5000 });
+ * if (result !== MessageSendResult.Ok) console.log(error?.code);
  * ```
  */
 export class MessageSender implements AsyncDisposable {
+  /** The session the link belongs to. */
   readonly session: Session;
+  /** The link name. */
   readonly name: string;
   /** uamqp's receive settle mode of the link (PeekLock uses receiver-settle-mode first on the wire). */
   readonly receiveSettleMode: ReceiverSettleMode;
@@ -59,6 +71,11 @@ export class MessageSender implements AsyncDisposable {
   /** Called when the peer grants credit (a FLOW leaves the link with credit). */
   onCredit: (() => void) | undefined;
 
+  /**
+   * Attaches a sender link (the ATTACH is sent now; {@link MessageSender.open} waits for the answer).
+   * @param source - our terminus: an address string or a `Source`
+   * @param target - the node to send to: an address string or a `Target`
+   */
   constructor(session: Session, source: SourceLike, target: TargetLike, options: MessageSenderOptions = {}) {
     this.session = session;
     const src = toSource(source);
@@ -90,6 +107,7 @@ export class MessageSender implements AsyncDisposable {
     return this.#link;
   }
 
+  /** Where the link is in its lifecycle. */
   get state(): MessageSenderState {
     return this.#state;
   }
@@ -114,7 +132,12 @@ export class MessageSender implements AsyncDisposable {
     return this.#link.queued;
   }
 
-  /** Resolves when the peer attached the link. @throws the link's error if it was refused. */
+  /**
+   * Resolves when the peer attached the link (and the connection is open; opening the link opens
+   * the connection). `timeoutMs` bounds the wait, in milliseconds; none by default.
+   * @throws the link's error if it was refused (`LinkDetach`…); the connection's open errors;
+   *   {@link ClientTimeout} after `timeoutMs`.
+   */
   async open(options: { timeoutMs?: number } = {}): Promise<void> {
     try {
       await openLink(this.session.connection, this.#link, options.timeoutMs);
@@ -128,7 +151,9 @@ export class MessageSender implements AsyncDisposable {
   /**
    * Sends a message and resolves with its outcome: `Ok` when accepted (or written, if pre-settled),
    * `Error` for rejected/released/modified (with the mapped error), `Timeout`, or `Cancelled` when
-   * the link or connection failed first. Waits for credit.
+   * the link or connection failed first (or `signal` aborted). Waits for credit. `timeoutMs` bounds
+   * the wait for credit and outcome, in milliseconds (none by default); `settled` sends it pre-settled.
+   * @throws {EncodeError} when the message cannot be encoded (delivery failures never reject).
    */
   async send(
     message: Message,
@@ -173,6 +198,7 @@ export class MessageSender implements AsyncDisposable {
     this.#state = MessageSenderState.Idle;
   }
 
+  /** `await using` support: {@link MessageSender.close}. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

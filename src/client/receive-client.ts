@@ -27,6 +27,7 @@ export interface ReceiveBatchOptions {
   readonly maxBatchSize?: number | undefined;
   /** Give up after this many ms and resolve `[]`; 0 = wait for at least one message. @defaultValue 0 */
   readonly timeout?: number | undefined;
+  /** Stops waiting: the call rejects with an `AMQPAbortError`. */
   readonly signal?: AbortSignal | undefined;
   /** Called for each message of the batch before it is returned (a throw settles it modified). */
   readonly onMessage?: ((message: Message) => void) | undefined;
@@ -58,12 +59,13 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
   readonly prefetch: number;
   /** Accept each message when the application receives it. */
   readonly autoComplete: boolean;
+  /** PeekLock (messages are settled by the application or `autoComplete`) or ReceiveAndDelete. */
   readonly receiveSettleMode: ReceiverSettleMode;
   /** How settlements complete: see {@link ReceiveClientOptions.settleMode}. */
   readonly settleMode: SettleMode;
   /** Inactivity timeout in ms (0 = none). */
   readonly timeout: number;
-  /** Close the client when the inactivity timeout is reached. */
+  /** Close the client when the inactivity timeout (`timeout`, ms) is reached. */
   readonly shutdownAfterTimeout: boolean;
   #source: Source;
   #receiver: MessageReceiver | undefined;
@@ -72,6 +74,12 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
   readonly #inactivity: InactivityTimer;
   #shutdown: Promise<void> | undefined;
 
+  /**
+   * Creates the client; it connects on the first receive (or {@link AMQPClient.open}).
+   * @param source - the node to receive from: a URL, or a {@link Source} (filters…)
+   * @throws {InvalidAddressError} for an unusable URL; {@link RangeError} for a `prefetch` that is
+   *   not a positive integer, a negative `timeout`, or `settleMode: "confirm"` with ReceiveAndDelete.
+   */
   constructor(source: string | Source, options: ReceiveClientOptions = {}) {
     const s = typeof source === "string" ? Source.parse(source) : source;
     super(s, options);

@@ -51,6 +51,7 @@ export interface SendCallOptions {
 export class SendClient extends AMQPClient {
   /** Per-message deadline in ms from queueing (0 = none). */
   readonly msgTimeout: number;
+  /** The link's sender settle mode (`Settled`: messages are sent pre-settled, at most once). */
   readonly sendSettleMode: SenderSettleMode;
   /** Messages in flight (transferred, outcome pending) at most. */
   readonly maxInFlight: number;
@@ -59,6 +60,12 @@ export class SendClient extends AMQPClient {
   #linkGen = 0;
   readonly #pending: PendingMessages;
 
+  /**
+   * Creates the client; it connects on the first send (or {@link AMQPClient.open}).
+   * @param target - the node to send to: a URL, or a {@link Target}
+   * @throws {InvalidAddressError} for an unusable URL; {@link RangeError} for a negative or
+   *   non-finite `msgTimeout`.
+   */
   constructor(target: string | Target, options: SendClientOptions = {}) {
     const t = typeof target === "string" ? Target.parse(target) : target;
     super(t, options);
@@ -183,6 +190,7 @@ export class SendClient extends AMQPClient {
   /**
    * Opens the client if needed and waits until no message is pending (uamqp's `wait()`).
    * Resolves whether the client is still running.
+   * @throws the client's failure error; {@link AMQPAbortError}; {@link AMQPClientShutdown} on a closed client.
    */
   async wait(options: { signal?: AbortSignal } = {}): Promise<boolean> {
     await this.open({ signal: options.signal });

@@ -12,9 +12,9 @@ import type { Connection } from "./connection.js";
 export interface SessionOptions {
   /** Transfer frames accepted before the window is reopened. @defaultValue 65536 */
   incomingWindow?: number;
-  /** @defaultValue 65536 */
+  /** Outgoing window announced in BEGIN (transfer frames). @defaultValue 65536 */
   outgoingWindow?: number;
-  /** @defaultValue 4294967295 */
+  /** Highest link handle of the session. @defaultValue 4294967295 */
   handleMax?: number;
   /**
    * Called when the peer answers the ATTACH of a link of this session (uamqp `on_attach`). When
@@ -26,27 +26,42 @@ export interface SessionOptions {
 
 /** What the peer attached (uamqp's `on_attach` arguments). */
 export interface AttachInfo {
+  /** Name of the link. */
   readonly linkName: string;
+  /** Our role on the link (`sender` for a {@link MessageSender}). */
   readonly role: "sender" | "receiver";
+  /** The source in the peer's ATTACH. */
   readonly source: Source | undefined;
+  /** The target in the peer's ATTACH (undefined also for a coordinator target). */
   readonly target: Target | undefined;
+  /** The peer's ATTACH properties. */
   readonly properties: Record<string, AMQPValue> | undefined;
+  /** Set (`AMQPConnectionError`, `amqp:not-found`) when the peer's ATTACH lacks the terminus it must carry. */
   readonly error: AMQPError | undefined;
 }
 
 /**
+ * A session on a {@link Connection} (uamqp's `Session`), carrying {@link MessageSender}s and
+ * {@link MessageReceiver}s. BEGIN is sent at once (pipelined behind the connection's OPEN).
+ *
  * @example
  * ```ts
  * const session = new Session(connection, { incomingWindow: 10000 });
+ * await session.begun();
  * ```
  */
 export class Session implements AsyncDisposable {
+  /** The connection the session runs on. */
   readonly connection: Connection;
+  /** Our incoming window (transfer frames). */
   readonly incomingWindow: number;
+  /** Our outgoing window (transfer frames). */
   readonly outgoingWindow: number;
+  /** Our highest link handle. */
   readonly handleMax: number;
   readonly #engine: AmqpSession;
 
+  /** Begins a session on `connection` (same as {@link Connection.createSession}). */
   constructor(connection: Connection, options: SessionOptions = {}) {
     this.connection = connection;
     this.#engine = connection.engine.createSession(options);
@@ -85,7 +100,7 @@ export class Session implements AsyncDisposable {
     return this.#engine.error;
   }
 
-  /** Resolves when the peer answered BEGIN. */
+  /** Resolves when the peer answered BEGIN. @throws the session's or connection's error if it ended first. */
   async begun(): Promise<void> {
     await this.#engine.begun();
   }
@@ -95,6 +110,7 @@ export class Session implements AsyncDisposable {
     await this.#engine.end();
   }
 
+  /** `await using` support: {@link Session.close}. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

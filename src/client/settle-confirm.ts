@@ -28,6 +28,7 @@ export const SettleMode = {
   /** Resolve when the peer confirms the outcome (receiver-settle-mode second). */
   Confirm: "confirm",
 } as const;
+/** One of the {@link SettleMode} values: `"local"` or `"confirm"`. */
 export type SettleMode = (typeof SettleMode)[keyof typeof SettleMode];
 
 /**
@@ -47,12 +48,17 @@ export type SettleMode = (typeof SettleMode)[keyof typeof SettleMode];
  * ```
  */
 export class MessageSettleFailed extends AMQPError {
+  /** Always `"AMQP_MESSAGE_SETTLE_FAILED"`. */
   override readonly code: string = "AMQP_MESSAGE_SETTLE_FAILED";
   /** The outcome the application asked for. */
   readonly requested: SettlementState;
   /** The state the peer settled the delivery with (undefined: none). */
   readonly outcome: DeliveryState | undefined;
 
+  /**
+   * @param requested - the outcome asked for
+   * @param outcome - the state the peer settled with (its `rejected` error fills `condition`…)
+   */
   constructor(requested: SettlementState, outcome: DeliveryState | undefined) {
     const error = outcome?.type === "rejected" ? outcome.error : undefined;
     const got = outcome?.type ?? "no outcome";

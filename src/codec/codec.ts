@@ -18,7 +18,14 @@ const shared = new ByteWriter(1024);
 
 /**
  * Encodes one value in its smallest AMQP encoding. Returns a new buffer (not shared with later calls).
- * @throws {EncodeError} if the value (or a part of it) cannot be encoded.
+ * `undefined` encodes as null.
+ * @throws {EncodeError} if the value (or a part of it) cannot be encoded, or nests too deeply.
+ *
+ * @example
+ * ```ts
+ * codec.encode("hi"); // <a1 02 68 69> (str8)
+ * codec.encode(new AMQPuInt(0)); // <43> (uint0)
+ * ```
  */
 export function encode(value: AMQPValue | undefined): Uint8Array {
   shared.reset();
@@ -36,7 +43,13 @@ export function encode(value: AMQPValue | undefined): Uint8Array {
 
 /**
  * Decodes exactly one value from `bytes`; trailing bytes are a `DecodeError`.
- * @throws {DecodeError} on malformed input.
+ * @throws {DecodeError} on malformed or truncated input, or trailing bytes.
+ *
+ * @example
+ * ```ts
+ * codec.decode(Buffer.from([0xa1, 0x02, 0x68, 0x69])); // "hi"
+ * codec.decode(Buffer.from([0x43])); // AMQPuInt { value: 0 }
+ * ```
  */
 export function decode(bytes: Uint8Array): AMQPValue {
   const d = new Decoder(bytes);
@@ -45,7 +58,10 @@ export function decode(bytes: Uint8Array): AMQPValue {
   return v;
 }
 
-/** Decodes one value starting at `offset`; returns it and the offset after it (for streams of values). */
+/**
+ * Decodes one value starting at `offset`; returns it and the offset after it (for streams of values).
+ * @throws {DecodeError} on malformed or truncated input; {@link RangeError} for an `offset` outside `bytes`.
+ */
 export function decodeAt(bytes: Uint8Array, offset = 0): { value: AMQPValue; offset: number } {
   const d = new Decoder(bytes, offset);
   const value = d.value();

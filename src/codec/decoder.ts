@@ -41,15 +41,34 @@ const f32 = new Float32Array(1);
 const f32Bytes = new Uint8Array(f32.buffer);
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** A cursor over bytes that decodes AMQP values. Reused by the frame and message layers. */
+/**
+ * A cursor over bytes that decodes AMQP values. Reused by the frame and message layers. Every read
+ * advances {@link pos} and throws a {@link DecodeError} (with the offset) on malformed or truncated input.
+ *
+ * @example
+ * ```ts
+ * const d = new codec.Decoder(bytes);
+ * while (d.remaining > 0) console.log(d.value());
+ * ```
+ */
 export class Decoder {
+  /** The bytes read (a Buffer view of the input). */
   buf: Buffer;
+  /** Offset of the next byte to read. */
   pos: number;
+  /** Offset just past the last byte that may be read. */
   end: number;
+  /** Current nesting depth of compounds and described values (at most {@link MAX_NESTING_DEPTH}). */
   depth = 0;
   /** The text cache slot of the last `cachedText` (-1: none, or it was not cached). */
   textSlot = -1;
 
+  /**
+   * @param bytes - the input (not copied)
+   * @param start - first offset to read @defaultValue 0
+   * @param end - offset just past the last byte to read @defaultValue `bytes.length`
+   * @throws {RangeError} when `[start, end)` is not inside `bytes`.
+   */
   constructor(bytes: Uint8Array, start = 0, end = bytes.length) {
     this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     if (!(start >= 0 && start <= end && end <= bytes.length)) {
@@ -67,25 +86,30 @@ export class Decoder {
     this.depth = 0;
   }
 
+  /** Bytes left between {@link pos} and {@link end}. */
   get remaining(): number {
     return this.end - this.pos;
   }
 
+  /** @throws {DecodeError} always, with `message`, the offset `at` and the format `code`. */
   fail(message: string, code?: number, at = this.pos): never {
     throw new DecodeError(message, at, code);
   }
 
+  /** @throws {DecodeError} unless `n` more bytes remain. */
   need(n: number, code?: number): void {
     if (this.pos + n > this.end) {
       this.fail(`truncated input: need ${n} more bytes, ${this.end - this.pos} remain`, code);
     }
   }
 
+  /** Reads an unsigned byte. @throws {DecodeError} on truncated input. */
   u8(): number {
     if (this.pos >= this.end) this.fail("truncated input: need 1 more byte, 0 remain");
     return this.buf[this.pos++]!;
   }
 
+  /** Reads a big-endian uint16. @throws {DecodeError} on truncated input. */
   u16(): number {
     this.need(2);
     const b = this.buf;
@@ -94,6 +118,7 @@ export class Decoder {
     return (b[p]! << 8) | b[p + 1]!;
   }
 
+  /** Reads a big-endian uint32. @throws {DecodeError} on truncated input. */
   u32(): number {
     this.need(4);
     const b = this.buf;
@@ -102,6 +127,7 @@ export class Decoder {
     return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
   }
 
+  /** Reads a big-endian int64. @throws {DecodeError} on truncated input. */
   i64(): bigint {
     this.need(8);
     const v = this.buf.readBigInt64BE(this.pos);
@@ -109,6 +135,7 @@ export class Decoder {
     return v;
   }
 
+  /** Reads a big-endian uint64. @throws {DecodeError} on truncated input. */
   u64(): bigint {
     this.need(8);
     const v = this.buf.readBigUInt64BE(this.pos);
@@ -223,6 +250,7 @@ export class Decoder {
     return code === F.Described ? this.described() : this.payload(code);
   }
 
+  /** Reads a described value's descriptor and value (after its `0x00` constructor). @throws {DecodeError} */
   described(): AMQPDescribed {
     if (++this.depth > MAX_NESTING_DEPTH) this.fail(`nesting deeper than ${MAX_NESTING_DEPTH}`, F.Described);
     const descriptor = this.value();
@@ -271,6 +299,7 @@ export class Decoder {
     return count;
   }
 
+  /** Reads a list whose constructor `code` has been read. @throws {DecodeError} */
   list(code: number): AMQPValue[] {
     const at = this.pos - 1;
     const wide = code === F.List32;
@@ -286,6 +315,7 @@ export class Decoder {
     return out;
   }
 
+  /** Reads a map whose constructor `code` has been read. @throws {DecodeError} */
   map(code: number): Map<AMQPValue, AMQPValue> {
     const at = this.pos - 1;
     const wide = code === F.Map32;
@@ -326,6 +356,7 @@ export class Decoder {
     this.depth--;
   }
 
+  /** Reads an array whose constructor `code` has been read. @throws {DecodeError} */
   array(code: number): AMQPArray {
     const at = this.pos - 1;
     const wide = code === F.Array32;

@@ -82,7 +82,10 @@ export function writeDescribed(w: ByteWriter, d: AMQPDescribed): void {
   encodeValue(w, d.value);
 }
 
-/** Encodes any value in its smallest encoding. `undefined` encodes as null. */
+/**
+ * Encodes any value in its smallest encoding into `w`. `undefined` encodes as null.
+ * @throws {EncodeError} for a value that cannot be encoded (e.g. a bigint outside the long range).
+ */
 export function encodeValue(w: ByteWriter, v: AMQPValue | undefined): void {
   switch (typeof v) {
     case "string":

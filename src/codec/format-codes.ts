@@ -42,4 +42,5 @@ export const FormatCode = {
   Array32: 0xf0,
 } as const;
 
+/** One of the {@link FormatCode} values. */
 export type FormatCode = (typeof FormatCode)[keyof typeof FormatCode];

@@ -82,6 +82,7 @@ export abstract class AMQPType<T = unknown> {
   abstract readonly type: AMQPTypeName;
   /** The wrapped JavaScript value. */
   declare readonly value: T;
+  /** @param value - the JavaScript value (subclasses check it against their AMQP type) */
   constructor(value: T) {
     // Assigned, not a class field: one store instead of a define plus a store (hot in the decoder).
     (this as { value: T }).value = value;
@@ -114,63 +115,81 @@ function toBigInt(name: string, v: bigint | number, min: bigint, max: bigint): b
 
 /** AMQP `ubyte` (0 … 255). */
 export class AMQPuByte extends AMQPType<number> {
+  /** Always `"ubyte"`. */
   readonly type = "ubyte";
+  /** @throws {EncodeError} unless `value` is an integer in range. */
   constructor(value: number) {
     super(checkInt("ubyte", value, 0, 0xff));
   }
 }
 /** AMQP `ushort` (0 … 65535). */
 export class AMQPuShort extends AMQPType<number> {
+  /** Always `"ushort"`. */
   readonly type = "ushort";
+  /** @throws {EncodeError} unless `value` is an integer in range. */
   constructor(value: number) {
     super(checkInt("ushort", value, 0, 0xffff));
   }
 }
 /** AMQP `uint` (0 … 2^32−1). */
 export class AMQPuInt extends AMQPType<number> {
+  /** Always `"uint"`. */
   readonly type = "uint";
+  /** @throws {EncodeError} unless `value` is an integer in range. */
   constructor(value: number) {
     super(checkInt("uint", value, 0, 0xffffffff));
   }
 }
 /** AMQP `ulong` (0 … 2^64−1), held as a `bigint`. */
 export class AMQPuLong extends AMQPType<bigint> {
+  /** Always `"ulong"`. */
   readonly type = "ulong";
+  /** @throws {EncodeError} for a number that is not a safe integer, or a value out of range. */
   constructor(value: bigint | number) {
     super(toBigInt("ulong", value, 0n, 0xffffffffffffffffn));
   }
 }
 /** AMQP `byte` (−128 … 127). */
 export class AMQPByte extends AMQPType<number> {
+  /** Always `"byte"`. */
   readonly type = "byte";
+  /** @throws {EncodeError} unless `value` is an integer in range. */
   constructor(value: number) {
     super(checkInt("byte", value, -0x80, 0x7f));
   }
 }
 /** AMQP `short` (−32768 … 32767). */
 export class AMQPShort extends AMQPType<number> {
+  /** Always `"short"`. */
   readonly type = "short";
+  /** @throws {EncodeError} unless `value` is an integer in range. */
   constructor(value: number) {
     super(checkInt("short", value, -0x8000, 0x7fff));
   }
 }
 /** AMQP `int` (−2^31 … 2^31−1). Plain integer numbers in this range already encode as int. */
 export class AMQPInt extends AMQPType<number> {
+  /** Always `"int"`. */
   readonly type = "int";
+  /** @throws {EncodeError} unless `value` is an integer in range. */
   constructor(value: number) {
     super(checkInt("int", value, -0x80000000, 0x7fffffff));
   }
 }
 /** AMQP `long` (−2^63 … 2^63−1), held as a `bigint`. Plain `bigint` values already encode as long. */
 export class AMQPLong extends AMQPType<bigint> {
+  /** Always `"long"`. */
   readonly type = "long";
+  /** @throws {EncodeError} for a number that is not a safe integer, or a value out of range. */
   constructor(value: bigint | number) {
     super(toBigInt("long", value, -0x8000000000000000n, 0x7fffffffffffffffn));
   }
 }
 /** AMQP `float` (IEEE 754 binary32). The value is rounded to float precision. */
 export class AMQPFloat extends AMQPType<number> {
+  /** Always `"float"`. */
   readonly type = "float";
+  /** @throws {EncodeError} when `value` is not a number. */
   constructor(value: number) {
     if (typeof value !== "number") throw new EncodeError(`float requires a number`);
     super(Math.fround(value));
@@ -178,7 +197,9 @@ export class AMQPFloat extends AMQPType<number> {
 }
 /** AMQP `double` (IEEE 754 binary64). */
 export class AMQPDouble extends AMQPType<number> {
+  /** Always `"double"`. */
   readonly type = "double";
+  /** @throws {EncodeError} when `value` is not a number. */
   constructor(value: number) {
     if (typeof value !== "number") throw new EncodeError(`double requires a number`);
     super(value);
@@ -194,21 +215,27 @@ function fixedBytes(name: string, v: Uint8Array, n: number): Uint8Array {
 
 /** AMQP `decimal32`: the 4 bytes of an IEEE 754-2008 decimal32 (BID encoding), big-endian. */
 export class AMQPDecimal32 extends AMQPType<Uint8Array> {
+  /** Always `"decimal32"`. */
   readonly type = "decimal32";
+  /** @throws {EncodeError} unless `bytes` is a Uint8Array of exactly 4 bytes. */
   constructor(bytes: Uint8Array) {
     super(fixedBytes("decimal32", bytes, 4));
   }
 }
 /** AMQP `decimal64`: the 8 bytes of an IEEE 754-2008 decimal64 (BID encoding), big-endian. */
 export class AMQPDecimal64 extends AMQPType<Uint8Array> {
+  /** Always `"decimal64"`. */
   readonly type = "decimal64";
+  /** @throws {EncodeError} unless `bytes` is a Uint8Array of exactly 8 bytes. */
   constructor(bytes: Uint8Array) {
     super(fixedBytes("decimal64", bytes, 8));
   }
 }
 /** AMQP `decimal128`: the 16 bytes of an IEEE 754-2008 decimal128 (BID encoding), big-endian. */
 export class AMQPDecimal128 extends AMQPType<Uint8Array> {
+  /** Always `"decimal128"`. */
   readonly type = "decimal128";
+  /** @throws {EncodeError} unless `bytes` is a Uint8Array of exactly 16 bytes. */
   constructor(bytes: Uint8Array) {
     super(fixedBytes("decimal128", bytes, 16));
   }
@@ -216,7 +243,9 @@ export class AMQPDecimal128 extends AMQPType<Uint8Array> {
 
 /** AMQP `char`: exactly one Unicode code point (encoded as UTF-32BE). */
 export class AMQPChar extends AMQPType<string> {
+  /** Always `"char"`. */
   readonly type = "char";
+  /** @throws {EncodeError} unless `value` is exactly one code point (not a lone surrogate). */
   constructor(value: string) {
     const cp = typeof value === "string" ? value.codePointAt(0) : undefined;
     if (cp === undefined || String.fromCodePoint(cp) !== value) {
@@ -236,11 +265,14 @@ export class AMQPChar extends AMQPType<string> {
 
 /** AMQP `symbol`: an ASCII string from a constrained domain (capabilities, conditions, keys). */
 export class AMQPSymbol extends AMQPType<string> {
+  /** Always `"symbol"`. */
   readonly type = "symbol";
+  /** @throws {EncodeError} when `value` is not a string. */
   constructor(value: string) {
     if (typeof value !== "string") throw new EncodeError("symbol requires a string");
     super(value);
   }
+  /** The symbol name. */
   override toString(): string {
     return this.value;
   }
@@ -248,16 +280,20 @@ export class AMQPSymbol extends AMQPType<string> {
 
 /** Forces a JS string to be encoded as an AMQP `string` (e.g. as a map key where symbols are the default). */
 export class AMQPString extends AMQPType<string> {
+  /** Always `"string"`. */
   readonly type = "string";
+  /** @throws {EncodeError} when `value` is not a string. */
   constructor(value: string) {
     if (typeof value !== "string") throw new EncodeError("string requires a string");
     super(value);
   }
 }
 
-/** Forces bytes (or a latin1/utf8 string) to be encoded as AMQP `binary`. */
+/** Forces bytes (or a string, as its UTF-8 bytes) to be encoded as AMQP `binary`. */
 export class AMQPBinary extends AMQPType<Uint8Array> {
+  /** Always `"binary"`. */
   readonly type = "binary";
+  /** @param value - bytes (kept by reference), or a string encoded as UTF-8 */
   constructor(value: Uint8Array | string) {
     super(typeof value === "string" ? Buffer.from(value, "utf8") : value);
   }
@@ -265,7 +301,12 @@ export class AMQPBinary extends AMQPType<Uint8Array> {
 
 /** AMQP `timestamp`: milliseconds since the Unix epoch. Plain `Date` values already encode as timestamp. */
 export class AMQPTimestamp extends AMQPType<number> {
+  /** Always `"timestamp"`. */
   readonly type = "timestamp";
+  /**
+   * @param value - a Date or milliseconds since the epoch
+   * @throws {EncodeError} unless the milliseconds are a safe integer.
+   */
   constructor(value: Date | number) {
     const ms = value instanceof Date ? value.getTime() : value;
     if (!Number.isSafeInteger(ms)) throw new EncodeError(`timestamp requires integer milliseconds`);
@@ -277,7 +318,12 @@ const HEX = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/
 
 /** AMQP `uuid`: 16 bytes in RFC 4122 order. `toString()` gives the canonical 8-4-4-4-12 form. */
 export class AMQPUuid extends AMQPType<Uint8Array> {
+  /** Always `"uuid"`. */
   readonly type = "uuid";
+  /**
+   * @param value - 16 bytes, or a hex string with or without dashes
+   * @throws {EncodeError} for a malformed string or a byte count other than 16.
+   */
   constructor(value: Uint8Array | string) {
     if (typeof value === "string") {
       if (!HEX.test(value)) throw new EncodeError(`invalid uuid string: ${value}`);
@@ -290,10 +336,12 @@ export class AMQPUuid extends AMQPType<Uint8Array> {
   static random(): AMQPUuid {
     return new AMQPUuid(globalThis.crypto.randomUUID());
   }
+  /** The canonical 8-4-4-4-12 lowercase hex form. */
   override toString(): string {
     const h = Buffer.from(this.value.buffer, this.value.byteOffset, 16).toString("hex");
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
   }
+  /** The canonical string form, for `JSON.stringify`. */
   override toJSON(): string {
     return this.toString();
   }
@@ -316,15 +364,20 @@ export type AMQPArrayElementType = Exclude<AMQPTypeName, "null">;
  * ```
  */
 export class AMQPArray extends AMQPType<readonly AMQPValue[]> {
+  /** Always `"array"`. */
   readonly type = "array";
   /** The AMQP type of every element. */
   declare readonly elementType: AMQPArrayElementType;
+  /** @throws {EncodeError} when `items` is not an Array. */
   constructor(elementType: AMQPArrayElementType, items: readonly AMQPValue[]) {
     if (!Array.isArray(items)) throw new EncodeError("array items must be an Array");
     super(items);
     (this as { elementType: AMQPArrayElementType }).elementType = elementType;
   }
-  /** Builds an array from uniformly typed items, inferring the element type from the first (uamqp's `AMQPArray(list)`). */
+  /**
+   * Builds an array from uniformly typed items, inferring the element type from the first (uamqp's `AMQPArray(list)`).
+   * @throws {EncodeError} for an empty list, items of different types, or null items.
+   */
   static of(items: readonly AMQPValue[]): AMQPArray {
     if (items.length === 0) throw new EncodeError("cannot infer the element type of an empty array");
     const t = typeOf(items[0]);
@@ -339,9 +392,14 @@ export class AMQPArray extends AMQPType<readonly AMQPValue[]> {
 
 /** AMQP described value: a descriptor (normally an `AMQPuLong` or `AMQPSymbol`) and a value. */
 export class AMQPDescribed extends AMQPType<AMQPValue> {
+  /** Always `"described"`. */
   readonly type = "described";
   /** The descriptor. */
   declare readonly descriptor: AMQPValue;
+  /**
+   * @param descriptor - normally an `AMQPuLong` code or an `AMQPSymbol` name
+   * @param value - the described value
+   */
   constructor(descriptor: AMQPValue, value: AMQPValue) {
     super(value);
     (this as { descriptor: AMQPValue }).descriptor = descriptor;

@@ -95,6 +95,10 @@ export class AMQPError extends Error {
    */
   action: ErrorActionLike | undefined;
 
+  /**
+   * @param message - the error message
+   * @param options - condition, description, info, cause; `retryable` defaults to the condition's retryability, or false without a condition.
+   */
   constructor(message: string, options: AMQPErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;

@@ -17,7 +17,11 @@ import { parseRedirectInfo, type RedirectInfo } from "./redirect-info.js";
  * ```
  */
 export class AMQPConnectionError extends AMQPError {
+  /** Stable error code of this class: `"AMQP_CONNECTION"`. */
   override readonly code: string = "AMQP_CONNECTION";
+  /**
+   * `retryable` defaults to the condition's retryability, or true without a condition.
+   */
   constructor(message: string, options: AMQPErrorOptions = {}) {
     super(message, withRetryable(options, true));
   }
@@ -29,6 +33,7 @@ export class AMQPConnectionError extends AMQPError {
  * `amqp:connection:framing-error` is not.
  */
 export class ConnectionClose extends AMQPConnectionError {
+  /** Stable error code of this class: `"AMQP_CONNECTION_CLOSED"`. */
   override readonly code: string = "AMQP_CONNECTION_CLOSED";
 }
 
@@ -37,6 +42,7 @@ export class ConnectionClose extends AMQPConnectionError {
  * (uamqp's `VendorConnectionClose`). The condition is kept as sent; retryable by default.
  */
 export class VendorConnectionClose extends ConnectionClose {
+  /** Stable error code of this class: `"AMQP_CONNECTION_CLOSED_VENDOR"`. */
   override readonly code: string = "AMQP_CONNECTION_CLOSED_VENDOR";
 }
 
@@ -47,6 +53,7 @@ export class VendorConnectionClose extends ConnectionClose {
  * uamqp-style checks still match. Not retryable against the same host.
  */
 export class ConnectionRedirect extends ConnectionClose implements RedirectInfo {
+  /** Stable error code of this class: `"AMQP_CONNECTION_REDIRECT"`. */
   override readonly code: string = "AMQP_CONNECTION_REDIRECT";
   /** `hostname` from `info`: the virtual host name to put in the OPEN. */
   declare readonly hostname: string | undefined;
@@ -61,6 +68,9 @@ export class ConnectionRedirect extends ConnectionClose implements RedirectInfo 
   /** `path` from `info` (Azure extension). */
   declare readonly path: string | undefined;
 
+  /**
+   * The condition defaults to `amqp:connection:redirect`; the redirect fields are read from `options.info`.
+   */
   constructor(message: string, options: AMQPErrorOptions = {}) {
     super(message, { ...options, condition: options.condition ?? ErrorCondition.ConnectionRedirect });
     Object.assign(this, parseRedirectInfo(options.info));
@@ -72,11 +82,13 @@ export class ConnectionRedirect extends ConnectionClose implements RedirectInfo 
  * after the service's idle timeout (retryable) or `amqp:unauthorized-access` (not retryable).
  */
 export class LinkDetach extends AMQPConnectionError {
+  /** Stable error code of this class: `"AMQP_LINK_DETACHED"`. */
   override readonly code: string = "AMQP_LINK_DETACHED";
 }
 
 /** The peer detached a link with a vendor condition (uamqp's `VendorLinkDetach`); retryable by default. */
 export class VendorLinkDetach extends LinkDetach {
+  /** Stable error code of this class: `"AMQP_LINK_DETACHED_VENDOR"`. */
   override readonly code: string = "AMQP_LINK_DETACHED_VENDOR";
 }
 
@@ -94,6 +106,7 @@ export class VendorLinkDetach extends LinkDetach {
  * ```
  */
 export class LinkRedirect extends LinkDetach implements RedirectInfo {
+  /** Stable error code of this class: `"AMQP_LINK_REDIRECT"`. */
   override readonly code: string = "AMQP_LINK_REDIRECT";
   /** `hostname` from `info`: the virtual host name to put in the OPEN. */
   declare readonly hostname: string | undefined;
@@ -108,6 +121,9 @@ export class LinkRedirect extends LinkDetach implements RedirectInfo {
   /** `path` from `info` (Azure extension). */
   declare readonly path: string | undefined;
 
+  /**
+   * The condition defaults to `amqp:link:redirect`; the redirect fields are read from `options.info`.
+   */
   constructor(message: string, options: AMQPErrorOptions = {}) {
     super(message, { ...options, condition: options.condition ?? ErrorCondition.LinkRedirect });
     Object.assign(this, parseRedirectInfo(options.info));
@@ -120,5 +136,6 @@ export class LinkRedirect extends LinkDetach implements RedirectInfo {
  * default (rebuild the handler).
  */
 export class MessageHandlerError extends AMQPConnectionError {
+  /** Stable error code of this class: `"AMQP_MESSAGE_HANDLER"`. */
   override readonly code: string = "AMQP_MESSAGE_HANDLER";
 }

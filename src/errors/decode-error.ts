@@ -6,12 +6,18 @@ import { AMQPError } from "./amqp-error.js";
  * Carries the AMQP condition `amqp:decode-error`.
  */
 export class DecodeError extends AMQPError {
+  /** Stable error code of this class: `"AMQP_DECODE"`. */
   override readonly code = "AMQP_DECODE";
   /** Byte offset in the input where the problem was found. */
   readonly offset: number;
   /** The format code being decoded, when known. */
   readonly formatCode: number | undefined;
 
+  /**
+   * @param message - what is wrong (the offset and format code are appended)
+   * @param offset - byte offset of the problem in the input
+   * @param formatCode - the format code being decoded, when known
+   */
   constructor(message: string, offset: number, formatCode?: number) {
     const where =
       formatCode === undefined
@@ -25,5 +31,6 @@ export class DecodeError extends AMQPError {
 
 /** Raised when a value cannot be encoded as the requested AMQP type (out of range, wrong JS type). */
 export class EncodeError extends AMQPError {
+  /** Stable error code of this class: `"AMQP_ENCODE"`. */
   override readonly code = "AMQP_ENCODE";
 }

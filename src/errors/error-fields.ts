@@ -21,8 +21,11 @@ export interface ErrorCompositeFields {
 
 /** The result of {@link toErrorFields}: absent fields are omitted, not `undefined`. */
 export interface ErrorFieldsOut {
+  /** The error condition (symbol). */
   readonly condition: string;
+  /** Human-readable description; omitted when empty. */
   readonly description?: string;
+  /** Supplementary information (symbol keys). */
   readonly info?: Readonly<Record<string, unknown>>;
 }
 

@@ -64,7 +64,11 @@ export {
  * ```
  */
 export class ClientTimeout extends AMQPError {
+  /** Stable error code of this class: `"AMQP_TIMEOUT"`. */
   override readonly code: string = "AMQP_TIMEOUT";
+  /**
+   * `retryable` defaults to the condition's retryability, or true without a condition.
+   */
   constructor(message: string, options: AMQPErrorOptions = {}) {
     super(message, withRetryable(options, true));
   }
@@ -75,7 +79,11 @@ export class ClientTimeout extends AMQPError {
  * raised on Ctrl-C). Not retryable.
  */
 export class AMQPClientShutdown extends AMQPError {
+  /** Stable error code of this class: `"AMQP_CLIENT_SHUTDOWN"`. */
   override readonly code: string = "AMQP_CLIENT_SHUTDOWN";
+  /**
+   * `retryable` defaults to the condition's retryability, or false without a condition.
+   */
   constructor(message = "Client shutdown.", options: AMQPErrorOptions = {}) {
     super(message, options);
   }
@@ -91,7 +99,11 @@ export class AMQPClientShutdown extends AMQPError {
  * ```
  */
 export class AMQPAbortError extends AMQPError {
+  /** Stable error code of this class: `"AMQP_ABORTED"`. */
   override readonly code: string = "AMQP_ABORTED";
+  /**
+   * Sets `name` to `"AbortError"`. `retryable` defaults to the condition's retryability, or false without a condition.
+   */
   constructor(message = "The operation was aborted.", options: AMQPErrorOptions = {}) {
     super(message, options);
     this.name = "AbortError";
@@ -103,11 +115,13 @@ export class AMQPAbortError extends AMQPError {
  * (uamqp's `AuthenticationException`). Not retryable by default.
  */
 export class AuthenticationException extends AMQPError {
+  /** Stable error code of this class: `"AMQP_AUTHENTICATION"`. */
   override readonly code: string = "AMQP_AUTHENTICATION";
 }
 
 /** A CBS token expired, or was already expired when supplied (uamqp's `TokenExpired`). Not retryable. */
 export class TokenExpired extends AuthenticationException {
+  /** Stable error code of this class: `"AMQP_TOKEN_EXPIRED"`. */
   override readonly code: string = "AMQP_TOKEN_EXPIRED";
 }
 
@@ -134,6 +148,7 @@ function retryableStatus(status: number): boolean {
  * ```
  */
 export class TokenAuthFailure extends AuthenticationException {
+  /** Stable error code of this class: `"AMQP_TOKEN_AUTH_FAILURE"`. */
   override readonly code: string = "AMQP_TOKEN_AUTH_FAILURE";
   /** The status code of the put-token response, when known. */
   readonly statusCode: number | undefined;

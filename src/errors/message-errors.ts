@@ -11,6 +11,7 @@ import { ErrorCondition, isRetryableCondition } from "./conditions.js";
  * Not retryable by default when it carries no condition.
  */
 export class MessageResponse extends AMQPError {
+  /** Stable error code of this class: `"AMQP_MESSAGE_RESPONSE"`. */
   override readonly code: string = "AMQP_MESSAGE_RESPONSE";
 }
 
@@ -20,7 +21,11 @@ export class MessageResponse extends AMQPError {
  * retryable when it has no condition (uamqp: `MessageSendFailed(UnknownError)` is retried).
  */
 export class MessageException extends MessageResponse {
+  /** Stable error code of this class: `"AMQP_MESSAGE"`. */
   override readonly code: string = "AMQP_MESSAGE";
+  /**
+   * `retryable` defaults to the condition's retryability, or true without a condition.
+   */
   constructor(message: string, options: AMQPErrorOptions = {}) {
     super(message, withRetryable(options, true));
   }
@@ -36,6 +41,7 @@ export class MessageException extends MessageResponse {
  * ```
  */
 export class MessageSendFailed extends MessageException {
+  /** Stable error code of this class: `"AMQP_MESSAGE_SEND_FAILED"`. */
   override readonly code: string = "AMQP_MESSAGE_SEND_FAILED";
 }
 
@@ -63,6 +69,7 @@ export interface ClientMessageErrorOptions<M = unknown> extends AMQPErrorOptions
  * ```
  */
 export class ClientMessageError<M = unknown> extends MessageException {
+  /** Stable error code of this class: `"AMQP_CLIENT_MESSAGE"`. */
   override readonly code: string = "AMQP_CLIENT_MESSAGE";
   /** The messages that failed, each with its error (uamqp: `info["failed_messages"]`). */
   readonly failedMessages: ReadonlyMap<M, AMQPError> | undefined;
@@ -71,6 +78,10 @@ export class ClientMessageError<M = unknown> extends MessageException {
   /** How many messages failed (uamqp: `info["number_failed"]`). */
   readonly numberFailed: number | undefined;
 
+  /**
+   * Condition, description, info and `retryable` default to those of `options.cause` when it is an
+   * `AMQPError`, else to `amqp:client-error` (retryable).
+   */
   constructor(message: string, options: ClientMessageErrorOptions<M> = {}) {
     const inner = options.cause instanceof AMQPError ? options.cause : undefined;
     const condition = options.condition ?? inner?.condition ?? ErrorCondition.ClientError;
@@ -113,7 +124,11 @@ export class ClientMessageError<M = unknown> extends MessageException {
  * (uamqp's `MessageAlreadySettled`). Not retryable.
  */
 export class MessageAlreadySettled extends MessageResponse {
+  /** Stable error code of this class: `"AMQP_MESSAGE_ALREADY_SETTLED"`. */
   override readonly code: string = "AMQP_MESSAGE_ALREADY_SETTLED";
+  /**
+   * `retryable` defaults to the condition's retryability, or false without a condition.
+   */
   constructor(
     message = "Invalid operation: this message is already settled.",
     options: AMQPErrorOptions = {},
@@ -128,7 +143,11 @@ export class MessageAlreadySettled extends MessageResponse {
  * `error_info`); the condition defaults to `amqp:internal-error`, as uamqp's `reject()` does.
  */
 export class MessageRejected extends MessageResponse {
+  /** Stable error code of this class: `"AMQP_MESSAGE_REJECTED"`. */
   override readonly code: string = "AMQP_MESSAGE_REJECTED";
+  /**
+   * The condition defaults to `amqp:internal-error`; `retryable` defaults to the condition's retryability, or true without a condition.
+   */
   constructor(message = "The message was rejected.", options: AMQPErrorOptions = {}) {
     super(
       message,
@@ -143,7 +162,11 @@ export class MessageRejected extends MessageResponse {
  * (spec §14 item 6), this library keeps the outcome.
  */
 export class MessageReleased extends MessageResponse {
+  /** Stable error code of this class: `"AMQP_MESSAGE_RELEASED"`. */
   override readonly code: string = "AMQP_MESSAGE_RELEASED";
+  /**
+   * `retryable` defaults to the condition's retryability, or true without a condition.
+   */
   constructor(message = "The message was released by the peer.", options: AMQPErrorOptions = {}) {
     super(message, withRetryable(options, true));
   }
@@ -165,6 +188,7 @@ export interface MessageModifiedOptions extends AMQPErrorOptions {
  * unless `undeliverableHere` is set (spec §14 item 6).
  */
 export class MessageModified extends MessageResponse {
+  /** Stable error code of this class: `"AMQP_MESSAGE_MODIFIED"`. */
   override readonly code: string = "AMQP_MESSAGE_MODIFIED";
   /** `delivery-failed` of the outcome. */
   readonly deliveryFailed: boolean;
@@ -173,6 +197,9 @@ export class MessageModified extends MessageResponse {
   /** `message-annotations` of the outcome. */
   readonly messageAnnotations: Readonly<Record<string, unknown>> | undefined;
 
+  /**
+   * `retryable` defaults to the condition's retryability, or else to `!undeliverableHere`.
+   */
   constructor(message = "The message was modified by the peer.", options: MessageModifiedOptions = {}) {
     const undeliverableHere = options.undeliverableHere ?? false;
     super(message, withRetryable(options, !undeliverableHere));
@@ -195,12 +222,16 @@ export interface MessageContentTooLargeOptions extends AMQPErrorOptions {
  * a `ValueError`; here an `AMQPError`). Not retryable.
  */
 export class MessageContentTooLarge extends AMQPError {
+  /** Stable error code of this class: `"AMQP_MESSAGE_TOO_LARGE"`. */
   override readonly code: string = "AMQP_MESSAGE_TOO_LARGE";
   /** The encoded size, in bytes, when known. */
   readonly size: number | undefined;
   /** The limit that was exceeded, in bytes, when known. */
   readonly maxSize: number | undefined;
 
+  /**
+   * `retryable` defaults to the condition's retryability, or false without a condition.
+   */
   constructor(
     message = "Data set too large for a single message.",
     options: MessageContentTooLargeOptions = {},

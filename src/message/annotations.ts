@@ -43,6 +43,7 @@ const DIGITS = /^[0-9]+$/;
 
 /**
  * The object key that stands for the ulong annotation key `n`.
+ * @throws {RangeError} when `n` is not an integer, is negative, or is above 2^64−1.
  *
  * @example
  * ```ts

@@ -15,6 +15,7 @@ import type { MessageProperties } from "./properties.js";
 
 /** An object that carries a message (duck typing for wrappers such as an Event Hubs `EventData`). */
 export interface MessageCarrier {
+  /** The carried message, added to the batch as is. */
   readonly message: Message;
 }
 
@@ -109,6 +110,10 @@ export class BatchMessage {
   readonly #data: Iterable<BatchItem>;
   readonly #encoding: BufferEncoding;
 
+  /**
+   * @param data - the items; read lazily (when the batch is gathered or encoded)
+   * @throws {RangeError} when `maxMessageLength` or `sizeOffset` is not a non-negative integer.
+   */
   constructor(data: Iterable<BatchItem> = [], options: BatchMessageOptions = {}) {
     this.#data = data;
     this.properties = options.properties;

@@ -15,21 +15,28 @@ export const MessageBodyType = {
   Value: "value",
   Sequence: "sequence",
 } as const;
+/** One of the {@link MessageBodyType} values: `"data"`, `"value"` or `"sequence"`. */
 export type MessageBodyType = (typeof MessageBodyType)[keyof typeof MessageBodyType];
 
 /** A Data body: the bytes of each Data section. */
 export interface DataBody {
+  /** Always `"data"`. */
   readonly type: "data";
+  /** The bytes of each Data section, in order. */
   readonly sections: Uint8Array[];
 }
 /** An AmqpValue body. */
 export interface ValueBody {
+  /** Always `"value"`. */
   readonly type: "value";
+  /** The AmqpValue section's value. */
   readonly value: AMQPValue;
 }
 /** An AmqpSequence body: the items of each AmqpSequence section. */
 export interface SequenceBody {
+  /** Always `"sequence"`. */
   readonly type: "sequence";
+  /** The items of each AmqpSequence section, in order. */
   readonly sections: AMQPValue[][];
 }
 

@@ -20,6 +20,7 @@ export const MessageState = {
   /** Received and settled (or decoded from bytes, which has no delivery to settle). */
   ReceivedSettled: 5,
 } as const;
+/** One of the {@link MessageState} values. */
 export type MessageState = (typeof MessageState)[keyof typeof MessageState];
 
 /** States in which a sent message is finished: `SendComplete`, `SendFailed`. */

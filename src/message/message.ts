@@ -315,6 +315,8 @@ export class Message implements MessageSections {
   /**
    * Settles a received message with `accepted`.
    * @returns `true` once the disposition is sent, `false` if the message was already settled.
+   * @throws (rejects) with `settleMode: "confirm"`: `MessageSettleFailed` when the peer settled it
+   *   otherwise, or the link's error when the link was lost first (resolves only once confirmed).
    * @throws {TypeError} (synchronously) for a message that was not received.
    */
   accept(): Promise<boolean> {
@@ -324,6 +326,8 @@ export class Message implements MessageSections {
   /**
    * Settles a received message with `rejected` and an error (condition default `amqp:internal-error`).
    * @returns `true` once the disposition is sent, `false` if the message was already settled.
+   * @throws (rejects) with `settleMode: "confirm"`: `MessageSettleFailed` when the peer settled it
+   *   otherwise, or the link's error when the link was lost first (resolves only once confirmed).
    * @throws {TypeError} (synchronously) for a message that was not received, or `info` not an object.
    */
   reject(options: RejectOptions = {}): Promise<boolean> {
@@ -341,6 +345,8 @@ export class Message implements MessageSections {
   /**
    * Settles a received message with `released` (the delivery count is not incremented).
    * @returns `true` once the disposition is sent, `false` if the message was already settled.
+   * @throws (rejects) with `settleMode: "confirm"`: `MessageSettleFailed` when the peer settled it
+   *   otherwise, or the link's error when the link was lost first (resolves only once confirmed).
    * @throws {TypeError} (synchronously) for a message that was not received.
    */
   release(): Promise<boolean> {
@@ -350,6 +356,8 @@ export class Message implements MessageSections {
   /**
    * Settles a received message with `modified`, with explicit `deliveryFailed` and `undeliverableHere`.
    * @returns `true` once the disposition is sent, `false` if the message was already settled.
+   * @throws (rejects) with `settleMode: "confirm"`: `MessageSettleFailed` when the peer settled it
+   *   otherwise, or the link's error when the link was lost first (resolves only once confirmed).
    * @throws {TypeError} (synchronously) for a message that was not received, or non-boolean flags.
    */
   modify(options: ModifyOptions): Promise<boolean> {

@@ -8,4 +8,5 @@ export const MessageSendResult = {
   Timeout: 3,
   Cancelled: 4,
 } as const;
+/** One of the {@link MessageSendResult} values. */
 export type MessageSendResult = (typeof MessageSendResult)[keyof typeof MessageSendResult];

@@ -79,6 +79,7 @@ export class ExponentialBackoff {
   readonly #options: BackoffOptions;
   #attempt = 0;
 
+  /** @throws {RangeError} for options out of range (checked now, not at the first {@link next}). */
   constructor(options: BackoffOptions = {}) {
     computeBackoffMs(0, options); // validate the options now
     this.#options = { ...options };

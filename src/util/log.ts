@@ -5,9 +5,13 @@
 
 /** What the library logs through (a subset of `console`). */
 export interface AMQPLogger {
+  /** Debug-level messages. */
   debug(message: string, ...args: unknown[]): void;
+  /** Info-level messages: the network trace (`amqp:frames …` lines of connections with `debug: true`). */
   info(message: string, ...args: unknown[]): void;
+  /** Warning-level messages. */
   warn(message: string, ...args: unknown[]): void;
+  /** Error-level messages. */
   error(message: string, ...args: unknown[]): void;
 }
 

@@ -362,3 +362,25 @@ describe("class-specific fields", () => {
     assert.equal(e.retryable, false);
   });
 });
+
+describe("transport errors from the package root", () => {
+  it("are exported, subclasses of TransportError and AMQPError, each with its code", async () => {
+    const root = await import("../../src/index.js");
+    const cases = [
+      [root.ConnectFailedError, "AMQP_CONNECT_FAILED"],
+      [root.ConnectTimeoutError, "AMQP_CONNECT_TIMEOUT"],
+      [root.TlsError, "AMQP_TLS"],
+      [root.ProxyError, "AMQP_PROXY"],
+      [root.WebSocketError, "AMQP_WEBSOCKET"],
+    ] as const;
+    for (const [Cls, code] of cases) {
+      const e = new Cls("x", { systemCode: "ECONNREFUSED", statusCode: 407 });
+      assert.ok(e instanceof root.TransportError, Cls.name);
+      assert.ok(e instanceof root.AMQPError, Cls.name);
+      assert.equal(e.code, code);
+      assert.equal(e.systemCode, "ECONNREFUSED");
+      assert.equal(e.statusCode, 407);
+    }
+    assert.equal(new root.TransportError("x").code, "AMQP_TRANSPORT");
+  });
+});
