@@ -59,7 +59,7 @@ export class AMQPClient implements AsyncDisposable {
   readonly errorPolicy: ErrorPolicy;
   readonly #lifecycle: ConnectionLifecycle;
   readonly #recovery: RecoveryController;
-  readonly #reporter = new StatusReporter();
+  readonly #reporter = new StatusReporter(() => `${this.clientName} ${this.remoteAddress.toString()}`);
   #state: ClientState = "idle";
   #opening: SharedOpen | undefined;
   #closing: Promise<void> | undefined;

@@ -7,6 +7,7 @@ import { AMQPClientShutdown, LinkDetach, VendorConnectionClose } from "../../src
 import { ErrorPolicy } from "../../src/policy/error-policy.js";
 import { Message } from "../../src/message/message.js";
 import { MessageState } from "../../src/message/message-state.js";
+import { setLogger, type AMQPLogger } from "../../src/util/log.js";
 import { recordStatus, startBroker, until } from "./support.js";
 
 const FAST = { initialMs: 20, maxMs: 200, maxAttempts: 50 } as const;
@@ -258,5 +259,54 @@ describe("client recovery", () => {
     const err = await pending;
     assert.ok(err instanceof AMQPClientShutdown);
     assert.equal(client.state, "closed");
+  });
+  it("logs losses, recovery attempts, the recovery and the failure through the logger, password masked", async () => {
+    const lines: { level: string; line: string }[] = [];
+    const capture = (level: string) => (message: string) => {
+      if (message.startsWith("amqp:client")) lines.push({ level, line: message });
+    };
+    const logger: AMQPLogger = {
+      debug: capture("debug"),
+      info: capture("info"),
+      warn: capture("warn"),
+      error: capture("error"),
+    };
+    setLogger(logger);
+    const t = await startBroker({ sasl: { users: { alice: "s3cret-pw" }, mechanisms: ["PLAIN"] } });
+    try {
+      const url = t.url("logged").replace("amqp://", "amqp://alice:s3cret-pw@");
+      const client = new SendClient(url, { reconnect: FAST, clientName: "log-test" });
+      const status = recordStatus(client);
+      await client.sendMessage(new Message({ body: "a" }));
+      await t.broker.stop({ abrupt: true });
+      await until(() => status.some((s) => s.type === "reconnecting"), "a reconnect attempt");
+      await t.broker.restart();
+      await until(() => status.some((s) => s.type === "reconnected"), "the recovery");
+      await client.close();
+      const levels = (word: string): string[] =>
+        lines.filter((l) => l.line.includes(word)).map((l) => l.level);
+      assert.deepEqual(levels("connection lost"), ["warn"]);
+      assert.ok(levels("reconnecting (attempt 1)").every((l) => l === "warn"));
+      assert.ok(levels("reconnecting (attempt 1)").length === 1);
+      assert.deepEqual(levels("recovered"), ["info"]);
+      assert.deepEqual(levels(" closed"), ["debug"]);
+      assert.ok(lines.every((l) => l.line.includes("log-test") && l.line.includes("alice:***@")));
+      assert.ok(!lines.some((l) => l.line.includes("s3cret-pw")), "the password never appears");
+
+      const doomed = new SendClient(url, {
+        reconnect: { initialMs: 5, maxMs: 10, maxAttempts: 1 },
+        clientName: "doomed",
+      });
+      await doomed.sendMessage(new Message({ body: "b" }));
+      await t.broker.close();
+      assert.ok((await doomed.closed()) !== undefined, "the client failed");
+      await doomed.close();
+      assert.ok(
+        lines.some((l) => l.level === "error" && l.line.includes("doomed") && l.line.includes("failed")),
+      );
+    } finally {
+      setLogger(undefined);
+      await t.broker.close();
+    }
   });
 });
