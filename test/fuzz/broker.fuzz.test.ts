@@ -297,6 +297,9 @@ async function hostile(b: Broker, run: HostileRun): Promise<void> {
         c.socket.destroy();
         break;
       case "silent":
+        // Wait for the broker's answer before going quiet: a fixed pause alone loses the race on a
+        // loaded machine (the timer fires before the broker's read), which is not what is tested here.
+        await until(() => c.headers >= 1 || c.socket.destroyed, "the broker's protocol header", HANG_MS);
         await new Promise((r) => setTimeout(r, 15));
         c.socket.destroy();
         break;
@@ -397,6 +400,7 @@ let runNo = 0;
 /** One producer run; returns the bodies of the complete messages it sent. */
 async function interrupted(b: Broker, run: PartialRun): Promise<string[]> {
   const n = ++runNo;
+  const before = b.stats(PARTIAL_Q).messageCount;
   const c = await RawClient.connect(b.port);
   try {
     c.write(
@@ -481,12 +485,21 @@ async function interrupted(b: Broker, run: PartialRun): Promise<string[]> {
         break;
     }
     c.write(Buffer.concat(out));
+    if (run.ending !== "end") {
+      // Let the broker read what was written before the reset: a fixed pause alone loses the race on
+      // a loaded machine. The complete messages come first in the stream, so they are stored before
+      // whatever follows them is read; the caller then checks that nothing more was stored.
+      await until(
+        () => b.stats(PARTIAL_Q).messageCount - before >= bodies.length || c.socket.destroyed,
+        "the broker to store the complete messages",
+        HANG_MS,
+      );
+    }
     switch (run.ending) {
       case "end":
         c.socket.end();
         break;
       case "destroy":
-        // Let the broker read what was written before the reset.
         await new Promise((r) => setTimeout(r, 5));
         c.socket.destroy();
         break;
