@@ -95,16 +95,21 @@ export abstract class Link {
     return this.state === "attached";
   }
 
-  /** @internal The peer's ATTACH arrived. */
-  handleRemoteAttach(attach: AttachFields): void {
+  /**
+   * @internal The peer's ATTACH arrived. `initiating` is true when it opens the link (we accept it)
+   * rather than answering our own ATTACH: only an answer can be a refusal.
+   */
+  handleRemoteAttach(attach: AttachFields, initiating = false): void {
     this.remote = attach;
     this.remoteHandle = attach.handle;
     // A peer refusing a link attaches with a null terminus and detaches right after (spec 2.6.3):
     // the attach promise settles when that DETACH arrives.
     // Some peers (rhea) attach with no terminus without refusing: the link counts as attached
     // when a FLOW for it arrives or no DETACH follows within REFUSAL_GRACE_MS.
+    // A peer opening a link without a terminus (a sender without a source) refuses nothing: the
+    // accepted link stands at once, so its credit is not held back by the grace.
     const missing = this.role === "sender" ? attach.target === undefined : attach.source === undefined;
-    if (missing) {
+    if (missing && !initiating) {
       this.remoteTerminusMissing = true;
       this.#refusalTimer = setTimeout(() => {
         this.confirmAttach();

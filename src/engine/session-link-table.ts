@@ -79,7 +79,7 @@ export class SessionLinkTable {
       : new SenderLink(this.#session, -1 >>> 0, fields);
     if (link instanceof ReceiverLink) link.autoCredit = options.autoCredit ?? 0;
     this.#register(link);
-    link.handleRemoteAttach(remote);
+    link.handleRemoteAttach(remote, true);
     this.#byRemoteHandle.set(remote.handle, link);
     return link;
   }
