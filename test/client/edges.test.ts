@@ -652,7 +652,8 @@ describe("client edges: refused address and wrong credentials (no retry storm)",
     assert.ok(e instanceof AMQPClientShutdown || e instanceof LinkDetach, String(e));
     assert.ok(closing, "the failed open closed its connection");
     await closing;
-    await new Promise((r) => setTimeout(r, 50)); // let every teardown finish
+    await until(() => sender.state === "closed", "every teardown to finish");
+    await new Promise((r) => setTimeout(r, 30)); // nothing may reopen it afterwards
     assert.equal(sender.state, "closed");
     const again = await rejectionOf(sender.open(), "open() after close()");
     assert.ok(again instanceof AMQPClientShutdown);

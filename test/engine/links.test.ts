@@ -258,8 +258,9 @@ describe("engine links (scripted peer)", () => {
     assert.equal(disp.fields["settled"], undefined);
     assert.deepEqual(disp.fields["state"], { type: "accepted" });
     p.frame(0, Disposition, { role: false, first: 0, settled: true, state: { type: "accepted" } });
-    await new Promise((r) => setTimeout(r, 30));
+    for (let i = 0; i < 400 && receiver.unsettled > 0; i++) await new Promise((r) => setTimeout(r, 5));
     assert.equal(receiver.unsettled, 0);
+    await new Promise((r) => setTimeout(r, 30)); // room for a DISPOSITION that must not come
     assert.equal(
       p.frames.filter((f) => f.name === "DISPOSITION").length,
       1,
@@ -272,8 +273,10 @@ describe("engine links (scripted peer)", () => {
     const sender = conn.createSession().attachSender({ target: { address: "t" }, maxInFlight: 2 });
     await sender.attached();
     const sends = [0, 1, 2, 3, 4].map(() => sender.send(Buffer.from("x")));
-    await new Promise((r) => setTimeout(r, 50));
     const p = await pc();
+    const transfers = () => p.frames.filter((f) => f.name === "TRANSFER").length;
+    for (let i = 0; i < 400 && transfers() < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 50)); // room for a third TRANSFER that must not come
     assert.equal(p.frames.filter((f) => f.name === "TRANSFER").length, 2);
     assert.equal(sender.queued, 3);
     p.responder = (f, c) => {

@@ -81,7 +81,8 @@ describe("engine (client role) against rhea (server role)", () => {
       bodies,
       Array.from({ length: 500 }, (_, i) => `r${i}`),
     );
-    await new Promise((r) => setTimeout(r, 50));
+    // rhea sees our settlements a little later: wait (bounded) for all of them.
+    for (let i = 0; i < 400 && settled.length < 500; i++) await new Promise((r) => setTimeout(r, 5));
     assert.equal(settled.length, 500);
     await conn.close();
   });
