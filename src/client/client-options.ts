@@ -8,6 +8,7 @@ import type { AMQPValue } from "../codec/values.js";
 import type { AMQPError } from "../errors/amqp-error.js";
 import type { BackoffOptions } from "../policy/backoff.js";
 import type { ErrorPolicy } from "../policy/error-policy.js";
+import type { Message } from "../message/message.js";
 import type { Connection } from "./connection.js";
 import type { ReceiverSettleMode, SenderSettleMode } from "./link-states.js";
 import type { SettleMode } from "./settle-confirm.js";
@@ -204,3 +205,24 @@ export function compact<T extends object>(o: { [K in keyof T]?: T[K] | undefined
   for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
   return out as T;
 }
+
+/** Options of `ReceiveClient.receiveMessageBatch`. */
+export interface ReceiveBatchOptions {
+  /** Most messages returned. At most `prefetch`. @defaultValue the client's `prefetch` */
+  readonly maxBatchSize?: number | undefined;
+  /** Give up after this many ms and resolve `[]`; 0 = wait for at least one message. @defaultValue 0 */
+  readonly timeout?: number | undefined;
+  /** Stops waiting: the call rejects with an `AMQPAbortError`. */
+  readonly signal?: AbortSignal | undefined;
+  /** Called for each message of the batch before it is returned (a throw settles it modified). */
+  readonly onMessage?: ((message: Message) => void) | undefined;
+}
+
+/** Options of the streaming receives. */
+export interface ReceiveStreamOptions {
+  /** Stops the stream: `receiveMessages()` rejects, the iterator throws, with an `AMQPAbortError`. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** A message handler of `ReceiveClient.receiveMessages`. */
+export type MessageHandler = (message: Message) => void | Promise<void>;

@@ -12,7 +12,13 @@ import { AMQPClientShutdown } from "../errors/exceptions.js";
 import type { Message } from "../message/message.js";
 import { MessageState } from "../message/message-state.js";
 import { AMQPClient, isUrlLike } from "./amqp-client.js";
-import { compact, type ReceiveClientOptions } from "./client-options.js";
+import {
+  compact,
+  type MessageHandler,
+  type ReceiveBatchOptions,
+  type ReceiveClientOptions,
+  type ReceiveStreamOptions,
+} from "./client-options.js";
 import { InactivityTimer } from "./inactivity-timer.js";
 import { MessageReceiverState, ReceiverSettleMode } from "./link-states.js";
 import { MessageReceiver, type MessageReceiverOptions } from "./message-receiver.js";
@@ -21,26 +27,7 @@ import type { Session } from "./session.js";
 import { resolveSettleMode, type SettleMode } from "./settle-confirm.js";
 import { abortError, bounded, nextTurn } from "./waits.js";
 
-/** Options of {@link ReceiveClient.receiveMessageBatch}. */
-export interface ReceiveBatchOptions {
-  /** Most messages returned. At most `prefetch`. @defaultValue the client's `prefetch` */
-  readonly maxBatchSize?: number | undefined;
-  /** Give up after this many ms and resolve `[]`; 0 = wait for at least one message. @defaultValue 0 */
-  readonly timeout?: number | undefined;
-  /** Stops waiting: the call rejects with an `AMQPAbortError`. */
-  readonly signal?: AbortSignal | undefined;
-  /** Called for each message of the batch before it is returned (a throw settles it modified). */
-  readonly onMessage?: ((message: Message) => void) | undefined;
-}
-
-/** Options of the streaming receives. */
-export interface ReceiveStreamOptions {
-  /** Stops the stream: `receiveMessages()` rejects, the iterator throws, with an `AMQPAbortError`. */
-  readonly signal?: AbortSignal | undefined;
-}
-
-/** A message handler of {@link ReceiveClient.receiveMessages}. */
-export type MessageHandler = (message: Message) => void | Promise<void>;
+export type { MessageHandler, ReceiveBatchOptions, ReceiveStreamOptions } from "./client-options.js";
 
 /**
  * Receives messages from one source (uamqp's `ReceiveClient`).

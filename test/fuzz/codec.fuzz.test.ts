@@ -19,6 +19,7 @@ import { DecodeError } from "../../src/errors/decode-error.js";
 import { ByteWriter } from "../../src/util/byte-writer.js";
 import { amqpValue } from "../codec/arbitraries.js";
 import { compositeSamples } from "../codec/composite-samples.js";
+import { mutateBytes, mutationOf, type Mutation } from "./byte-mutations.js";
 
 const SEED = Number(process.env["FUZZ_SEED"] ?? 0xf022);
 const SCALE = Math.max(1, Number(process.env["FUZZ_RUNS"] ?? 1));
@@ -76,43 +77,10 @@ const noise = fc.oneof(
     }),
 );
 
-type Mutation = {
-  kind: "set" | "insert" | "delete" | "truncate" | "extend" | "flip";
-  at: number;
-  byte: number;
-};
-const mutation: fc.Arbitrary<Mutation> = fc.record({
-  kind: fc.constantFrom("set", "insert", "delete", "truncate", "extend", "flip"),
-  at: fc.nat(),
-  byte: fc.integer({ min: 0, max: 255 }),
-});
+const mutation = mutationOf(["set", "insert", "delete", "truncate", "extend", "flip"]);
 
 function mutate(bytes: Uint8Array, ms: readonly Mutation[]): Uint8Array {
-  const b = [...bytes];
-  for (const m of ms) {
-    const at = b.length === 0 ? 0 : m.at % b.length;
-    switch (m.kind) {
-      case "set":
-        b[at] = m.byte;
-        break;
-      case "flip":
-        b[at] = (b[at] ?? 0) ^ (1 << (m.byte & 7));
-        break;
-      case "insert":
-        b.splice(at, 0, m.byte);
-        break;
-      case "delete":
-        b.splice(at, 1);
-        break;
-      case "truncate":
-        b.length = at;
-        break;
-      case "extend":
-        b.push(m.byte, m.at & 0xff);
-        break;
-    }
-  }
-  return Uint8Array.from(b);
+  return Uint8Array.from(mutateBytes(bytes, ms));
 }
 
 const mutations = fc.array(mutation, { minLength: 1, maxLength: 4 });

@@ -27,6 +27,7 @@ import {
   Transfer,
 } from "../../src/frames/performatives.js";
 import { ByteWriter } from "../../src/util/byte-writer.js";
+import { mutateBytes, mutationOf, type Mutation } from "./byte-mutations.js";
 
 /** One piece of the byte stream a fuzzing peer writes. */
 export interface FuzzFrame {
@@ -223,34 +224,12 @@ export const linkFrame: fc.Arbitrary<FuzzFrame> = fc.oneof(...linkPerformatives)
   bytes: encodeFrame(FrameType.Amqp, 0, p.composite, p.value, p.payload),
 }));
 
-type Mutation = { kind: "set" | "insert" | "delete" | "flip"; at: number; byte: number };
-const mutation: fc.Arbitrary<Mutation> = fc.record({
-  kind: fc.constantFrom("set", "insert", "delete", "flip"),
-  at: fc.nat(),
-  byte: fc.integer({ min: 0, max: 255 }),
-});
+const mutation = mutationOf(["set", "insert", "delete", "flip"]);
 
 /** Applies byte mutations (not to the 8-byte frame header, whose fields have their own corruptions). */
 function mutateBody(bytes: Buffer, ms: readonly Mutation[]): Buffer {
   const head = [...bytes.subarray(0, 8)];
-  const b = [...bytes.subarray(8)];
-  for (const m of ms) {
-    const at = b.length === 0 ? 0 : m.at % b.length;
-    switch (m.kind) {
-      case "set":
-        b[at] = m.byte;
-        break;
-      case "flip":
-        b[at] = (b[at] ?? 0) ^ (1 << (m.byte & 7));
-        break;
-      case "insert":
-        b.splice(at, 0, m.byte);
-        break;
-      case "delete":
-        b.splice(at, 1);
-        break;
-    }
-  }
+  const b = mutateBytes(bytes.subarray(8), ms);
   // Keep the size field honest: only the body lies.
   const out = Buffer.from([...head, ...b]);
   out.writeUInt32BE(out.length, 0);
