@@ -40,7 +40,7 @@ export * from "./message/index.js";
 export * from "./address/index.js";
 export * from "./auth/index.js";
 export * from "./client/index.js";
-export { setLogger, getLogger, type AMQPLogger } from "./util/log.js";
+export { setLogger, getLogger, type AMQPLogger, type AMQPLoggerLike } from "./util/log.js";
 // Thrown by connect (Connection.open, AMQPClient.open): exported so that `instanceof` works.
 export {
   TransportError,

@@ -32,6 +32,7 @@ import type { Session } from "./session.js";
 import { SharedOpen } from "./shared-open.js";
 import { StatusReporter } from "./status-reporter.js";
 import { abortError, nextTurn } from "./waits.js";
+import { aliased, withClientAliases } from "./option-aliases.js";
 
 export type { OpenOptions } from "./client-options.js";
 export type { ClientState } from "./client-status.js";
@@ -71,6 +72,7 @@ export class AMQPClient implements AsyncDisposable {
    *   `reconnect.maxAttempts`.
    */
   constructor(remoteAddress: string | Address, options: AMQPClientOptions = {}) {
+    options = withClientAliases(options);
     this.options = options;
     const address = typeof remoteAddress === "string" ? Address.parse(remoteAddress) : remoteAddress;
     this.clientName = options.clientName ?? randomUUID();
@@ -207,7 +209,7 @@ export class AMQPClient implements AsyncDisposable {
     this.#state = "opening";
     this.#recovery.clearFailure();
     if (options.connection) this.#lifecycle.join(options.connection);
-    const timeoutMs = options.timeout ?? this.options.openTimeout ?? 30_000;
+    const timeoutMs = aliased(options, "timeout", "timeoutMs") ?? this.options.openTimeout ?? 30_000;
     await this.#recovery.establishForOpen(timeoutMs, options.signal, options.connection !== undefined);
     this.#state = "open";
     const failure = this.#recovery.takeFailure();

@@ -65,6 +65,8 @@ export interface AMQPClientOptions {
   readonly clientName?: string | undefined;
   /** Network trace: every frame in and out through the logger at info level (secrets redacted). */
   readonly debug?: boolean | undefined;
+  /** The spec's name of `debug`. */
+  readonly networkTrace?: boolean | undefined;
   /** Decides retries of messages and recovery of links and connections. @defaultValue new ErrorPolicy() */
   readonly errorPolicy?: ErrorPolicy | undefined;
   /**
@@ -72,14 +74,20 @@ export interface AMQPClientOptions {
    * heartbeats are sent automatically from the peer's idle-time-out.
    */
   readonly keepAliveInterval?: number | undefined;
+  /** The spec's name of `keepAliveInterval` (ms). */
+  readonly keepAliveIntervalMs?: number | undefined;
   /** Largest frame we accept. @defaultValue 65536 */
   readonly maxFrameSize?: number | undefined;
   /** Highest channel (session) number. @defaultValue 65535 */
   readonly channelMax?: number | undefined;
   /** Our idle-time-out (ms); 0 = none. @defaultValue 0 */
   readonly idleTimeout?: number | undefined;
+  /** The spec's name of `idleTimeout` (ms). */
+  readonly idleTimeoutMs?: number | undefined;
   /** OPEN properties. */
   readonly properties?: Record<string, AMQPValue> | undefined;
+  /** The spec's name of `properties` (the connection's OPEN properties). */
+  readonly connectionProperties?: Record<string, AMQPValue> | undefined;
   /** Heartbeats at the peer's idle-time-out × this ratio. @defaultValue 0.5 */
   readonly remoteIdleTimeoutEmptyFrameSendRatio?: number | undefined;
   /** Session incoming window (transfer frames). @defaultValue 65536 */
@@ -98,6 +106,8 @@ export interface AMQPClientOptions {
   readonly linkProperties?: Record<string, AMQPValue> | undefined;
   /** Bound on `open()` (connect, SASL, OPEN, BEGIN, ATTACH), in milliseconds. @defaultValue 30000 */
   readonly openTimeout?: number | undefined;
+  /** Same as `openTimeout` (ms). */
+  readonly openTimeoutMs?: number | undefined;
   /** Automatic recovery; `false` surfaces the first connection or link error instead. @defaultValue enabled */
   readonly reconnect?: boolean | ReconnectOptions | undefined;
 }
@@ -110,6 +120,8 @@ export interface OpenOptions {
   readonly signal?: AbortSignal | undefined;
   /** Bound on the open (ms). @defaultValue the client's `openTimeout` (30000) */
   readonly timeout?: number | undefined;
+  /** The spec's name of `timeout` (ms). */
+  readonly timeoutMs?: number | undefined;
 }
 
 /** Options of {@link SendClient} (uamqp's `SendClient` kwargs). */
@@ -119,6 +131,8 @@ export interface SendClientOptions extends AMQPClientOptions {
    * expired message fails with a timeout and is not retried. @defaultValue 0
    */
   readonly msgTimeout?: number | undefined;
+  /** The spec's name of `msgTimeout` (ms). */
+  readonly msgTimeoutMs?: number | undefined;
   /** `Settled` sends messages pre-settled (at most once, no outcome). @defaultValue SenderSettleMode.Unsettled */
   readonly sendSettleMode?: SenderSettleMode | undefined;
   /** Messages transferred and waiting for their outcome at once (pipelining). @defaultValue 1000 */
@@ -132,6 +146,8 @@ export interface ReceiveClientOptions extends AMQPClientOptions {
    * @defaultValue 0
    */
   readonly timeout?: number | undefined;
+  /** The spec's name of the inactivity `timeout` (ms). */
+  readonly inactivityTimeoutMs?: number | undefined;
   /**
    * Close the client when the inactivity timeout (`timeout`, ms) is reached (later receives reject with
    * `AMQPClientShutdown`); otherwise the same client and link stay usable. @defaultValue true
@@ -212,6 +228,8 @@ export interface ReceiveBatchOptions {
   readonly maxBatchSize?: number | undefined;
   /** Give up after this many ms and resolve `[]`; 0 = wait for at least one message. @defaultValue 0 */
   readonly timeout?: number | undefined;
+  /** The spec's name of `timeout` (ms). */
+  readonly timeoutMs?: number | undefined;
   /** Stops waiting: the call rejects with an `AMQPAbortError`. */
   readonly signal?: AbortSignal | undefined;
   /** Called for each message of the batch before it is returned (a throw settles it modified). */

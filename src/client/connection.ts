@@ -18,6 +18,7 @@ import type { AMQPAuth } from "../auth/amqp-auth.js";
 import { getLogger } from "../util/log.js";
 import { Session, type SessionOptions } from "./session.js";
 import { abortError } from "./waits.js";
+import { aliased } from "./option-aliases.js";
 
 /** Options of a {@link Connection} (uamqp's Connection kwargs, camelCase, milliseconds). */
 export interface ConnectionOptions {
@@ -42,6 +43,8 @@ export interface ConnectionOptions {
   desiredCapabilities?: string[];
   /** Network trace: every frame in and out, logged at info level (secrets redacted). */
   debug?: boolean;
+  /** The spec's name of `debug`. */
+  networkTrace?: boolean;
   /** Bounded wait for the peer's CLOSE in `close()`, in milliseconds. @defaultValue 5000 */
   closeTimeoutMs?: number;
 }
@@ -109,7 +112,9 @@ export class Connection implements AsyncDisposable {
       ...(o.desiredCapabilities !== undefined ? { desiredCapabilities: o.desiredCapabilities } : {}),
       ...(o.closeTimeoutMs !== undefined ? { closeTimeoutMs: o.closeTimeoutMs } : {}),
       ...(mechanism ? { sasl: mechanism } : {}),
-      ...(o.debug ? { trace: (line: string) => logger.info(`amqp:frames ${line}`) } : {}),
+      ...(aliased(o, "debug", "networkTrace") === true
+        ? { trace: (line: string) => logger.info(`amqp:frames ${line}`) }
+        : {}),
     });
     engine.onClose = (error) => {
       this.#state = error ? "error" : "closed";

@@ -8,6 +8,7 @@ import { Message } from "../message/message.js";
 import type { MessageState } from "../message/message-state.js";
 import type { AMQPValue } from "../codec/values.js";
 import type { ReceiveClientOptions, SendClientOptions } from "./client-options.js";
+import { aliased } from "./option-aliases.js";
 import { ReceiveClient } from "./receive-client.js";
 import { SendClient } from "./send-client.js";
 
@@ -21,6 +22,8 @@ export interface SendMessageOptions extends SendClientOptions {
 export interface ReceiveMessageOptions extends Omit<ReceiveClientOptions, "timeout"> {
   /** Give up after this many ms and resolve `undefined`; 0 = wait for a message. @defaultValue 0 */
   readonly timeout?: number | undefined;
+  /** The spec's name of `timeout` (ms). */
+  readonly timeoutMs?: number | undefined;
   /** Stops the call: it rejects with an `AMQPAbortError`. */
   readonly signal?: AbortSignal | undefined;
 }
@@ -101,7 +104,8 @@ export async function receiveMessages(
   source: string | Source,
   options: ReceiveMessagesOptions = {},
 ): Promise<Message[]> {
-  const { timeout, signal, maxBatchSize, ...clientOptions } = options;
+  const timeout = aliased(options, "timeout", "timeoutMs");
+  const { timeout: _t, timeoutMs: _tm, signal, maxBatchSize, ...clientOptions } = options;
   const prefetch = maxBatchSize ?? clientOptions.prefetch ?? 300;
   const client = new ReceiveClient(source, { ...clientOptions, prefetch });
   try {

@@ -26,6 +26,7 @@ import { ReceiveBuffer, type WaitResult } from "./receive-buffer.js";
 import type { Session } from "./session.js";
 import { resolveSettleMode, type SettleMode } from "./settle-confirm.js";
 import { abortError, bounded, nextTurn } from "./waits.js";
+import { aliased } from "./option-aliases.js";
 
 export type { MessageHandler, ReceiveBatchOptions, ReceiveStreamOptions } from "./client-options.js";
 
@@ -79,7 +80,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     this.autoComplete = options.autoComplete ?? true;
     this.receiveSettleMode = options.receiveSettleMode ?? ReceiverSettleMode.PeekLock;
     this.settleMode = resolveSettleMode(options.settleMode, this.receiveSettleMode);
-    this.timeout = options.timeout ?? 0;
+    this.timeout = aliased(options, "timeout", "inactivityTimeoutMs") ?? 0;
     if (!Number.isFinite(this.timeout) || this.timeout < 0) {
       throw new RangeError(`timeout must be a number of ms >= 0, got ${this.timeout}`);
     }
@@ -135,7 +136,8 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     }
     this.#checkUsable();
     if (!(await this.#openForReceive(options.signal))) return [];
-    const deadline = options.timeout ? Date.now() + options.timeout : undefined;
+    const timeout = aliased(options, "timeout", "timeoutMs");
+    const deadline = timeout ? Date.now() + timeout : undefined;
     this.#inactivity.touch();
     for (;;) {
       if (options.signal?.aborted === true) throw abortError(options.signal);

@@ -26,6 +26,7 @@ import { MessageSender, type MessageSenderOptions, type SendOutcome } from "./me
 import { PendingMessages } from "./pending-messages.js";
 import type { Session } from "./session.js";
 import { abortError, asAMQPError, bounded } from "./waits.js";
+import { aliased } from "./option-aliases.js";
 
 /** Options of {@link SendClient.sendAllMessages} and {@link SendClient.sendMessage}. */
 export interface SendCallOptions {
@@ -70,7 +71,7 @@ export class SendClient extends AMQPClient {
     const t = typeof target === "string" ? Target.parse(target) : target;
     super(t, options);
     this.#target = t;
-    this.msgTimeout = options.msgTimeout ?? 0;
+    this.msgTimeout = aliased(options, "msgTimeout", "msgTimeoutMs") ?? 0;
     this.sendSettleMode = options.sendSettleMode ?? SenderSettleMode.Unsettled;
     this.maxInFlight = Math.max(1, options.maxInFlight ?? 1000);
     if (!Number.isFinite(this.msgTimeout) || this.msgTimeout < 0) {

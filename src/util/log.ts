@@ -15,6 +15,15 @@ export interface AMQPLogger {
   error(message: string, ...args: unknown[]): void;
 }
 
+/**
+ * What {@link setLogger} accepts: any of the four levels (missing ones are silent), and `warning` as
+ * the spec's name of `warn`, so `console`, a pino/winston logger or a uamqp-style logger all fit.
+ */
+export type AMQPLoggerLike = Partial<AMQPLogger> & {
+  /** The spec's (and Python logging's) name of `warn`; used when `warn` is missing. */
+  warning?(message: string, ...args: unknown[]): void;
+};
+
 const silent: AMQPLogger = {
   debug: () => undefined,
   info: () => undefined,
@@ -24,15 +33,40 @@ const silent: AMQPLogger = {
 
 let current: AMQPLogger = silent;
 
+type Level = (message: string, ...args: unknown[]) => void;
+
+/** The first of `names` the logger has, called on it; a throw never breaks the library's own work. */
+function level(owner: AMQPLoggerLike, ...names: (keyof AMQPLoggerLike)[]): Level {
+  const name = names.find((n) => typeof owner[n] === "function");
+  if (name === undefined) return () => undefined;
+  return (message, ...args) => {
+    try {
+      owner[name]?.(message, ...args);
+    } catch {
+      // A failing logger loses the line, not the connection.
+    }
+  };
+}
+
 /**
- * Sets the logger used by every connection created afterwards (default: silent).
+ * Sets the logger used by every connection created afterwards (default: silent). Levels the logger
+ * lacks stay silent; `warning()` stands in for a missing `warn()`; a logger that throws loses its
+ * line and nothing else.
  * @example
  * ```ts
  * setLogger(console); // network traces of clients created with `debug: true` appear on the console
  * ```
  */
-export function setLogger(logger: AMQPLogger | undefined): void {
-  current = logger ?? silent;
+export function setLogger(logger: AMQPLoggerLike | undefined): void {
+  current =
+    logger === undefined
+      ? silent
+      : {
+          debug: level(logger, "debug"),
+          info: level(logger, "info"),
+          warn: level(logger, "warn", "warning"),
+          error: level(logger, "error"),
+        };
 }
 
 /** The current logger. */
