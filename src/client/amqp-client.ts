@@ -31,7 +31,7 @@ import { RecoveryController } from "./recovery-controller.js";
 import type { Session } from "./session.js";
 import { SharedOpen } from "./shared-open.js";
 import { StatusReporter } from "./status-reporter.js";
-import { abortError, nextTurn } from "./waits.js";
+import { abortError, bounded, nextTurn } from "./waits.js";
 import { aliased, withClientAliases } from "./option-aliases.js";
 
 export type { OpenOptions } from "./client-options.js";
@@ -257,6 +257,21 @@ export class AMQPClient implements AsyncDisposable {
           break;
       }
     }
+  }
+
+  /**
+   * The spec's `waitUntilReady()`: opens the client if it is not open yet and resolves once
+   * connection, session and link are up (waiting out a recovery in progress), within `timeoutMs`.
+   * @throws {ClientTimeout} after `timeoutMs`; {@link AMQPAbortError}; the client's failure.
+   */
+  async waitUntilReady(
+    options: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const { timeoutMs, signal } = options;
+    const deadline = timeoutMs ? Date.now() + timeoutMs : undefined;
+    if (this.#state === "idle" || this.#state === "opening") await this.open({ signal, timeout: timeoutMs });
+    const left = deadline === undefined ? undefined : Math.max(1, deadline - Date.now());
+    await bounded(this.clientReady(), { timeoutMs: left, signal, what: "waitUntilReady()" });
   }
 
   /**
