@@ -3,6 +3,7 @@
  * `SASLPlain`): which host and port, TLS or plain TCP, WebSocket and HTTP proxy, and the SASL
  * mechanism. Unlike uamqp, an auth object can be used by several connections.
  */
+import type { ConnectionOptions } from "node:tls";
 import type { SaslMechanism } from "../sasl/mechanisms.js";
 import { SaslAnonymousMechanism, SaslExternalMechanism, SaslPlainMechanism } from "../sasl/mechanisms.js";
 import { connectTcp } from "../transport/tcp.js";
@@ -47,8 +48,13 @@ export interface TransportOptions extends TlsClientOptions {
   type?: TransportType;
   /** Port to connect to. @defaultValue 5671 with TLS, 5672 without; 443 / 80 for WebSocket */
   port?: number;
-  /** Use TLS. @defaultValue true (uamqp parity); clients set it from the URL scheme */
-  tls?: boolean;
+  /**
+   * Use TLS: a boolean, or `tls.connect` options (`servername`, `minVersion`, `cert`/`key`…), which
+   * turn TLS on and are merged over `tlsOptions` (the spec's escape hatch); the explicit fields
+   * (`ca`, `cert`, `servername`…) still win. @defaultValue true (uamqp parity); clients set it from
+   * the URL scheme
+   */
+  tls?: boolean | ConnectionOptions;
   /** WebSocket settings (used with `type: TransportType.AmqpOverWebsocket` or a `proxy`). */
   webSocket?: {
     /** Path of the WebSocket URL. @defaultValue {@link DEFAULT_WEBSOCKET_PATH} (`/$servicebus/websocket/`) */
@@ -98,7 +104,7 @@ export abstract class AMQPAuth {
 
   /** True if the connection uses TLS. */
   get tls(): boolean {
-    return this.transport.tls ?? true;
+    return this.transport.tls !== false;
   }
 
   /** True if the connection uses WebSocket (also forced by a proxy, as in uamqp). */
@@ -128,14 +134,15 @@ export abstract class AMQPAuth {
       ...(signal ? { signal } : {}),
       timeoutMs: t.connectTimeoutMs ?? 30_000,
     };
+    const tlsObject = typeof t.tls === "object" ? t.tls : undefined;
     const tlsOptions: TlsClientOptions = {
-      servername: t.servername ?? this.hostname,
+      servername: t.servername ?? tlsObject?.servername ?? this.hostname,
       ca: t.ca,
       cert: t.cert,
       key: t.key,
       passphrase: t.passphrase,
       rejectUnauthorized: t.rejectUnauthorized,
-      tlsOptions: t.tlsOptions,
+      tlsOptions: tlsObject ? { ...t.tlsOptions, ...tlsObject } : t.tlsOptions,
     };
     if (this.webSocket) {
       const scheme = this.tls ? "wss" : "ws";

@@ -24,6 +24,11 @@ export interface MessageHeader {
   priority?: number | undefined;
   /** Time to live in milliseconds (AMQP `ttl`, a uint). */
   ttl?: number | undefined;
+  /**
+   * The spec's name of `ttl` (milliseconds), accepted when encoding; a decoded header has `ttl`.
+   * Giving both with different values is an `EncodeError`.
+   */
+  ttlMs?: number | undefined;
   /** Whether this is the first acquirer of the message (AMQP `first-acquirer`). */
   firstAcquirer?: boolean | undefined;
   /** Number of prior unsuccessful delivery attempts (AMQP `delivery-count`, default 0). */
@@ -43,8 +48,18 @@ function checkUint(name: string, v: unknown, max: number): void {
   }
 }
 
+/** `h` with `ttlMs` moved to `ttl`. */
+function withTtlMs(h: MessageHeader): MessageHeader {
+  if (h.ttl !== undefined && h.ttl !== h.ttlMs) {
+    throw new EncodeError(`header.ttl (${h.ttl}) and header.ttlMs (${String(h.ttlMs)}) disagree: give one`);
+  }
+  const { ttlMs, ...rest } = h;
+  return { ...rest, ttl: ttlMs };
+}
+
 /** Writes the header section (descriptor included). */
 export function writeHeader(w: ByteWriter, h: MessageHeader): void {
+  if (h.ttlMs !== undefined) h = withTtlMs(h);
   checkBool("durable", h.durable);
   checkUint("priority", h.priority, 0xff);
   checkUint("ttl", h.ttl, 0xffffffff);
