@@ -1,5 +1,5 @@
 export { Connection, type ConnectionOptions, type ConnectionState } from "./connection.js";
-export { Session, type SessionOptions, type AttachInfo } from "./session.js";
+export { Session, type SessionOptions, type AttachInfo, type CreateLinkOptions } from "./session.js";
 export { MessageSender, type MessageSenderOptions, type SendOutcome } from "./message-sender.js";
 export { MessageReceiver, type MessageReceiverOptions } from "./message-receiver.js";
 export { SettleMode, MessageSettleFailed } from "./settle-confirm.js";

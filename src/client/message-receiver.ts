@@ -31,6 +31,11 @@ export interface MessageReceiverOptions {
    * (`resetLinkCredit()` / `addCredit()`). @defaultValue 300
    */
   prefetch?: number;
+  /**
+   * The spec's switch for the same thing: `"manual"` is `prefetch: 0` (credit only through
+   * `resetLinkCredit()` / `addCredit()`), `"auto"` keeps `prefetch`. @defaultValue "auto"
+   */
+  creditMode?: "auto" | "manual";
   /** ATTACH properties of the link. @defaultValue none */
   properties?: Record<string, AMQPValue>;
   /** Desired capabilities of the link (symbols). @defaultValue none */
@@ -119,7 +124,7 @@ export class MessageReceiver implements AsyncDisposable {
       maxMessageSize: options.maxMessageSize ?? 1048576,
       ...(options.properties ? { properties: options.properties } : {}),
       ...(options.desiredCapabilities ? { desiredCapabilities: options.desiredCapabilities } : {}),
-      autoCredit: options.prefetch ?? 300,
+      autoCredit: options.creditMode === "manual" ? 0 : (options.prefetch ?? 300),
     });
     this.name = this.#link.name;
     this.#state = MessageReceiverState.Opening;
@@ -184,11 +189,12 @@ export class MessageReceiver implements AsyncDisposable {
    * Resolves when the peer attached the link (and the connection is open; opening the link opens
    * the connection). `timeoutMs` bounds the wait, in milliseconds; none by default.
    * @throws the link's error if it was refused (`LinkDetach`…); the connection's open errors;
-   *   {@link ClientTimeout} after `timeoutMs`.
+   *   {@link ClientTimeout} after `timeoutMs`; {@link AMQPAbortError} when `signal` aborts (then
+   *   `close()` the link).
    */
-  async open(options: { timeoutMs?: number } = {}): Promise<void> {
+  async open(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
     try {
-      await openLink(this.session.connection, this.#link, options.timeoutMs);
+      await openLink(this.session.connection, this.#link, options.timeoutMs, options.signal);
       this.#state = MessageReceiverState.Open;
     } catch (e) {
       this.#state = MessageReceiverState.Error;

@@ -136,11 +136,12 @@ export class MessageSender implements AsyncDisposable {
    * Resolves when the peer attached the link (and the connection is open; opening the link opens
    * the connection). `timeoutMs` bounds the wait, in milliseconds; none by default.
    * @throws the link's error if it was refused (`LinkDetach`…); the connection's open errors;
-   *   {@link ClientTimeout} after `timeoutMs`.
+   *   {@link ClientTimeout} after `timeoutMs`; {@link AMQPAbortError} when `signal` aborts (then
+   *   `close()` the link).
    */
-  async open(options: { timeoutMs?: number } = {}): Promise<void> {
+  async open(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
     try {
-      await openLink(this.session.connection, this.#link, options.timeoutMs);
+      await openLink(this.session.connection, this.#link, options.timeoutMs, options.signal);
       this.#state = MessageSenderState.Open;
     } catch (e) {
       this.#state = MessageSenderState.Error;

@@ -7,6 +7,17 @@ import type { AMQPError } from "../errors/amqp-error.js";
 import { AMQPConnectionError } from "../errors/exceptions.js";
 import type { AmqpSession } from "../engine/session.js";
 import type { Connection } from "./connection.js";
+import { MessageReceiver, type MessageReceiverOptions } from "./message-receiver.js";
+import { MessageSender, type MessageSenderOptions } from "./message-sender.js";
+import type { SourceLike, TargetLike } from "./termini.js";
+
+/** How long and whether to wait in {@link Session.createSender} / {@link Session.createReceiver}. */
+export interface CreateLinkOptions {
+  /** Bound on the attach (ms). @defaultValue none */
+  readonly timeoutMs?: number | undefined;
+  /** Stops the wait with an `AMQPAbortError` (the link is then closed). */
+  readonly signal?: AbortSignal | undefined;
+}
 
 /** Options of a {@link Session}. */
 export interface SessionOptions {
@@ -105,6 +116,44 @@ export class Session implements AsyncDisposable {
     await this.#engine.begun();
   }
 
+  /**
+   * The spec's `createSender()`: a {@link MessageSender} to `target`, attached. Our end of the link is
+   * `options.source`, else the connection's container id.
+   * @throws the attach failure (`LinkDetach`…), {@link ClientTimeout}, `AMQPAbortError`; the link is
+   *   closed then.
+   * @example
+   * ```ts
+   * const sender = await session.createSender("orders", { timeoutMs: 10_000 });
+   * ```
+   */
+  async createSender(
+    target: TargetLike,
+    options: MessageSenderOptions & CreateLinkOptions & { readonly source?: SourceLike } = {},
+  ): Promise<MessageSender> {
+    const sender = new MessageSender(this, options.source ?? this.connection.containerId, target, options);
+    await opened(sender, options);
+    return sender;
+  }
+
+  /**
+   * The spec's `createReceiver()`: a {@link MessageReceiver} from `source`, attached (credit per
+   * `prefetch` / `creditMode`). Our end of the link is `options.target`, else the container id.
+   * @throws as {@link Session.createSender}.
+   */
+  async createReceiver(
+    source: SourceLike,
+    options: MessageReceiverOptions & CreateLinkOptions & { readonly target?: TargetLike } = {},
+  ): Promise<MessageReceiver> {
+    const receiver = new MessageReceiver(
+      this,
+      source,
+      options.target ?? this.connection.containerId,
+      options,
+    );
+    await opened(receiver, options);
+    return receiver;
+  }
+
   /** Ends the session. Never rejects. */
   async close(): Promise<void> {
     await this.#engine.end();
@@ -113,5 +162,20 @@ export class Session implements AsyncDisposable {
   /** `await using` support: {@link Session.close}. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+}
+
+/** Opens `link` within `options`; starts closing it when the open fails. */
+async function opened(link: MessageSender | MessageReceiver, options: CreateLinkOptions): Promise<void> {
+  try {
+    await link.open({
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+    });
+  } catch (e) {
+    // Closed without waiting: a peer that never answered the ATTACH may not answer the DETACH
+    // either (the engine gives up on it after its own bound), and the caller wants the error now.
+    void link.close();
+    throw e;
   }
 }
