@@ -41,6 +41,7 @@ export * from "./address/index.js";
 export * from "./auth/index.js";
 export * from "./client/index.js";
 export { setLogger, getLogger, type AMQPLogger, type AMQPLoggerLike } from "./util/log.js";
+export { VERSION, getPlatformInfo } from "./util/platform.js";
 // Thrown by connect (Connection.open, AMQPClient.open): exported so that `instanceof` works.
 export {
   TransportError,

@@ -7,6 +7,7 @@ import { UsageError, positiveInt } from "./args.js";
 import { runBrokerCommand } from "./broker-command.js";
 import { runDemo } from "./demo.js";
 import { runReceive, runSend } from "./send-receive.js";
+import { getPlatformInfo } from "../util/platform.js";
 
 const USAGE = `usage: uamqp <command> [options]
 
@@ -15,6 +16,7 @@ commands:
   broker    [--port P=5672] [--host H] [--tls-cert F --tls-key F] [--ws-port P] [--user name:password]...
   send      <url> [--count N=1] [--body TEXT] [--size B] [--settled]
   receive   <url> [--count N=1] [--timeout MS=5000]
+  version   the package version, node, openssl, OS (also --version)
 `;
 
 /** Runs the command line; returns the exit code. */
@@ -38,6 +40,10 @@ export async function main(argv: string[]): Promise<number> {
         return await runSend(rest);
       case "receive":
         return await runReceive(rest);
+      case "version":
+      case "--version":
+        process.stdout.write(`${getPlatformInfo()}\n`);
+        return 0;
       case undefined:
       case "help":
       case "--help":

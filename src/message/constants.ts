@@ -10,3 +10,6 @@ export const BATCH_MESSAGE_FORMAT = 0x80013700;
 
 /** The default largest encoded size of a {@link BatchMessage} envelope, 1 MiB (uamqp's `MAX_MESSAGE_LENGTH_BYTES`). */
 export const MAX_MESSAGE_LENGTH_BYTES = 1048576;
+
+/** The default largest frame, 64 KiB (uamqp's `MAX_FRAME_SIZE_BYTES`; the `maxFrameSize` default). */
+export const MAX_FRAME_SIZE_BYTES = 65536;

@@ -80,6 +80,14 @@ describe("uamqp command", () => {
     assert.match(r.stderr, /^uamqp: Invalid address.*\(AMQP_INVALID_ADDRESS\)\n$/);
   });
 
+  it("version (and --version) prints the package version and the platform, exit 0", async () => {
+    for (const arg of ["version", "--version"]) {
+      const r = await run([arg]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^uamqp \d+\.\d+\.\d+; node v\d+/);
+    }
+  });
+
   it("unknown commands and bad options exit 2 with the usage", async () => {
     const a = await run(["nope"]);
     assert.equal(a.code, 2);
