@@ -34,6 +34,7 @@ export {
   type AMQPArrayElementType,
 } from "./codec/values.js";
 export { amqpEquals } from "./codec/equals.js";
+export { wrap, unwrap } from "./codec/wrap.js";
 export * from "./errors/index.js";
 export * from "./policy/index.js";
 export * from "./message/index.js";

@@ -1,5 +1,6 @@
 export { encode, decode, decodeAt } from "./codec.js";
 export { amqpEquals } from "./equals.js";
+export { wrap, unwrap } from "./wrap.js";
 export { Decoder, MAX_NESTING_DEPTH } from "./decoder.js";
 export { encodeValue } from "./encoder.js";
 export { FormatCode } from "./format-codes.js";
