@@ -192,7 +192,9 @@ export class MessageReceiver implements AsyncDisposable {
    *   {@link ClientTimeout} after `timeoutMs`; {@link AMQPAbortError} when `signal` aborts (then
    *   `close()` the link).
    */
-  async open(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+  async open(
+    options: { timeoutMs?: number | undefined; signal?: AbortSignal | undefined } = {},
+  ): Promise<void> {
     try {
       await openLink(this.session.connection, this.#link, options.timeoutMs, options.signal);
       this.#state = MessageReceiverState.Open;

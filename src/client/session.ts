@@ -168,10 +168,7 @@ export class Session implements AsyncDisposable {
 /** Opens `link` within `options`; starts closing it when the open fails. */
 async function opened(link: MessageSender | MessageReceiver, options: CreateLinkOptions): Promise<void> {
   try {
-    await link.open({
-      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-      ...(options.signal !== undefined ? { signal: options.signal } : {}),
-    });
+    await link.open(options);
   } catch (e) {
     // Closed without waiting: a peer that never answered the ATTACH may not answer the DETACH
     // either (the engine gives up on it after its own bound), and the caller wants the error now.
