@@ -15,7 +15,7 @@ import { BrokerError } from "./errors.js";
 import { handleManagement } from "./nodes/management.js";
 import type { AddressHooks, BrokerErrorFields, BrokerEvent, BrokerOptions, QueueStats } from "./options.js";
 import { QueueRegistry, REQUEST_NODE_NAMES } from "./registry.js";
-import { saslPolicy } from "./sasl-policy.js";
+import { BrokerSaslPolicy } from "./sasl-policy.js";
 
 /** How long `stop()` / `close()` wait for clients to answer CLOSE before dropping them. */
 const CLOSE_GRACE_MS = 1000;
@@ -38,6 +38,7 @@ const STOPPING: BrokerErrorFields = {
 export class Broker implements AsyncDisposable {
   readonly #options: BrokerOptions;
   readonly #settings: BrokerSettings;
+  readonly #sasl: BrokerSaslPolicy;
   readonly #ctx: BrokerContext;
   readonly #queues: QueueRegistry;
   readonly #hooks = new Map<string, AddressHooks>();
@@ -51,6 +52,7 @@ export class Broker implements AsyncDisposable {
 
   private constructor(options: BrokerOptions) {
     this.#options = options;
+    this.#sasl = new BrokerSaslPolicy(options);
     const limits = options.limits ?? {};
     this.#queues = new QueueRegistry(
       options,
@@ -76,7 +78,8 @@ export class Broker implements AsyncDisposable {
 
   /**
    * Starts a broker listening on the configured ports (0 = any free port).
-   * @throws {BrokerError} `webSocket.tls` without `tls`; a `TransportError` (code `AMQP_TRANSPORT`,
+   * @throws {BrokerError} `webSocket.tls` without `tls`; `sasl` options that offer ANONYMOUS (or no SASL)
+   *   next to configured users without `allowAnonymous`; a `TransportError` (code `AMQP_TRANSPORT`,
    *   `systemCode` e.g. `EADDRINUSE`) when a port cannot be bound.
    */
   static async start(options: BrokerOptions = {}): Promise<Broker> {
@@ -245,7 +248,7 @@ export class Broker implements AsyncDisposable {
       channelMax: this.#settings.maxSessionsPerConnection - 1,
       idleTimeoutMs: limits.idleTimeoutMs ?? 0,
       closeTimeoutMs: CLOSE_GRACE_MS,
-      saslServer: saslPolicy(this.#options, transport),
+      saslServer: this.#sasl.forTransport(transport),
     };
   }
 

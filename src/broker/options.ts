@@ -80,13 +80,30 @@ export interface AddressHooks {
 export interface BrokerSaslOptions {
   /**
    * Mechanisms offered, in order of preference.
-   * @defaultValue `["PLAIN", "ANONYMOUS"]`, with `"EXTERNAL"` first when `tls.requestCert` is set
+   * @defaultValue `["PLAIN", "ANONYMOUS"]` (ANONYMOUS only while anonymous clients are allowed), with
+   *   `"EXTERNAL"` first when `tls.requestCert` is set
    */
   readonly mechanisms?: readonly string[];
-  /** PLAIN users (name → password). @defaultValue any user name and password is accepted */
+  /**
+   * PLAIN users (name → password). With users configured only they get in: ANONYMOUS is not offered
+   * and clients that skip SASL are refused, unless `allowAnonymous` is true.
+   * @defaultValue any user name and password is accepted, and so are anonymous clients
+   */
   readonly users?: Readonly<Record<string, string>>;
-  /** Accept clients that skip SASL. @defaultValue true when ANONYMOUS is offered */
+  /**
+   * Let clients without credentials in (SASL ANONYMOUS, or no SASL layer) next to configured users.
+   * @defaultValue true without `users`, false with them
+   */
+  readonly allowAnonymous?: boolean;
+  /** Accept clients that skip SASL. @defaultValue the value of `allowAnonymous` */
   readonly allowNoSasl?: boolean;
+  /**
+   * Ceiling of the delay before a failed login is answered. The delay starts at 50 ms and doubles
+   * with each failure from the same source address (forgotten after 10 minutes without one, or at a
+   * successful login); 0 answers at once.
+   * @defaultValue 3000
+   */
+  readonly failedLoginDelayMs?: number;
 }
 
 /** Resource limits. */

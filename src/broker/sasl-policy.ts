@@ -1,37 +1,132 @@
 /**
- * The broker's SASL policy for one accepted transport: PLAIN and ANONYMOUS, plus EXTERNAL first on
- * TLS connections when client certificates are requested.
+ * The broker's SASL policy: which mechanisms are offered, who gets in, and how fast a source address
+ * may keep guessing passwords. One instance per broker; it owns the failed-login counters.
+ *
+ * With PLAIN users configured the door is locked: ANONYMOUS is not offered and a client that skips
+ * SASL is refused, unless `allowAnonymous` says otherwise (docs/broker.md, "Authentication").
  */
-import type { SaslServerOptions } from "../sasl/sasl-server.js";
+import type { SaslAuthRequest, SaslServerOptions } from "../sasl/sasl-server.js";
 import type { Transport } from "../transport/transport.js";
-import type { BrokerOptions } from "./options.js";
+import { BrokerError } from "./errors.js";
+import type { BrokerOptions, BrokerSaslOptions } from "./options.js";
 
-/** The engine's `saslServer` options for a connection over `transport` (undefined: no SASL layer). */
-export function saslPolicy(options: BrokerOptions, transport: Transport): SaslServerOptions | undefined {
-  const s = options.sasl;
-  if (s === false) return undefined;
-  const external = transport.encrypted && options.tls?.requestCert === true;
-  const users = s?.users;
-  return {
-    mechanisms: s?.mechanisms ?? [...(external ? ["EXTERNAL"] : []), "PLAIN", "ANONYMOUS"],
-    ...(s?.allowNoSasl !== undefined ? { allowNoSasl: s.allowNoSasl } : {}),
-    authenticate: (req) => {
-      switch (req.mechanism) {
-        case "ANONYMOUS":
-          return true;
-        case "PLAIN":
-          // Without a user list any name and password is accepted (tests inspect the identity).
-          return (
-            users === undefined ||
-            (req.username !== undefined &&
-              Object.hasOwn(users, req.username) &&
-              users[req.username] === req.password)
-          );
-        case "EXTERNAL":
-          return req.peerCertificate?.subject !== undefined;
-        default:
-          return false;
+/** First delay after a failed login from one source address; it doubles with each failure. */
+const FIRST_FAILURE_DELAY_MS = 50;
+/** Default ceiling of that delay. */
+const DEFAULT_MAX_FAILURE_DELAY_MS = 3000;
+/** A source address's failures are forgotten after this long without another failure. */
+const FAILURE_MEMORY_MS = 10 * 60_000;
+/** Bound of the failure table, so that many source addresses cannot grow it without end. */
+const MAX_TRACKED_SOURCES = 10_000;
+
+interface FailureRecord {
+  count: number;
+  lastAtMs: number;
+}
+
+export class BrokerSaslPolicy {
+  readonly #options: BrokerSaslOptions | false | undefined;
+  readonly #requestCert: boolean;
+  readonly #allowAnonymous: boolean;
+  readonly #maxDelayMs: number;
+  readonly #failures = new Map<string, FailureRecord>();
+
+  /** @throws {BrokerError} a configuration that would let anonymous clients past configured users by accident. */
+  constructor(options: BrokerOptions) {
+    const s = options.sasl;
+    this.#options = s;
+    this.#requestCert = options.tls?.requestCert === true;
+    const hasUsers = s !== false && s?.users !== undefined;
+    this.#allowAnonymous = s === false ? true : (s?.allowAnonymous ?? !hasUsers);
+    this.#maxDelayMs = Math.max(
+      0,
+      (s === false ? undefined : s?.failedLoginDelayMs) ?? DEFAULT_MAX_FAILURE_DELAY_MS,
+    );
+    if (s !== false && s !== undefined && !this.#allowAnonymous) {
+      if (s.mechanisms?.includes("ANONYMOUS") === true) {
+        throw new BrokerError(
+          "sasl.mechanisms offers ANONYMOUS while users are configured: set sasl.allowAnonymous to true to let anonymous clients in",
+        );
       }
-    },
-  };
+      if (s.allowNoSasl === true) {
+        throw new BrokerError(
+          "sasl.allowNoSasl is true while users are configured: set sasl.allowAnonymous to true to let clients without SASL in",
+        );
+      }
+    }
+  }
+
+  /** Whether clients without credentials get in (ANONYMOUS, or no SASL layer at all). */
+  get allowAnonymous(): boolean {
+    return this.#allowAnonymous;
+  }
+
+  /** The engine's `saslServer` options for a connection over `transport` (undefined: no SASL layer). */
+  forTransport(transport: Transport): SaslServerOptions | undefined {
+    const s = this.#options;
+    if (s === false) return undefined;
+    const external = transport.encrypted && this.#requestCert;
+    const mechanisms = s?.mechanisms ?? [
+      ...(external ? ["EXTERNAL"] : []),
+      "PLAIN",
+      ...(this.#allowAnonymous ? ["ANONYMOUS"] : []),
+    ];
+    const source = transport.remoteAddress ?? "unknown";
+    return {
+      mechanisms,
+      allowNoSasl: s?.allowNoSasl ?? this.#allowAnonymous,
+      authenticate: async (req) => {
+        const ok = this.#check(req);
+        if (ok) {
+          if (req.mechanism !== "ANONYMOUS") this.#failures.delete(source);
+          return true;
+        }
+        await this.#delayFailure(source);
+        return false;
+      },
+    };
+  }
+
+  #check(req: SaslAuthRequest): boolean {
+    const users = this.#options === false ? undefined : this.#options?.users;
+    switch (req.mechanism) {
+      case "ANONYMOUS":
+        return this.#allowAnonymous;
+      case "PLAIN":
+        // Without a user list any name and password is accepted (tests inspect the identity).
+        return (
+          users === undefined ||
+          (req.username !== undefined &&
+            Object.hasOwn(users, req.username) &&
+            users[req.username] === req.password)
+        );
+      case "EXTERNAL":
+        return req.peerCertificate?.subject !== undefined;
+      default:
+        return false;
+    }
+  }
+
+  /** Counts a failure from `source` and waits the progressive delay before the outcome is sent. */
+  async #delayFailure(source: string): Promise<void> {
+    const now = Date.now();
+    let record = this.#failures.get(source);
+    if (record !== undefined && now - record.lastAtMs > FAILURE_MEMORY_MS) record = undefined;
+    if (record === undefined) {
+      if (this.#failures.size >= MAX_TRACKED_SOURCES) this.#forgetOldest();
+      record = { count: 0, lastAtMs: now };
+    }
+    record.count++;
+    record.lastAtMs = now;
+    // Re-inserted so that the map's order is the order of the latest failures.
+    this.#failures.delete(source);
+    this.#failures.set(source, record);
+    const delay = Math.min(this.#maxDelayMs, FIRST_FAILURE_DELAY_MS * 2 ** Math.min(record.count - 1, 16));
+    if (delay > 0) await new Promise<void>((resolve) => setTimeout(resolve, delay).unref());
+  }
+
+  #forgetOldest(): void {
+    const oldest = this.#failures.keys().next();
+    if (oldest.done !== true) this.#failures.delete(oldest.value);
+  }
 }

@@ -15,6 +15,7 @@ export async function runBrokerCommand(args: string[]): Promise<number> {
       "tls-port": { type: "string" },
       "ws-port": { type: "string" },
       user: { type: "string", multiple: true },
+      "allow-anonymous": { type: "boolean" },
     },
   });
   const users: Record<string, string> = {};
@@ -45,7 +46,9 @@ export async function runBrokerCommand(args: string[]): Promise<number> {
     ...(values["ws-port"] !== undefined
       ? { webSocket: { port: positiveInt(values["ws-port"], 0, "--ws-port") } }
       : {}),
-    ...(Object.keys(users).length > 0 ? { sasl: { mechanisms: ["PLAIN", "ANONYMOUS"], users } } : {}),
+    ...(Object.keys(users).length > 0
+      ? { sasl: { users, ...(values["allow-anonymous"] === true ? { allowAnonymous: true } : {}) } }
+      : {}),
   });
   process.stdout.write(`uamqp broker listening on ${broker.url}\n`);
   await new Promise<void>((resolve) => {

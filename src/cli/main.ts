@@ -13,7 +13,7 @@ const USAGE = `usage: uamqp <command> [options]
 
 commands:
   demo      [--count N=100000] [--size B=64]        start the embedded broker, send and receive N messages
-  broker    [--port P=5672] [--host H] [--tls-cert F --tls-key F] [--ws-port P] [--user name:password]...
+  broker    [--port P=5672] [--host H] [--tls-cert F --tls-key F] [--ws-port P] [--user name:password]... [--allow-anonymous]
   send      <url> [--count N=1] [--body TEXT] [--size B] [--settled]
   receive   <url> [--count N=1] [--timeout MS=5000]
   version   the package version, node, openssl, OS (also --version)

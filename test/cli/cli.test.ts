@@ -100,32 +100,60 @@ describe("uamqp command", () => {
   });
 
   it("broker prints its URL, serves clients, and stops cleanly on SIGTERM", async () => {
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", BIN, "broker", "--port", "0", "--user", "bob:pw"],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let out = "";
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("broker did not start")), 30_000);
-      child.stdout.on("data", (c: Buffer) => {
-        out += c.toString();
-        const m = /listening on (amqp:\/\/\S+)/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]!);
-        }
-      });
-    });
-    const target = url.replace("amqp://", "amqp://bob:pw@") + "/x";
+    const broker = await startCliBroker(["--user", "bob:pw"]);
+    const target = broker.url.replace("amqp://", "amqp://bob:pw@") + "/x";
     assert.equal((await run(["send", target])).code, 0);
     const r = await run(["receive", target, "--timeout", "2000"]);
     assert.equal(r.stdout.trim(), "hello");
-    const code = await new Promise<number | null>((resolve) => {
-      child.on("close", resolve);
-      child.kill("SIGTERM");
-    });
-    assert.equal(code, 0);
-    assert.match(out, /uamqp broker stopped/);
+    assert.equal(await broker.stop(), 0);
+    assert.match(broker.output(), /uamqp broker stopped/);
+  });
+
+  it("broker with --user refuses anonymous clients; --allow-anonymous lets them in", async () => {
+    const locked = await startCliBroker(["--user", "bob:pw"]);
+    const anonymous = await run(["send", `${locked.url}/x`]);
+    assert.equal(anonymous.code, 1);
+    assert.match(anonymous.stderr, /ANONYMOUS is not offered by the server.*\(AMQP_AUTHENTICATION\)/);
+    assert.equal(await locked.stop(), 0);
+    const open = await startCliBroker(["--user", "bob:pw", "--allow-anonymous"]);
+    assert.equal((await run(["send", `${open.url}/x`])).code, 0);
+    assert.equal(await open.stop(), 0);
   });
 });
+
+/** `uamqp broker ARGS` in a child process, its URL read from the banner. */
+async function startCliBroker(
+  args: string[],
+): Promise<{ url: string; output: () => string; stop: () => Promise<number | null> }> {
+  const child = spawn(process.execPath, ["--import", "tsx", BIN, "broker", "--port", "0", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error("broker did not start"));
+    }, 30_000);
+    child.stdout.on("data", (c: Buffer) => {
+      out += c.toString();
+      const m = /listening on (amqp:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+  });
+  return {
+    url,
+    output: () => out,
+    stop: () =>
+      new Promise<number | null>((resolve) => {
+        const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+        child.on("close", (code) => {
+          clearTimeout(timer);
+          resolve(code);
+        });
+        child.kill("SIGTERM");
+      }),
+  };
+}
