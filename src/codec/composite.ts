@@ -5,7 +5,8 @@
  *
  * Encoding drops trailing absent fields and writes `null` for absent fields in the middle.
  * Decoding accepts list0/list8/list32, any valid encoding of each field's type, numeric or symbolic
- * descriptors, and fewer fields than the table (the rest are absent).
+ * descriptors, and fewer fields than the table (the rest are absent). A `multiple` field decodes
+ * from a single value, an array or a list; it is encoded as an array.
  */
 import { DecodeError, EncodeError } from "../errors/decode-error.js";
 import type { ByteWriter } from "../util/byte-writer.js";
@@ -36,7 +37,10 @@ export interface FieldSpec {
   /** A primitive field type, a composite, or a union of composites. */
   readonly type: FieldTypeName | CompositeType<object> | CompositeUnion<object>;
   readonly mandatory?: boolean;
-  /** The field may hold several values (`multiple="true"`): decoded as an array. */
+  /**
+   * The field may hold several values (`multiple="true"`): decoded as a JS array from a single value,
+   * an AMQP array or an AMQP list; encoded as an AMQP array (a single value as itself).
+   */
   readonly multiple?: boolean;
   /** The spec default (documentation; decoders leave absent fields `undefined`). */
   readonly default?: unknown;
@@ -123,7 +127,9 @@ function compileField(comp: string, f: FieldSpec): { read: Reader; write: Writer
   // The element type an array in this field must have (primitive fields other than `any`).
   const elementType = typeof t === "string" && t !== "any" && t !== "fields" ? t : undefined;
   return {
-    // `multiple` fields hold a single value or an array of values.
+    // `multiple` fields hold a single value or an array of values (AMQP 1.0 part 1, section 1.4).
+    // A list is accepted too: Qpid Proton, rhea and Azure accept one, and applications send one
+    // (e.g. Proton's `offered_capabilities = ["ANONYMOUS-RELAY"]`); each item is read as the field's type.
     read: (d, code) => {
       if (code === F.Array8 || code === F.Array32) {
         const at = d.pos - 1;
@@ -133,6 +139,7 @@ function compileField(comp: string, f: FieldSpec): { read: Reader; write: Writer
         }
         return arr.value.map((x) => (x instanceof AMQPType ? x.value : x));
       }
+      if (code === F.List0 || code === F.List8 || code === F.List32) return readListItems(d, code, readOne);
       return [readOne(d, code)];
     },
     write: (w, v) => {
@@ -150,6 +157,27 @@ function compileField(comp: string, f: FieldSpec): { read: Reader; write: Writer
       endCompound(w, at, items.length, F.List8, F.List32);
     },
   };
+}
+
+/**
+ * Reads the items of a list whose constructor `code` (list0, list8 or list32) has been read, each
+ * with `readOne`: an item of another type (null included) is the `DecodeError` of `readOne`.
+ */
+function readListItems(d: Decoder, code: number, readOne: Reader): unknown[] {
+  if (code === F.List0) return [];
+  const at = d.pos - 1;
+  const wide = code === F.List32;
+  const count = d.compoundHeader(code, wide);
+  const stop = d.pos + (wide ? readU32At(d.buf, at + 1) - 4 : d.buf[at + 1]! - 1);
+  if (count > stop - d.pos) throw new DecodeError(`list count ${count} exceeds its bytes`, at, code);
+  const savedEnd = d.end;
+  d.end = stop;
+  const out = new Array<unknown>(count);
+  for (let i = 0; i < count; i++) out[i] = readOne(d, d.u8());
+  if (d.pos !== stop) throw new DecodeError(`list size does not match its content`, at, code);
+  d.end = savedEnd;
+  d.depth--;
+  return out;
 }
 
 /** Reads and checks a descriptor (smallulong/ulong code or symbol). */
@@ -351,11 +379,13 @@ export function defineUnion<U extends { readonly type: string }>(
   };
 }
 
-/** Symbol-valued `multiple` helper: normalises a decoded symbol array or single symbol to `string[]`. */
+/**
+ * Symbol-valued `multiple` helper: normalises a decoded single symbol, symbol array or list of
+ * symbols to `string[]`.
+ */
 export function symbolsOf(v: AMQPValue | undefined): string[] | undefined {
   if (v === undefined || v === null) return undefined;
   if (v instanceof AMQPSymbol) return [v.value];
-  if (v instanceof AMQPArray)
-    return v.value.map((x) => (x instanceof AMQPSymbol ? x.value : typeof x === "string" ? x : ""));
-  return undefined;
+  const items = v instanceof AMQPArray ? v.value : Array.isArray(v) ? v : undefined;
+  return items?.map((x) => (x instanceof AMQPSymbol ? x.value : typeof x === "string" ? x : ""));
 }

@@ -296,15 +296,45 @@ async function acquire(
   return { port, release };
 }
 
+/** Options of `startPeer`. */
+export interface StartPeerOptions {
+  /**
+   * Proton broker only: the connection capabilities its OPEN offers, encoded as an AMQP *list* of
+   * symbols, the way Proton applications set them (scripts/peers/proton-broker.py,
+   * `--offered-capabilities-list`). Default: none offered (Python uamqp refuses such a list).
+   */
+  offeredCapabilitiesList?: readonly string[];
+}
+
 /**
- * Starts a real peer on 127.0.0.1 (at most once per test process; later calls share it) and resolves when
- * it answers the AMQP SASL header. Throws when it is not installed or does not start in time.
- * Call `stop()` in an `after()` hook.
+ * Starts a real peer on 127.0.0.1 (at most once per test process and options; later calls share it)
+ * and resolves when it answers the AMQP SASL header. Throws when it is not installed or does not
+ * start in time. Call `stop()` in an `after()` hook.
+ * @example
+ * ```ts
+ * const proton = await startPeer("proton", { offeredCapabilitiesList: ["ANONYMOUS-RELAY"] });
+ * ```
  */
-export async function startPeer(name: PeerName): Promise<RunningPeer> {
+export async function startPeer(name: PeerName, options: StartPeerOptions = {}): Promise<RunningPeer> {
   const a = peerAvailable(name);
   if (!a.ok) throw new Error(a.reason);
-  const { port, release } = await acquire(name, name, `t${process.pid}`, {}, START_TIMEOUT_MS[name]);
+  const caps = options.offeredCapabilitiesList ?? [];
+  if (caps.length > 0 && name !== "proton") throw new Error("offeredCapabilitiesList: Proton broker only");
+  const variant =
+    caps.length > 0
+      ? `-caps-${caps
+          .join("_")
+          .replace(/[^A-Za-z0-9_-]/g, "_")
+          .slice(0, 40)}`
+      : "";
+  const env: Record<string, string> = caps.length > 0 ? { OFFERED_CAPABILITIES: caps.join(",") } : {};
+  const { port, release } = await acquire(
+    `${name}${variant}`,
+    name,
+    `t${process.pid}${variant}`,
+    env,
+    START_TIMEOUT_MS[name],
+  );
   return { name, host: HOST, port, stop: release };
 }
 
