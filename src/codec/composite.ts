@@ -3,7 +3,8 @@
  * once as data: an ordered field table. The encoder and decoder are derived from the table, and so
  * is the TypeScript type of the decoded object.
  *
- * Encoding drops trailing absent fields and writes `null` for absent fields in the middle.
+ * Encoding drops trailing absent fields and writes `null` for absent fields in the middle; the full
+ * form (`encode(w, value, true)`) keeps the trailing ones as `null` too.
  * Decoding accepts list0/list8/list32, any valid encoding of each field's type, numeric or symbolic
  * descriptors, and fewer fields than the table (the rest are absent). A `multiple` field decodes
  * from a single value, an array or a list; it is encoded as an array.
@@ -73,8 +74,12 @@ export interface CompositeType<T extends object> {
   /** Symbolic descriptor, e.g. `amqp:open:list`. */
   readonly symbol: string;
   readonly fields: readonly FieldSpec[];
-  /** Writes the described list. */
-  encode(w: ByteWriter, value: T): void;
+  /**
+   * Writes the described list: trailing absent fields dropped, or with `full` every field of the
+   * table written (absent ones as null), in nested composites too: the form for peers that index
+   * the fields of a list by position (see `docs/architecture.md`, "Performatives in full").
+   */
+  encode(w: ByteWriter, value: T, full?: boolean): void;
   /** Reads the list body after the descriptor has been read. */
   decodeBody(d: Decoder): T;
   /** Reads a whole described value, checking the descriptor. */
@@ -86,7 +91,8 @@ export interface CompositeUnion<U> {
   readonly kind: "union";
   readonly name: string;
   readonly members: readonly CompositeType<object>[];
-  encode(w: ByteWriter, value: U): void;
+  /** Writes the member's described list (`full`: as in `CompositeType.encode`). */
+  encode(w: ByteWriter, value: U, full?: boolean): void;
   /** Reads a whole described value (constructor `0x00`, descriptor, body), like `CompositeType.decode`. */
   decode(d: Decoder): U;
   /** Reads the descriptor and body of a described value whose `0x00` constructor has been read. */
@@ -110,16 +116,16 @@ function compileField(comp: string, f: FieldSpec): { read: Reader; write: Writer
       readDescriptor(d, t);
       return t.decodeBody(d);
     };
-    writeOne = (w, v) => {
-      t.encode(w, v as object);
+    writeOne = (w, v, full) => {
+      t.encode(w, v as object, full);
     };
   } else {
     readOne = (d, code) => {
       if (code !== F.Described) fieldError(comp, f.key, t.name, d, code);
       return t.decodeDescribed(d);
     };
-    writeOne = (w, v) => {
-      t.encode(w, v as object);
+    writeOne = (w, v, full) => {
+      t.encode(w, v as object, full);
     };
   }
   if (!f.multiple) return { read: readOne, write: writeOne };
@@ -142,18 +148,18 @@ function compileField(comp: string, f: FieldSpec): { read: Reader; write: Writer
       if (code === F.List0 || code === F.List8 || code === F.List32) return readListItems(d, code, readOne);
       return [readOne(d, code)];
     },
-    write: (w, v) => {
+    write: (w, v, full) => {
       // A single value is accepted where an array is expected.
-      if (!Array.isArray(v)) return writeOne(w, v);
+      if (!Array.isArray(v)) return writeOne(w, v, full);
       const items = v as unknown[];
       if (symbols) {
         for (const it of items) if (typeof it !== "string") primitiveWriter("symbol", comp, f.key)(w, it);
         return writeSymbolArray(w, items as string[]);
       }
-      if (items.length === 1) return writeOne(w, items[0]);
+      if (items.length === 1) return writeOne(w, items[0], full);
       const at = beginCompound(w);
       // Arrays of composites: shared described constructor is not expressible generically; use a list.
-      for (const it of items) writeOne(w, it);
+      for (const it of items) writeOne(w, it, full);
       endCompound(w, at, items.length, F.List8, F.List32);
     },
   };
@@ -273,7 +279,7 @@ export function defineComposite<const Fs extends readonly FieldSpec[]>(def: {
     }
   };
 
-  const encode = (w: ByteWriter, value: FieldsOf<Fs>): void => {
+  const encode = (w: ByteWriter, value: FieldsOf<Fs>, full = false): void => {
     const obj = value as Record<string, unknown>;
     w.u8u8(F.Described, F.SmallUlong);
     w.u8(code);
@@ -287,10 +293,14 @@ export function defineComposite<const Fs extends readonly FieldSpec[]>(def: {
         if (mandatory[i]) throw new EncodeError(`${name}: mandatory field ${keys[i]!} is missing`);
         w.u8(F.Null);
       } else {
-        compiled[i]!.write(w, v);
+        compiled[i]!.write(w, v, full);
         count = i + 1;
         end = w.pos;
       }
+    }
+    if (full) {
+      count = n;
+      end = w.pos;
     }
     if (count === 0) {
       w.pos = at;
@@ -348,7 +358,7 @@ export function defineUnion<U extends { readonly type: string }>(
     kind: "union",
     name,
     members,
-    encode(w, value) {
+    encode(w, value, full) {
       if (value.type === "unknown") {
         const described = (value as UnknownComposite).described;
         w.u8(F.Described);
@@ -358,7 +368,7 @@ export function defineUnion<U extends { readonly type: string }>(
       }
       const m = byName.get(value.type);
       if (!m) throw new EncodeError(`${name}: unknown member ${value.type}`);
-      m.encode(w, value);
+      m.encode(w, value, full);
     },
     decode(d) {
       const at = d.pos;
