@@ -1,6 +1,7 @@
 /**
  * Real AMQP 1.0 peers for interop suites (node:test): RabbitMQ 3.10 with the AMQP 1.0 plugin and the
- * project's Qpid Proton broker (scripts/peers/). Also Python helpers to drive Python uamqp / Proton clients.
+ * project's Qpid Proton broker (scripts/peers/). Also Python helpers to drive Python uamqp / Proton clients
+ * and Azure's azure-eventhub SDK.
  *
  * Policy: a peer that is not installed skips the suite locally (with the reason) but FAILS under `CI=true`.
  *
@@ -160,6 +161,27 @@ export function uamqpAvailable(): ModuleCheck {
   return tls.ok ? r : tls;
 }
 
+/**
+ * Checks (once per process) whether Azure's `azure-eventhub` SDK (Debian python3-azure) imports in
+ * /usr/bin/python3 in a version with its own pure-Python AMQP stack (5.11 or later), and its WebSocket
+ * transport (python3-websocket) too. On success `version` is `azure.eventhub.__version__`.
+ */
+export function azureEventHubAvailable(): ModuleCheck {
+  const r = pythonImports("azure.eventhub");
+  if (!r.ok) return { ok: false, reason: `azure-eventhub is not installed: ${r.reason}; ${INSTALL_HINT}` };
+  const [major = 0, minor = 0] = r.version.split(".").map(Number);
+  if (major < 5 || (major === 5 && minor < 11)) {
+    return {
+      ok: false,
+      reason: `azure-eventhub ${r.version} predates its own AMQP stack (5.11); ${INSTALL_HINT}`,
+    };
+  }
+  const ws = pythonImports("websocket");
+  if (!ws.ok)
+    return { ok: false, reason: `python3-websocket is not installed: ${ws.reason}; ${INSTALL_HINT}` };
+  return r;
+}
+
 /** Whether `startTlsFront` can run here (socat and openssl). */
 export function tlsFrontAvailable(): Availability {
   return cached("tls-front", () => {
@@ -178,8 +200,13 @@ export function tlsFrontAvailable(): Availability {
  * describe("interop with Python uamqp", { skip: peerSkip("uamqp") }, () => { ... });
  * ```
  */
-export function peerSkip(name: PeerName | "uamqp"): string | false {
-  const a = name === "uamqp" ? uamqpAvailable() : peerAvailable(name);
+export function peerSkip(name: PeerName | "uamqp" | "azure-eventhub"): string | false {
+  const a =
+    name === "uamqp"
+      ? uamqpAvailable()
+      : name === "azure-eventhub"
+        ? azureEventHubAvailable()
+        : peerAvailable(name);
   if (a.ok) return false;
   if (process.env["CI"] === "true") {
     throw new Error(`${a.reason} (CI=true: a missing peer is a failure, not a skip)`);
