@@ -3,12 +3,14 @@
 #   python3-qpid-proton (Qpid Proton C engine + Python binding, for scripts/peers/proton-broker.py)
 #   rabbitmq-server     (RabbitMQ 3.10 with the rabbitmq_amqp1_0 plugin, started by scripts/peers/rabbitmq.sh)
 #   python3-uamqp       (Azure's Python uamqp, the library whose API we reproduce; TLS-only client)
+#   python3-azure       (Azure's Python SDKs; azure-eventhub 5.11+ brings its own pure-Python AMQP stack)
+#   python3-websocket   (the WebSocket transport azure-eventhub uses for AMQP over WebSocket)
 #   socat, openssl      (TLS front for plain-TCP peers, test certificates)
 # Idempotent and fast when everything is already installed (one dpkg-query call, no apt).
 # Usage: bash scripts/peers/install.sh
 set -euo pipefail
 
-PACKAGES=(python3-qpid-proton rabbitmq-server python3-uamqp socat openssl)
+PACKAGES=(python3-qpid-proton rabbitmq-server python3-uamqp python3-azure python3-websocket socat openssl)
 
 fail() {
   echo "peers/install.sh: error: $*" >&2
@@ -78,5 +80,7 @@ fi
 # Sanity checks of what the tests rely on.
 /usr/bin/python3 -c "import proton" || fail "python3-qpid-proton installed but /usr/bin/python3 cannot import proton"
 /usr/bin/python3 -c "import uamqp" || fail "python3-uamqp installed but /usr/bin/python3 cannot import uamqp"
+/usr/bin/python3 -c "import azure.eventhub" || fail "python3-azure installed but /usr/bin/python3 cannot import azure.eventhub"
+/usr/bin/python3 -c "import websocket" || fail "python3-websocket installed but /usr/bin/python3 cannot import websocket"
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || fail "/usr/lib/rabbitmq/bin/rabbitmq-server not found"
 echo "peers/install.sh: done"

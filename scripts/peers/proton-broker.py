@@ -2,6 +2,7 @@
 """A small AMQP 1.0 broker on Qpid Proton's Python reactor, for interop tests.
 
 Usage: /usr/bin/python3 scripts/peers/proton-broker.py [--host 127.0.0.1] [--port 0] [--verbose]
+                                                         [--offered-capabilities-list SYM[,SYM...]]
 Prints "READY <port>" on stdout once listening.
 
 Behaviour:
@@ -19,7 +20,12 @@ Behaviour:
   head (in their original order) with delivery-count + 1;
 - incoming transfers: accepted and settled at once (rcv-settle-mode second is answered with first);
 - addresses: "q", "/q" and "amqp[s]://host[:port]/q" name the same queue "q" (Python uamqp sends full URLs);
-- SASL: ANONYMOUS only; clients that skip SASL (plain AMQP header) are accepted too.
+- SASL: ANONYMOUS only; clients that skip SASL (plain AMQP header) are accepted too;
+- OPEN: offers no capabilities, unless --offered-capabilities-list names some (e.g. ANONYMOUS-RELAY,
+  which this broker does support: see the null target above). They are set the way applications
+  usually set them, as a Python list of symbols, which Proton encodes as an AMQP *list* of symbols
+  (0xc0/0xd0), not as the array or single symbol the specification types offered-capabilities as.
+  Not the default: Python uamqp (uamqp-c) refuses such an OPEN ("failed parsing OPEN frame").
 """
 
 import argparse
@@ -33,7 +39,7 @@ import uuid
 sys.dont_write_bytecode = True  # keep scripts/peers/ free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from proton import Condition, Data, Delivery, Endpoint, Handler, Link, Terminus  # noqa: E402
+from proton import Condition, Data, Delivery, Endpoint, Handler, Link, Terminus, symbol  # noqa: E402
 from proton.reactor import Container  # noqa: E402
 
 import amqp_sections  # noqa: E402
@@ -319,8 +325,9 @@ class Broker(object):
 class BrokerHandler(Handler):
     """Routes Proton events to the Broker; an exception closes the connection, never the broker."""
 
-    def __init__(self, broker):
+    def __init__(self, broker, offered_capabilities=None):
         self.broker = broker
+        self.offered_capabilities = offered_capabilities
 
     def on_unhandled(self, method, *args):
         handler = getattr(self, "do_" + method[3:], None) if method.startswith("on_") else None
@@ -357,6 +364,9 @@ class BrokerHandler(Handler):
         connection = event.connection
         if connection.state & Endpoint.LOCAL_UNINIT:
             connection.container = "proton-broker"
+            if self.offered_capabilities:
+                # A plain Python list (not proton.Array): Proton encodes it as an AMQP list of symbols.
+                connection.offered_capabilities = [symbol(c) for c in self.offered_capabilities]
             connection.open()
 
     def do_session_remote_open(self, event):
@@ -415,9 +425,16 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 = a free port (printed as READY <port>)")
     parser.add_argument("--verbose", action="store_true", help="log links, queues and requeues to stderr")
+    parser.add_argument(
+        "--offered-capabilities-list",
+        default="",
+        metavar="SYM[,SYM...]",
+        help="offer these connection capabilities, encoded as an AMQP list of symbols (default: none)",
+    )
     args = parser.parse_args()
     VERBOSE = args.verbose
-    container = Container(BrokerHandler(Broker(args.host, args.port)))
+    offered = [c for c in args.offered_capabilities_list.split(",") if c]
+    container = Container(BrokerHandler(Broker(args.host, args.port), offered))
     try:
         container.run()
     except KeyboardInterrupt:

@@ -12,6 +12,9 @@
 #   OWNER_PID=<pid>   stop automatically once this process has exited (used by test/support/peers.ts)
 #   READY_TIMEOUT=<s> readiness bound in seconds (default 15)
 #   VERBOSE=1         broker logs links / requeues to its log file
+#   OFFERED_CAPABILITIES=<sym>[,<sym>...]
+#                     the broker's OPEN offers these capabilities as an AMQP *list* of symbols, the way
+#                     Proton applications send them (e.g. ANONYMOUS-RELAY); default: none offered
 #
 # Binds 127.0.0.1 only. SASL ANONYMOUS, or no SASL. Queues live in memory (gone on stop).
 # State (PID file, port, log): <repo>/.peers/proton/<instance>/.
@@ -66,6 +69,11 @@ cmd_start() {
   [[ "$port" =~ ^[0-9]+$ ]] || die "invalid PORT '$port'"
   local args=(--host "$HOST" --port "$port")
   [ "${VERBOSE:-0}" = "1" ] && args+=(--verbose)
+  if [ -n "${OFFERED_CAPABILITIES:-}" ]; then
+    [[ "$OFFERED_CAPABILITIES" =~ ^[A-Za-z0-9_.:-]+(,[A-Za-z0-9_.:-]+)*$ ]] ||
+      die "invalid OFFERED_CAPABILITIES '$OFFERED_CAPABILITIES' (symbols separated by commas)"
+    args+=(--offered-capabilities-list "$OFFERED_CAPABILITIES")
+  fi
   setsid "$PYTHON" "$PEERS_DIR/proton-broker.py" "${args[@]}" </dev/null >"$LOG_FILE" 2>&1 &
   pid=$!
   echo "$pid" >"$PID_FILE"

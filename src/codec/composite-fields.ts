@@ -49,8 +49,8 @@ export type FieldTypeName = keyof FieldTypeMap;
 
 /** Reads a field's value given its constructor code (already read, not null). */
 export type Reader = (d: Decoder, code: number) => unknown;
-/** Writes a field's value (not null). */
-export type Writer = (w: ByteWriter, v: unknown) => void;
+/** Writes a field's value (not null); `full` is passed on to nested composites (see `CompositeType.encode`). */
+export type Writer = (w: ByteWriter, v: unknown, full?: boolean) => void;
 
 export function fieldError(comp: string, key: string, expected: string, d: Decoder, code: number): never {
   throw new DecodeError(`${comp}.${key} expects ${expected}`, d.pos - 1, code);

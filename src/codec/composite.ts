@@ -3,9 +3,11 @@
  * once as data: an ordered field table. The encoder and decoder are derived from the table, and so
  * is the TypeScript type of the decoded object.
  *
- * Encoding drops trailing absent fields and writes `null` for absent fields in the middle.
+ * Encoding drops trailing absent fields and writes `null` for absent fields in the middle; the full
+ * form (`encode(w, value, true)`) keeps the trailing ones as `null` too.
  * Decoding accepts list0/list8/list32, any valid encoding of each field's type, numeric or symbolic
- * descriptors, and fewer fields than the table (the rest are absent).
+ * descriptors, and fewer fields than the table (the rest are absent). A `multiple` field decodes
+ * from a single value, an array or a list; it is encoded as an array.
  */
 import { DecodeError, EncodeError } from "../errors/decode-error.js";
 import type { ByteWriter } from "../util/byte-writer.js";
@@ -36,7 +38,10 @@ export interface FieldSpec {
   /** A primitive field type, a composite, or a union of composites. */
   readonly type: FieldTypeName | CompositeType<object> | CompositeUnion<object>;
   readonly mandatory?: boolean;
-  /** The field may hold several values (`multiple="true"`): decoded as an array. */
+  /**
+   * The field may hold several values (`multiple="true"`): decoded as a JS array from a single value,
+   * an AMQP array or an AMQP list; encoded as an AMQP array (a single value as itself).
+   */
   readonly multiple?: boolean;
   /** The spec default (documentation; decoders leave absent fields `undefined`). */
   readonly default?: unknown;
@@ -69,8 +74,12 @@ export interface CompositeType<T extends object> {
   /** Symbolic descriptor, e.g. `amqp:open:list`. */
   readonly symbol: string;
   readonly fields: readonly FieldSpec[];
-  /** Writes the described list. */
-  encode(w: ByteWriter, value: T): void;
+  /**
+   * Writes the described list: trailing absent fields dropped, or with `full` every field of the
+   * table written (absent ones as null), in nested composites too: the form for peers that index
+   * the fields of a list by position (see `docs/architecture.md`, "Performatives in full").
+   */
+  encode(w: ByteWriter, value: T, full?: boolean): void;
   /** Reads the list body after the descriptor has been read. */
   decodeBody(d: Decoder): T;
   /** Reads a whole described value, checking the descriptor. */
@@ -82,7 +91,8 @@ export interface CompositeUnion<U> {
   readonly kind: "union";
   readonly name: string;
   readonly members: readonly CompositeType<object>[];
-  encode(w: ByteWriter, value: U): void;
+  /** Writes the member's described list (`full`: as in `CompositeType.encode`). */
+  encode(w: ByteWriter, value: U, full?: boolean): void;
   /** Reads a whole described value (constructor `0x00`, descriptor, body), like `CompositeType.decode`. */
   decode(d: Decoder): U;
   /** Reads the descriptor and body of a described value whose `0x00` constructor has been read. */
@@ -106,16 +116,16 @@ function compileField(comp: string, f: FieldSpec): { read: Reader; write: Writer
       readDescriptor(d, t);
       return t.decodeBody(d);
     };
-    writeOne = (w, v) => {
-      t.encode(w, v as object);
+    writeOne = (w, v, full) => {
+      t.encode(w, v as object, full);
     };
   } else {
     readOne = (d, code) => {
       if (code !== F.Described) fieldError(comp, f.key, t.name, d, code);
       return t.decodeDescribed(d);
     };
-    writeOne = (w, v) => {
-      t.encode(w, v as object);
+    writeOne = (w, v, full) => {
+      t.encode(w, v as object, full);
     };
   }
   if (!f.multiple) return { read: readOne, write: writeOne };
@@ -123,7 +133,9 @@ function compileField(comp: string, f: FieldSpec): { read: Reader; write: Writer
   // The element type an array in this field must have (primitive fields other than `any`).
   const elementType = typeof t === "string" && t !== "any" && t !== "fields" ? t : undefined;
   return {
-    // `multiple` fields hold a single value or an array of values.
+    // `multiple` fields hold a single value or an array of values (AMQP 1.0 part 1, section 1.4).
+    // A list is accepted too: Qpid Proton, rhea and Azure accept one, and applications send one
+    // (e.g. Proton's `offered_capabilities = ["ANONYMOUS-RELAY"]`); each item is read as the field's type.
     read: (d, code) => {
       if (code === F.Array8 || code === F.Array32) {
         const at = d.pos - 1;
@@ -133,23 +145,45 @@ function compileField(comp: string, f: FieldSpec): { read: Reader; write: Writer
         }
         return arr.value.map((x) => (x instanceof AMQPType ? x.value : x));
       }
+      if (code === F.List0 || code === F.List8 || code === F.List32) return readListItems(d, code, readOne);
       return [readOne(d, code)];
     },
-    write: (w, v) => {
+    write: (w, v, full) => {
       // A single value is accepted where an array is expected.
-      if (!Array.isArray(v)) return writeOne(w, v);
+      if (!Array.isArray(v)) return writeOne(w, v, full);
       const items = v as unknown[];
       if (symbols) {
         for (const it of items) if (typeof it !== "string") primitiveWriter("symbol", comp, f.key)(w, it);
         return writeSymbolArray(w, items as string[]);
       }
-      if (items.length === 1) return writeOne(w, items[0]);
+      if (items.length === 1) return writeOne(w, items[0], full);
       const at = beginCompound(w);
       // Arrays of composites: shared described constructor is not expressible generically; use a list.
-      for (const it of items) writeOne(w, it);
+      for (const it of items) writeOne(w, it, full);
       endCompound(w, at, items.length, F.List8, F.List32);
     },
   };
+}
+
+/**
+ * Reads the items of a list whose constructor `code` (list0, list8 or list32) has been read, each
+ * with `readOne`: an item of another type (null included) is the `DecodeError` of `readOne`.
+ */
+function readListItems(d: Decoder, code: number, readOne: Reader): unknown[] {
+  if (code === F.List0) return [];
+  const at = d.pos - 1;
+  const wide = code === F.List32;
+  const count = d.compoundHeader(code, wide);
+  const stop = d.pos + (wide ? readU32At(d.buf, at + 1) - 4 : d.buf[at + 1]! - 1);
+  if (count > stop - d.pos) throw new DecodeError(`list count ${count} exceeds its bytes`, at, code);
+  const savedEnd = d.end;
+  d.end = stop;
+  const out = new Array<unknown>(count);
+  for (let i = 0; i < count; i++) out[i] = readOne(d, d.u8());
+  if (d.pos !== stop) throw new DecodeError(`list size does not match its content`, at, code);
+  d.end = savedEnd;
+  d.depth--;
+  return out;
 }
 
 /** Reads and checks a descriptor (smallulong/ulong code or symbol). */
@@ -245,7 +279,7 @@ export function defineComposite<const Fs extends readonly FieldSpec[]>(def: {
     }
   };
 
-  const encode = (w: ByteWriter, value: FieldsOf<Fs>): void => {
+  const encode = (w: ByteWriter, value: FieldsOf<Fs>, full = false): void => {
     const obj = value as Record<string, unknown>;
     w.u8u8(F.Described, F.SmallUlong);
     w.u8(code);
@@ -259,10 +293,14 @@ export function defineComposite<const Fs extends readonly FieldSpec[]>(def: {
         if (mandatory[i]) throw new EncodeError(`${name}: mandatory field ${keys[i]!} is missing`);
         w.u8(F.Null);
       } else {
-        compiled[i]!.write(w, v);
+        compiled[i]!.write(w, v, full);
         count = i + 1;
         end = w.pos;
       }
+    }
+    if (full) {
+      count = n;
+      end = w.pos;
     }
     if (count === 0) {
       w.pos = at;
@@ -320,7 +358,7 @@ export function defineUnion<U extends { readonly type: string }>(
     kind: "union",
     name,
     members,
-    encode(w, value) {
+    encode(w, value, full) {
       if (value.type === "unknown") {
         const described = (value as UnknownComposite).described;
         w.u8(F.Described);
@@ -330,7 +368,7 @@ export function defineUnion<U extends { readonly type: string }>(
       }
       const m = byName.get(value.type);
       if (!m) throw new EncodeError(`${name}: unknown member ${value.type}`);
-      m.encode(w, value);
+      m.encode(w, value, full);
     },
     decode(d) {
       const at = d.pos;
@@ -351,11 +389,13 @@ export function defineUnion<U extends { readonly type: string }>(
   };
 }
 
-/** Symbol-valued `multiple` helper: normalises a decoded symbol array or single symbol to `string[]`. */
+/**
+ * Symbol-valued `multiple` helper: normalises a decoded single symbol, symbol array or list of
+ * symbols to `string[]`.
+ */
 export function symbolsOf(v: AMQPValue | undefined): string[] | undefined {
   if (v === undefined || v === null) return undefined;
   if (v instanceof AMQPSymbol) return [v.value];
-  if (v instanceof AMQPArray)
-    return v.value.map((x) => (x instanceof AMQPSymbol ? x.value : typeof x === "string" ? x : ""));
-  return undefined;
+  const items = v instanceof AMQPArray ? v.value : Array.isArray(v) ? v : undefined;
+  return items?.map((x) => (x instanceof AMQPSymbol ? x.value : typeof x === "string" ? x : ""));
 }

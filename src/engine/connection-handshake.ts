@@ -27,6 +27,8 @@ export type ConnectionPhase = "idle" | "sasl" | "amqp-header" | "amqp" | "closed
 export interface ConnectionHandshakeHost {
   /** Connecting side ("client") or accepting side ("server"). */
   readonly role: "client" | "server";
+  /** Frames are written in full (every field; see `performative-form.ts`). */
+  readonly fullPerformatives: boolean;
   /** `sasl`, `saslServer`, `hostname` and `trace` are read from here. */
   readonly options: Readonly<ConnectionOptions>;
   /** Where headers and frames are written. */
@@ -67,6 +69,7 @@ export class ConnectionHandshake {
     this.#host = host;
     this.#sasl = new SaslPhase({
       role: host.role,
+      fullPerformatives: host.fullPerformatives,
       options: host.options,
       output: host.output,
       peerCertificate: () => host.peerCertificate(),
@@ -93,10 +96,10 @@ export class ConnectionHandshake {
   /** Writes one AMQP frame, or holds it until the AMQP layer starts (during SASL). */
   writeFrame<T extends object>(channel: number, composite: CompositeType<T>, value: T): void {
     if (this.phase === "closed") return;
-    const { options, output } = this.#host;
+    const { options, output, fullPerformatives } = this.#host;
     const amqpReady = this.phase === "amqp" || this.phase === "amqp-header";
     const w = amqpReady ? output.writer : this.#held;
-    writeCompositeFrame(w, FrameType.Amqp, channel, composite, value);
+    writeCompositeFrame(w, FrameType.Amqp, channel, composite, value, fullPerformatives);
     if (options.trace) options.trace(traceLine("->", composite.code, channel, value, 0));
     if (amqpReady) output.frameWritten();
   }

@@ -31,6 +31,7 @@ import { ConnectionHandshake, type ConnectionPhase } from "./connection-handshak
 import { inputErrorReason } from "./connection-errors.js";
 import { FrameOutput } from "./frame-output.js";
 import { IdleTimeout } from "./idle-timeout.js";
+import { writesFullPerformatives } from "./performative-form.js";
 import {
   DEFAULT_CHANNEL_MAX,
   DEFAULT_CLOSE_TIMEOUT_MS,
@@ -51,6 +52,8 @@ import { traceLine } from "./trace.js";
 export class AmqpConnection implements FrameSink {
   readonly options: Readonly<ConnectionOptions>;
   readonly role: "client" | "server";
+  /** Performatives go out in full, every field written (see `performative-form.ts`). */
+  readonly fullPerformatives: boolean;
   readonly containerId: string;
   readonly output = new FrameOutput();
   /** The peer's OPEN. */
@@ -82,10 +85,12 @@ export class AmqpConnection implements FrameSink {
   constructor(options: ConnectionOptions = {}) {
     this.options = options;
     this.role = options.role ?? "client";
+    this.fullPerformatives = writesFullPerformatives(this.role);
     this.containerId = options.containerId ?? randomUUID();
     this.#reader = new FrameReader(this, options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE);
     this.#handshake = new ConnectionHandshake({
       role: this.role,
+      fullPerformatives: this.fullPerformatives,
       options,
       output: this.output,
       peerCertificate: () => this.#transport?.peerCertificate,

@@ -31,6 +31,8 @@ import { traceLine, type TraceSink } from "./trace.js";
 export interface SaslPhaseHost {
   /** Connecting side ("client") or accepting side ("server"). */
   readonly role: "client" | "server";
+  /** SASL frames are written in full (every field; see `performative-form.ts`). */
+  readonly fullPerformatives: boolean;
   /** `saslServer`, `hostname` and `trace` are read from here. */
   readonly options: Readonly<ConnectionOptions>;
   /** Where SASL frames are written. */
@@ -169,8 +171,8 @@ export class SaslPhase {
   }
 
   #write<T extends object>(composite: CompositeType<T>, value: T): void {
-    const { options, output } = this.#host;
-    writeCompositeFrame(output.writer, FrameType.Sasl, 0, composite, value);
+    const { options, output, fullPerformatives } = this.#host;
+    writeCompositeFrame(output.writer, FrameType.Sasl, 0, composite, value, fullPerformatives);
     if (options.trace) options.trace(traceLine("->", composite.code, 0, value, 0));
     output.frameWritten();
   }

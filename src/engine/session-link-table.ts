@@ -74,6 +74,9 @@ export class SessionLinkTable {
     const fields = this.#attachFields(weAreReceiver, acceptedLinkOptions(remote, options));
     if (options.source !== undefined) fields.source = options.source;
     if (options.target !== undefined) fields.target = { type: "target", ...options.target };
+    // A peer that sent link properties may merge ours into its own without a null check (azure-eventhub's
+    // Python stack calls `dict.update` on them): answer with a map, empty when we have none.
+    if (remote.properties !== undefined) fields.properties ??= {};
     const link = weAreReceiver
       ? new ReceiverLink(this.#session, -1 >>> 0, fields)
       : new SenderLink(this.#session, -1 >>> 0, fields);

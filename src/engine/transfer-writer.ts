@@ -44,6 +44,7 @@ export function writeTransfers(
   const out = conn.output;
   const w = out.writer;
   const maxFrame = conn.remoteMaxFrameSize;
+  const full = conn.fullPerformatives;
   const head = TRANSFER_HEAD;
   let d: OutgoingDelivery | undefined;
   while ((d = link.peek()) !== undefined) {
@@ -66,14 +67,14 @@ export function writeTransfers(
     head.settled = d.settled;
     const at = beginFrame(w, 0, session.channel);
     head.more = false;
-    writeTransferPerformative(w, head);
+    writeTransferPerformative(w, head, full);
     const room = maxFrame - (w.pos - at);
     const left = d.payload.length - d.offset;
     if (left > room) {
       // Rewrite the performative with more=true (its size is unchanged but for one boolean).
       w.pos = at + 8;
       head.more = true;
-      writeTransferPerformative(w, head);
+      writeTransferPerformative(w, head, full);
     }
     const n = Math.min(left, maxFrame - (w.pos - at));
     const chunk = d.payload.subarray(d.offset, d.offset + n);

@@ -31,16 +31,20 @@ export function endFrame(w: ByteWriter, at: number): number {
   return size;
 }
 
-/** Writes a whole frame whose body is one composite (a performative or SASL frame). */
+/**
+ * Writes a whole frame whose body is one composite (a performative or SASL frame); `full` writes
+ * every field of the composite (see `CompositeType.encode`).
+ */
 export function writeCompositeFrame<T extends object>(
   w: ByteWriter,
   type: number,
   channel: number,
   composite: CompositeType<T>,
   value: T,
+  full = false,
 ): number {
   const at = beginFrame(w, type, channel);
-  composite.encode(w, value);
+  composite.encode(w, value, full);
   return endFrame(w, at);
 }
 
@@ -75,18 +79,44 @@ export interface TransferHead {
 }
 
 /**
- * Writes the transfer performative (descriptor + list) for `t`, dropping trailing absent fields.
- * Field order: handle, delivery-id, delivery-tag, message-format, settled, more, rcv-settle-mode,
- * state, resume, aborted.
+ * Writes the transfer performative (descriptor + list) for `t`, dropping trailing absent fields, or
+ * with `full` all 11 fields (absent ones as null; see `CompositeType.encode`). Field order: handle,
+ * delivery-id, delivery-tag, message-format, settled, more, rcv-settle-mode, state, resume, aborted,
+ * batchable. `settled` and `more` are always written when any later field is.
  */
-export function writeTransferPerformative(w: ByteWriter, t: TransferHead): void {
+export function writeTransferPerformative(w: ByteWriter, t: TransferHead, full = false): void {
   w.u8u8(F.Described, F.SmallUlong);
   w.u8(0x14);
   const at = beginCompound(w);
-  let count = 1;
   writeUint(w, t.handle);
   const aborted = t.aborted === true;
   const hasRcv = t.rcvSettleMode !== undefined;
+  if (full) {
+    if (t.deliveryId === undefined) w.u8(F.Null);
+    else writeUint(w, t.deliveryId);
+    if (t.deliveryTag === undefined) w.u8(F.Null);
+    else writeBinary(w, t.deliveryTag);
+    if (t.messageFormat === undefined) w.u8(F.Null);
+    else writeUint(w, t.messageFormat);
+    // settled … batchable: at most 8 bytes, written in one go (this is the per-message path).
+    w.ensure(8);
+    const b = w.buf;
+    let p = w.pos;
+    b[p++] = t.settled ? F.BooleanTrue : F.BooleanFalse;
+    b[p++] = t.more ? F.BooleanTrue : F.BooleanFalse;
+    if (hasRcv) {
+      b[p++] = F.Ubyte;
+      b[p++] = t.rcvSettleMode!;
+    } else b[p++] = F.Null;
+    b[p++] = F.Null; // state
+    b[p++] = F.Null; // resume
+    b[p++] = aborted ? F.BooleanTrue : F.Null;
+    b[p++] = F.Null; // batchable
+    w.pos = p;
+    endCompound(w, at, 11, F.List8, F.List32);
+    return;
+  }
+  let count = 1;
   const needMore = t.more || hasRcv || aborted;
   const needSettled = t.settled || needMore;
   const needFormat = t.messageFormat !== undefined || needSettled;

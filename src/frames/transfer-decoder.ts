@@ -59,6 +59,8 @@ export function decodeTransferBody(d: Decoder): TransferFields {
   let ok = count > 0; // handle is mandatory: the generic decoder reports it
   for (let i = 0; i < count && ok; i++) {
     const code = d.u8();
+    // An absent field (peers that write every field send up to 6 nulls per frame); handle is mandatory.
+    if (code === F.Null && i > 0) continue;
     switch (i) {
       case 0: {
         const v = uintOf(d, code);

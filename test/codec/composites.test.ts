@@ -166,6 +166,32 @@ describe("composites: encoding rules", () => {
     assert.equal(hex(encodeWith(Close, {})), "00531845");
   });
 
+  it("the full form writes every field, absent ones as null, in nested composites too", () => {
+    const close = new ByteWriter(64);
+    Close.encode(close, {}, true);
+    assert.equal(hex(close.toBuffer()), "005318c0020140");
+    const detach = new ByteWriter(64);
+    transport.Detach.encode(detach, { handle: 1, error: { condition: "amqp:not-found" } }, true);
+    // handle 1, closed null, error (condition, description null, info null)
+    const error = "00531dc01303a30e" + Buffer.from("amqp:not-found").toString("hex") + "4040";
+    assert.equal(hex(detach.toBuffer()), "005316c01c03" + "5201" + "40" + error);
+    assert.deepEqual(decodeWith(transport.Detach, detach.toBuffer()), {
+      handle: 1,
+      error: { condition: "amqp:not-found" },
+    });
+    for (const { type, full, minimal } of compositeSamples) {
+      for (const value of [full, minimal]) {
+        const w = new ByteWriter(64);
+        type.encode(w, value, true);
+        const bytes = w.toBuffer();
+        const list = decode(bytes);
+        assert.ok(list instanceof AMQPDescribed && Array.isArray(list.value));
+        assert.equal(list.value.length, type.fields.length, `${type.name} in full`);
+        assert.deepEqual(decodeWith(type, bytes), decodeWith(type, encodeWith(type, value)), type.name);
+      }
+    }
+  });
+
   it("decodes list0, list8 and list32 bodies alike, and ignores fields beyond the table", () => {
     const list32 = fromHex("005318 d0 00000005 00000001 40");
     assert.deepEqual(decodeWith(Close, list32), {});

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { decode } from "../../src/codec/codec.js";
 import { Decoder } from "../../src/codec/decoder.js";
+import { AMQPDescribed } from "../../src/codec/values.js";
 import { Transfer } from "../../src/codec/definitions/transport.js";
 import { DecodeError } from "../../src/errors/decode-error.js";
 import { writeTransferPerformative } from "../../src/frames/frame-writer.js";
@@ -80,8 +82,67 @@ describe("hand-written transfer decoder", () => {
     });
   });
 
+  it("the full form has all 11 fields, decodes like the short form, and keeps its size when more flips", () => {
+    const heads = [
+      {
+        handle: 3,
+        deliveryId: 9,
+        deliveryTag: Buffer.from([1, 2]),
+        messageFormat: 0,
+        settled: false,
+        more: false,
+      },
+      {
+        handle: 3,
+        deliveryId: undefined,
+        deliveryTag: undefined,
+        messageFormat: undefined,
+        settled: true,
+        more: true,
+      },
+      {
+        handle: 0,
+        deliveryId: 1,
+        deliveryTag: undefined,
+        messageFormat: 0,
+        settled: false,
+        more: false,
+        rcvSettleMode: 1,
+      },
+      {
+        handle: 70000,
+        deliveryId: 2,
+        deliveryTag: Buffer.from([5]),
+        messageFormat: 0,
+        settled: false,
+        more: false,
+        aborted: true,
+      },
+    ];
+    for (const head of heads) {
+      const short = new ByteWriter();
+      writeTransferPerformative(short, head);
+      const full = new ByteWriter();
+      writeTransferPerformative(full, head, true);
+      const fields = decode(full.toBuffer());
+      assert.ok(fields instanceof AMQPDescribed && Array.isArray(fields.value));
+      assert.equal(fields.value.length, 11);
+      assert.deepEqual(viaFast(full.toBuffer()), viaGeneric(full.toBuffer()));
+      // The full form writes settled and more even when false (their default).
+      assert.deepEqual(viaFast(full.toBuffer()), {
+        settled: false,
+        more: false,
+        ...viaFast(short.toBuffer()),
+      });
+      const flipped = new ByteWriter();
+      writeTransferPerformative(flipped, { ...head, more: !head.more }, true);
+      assert.equal(flipped.pos, full.pos);
+    }
+  });
+
   it("raises DecodeError for a transfer without a handle and for truncated input", () => {
     assert.throws(() => viaFast(Buffer.from([0x00, 0x53, 0x14, 0x45])), DecodeError);
+    assert.throws(() => viaFast(Buffer.from([0x00, 0x53, 0x14, 0xc0, 0x03, 0x02, 0x40, 0x40])), DecodeError);
     assert.throws(() => viaFast(Buffer.from([0x00, 0x53, 0x14, 0xc0, 0x10, 0x02, 0x43])), DecodeError);
   });
 

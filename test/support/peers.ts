@@ -1,6 +1,7 @@
 /**
  * Real AMQP 1.0 peers for interop suites (node:test): RabbitMQ 3.10 with the AMQP 1.0 plugin and the
- * project's Qpid Proton broker (scripts/peers/). Also Python helpers to drive Python uamqp / Proton clients.
+ * project's Qpid Proton broker (scripts/peers/). Also Python helpers to drive Python uamqp / Proton clients
+ * and Azure's azure-eventhub SDK.
  *
  * Policy: a peer that is not installed skips the suite locally (with the reason) but FAILS under `CI=true`.
  *
@@ -160,6 +161,27 @@ export function uamqpAvailable(): ModuleCheck {
   return tls.ok ? r : tls;
 }
 
+/**
+ * Checks (once per process) whether Azure's `azure-eventhub` SDK (Debian python3-azure) imports in
+ * /usr/bin/python3 in a version with its own pure-Python AMQP stack (5.11 or later), and its WebSocket
+ * transport (python3-websocket) too. On success `version` is `azure.eventhub.__version__`.
+ */
+export function azureEventHubAvailable(): ModuleCheck {
+  const r = pythonImports("azure.eventhub");
+  if (!r.ok) return { ok: false, reason: `azure-eventhub is not installed: ${r.reason}; ${INSTALL_HINT}` };
+  const [major = 0, minor = 0] = r.version.split(".").map(Number);
+  if (major < 5 || (major === 5 && minor < 11)) {
+    return {
+      ok: false,
+      reason: `azure-eventhub ${r.version} predates its own AMQP stack (5.11); ${INSTALL_HINT}`,
+    };
+  }
+  const ws = pythonImports("websocket");
+  if (!ws.ok)
+    return { ok: false, reason: `python3-websocket is not installed: ${ws.reason}; ${INSTALL_HINT}` };
+  return r;
+}
+
 /** Whether `startTlsFront` can run here (socat and openssl). */
 export function tlsFrontAvailable(): Availability {
   return cached("tls-front", () => {
@@ -178,8 +200,13 @@ export function tlsFrontAvailable(): Availability {
  * describe("interop with Python uamqp", { skip: peerSkip("uamqp") }, () => { ... });
  * ```
  */
-export function peerSkip(name: PeerName | "uamqp"): string | false {
-  const a = name === "uamqp" ? uamqpAvailable() : peerAvailable(name);
+export function peerSkip(name: PeerName | "uamqp" | "azure-eventhub"): string | false {
+  const a =
+    name === "uamqp"
+      ? uamqpAvailable()
+      : name === "azure-eventhub"
+        ? azureEventHubAvailable()
+        : peerAvailable(name);
   if (a.ok) return false;
   if (process.env["CI"] === "true") {
     throw new Error(`${a.reason} (CI=true: a missing peer is a failure, not a skip)`);
@@ -296,15 +323,45 @@ async function acquire(
   return { port, release };
 }
 
+/** Options of `startPeer`. */
+export interface StartPeerOptions {
+  /**
+   * Proton broker only: the connection capabilities its OPEN offers, encoded as an AMQP *list* of
+   * symbols, the way Proton applications set them (scripts/peers/proton-broker.py,
+   * `--offered-capabilities-list`). Default: none offered (Python uamqp refuses such a list).
+   */
+  offeredCapabilitiesList?: readonly string[];
+}
+
 /**
- * Starts a real peer on 127.0.0.1 (at most once per test process; later calls share it) and resolves when
- * it answers the AMQP SASL header. Throws when it is not installed or does not start in time.
- * Call `stop()` in an `after()` hook.
+ * Starts a real peer on 127.0.0.1 (at most once per test process and options; later calls share it)
+ * and resolves when it answers the AMQP SASL header. Throws when it is not installed or does not
+ * start in time. Call `stop()` in an `after()` hook.
+ * @example
+ * ```ts
+ * const proton = await startPeer("proton", { offeredCapabilitiesList: ["ANONYMOUS-RELAY"] });
+ * ```
  */
-export async function startPeer(name: PeerName): Promise<RunningPeer> {
+export async function startPeer(name: PeerName, options: StartPeerOptions = {}): Promise<RunningPeer> {
   const a = peerAvailable(name);
   if (!a.ok) throw new Error(a.reason);
-  const { port, release } = await acquire(name, name, `t${process.pid}`, {}, START_TIMEOUT_MS[name]);
+  const caps = options.offeredCapabilitiesList ?? [];
+  if (caps.length > 0 && name !== "proton") throw new Error("offeredCapabilitiesList: Proton broker only");
+  const variant =
+    caps.length > 0
+      ? `-caps-${caps
+          .join("_")
+          .replace(/[^A-Za-z0-9_-]/g, "_")
+          .slice(0, 40)}`
+      : "";
+  const env: Record<string, string> = caps.length > 0 ? { OFFERED_CAPABILITIES: caps.join(",") } : {};
+  const { port, release } = await acquire(
+    `${name}${variant}`,
+    name,
+    `t${process.pid}${variant}`,
+    env,
+    START_TIMEOUT_MS[name],
+  );
   return { name, host: HOST, port, stop: release };
 }
 
