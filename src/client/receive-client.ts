@@ -11,7 +11,7 @@ import type { AMQPError } from "../errors/amqp-error.js";
 import { AMQPClientShutdown } from "../errors/exceptions.js";
 import type { Message } from "../message/message.js";
 import { MessageState } from "../message/message-state.js";
-import { AMQPClient, isUrlLike } from "./amqp-client.js";
+import { AMQPClient } from "./amqp-client.js";
 import {
   compact,
   type MessageHandler,
@@ -381,7 +381,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
 
   /** @internal */
   protected override applyRedirectAddress(address: string): void {
-    this.#source = isUrlLike(address) ? Source.parse(address) : Source.node(address);
+    this.#source = Source.from(address);
   }
 }
 
