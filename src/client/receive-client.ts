@@ -24,7 +24,7 @@ import { MessageReceiverState, ReceiverSettleMode } from "./link-states.js";
 import { MessageReceiver, type MessageReceiverOptions } from "./message-receiver.js";
 import { ReceiveBuffer, type WaitResult } from "./receive-buffer.js";
 import type { Session } from "./session.js";
-import { resolveSettleMode, type SettleMode } from "./settle-confirm.js";
+import { MessageSettleFailed, resolveSettleMode, type SettleMode } from "./settle-confirm.js";
 import { abortError, bounded, nextTurn } from "./waits.js";
 import { aliased } from "./option-aliases.js";
 
@@ -385,8 +385,15 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
   }
 }
 
-/** A message the application failed to handle: modified(deliveryFailed, undeliverableHere). */
+/**
+ * A message the application failed to handle: modified(deliveryFailed, undeliverableHere), or
+ * released when the peer does not offer `modified` (RabbitMQ 3.10 closes the connection on it).
+ */
 function settleFailed(m: Message): void {
   if (m.state !== MessageState.ReceivedUnsettled) return;
-  m.modify({ deliveryFailed: true, undeliverableHere: true }).catch(() => undefined);
+  m.modify({ deliveryFailed: true, undeliverableHere: true }).catch((e: unknown) => {
+    if (e instanceof MessageSettleFailed && e.offeredOutcomes !== undefined) {
+      m.release().catch(() => undefined);
+    }
+  });
 }
