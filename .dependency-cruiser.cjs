@@ -39,6 +39,7 @@ module.exports = {
       "sasl",
     ]),
     layer("broker", [
+      "address",
       "engine",
       "frames",
       "codec",

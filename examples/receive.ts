@@ -4,6 +4,9 @@
  *   npx uamqp broker                  # or any AMQP 1.0 broker on localhost:5672
  *   npx tsx examples/send.ts          # put some messages there
  *   npx tsx examples/receive.ts [url]
+ *
+ * The link address is the URL's path (docs/addresses.md): `amqp://localhost:5672/examples` reads
+ * `examples`; for RabbitMQ use `amqp://guest:guest@localhost:5672/queue/examples`.
  */
 import { ReceiveClient } from "../src/index.js";
 

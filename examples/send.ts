@@ -3,6 +3,9 @@
  *
  *   npx uamqp broker                        # or any AMQP 1.0 broker on localhost:5672
  *   npx tsx examples/send.ts [url] [count]
+ *
+ * The link address is the URL's path (docs/addresses.md): `amqp://localhost:5672/examples` sends to
+ * `examples`; for RabbitMQ use `amqp://guest:guest@localhost:5672/queue/examples`.
  */
 import { Message, MessageState, SendClient } from "../src/index.js";
 

@@ -5,6 +5,7 @@
 import type { AMQPValue } from "../codec/values.js";
 import { AMQPSymbol } from "../codec/values.js";
 import { InvalidAddressError } from "./address-error.js";
+import { defaultLinkAddress, isAddressUrl } from "./link-address.js";
 import { parseAddressUrl, redactUnparsed } from "./parse-url.js";
 import {
   DEFAULT_PORTS,
@@ -16,9 +17,10 @@ import {
 /** Options of {@link Address} (and of `Source` / `Target`). */
 export interface AddressOptions {
   /**
-   * The address sent on the wire in the ATTACH terminus, instead of the uamqp form
-   * `scheme://host/path`. Brokers that expect a bare node name need it: RabbitMQ wants
-   * `/queues/name` (v4) or `/queue/name`, ActiveMQ and Qpid want `name`.
+   * The address sent on the wire in the ATTACH terminus, instead of the default derived from the
+   * URL (see docs/addresses.md: the path for most brokers, `amqps://host/path` for Azure hosts).
+   * For a node whose name the URL cannot express, e.g. ActiveMQ's `queue://orders`, an Event Hubs
+   * emulator or custom endpoint that wants `hub/Partitions/0`.
    */
   readonly linkAddress?: string | undefined;
 }
@@ -62,9 +64,10 @@ interface InternalOptions extends AddressOptions {
  * path naming the node, plus the terminus settings sent in ATTACH.
  *
  * - `username` / `password` are percent-decoded (`user%40x` → `user@x`; `+` stays `+`).
- * - `linkAddress`, the address sent on the wire, is `scheme://host/path` as in uamqp: **the port,
- *   the userinfo and the query are dropped**. Choose another with the `linkAddress` option or
- *   {@link Address.node}.
+ * - `linkAddress`, the address sent on the wire, comes from the URL by one rule that suits every
+ *   broker (docs/addresses.md has the table): the path for most brokers (`/queue/orders` for
+ *   RabbitMQ, `orders` for `/orders`), uamqp's `amqps://host/path` for Azure Service Bus, Event Hubs
+ *   and IoT Hub hosts. Choose another with the `linkAddress` option or {@link Address.node}.
  * - `toString()` returns the URL with the password masked as `***`; the clear password is only in
  *   `password` and `url`, which are not enumerable (not shown by `console.log` or `JSON.stringify`).
  * - A URL without a host, without a path or with another scheme throws {@link InvalidAddressError}.
@@ -80,8 +83,10 @@ interface InternalOptions extends AddressOptions {
  * a.username;    // "user@x"
  * a.password;    // "p/w"
  * a.port;        // 5671
- * a.linkAddress; // "amqps://host/q"
+ * a.linkAddress; // "q"
  * String(a);     // "amqps://user%40x:***@host:5671/q?x=1"
+ * Target.parse("amqp://guest:guest@localhost:5672/queue/orders").linkAddress; // "/queue/orders"
+ * Target.parse("amqps://ns.servicebus.windows.net/orders").linkAddress; // "amqps://ns.servicebus.windows.net/orders"
  * ```
  */
 export class Address {
@@ -153,8 +158,7 @@ export class Address {
       this.path = p.path;
       this.query = new URLSearchParams(p.query);
       this.#masked = p.masked;
-      const host = p.ipv6 ? `[${p.hostname}]` : p.hostname;
-      this.linkAddress = options.linkAddress ?? `${p.scheme}://${host}${p.path}`;
+      this.linkAddress = options.linkAddress ?? defaultLinkAddress(p);
     }
     if (typeof this.linkAddress !== "string") {
       throw new InvalidAddressError("Invalid linkAddress option: expected a string", "invalid-terminus");
@@ -173,6 +177,25 @@ export class Address {
    */
   static parse<T extends Address>(this: AddressConstructor<T>, url: string, options?: AddressOptions): T {
     return new this(url, options);
+  }
+
+  /**
+   * A URL or a node name, decided once for every caller: an `amqp://`, `amqps://`, `ws://` or
+   * `wss://` string is parsed as a URL (`parse`; `sb://` is refused as an unsupported scheme),
+   * anything else is a node name (`node`), ActiveMQ's `queue://orders` included. On a subclass it
+   * builds that subclass.
+   * @throws {InvalidAddressError} a malformed URL (see the constructor).
+   *
+   * @example
+   * ```ts
+   * Target.from("amqp://localhost/queue/orders").linkAddress; // "/queue/orders"
+   * Target.from("$management").isNode; // true
+   * ```
+   */
+  static from<T extends Address>(this: AddressConstructor<T>, text: string): T {
+    if (isAddressUrl(text)) return new this(text);
+    const options: InternalOptions = { [NODE]: true };
+    return new this(text, options);
   }
 
   /**
@@ -328,7 +351,7 @@ export function addressFromWire<T extends Address>(
   value: AMQPValue | undefined,
 ): T {
   const text = typeof value === "string" ? value : value instanceof AMQPSymbol ? value.value : undefined;
-  if (text !== undefined && typeof value === "string") {
+  if (text !== undefined && typeof value === "string" && isAddressUrl(text)) {
     try {
       return new ctor(text, { linkAddress: text });
     } catch {

@@ -1,32 +1,39 @@
 /**
- * Node addresses as the broker sees them: bare names (`q1`) and uamqp-style URLs
- * (`amqps://host/q1`, `sb://ns.servicebus.windows.net/q1`) name the same queue (`q1`).
+ * Node addresses as the broker sees them: bare names (`q1`), paths (`/q1`) and uamqp-style URLs
+ * (`amqps://host/q1`, `sb://ns.servicebus.windows.net/q1`) name the same queue (`q1`). Our clients
+ * send the path of a URL and Python uamqp sends the whole URL (docs/addresses.md), so both forms
+ * must meet here.
  */
-
-const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+import { isAddressUrl } from "../address/link-address.js";
 
 /**
- * The queue name of an address: for a URL, its path without the leading slash (query and fragment
- * dropped, percent-escapes decoded); otherwise the address itself without leading slashes.
+ * The queue name of an address: for a URL, its path (query and fragment dropped); otherwise the
+ * address itself; in both cases without leading slashes and with percent-escapes decoded (a client
+ * sends the URL's path as written).
  *
  * @example
  * ```ts
  * normalizeAddress("amqps://localhost:5671/orders"); // "orders"
- * normalizeAddress("orders"); // "orders"
+ * normalizeAddress("/queue/orders"); // "queue/orders"
+ * normalizeAddress("my%20queue"); // "my queue"
  * ```
  */
 export function normalizeAddress(address: string): string {
-  if (!SCHEME.test(address)) return address.replace(/^\/+/, "");
-  const afterScheme = address.slice(address.indexOf("://") + 3);
-  const slash = afterScheme.indexOf("/");
-  if (slash < 0) return "";
-  let path = afterScheme.slice(slash + 1);
-  const cut = path.search(/[?#]/);
-  if (cut >= 0) path = path.slice(0, cut);
-  try {
-    path = decodeURIComponent(path);
-  } catch {
-    // Keep the raw path when it holds a malformed escape.
+  let path = address;
+  if (isAddressUrl(address)) {
+    const afterScheme = address.slice(address.indexOf("://") + 3);
+    const slash = afterScheme.indexOf("/");
+    if (slash < 0) return "";
+    path = afterScheme.slice(slash + 1);
+    const cut = path.search(/[?#]/);
+    if (cut >= 0) path = path.slice(0, cut);
+  }
+  if (path.includes("%")) {
+    try {
+      path = decodeURIComponent(path);
+    } catch {
+      // Keep the raw name when it holds a malformed escape.
+    }
   }
   return path.replace(/^\/+/, "");
 }

@@ -36,7 +36,6 @@ import { aliased, withClientAliases } from "./option-aliases.js";
 
 export type { OpenOptions } from "./client-options.js";
 export type { ClientState } from "./client-status.js";
-export { isUrlLike } from "./connection-lifecycle.js";
 
 /**
  * A client on one AMQP connection (uamqp's `AMQPClient`). Usually used through {@link SendClient}

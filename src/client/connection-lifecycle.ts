@@ -19,13 +19,6 @@ import { bounded, settleWithin } from "./waits.js";
 /** Bound on closing a connection or session. */
 const CLOSE_GRACE_MS = 5000;
 
-const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
-
-/** @internal Whether `text` is a URL (`scheme://…`) rather than a node name. */
-export function isUrlLike(text: string): boolean {
-  return URL_LIKE.test(text);
-}
-
 /** What the connection lifecycle needs from its client (the link is the client's). */
 export interface ConnectionLifecycleHooks {
   /** Creates the client's link on `session` and resolves when it is attached. */
@@ -196,7 +189,7 @@ export class ConnectionLifecycle {
   redirect(error: RedirectError, auth?: AMQPAuth): ClientStatus {
     this.#auth = redirectAuth(this.requireAuth(), error, auth);
     if (error.address !== undefined) {
-      this.#address = isUrlLike(error.address) ? Address.parse(error.address) : Address.node(error.address);
+      this.#address = Address.from(error.address);
       this.#hooks.redirectAddress(error.address);
     }
     const current = this.requireAuth();

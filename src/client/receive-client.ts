@@ -11,7 +11,7 @@ import type { AMQPError } from "../errors/amqp-error.js";
 import { AMQPClientShutdown } from "../errors/exceptions.js";
 import type { Message } from "../message/message.js";
 import { MessageState } from "../message/message-state.js";
-import { AMQPClient, isUrlLike } from "./amqp-client.js";
+import { AMQPClient } from "./amqp-client.js";
 import {
   compact,
   type MessageHandler,
@@ -24,7 +24,7 @@ import { MessageReceiverState, ReceiverSettleMode } from "./link-states.js";
 import { MessageReceiver, type MessageReceiverOptions } from "./message-receiver.js";
 import { ReceiveBuffer, type WaitResult } from "./receive-buffer.js";
 import type { Session } from "./session.js";
-import { resolveSettleMode, type SettleMode } from "./settle-confirm.js";
+import { MessageSettleFailed, resolveSettleMode, type SettleMode } from "./settle-confirm.js";
 import { abortError, bounded, nextTurn } from "./waits.js";
 import { aliased } from "./option-aliases.js";
 
@@ -381,12 +381,19 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
 
   /** @internal */
   protected override applyRedirectAddress(address: string): void {
-    this.#source = isUrlLike(address) ? Source.parse(address) : Source.node(address);
+    this.#source = Source.from(address);
   }
 }
 
-/** A message the application failed to handle: modified(deliveryFailed, undeliverableHere). */
+/**
+ * A message the application failed to handle: modified(deliveryFailed, undeliverableHere), or
+ * released when the peer does not offer `modified` (RabbitMQ 3.10 closes the connection on it).
+ */
 function settleFailed(m: Message): void {
   if (m.state !== MessageState.ReceivedUnsettled) return;
-  m.modify({ deliveryFailed: true, undeliverableHere: true }).catch(() => undefined);
+  m.modify({ deliveryFailed: true, undeliverableHere: true }).catch((e: unknown) => {
+    if (e instanceof MessageSettleFailed && e.offeredOutcomes !== undefined) {
+      m.release().catch(() => undefined);
+    }
+  });
 }

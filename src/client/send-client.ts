@@ -19,7 +19,7 @@ import type { BatchMessage } from "../message/batch.js";
 import type { Message } from "../message/message.js";
 import { MessageState } from "../message/message-state.js";
 import { MessageSendResult } from "../message/send-result.js";
-import { AMQPClient, isUrlLike } from "./amqp-client.js";
+import { AMQPClient } from "./amqp-client.js";
 import { compact, type SendClientOptions } from "./client-options.js";
 import { MessageSenderState, SenderSettleMode } from "./link-states.js";
 import { MessageSender, type MessageSenderOptions, type SendOutcome } from "./message-sender.js";
@@ -359,6 +359,6 @@ export class SendClient extends AMQPClient {
 
   /** @internal */
   protected override applyRedirectAddress(address: string): void {
-    this.#target = isUrlLike(address) ? Target.parse(address) : Target.node(address);
+    this.#target = Target.from(address);
   }
 }

@@ -54,23 +54,40 @@ export class MessageSettleFailed extends AMQPError {
   readonly requested: SettlementState;
   /** The state the peer settled the delivery with (undefined: none). */
   readonly outcome: DeliveryState | undefined;
+  /**
+   * Set when nothing was sent because the peer's source does not offer the requested outcome:
+   * the outcomes it offers (e.g. RabbitMQ 3.10: accepted, rejected, released, no modified). The
+   * message stays unsettled; settle it with one of these.
+   */
+  readonly offeredOutcomes: readonly string[] | undefined;
 
   /**
    * @param requested - the outcome asked for
    * @param outcome - the state the peer settled with (its `rejected` error fills `condition`…)
+   * @param offeredOutcomes - the peer's offered outcomes, when `requested` is not among them
    */
-  constructor(requested: SettlementState, outcome: DeliveryState | undefined) {
+  constructor(
+    requested: SettlementState,
+    outcome: DeliveryState | undefined,
+    offeredOutcomes?: readonly string[],
+  ) {
     const error = outcome?.type === "rejected" ? outcome.error : undefined;
     const got = outcome?.type ?? "no outcome";
     const why = error ? ` (${formatConditionMessage(error.condition, error.description)})` : "";
-    super(`asked the peer to settle the message ${requested.type}, it settled it ${got}${why}`, {
-      condition: error?.condition,
-      description: error?.description,
-      info: error?.info as Readonly<Record<string, unknown>> | undefined,
-      retryable: false,
-    });
+    super(
+      offeredOutcomes
+        ? `the peer does not offer the ${requested.type} outcome on this link (it offers ${offeredOutcomes.join(", ") || "none"}): nothing was sent, the message is still unsettled`
+        : `asked the peer to settle the message ${requested.type}, it settled it ${got}${why}`,
+      {
+        condition: error?.condition,
+        description: error?.description,
+        info: error?.info as Readonly<Record<string, unknown>> | undefined,
+        retryable: false,
+      },
+    );
     this.requested = requested;
     this.outcome = outcome;
+    this.offeredOutcomes = offeredOutcomes;
   }
 }
 
@@ -115,15 +132,27 @@ function checked(requested: SettlementState, c: SettleConfirmation): boolean {
 }
 
 /**
+ * The outcomes the peer's source offers (AMQP 1.0 §3.5.3 `outcomes`) when they leave out `state`;
+ * undefined when the peer allows it (it lists it, or lists none). A peer may end the whole
+ * connection on an outcome it does not offer (RabbitMQ 3.10 does, for `modified`).
+ */
+function refusedOutcome(link: ReceiverLink, state: SettlementState): readonly string[] | undefined {
+  const offered = link.remote?.source?.outcomes;
+  if (offered === undefined || offered.length === 0) return undefined;
+  return offered.includes(`amqp:${state.type}:list`) ? undefined : offered;
+}
+
+/**
  * The settler of one received delivery. `"local"`: resolves `true` once the disposition is queued.
- * `"confirm"`: see {@link SettleMode}. Both resolve `false` when the delivery was already settled.
+ * `"confirm"`: see {@link SettleMode}. Both resolve `false` when the delivery was already settled,
+ * and reject with {@link MessageSettleFailed} (nothing sent) for an outcome the peer does not offer.
  */
 export function deliverySettler(link: ReceiverLink, d: IncomingDelivery, mode: SettleMode): MessageSettler {
-  if (mode === SettleMode.Local) {
-    return { settle: (state) => Promise.resolve(link.settle(d, state)) };
-  }
   return {
     settle: async (state) => {
+      const offered = refusedOutcome(link, state);
+      if (offered !== undefined && !d.settled) throw new MessageSettleFailed(state, undefined, offered);
+      if (mode === SettleMode.Local) return link.settle(d, state);
       const confirmation = link.settleAndConfirm(d, state);
       if (!confirmation) return false;
       return checked(state, await confirmation);

@@ -7,18 +7,16 @@ export type SourceLike = Source | Address | string | undefined;
 /** A link target. */
 export type TargetLike = Target | Address | string | undefined;
 
-const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
-
 export function toSource(v: SourceLike): SourceFields | undefined {
   if (v === undefined) return undefined;
   if (v instanceof Source) return v.toTerminus();
-  if (typeof v === "string") return (URL_LIKE.test(v) ? Source.parse(v) : Source.node(v)).toTerminus();
+  if (typeof v === "string") return Source.from(v).toTerminus();
   return { address: v.wireAddress };
 }
 
 export function toTarget(v: TargetLike): TargetFields | undefined {
   if (v === undefined) return undefined;
   if (v instanceof Target) return v.toTerminus();
-  if (typeof v === "string") return (URL_LIKE.test(v) ? Target.parse(v) : Target.node(v)).toTerminus();
+  if (typeof v === "string") return Target.from(v).toTerminus();
   return { address: v.wireAddress };
 }

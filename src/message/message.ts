@@ -358,6 +358,9 @@ export class Message implements MessageSections {
    * @returns `true` once the disposition is sent, `false` if the message was already settled.
    * @throws (rejects) with `settleMode: "confirm"`: `MessageSettleFailed` when the peer settled it
    *   otherwise, or the link's error when the link was lost first (resolves only once confirmed).
+   * @throws (rejects) `MessageSettleFailed` with `offeredOutcomes`, nothing sent, when the peer's
+   *   source does not offer `modified` (RabbitMQ 3.10); the message stays unsettled. The same holds
+   *   for the other outcomes.
    * @throws {TypeError} (synchronously) for a message that was not received, or non-boolean flags.
    */
   modify(options: ModifyOptions): Promise<boolean> {

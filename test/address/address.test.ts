@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { inspect } from "node:util";
 import {
@@ -9,6 +10,7 @@ import {
   Target,
   type InvalidAddressReason,
 } from "../../src/address/index.js";
+import { AZURE_HOST_SUFFIXES, isAddressUrl, isAzureHost } from "../../src/address/link-address.js";
 import { AMQPError } from "../../src/errors/index.js";
 
 const SECRET = "s3cr%2Ft";
@@ -42,8 +44,8 @@ describe("Address parsing (scenario 39)", () => {
     assert.equal(a.defaultPort, 5671);
     assert.equal(a.path, "/q");
     assert.equal(a.query.get("x"), "1");
-    assert.equal(a.linkAddress, "amqps://host/q");
-    assert.equal(a.address, "amqps://host/q");
+    assert.equal(a.linkAddress, "q");
+    assert.equal(a.address, "q");
     assert.equal(a.url, "amqps://user%40x:p%2Fw@host:5671/q?x=1");
     assert.deepEqual(a.credentials(), { username: "user@x", password: "p/w" });
   });
@@ -71,7 +73,10 @@ describe("Address parsing (scenario 39)", () => {
       assert.equal(a.port, undefined);
       assert.equal(a.defaultPort, DEFAULT_PORTS[scheme]);
       assert.equal(a.path, "/Path");
-      assert.equal(a.linkAddress, `${scheme}://example.com/Path`);
+      assert.equal(a.linkAddress, "Path");
+      const azure = Address.parse(`${scheme.toUpperCase()}://NS.ServiceBus.Windows.NET/Path`);
+      const sent = scheme === "ws" ? "amqp" : scheme === "wss" ? "amqps" : scheme;
+      assert.equal(azure.linkAddress, `${sent}://ns.servicebus.windows.net/Path`);
     }
     assert.deepEqual(DEFAULT_PORTS, { amqp: 5672, amqps: 5671, ws: 80, wss: 443 });
   });
@@ -138,19 +143,20 @@ describe("Address parsing (scenario 39)", () => {
     const a = Address.parse("amqp://[::1]:5673/q");
     assert.equal(a.hostname, "::1");
     assert.equal(a.port, 5673);
-    assert.equal(a.linkAddress, "amqp://[::1]/q");
+    assert.equal(a.linkAddress, "q");
     assert.equal(a.endpoint().hostname, "::1");
   });
 
   it("keeps the path as written and drops the fragment", () => {
     const a = Address.parse("amqps://h/hub/ConsumerGroups/$Default/Partitions/0#frag");
     assert.equal(a.path, "/hub/ConsumerGroups/$Default/Partitions/0");
-    assert.equal(a.linkAddress, "amqps://h/hub/ConsumerGroups/$Default/Partitions/0");
+    assert.equal(a.linkAddress, "/hub/ConsumerGroups/$Default/Partitions/0");
     assert.equal(Address.parse("amqp://h/a%20b").path, "/a%20b");
+    assert.equal(Address.parse("amqp://h/a%20b").linkAddress, "a%20b");
   });
 
   it("accepts surrounding whitespace", () => {
-    assert.equal(Address.parse("  amqp://h/q \n").linkAddress, "amqp://h/q");
+    assert.equal(Address.parse("  amqp://h/q \n").linkAddress, "q");
   });
 
   it("builds the subclass from the static factories", () => {
@@ -243,7 +249,113 @@ describe("Address: bad addresses raise InvalidAddressError without the password"
     assert.ok(!inspect(a).includes(SECRET));
   });
 
-  it("accepts a root path, as uamqp does", () => {
-    assert.equal(Address.parse("amqp://h/").linkAddress, "amqp://h/");
+  it("accepts a root path, as uamqp does (no address is sent for it)", () => {
+    const root = Target.parse("amqp://h/");
+    assert.equal(root.linkAddress, "");
+    assert.equal(root.toTerminus().address, undefined);
+    assert.equal(
+      Target.parse("amqps://ns.servicebus.windows.net/").linkAddress,
+      "amqps://ns.servicebus.windows.net/",
+    );
+  });
+});
+
+describe("The link address rule (docs/addresses.md)", () => {
+  it("gives what the table in docs/addresses.md says, row by row", () => {
+    const doc = readFileSync(new URL("../../docs/addresses.md", import.meta.url), "utf8");
+    const table = /\| URL \| link address sent \| accepted by \|\n\|[-| ]+\|\n((?:\|.*\|\n)+)/.exec(doc)?.[1];
+    assert.ok(table, "the table is in docs/addresses.md");
+    const rows = table.trimEnd().split("\n");
+    assert.ok(rows.length >= 10, `${rows.length} rows`);
+    for (const row of rows) {
+      const [url, sent] = row
+        .split("|")
+        .slice(1, 3)
+        .map((c) => c.trim().replace(/^`|`$/g, ""));
+      const expected = sent === "(none)" ? "" : sent;
+      const t = Target.parse(url!);
+      assert.equal(t.linkAddress, expected, url);
+      assert.equal(t.toTerminus().address, expected === "" ? undefined : expected, url);
+    }
+  });
+
+  it("keeps the path as written for other hosts: one segment without its slash, more segments whole", () => {
+    assert.equal(Target.parse("amqp://h/q?x=1#f").linkAddress, "q");
+    assert.equal(Target.parse("amqp://h/a/b").linkAddress, "/a/b");
+    assert.equal(Target.parse("amqp://h//q").linkAddress, "//q");
+    assert.equal(Target.parse("amqp://h/q/").linkAddress, "/q/");
+    assert.equal(Target.parse("amqp://h/queues/a%2Fb").linkAddress, "/queues/a%2Fb");
+    assert.equal(Target.parse("amqps://[::1]:5671/exchange/x/k").linkAddress, "/exchange/x/k");
+  });
+
+  it("recognises Azure hosts by their whole suffix only", () => {
+    for (const host of [
+      "ns.servicebus.windows.net",
+      "NS.ServiceBus.Windows.Net",
+      "ns.servicebus.windows.net.",
+      "ns.servicebus.chinacloudapi.cn",
+      "ns.servicebus.usgovcloudapi.net",
+      "ns.servicebus.cloudapi.de",
+      "hub.azure-devices.net",
+      "hub.azure-devices.cn",
+      "hub.azure-devices.us",
+      "hub.azure-devices.de",
+    ]) {
+      assert.equal(isAzureHost(host.toLowerCase()), true, host);
+      const a = Target.parse(`amqps://u:p@${host}:5671/q?x=1`);
+      assert.equal(a.linkAddress, `amqps://${host.toLowerCase()}/q`, host);
+    }
+    for (const host of [
+      "servicebus.windows.net",
+      "ns.servicebus.windows.net.example.com",
+      "nsservicebus.windows.net",
+      "localhost",
+      "azure-devices.net",
+    ]) {
+      assert.equal(isAzureHost(host), false, host);
+    }
+    assert.deepEqual(
+      AZURE_HOST_SUFFIXES.filter((s) => !s.startsWith(".")),
+      [],
+    );
+  });
+
+  it("sends Azure URLs with the amqp or amqps scheme only", () => {
+    assert.equal(
+      Source.parse("ws://ns.servicebus.windows.net/hub").linkAddress,
+      "amqp://ns.servicebus.windows.net/hub",
+    );
+    assert.equal(
+      Source.parse("wss://ns.servicebus.windows.net/hub").linkAddress,
+      "amqps://ns.servicebus.windows.net/hub",
+    );
+    assert.equal(
+      Source.parse("amqp://ns.servicebus.windows.net/hub").linkAddress,
+      "amqp://ns.servicebus.windows.net/hub",
+    );
+  });
+
+  it("the linkAddress option wins over the rule, for any host", () => {
+    assert.equal(new Target("amqps://ns.servicebus.windows.net/q", { linkAddress: "q" }).linkAddress, "q");
+    assert.equal(new Target("amqp://localhost/q", { linkAddress: "queue://q" }).linkAddress, "queue://q");
+  });
+
+  it("decides URL or node name in one place: Address.from", () => {
+    const url = Target.from("amqp://localhost:5672/queue/orders");
+    assert.ok(url instanceof Target);
+    assert.equal(url.isNode, false);
+    assert.equal(url.hostname, "localhost");
+    assert.equal(url.linkAddress, "/queue/orders");
+    for (const name of ["$management", "orders", "/queue/orders", "queue://orders", ""]) {
+      const node = Source.from(name);
+      assert.ok(node instanceof Source);
+      assert.equal(node.isNode, true, name);
+      assert.equal(node.linkAddress, name);
+    }
+    assert.equal(isAddressUrl("sb://ns.servicebus.windows.net/q"), true);
+    assert.throws(
+      () => Target.from("sb://ns.servicebus.windows.net/q"),
+      (e: unknown) => e instanceof InvalidAddressError && e.reason === "unsupported-scheme",
+    );
   });
 });

@@ -74,7 +74,7 @@ const EH_NODE = "myhub/ConsumerGroups/$default/Partitions/0";
 describe("Source filters (scenario 37)", () => {
   it("encodes setFilter(expr) as {symbol STRING_FILTER → described(symbol STRING_FILTER, string expr)}", () => {
     const expr = "amqp.annotation.x-opt-offset > '@latest'";
-    const s = Source.parse("amqps://ns.example.net/hub/ConsumerGroups/$default/Partitions/0");
+    const s = Source.parse("amqps://ns.servicebus.windows.net/hub/ConsumerGroups/$default/Partitions/0");
     s.setFilter(expr);
     assert.equal(s.getFilter(), expr);
     assert.equal(STRING_FILTER, "apache.org:selector-filter:string");
@@ -89,7 +89,7 @@ describe("Source filters (scenario 37)", () => {
       ).toString("hex"),
       filterSet,
     );
-    const address = text8("a1", "amqps://ns.example.net/hub/ConsumerGroups/$default/Partitions/0");
+    const address = text8("a1", "amqps://ns.servicebus.windows.net/hub/ConsumerGroups/$default/Partitions/0");
     const expected = "005328" + compound8("c0", 8, address + "40".repeat(6) + filterSet);
     assert.equal(encodeSource(fields), expected);
   });
@@ -214,7 +214,7 @@ describe("Source filters (scenario 38 and beyond uamqp)", () => {
 
 describe("terminus round trips through the codec composites", () => {
   it("round-trips every source property", () => {
-    const s = Source.parse("amqps://h/q");
+    const s = Source.parse("amqps://ns.servicebus.windows.net/q");
     s.durable = TerminusDurability.UnsettledState;
     s.expiryPolicy = "never";
     s.timeoutSeconds = 4294967295;
@@ -228,8 +228,8 @@ describe("terminus round trips through the codec composites", () => {
 
     const hex = encodeSource(s.toTerminus());
     const back = Source.fromTerminus(decodeSource(hex));
-    assert.equal(back.linkAddress, "amqps://h/q");
-    assert.equal(back.hostname, "h");
+    assert.equal(back.linkAddress, "amqps://ns.servicebus.windows.net/q");
+    assert.equal(back.hostname, "ns.servicebus.windows.net");
     assert.equal(back.durable, 2);
     assert.equal(back.expiryPolicy, "never");
     assert.equal(back.timeoutSeconds, 4294967295);
@@ -253,7 +253,7 @@ describe("terminus round trips through the codec composites", () => {
   });
 
   it("round-trips every target property", () => {
-    const t = Target.parse("amqp://h:5672/q");
+    const t = Target.parse("amqp://h:5672/queue/q");
     t.durable = TerminusDurability.Configuration;
     t.expiryPolicy = "link-detach";
     t.timeoutSeconds = 30;
@@ -264,7 +264,7 @@ describe("terminus round trips through the codec composites", () => {
     assert.deepEqual(
       { ...fields, dynamicNodeProperties: undefined },
       {
-        address: "amqp://h/q",
+        address: "/queue/q",
         durable: 1,
         expiryPolicy: "link-detach",
         timeout: 30,
@@ -276,7 +276,8 @@ describe("terminus round trips through the codec composites", () => {
     const hex = encodeTarget(fields);
     const back = Target.fromTerminus(decodeTarget(hex));
     assert.ok(back instanceof Target);
-    assert.equal(back.linkAddress, "amqp://h/q");
+    assert.equal(back.linkAddress, "/queue/q");
+    assert.equal(back.isNode, true);
     assert.equal(back.durable, 1);
     assert.equal(back.expiryPolicy, "link-detach");
     assert.equal(back.timeoutSeconds, 30);
@@ -288,7 +289,7 @@ describe("terminus round trips through the codec composites", () => {
 
   it("leaves unset properties out (spec defaults apply)", () => {
     const t = Target.parse("amqp://h/q");
-    assert.equal(encodeTarget(t.toTerminus()), "005329" + compound8("c0", 1, text8("a1", "amqp://h/q")));
+    assert.equal(encodeTarget(t.toTerminus()), "005329" + compound8("c0", 1, text8("a1", "q")));
     const back = Target.fromTerminus(decodeTarget(encodeTarget(t.toTerminus())));
     for (const k of [
       "durable",

@@ -82,15 +82,29 @@ function remoteAddress(link: object, which: "source" | "target"): string {
   return typeof a === "string" ? a : "";
 }
 
+/** The outcome a peer gave a delivery rhea sent ("" while none). */
+function outcomeOf(delivery: rhea.Delivery): string {
+  const state = (delivery as unknown as { remote_state?: { constructor?: { composite_type?: unknown } } })
+    .remote_state;
+  const type = state?.constructor?.composite_type;
+  return typeof type === "string" ? type : "";
+}
+
 /**
  * rhea as a store-and-forward server: messages sent to an address are kept (accepted) and handed
- * byte-exact to receivers of that address as their credit allows. PLAIN user/pass is offered too.
+ * byte-exact to receivers of that address as their credit allows. A delivery the receiver releases
+ * or modifies, and the unsettled deliveries of a receiver that detaches or disconnects, go back to
+ * the head of their queue in their order (bytes unchanged: no delivery-count update). PLAIN
+ * user/pass is offered too. `attached` lists the addresses of the termini of every link attached.
  */
 export async function startRheaQueueServer(
   options: Record<string, unknown> = {},
-): Promise<RheaServer & { queues: Map<string, Buffer[]> }> {
+): Promise<RheaServer & { queues: Map<string, Buffer[]>; attached: string[] }> {
   const queues = new Map<string, Buffer[]>();
   const consumers = new Map<string, Set<rhea.Sender>>();
+  const attached: string[] = [];
+  /** Per consumer link: its unsettled deliveries (in sending order) and their payloads. */
+  const unsettled = new Map<rhea.Sender, Map<rhea.Delivery, Buffer>>();
   const queue = (name: string): Buffer[] => {
     let q = queues.get(name);
     if (!q) queues.set(name, (q = []));
@@ -99,8 +113,38 @@ export async function startRheaQueueServer(
   const pump = (name: string): void => {
     const q = queue(name);
     for (const s of consumers.get(name) ?? []) {
-      while (q.length > 0 && s.sendable()) s.send(q.shift()!, undefined, 0);
+      const open = unsettled.get(s)!;
+      while (q.length > 0 && s.sendable()) {
+        const payload = q.shift()!;
+        open.set(s.send(payload, undefined, 0), payload);
+      }
     }
+  };
+  const settled = (ctx: rhea.EventContext, requeue: boolean): void => {
+    const s = ctx.sender!;
+    const open = unsettled.get(s);
+    const payload = open?.get(ctx.delivery!);
+    if (payload === undefined) return;
+    open!.delete(ctx.delivery!);
+    if (!requeue) return;
+    const name = remoteAddress(s, "source");
+    queue(name).unshift(payload);
+    pump(name);
+  };
+  const dropConsumer = (s: rhea.Sender): void => {
+    const name = remoteAddress(s, "source");
+    consumers.get(name)?.delete(s);
+    const open = unsettled.get(s);
+    unsettled.delete(s);
+    // rhea reports outcomes after the frames it read are handled: an outcome that came just
+    // before the detach is already on the delivery but not yet reported.
+    const back = [...(open ?? [])].filter(([d]) => !["accepted", "rejected"].includes(outcomeOf(d)));
+    if (back.length === 0) return;
+    queue(name).unshift(...back.map(([, payload]) => payload));
+    pump(name);
+  };
+  const dropConnection = (ctx: rhea.EventContext): void => {
+    for (const s of [...unsettled.keys()]) if (s.connection === ctx.connection) dropConsumer(s);
   };
   const server = await startRheaServer((c) => {
     const mechs = (
@@ -115,6 +159,7 @@ export async function startRheaQueueServer(
     mechs.enable_anonymous();
     c.on("receiver_open", (ctx: rhea.EventContext) => {
       const r = ctx.receiver!;
+      attached.push(remoteAddress(r, "target"));
       r.set_target({ address: remoteAddress(r, "target") });
     });
     c.on("message", (ctx: rhea.EventContext) => {
@@ -125,18 +170,24 @@ export async function startRheaQueueServer(
     c.on("sender_open", (ctx: rhea.EventContext) => {
       const s = ctx.sender!;
       const name = remoteAddress(s, "source");
+      attached.push(name);
       s.set_source({ address: name });
       let set = consumers.get(name);
       if (!set) consumers.set(name, (set = new Set()));
       set.add(s);
+      unsettled.set(s, new Map());
       pump(name);
     });
     c.on("sendable", (ctx: rhea.EventContext) => {
       pump(remoteAddress(ctx.sender!, "source"));
     });
-    c.on("sender_close", (ctx: rhea.EventContext) => {
-      consumers.get(remoteAddress(ctx.sender!, "source"))?.delete(ctx.sender!);
-    });
+    c.on("accepted", (ctx: rhea.EventContext) => settled(ctx, false));
+    c.on("rejected", (ctx: rhea.EventContext) => settled(ctx, false));
+    c.on("released", (ctx: rhea.EventContext) => settled(ctx, true)); // also "modified" (rhea's default)
+    c.on("settled", (ctx: rhea.EventContext) => settled(ctx, false)); // settled without an outcome
+    c.on("sender_close", (ctx: rhea.EventContext) => dropConsumer(ctx.sender!));
+    c.on("connection_close", dropConnection);
+    c.on("disconnected", dropConnection);
   }, options);
-  return { ...server, queues };
+  return { ...server, queues, attached };
 }
