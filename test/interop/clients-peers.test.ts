@@ -70,13 +70,14 @@ const PEERS: PeerCase[] = [
     },
   },
   {
-    name: "Qpid Proton broker",
+    // Offers ANONYMOUS-RELAY as a list of symbols, as Proton applications do (decoded liberally).
+    name: "Qpid Proton broker (capabilities as a list)",
     offersModified: true,
     failedTo: (url) => url,
     skip: peerSkip("proton"),
     node: (q) => q,
     async start() {
-      const p = await startPeer("proton");
+      const p = await startPeer("proton", { offeredCapabilitiesList: ["ANONYMOUS-RELAY"] });
       return { url: (q) => `amqp://${p.host}:${p.port}/${q}`, stop: () => p.stop() };
     },
   },
