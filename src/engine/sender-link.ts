@@ -234,7 +234,7 @@ export class SenderLink extends Link {
     return true;
   }
 
-  /** @internal Fails every queued and unsettled delivery. */
+  /** Fails every queued and unsettled delivery. */
   protected failPending(error: AMQPError): void {
     for (let i = this.#queueHead; i < this.#queue.length; i++) {
       const d = this.#queue[i]!;
