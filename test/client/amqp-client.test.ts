@@ -87,7 +87,7 @@ describe("AMQPClient: addresses, auth, shared connections, peer errors", () => {
     await assert.rejects(b.redirect(redirect), { condition: "amqp:not-allowed" });
     await a.close();
     assert.equal(conn.state, "open");
-    await sendMessage(t.url("s53b"), "b2");
+    await sendMessage(t.url("s53b"), "b2", { auth: conn.auth });
     assert.equal((await b.receiveMessageBatch())[0]?.toString(), "b2");
     await b.close();
     assert.equal(conn.state, "open");
