@@ -17,6 +17,7 @@ import {
   type ScriptedPeer,
   type ScriptedPeerServer,
 } from "../support/scripted-peer.js";
+import { until } from "../support/waits.js";
 
 let peer: ScriptedPeerServer | undefined;
 const conns: AmqpConnection[] = [];
@@ -103,7 +104,7 @@ describe("engine links (scripted peer)", () => {
         Buffer.from([0, 0x53, 0x77, 0x40]),
       );
     }
-    while (got.length < 10) await new Promise((r) => setTimeout(r, 5));
+    await until(() => got.length === 10, "10 deliveries");
     for (const d of got) receiver.settle(d);
     const disp = await p.frameNamed("DISPOSITION");
     await new Promise((r) => setTimeout(r, 50));
@@ -158,7 +159,7 @@ describe("engine links (scripted peer)", () => {
       },
       Buffer.from("whole"),
     );
-    while (got.length < 1) await new Promise((r) => setTimeout(r, 5));
+    await until(() => got.length >= 1, "a delivery");
     await new Promise((r) => setTimeout(r, 30));
     assert.equal(got.length, 1);
     assert.equal(got[0]!.payload.toString(), "whole");
@@ -253,14 +254,13 @@ describe("engine links (scripted peer)", () => {
       },
       Buffer.from([0, 0x53, 0x77, 0x40]),
     );
-    while (got.length < 1) await new Promise((r) => setTimeout(r, 5));
+    await until(() => got.length === 1, "the delivery");
     receiver.settle(got[0]!, { type: "accepted" });
     const disp = await p.frameNamed("DISPOSITION");
     assert.equal(disp.fields["settled"], undefined);
     assert.deepEqual(disp.fields["state"], { type: "accepted" });
     p.frame(0, Disposition, { role: false, first: 0, settled: true, state: { type: "accepted" } });
-    for (let i = 0; i < 400 && receiver.unsettled > 0; i++) await new Promise((r) => setTimeout(r, 5));
-    assert.equal(receiver.unsettled, 0);
+    await until(() => receiver.unsettled === 0, "the sender's settlement to be applied");
     await new Promise((r) => setTimeout(r, 30)); // room for a DISPOSITION that must not come
     assert.equal(
       p.frames.filter((f) => f.name === "DISPOSITION").length,
@@ -276,7 +276,7 @@ describe("engine links (scripted peer)", () => {
     const sends = [0, 1, 2, 3, 4].map(() => sender.send(Buffer.from("x")));
     const p = await pc();
     const transfers = () => p.frames.filter((f) => f.name === "TRANSFER").length;
-    for (let i = 0; i < 400 && transfers() < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    await until(() => transfers() >= 2, "2 TRANSFER frames");
     await new Promise((r) => setTimeout(r, 50)); // room for a third TRANSFER that must not come
     assert.equal(p.frames.filter((f) => f.name === "TRANSFER").length, 2);
     assert.equal(sender.queued, 3);

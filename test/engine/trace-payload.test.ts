@@ -16,6 +16,7 @@ import { Message } from "../../src/message/message.js";
 import { MessageSendResult } from "../../src/message/send-result.js";
 import { setLogger } from "../../src/util/log.js";
 import { startEngineServer, type EngineServer } from "../support/engine-server.js";
+import { until } from "../support/waits.js";
 
 const SIG = "SECRETsigQ2hlY2tNZVBsZWFzZQ%3D%3D";
 const SAS_TOKEN = `SharedAccessSignature sr=amqp%3A%2F%2Fmyns.example.net%2Fq&sig=${SIG}&se=1900000000&skn=RootManageSharedAccessKey`;
@@ -113,7 +114,7 @@ async function sendAndReceive(
   const got: Message[] = [];
   const receiver = new MessageReceiver(session, address, "me", { onMessageReceived: (m) => got.push(m) });
   await receiver.open();
-  while (got.length < 1) await new Promise((r) => setTimeout(r, 5));
+  await until(() => got.length >= 1, "the message");
   return { payloadSize, received: got[0]! };
 }
 

@@ -23,6 +23,7 @@ import { MessageState } from "../../src/message/message-state.js";
 import { startBroker } from "../client/support.js";
 import { peerSkip, startPeer } from "../support/peers.js";
 import { startRheaQueueServer } from "../support/rhea-peer.js";
+import { gather } from "../support/waits.js";
 
 const TIMEOUT = { timeout: 180_000 };
 /** Bound of every wait for messages that are there (a receive returns as soon as one arrived). */
@@ -208,9 +209,7 @@ for (const peerCase of PEERS) {
       const { url } = queue();
       await fill(url, ["a", "b", "c"]);
       await using c = new ReceiveClient(Source.parse(url));
-      const got: Message[] = [];
-      while (got.length < 3)
-        got.push(...(await c.receiveMessageBatch({ maxBatchSize: 10, timeout: WAIT_MS })));
+      const got = await gather(3, () => c.receiveMessageBatch({ maxBatchSize: 10, timeout: WAIT_MS }), "3 messages");
       assert.deepEqual(got.map(text), ["a", "b", "c"]);
       const started = Date.now();
       assert.deepEqual(await c.receiveMessageBatch({ timeout: 1000 }), []);

@@ -1,7 +1,7 @@
 /**
  * Bounded waits for tests: every wait fails with a message naming what it waited for instead of
  * hanging. Progress that has an event or a promise is awaited with `within`; state that can only be
- * observed by reading it is polled with `until`.
+ * observed by reading it is polled with `until`; batches are collected with `gather`.
  */
 
 /** Default bound of a wait. Generous, because a passing test never waits it out. */
@@ -32,6 +32,26 @@ export async function until(check: () => boolean, what: string, timeoutMs = WAIT
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
+}
+
+/**
+ * Calls `next` (e.g. one `receiveMessageBatch`) until `n` items arrived, each call bounded by what is
+ * left of `timeoutMs`; throws when the time is up.
+ */
+export async function gather<T>(
+  n: number,
+  next: () => Promise<readonly T[]>,
+  what: string,
+  timeoutMs = WAIT_MS,
+): Promise<T[]> {
+  const got: T[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (got.length < n) {
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error(`timed out waiting for ${what}: ${got.length} of ${n}`);
+    got.push(...(await within(next(), `${what} (${got.length} of ${n} so far)`, left)));
+  }
+  return got;
 }
 
 /** Marks `p` as handled now (it may reject before the test looks at it) and returns it. */
