@@ -209,7 +209,11 @@ for (const peerCase of PEERS) {
       const { url } = queue();
       await fill(url, ["a", "b", "c"]);
       await using c = new ReceiveClient(Source.parse(url));
-      const got = await gather(3, () => c.receiveMessageBatch({ maxBatchSize: 10, timeout: WAIT_MS }), "3 messages");
+      const got = await gather(
+        3,
+        () => c.receiveMessageBatch({ maxBatchSize: 10, timeout: WAIT_MS }),
+        "3 messages",
+      );
       assert.deepEqual(got.map(text), ["a", "b", "c"]);
       const started = Date.now();
       assert.deepEqual(await c.receiveMessageBatch({ timeout: 1000 }), []);

@@ -47,7 +47,9 @@ import { ByteWriter } from "../../src/util/byte-writer.js";
 import { rejectionOf, within } from "./waits.js";
 
 function isComposite(v: unknown): v is CompositeType<object> {
-  return typeof v === "object" && v !== null && "decodeBody" in v && "code" in v && typeof v.code === "number";
+  return (
+    typeof v === "object" && v !== null && "decodeBody" in v && "code" in v && typeof v.code === "number"
+  );
 }
 
 /** Every frame body the frames layer defines, by descriptor code: the library's table, not a copy. */
