@@ -1,6 +1,6 @@
 /**
- * AMQPClient.waitUntilReady() (spec §13.3): opens if needed, waits out a recovery, bounded by
- * timeoutMs and an AbortSignal.
+ * AMQPClient.waitUntilReady(): opens if needed, waits out a recovery, bounded by timeoutMs and an
+ * AbortSignal.
  */
 import assert from "node:assert/strict";
 import net from "node:net";

@@ -295,7 +295,7 @@ describe("engine links (scripted peer)", () => {
   });
 });
 
-describe("uamqp Session onAttach (scenario 60)", () => {
+describe("uamqp Session onAttach: a peer ATTACH without a source", () => {
   it("an ATTACH without a source gives the attach callback an AMQPConnectionError; open() rejects on the DETACH", async () => {
     peer = await startScriptedPeer({ autoAttach: false });
     const p = peer;

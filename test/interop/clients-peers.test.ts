@@ -4,9 +4,10 @@
  * scripts/peers, rhea's server (in-process) and our embedded broker. The link address comes from
  * the URL by the rule of docs/addresses.md; every scenario runs against every peer.
  *
- * Scenarios: the send/receive/settlement calls of a broker (uamqp-capabilities §15: 1–4, 11, 19,
- * 21, 22, 27, 28, 31, 34), 1,000 messages with properties, 1 MiB bodies, PeekLock release and
- * redelivery (released, and unsettled at a close), iterator break/resume (same client and a new one).
+ * Cases: the send, receive and settlement calls a broker serves (send one and many, batches that
+ * return what is there or time out, autoComplete, release, ReceiveAndDelete, the iterator), 1,000
+ * messages with properties, 1 MiB bodies, PeekLock release and redelivery (released, and unsettled
+ * at a close), iterator break/resume (same client and a new one).
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
