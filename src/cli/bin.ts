@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { main } from "./main.js";
 
-main(process.argv.slice(2)).then(
+main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }).then(
   (code) => {
     process.exitCode = code;
   },

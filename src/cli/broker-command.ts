@@ -1,10 +1,10 @@
-/** `uamqp broker`: runs the embedded broker until SIGINT/SIGTERM. */
+/** `uamqp broker`: runs the embedded broker until SIGINT/SIGTERM (or `io.signal` aborts). */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Broker } from "../broker/broker.js";
-import { UsageError, positiveInt } from "./args.js";
+import { UsageError, positiveInt, type CliIo } from "./args.js";
 
-export async function runBrokerCommand(args: string[]): Promise<number> {
+export async function runBrokerCommand(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
@@ -50,17 +50,20 @@ export async function runBrokerCommand(args: string[]): Promise<number> {
       ? { sasl: { users, ...(values["allow-anonymous"] === true ? { allowAnonymous: true } : {}) } }
       : {}),
   });
-  process.stdout.write(`uamqp broker listening on ${broker.url}\n`);
+  io.stdout.write(`uamqp broker listening on ${broker.url}\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
+      io.signal?.removeEventListener("abort", stop);
       resolve();
     };
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
+    if (io.signal?.aborted) stop();
+    else io.signal?.addEventListener("abort", stop);
   });
   await broker.close();
-  process.stdout.write("uamqp broker stopped\n");
+  io.stdout.write("uamqp broker stopped\n");
   return 0;
 }

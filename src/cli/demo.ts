@@ -7,13 +7,14 @@ import { ReceiveClient } from "../client/receive-client.js";
 import { SendClient } from "../client/send-client.js";
 import { Message } from "../message/message.js";
 import { MessageState } from "../message/message-state.js";
+import type { CliOutput } from "./args.js";
 import { percentile, table } from "./progress.js";
 
 export interface DemoOptions {
   count: number;
   /** Body size in bytes (at least 16). */
   size: number;
-  out?: NodeJS.WriteStream;
+  out?: CliOutput;
 }
 
 /** Body: 8-byte index, 8-byte send time (ms, float), then a fill pattern derived from the index. */

@@ -9,7 +9,7 @@ import { MessageSender } from "../client/message-sender.js";
 import type { Message } from "../message/message.js";
 import { Message as Msg } from "../message/message.js";
 import { MessageSendResult } from "../message/send-result.js";
-import { UsageError, positiveInt } from "./args.js";
+import { UsageError, positiveInt, type CliIo } from "./args.js";
 
 function authFor(address: Address): AMQPAuth {
   const e = address.endpoint();
@@ -25,7 +25,7 @@ function parseUrl(url: string | undefined): Address {
   return Address.parse(url);
 }
 
-export async function runSend(args: string[]): Promise<number> {
+export async function runSend(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -50,9 +50,9 @@ export async function runSend(args: string[]): Promise<number> {
     await sender.open({ timeoutMs: 30_000 });
     const outcomes = await Promise.all(Array.from({ length: count }, () => sender.send(new Msg({ body }))));
     const failed = outcomes.filter((o) => o.result !== MessageSendResult.Ok);
-    process.stdout.write(`sent ${count - failed.length} of ${count} message(s) to ${address.toString()}\n`);
+    io.stdout.write(`sent ${count - failed.length} of ${count} message(s) to ${address.toString()}\n`);
     if (failed.length > 0) {
-      process.stderr.write(`uamqp: ${failed.length} failed: ${failed[0]!.error?.message ?? "unknown"}\n`);
+      io.stderr.write(`uamqp: ${failed.length} failed: ${failed[0]!.error?.message ?? "unknown"}\n`);
       return 1;
     }
     return 0;
@@ -61,7 +61,7 @@ export async function runSend(args: string[]): Promise<number> {
   }
 }
 
-export async function runReceive(args: string[]): Promise<number> {
+export async function runReceive(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -79,7 +79,7 @@ export async function runReceive(args: string[]): Promise<number> {
         prefetch: Math.min(count, 1000),
         onMessageReceived: (m: Message) => {
           got++;
-          process.stdout.write(`${render(m)}\n`);
+          io.stdout.write(`${render(m)}\n`);
           void m.accept();
           clearTimeout(timer);
           if (got >= count) resolve();
@@ -88,7 +88,7 @@ export async function runReceive(args: string[]): Promise<number> {
       });
       receiver.open({ timeoutMs: 30_000 }).catch(reject);
     });
-    process.stderr.write(`received ${got} message(s)\n`);
+    io.stderr.write(`received ${got} message(s)\n`);
     return got > 0 ? 0 : 1;
   } finally {
     await conn.close();

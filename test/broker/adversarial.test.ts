@@ -30,7 +30,8 @@ import {
 import { ProtocolId } from "../../src/frames/protocol-header.js";
 import { connectTcp } from "../../src/transport/tcp.js";
 import { ByteWriter } from "../../src/util/byte-writer.js";
-import { FrameScript, frameError, within, type ScriptFrame } from "../support/frame-script.js";
+import { ScriptedPeer, frameError, type ScriptFrame } from "../support/scripted-peer.js";
+import { within } from "../support/waits.js";
 import { valueMessage } from "../support/rhea-peer.js";
 import {
   brokerFixture,
@@ -50,16 +51,16 @@ const WINDOW = 100_000;
 
 /** A client written frame by frame over TCP (no SASL: the broker accepts that by default). */
 class Adversary {
-  readonly peer: FrameScript;
+  readonly peer: ScriptedPeer;
   readonly #w = new ByteWriter(256);
 
-  private constructor(peer: FrameScript) {
+  private constructor(peer: ScriptedPeer) {
     this.peer = peer;
   }
 
   /** Connects, exchanges protocol headers and OPEN. */
   static async open(b: Broker, maxFrameSize?: number): Promise<Adversary> {
-    const peer = new FrameScript(await connectTcp({ host: "127.0.0.1", port: b.port }));
+    const peer = new ScriptedPeer(await connectTcp({ host: "127.0.0.1", port: b.port }));
     peer.header(ProtocolId.Amqp);
     peer.frame(0, Open, {
       containerId: "adversary",

@@ -245,14 +245,7 @@ export function sendAll(
   });
 }
 
-/** Waits until `check()` holds (polling), or fails after `timeoutMs`. */
-export async function until(check: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+export { until } from "../support/waits.js";
 
 /** Brokers and rhea connections of a test suite, all closed after it (see {@link brokerFixture}). */
 export interface BrokerFixture {

@@ -149,7 +149,10 @@ describe("AMQPClient: addresses, auth, shared connections, peer errors", () => {
       await client.open();
       const c = await peer.connection();
       const attachAt = c.frames.findIndex((f) => f.name === "ATTACH");
-      const flow = await c.waitFor((f) => f.name === "FLOW" && f.fields["handle"] !== undefined);
+      const flow = await c.frameWhere(
+        (f) => f.name === "FLOW" && f.fields["handle"] !== undefined,
+        "a link FLOW",
+      );
       assert.ok(c.frames.indexOf(flow) > attachAt);
       assert.equal(flow.fields["linkCredit"], 42);
       await client.close();

@@ -4,7 +4,7 @@
  * each call, refused addresses and credentials without retry storms, an abruptly stopped broker
  * with recovery off and on, `await using`, breaking out of an iterator, and no handle left behind.
  * Faults come from the embedded broker's hooks, a silent TCP server, and frame-level scripts
- * (`FrameScript` over an in-memory transport, through an auth whose `connect()` returns it).
+ * (`ScriptedPeer` over an in-memory transport, through an auth whose `connect()` returns it).
  */
 import assert from "node:assert/strict";
 import net from "node:net";
@@ -31,7 +31,8 @@ import { MessageState } from "../../src/message/message-state.js";
 import { MessageSendResult } from "../../src/message/send-result.js";
 import { createMemoryTransportPair } from "../../src/transport/memory.js";
 import type { Transport } from "../../src/transport/transport.js";
-import { FrameScript, observe, rejectionOf, within } from "../support/frame-script.js";
+import { ScriptedPeer } from "../support/scripted-peer.js";
+import { observe, rejectionOf, within } from "../support/waits.js";
 import { recordStatus, startBroker, until, type TestBroker } from "./support.js";
 
 // ---- helpers ---------------------------------------------------------------------------------------
@@ -79,15 +80,15 @@ async function silentServer(): Promise<SilentServer> {
   };
 }
 
-/** No SASL; every connect() returns an in-memory transport whose other end is a FrameScript. */
+/** No SASL; every connect() returns an in-memory transport whose other end is a ScriptedPeer. */
 class ScriptAuth extends NoSASL {
-  readonly peers: FrameScript[] = [];
+  readonly peers: ScriptedPeer[] = [];
   constructor() {
     super("script.invalid", { tls: false, port: 5672 });
   }
   override connect(): Promise<Transport> {
     const [ours, theirs] = createMemoryTransportPair();
-    this.peers.push(new FrameScript(theirs));
+    this.peers.push(new ScriptedPeer(theirs));
     return Promise.resolve(ours);
   }
   override withHost(): this {
@@ -126,7 +127,7 @@ async function drain(url: string, n: number): Promise<string[]> {
 }
 
 /** Plays the peer up to (and including) the answer to BEGIN; returns the client's ATTACH. */
-async function acceptUpToAttach(peer: FrameScript): Promise<AttachFields> {
+async function acceptUpToAttach(peer: ScriptedPeer): Promise<AttachFields> {
   await peer.acceptAmqp();
   const begin = await peer.frameNamed("BEGIN");
   peer.frame(0, Begin, {

@@ -16,6 +16,7 @@ import { MessageSendResult } from "../../src/message/send-result.js";
 import { MessageState } from "../../src/message/message-state.js";
 import { setLogger } from "../../src/util/log.js";
 import { startEngineServer, type EngineServer } from "../support/engine-server.js";
+import { until } from "../support/waits.js";
 
 describe("uamqp low-level API: Connection, Session, MessageSender, MessageReceiver", () => {
   let server: EngineServer;
@@ -59,7 +60,7 @@ describe("uamqp low-level API: Connection, Session, MessageSender, MessageReceiv
     });
     await receiver.open();
     assert.equal(receiver.state, MessageReceiverState.Open);
-    while (got.length < 5) await new Promise((r) => setTimeout(r, 5));
+    await until(() => got.length >= 5, "5 messages");
     assert.deepEqual(
       got.map((m) => Buffer.from(m.data![0]!).toString()),
       ["hello 0", "hello 1", "hello 2", "hello 3", "hello 4"],
@@ -91,7 +92,7 @@ describe("uamqp low-level API: Connection, Session, MessageSender, MessageReceiv
       onMessageReceived: (m) => got.push(m),
     });
     await receiver.open();
-    while (got.length < 1) await new Promise((r) => setTimeout(r, 5));
+    await until(() => got.length >= 1, "the message");
     assert.equal(got[0]!.state, MessageState.ReceivedSettled);
     assert.equal(await got[0]!.accept(), false);
   });

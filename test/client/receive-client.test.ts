@@ -8,6 +8,7 @@ import { AMQPClientShutdown } from "../../src/errors/exceptions.js";
 import { Message } from "../../src/message/message.js";
 import { MessageState } from "../../src/message/message-state.js";
 import type { DeliveryState } from "../../src/codec/definitions/messaging.js";
+import { gather } from "../support/waits.js";
 import { startBroker, until, type TestBroker } from "./support.js";
 
 /** `state`, asserted to be of `type`. */
@@ -170,8 +171,7 @@ describe("ReceiveClient", () => {
   it("reject() with and without an error (scenario 29)", async () => {
     await fill("r29", 2);
     await using client = new ReceiveClient(t.url("r29"), { autoComplete: false });
-    const batch: Message[] = [];
-    while (batch.length < 2) batch.push(...(await client.receiveMessageBatch()));
+    const batch = await gather(2, () => client.receiveMessageBatch(), "2 messages");
     assert.equal(await batch[0]!.reject({ condition: "x:bad", description: "why", info: { k: "v" } }), true);
     assert.equal(await batch[1]!.reject(), true);
     await until(() => t.outcomes("r29").length === 2, "2 outcomes");
@@ -197,8 +197,7 @@ describe("ReceiveClient", () => {
     await using client = new ReceiveClient(t.url("r31"), {
       receiveSettleMode: ReceiverSettleMode.ReceiveAndDelete,
     });
-    const batch: Message[] = [];
-    while (batch.length < 2) batch.push(...(await client.receiveMessageBatch()));
+    const batch = await gather(2, () => client.receiveMessageBatch(), "2 messages");
     assert.ok(batch.every((m) => m.state === MessageState.ReceivedSettled));
     assert.equal(await batch[0]!.accept(), false);
     assert.equal(t.broker.stats("r31").messageCount, 0);

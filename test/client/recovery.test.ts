@@ -8,6 +8,7 @@ import { ErrorPolicy } from "../../src/policy/error-policy.js";
 import { Message } from "../../src/message/message.js";
 import { MessageState } from "../../src/message/message-state.js";
 import { setLogger, type AMQPLogger } from "../../src/util/log.js";
+import { gather } from "../support/waits.js";
 import { recordStatus, startBroker, until } from "./support.js";
 
 const FAST = { initialMs: 20, maxMs: 200, maxAttempts: 50 } as const;
@@ -72,13 +73,11 @@ describe("client recovery", () => {
         reconnect: FAST,
       });
       const status = recordStatus(client);
-      const first: Message[] = [];
-      while (first.length < 5) first.push(...(await client.receiveMessageBatch({ timeout: 5000 })));
+      const first = await gather(5, () => client.receiveMessageBatch({ timeout: 5000 }), "5 messages");
       assert.equal(t.broker.stats("locked").lockedCount, 5);
       const receiver = client.receiver;
       await t.broker.closeConnections({ condition: "amqp:connection:forced", description: "cut" });
-      const again: Message[] = [];
-      while (again.length < 5) again.push(...(await client.receiveMessageBatch({ timeout: 5000 })));
+      const again = await gather(5, () => client.receiveMessageBatch({ timeout: 5000 }), "5 redelivered");
       assert.deepEqual(
         again.map((m) => m.toString()),
         first.map((m) => m.toString()),

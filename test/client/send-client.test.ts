@@ -20,6 +20,7 @@ import { MessageState } from "../../src/message/message-state.js";
 import { MessageSendResult } from "../../src/message/send-result.js";
 import { BATCH_MESSAGE_FORMAT } from "../../src/message/constants.js";
 import { ErrorPolicy } from "../../src/policy/error-policy.js";
+import { gather } from "../support/waits.js";
 import { startBroker, until, type TestBroker } from "./support.js";
 
 describe("SendClient", () => {
@@ -273,8 +274,7 @@ describe("SendClient", () => {
     assert.equal(t.transfers("multi").length, states.length);
     assert.ok(t.transfers("multi").every((e) => e.payload.length <= 1000));
     await using rc = new ReceiveClient(t.url("multi"), { prefetch: 100 });
-    const got: Message[] = [];
-    while (got.length < 100) got.push(...(await rc.receiveMessageBatch({ timeout: 2000 })));
+    const got = await gather(100, () => rc.receiveMessageBatch({ timeout: 2000 }), "100 items");
     assert.deepEqual(
       got.map((m) => m.toString()),
       items.map((_, i) => `item ${i}`),

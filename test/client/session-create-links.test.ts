@@ -13,7 +13,7 @@ import { Session } from "../../src/client/session.js";
 import { AMQPAbortError, ClientTimeout, LinkDetach } from "../../src/errors/exceptions.js";
 import { Message } from "../../src/message/message.js";
 import { MessageSendResult } from "../../src/message/send-result.js";
-import { rejectionOf } from "../support/frame-script.js";
+import { rejectionOf } from "../support/waits.js";
 import { startBroker, until, type TestBroker } from "./support.js";
 
 describe("Session.createSender / createReceiver", () => {

@@ -3,14 +3,7 @@ import { Broker, type BrokerEvent, type BrokerOptions } from "../../src/broker/i
 import type { ClientStatus } from "../../src/client/client-status.js";
 import type { AMQPClient } from "../../src/client/amqp-client.js";
 
-/** Polls `pred` every 5 ms; throws after `timeoutMs`. */
-export async function until(pred: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const start = Date.now();
-  while (!pred()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+export { until } from "../support/waits.js";
 
 /** A broker event with the time it was reported. */
 export type TimedEvent = BrokerEvent & { readonly at: number };

@@ -10,7 +10,7 @@ import { Connection } from "../../src/client/connection.js";
 import { sendMessage, receiveMessage } from "../../src/client/helpers.js";
 import { AMQPError } from "../../src/errors/amqp-error.js";
 import { MessageState } from "../../src/message/message-state.js";
-import { rejectionOf } from "../support/frame-script.js";
+import { rejectionOf } from "../support/waits.js";
 import { getTestCertificates, type TestCertificates } from "../support/certs.js";
 
 describe("transport.tls as tls.connect options", () => {

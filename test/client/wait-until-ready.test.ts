@@ -1,6 +1,6 @@
 /**
- * AMQPClient.waitUntilReady() (spec §13.3): opens if needed, waits out a recovery, bounded by
- * timeoutMs and an AbortSignal.
+ * AMQPClient.waitUntilReady(): opens if needed, waits out a recovery, bounded by timeoutMs and an
+ * AbortSignal.
  */
 import assert from "node:assert/strict";
 import net from "node:net";
@@ -9,7 +9,7 @@ import { AMQPClient } from "../../src/client/amqp-client.js";
 import { SendClient } from "../../src/client/send-client.js";
 import { AMQPAbortError, AMQPClientShutdown, ClientTimeout } from "../../src/errors/exceptions.js";
 import { Message } from "../../src/message/message.js";
-import { rejectionOf } from "../support/frame-script.js";
+import { rejectionOf } from "../support/waits.js";
 import { startBroker, until, type TestBroker } from "./support.js";
 
 describe("AMQPClient.waitUntilReady", () => {

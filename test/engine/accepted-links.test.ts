@@ -9,11 +9,12 @@ import type { ReceiverLink } from "../../src/engine/receiver-link.js";
 import type { SenderLink } from "../../src/engine/sender-link.js";
 import { Attach, Begin, Open } from "../../src/frames/performatives.js";
 import { ProtocolId } from "../../src/frames/protocol-header.js";
-import { closeCleanly, scriptedConnection, within, type FrameScript } from "../support/frame-script.js";
+import { closeCleanly, scriptedConnection, type ScriptedPeer } from "../support/scripted-peer.js";
+import { within } from "../support/waits.js";
 
 const beginFields = { nextOutgoingId: 0, incomingWindow: 1000, outgoingWindow: 1000 };
 
-let open: { conn: AmqpConnection; peer: FrameScript } | undefined;
+let open: { conn: AmqpConnection; peer: ScriptedPeer } | undefined;
 afterEach(async () => {
   if (open) await closeCleanly(open.conn, open.peer);
   open = undefined;
@@ -22,7 +23,7 @@ afterEach(async () => {
 /** A server connection whose sessions accept every link with `options`; records each link. */
 async function acceptingServer(): Promise<{
   conn: AmqpConnection;
-  peer: FrameScript;
+  peer: ScriptedPeer;
   accepted: { link: SenderLink | ReceiverLink; attachedAtOnce: boolean }[];
 }> {
   const { conn, peer } = scriptedConnection({ role: "server" });

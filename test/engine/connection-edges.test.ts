@@ -28,12 +28,10 @@ import {
   assertTyped,
   closeCleanly,
   frameError,
-  observe,
-  rejectionOf,
   scriptedConnection,
-  within,
-  type FrameScript,
-} from "../support/frame-script.js";
+  type ScriptedPeer,
+} from "../support/scripted-peer.js";
+import { observe, rejectionOf, within } from "../support/waits.js";
 
 const begin = (remoteChannel?: number): BeginFields => ({
   ...(remoteChannel === undefined ? {} : { remoteChannel }),
@@ -45,8 +43,8 @@ const begin = (remoteChannel?: number): BeginFields => ({
 /** A connecting side without SASL whose peer answered the AMQP handshake. */
 async function openConnection(
   options: Parameters<typeof scriptedConnection>[0] = {},
-  open: Parameters<FrameScript["acceptAmqp"]>[0] = {},
-): Promise<{ conn: AmqpConnection; peer: FrameScript }> {
+  open: Parameters<ScriptedPeer["acceptAmqp"]>[0] = {},
+): Promise<{ conn: AmqpConnection; peer: ScriptedPeer }> {
   const { conn, peer } = scriptedConnection(options);
   await peer.acceptAmqp(open);
   await within(conn.opened(), "connection.opened()");
@@ -228,7 +226,7 @@ describe("connection edges: connection frames", () => {
     await peer.frameNamed("BEGIN");
     peer.frame(0, Open, { containerId: "again" });
     await assertProtocolClose(conn, peer, "amqp:not-allowed", [["session.begun()", session.begun()]]);
-    assert.equal(conn.remote?.containerId, "frame-script", "the first OPEN stays in force");
+    assert.equal(conn.remote?.containerId, "scripted-peer", "the first OPEN stays in force");
   });
 });
 

@@ -7,9 +7,9 @@ import type { ConnectionOptions } from "../../src/engine/options.js";
 import { Close, Detach, Disposition, Flow } from "../../src/frames/performatives.js";
 import { SaslAnonymousMechanism } from "../../src/sasl/mechanisms.js";
 import { connectTcp } from "../../src/transport/tcp.js";
-import { startScriptedPeer, type PeerOptions, type ScriptedPeer } from "../support/scripted-peer.js";
+import { startScriptedPeer, type PeerOptions, type ScriptedPeerServer } from "../support/scripted-peer.js";
 
-let peer: ScriptedPeer | undefined;
+let peer: ScriptedPeerServer | undefined;
 const conns: AmqpConnection[] = [];
 afterEach(async () => {
   for (const c of conns.splice(0)) await c.close();
@@ -20,7 +20,7 @@ afterEach(async () => {
 async function connect(
   options: PeerOptions = {},
   connOptions: ConnectionOptions = {},
-): Promise<{ conn: AmqpConnection; p: ScriptedPeer }> {
+): Promise<{ conn: AmqpConnection; p: ScriptedPeerServer }> {
   peer = await startScriptedPeer(options);
   const conn = new AmqpConnection({
     sasl: new SaslAnonymousMechanism(),
@@ -45,7 +45,7 @@ describe("engine faults (scripted peer)", () => {
     await sender.attached();
     const sends = Array.from({ length: 20 }, () => settle(sender.send(Buffer.from("x"))));
     const pc = await p.connection();
-    await pc.waitFor((f) => f.name === "TRANSFER");
+    await pc.frameNamed("TRANSFER");
     pc.frame(0, Close, {
       error: { condition: "amqp:connection:forced", description: "going down", info: { k: "v" } },
     });
@@ -90,7 +90,7 @@ describe("engine faults (scripted peer)", () => {
     assert.equal(r.err.description, "nope");
     assert.deepEqual(r.err.info, { reason: "test" });
     assert.ok(sender.error instanceof LinkDetach);
-    await pc.waitFor((f) => f.name === "DETACH");
+    await pc.frameNamed("DETACH");
   });
 
   it("an oversized frame closes with amqp:connection:framing-error without allocating the claimed size", async () => {
@@ -103,7 +103,7 @@ describe("engine faults (scripted peer)", () => {
     assert.ok(err instanceof AMQPError);
     assert.equal(err.condition, "amqp:connection:framing-error");
     assert.ok(process.memoryUsage().arrayBuffers - before < 64 << 20);
-    const close = await pc.waitFor((f) => f.name === "CLOSE");
+    const close = await pc.frameNamed("CLOSE");
     assert.equal((close.fields["error"] as { condition: string }).condition, "amqp:connection:framing-error");
   });
 
@@ -116,7 +116,7 @@ describe("engine faults (scripted peer)", () => {
     const err = await conn.closed();
     assert.ok(err instanceof AMQPError);
     assert.equal(err.condition, "amqp:decode-error");
-    const close = await pc.waitFor((f) => f.name === "CLOSE");
+    const close = await pc.frameNamed("CLOSE");
     assert.equal((close.fields["error"] as { condition: string }).condition, "amqp:decode-error");
   });
 

@@ -13,12 +13,13 @@ import { SaslAnonymousMechanism } from "../../src/sasl/mechanisms.js";
 import { connectTcp } from "../../src/transport/tcp.js";
 import {
   startScriptedPeer,
-  type PeerConnection,
   type PeerOptions,
   type ScriptedPeer,
+  type ScriptedPeerServer,
 } from "../support/scripted-peer.js";
+import { until } from "../support/waits.js";
 
-let peer: ScriptedPeer | undefined;
+let peer: ScriptedPeerServer | undefined;
 const conns: AmqpConnection[] = [];
 afterEach(async () => {
   for (const c of conns.splice(0)) await c.close();
@@ -28,8 +29,8 @@ afterEach(async () => {
 
 async function connect(
   options: PeerOptions = {},
-  onConnection?: (c: PeerConnection) => void,
-): Promise<{ conn: AmqpConnection; pc: () => Promise<PeerConnection> }> {
+  onConnection?: (c: ScriptedPeer) => void,
+): Promise<{ conn: AmqpConnection; pc: () => Promise<ScriptedPeer> }> {
   peer = await startScriptedPeer(options, onConnection);
   const conn = new AmqpConnection({ sasl: new SaslAnonymousMechanism(), closeTimeoutMs: 300 });
   conns.push(conn);
@@ -103,9 +104,9 @@ describe("engine links (scripted peer)", () => {
         Buffer.from([0, 0x53, 0x77, 0x40]),
       );
     }
-    while (got.length < 10) await new Promise((r) => setTimeout(r, 5));
+    await until(() => got.length === 10, "10 deliveries");
     for (const d of got) receiver.settle(d);
-    const disp = await p.waitFor((f) => f.name === "DISPOSITION");
+    const disp = await p.frameNamed("DISPOSITION");
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(p.frames.filter((f) => f.name === "DISPOSITION").length, 1);
     assert.equal(disp.fields["first"], 0);
@@ -158,7 +159,7 @@ describe("engine links (scripted peer)", () => {
       },
       Buffer.from("whole"),
     );
-    while (got.length < 1) await new Promise((r) => setTimeout(r, 5));
+    await until(() => got.length >= 1, "a delivery");
     await new Promise((r) => setTimeout(r, 30));
     assert.equal(got.length, 1);
     assert.equal(got[0]!.payload.toString(), "whole");
@@ -188,9 +189,10 @@ describe("engine links (scripted peer)", () => {
     await sender.attached();
     const p = await pc();
     p.frame(0, Flow, flowFor(p.attaches[0]!.handle, 0, 5, { drain: true }));
-    const reply = await p.waitFor(
+    const reply = await p.frameWhere(
       (f) =>
         f.name === "FLOW" && f.fields["handle"] === p.attaches[0]!.handle && f.fields["linkCredit"] === 0,
+      "the FLOW handing the credit back",
     );
     assert.equal(reply.fields["deliveryCount"], 5);
     assert.equal(sender.linkCredit, 0);
@@ -202,7 +204,7 @@ describe("engine links (scripted peer)", () => {
     await sender.attached();
     const done = sender.detach({ closed: false });
     const p = await pc();
-    const d = await p.waitFor((f) => f.name === "DETACH");
+    const d = await p.frameNamed("DETACH");
     assert.equal(d.fields["closed"], undefined);
     p.frame(0, Detach, { handle: p.attaches[0]!.handle });
     await done;
@@ -252,14 +254,13 @@ describe("engine links (scripted peer)", () => {
       },
       Buffer.from([0, 0x53, 0x77, 0x40]),
     );
-    while (got.length < 1) await new Promise((r) => setTimeout(r, 5));
+    await until(() => got.length === 1, "the delivery");
     receiver.settle(got[0]!, { type: "accepted" });
-    const disp = await p.waitFor((f) => f.name === "DISPOSITION");
+    const disp = await p.frameNamed("DISPOSITION");
     assert.equal(disp.fields["settled"], undefined);
     assert.deepEqual(disp.fields["state"], { type: "accepted" });
     p.frame(0, Disposition, { role: false, first: 0, settled: true, state: { type: "accepted" } });
-    for (let i = 0; i < 400 && receiver.unsettled > 0; i++) await new Promise((r) => setTimeout(r, 5));
-    assert.equal(receiver.unsettled, 0);
+    await until(() => receiver.unsettled === 0, "the sender's settlement to be applied");
     await new Promise((r) => setTimeout(r, 30)); // room for a DISPOSITION that must not come
     assert.equal(
       p.frames.filter((f) => f.name === "DISPOSITION").length,
@@ -275,7 +276,7 @@ describe("engine links (scripted peer)", () => {
     const sends = [0, 1, 2, 3, 4].map(() => sender.send(Buffer.from("x")));
     const p = await pc();
     const transfers = () => p.frames.filter((f) => f.name === "TRANSFER").length;
-    for (let i = 0; i < 400 && transfers() < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    await until(() => transfers() >= 2, "2 TRANSFER frames");
     await new Promise((r) => setTimeout(r, 50)); // room for a third TRANSFER that must not come
     assert.equal(p.frames.filter((f) => f.name === "TRANSFER").length, 2);
     assert.equal(sender.queued, 3);
@@ -294,7 +295,7 @@ describe("engine links (scripted peer)", () => {
   });
 });
 
-describe("uamqp Session onAttach (scenario 60)", () => {
+describe("uamqp Session onAttach: a peer ATTACH without a source", () => {
   it("an ATTACH without a source gives the attach callback an AMQPConnectionError; open() rejects on the DETACH", async () => {
     peer = await startScriptedPeer({ autoAttach: false });
     const p = peer;
@@ -309,7 +310,7 @@ describe("uamqp Session onAttach (scenario 60)", () => {
       (e: unknown) => e,
     );
     const pc = await p.connection();
-    const a = await pc.waitFor((f) => f.name === "ATTACH");
+    const a = await pc.frameNamed("ATTACH");
     const attach = a.fields as { name: string; handle: number; role: boolean };
     pc.frame(0, Attach, { name: attach.name, handle: 7, role: false });
     pc.frame(0, Detach, {

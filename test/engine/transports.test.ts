@@ -15,6 +15,7 @@ import { listenTls } from "../../src/transport/tls.js";
 import { listenWebSocket } from "../../src/transport/websocket-server.js";
 import { getTestCertificates } from "../support/certs.js";
 import { startEngineServer, type EngineServer } from "../support/engine-server.js";
+import { until } from "../support/waits.js";
 import { startConnectProxy, type TestProxy } from "../transport/proxy-server.js";
 
 async function roundTrip(conn: Connection, address: string): Promise<string[]> {
@@ -33,7 +34,7 @@ async function roundTrip(conn: Connection, address: string): Promise<string[]> {
     },
   });
   await receiver.open();
-  while (got.length < 20) await new Promise((r) => setTimeout(r, 5));
+  await until(() => got.length >= 20, "20 messages");
   return got;
 }
 

@@ -45,7 +45,7 @@ import {
 } from "../../src/frames/performatives.js";
 import { Message } from "../../src/message/message.js";
 import { connectTcp } from "../../src/transport/tcp.js";
-import { within } from "../support/frame-script.js";
+import { within } from "../support/waits.js";
 import { close, collect, connect, openReceiver, openSender, sendAll, until } from "../broker/rhea-client.js";
 import { encodeFrame, fuzzFrame, HEARTBEAT, ProcessFaults, type FuzzFrame } from "./frame-arbitraries.js";
 

@@ -24,7 +24,8 @@ import { Attach, Begin, Close, Flow, Open, SaslInit, SaslOutcome } from "../../s
 import { ProtocolId } from "../../src/frames/protocol-header.js";
 import { SaslAnonymousMechanism } from "../../src/sasl/mechanisms.js";
 import { createMemoryTransportPair } from "../../src/transport/memory.js";
-import { FrameScript, within } from "../support/frame-script.js";
+import { ScriptedPeer } from "../support/scripted-peer.js";
+import { within } from "../support/waits.js";
 import {
   encodeFrame,
   fuzzFrame,
@@ -95,7 +96,7 @@ const beginFields = { nextOutgoingId: 0, incomingWindow: 100, outgoingWindow: 10
 async function handshake(
   s: Setup,
   conn: AmqpConnection,
-  peer: FrameScript,
+  peer: ScriptedPeer,
   pending: [string, Promise<unknown>][],
 ): Promise<void> {
   const open = {
@@ -153,7 +154,7 @@ async function runCase(s: Setup, fuzz: readonly FuzzFrame[]): Promise<AMQPError 
   const [ours, theirs] = createMemoryTransportPair(
     s.chunkSize === undefined ? {} : { chunkSize: s.chunkSize },
   );
-  const peer = new FrameScript(theirs);
+  const peer = new ScriptedPeer(theirs);
   const conn = new AmqpConnection({
     role: s.role,
     containerId: "under-test",

@@ -4,9 +4,10 @@
  * scripts/peers, rhea's server (in-process) and our embedded broker. The link address comes from
  * the URL by the rule of docs/addresses.md; every scenario runs against every peer.
  *
- * Scenarios: the send/receive/settlement calls of a broker (uamqp-capabilities §15: 1–4, 11, 19,
- * 21, 22, 27, 28, 31, 34), 1,000 messages with properties, 1 MiB bodies, PeekLock release and
- * redelivery (released, and unsettled at a close), iterator break/resume (same client and a new one).
+ * Cases: the send, receive and settlement calls a broker serves (send one and many, batches that
+ * return what is there or time out, autoComplete, release, ReceiveAndDelete, the iterator), 1,000
+ * messages with properties, 1 MiB bodies, PeekLock release and redelivery (released, and unsettled
+ * at a close), iterator break/resume (same client and a new one).
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -23,6 +24,7 @@ import { MessageState } from "../../src/message/message-state.js";
 import { startBroker } from "../client/support.js";
 import { peerSkip, startPeer } from "../support/peers.js";
 import { startRheaQueueServer } from "../support/rhea-peer.js";
+import { gather } from "../support/waits.js";
 
 const TIMEOUT = { timeout: 180_000 };
 /** Bound of every wait for messages that are there (a receive returns as soon as one arrived). */
@@ -208,9 +210,11 @@ for (const peerCase of PEERS) {
       const { url } = queue();
       await fill(url, ["a", "b", "c"]);
       await using c = new ReceiveClient(Source.parse(url));
-      const got: Message[] = [];
-      while (got.length < 3)
-        got.push(...(await c.receiveMessageBatch({ maxBatchSize: 10, timeout: WAIT_MS })));
+      const got = await gather(
+        3,
+        () => c.receiveMessageBatch({ maxBatchSize: 10, timeout: WAIT_MS }),
+        "3 messages",
+      );
       assert.deepEqual(got.map(text), ["a", "b", "c"]);
       const started = Date.now();
       assert.deepEqual(await c.receiveMessageBatch({ timeout: 1000 }), []);

@@ -16,6 +16,7 @@ import { Message } from "../../src/message/message.js";
 import { MessageState } from "../../src/message/message-state.js";
 import { getTestCertificates } from "../support/certs.js";
 import { peerSkip, runPython } from "../support/peers.js";
+import { gather } from "../support/waits.js";
 
 const TIMEOUT = { timeout: 90_000 };
 const script = new URL("./python/uamqp_cross.py", import.meta.url).pathname;
@@ -58,9 +59,12 @@ describe("cross-client with Python uamqp 1.5.3", { skip: peerSkip("uamqp"), ...T
     ]);
     assert.deepEqual(r.states, { "MessageState.SendComplete": count });
     await using receiver = new ReceiveClient(url("from-python"), { transport: { ca } });
-    const got: Message[] = [];
-    while (got.length < count)
-      got.push(...(await receiver.receiveMessageBatch({ maxBatchSize: 50, timeout: 10_000 })));
+    const got = await gather(
+      count,
+      () => receiver.receiveMessageBatch({ maxBatchSize: 50, timeout: 10_000 }),
+      `${count} messages`,
+      60_000,
+    );
     const m = got[3]!;
     assert.equal(m.toString(), "python 3");
     assert.equal(m.properties?.messageId, "py-3");

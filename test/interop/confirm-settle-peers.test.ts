@@ -12,6 +12,7 @@ import { Session } from "../../src/client/session.js";
 import { ReceiverSettleMode } from "../../src/engine/link.js";
 import { Message } from "../../src/message/message.js";
 import { peerSkip, startPeer, type RunningPeer } from "../support/peers.js";
+import { until } from "../support/waits.js";
 
 const TIMEOUT = { timeout: 120_000 };
 
@@ -47,11 +48,11 @@ describe(
       await receiver.open();
       assert.equal(receiver.link.remote?.rcvSettleMode, ReceiverSettleMode.Second);
       receiver.addCredit(2);
-      while (got.length < 2) await new Promise((r) => setTimeout(r, 5));
+      await until(() => got.length >= 2, "2 messages");
       assert.equal(await got[0]!.accept(), true);
       assert.equal(await got[1]!.release(), true);
       receiver.addCredit(2);
-      while (got.length < 3) await new Promise((r) => setTimeout(r, 5));
+      await until(() => got.length >= 3, "the released message again");
       assert.equal(Buffer.from(got[2]!.data![0]!).toString(), "b", "the released message only");
       assert.equal(await got[2]!.accept(), true);
       await receiver.close();

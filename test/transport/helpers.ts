@@ -2,22 +2,9 @@
  * Test helpers for transports: a recording handler, an echo handler and bounded waits.
  */
 import type { Transport, TransportHandler } from "../../src/transport/index.js";
+import { within } from "../support/waits.js";
 
-/** Default bound of every wait in these tests. */
-export const WAIT_MS = 10_000;
-
-/** Resolves/rejects like `promise`, or rejects after `ms` so no test can hang. */
-export async function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export { within } from "../support/waits.js";
 
 /** Awaits a promise expected to reject and returns the rejection (bounded). */
 export async function rejection(promise: Promise<unknown>, what: string): Promise<any> {
