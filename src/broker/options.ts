@@ -51,9 +51,15 @@ export interface NodeRequest {
 
 /** The answer to a management or CBS request. */
 export interface NodeResponse {
-  /** HTTP-style status, sent as both `status-code` and `statusCode`. */
+  /**
+   * HTTP-style status, sent as an int: as `status-code` by `$cbs`, as both `status-code` and
+   * `statusCode` by `$management`.
+   */
   readonly statusCode: number;
-  /** Sent as both `status-description` and `statusDescription`. @defaultValue the status's standard text */
+  /**
+   * Sent as `status-description` (and, by `$management`, also as `statusDescription`).
+   * @defaultValue the status's standard text
+   */
   readonly statusDescription?: string;
   /** The amqp-value body of the response. @defaultValue null */
   readonly body?: AMQPValue;
@@ -215,7 +221,14 @@ export interface QueueStats {
 
 /** What the broker reports to {@link Broker.observe} listeners. */
 export type BrokerEvent =
-  | { readonly type: "connection-open"; readonly connectionId: number; readonly identity: string | undefined }
+  | {
+      readonly type: "connection-open";
+      readonly connectionId: number;
+      /** The SASL identity (PLAIN user name, EXTERNAL certificate CN). */
+      readonly identity: string | undefined;
+      /** The SASL mechanism the client authenticated with (undefined: it skipped SASL). */
+      readonly mechanism: string | undefined;
+    }
   | {
       readonly type: "connection-close";
       readonly connectionId: number;
