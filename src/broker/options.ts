@@ -86,7 +86,9 @@ export interface AddressHooks {
 export interface BrokerSaslOptions {
   /**
    * Mechanisms offered, in order of preference.
-   * @defaultValue `["PLAIN", "ANONYMOUS"]` (ANONYMOUS only while anonymous clients are allowed), with
+   * @defaultValue `["PLAIN", "MSSBCBS", "ANONYMOUS"]`: ANONYMOUS only while anonymous clients are
+   *   allowed; MSSBCBS (token authentication through `$cbs`) then too, or next to users when `cbs.keys`
+   *   or `cbs.validateJwt` verify tokens (such clients reach only what their tokens grant); with
    *   `"EXTERNAL"` first when `tls.requestCert` is set
    */
   readonly mechanisms?: readonly string[];
@@ -166,7 +168,10 @@ export interface BrokerQueueOptions {
 
 /** Claims-based security (`$cbs` put-token). */
 export interface BrokerCbsOptions {
-  /** SAS keys by key name (`skn`). Without keys every token is accepted. */
+  /**
+   * SAS keys by key name (`skn`). Without keys every SAS token is accepted (only its expiry is
+   * checked), except from a client confined to its tokens (MSSBCBS next to users).
+   */
   readonly keys?: Readonly<Record<string, string>>;
   /** Addresses that need a token put on the connection first. @defaultValue none */
   readonly guardedAddresses?: readonly string[] | ((address: string) => boolean);
