@@ -104,7 +104,7 @@ function bind(
   const hooks = ctx.hooksFor(address);
   if (hooks?.refuseAttach) return { error: hooks.refuseAttach };
   if (REQUEST_NODE_NAMES.has(address)) return { address, hooks };
-  if (ctx.isGuarded(address) && !owner.authorized(address)) return { error: unauthorized(address) };
+  if (!owner.admits(address)) return { error: unauthorized(address) };
   const queue = ctx.queueFor(address);
   if (!queue) return { error: notFound(address) };
   return { address, hooks, queue };

@@ -15,7 +15,7 @@ import { BrokerError } from "./errors.js";
 import { handleManagement } from "./nodes/management.js";
 import type { AddressHooks, BrokerErrorFields, BrokerEvent, BrokerOptions, QueueStats } from "./options.js";
 import { QueueRegistry, REQUEST_NODE_NAMES } from "./registry.js";
-import { BrokerSaslPolicy } from "./sasl-policy.js";
+import { BrokerSaslPolicy, type SaslAdmission } from "./sasl-policy.js";
 
 /** How long `stop()` / `close()` wait for clients to answer CLOSE before dropping them. */
 const CLOSE_GRACE_MS = 1000;
@@ -79,7 +79,8 @@ export class Broker implements AsyncDisposable {
   /**
    * Starts a broker listening on the configured ports (0 = any free port).
    * @throws {BrokerError} `webSocket.tls` without `tls`; `sasl` options that offer ANONYMOUS (or no SASL)
-   *   next to configured users without `allowAnonymous`; a `TransportError` (code `AMQP_TRANSPORT`,
+   *   next to configured users without `allowAnonymous`, or MSSBCBS there while `$cbs` verifies no
+   *   token; a `TransportError` (code `AMQP_TRANSPORT`,
    *   `systemCode` e.g. `EADDRINUSE`) when a port cannot be bound.
    */
   static async start(options: BrokerOptions = {}): Promise<Broker> {
@@ -227,11 +228,13 @@ export class Broker implements AsyncDisposable {
         ? { condition: "amqp:resource-limit-exceeded", description: `at most ${max} connections are allowed` }
         : undefined;
     const id = ++this.#nextConnectionId;
+    const admission = this.#sasl.admit(transport);
     const c = new BrokerConnection(
       this.#ctx,
       id,
       transport,
-      this.#connectionOptions(transport),
+      this.#connectionOptions(admission),
+      admission,
       limits.handshakeTimeoutMs ?? 10_000,
       refuse,
     );
@@ -239,7 +242,7 @@ export class Broker implements AsyncDisposable {
     c.start();
   }
 
-  #connectionOptions(transport: Transport): ConnectionOptions {
+  #connectionOptions(admission: SaslAdmission): ConnectionOptions {
     const limits = this.#options.limits ?? {};
     return {
       role: "server",
@@ -248,7 +251,7 @@ export class Broker implements AsyncDisposable {
       channelMax: this.#settings.maxSessionsPerConnection - 1,
       idleTimeoutMs: limits.idleTimeoutMs ?? 0,
       closeTimeoutMs: CLOSE_GRACE_MS,
-      saslServer: this.#sasl.forTransport(transport),
+      saslServer: admission.serverOptions,
     };
   }
 

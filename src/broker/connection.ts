@@ -1,6 +1,7 @@
 /**
  * One client connection of the broker: the engine's accepting side over a transport, the links it
- * attached, the CBS tokens put on it (and the detach of guarded links when they expire), and the
+ * attached, the CBS tokens put on it (and the detach of guarded links when they expire), what it may
+ * reach (guarded addresses; everything, for an MSSBCBS client confined to its tokens), and the
  * routing of `$management` / `$cbs` responses.
  */
 import type { AMQPError } from "../errors/amqp-error.js";
@@ -14,8 +15,10 @@ import type { BrokerContext } from "./context.js";
 import type { LinkRecord } from "./link-record.js";
 import { handleCbs, type TokenGrant } from "./nodes/cbs.js";
 import { buildResponse, parseRequest } from "./nodes/request.js";
-import type { BrokerErrorFields, NodeResponse } from "./options.js";
+import type { BrokerErrorFields, NodeRequest, NodeResponse } from "./options.js";
 import type { Queue } from "./queue.js";
+import { REQUEST_NODE_NAMES } from "./registry.js";
+import type { SaslAdmission } from "./sasl-policy.js";
 import { storeMessage } from "./stored-message.js";
 
 /** Longest timer delay Node accepts. */
@@ -26,6 +29,7 @@ export class BrokerConnection implements AttachOwner {
   readonly ctx: BrokerContext;
   readonly engine: AmqpConnection;
   readonly transport: Transport;
+  readonly #admission: SaslAdmission;
   readonly #links = new Set<LinkRecord>();
   readonly #replies: ReplyLink[] = [];
   #sessions = 0;
@@ -34,20 +38,23 @@ export class BrokerConnection implements AttachOwner {
   #handshakeTimer: NodeJS.Timeout | undefined;
 
   /**
-   * Serves `transport` once started. With `refuse`, the connection is closed with that error as soon as
-   * it is open (too many connections).
+   * Serves `transport` once started. `admission` is the SASL side of `options` (how the client got
+   * in). With `refuse`, the connection is closed with that error as soon as it is open (too many
+   * connections).
    */
   constructor(
     ctx: BrokerContext,
     id: number,
     transport: Transport,
     options: ConnectionOptions,
+    admission: SaslAdmission,
     handshakeTimeoutMs: number,
     refuse?: BrokerErrorFields,
   ) {
     this.ctx = ctx;
     this.id = id;
     this.transport = transport;
+    this.#admission = admission;
     const engine = new AmqpConnection(options);
     this.engine = engine;
     engine.onRemoteBegin = (session) => {
@@ -66,7 +73,12 @@ export class BrokerConnection implements AttachOwner {
     engine.opened().then(
       () => {
         this.#clearHandshakeTimer();
-        ctx.emit({ type: "connection-open", connectionId: id, identity: engine.saslIdentity });
+        ctx.emit({
+          type: "connection-open",
+          connectionId: id,
+          identity: engine.saslIdentity,
+          mechanism: admission.mechanism,
+        });
         if (refuse) void engine.close(refuse);
       },
       () => undefined,
@@ -133,9 +145,29 @@ export class BrokerConnection implements AttachOwner {
     if (i >= 0) this.#replies.splice(i, 1);
   }
 
+  /** Whether a token put on this connection, not yet expired, covers `address`. */
   authorized(address: string): boolean {
     const now = Date.now();
     return this.#grants.some((g) => g.expiresAtMs > now && scopeCovers(g.scope, address));
+  }
+
+  /**
+   * Whether links and messages of this connection may reach `address` (a queue name): request
+   * nodes always; a guarded address only while a token covers it; and on a connection confined to
+   * its tokens (MSSBCBS next to users) every queue but the dynamic nodes of its own links.
+   */
+  admits(address: string): boolean {
+    if (REQUEST_NODE_NAMES.has(address)) return true;
+    const needsToken = this.#admission.tokenOnly
+      ? !this.#ownsDynamicNode(address)
+      : this.ctx.isGuarded(address);
+    return !needsToken || this.authorized(address);
+  }
+
+  #ownsDynamicNode(address: string): boolean {
+    if (this.ctx.existingQueue(address)?.temporary !== true) return false;
+    for (const r of this.#links) if (r.address === address) return true;
+    return false;
   }
 
   handleNodeRequest(node: string, payload: Buffer, session: AmqpSession): void {
@@ -143,7 +175,7 @@ export class BrokerConnection implements AttachOwner {
     const parsed = parseRequest(node, payload);
     let response: NodeResponse;
     try {
-      const hooked = ctx.hooksFor(node)?.onRequest?.(parsed.request);
+      const hooked = this.#refusedRequest(parsed.request) ?? ctx.hooksFor(node)?.onRequest?.(parsed.request);
       if (hooked === "ignore") {
         ctx.emit({ type: "request", connectionId: this.id, request: parsed.request, response: undefined });
         return;
@@ -151,7 +183,13 @@ export class BrokerConnection implements AttachOwner {
       if (hooked !== undefined) {
         response = hooked;
       } else if (node === "$cbs") {
-        const r = handleCbs(parsed.request, ctx.settings.cbs, (scope) => ctx.entityExists(scope), Date.now());
+        const r = handleCbs(
+          parsed.request,
+          ctx.settings.cbs,
+          (scope) => ctx.entityExists(scope),
+          Date.now(),
+          this.#admission.tokenOnly,
+        );
         if (r.grant) this.#grant(r.grant);
         response = r.response;
       } else {
@@ -162,9 +200,27 @@ export class BrokerConnection implements AttachOwner {
       response = { statusCode: 500, statusDescription: e instanceof Error ? e.message : String(e) };
     }
     ctx.emit({ type: "request", connectionId: this.id, request: parsed.request, response });
+    // The request's settlement (queued by the producer) must reach the client before the response:
+    // uamqp-C's management client (amqp_management.c, on_message_received) fails a response whose
+    // request it has not yet seen settled, even with status 200, and Python uamqp then waits forever.
+    this.engine.output.flush();
     this.#reply(node, parsed.replyTo, session)?.enqueue(
       storeMessage(buildResponse(parsed, response), 0, Date.now()),
     );
+  }
+
+  /**
+   * A connection confined to its tokens manages only entities a token covers (as Azure's
+   * `$management` wants a token for the entity): the 401 answering any other management request.
+   */
+  #refusedRequest(request: NodeRequest): NodeResponse | undefined {
+    if (request.node !== "$management" || !this.#admission.tokenOnly) return undefined;
+    const name = request.name;
+    if (name !== undefined && name !== "" && this.authorized(this.ctx.resolveAddress(name))) return undefined;
+    return {
+      statusCode: 401,
+      statusDescription: `no valid token authorizes '${name ?? ""}' on this connection (put one on $cbs first)`,
+    };
   }
 
   /**
@@ -185,7 +241,7 @@ export class BrokerConnection implements AttachOwner {
       );
       if (named) return named.queue;
       const q = ctx.existingQueue(resolved);
-      if (q) return q;
+      if (q && this.admits(resolved)) return q;
     }
     return (candidates.find((r) => r.session === session) ?? candidates[0])?.queue;
   }
@@ -218,7 +274,7 @@ export class BrokerConnection implements AttachOwner {
     this.#grants = this.#grants.filter((g) => g.expiresAtMs > now);
     for (const r of [...this.#links]) {
       const a = r.address;
-      if (a !== undefined && this.ctx.isGuarded(a) && !this.authorized(a)) {
+      if (a !== undefined && !this.admits(a)) {
         r.close({
           condition: "amqp:unauthorized-access",
           description: `the token authorizing '${a}' has expired`,

@@ -51,9 +51,15 @@ export interface NodeRequest {
 
 /** The answer to a management or CBS request. */
 export interface NodeResponse {
-  /** HTTP-style status, sent as both `status-code` and `statusCode`. */
+  /**
+   * HTTP-style status, sent as an int: as `status-code` by `$cbs`, as both `status-code` and
+   * `statusCode` by `$management`.
+   */
   readonly statusCode: number;
-  /** Sent as both `status-description` and `statusDescription`. @defaultValue the status's standard text */
+  /**
+   * Sent as `status-description` (and, by `$management`, also as `statusDescription`).
+   * @defaultValue the status's standard text
+   */
   readonly statusDescription?: string;
   /** The amqp-value body of the response. @defaultValue null */
   readonly body?: AMQPValue;
@@ -80,7 +86,9 @@ export interface AddressHooks {
 export interface BrokerSaslOptions {
   /**
    * Mechanisms offered, in order of preference.
-   * @defaultValue `["PLAIN", "ANONYMOUS"]` (ANONYMOUS only while anonymous clients are allowed), with
+   * @defaultValue `["PLAIN", "MSSBCBS", "ANONYMOUS"]`: ANONYMOUS only while anonymous clients are
+   *   allowed; MSSBCBS (token authentication through `$cbs`) then too, or next to users when `cbs.keys`
+   *   or `cbs.validateJwt` verify tokens (such clients reach only what their tokens grant); with
    *   `"EXTERNAL"` first when `tls.requestCert` is set
    */
   readonly mechanisms?: readonly string[];
@@ -160,7 +168,10 @@ export interface BrokerQueueOptions {
 
 /** Claims-based security (`$cbs` put-token). */
 export interface BrokerCbsOptions {
-  /** SAS keys by key name (`skn`). Without keys every token is accepted. */
+  /**
+   * SAS keys by key name (`skn`). Without keys every SAS token is accepted (only its expiry is
+   * checked), except from a client confined to its tokens (MSSBCBS next to users).
+   */
   readonly keys?: Readonly<Record<string, string>>;
   /** Addresses that need a token put on the connection first. @defaultValue none */
   readonly guardedAddresses?: readonly string[] | ((address: string) => boolean);
@@ -215,7 +226,14 @@ export interface QueueStats {
 
 /** What the broker reports to {@link Broker.observe} listeners. */
 export type BrokerEvent =
-  | { readonly type: "connection-open"; readonly connectionId: number; readonly identity: string | undefined }
+  | {
+      readonly type: "connection-open";
+      readonly connectionId: number;
+      /** The SASL identity (PLAIN user name, EXTERNAL certificate CN). */
+      readonly identity: string | undefined;
+      /** The SASL mechanism the client authenticated with (undefined: it skipped SASL). */
+      readonly mechanism: string | undefined;
+    }
   | {
       readonly type: "connection-close";
       readonly connectionId: number;

@@ -27,8 +27,8 @@ export type ProducerTarget =
 export interface ProducerOwner {
   readonly id: number;
   readonly ctx: BrokerContext;
-  /** Whether a CBS token authorizes `address` on this connection. */
-  authorized(address: string): boolean;
+  /** Whether this connection may reach `address` (guarded addresses need a CBS token first). */
+  admits(address: string): boolean;
   /** Handles a request to `$management` / `$cbs` and routes the response. */
   handleNodeRequest(node: string, payload: Buffer, session: AmqpSession): void;
 }
@@ -175,7 +175,7 @@ export class Producer {
     }
     const address = ctx.resolveAddress(to);
     if (REQUEST_NODE_NAMES.has(address)) return { target: { kind: "node", node: address }, address };
-    if (ctx.isGuarded(address) && !this.#owner.authorized(address)) {
+    if (!this.#owner.admits(address)) {
       return {
         state: rejected(
           "amqp:unauthorized-access",

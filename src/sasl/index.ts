@@ -2,6 +2,7 @@ export {
   SaslAnonymousMechanism,
   SaslPlainMechanism,
   SaslExternalMechanism,
+  SaslMssbcbsMechanism,
   SaslCode,
   parsePlainResponse,
   type SaslMechanism,

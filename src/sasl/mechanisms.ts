@@ -1,5 +1,5 @@
 /**
- * SASL mechanisms of the connecting side: ANONYMOUS, PLAIN, EXTERNAL.
+ * SASL mechanisms of the connecting side: ANONYMOUS, PLAIN, EXTERNAL, MSSBCBS.
  * Secrets (passwords) are held in non-enumerable fields and never appear in `toString()`, traces
  * or errors.
  */
@@ -54,6 +54,18 @@ export class SaslExternalMechanism implements SaslMechanism {
   }
   initialResponse(): Uint8Array {
     return Buffer.from(this.#authzid, "utf8");
+  }
+}
+
+/**
+ * SASL MSSBCBS: the mechanism of Azure Service Bus / Event Hubs token authentication. The SASL
+ * exchange carries no credentials (no initial response at all, as Azure's uamqp-C sends it); the
+ * client authorizes itself afterwards with a token put on the `$cbs` node (docs/broker.md, "CBS").
+ */
+export class SaslMssbcbsMechanism implements SaslMechanism {
+  readonly name = "MSSBCBS";
+  initialResponse(): undefined {
+    return undefined;
   }
 }
 

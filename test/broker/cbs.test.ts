@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import type rhea from "rhea";
-import { Broker, sasSignature, type BrokerOptions, parseSasToken } from "../../src/broker/index.js";
+import { Broker, type BrokerOptions, parseSasToken } from "../../src/broker/index.js";
 import { verifySasToken } from "../../src/broker/nodes/sas-token.js";
 import { scopePath } from "../../src/broker/nodes/cbs.js";
+import { inAnHour, nodeRequest, putToken, sasToken as sas } from "./cbs-client.js";
 import {
   attachError,
   close,
@@ -19,13 +20,8 @@ import {
 const KEY_NAME = "RootManageSharedAccessKey";
 const KEY = "c2VjcmV0LWtleS1mb3ItdGVzdHM=";
 
-function sasToken(resource: string, expiresAtSec: number, key = KEY, keyName = KEY_NAME): string {
-  const sr = encodeURIComponent(resource);
-  const sig = encodeURIComponent(sasSignature(sr, expiresAtSec, key));
-  return `SharedAccessSignature sr=${sr}&sig=${sig}&se=${expiresAtSec}&skn=${encodeURIComponent(keyName)}`;
-}
-
-const inAnHour = (): number => Math.floor(Date.now() / 1000) + 3600;
+const sasToken = (resource: string, expiresAtSec: number, key = KEY, keyName = KEY_NAME): string =>
+  sas(resource, expiresAtSec, key, keyName);
 
 describe("broker: $cbs put-token and guarded addresses", () => {
   const brokers: Broker[] = [];
@@ -43,37 +39,6 @@ describe("broker: $cbs put-token and guarded addresses", () => {
     const c = await connect(b.port);
     conns.push(c);
     return { b, c };
-  };
-
-  let nextId = 0;
-  /** Sends one put-token and returns the response's status code and description. */
-  const putToken = async (
-    c: rhea.Connection,
-    token: string,
-    audience: string,
-    type = "servicebus.windows.net:sastoken",
-  ): Promise<{ code: unknown; description: unknown }> => {
-    const replyTo = `cbs-client-${++nextId}`;
-    const replies = await openReceiver(c, { source: "$cbs", target: replyTo });
-    const requests = await openSender(c, "$cbs");
-    const got = collect(replies, 1);
-    const id = nextId;
-    await sendAll(requests, [
-      {
-        message_id: id,
-        reply_to: replyTo,
-        application_properties: { operation: "put-token", type, name: audience },
-        body: token,
-      },
-    ]);
-    const res = (await got)[0]!.message!;
-    assert.equal(res.correlation_id, id);
-    replies.close();
-    requests.close();
-    return {
-      code: res.application_properties?.["status-code"],
-      description: res.application_properties?.["status-description"],
-    };
   };
 
   it("refuses links to a guarded address without a token (amqp:unauthorized-access)", async () => {
@@ -155,6 +120,53 @@ describe("broker: $cbs put-token and guarded addresses", () => {
     const res = await putToken(c, "anything", "sb://ns/q");
     assert.deepEqual(res, { code: 401, description: "hooked" });
     assert.equal(calls, 1);
+  });
+
+  it("answers $cbs with status-code / status-description (int, string) only, as Azure's CBS does", async () => {
+    const { c } = await setup();
+    const audience = "sb://ns.example.net/hub";
+    const res = await nodeRequest(
+      c,
+      "$cbs",
+      { operation: "put-token", type: "servicebus.windows.net:sastoken", name: audience },
+      sasToken(audience, inAnHour()),
+    );
+    assert.deepEqual(res.application_properties, { "status-code": 200, "status-description": "OK" });
+    // $management keeps both spellings: Event Hubs answers status-code, Service Bus statusCode.
+    const mgmt = await nodeRequest(c, "$management", { operation: "READ", name: "hub" });
+    assert.deepEqual(Object.keys(mgmt.application_properties ?? {}).sort(), [
+      "status-code",
+      "status-description",
+      "statusCode",
+      "statusDescription",
+    ]);
+  });
+
+  it("settles each request before it sends the response (uamqp-C fails a response to an unsettled request)", async () => {
+    const { c } = await setup();
+    const requestsOf = {
+      $management: { operation: "READ", name: "hub", type: "com.microsoft:eventhub" },
+      $cbs: { operation: "put-token", type: "jwt", name: "sb://ns/hub" },
+    };
+    for (const node of ["$management", "$cbs"] as const) {
+      const replies = await openReceiver(c, { source: node, target: `order-${node}` });
+      const requests = await openSender(c, node);
+      const got = collect(replies, 1);
+      const request = requests.send({
+        message_id: 1,
+        reply_to: `order-${node}`,
+        application_properties: requestsOf[node],
+        body: "token",
+      });
+      // rhea marks a delivery settled as it reads the DISPOSITION (its "accepted" event comes later),
+      // so when the response's "message" event fires, the request must already be settled.
+      let settledBeforeResponse: boolean | undefined;
+      replies.once("message", () => {
+        settledBeforeResponse = request.remote_settled;
+      });
+      assert.equal((await got)[0]?.message?.correlation_id, 1);
+      assert.equal(settledBeforeResponse, true, `${node}: the response came before the request was settled`);
+    }
   });
 
   it("parses and verifies SAS tokens", () => {

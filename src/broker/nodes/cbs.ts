@@ -65,13 +65,15 @@ const unauthorized = (statusDescription: string): PutTokenResult => ({
 
 /**
  * Handles one `$cbs` request. `exists(scope)` tells whether an entity exists under a scope (for 404
- * when queues are not auto-created).
+ * when queues are not auto-created). With `verifiedOnly` (a connection confined to its tokens) a
+ * token is granted only when it is verified: a SAS token needs `keys`, another one `validateJwt`.
  */
 export function handleCbs(
   req: NodeRequest,
   options: BrokerCbsOptions | undefined,
   exists: (scope: string) => boolean,
   nowMs: number,
+  verifiedOnly = false,
 ): PutTokenResult {
   if (req.operation !== "put-token") {
     return {
@@ -97,6 +99,8 @@ export function handleCbs(
       const verdict = verifySasToken(sas, options.keys, nowMs);
       if (!verdict.ok) return unauthorized(verdict.reason);
       expiresAtMs = verdict.expiresAtMs;
+    } else if (verifiedOnly) {
+      return unauthorized("SAS tokens cannot be verified: the broker has no SAS keys");
     } else if (expiresAtMs <= nowMs) {
       return unauthorized("the token has expired");
     }
@@ -111,7 +115,7 @@ export function handleCbs(
     const expiresAtMs = verdict === true ? expirationOf(req) : verdict.expiresAtMs;
     if (expiresAtMs <= nowMs) return unauthorized("the token has expired");
     grant = { scope: audience, expiresAtMs };
-  } else if (options?.keys) {
+  } else if (options?.keys || verifiedOnly) {
     return unauthorized(`tokens of type '${req.type ?? ""}' are not accepted`);
   } else {
     grant = { scope: audience, expiresAtMs: expirationOf(req) };

@@ -1,7 +1,8 @@
 /**
  * The request/response pattern of the `$management` and `$cbs` nodes: reading a request's
- * application properties, body and reply routing fields, and encoding the response (status in
- * both the hyphenated and the camelCase keys, correlation-id = the request's message-id).
+ * application properties, body and reply routing fields, and encoding the response
+ * (correlation-id = the request's message-id, of the same type; status keys as the Azure services
+ * send them, see `statusKeys`).
  */
 import type { AMQPValue } from "../../codec/values.js";
 import { addressText } from "../address.js";
@@ -48,15 +49,31 @@ export function parseRequest(node: string, payload: Buffer): ParsedRequest {
   };
 }
 
+/**
+ * The application-property keys of a response's status (code, description), each code sent as an
+ * int. Azure's `$cbs` answers `status-code` / `status-description` (the keys uamqp-C's cbs.c,
+ * `@azure/core-amqp` and Azure's Python CBS clients read). On `$management` Event Hubs answers with
+ * those keys and Service Bus with `statusCode` / `statusDescription` (what Python uamqp's
+ * `mgmt_request` reads by default, and what `@azure/core-amqp` falls back to), so the broker, which
+ * plays both, sends both there.
+ */
+function statusKeys(node: string): readonly (readonly [code: string, description: string])[] {
+  return node === "$cbs"
+    ? [["status-code", "status-description"]]
+    : [
+        ["status-code", "status-description"],
+        ["statusCode", "statusDescription"],
+      ];
+}
+
 /** Encodes the response to `parsed`. */
 export function buildResponse(parsed: ParsedRequest, response: NodeResponse): Buffer {
   const description = response.statusDescription ?? defaultDescription(response.statusCode);
-  const app = new Map<string, AMQPValue>([
-    ["status-code", response.statusCode],
-    ["status-description", description],
-    ["statusCode", response.statusCode],
-    ["statusDescription", description],
-  ]);
+  const app = new Map<string, AMQPValue>();
+  for (const [code, text] of statusKeys(parsed.request.node)) {
+    app.set(code, response.statusCode);
+    app.set(text, description);
+  }
   const correlationId = parsed.messageId ?? parsed.correlationId;
   return encodeResponse({
     properties: {
