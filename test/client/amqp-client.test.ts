@@ -25,7 +25,7 @@ import { recordStatus, startBroker, until, type TestBroker } from "./support.js"
 describe("AMQPClient: addresses, auth, shared connections, peer errors", () => {
   let t: TestBroker;
   before(async () => {
-    t = await startBroker({ sasl: { users: { "user@x": "p/w", alice: "secret" } } });
+    t = await startBroker({ sasl: { users: { "user@x": "p/w", alice: "secret" }, allowAnonymous: true } });
   });
   after(async () => {
     await t.broker.close();

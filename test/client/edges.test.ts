@@ -599,7 +599,7 @@ describe("client edges: refused address and wrong credentials (no retry storm)",
   before(async () => {
     t = await startBroker({
       queues: { autoCreate: false, names: ["exists", "doomed"] },
-      sasl: { users: { alice: "secret" }, mechanisms: ["PLAIN", "ANONYMOUS"] },
+      sasl: { users: { alice: "secret" }, mechanisms: ["PLAIN", "ANONYMOUS"], allowAnonymous: true },
     });
   });
   after(async () => {
