@@ -47,7 +47,7 @@ export async function runSend(args: string[], io: CliIo): Promise<number> {
     const sender = new MessageSender(conn.createSession(), "uamqp-cli", address, {
       sendSettleMode: values.settled ? SenderSettleMode.Settled : SenderSettleMode.Unsettled,
     });
-    await sender.open({ timeoutMs: 30_000 });
+    await sender.open({ timeout: 30_000 });
     const outcomes = await Promise.all(Array.from({ length: count }, () => sender.send(new Msg({ body }))));
     const failed = outcomes.filter((o) => o.result !== MessageSendResult.Ok);
     io.stdout.write(`sent ${count - failed.length} of ${count} message(s) to ${address.toString()}\n`);
@@ -86,7 +86,7 @@ export async function runReceive(args: string[], io: CliIo): Promise<number> {
           else timer = setTimeout(resolve, timeoutMs);
         },
       });
-      receiver.open({ timeoutMs: 30_000 }).catch(reject);
+      receiver.open({ timeout: 30_000 }).catch(reject);
     });
     io.stderr.write(`received ${got} message(s)\n`);
     return got > 0 ? 0 : 1;

@@ -1,41 +1,97 @@
 /**
- * uamqp's `AMQPClient`: owns (or shares) a connection and a session, opens them, closes them, and
- * — beyond uamqp — recovers from dropped connections and detached links (see `recovery.ts`),
- * reporting each step through `status()`. `SendClient` and `ReceiveClient` add their link.
+ * uamqp's `AMQPClient`, the one owner of a client's lifecycle: its state, where it connects (address
+ * and auth, switched by redirects), the connection and session it uses (its own, or a shared
+ * connection), the open that concurrent calls share, recovery from dropped connections and detached
+ * links (beyond uamqp), redirects, and what it reports (`status()`, `closed()`, the sticky error).
  *
- * Its parts: `connection-lifecycle.ts` (connection, session, address and auth),
- * `recovery-controller.ts` (failures, recovery runs, the redirects of an open and of `redirect()`),
- * `status-reporter.ts` (`status()`,
- * `closed()`, the sticky error). This file holds the open/close state machine and the hooks of the
- * link clients.
+ * `SendClient` and `ReceiveClient` plug their link in through the `ClientLink` interface
+ * (client-link.ts). The map of this file is in docs/architecture.md, "The client".
  */
 import { randomUUID } from "node:crypto";
 import { Address } from "../address/index.js";
-import type { AMQPAuth } from "../auth/amqp-auth.js";
-import type { AMQPError } from "../errors/amqp-error.js";
+import {
+  SASLAnonymous,
+  SASLPlain,
+  TransportType,
+  type AMQPAuth,
+  type TransportOptions,
+} from "../auth/amqp-auth.js";
+import { AMQPError } from "../errors/amqp-error.js";
 import {
   AMQPClientShutdown,
   AMQPConnectionError,
+  ConnectionClose,
+  ConnectionRedirect,
   LinkDetach,
-  type ConnectionRedirect,
-  type LinkRedirect,
+  LinkRedirect,
 } from "../errors/exceptions.js";
-import type { Link } from "../engine/link.js";
+import { computeBackoffMs } from "../policy/backoff.js";
+import type { ErrorAction } from "../policy/error-action.js";
 import { ErrorPolicy } from "../policy/error-policy.js";
-import { resolveReconnect, type AMQPClientOptions, type OpenOptions } from "./client-options.js";
-import type { ClientState, ClientStatus } from "./client-status.js";
-import type { Connection } from "./connection.js";
-import { ConnectionLifecycle } from "./connection-lifecycle.js";
-import { reportAttach } from "./on-attach.js";
-import { RecoveryController } from "./recovery-controller.js";
+import { abortError, bounded, delay, nextTurn, settleWithin } from "../policy/wait.js";
+import { deferred } from "../util/deferred.js";
+import type { ClientLink, ClientLinkEvent, ClientLinkHost } from "./client-link.js";
+import {
+  AMQP_CLIENT_OPTIONS,
+  DEFAULTS,
+  WAIT_OPTIONS,
+  checkOptions,
+  compact,
+  optionsError,
+  resolveReconnect,
+  type AMQPClientOptions,
+  type ConnectionOptions,
+  type OptionNames,
+  type ResolvedReconnect,
+  type SessionOptions,
+  type WaitOptions,
+} from "./client-options.js";
+import { StatusStream, logStatus, type ClientState, type ClientStatus } from "./client-status.js";
+import { Connection } from "./connection.js";
 import type { Session } from "./session.js";
-import { SharedOpen } from "./shared-open.js";
-import { StatusReporter } from "./status-reporter.js";
-import { abortError, bounded, nextTurn } from "./waits.js";
-import { aliased, withClientAliases } from "./option-aliases.js";
 
-export type { OpenOptions } from "./client-options.js";
 export type { ClientState } from "./client-status.js";
+
+/** Options of {@link AMQPClient.open}. */
+export interface OpenOptions {
+  /** Run on this connection (shared with other clients; closing the client leaves it open). */
+  readonly connection?: Connection | undefined;
+  /** Stops this call's wait (rejects with an `AMQPAbortError`); the open stops when no call waits. */
+  readonly signal?: AbortSignal | undefined;
+  /** Bound on the open (ms). @defaultValue the client's `openTimeout` (30000) */
+  readonly timeout?: number | undefined;
+}
+const OPEN_OPTIONS: OptionNames<OpenOptions> = { connection: true, signal: true, timeout: true };
+
+/** After this long without a failure the reconnect attempt budget starts over. */
+const STABLE_MS = 30_000;
+
+/** Redirects followed by one `open()` before giving up. */
+const MAX_REDIRECTS = 5;
+
+/** A redirect error (link or connection). */
+type RedirectError = LinkRedirect | ConnectionRedirect;
+
+function isRedirect(e: unknown): e is RedirectError {
+  return e instanceof LinkRedirect || e instanceof ConnectionRedirect;
+}
+
+/** `e` as an {@link AMQPError} (a foreign error is wrapped, keeping it as the `cause`). @internal */
+export function asAMQPError(e: unknown): AMQPError {
+  if (e instanceof AMQPError) return e;
+  const text = e instanceof Error ? e.message : String(e);
+  return new AMQPError(text, { cause: e });
+}
+
+/**
+ * The decision of `policy` for `error`, also recorded on it (uamqp's `error.action`): for the
+ * recoveries here and the message retries of `SendClient`. @internal
+ */
+export function decide(policy: ErrorPolicy, error: AMQPError): ErrorAction {
+  const action = policy.actionFor(error);
+  error.recordAction(action);
+  return action;
+}
 
 /**
  * A client on one AMQP connection (uamqp's `AMQPClient`). Usually used through {@link SendClient}
@@ -57,76 +113,77 @@ export class AMQPClient implements AsyncDisposable {
   readonly clientName: string;
   /** Decides message retries and link/connection recovery. */
   readonly errorPolicy: ErrorPolicy;
-  readonly #lifecycle: ConnectionLifecycle;
-  readonly #recovery: RecoveryController;
-  readonly #reporter = new StatusReporter(() => `${this.clientName} ${this.remoteAddress.toString()}`);
+  readonly #reconnect: ResolvedReconnect;
+
+  // Where the client connects.
+  #address: Address;
+  #auth: AMQPAuth | undefined;
+  // What it is connected with.
+  #connection: Connection | undefined;
+  #session: Session | undefined;
+  /** Runs on a connection passed to `open()`, which it does not own. */
+  #external = false;
+  /** The link of a SendClient or ReceiveClient (none for a plain AMQPClient). */
+  #link: ClientLink | undefined;
+
+  // Lifecycle.
   #state: ClientState = "idle";
   #opening: SharedOpen | undefined;
   #closing: Promise<void> | undefined;
 
+  // Recovery.
+  /** Aborted on close; replaced on each recovery/redirect so that a superseded loop stops. */
+  #epoch = new AbortController();
+  /** A failure during an open or a recovery attempt, handled once the attempt ends. */
+  #pendingFailure: AMQPError | undefined;
+  #attempts = 0;
+  #lastFailureAt = 0;
+
+  // What the client reports.
+  #status = new StatusStream<ClientStatus>();
+  readonly #closed = deferred<AMQPError | undefined>();
+  /** The error that stopped the client (sticky). */
+  #error: AMQPError | undefined;
+
   /**
    * Creates the client; nothing is connected before {@link AMQPClient.open} (or a send/receive call).
    * @param remoteAddress - an `amqp://`, `amqps://`, `ws://` or `wss://` URL, or an {@link Address}
-   * @throws {InvalidAddressError} for an unusable URL; {@link RangeError} for an invalid
-   *   `reconnect.maxAttempts`.
+   * @throws {InvalidAddressError} for an unusable URL; {@link TypeError} for an unknown option;
+   *   {@link RangeError} for an invalid `reconnect.maxAttempts`.
    */
   constructor(remoteAddress: string | Address, options: AMQPClientOptions = {}) {
-    options = withClientAliases(options);
+    // SendClient and ReceiveClient check their own options, which include these.
+    if (new.target === AMQPClient) checkOptions(options, AMQP_CLIENT_OPTIONS, "AMQPClient");
     this.options = options;
     const address = typeof remoteAddress === "string" ? Address.parse(remoteAddress) : remoteAddress;
+    this.#address = address;
     this.clientName = options.clientName ?? randomUUID();
     this.errorPolicy = options.errorPolicy ?? new ErrorPolicy();
-    const reconnect = resolveReconnect(options.reconnect);
-    this.#lifecycle = new ConnectionLifecycle(address, this.clientName, options, {
-      attachLink: (session, signal) => this.attachLink(session, signal),
-      closeLink: () => this.closeLink(),
-      connectionLost: (error) => {
-        this.#recovery.onFailure(error);
-      },
-      redirectAddress: (a) => {
-        this.applyRedirectAddress(a);
-      },
-    });
-    this.#recovery = new RecoveryController({
-      reconnect,
-      errorPolicy: this.errorPolicy,
-      lifecycle: this.#lifecycle,
-      reporter: this.#reporter,
-      state: () => this.#state,
-      setState: (state) => {
-        this.#state = state;
-      },
-      closedError: () => this.closedError(),
-      linkLost: (error) => {
-        this.onLinkLost(error);
-      },
-      relinked: () => this.onRecovered(),
-      fatal: (error) => {
-        this.onFatal(error);
-      },
-    });
+    this.#reconnect = resolveReconnect(options.reconnect);
+    // A node-name address has no host: the auth comes from a given auth or a shared connection.
+    if (options.auth || !address.isNode) this.#auth = resolveAuth(address, options.auth, options.transport);
   }
 
   // ---- state -------------------------------------------------------------------------------------
 
   /** The address the client was created for (or redirected to). */
   get remoteAddress(): Address {
-    return this.#lifecycle.address;
+    return this.#address;
   }
 
   /** The auth of the connection (uamqp replaces it with the shared connection's). */
   get auth(): AMQPAuth | undefined {
-    return this.#lifecycle.auth;
+    return this.#auth;
   }
 
   /** The connection, once opened. */
   get connection(): Connection | undefined {
-    return this.#lifecycle.connection;
+    return this.#connection;
   }
 
   /** The session, once opened. */
   get session(): Session | undefined {
-    return this.#lifecycle.session;
+    return this.#session;
   }
 
   /** Where the client is in its lifecycle (see {@link ClientState}). */
@@ -146,12 +203,12 @@ export class AMQPClient implements AsyncDisposable {
 
   /** The error that stopped the client, if any (sticky). */
   get error(): AMQPError | undefined {
-    return this.#reporter.error;
+    return this.#error;
   }
 
   /** Runs on a connection passed to `open()` (shared with other clients). */
   get isSharedConnection(): boolean {
-    return this.#lifecycle.external;
+    return this.#external;
   }
 
   /**
@@ -159,12 +216,31 @@ export class AMQPClient implements AsyncDisposable {
    * `reconnected`, `closed`. The iteration ends after `closed`.
    */
   status(): AsyncIterableIterator<ClientStatus> {
-    return this.#reporter.subscribe();
+    return this.#status.subscribe();
   }
 
   /** Resolves when the client closed or failed for good: undefined, or the error. Never rejects. */
   closed(): Promise<AMQPError | undefined> {
-    return this.#reporter.closed;
+    return this.#closed.promise;
+  }
+
+  /** The client is closing, closed or failed: calls get {@link AMQPClient.#closedError}. */
+  #stopped(): boolean {
+    const s = this.#state;
+    return s === "closing" || s === "closed" || s === "failed";
+  }
+
+  /**
+   * Whether the client is in `state` now: for checks after an await, where the compiler would
+   * still assume the state the method set before it.
+   */
+  #is(state: ClientState): boolean {
+    return this.#state === state;
+  }
+
+  /** The error of calls on a closed (or failed) client. */
+  #closedError(): AMQPError {
+    return this.#error ?? new AMQPClientShutdown("The client is closed.", { retryable: false });
   }
 
   // ---- open / close ------------------------------------------------------------------------------
@@ -176,15 +252,18 @@ export class AMQPClient implements AsyncDisposable {
    * the open: a call's `signal` ends that call; the open stops when every waiting call aborted.
    *
    * @throws the typed error of the failure (`AuthenticationException`, `LinkDetach`, `ConnectFailedError`,
-   *   `ClientTimeout`…); {@link AMQPClientShutdown} on a closed client; {@link AMQPAbortError}.
+   *   `ClientTimeout`…); {@link AMQPClientShutdown} on a closed client; {@link AMQPAbortError};
+   *   {@link TypeError} for an unknown option.
    */
   open(options: OpenOptions = {}): Promise<void> {
+    const unknown = optionsError(options, OPEN_OPTIONS, "AMQPClient.open()");
+    if (unknown) return Promise.reject(unknown);
     const signal = options.signal;
     switch (this.#state) {
       case "failed":
       case "closing":
       case "closed":
-        return Promise.reject(this.closedError());
+        return Promise.reject(this.#closedError());
       case "open":
       case "recovering":
         return signal?.aborted === true ? Promise.reject(abortError(signal)) : Promise.resolve();
@@ -192,7 +271,7 @@ export class AMQPClient implements AsyncDisposable {
         break;
       case "idle": {
         if (signal?.aborted === true) return Promise.reject(abortError(signal));
-        const opening = new SharedOpen((s) => this.#open({ ...options, signal: s }));
+        const opening = new SharedOpen((s) => this.#open(options, s));
         this.#opening = opening;
         const done = (): void => {
           if (this.#opening === opening) this.#opening = undefined;
@@ -204,19 +283,43 @@ export class AMQPClient implements AsyncDisposable {
     return this.#opening?.join(signal) ?? Promise.resolve();
   }
 
-  async #open(options: OpenOptions): Promise<void> {
+  async #open(options: OpenOptions, signal: AbortSignal): Promise<void> {
     this.#state = "opening";
-    this.#recovery.clearFailure();
-    if (options.connection) this.#lifecycle.join(options.connection);
-    const timeoutMs = aliased(options, "timeout", "timeoutMs") ?? this.options.openTimeout ?? 30_000;
-    await this.#recovery.establishForOpen(timeoutMs, options.signal, options.connection !== undefined);
+    this.#pendingFailure = undefined;
+    const joined = options.connection;
+    if (joined) this.#join(joined);
+    const timeout = options.timeout ?? this.options.openTimeout ?? DEFAULTS.openTimeout;
+    // The peer's redirect refusals are followed (up to MAX_REDIRECTS) when recovery is enabled and
+    // the connection is the client's own. A failed try is torn down; when the open gives up, the
+    // client is idle again and forgets the shared connection it joined for it.
+    for (let hops = 0; ; hops++) {
+      try {
+        await this.#establish(timeout, signal);
+        break;
+      } catch (e) {
+        const error = asAMQPError(e);
+        // Only close() moves an opening client elsewhere.
+        if (this.#stopped()) throw this.#closedError();
+        await this.#teardown();
+        // close() may have been called while the failed try was torn down: it stays closed.
+        if (this.#stopped()) throw this.#closedError();
+        if (isRedirect(error) && this.#reconnect.enabled && !this.#external && hops < MAX_REDIRECTS) {
+          this.#emit(this.#redirectTo(error));
+          continue;
+        }
+        this.#state = "idle";
+        this.#pendingFailure = undefined;
+        if (joined) this.#leave();
+        throw error;
+      }
+    }
     this.#state = "open";
-    const failure = this.#recovery.takeFailure();
+    const failure = this.#takeFailure();
     if (failure) {
-      this.#recovery.onFailure(failure);
+      this.#onFailure(failure);
       return;
     }
-    this.onOpened();
+    this.#tell({ type: "opened" });
   }
 
   /**
@@ -224,9 +327,8 @@ export class AMQPClient implements AsyncDisposable {
    * client was not opened. @throws the connection's error.
    */
   async authComplete(): Promise<boolean> {
-    if (this.#state === "closed" || this.#state === "closing") throw this.closedError();
-    if (this.#state === "failed") throw this.closedError();
-    const conn = this.#lifecycle.connection;
+    if (this.#stopped()) throw this.#closedError();
+    const conn = this.#connection;
     if (!conn) return false;
     await conn.open();
     return true;
@@ -244,33 +346,32 @@ export class AMQPClient implements AsyncDisposable {
         case "open":
           return true;
         case "failed":
-          throw this.closedError();
         case "closing":
         case "closed":
-          throw this.closedError();
+          throw this.#closedError();
         case "opening":
           await this.#opening?.promise;
           break;
         case "recovering":
-          await Promise.race([this.#reporter.next(), this.#reporter.closed]);
+          await Promise.race([this.#nextStatus(), this.#closed.promise]);
           break;
       }
     }
   }
 
   /**
-   * The spec's `waitUntilReady()`: opens the client if it is not open yet and resolves once
-   * connection, session and link are up (waiting out a recovery in progress), within `timeoutMs`.
-   * @throws {ClientTimeout} after `timeoutMs`; {@link AMQPAbortError}; the client's failure.
+   * Opens the client if it is not open yet and resolves once connection, session and link are up
+   * (waiting out a recovery in progress), within `timeout` ms.
+   * @throws {ClientTimeout} after `timeout`; {@link AMQPAbortError}; the client's failure;
+   *   {@link TypeError} for an unknown option.
    */
-  async waitUntilReady(
-    options: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {},
-  ): Promise<void> {
-    const { timeoutMs, signal } = options;
-    const deadline = timeoutMs ? Date.now() + timeoutMs : undefined;
-    if (this.#state === "idle" || this.#state === "opening") await this.open({ signal, timeout: timeoutMs });
+  async waitUntilReady(options: WaitOptions = {}): Promise<void> {
+    checkOptions(options, WAIT_OPTIONS, "AMQPClient.waitUntilReady()");
+    const { timeout, signal } = options;
+    const deadline = timeout ? Date.now() + timeout : undefined;
+    if (this.#state === "idle" || this.#state === "opening") await this.open({ signal, timeout });
     const left = deadline === undefined ? undefined : Math.max(1, deadline - Date.now());
-    await bounded(this.clientReady(), { timeoutMs: left, signal, what: "waitUntilReady()" });
+    await bounded(this.clientReady(), { timeout: left, signal, what: "waitUntilReady()" });
   }
 
   /**
@@ -284,13 +385,13 @@ export class AMQPClient implements AsyncDisposable {
 
   async #close(): Promise<void> {
     this.#state = "closing";
-    this.#recovery.abort();
-    this.onClosing();
+    this.#epoch.abort();
+    this.#tell({ type: "closing" });
     await nextTurn(); // let dispositions queued by the application reach the wire first
-    await this.#lifecycle.teardown();
+    await this.#teardown();
     this.#state = "closed";
-    this.#reporter.end(undefined);
-    this.#reporter.settle(this.#reporter.error);
+    this.#end(undefined);
+    this.#closed.resolve(this.#error);
   }
 
   /** `await using` support: {@link AMQPClient.close}. */
@@ -298,12 +399,171 @@ export class AMQPClient implements AsyncDisposable {
     await this.close();
   }
 
-  /** @internal The error of calls on a closed client. */
-  protected closedError(): AMQPError {
-    return this.#reporter.error ?? new AMQPClientShutdown("The client is closed.", { retryable: false });
+  // ---- the link ----------------------------------------------------------------------------------
+
+  /**
+   * @internal Plugs the client's link in (called once, by the constructor of `SendClient` and
+   * `ReceiveClient`). Returns what the link reports through.
+   */
+  protected plugLink(link: ClientLink): ClientLinkHost {
+    this.#link = link;
+    return {
+      failed: (error) => {
+        const e =
+          error ??
+          new LinkDetach("amqp:unknown-error: The peer detached the link without an error.", {
+            condition: "amqp:unknown-error",
+            description: "The peer detached the link without an error.",
+          });
+        // Wait for the end of the synchronous teardown, so the connection's state is known.
+        queueMicrotask(() => {
+          this.#onFailure(e);
+        });
+      },
+      progressed: () => {
+        this.#attempts = 0;
+      },
+      closedError: () => this.#closedError(),
+    };
   }
 
-  // ---- redirect ----------------------------------------------------------------------------------
+  #tell(event: ClientLinkEvent): number {
+    return this.#link?.on(event) ?? 0;
+  }
+
+  // ---- connection and session --------------------------------------------------------------------
+
+  /** Runs on `connection` (shared with other clients; its auth replaces the client's). */
+  #join(connection: Connection): void {
+    this.#external = true;
+    this.#connection = connection;
+    this.#auth = connection.auth;
+    this.#watch(connection);
+  }
+
+  /** Forgets the shared connection given to an open that failed. */
+  #leave(): void {
+    this.#external = false;
+    this.#connection = undefined;
+  }
+
+  /**
+   * Connects what is down (connection, session) and attaches the link, within `timeout` ms, the
+   * current epoch and `signal`.
+   */
+  async #establish(timeout: number, signal?: AbortSignal): Promise<void> {
+    let conn = this.#connection;
+    if (!conn || conn.state === "closed" || conn.state === "error" || conn.state === "closing") {
+      if (this.#external) {
+        throw conn?.error ?? new AMQPConnectionError("the shared connection is closed", { retryable: false });
+      }
+      const auth = this.#auth;
+      if (!auth) {
+        throw new AMQPConnectionError(
+          `the address "${this.#address.toString()}" has no host: give an auth or a connection`,
+          { retryable: false },
+        );
+      }
+      conn = new Connection(auth.hostname, auth, this.#connectionOptions());
+      this.#connection = conn;
+      this.#session = undefined;
+      this.#watch(conn);
+    }
+    let session = this.#session;
+    if (!session || session.engine.state === "ending" || session.engine.state === "ended") {
+      session = conn.createSession(this.#sessionOptions());
+      this.#session = session;
+    }
+    const epoch = this.#epoch.signal;
+    const attempt = new AbortController();
+    const outer = signal ? AbortSignal.any([epoch, signal]) : epoch;
+    const inner = AbortSignal.any([outer, attempt.signal]);
+    const work = Promise.all([
+      // A shared connection is not this client's to abort: only the client's wait ends.
+      conn.open(this.#external ? {} : { signal: inner }),
+      session.begun(),
+      this.#link?.attach(session, inner),
+    ]);
+    try {
+      await bounded(work, { timeout, signal: outer, what: "open" });
+    } catch (e) {
+      attempt.abort();
+      throw e;
+    }
+  }
+
+  /** The connection is open and healthy. */
+  #isAlive(): boolean {
+    const c = this.#connection;
+    return c !== undefined && c.state === "open" && c.error === undefined && c.engine.isOpen;
+  }
+
+  /** Closes the link, the session and (unless shared) the connection, each bounded. Never rejects. */
+  async #teardown(): Promise<void> {
+    const conn = this.#connection;
+    const session = this.#session;
+    this.#session = undefined;
+    // DETACH goes out now; on an owned connection the CLOSE ends everything without waiting for
+    // the peer's DETACH, on a shared one the link and the session are ended one by one.
+    const linkClosed = this.#link?.detach() ?? Promise.resolve();
+    if (!this.#external) {
+      this.#connection = undefined;
+      if (conn) await settleWithin(conn.close(), DEFAULTS.closeGrace);
+      await settleWithin(linkClosed, DEFAULTS.closeGrace);
+    } else {
+      await settleWithin(linkClosed, DEFAULTS.closeGrace);
+      if (session) await settleWithin(session.close(), DEFAULTS.closeGrace);
+    }
+  }
+
+  /** Closes a half-dead connection (and forgets its session) before the next attempt. */
+  async #dropConnection(): Promise<void> {
+    const conn = this.#connection;
+    this.#connection = undefined;
+    this.#session = undefined;
+    if (conn) await settleWithin(conn.close(), DEFAULTS.closeGrace);
+  }
+
+  /** A failure of the current connection starts a recovery (or is recorded, see #onFailure). */
+  #watch(conn: Connection): void {
+    void conn.closed().then((err) => {
+      if (conn !== this.#connection) return;
+      this.#onFailure(
+        err ??
+          new ConnectionClose("The peer closed the connection.", {
+            condition: "amqp:connection:forced",
+            description: "The peer closed the connection.",
+          }),
+      );
+    });
+  }
+
+  #connectionOptions(): ConnectionOptions {
+    const o = this.options;
+    return compact<ConnectionOptions>({
+      containerId: this.clientName,
+      maxFrameSize: o.maxFrameSize,
+      channelMax: o.channelMax,
+      idleTimeout: o.idleTimeout,
+      properties: o.properties,
+      remoteIdleTimeoutEmptyFrameSendRatio: o.remoteIdleTimeoutEmptyFrameSendRatio,
+      debug: o.debug,
+    });
+  }
+
+  #sessionOptions(): SessionOptions {
+    const o = this.options;
+    const onAttach = o.onAttach;
+    return compact<SessionOptions>({
+      incomingWindow: o.incomingWindow,
+      outgoingWindow: o.outgoingWindow,
+      handleMax: o.handleMax,
+      // The session reports the peer's ATTACH of the client's link (the only link on it).
+      onAttach: onAttach && ((info) => onAttach(info.source, info.target, info.properties, info.error)),
+    });
+  }
+
+  // ---- redirects ---------------------------------------------------------------------------------
 
   /**
    * Follows a redirect (uamqp's `redirect(redirect, auth)`): drops the link and connection, switches
@@ -311,83 +571,350 @@ export class AMQPClient implements AsyncDisposable {
    * re-attaches; unsent messages are sent to the new place. Also revives a client that failed with
    * the redirect error.
    *
-   * @throws {AMQPConnectionError} (`amqp:not-allowed`) on a shared connection; the open's error.
+   * @throws {AMQPConnectionError} (`amqp:not-allowed`) on a shared connection; the open's error
+   *   (the client is then idle).
    */
   async redirect(error: LinkRedirect | ConnectionRedirect, auth?: AMQPAuth): Promise<void> {
-    if (this.#lifecycle.external) {
+    if (this.#external) {
       throw new AMQPConnectionError("redirect() is not possible on a shared connection", {
         condition: "amqp:not-allowed",
         retryable: false,
       });
     }
-    if (this.#state === "closing" || this.#state === "closed") throw this.closedError();
+    if (this.#state === "closing" || this.#state === "closed") throw this.#closedError();
     if (this.#state === "opening") await this.#opening?.promise.catch(() => undefined);
-    await this.#recovery.redirect(error, auth, this.options.openTimeout ?? 30_000);
+    this.#newEpoch();
+    this.#state = "recovering";
+    await this.#teardown();
+    const redirected = this.#redirectTo(error, auth);
+    // A failed client revived by a redirect: a new status stream, no error.
+    if (this.#status.ended) this.#status = new StatusStream<ClientStatus>();
+    this.#error = undefined;
+    this.#emit(redirected);
+    this.#pendingFailure = undefined;
+    try {
+      await this.#establish(this.options.openTimeout ?? DEFAULTS.openTimeout);
+    } catch (e) {
+      await this.#teardown();
+      if (this.#is("recovering")) this.#state = "idle";
+      throw asAMQPError(e);
+    }
+    this.#recovered(0);
   }
 
-  // ---- hooks for the link clients ----------------------------------------------------------------
-
-  /** @internal Creates the client's link on `session` and resolves when it is attached. */
-  protected attachLink(_session: Session, _signal: AbortSignal): Promise<void> {
-    return Promise.resolve();
+  /**
+   * Switches to the redirect's host (with `auth`, or the current credentials) and address, telling
+   * the link of a new address. Returns the `redirected` status to report.
+   */
+  #redirectTo(error: RedirectError, auth?: AMQPAuth): ClientStatus {
+    const current = redirectAuth(this.#requireAuth(), error, auth);
+    this.#auth = current;
+    if (error.address !== undefined) {
+      this.#address = Address.from(error.address);
+      this.#tell({ type: "redirected", address: error.address });
+    }
+    return {
+      type: "redirected",
+      hostname: current.hostname,
+      port: current.port,
+      address: error.address,
+      error,
+    };
   }
 
-  /** @internal Detaches the client's link (bounded by the caller). */
-  protected closeLink(): Promise<void> {
-    return Promise.resolve();
+  #requireAuth(): AMQPAuth {
+    const auth = this.#auth;
+    if (!auth) throw new AMQPConnectionError("the client has no auth", { retryable: false });
+    return auth;
   }
 
-  /** @internal The first `open()` completed. */
-  protected onOpened(): void {
-    // nothing to start without a link
+  // ---- failures and recovery ---------------------------------------------------------------------
+
+  /** Aborts the current epoch (stopping its recovery loop) and starts a new one. */
+  #newEpoch(): AbortSignal {
+    this.#epoch.abort();
+    this.#epoch = new AbortController();
+    return this.#epoch.signal;
   }
 
-  /** @internal The link or connection was lost; recovery starts. */
-  protected onLinkLost(_error: AMQPError): void {
-    // nothing to do without a link
+  /** The failure recorded during the attempt that just ended, if any (and forgets it). */
+  #takeFailure(): AMQPError | undefined {
+    const f = this.#pendingFailure;
+    this.#pendingFailure = undefined;
+    return f;
   }
 
-  /** @internal The link is back; returns how many messages were sent again. */
-  protected onRecovered(): number {
-    return 0;
+  /**
+   * The link or connection failed with `error`: recorded while the client opens or recovers (the
+   * attempt handles it when it ends), ignored unless the client is open, else a recovery starts.
+   */
+  #onFailure(error: AMQPError): void {
+    const state = this.#state;
+    if (state === "opening" || state === "recovering") {
+      this.#pendingFailure ??= error;
+      return;
+    }
+    if (state !== "open") return;
+    this.#state = "recovering";
+    const now = Date.now();
+    if (now - this.#lastFailureAt > STABLE_MS) this.#attempts = 0;
+    this.#lastFailureAt = now;
+    const signal = this.#newEpoch();
+    this.#tell({ type: "lost", error });
+    void this.#recover(error, signal);
   }
 
-  /** @internal The client failed for good: fail every pending call with `error`. */
-  protected onFatal(_error: AMQPError): void {
-    // nothing pending without a link
+  /**
+   * One recovery after `error` (beyond uamqp): reconnect and re-attach with exponential backoff and
+   * jitter, bounded by the reconnect options and the error policy, following redirects; or fail
+   * with the error. Resolves when the client is back, failed, or when `signal` (its epoch) aborted:
+   * closed, or superseded by another recovery or a redirect.
+   */
+  async #recover(error: AMQPError, signal: AbortSignal): Promise<void> {
+    this.#emit(this.#isAlive() ? { type: "linkDetached", error } : { type: "disconnected", error });
+    let redirect = isRedirect(error) ? error : undefined;
+    let action = redirect ? undefined : this.#actionFor(error);
+    const cannot =
+      !this.#reconnect.enabled ||
+      (action !== undefined && !action.retry) ||
+      // A shared connection is not the client's to reconnect or to move.
+      (this.#external && (redirect !== undefined || !this.#isAlive()));
+    if (cannot) {
+      await this.#fail(error);
+      return;
+    }
+    let last = error;
+    for (let attempt = this.#nextAttempt(); attempt !== undefined; attempt = this.#nextAttempt()) {
+      const delayMs = redirect
+        ? 0
+        : Math.max(action?.backoffMs ?? 0, computeBackoffMs(attempt - 1, this.#reconnect.backoff));
+      this.#emit({ type: "reconnecting", attempt, delayMs, error: last });
+      try {
+        await delay(delayMs, signal);
+      } catch {
+        return; // closed or superseded
+      }
+      try {
+        if (redirect) {
+          await this.#followRedirect(redirect);
+          redirect = undefined;
+        }
+        if (!this.#isAlive() && !this.#external) await this.#dropConnection();
+        this.#pendingFailure = undefined;
+        await this.#establish(this.#reconnect.attemptTimeout);
+        if (signal.aborted) return;
+        this.#recovered(attempt);
+        return;
+      } catch (e) {
+        if (signal.aborted) return;
+        last = asAMQPError(e);
+        if (isRedirect(last) && !this.#external) {
+          redirect = last;
+          continue;
+        }
+        const a = this.#actionFor(last);
+        if (!a.retry) {
+          await this.#fail(last);
+          return;
+        }
+        action = a;
+        if (!this.#isAlive()) await this.#dropConnection();
+      }
+    }
+    await this.#fail(last);
   }
 
-  /** @internal `close()` was called: end every pending call. */
-  protected onClosing(): void {
-    // nothing pending without a link
+  /**
+   * The number of the next attempt, or undefined when the budget is spent (attempts are counted
+   * across recoveries until the link makes progress).
+   */
+  #nextAttempt(): number | undefined {
+    return this.#attempts < this.#reconnect.maxAttempts ? ++this.#attempts : undefined;
   }
 
-  /** @internal A redirect names a new node address for the link. */
-  protected applyRedirectAddress(_address: string): void {
-    // the base client has no link
+  /** A redirect met during a recovery: switch host and address, dropping a connection to another host. */
+  async #followRedirect(error: RedirectError): Promise<void> {
+    const before = this.#requireAuth();
+    this.#emit(this.#redirectTo(error));
+    const after = this.#requireAuth();
+    const moved =
+      before.hostname !== after.hostname ||
+      before.port !== after.port ||
+      before.transport.customEndpointHostname !== after.transport.customEndpointHostname;
+    if (moved) await this.#dropConnection();
   }
 
-  /** @internal The client's link failed (the peer detached it, or its session/connection died). */
-  protected linkFailed(error: AMQPError | undefined): void {
-    const e =
-      error ??
-      new LinkDetach("amqp:unknown-error: The peer detached the link without an error.", {
-        condition: "amqp:unknown-error",
-        description: "The peer detached the link without an error.",
-      });
-    // Wait for the end of the synchronous teardown, so the connection's state is known.
-    queueMicrotask(() => {
-      this.#recovery.onFailure(e);
+  #actionFor(error: AMQPError): ErrorAction {
+    return decide(this.errorPolicy, error);
+  }
+
+  /** A recovery (or a redirect) succeeded on `attempt`: the client is open again. */
+  #recovered(attempt: number): void {
+    if (this.#state !== "recovering") return;
+    this.#state = "open";
+    const failure = this.#takeFailure();
+    const resent = failure ? 0 : this.#tell({ type: "recovered" });
+    this.#emit({ type: "reconnected", attempt, resent });
+    // Lost again while it was being re-established: recover again (the attempt budget goes on).
+    if (failure) this.#onFailure(failure);
+  }
+
+  /** The client fails for good with `error` (no-op when closing, closed or failed). */
+  async #fail(error: AMQPError): Promise<void> {
+    if (this.#stopped()) return;
+    this.#state = "failed";
+    this.#error = error;
+    this.#epoch.abort();
+    this.#end(error);
+    this.#tell({ type: "fatal", error });
+    this.#closed.resolve(error);
+    await this.#teardown();
+  }
+
+  // ---- status ------------------------------------------------------------------------------------
+
+  /** Reports `status` to the current subscribers and the logger. */
+  #emit(status: ClientStatus): void {
+    logStatus(this.#label(), status);
+    this.#status.push(status);
+  }
+
+  /** Emits `closed` (with `error` when a failure ended the client) and ends the stream. */
+  #end(error: AMQPError | undefined): void {
+    const closed: ClientStatus = { type: "closed", error };
+    if (!this.#status.ended) logStatus(this.#label(), closed);
+    this.#status.push(closed);
+    this.#status.end();
+  }
+
+  /** How the log lines name the client: its name and address (password masked). */
+  #label(): string {
+    return `${this.clientName} ${this.#address.toString()}`;
+  }
+
+  /** Resolves on the next status event (or the end of the stream). */
+  async #nextStatus(): Promise<void> {
+    const it = this.#status.subscribe();
+    try {
+      await it.next();
+    } finally {
+      await it.return?.();
+    }
+  }
+}
+
+/**
+ * One open shared by the calls that wait for it (`AMQPClient.open()`, and the sends and receives
+ * that open the client): the `AbortSignal` of a call ends that call's wait only; the open itself is
+ * aborted when every call waiting for it has given up.
+ */
+class SharedOpen {
+  /** The open: settles with its outcome. Never reported as unhandled (callers get it via `join`). */
+  readonly promise: Promise<void>;
+  readonly #controller = new AbortController();
+  /** Calls waiting that may still abort; Infinity once a call that cannot abort is waiting. */
+  #waiters = 0;
+
+  /** Starts `run`, giving it the signal that aborts the open. */
+  constructor(run: (signal: AbortSignal) => Promise<void>) {
+    this.promise = run(this.#controller.signal);
+    this.promise.catch(() => undefined);
+  }
+
+  /**
+   * Waits for the open. When `signal` aborts, the call rejects with an `AMQPAbortError`; if it was
+   * the last call waiting, the open is aborted and the call rejects once the open has ended.
+   */
+  join(signal: AbortSignal | undefined): Promise<void> {
+    if (!signal) {
+      this.#waiters = Infinity;
+      return this.promise;
+    }
+    if (signal.aborted) return Promise.reject(abortError(signal));
+    this.#waiters++;
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        if (--this.#waiters <= 0) {
+          // The last call gave up: the open stops, and its AMQPAbortError reaches this call.
+          this.#controller.abort(signal.reason);
+          return;
+        }
+        reject(abortError(signal));
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.promise.then(
+        () => {
+          signal.removeEventListener("abort", onAbort);
+          resolve();
+        },
+        (e: unknown) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(asAMQPError(e));
+        },
+      );
     });
   }
+}
 
-  /** @internal The link made progress: the reconnect attempt budget starts over. */
-  protected markProgress(): void {
-    this.#recovery.markProgress();
-  }
+/**
+ * What the URL says about the transport: TLS, WebSocket, and the port only when the URL names one
+ * (the scheme's default is left to the auth, which picks 443 for WebSocket and proxies).
+ */
+function urlTransport(address: Address): TransportOptions {
+  const ep = address.endpoint();
+  return {
+    tls: ep.tls,
+    ...(address.port !== undefined ? { port: address.port } : {}),
+    ...(ep.webSocket ? { type: TransportType.AmqpOverWebsocket } : {}),
+  };
+}
 
-  /** @internal Reports the peer's ATTACH of `link` to `onAttach` (with an error for a missing terminus). */
-  protected reportAttach(link: Link): void {
-    reportAttach(this.options.onAttach, link);
+/**
+ * The auth of a client for `address` (uamqp: SASL PLAIN from the URL's credentials, else SASL
+ * ANONYMOUS): `auth` with `tls`/`port`/`type` taken from the URL where its transport leaves them
+ * unset, or SASL PLAIN / ANONYMOUS built from the URL.
+ * @throws {InvalidAddressError} when there is no auth and the address has no host.
+ */
+function resolveAuth(
+  address: Address,
+  auth: AMQPAuth | undefined,
+  transport: TransportOptions | undefined,
+): AMQPAuth {
+  if (auth) {
+    if (address.isNode) return auth;
+    const fromUrl = urlTransport(address);
+    const t = auth.transport;
+    const fill: TransportOptions = {
+      ...(t.tls === undefined && fromUrl.tls !== undefined ? { tls: fromUrl.tls } : {}),
+      ...(t.port === undefined && address.port !== undefined ? { port: address.port } : {}),
+      ...(t.type === undefined && fromUrl.type !== undefined ? { type: fromUrl.type } : {}),
+    };
+    if (Object.keys(fill).length === 0) return auth;
+    return auth.withHost(auth.hostname, { ...t, ...fill });
   }
+  const merged: TransportOptions = { ...urlTransport(address), ...transport };
+  const creds = address.credentials();
+  return creds
+    ? new SASLPlain(address.hostname, creds.username, creds.password, merged)
+    : new SASLAnonymous(address.hostname, merged);
+}
+
+/**
+ * The auth to use after a redirect: `auth` when given (its port filled in from the redirect when it
+ * has none), else the current credentials for the redirect's host, port and network host.
+ */
+function redirectAuth(current: AMQPAuth, error: RedirectError, auth?: AMQPAuth): AMQPAuth {
+  if (auth) {
+    if (auth.transport.port !== undefined || error.port === undefined) return auth;
+    return auth.withHost(auth.hostname, { ...auth.transport, port: error.port });
+  }
+  const host = error.hostname ?? error.networkHost ?? current.hostname;
+  const transport: TransportOptions = { ...current.transport };
+  if (error.port !== undefined) transport.port = error.port;
+  if (error.networkHost !== undefined && error.networkHost !== host) {
+    transport.customEndpointHostname = error.networkHost;
+  } else {
+    delete transport.customEndpointHostname;
+  }
+  return current.withHost(host, transport);
 }

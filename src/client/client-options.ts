@@ -1,20 +1,331 @@
 /**
- * Options of the high-level clients (uamqp's `AMQPClient`, `SendClient`, `ReceiveClient` kwargs),
- * camelCase, every duration in milliseconds. One source of truth for the documented defaults.
+ * Every options object of the client layer: uamqp's kwargs in camelCase, every duration in
+ * milliseconds, one name per option. Each options type has one table of its known names, which
+ * {@link checkOptions} uses to turn a misspelt option passed from JavaScript into a `TypeError`
+ * (uamqp raised `ValueError`) instead of ignoring it. The defaults are in {@link DEFAULTS}.
  */
 import type { AMQPAuth, TransportOptions } from "../auth/amqp-auth.js";
 import type { Source, Target } from "../address/index.js";
 import type { AMQPValue } from "../codec/values.js";
 import type { AMQPError } from "../errors/amqp-error.js";
+import type { Message } from "../message/message.js";
 import type { BackoffOptions } from "../policy/backoff.js";
 import type { ErrorPolicy } from "../policy/error-policy.js";
-import type { Message } from "../message/message.js";
-import type { Connection } from "./connection.js";
 import type { ReceiverSettleMode, SenderSettleMode } from "./link-states.js";
 import type { SettleMode } from "./settle-confirm.js";
+import type { SourceLike, TargetLike } from "./termini.js";
+
+/** The documented defaults of the client layer. */
+export const DEFAULTS = {
+  /** Bound on `AMQPClient.open()`. */
+  openTimeout: 30_000,
+  /** Bound on closing a connection or session under a client, and on its link's DETACH. */
+  closeGrace: 5000,
+  /** Largest frame we accept. */
+  maxFrameSize: 65_536,
+  /** Largest message on a link. */
+  maxMessageSize: 1_048_576,
+  /** Messages buffered ahead of the application (`ReceiveClient`, `MessageReceiver`). */
+  prefetch: 300,
+  /** Messages in flight at once (`SendClient`). */
+  maxInFlight: 1000,
+} as const;
+
+/** The names of the options of `T`: one entry per option, checked against `T` by the compiler. */
+export type OptionNames<T> = { readonly [K in keyof T]-?: true };
+
+/** Options renamed when every option got one name: their error names the option that replaced them. */
+const REPLACED_BY: Readonly<Record<string, string>> = {
+  networkTrace: "debug",
+  connectionProperties: "properties",
+  inactivityTimeoutMs: "timeout",
+};
+
+/** Edit distance of `a` and `b`, case-insensitive. */
+function distance(a: string, b: string): number {
+  const s = a.toLowerCase();
+  const t = b.toLowerCase();
+  let prev = Array.from({ length: t.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= s.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= t.length; j++) {
+      const cost = s[i - 1] === t[j - 1] ? 0 : 1;
+      row.push(Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + cost));
+    }
+    prev = row;
+  }
+  return prev[t.length]!;
+}
+
+/** The known name closest to `key` (the replacement of a renamed option first). */
+function nearestName(key: string, known: readonly string[]): string | undefined {
+  const replacement = REPLACED_BY[key];
+  if (replacement !== undefined && known.includes(replacement)) return replacement;
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const name of known) {
+    const d = distance(key, name);
+    if (d < bestDistance) {
+      best = name;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
 
 /**
- * Called for every ATTACH the peer sends for the client's link (uamqp's `on_attach(source, target,
+ * The error of an `options` (from TypeScript or JavaScript) that has an option not named in
+ * `names`, or is not an object: a `TypeError` naming the first unknown option and the nearest known
+ * name. Undefined when the options are fine.
+ *
+ * @param owner - how the error names the call, e.g. `"SendClient"`, `"Connection.open()"`
+ * @internal
+ */
+export function optionsError<T>(
+  options: T | undefined,
+  names: OptionNames<T>,
+  owner: string,
+): TypeError | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options !== "object" || options === null) {
+    return new TypeError(
+      `${owner}: options must be an object, got ${options === null ? "null" : typeof options}`,
+    );
+  }
+  for (const key of Object.keys(options)) {
+    if (Object.hasOwn(names, key)) continue;
+    const near = nearestName(key, Object.keys(names));
+    const hint = near === undefined ? "" : `; did you mean "${near}"?`;
+    return new TypeError(`unknown option "${key}" of ${owner}${hint}`);
+  }
+  return undefined;
+}
+
+/**
+ * Checks `options` (see {@link optionsError}).
+ * @throws {TypeError} naming the first unknown option and the nearest known name.
+ * @internal
+ */
+export function checkOptions<T>(options: T | undefined, names: OptionNames<T>, owner: string): void {
+  const error = optionsError(options, names, owner);
+  if (error) throw error;
+}
+
+/** @internal `o` without its undefined properties (for `exactOptionalPropertyTypes` option objects). */
+export function compact<T extends object>(o: { [K in keyof T]?: T[K] | undefined }): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out as T;
+}
+
+// ---- waits -------------------------------------------------------------------------------------------
+
+/** A bound on one call: a timeout and an abort signal. */
+export interface WaitOptions {
+  /** Bound on the call (ms); 0 or unset = none. The call rejects with `ClientTimeout`. */
+  readonly timeout?: number | undefined;
+  /** Stops the call: it rejects with an `AMQPAbortError`. */
+  readonly signal?: AbortSignal | undefined;
+}
+export const WAIT_OPTIONS: OptionNames<WaitOptions> = { timeout: true, signal: true };
+
+/** A call that only an abort signal stops. */
+export interface SignalOptions {
+  /** Stops the call: it rejects with an `AMQPAbortError`. */
+  readonly signal?: AbortSignal | undefined;
+}
+export const SIGNAL_OPTIONS: OptionNames<SignalOptions> = { signal: true };
+
+// ---- low-level API: Connection, Session, MessageSender, MessageReceiver -------------------------------
+
+/** Options of a `Connection` (uamqp's Connection kwargs). */
+export interface ConnectionOptions {
+  /** Container id sent in OPEN. @defaultValue a random uuid */
+  readonly containerId?: string | undefined;
+  /** Largest frame we accept. @defaultValue 65536 */
+  readonly maxFrameSize?: number | undefined;
+  /** Highest channel (session) number. @defaultValue 65535 */
+  readonly channelMax?: number | undefined;
+  /** Our idle time-out (ms): the peer must send something this often; 0 = none. @defaultValue 0 */
+  readonly idleTimeout?: number | undefined;
+  /** OPEN properties. */
+  readonly properties?: Record<string, AMQPValue> | undefined;
+  /** Heartbeats at the peer's idle-time-out × this ratio. @defaultValue 0.5 */
+  readonly remoteIdleTimeoutEmptyFrameSendRatio?: number | undefined;
+  /** Capabilities offered in OPEN (symbols). @defaultValue none */
+  readonly offeredCapabilities?: string[] | undefined;
+  /** Capabilities desired in OPEN (symbols). @defaultValue none */
+  readonly desiredCapabilities?: string[] | undefined;
+  /** Network trace: every frame in and out, logged at info level (secrets redacted). */
+  readonly debug?: boolean | undefined;
+  /** Bound on the wait for the peer's CLOSE in `close()`, in milliseconds. @defaultValue 5000 */
+  readonly closeTimeoutMs?: number | undefined;
+}
+export const CONNECTION_OPTIONS: OptionNames<ConnectionOptions> = {
+  containerId: true,
+  maxFrameSize: true,
+  channelMax: true,
+  idleTimeout: true,
+  properties: true,
+  remoteIdleTimeoutEmptyFrameSendRatio: true,
+  offeredCapabilities: true,
+  desiredCapabilities: true,
+  debug: true,
+  closeTimeoutMs: true,
+};
+
+/** What the peer attached (uamqp's `on_attach` arguments). */
+export interface AttachInfo {
+  /** Name of the link. */
+  readonly linkName: string;
+  /** Our role on the link (`sender` for a `MessageSender`). */
+  readonly role: "sender" | "receiver";
+  /** The source in the peer's ATTACH. */
+  readonly source: Source | undefined;
+  /** The target in the peer's ATTACH (undefined also for a coordinator target). */
+  readonly target: Target | undefined;
+  /** The peer's ATTACH properties. */
+  readonly properties: Record<string, AMQPValue> | undefined;
+  /**
+   * Set (an `AMQPConnectionError`) when the peer's ATTACH lacks the terminus it must carry: the
+   * peer refuses the link, and the DETACH that follows carries its reason.
+   */
+  readonly error: AMQPError | undefined;
+}
+
+/** Options of a `Session`. */
+export interface SessionOptions {
+  /** Transfer frames accepted before the window is reopened. @defaultValue 65536 */
+  readonly incomingWindow?: number | undefined;
+  /** Outgoing window announced in BEGIN (transfer frames). @defaultValue 65536 */
+  readonly outgoingWindow?: number | undefined;
+  /** Highest link handle of the session. @defaultValue 4294967295 */
+  readonly handleMax?: number | undefined;
+  /**
+   * Called when the peer's ATTACH of a link of this session arrives (uamqp's `on_attach`), before
+   * the link's `open()` settles. A callback that throws is ignored.
+   */
+  readonly onAttach?: ((info: AttachInfo) => void) | undefined;
+}
+export const SESSION_OPTIONS: OptionNames<SessionOptions> = {
+  incomingWindow: true,
+  outgoingWindow: true,
+  handleMax: true,
+  onAttach: true,
+};
+
+/** Options of a `MessageSender` (uamqp kwargs). */
+export interface MessageSenderOptions {
+  /** Link name. @defaultValue a random name */
+  readonly name?: string | undefined;
+  /** `Settled` sends pre-settled (no outcome). @defaultValue SenderSettleMode.Unsettled */
+  readonly sendSettleMode?: SenderSettleMode | undefined;
+  /**
+   * Kept for uamqp parity (exposed as `MessageSender.receiveSettleMode`); the ATTACH always asks
+   * for receiver-settle-mode `first`. @defaultValue ReceiverSettleMode.PeekLock
+   */
+  readonly receiveSettleMode?: ReceiverSettleMode | undefined;
+  /** Largest message this link sends (bytes). @defaultValue 1048576 */
+  readonly maxMessageSize?: number | undefined;
+  /** ATTACH properties of the link. @defaultValue none */
+  readonly properties?: Record<string, AMQPValue> | undefined;
+  /** Desired capabilities of the link (symbols). @defaultValue none */
+  readonly desiredCapabilities?: string[] | undefined;
+}
+export const MESSAGE_SENDER_OPTIONS: OptionNames<MessageSenderOptions> = {
+  name: true,
+  sendSettleMode: true,
+  receiveSettleMode: true,
+  maxMessageSize: true,
+  properties: true,
+  desiredCapabilities: true,
+};
+
+/** Options of `MessageSender.send`. */
+export interface SendOptions extends WaitOptions {
+  /** Send this message pre-settled (only on a link whose sender settle mode is `Mixed`). */
+  readonly settled?: boolean | undefined;
+}
+export const SEND_OPTIONS: OptionNames<SendOptions> = { ...WAIT_OPTIONS, settled: true };
+
+/** Options of a `MessageReceiver`. */
+export interface MessageReceiverOptions {
+  /** Called for each received message, in order. A throw settles it modified(failed, undeliverable). */
+  readonly onMessageReceived?: ((message: Message) => void) | undefined;
+  /** Link name. @defaultValue a random name */
+  readonly name?: string | undefined;
+  /** PeekLock (settle each message) or ReceiveAndDelete (pre-settled). @defaultValue ReceiverSettleMode.PeekLock */
+  readonly receiveSettleMode?: ReceiverSettleMode | undefined;
+  /** Largest message accepted (bytes); bigger ones detach the link. @defaultValue 1048576 */
+  readonly maxMessageSize?: number | undefined;
+  /**
+   * Credit kept outstanding automatically (uamqp `prefetch`): topped up to this when half of it
+   * was used; 0 = manual credit (`resetLinkCredit()` / `addCredit()`). @defaultValue 300
+   */
+  readonly prefetch?: number | undefined;
+  /**
+   * `"manual"` is `prefetch: 0` (credit only through `resetLinkCredit()` / `addCredit()`), `"auto"`
+   * keeps `prefetch`. @defaultValue "auto"
+   */
+  readonly creditMode?: "auto" | "manual" | undefined;
+  /** ATTACH properties of the link. @defaultValue none */
+  readonly properties?: Record<string, AMQPValue> | undefined;
+  /** Desired capabilities of the link (symbols). @defaultValue none */
+  readonly desiredCapabilities?: string[] | undefined;
+  /**
+   * How `accept()`, `reject()`, `release()` and `modify()` complete (beyond uamqp): `"local"`
+   * when the settled disposition is queued, `"confirm"` when the peer settled the delivery with
+   * that outcome (see {@link SettleMode}). PeekLock only: `"confirm"` with ReceiveAndDelete is a
+   * RangeError. `autoComplete` settlements of a `ReceiveClient` never reject unhandled.
+   * @defaultValue "local"
+   */
+  readonly settleMode?: SettleMode | undefined;
+}
+export const MESSAGE_RECEIVER_OPTIONS: OptionNames<MessageReceiverOptions> = {
+  onMessageReceived: true,
+  name: true,
+  receiveSettleMode: true,
+  maxMessageSize: true,
+  prefetch: true,
+  creditMode: true,
+  properties: true,
+  desiredCapabilities: true,
+  settleMode: true,
+};
+
+/** Options of `Session.createSender`: the sender's options, our end of the link, and the wait. */
+export interface CreateSenderOptions extends MessageSenderOptions, WaitOptions {
+  /** Our end of the link. @defaultValue the connection's container id */
+  readonly source?: SourceLike;
+}
+export const CREATE_SENDER_OPTIONS: OptionNames<CreateSenderOptions> = {
+  ...MESSAGE_SENDER_OPTIONS,
+  ...WAIT_OPTIONS,
+  source: true,
+};
+
+/** Options of `Session.createReceiver`: the receiver's options, our end of the link, and the wait. */
+export interface CreateReceiverOptions extends MessageReceiverOptions, WaitOptions {
+  /** Our end of the link. @defaultValue the connection's container id */
+  readonly target?: TargetLike;
+}
+export const CREATE_RECEIVER_OPTIONS: OptionNames<CreateReceiverOptions> = {
+  ...MESSAGE_RECEIVER_OPTIONS,
+  ...WAIT_OPTIONS,
+  target: true,
+};
+
+/** Options of `MessageReceiver.resetLinkCredit`. */
+export interface ResetCreditOptions {
+  /** Ask the sender to use up or give back the credit (drain). @defaultValue false */
+  readonly drain?: boolean | undefined;
+}
+export const RESET_CREDIT_OPTIONS: OptionNames<ResetCreditOptions> = { drain: true };
+
+// ---- AMQPClient, SendClient, ReceiveClient ------------------------------------------------------------
+
+/**
+ * Called for the peer's ATTACH of the client's link (uamqp's `on_attach(source, target,
  * properties, error)`). `error` is set when the peer's ATTACH lacks the terminus it must carry
  * (a refusal; the DETACH that follows rejects the pending open).
  */
@@ -41,6 +352,15 @@ export interface ReconnectOptions extends BackoffOptions {
   /** Bound on each attempt (connect, SASL, OPEN, BEGIN, ATTACH), in milliseconds. @defaultValue 30000 */
   readonly attemptTimeout?: number | undefined;
 }
+export const RECONNECT_OPTIONS: OptionNames<ReconnectOptions> = {
+  maxAttempts: true,
+  attemptTimeout: true,
+  initialMs: true,
+  maxMs: true,
+  multiplier: true,
+  jitter: true,
+  random: true,
+};
 
 /** The defaults of {@link ReconnectOptions} (`initialMs`/`maxMs` differ from the policy module's). */
 export const DEFAULT_RECONNECT = {
@@ -50,143 +370,7 @@ export const DEFAULT_RECONNECT = {
   maxMs: 15_000,
 } as const;
 
-/** Options of {@link AMQPClient} (uamqp's `AMQPClient` kwargs). */
-export interface AMQPClientOptions {
-  /**
-   * Authentication and transport. Without it: SASL PLAIN with the URL's credentials when it has
-   * some, else SASL ANONYMOUS; `amqp://` is plain TCP (port 5672), `amqps://` TLS (5671), `ws://` /
-   * `wss://` WebSocket; a port in the URL wins. A given auth whose transport leaves `tls`, `port` or
-   * `type` unset gets them from the URL too.
-   */
-  readonly auth?: AMQPAuth | undefined;
-  /** Extra transport settings (TLS `ca`, `connectTimeoutMs`…) for the auth built from the URL. */
-  readonly transport?: TransportOptions | undefined;
-  /** Container id of the connection; also the link's own terminus address. @defaultValue a uuid */
-  readonly clientName?: string | undefined;
-  /** Network trace: every frame in and out through the logger at info level (secrets redacted). */
-  readonly debug?: boolean | undefined;
-  /** The spec's name of `debug`. */
-  readonly networkTrace?: boolean | undefined;
-  /** Decides retries of messages and recovery of links and connections. @defaultValue new ErrorPolicy() */
-  readonly errorPolicy?: ErrorPolicy | undefined;
-  /**
-   * Accepted for uamqp compatibility (milliseconds here, seconds in uamqp) and otherwise ignored:
-   * heartbeats are sent automatically from the peer's idle-time-out.
-   */
-  readonly keepAliveInterval?: number | undefined;
-  /** The spec's name of `keepAliveInterval` (ms). */
-  readonly keepAliveIntervalMs?: number | undefined;
-  /** Largest frame we accept. @defaultValue 65536 */
-  readonly maxFrameSize?: number | undefined;
-  /** Highest channel (session) number. @defaultValue 65535 */
-  readonly channelMax?: number | undefined;
-  /** Our idle-time-out (ms); 0 = none. @defaultValue 0 */
-  readonly idleTimeout?: number | undefined;
-  /** The spec's name of `idleTimeout` (ms). */
-  readonly idleTimeoutMs?: number | undefined;
-  /** OPEN properties. */
-  readonly properties?: Record<string, AMQPValue> | undefined;
-  /** The spec's name of `properties` (the connection's OPEN properties). */
-  readonly connectionProperties?: Record<string, AMQPValue> | undefined;
-  /** Heartbeats at the peer's idle-time-out × this ratio. @defaultValue 0.5 */
-  readonly remoteIdleTimeoutEmptyFrameSendRatio?: number | undefined;
-  /** Session incoming window (transfer frames). @defaultValue 65536 */
-  readonly incomingWindow?: number | undefined;
-  /** Session outgoing window (transfer frames). @defaultValue 65536 */
-  readonly outgoingWindow?: number | undefined;
-  /** Highest link handle of the session. @defaultValue 4294967295 */
-  readonly handleMax?: number | undefined;
-  /** See {@link OnAttach}. */
-  readonly onAttach?: OnAttach | undefined;
-  /** Desired capabilities of the client's link (symbols), e.g. `com.microsoft:enable-receiver-runtime-metric`. */
-  readonly desiredCapabilities?: string[] | undefined;
-  /** Largest message on the client's link (bytes). @defaultValue 1048576 */
-  readonly maxMessageSize?: number | undefined;
-  /** ATTACH properties of the client's link. */
-  readonly linkProperties?: Record<string, AMQPValue> | undefined;
-  /** Bound on `open()` (connect, SASL, OPEN, BEGIN, ATTACH), in milliseconds. @defaultValue 30000 */
-  readonly openTimeout?: number | undefined;
-  /** Same as `openTimeout` (ms). */
-  readonly openTimeoutMs?: number | undefined;
-  /** Automatic recovery; `false` surfaces the first connection or link error instead. @defaultValue enabled */
-  readonly reconnect?: boolean | ReconnectOptions | undefined;
-}
-
-/** Options of {@link AMQPClient.open}. */
-export interface OpenOptions {
-  /** Run on this connection (shared with other clients; closing the client leaves it open). */
-  readonly connection?: Connection | undefined;
-  /** Stops this call's wait (rejects with an `AMQPAbortError`); the open stops when no call waits. */
-  readonly signal?: AbortSignal | undefined;
-  /** Bound on the open (ms). @defaultValue the client's `openTimeout` (30000) */
-  readonly timeout?: number | undefined;
-  /** The spec's name of `timeout` (ms). */
-  readonly timeoutMs?: number | undefined;
-}
-
-/** Options of {@link SendClient} (uamqp's `SendClient` kwargs). */
-export interface SendClientOptions extends AMQPClientOptions {
-  /**
-   * Deadline of each message from the moment it is queued, retries included (ms); 0 = none. An
-   * expired message fails with a timeout and is not retried. @defaultValue 0
-   */
-  readonly msgTimeout?: number | undefined;
-  /** The spec's name of `msgTimeout` (ms). */
-  readonly msgTimeoutMs?: number | undefined;
-  /** `Settled` sends messages pre-settled (at most once, no outcome). @defaultValue SenderSettleMode.Unsettled */
-  readonly sendSettleMode?: SenderSettleMode | undefined;
-  /** Messages transferred and waiting for their outcome at once (pipelining). @defaultValue 1000 */
-  readonly maxInFlight?: number | undefined;
-}
-
-/** Options of {@link ReceiveClient} (uamqp's `ReceiveClient` kwargs). */
-export interface ReceiveClientOptions extends AMQPClientOptions {
-  /**
-   * Inactivity timeout (ms): a receive call ends when no message arrived for this long; 0 = never.
-   * @defaultValue 0
-   */
-  readonly timeout?: number | undefined;
-  /** The spec's name of the inactivity `timeout` (ms). */
-  readonly inactivityTimeoutMs?: number | undefined;
-  /**
-   * Close the client when the inactivity timeout (`timeout`, ms) is reached (later receives reject with
-   * `AMQPClientShutdown`); otherwise the same client and link stay usable. @defaultValue true
-   */
-  readonly shutdownAfterTimeout?: boolean | undefined;
-  /**
-   * Accept each message when the application receives it (batch returned, iterator advanced, handler
-   * completed). @defaultValue true
-   */
-  readonly autoComplete?: boolean | undefined;
-  /** Messages buffered ahead of the application: link credit never exceeds what fits. @defaultValue 300 */
-  readonly prefetch?: number | undefined;
-  /** PeekLock (at least once) or ReceiveAndDelete (at most once). @defaultValue ReceiverSettleMode.PeekLock */
-  readonly receiveSettleMode?: ReceiverSettleMode | undefined;
-  /**
-   * How `accept()`, `reject()`, `release()` and `modify()` complete (beyond uamqp, whose
-   * dispositions are fire-and-forget). `"local"`: they resolve `true` once the settled disposition
-   * is queued. `"confirm"`: the link asks for receiver-settle-mode `second` and they resolve `true`
-   * only when the peer settled the delivery with that outcome; they reject with
-   * `MessageSettleFailed` when it settled it otherwise (`condition` e.g.
-   * `com.microsoft:message-lock-lost`), or with the link's error when the link or connection was
-   * lost first. A peer that answers the ATTACH with mode `first` gets settled dispositions and the
-   * promises resolve on send, as in `"local"`. `autoComplete` settlements never reject unhandled.
-   * PeekLock only: `"confirm"` with ReceiveAndDelete throws a RangeError.
-   *
-   * @example
-   * ```ts
-   * const client = new ReceiveClient(url, { settleMode: "confirm", autoComplete: false });
-   * for await (const m of client) {
-   *   try { await m.accept(); } // resolved: the broker has completed the message
-   *   catch (e) { if (e instanceof MessageSettleFailed) console.log(e.condition); }
-   * }
-   * ```
-   * @defaultValue "local"
-   */
-  readonly settleMode?: SettleMode | undefined;
-}
-
-/** Where a reconnect option resolves to. */
+/** Where a reconnect option resolves to. @internal */
 export interface ResolvedReconnect {
   readonly enabled: boolean;
   readonly maxAttempts: number;
@@ -194,9 +378,14 @@ export interface ResolvedReconnect {
   readonly backoff: BackoffOptions;
 }
 
-/** Fills in the defaults of the `reconnect` option. */
+/**
+ * Fills in the defaults of the `reconnect` option.
+ * @throws {TypeError} for an unknown option; {@link RangeError} for an invalid `maxAttempts`.
+ * @internal
+ */
 export function resolveReconnect(option: boolean | ReconnectOptions | undefined): ResolvedReconnect {
   const o = typeof option === "object" ? option : {};
+  checkOptions(o, RECONNECT_OPTIONS, "the reconnect option");
   const maxAttempts = o.maxAttempts ?? DEFAULT_RECONNECT.maxAttempts;
   if (!(Number.isInteger(maxAttempts) || maxAttempts === Infinity) || maxAttempts < 0) {
     throw new RangeError(`reconnect.maxAttempts must be an integer >= 0, got ${maxAttempts}`);
@@ -215,12 +404,135 @@ export function resolveReconnect(option: boolean | ReconnectOptions | undefined)
   };
 }
 
-/** @internal `o` without its undefined properties (for `exactOptionalPropertyTypes` option objects). */
-export function compact<T extends object>(o: { [K in keyof T]?: T[K] | undefined }): T {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
-  return out as T;
+/**
+ * Options of `AMQPClient` (uamqp's `AMQPClient` kwargs). The connection's and the session's options
+ * are those of {@link ConnectionOptions} and {@link SessionOptions}.
+ */
+export interface AMQPClientOptions
+  extends
+    Pick<
+      ConnectionOptions,
+      | "maxFrameSize"
+      | "channelMax"
+      | "idleTimeout"
+      | "properties"
+      | "remoteIdleTimeoutEmptyFrameSendRatio"
+      | "debug"
+    >,
+    Pick<SessionOptions, "incomingWindow" | "outgoingWindow" | "handleMax"> {
+  /**
+   * Authentication and transport. Without it: SASL PLAIN with the URL's credentials when it has
+   * some, else SASL ANONYMOUS; `amqp://` is plain TCP (port 5672), `amqps://` TLS (5671), `ws://` /
+   * `wss://` WebSocket; a port in the URL wins. A given auth whose transport leaves `tls`, `port` or
+   * `type` unset gets them from the URL too.
+   */
+  readonly auth?: AMQPAuth | undefined;
+  /** Extra transport settings (TLS `ca`, `connectTimeoutMs`…) for the auth built from the URL. */
+  readonly transport?: TransportOptions | undefined;
+  /** Container id of the connection; also the link's own terminus address. @defaultValue a uuid */
+  readonly clientName?: string | undefined;
+  /** Decides retries of messages and recovery of links and connections. @defaultValue new ErrorPolicy() */
+  readonly errorPolicy?: ErrorPolicy | undefined;
+  /**
+   * Accepted for uamqp compatibility (milliseconds here, seconds in uamqp) and otherwise ignored:
+   * heartbeats are sent automatically from the peer's idle-time-out.
+   */
+  readonly keepAliveInterval?: number | undefined;
+  /** See {@link OnAttach}. */
+  readonly onAttach?: OnAttach | undefined;
+  /** Desired capabilities of the client's link (symbols), e.g. `com.microsoft:enable-receiver-runtime-metric`. */
+  readonly desiredCapabilities?: string[] | undefined;
+  /** Largest message on the client's link (bytes). @defaultValue 1048576 */
+  readonly maxMessageSize?: number | undefined;
+  /** ATTACH properties of the client's link. */
+  readonly linkProperties?: Record<string, AMQPValue> | undefined;
+  /** Bound on `open()` (connect, SASL, OPEN, BEGIN, ATTACH), in milliseconds. @defaultValue 30000 */
+  readonly openTimeout?: number | undefined;
+  /** Automatic recovery; `false` surfaces the first connection or link error instead. @defaultValue enabled */
+  readonly reconnect?: boolean | ReconnectOptions | undefined;
 }
+export const AMQP_CLIENT_OPTIONS: OptionNames<AMQPClientOptions> = {
+  auth: true,
+  transport: true,
+  clientName: true,
+  debug: true,
+  errorPolicy: true,
+  keepAliveInterval: true,
+  maxFrameSize: true,
+  channelMax: true,
+  idleTimeout: true,
+  properties: true,
+  remoteIdleTimeoutEmptyFrameSendRatio: true,
+  incomingWindow: true,
+  outgoingWindow: true,
+  handleMax: true,
+  onAttach: true,
+  desiredCapabilities: true,
+  maxMessageSize: true,
+  linkProperties: true,
+  openTimeout: true,
+  reconnect: true,
+};
+
+/** Options of `SendClient` (uamqp's `SendClient` kwargs); its link's as in `MessageSender`. */
+export interface SendClientOptions extends AMQPClientOptions, Pick<MessageSenderOptions, "sendSettleMode"> {
+  /**
+   * Deadline of each message from the moment it is queued, retries included (ms); 0 = none. An
+   * expired message fails with a timeout and is not retried. @defaultValue 0
+   */
+  readonly msgTimeout?: number | undefined;
+  /**
+   * Messages transferred and waiting for their outcome at once (pipelining). The others wait in
+   * the client, where an abort or their `msgTimeout` still cancels them. @defaultValue 1000
+   */
+  readonly maxInFlight?: number | undefined;
+}
+export const SEND_CLIENT_OPTIONS: OptionNames<SendClientOptions> = {
+  ...AMQP_CLIENT_OPTIONS,
+  msgTimeout: true,
+  sendSettleMode: true,
+  maxInFlight: true,
+};
+
+/** Options of `ReceiveClient` (uamqp's `ReceiveClient` kwargs); its link's as in `MessageReceiver`. */
+export interface ReceiveClientOptions
+  extends AMQPClientOptions, Pick<MessageReceiverOptions, "receiveSettleMode" | "settleMode"> {
+  /**
+   * Inactivity timeout (ms): a receive call ends when no message arrived for this long; 0 = never.
+   * @defaultValue 0
+   */
+  readonly timeout?: number | undefined;
+  /**
+   * Close the client when the inactivity timeout (`timeout`, ms) is reached (later receives reject with
+   * `AMQPClientShutdown`); otherwise the same client and link stay usable. @defaultValue true
+   */
+  readonly shutdownAfterTimeout?: boolean | undefined;
+  /**
+   * Accept each message when the application receives it (batch returned, iterator advanced, handler
+   * completed). @defaultValue true
+   */
+  readonly autoComplete?: boolean | undefined;
+  /** Messages buffered ahead of the application: link credit never exceeds what fits. @defaultValue 300 */
+  readonly prefetch?: number | undefined;
+}
+export const RECEIVE_CLIENT_OPTIONS: OptionNames<ReceiveClientOptions> = {
+  ...AMQP_CLIENT_OPTIONS,
+  timeout: true,
+  shutdownAfterTimeout: true,
+  autoComplete: true,
+  prefetch: true,
+  receiveSettleMode: true,
+  settleMode: true,
+};
+
+/** Options of `SendClient.sendAllMessages` and `SendClient.sendMessage`. */
+export interface SendCallOptions {
+  /** Close the client when the call is done. @defaultValue true for `sendAllMessages`, false for `sendMessage` */
+  readonly closeOnDone?: boolean | undefined;
+  /** Stops waiting; messages of the call not transferred yet are cancelled (`sendMessage`). */
+  readonly signal?: AbortSignal | undefined;
+}
+export const SEND_CALL_OPTIONS: OptionNames<SendCallOptions> = { closeOnDone: true, signal: true };
 
 /** Options of `ReceiveClient.receiveMessageBatch`. */
 export interface ReceiveBatchOptions {
@@ -228,13 +540,17 @@ export interface ReceiveBatchOptions {
   readonly maxBatchSize?: number | undefined;
   /** Give up after this many ms and resolve `[]`; 0 = wait for at least one message. @defaultValue 0 */
   readonly timeout?: number | undefined;
-  /** The spec's name of `timeout` (ms). */
-  readonly timeoutMs?: number | undefined;
   /** Stops waiting: the call rejects with an `AMQPAbortError`. */
   readonly signal?: AbortSignal | undefined;
   /** Called for each message of the batch before it is returned (a throw settles it modified). */
   readonly onMessage?: ((message: Message) => void) | undefined;
 }
+export const RECEIVE_BATCH_OPTIONS: OptionNames<ReceiveBatchOptions> = {
+  maxBatchSize: true,
+  timeout: true,
+  signal: true,
+  onMessage: true,
+};
 
 /** Options of the streaming receives. */
 export interface ReceiveStreamOptions {
@@ -244,3 +560,32 @@ export interface ReceiveStreamOptions {
 
 /** A message handler of `ReceiveClient.receiveMessages`. */
 export type MessageHandler = (message: Message) => void | Promise<void>;
+
+/** Options of `sendMessage`: the client's options plus an abort signal. */
+export interface SendMessageOptions extends SendClientOptions {
+  /** Stops the call: unsent messages are cancelled and the call rejects with an `AMQPAbortError`. */
+  readonly signal?: AbortSignal | undefined;
+}
+export const SEND_MESSAGE_OPTIONS: OptionNames<SendMessageOptions> = { ...SEND_CLIENT_OPTIONS, signal: true };
+
+/** Options of `receiveMessage`. */
+export interface ReceiveMessageOptions extends Omit<ReceiveClientOptions, "timeout"> {
+  /** Give up after this many ms and resolve `undefined`; 0 = wait for a message. @defaultValue 0 */
+  readonly timeout?: number | undefined;
+  /** Stops the call: it rejects with an `AMQPAbortError`. */
+  readonly signal?: AbortSignal | undefined;
+}
+export const RECEIVE_MESSAGE_OPTIONS: OptionNames<ReceiveMessageOptions> = {
+  ...RECEIVE_CLIENT_OPTIONS,
+  signal: true,
+};
+
+/** Options of `receiveMessages`. */
+export interface ReceiveMessagesOptions extends ReceiveMessageOptions {
+  /** Most messages returned; also the client's `prefetch`. @defaultValue the `prefetch` option, else 300 */
+  readonly maxBatchSize?: number | undefined;
+}
+export const RECEIVE_MESSAGES_OPTIONS: OptionNames<ReceiveMessagesOptions> = {
+  ...RECEIVE_MESSAGE_OPTIONS,
+  maxBatchSize: true,
+};

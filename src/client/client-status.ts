@@ -1,8 +1,9 @@
 /**
  * The lifecycle of a client: its state, and its events (`client.status()`), a typed stream of what
- * recovery does.
+ * recovery does, and how each event is logged. `AMQPClient` owns the state and the stream.
  */
 import type { AMQPError } from "../errors/amqp-error.js";
+import { getLogger } from "../util/log.js";
 
 /** Lifecycle of a client. */
 export type ClientState = "idle" | "opening" | "open" | "recovering" | "failed" | "closing" | "closed";
@@ -32,6 +33,39 @@ export type ClientStatus =
   | { readonly type: "reconnected"; readonly attempt: number; readonly resent: number }
   /** The client closed (`error` set when a failure ended it). The stream ends after this event. */
   | { readonly type: "closed"; readonly error: AMQPError | undefined };
+
+/**
+ * Logs a lifecycle event through the library's logger (`setLogger`), prefixed `amqp:client` and
+ * `label` (the client's name and address, password masked): `warn` for losses and recovery
+ * attempts, `info` for recoveries and redirects, `error` when a failure ends the client, `debug`
+ * for a plain close.
+ * @internal
+ */
+export function logStatus(label: string, status: ClientStatus): void {
+  const log = getLogger();
+  const prefix = `amqp:client ${label}`;
+  switch (status.type) {
+    case "disconnected":
+      log.warn(`${prefix} connection lost: ${status.error.message}`);
+      return;
+    case "linkDetached":
+      log.warn(`${prefix} link detached: ${status.error.message}`);
+      return;
+    case "reconnecting":
+      log.warn(`${prefix} reconnecting (attempt ${status.attempt}) in ${status.delayMs} ms`);
+      return;
+    case "redirected":
+      log.info(`${prefix} redirected to ${status.hostname}:${status.port} ${status.address ?? ""}`.trimEnd());
+      return;
+    case "reconnected":
+      log.info(`${prefix} recovered (attempt ${status.attempt}, ${status.resent} messages sent again)`);
+      return;
+    case "closed":
+      if (status.error) log.error(`${prefix} failed: ${status.error.message}`);
+      else log.debug(`${prefix} closed`);
+      return;
+  }
+}
 
 /** Events kept for a subscriber that does not read; older ones are dropped beyond this. */
 const MAX_QUEUED = 1000;

@@ -3,51 +3,31 @@
  * describes. Event-driven (no pumping); `open()` resolves on the peer's OPEN. Sessions and links
  * may be created before `open()` resolves: their frames are pipelined behind the handshake.
  */
-import type { AMQPValue } from "../codec/values.js";
 import { AMQPError as AMQPErrorClass, type AMQPError } from "../errors/amqp-error.js";
 import {
   AMQPClientShutdown,
   AMQPConnectionError,
-  ClientTimeout,
   type LinkRedirect,
   type ConnectionRedirect,
 } from "../errors/exceptions.js";
 import { AmqpConnection } from "../engine/connection.js";
 import type { ErrorFields } from "../engine/remote-errors.js";
 import type { AMQPAuth } from "../auth/amqp-auth.js";
+import { abortError, bounded } from "../policy/wait.js";
 import { getLogger } from "../util/log.js";
-import { Session, type SessionOptions } from "./session.js";
-import { abortError } from "./waits.js";
-import { aliased } from "./option-aliases.js";
+import {
+  CONNECTION_OPTIONS,
+  DEFAULTS,
+  WAIT_OPTIONS,
+  checkOptions,
+  optionsError,
+  type ConnectionOptions,
+  type SessionOptions,
+  type WaitOptions,
+} from "./client-options.js";
+import { Session } from "./session.js";
 
-/** Options of a {@link Connection} (uamqp's Connection kwargs, camelCase, milliseconds). */
-export interface ConnectionOptions {
-  /** Container id sent in OPEN. @defaultValue a random uuid */
-  containerId?: string;
-  /** Largest frame we accept. @defaultValue 65536 */
-  maxFrameSize?: number;
-  /** Highest channel (session) number. @defaultValue 65535 */
-  channelMax?: number;
-  /**
-   * Our idle time-out in milliseconds (the peer must send something this often); 0 = none.
-   * @defaultValue 0
-   */
-  idleTimeoutMs?: number;
-  /** OPEN properties. */
-  properties?: Record<string, AMQPValue>;
-  /** Heartbeats at the peer's idle-time-out × ratio. @defaultValue 0.5 */
-  remoteIdleTimeoutEmptyFrameSendRatio?: number;
-  /** Capabilities offered in OPEN (symbols). @defaultValue none */
-  offeredCapabilities?: string[];
-  /** Capabilities desired in OPEN (symbols). @defaultValue none */
-  desiredCapabilities?: string[];
-  /** Network trace: every frame in and out, logged at info level (secrets redacted). */
-  debug?: boolean;
-  /** The spec's name of `debug`. */
-  networkTrace?: boolean;
-  /** Bounded wait for the peer's CLOSE in `close()`, in milliseconds. @defaultValue 5000 */
-  closeTimeoutMs?: number;
-}
+export type { ConnectionOptions } from "./client-options.js";
 
 /** The abort reason of an open's connect when `close()` ends the open. */
 const CLOSED: unique symbol = Symbol("closed");
@@ -88,6 +68,7 @@ export class Connection implements AsyncDisposable {
    * @param auth - where and how to connect
    */
   constructor(hostname: string, auth: AMQPAuth, options: ConnectionOptions = {}) {
+    checkOptions(options, CONNECTION_OPTIONS, "Connection");
     this.hostname = hostname;
     this.auth = auth;
     this.options = options;
@@ -101,9 +82,9 @@ export class Connection implements AsyncDisposable {
     const engine = new AmqpConnection({
       hostname: this.hostname,
       ...(o.containerId !== undefined ? { containerId: o.containerId } : {}),
-      maxFrameSize: o.maxFrameSize ?? 65536,
+      maxFrameSize: o.maxFrameSize ?? DEFAULTS.maxFrameSize,
       ...(o.channelMax !== undefined ? { channelMax: o.channelMax } : {}),
-      ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}),
+      ...(o.idleTimeout !== undefined ? { idleTimeoutMs: o.idleTimeout } : {}),
       ...(o.properties !== undefined ? { properties: o.properties } : {}),
       ...(o.remoteIdleTimeoutEmptyFrameSendRatio !== undefined
         ? { remoteIdleTimeoutEmptyFrameSendRatio: o.remoteIdleTimeoutEmptyFrameSendRatio }
@@ -112,9 +93,7 @@ export class Connection implements AsyncDisposable {
       ...(o.desiredCapabilities !== undefined ? { desiredCapabilities: o.desiredCapabilities } : {}),
       ...(o.closeTimeoutMs !== undefined ? { closeTimeoutMs: o.closeTimeoutMs } : {}),
       ...(mechanism ? { sasl: mechanism } : {}),
-      ...(aliased(o, "debug", "networkTrace") === true
-        ? { trace: (line: string) => logger.info(`amqp:frames ${line}`) }
-        : {}),
+      ...(o.debug === true ? { trace: (line: string) => logger.info(`amqp:frames ${line}`) } : {}),
     });
     engine.onClose = (error) => {
       this.#state = error ? "error" : "closed";
@@ -137,9 +116,9 @@ export class Connection implements AsyncDisposable {
     return this.#state;
   }
 
-  /** The state, read through a call so that TypeScript does not narrow it across awaits. */
-  #stateNow(): ConnectionState {
-    return this.#state;
+  /** Whether no close() came during the open (checked after its awaits). */
+  #stillOpening(): boolean {
+    return this.#state === "opening";
   }
 
   /** The error that ended the connection, if any (sticky, as in uamqp). */
@@ -163,16 +142,18 @@ export class Connection implements AsyncDisposable {
   }
 
   /**
-   * Connects and opens. Resolves when the peer's OPEN arrived. Idempotent while opening. `timeoutMs`
+   * Connects and opens. Resolves when the peer's OPEN arrived. Idempotent while opening. `timeout`
    * bounds the whole open (connect, SASL, OPEN), in milliseconds; none by default (the transport's
    * `connectTimeoutMs` still bounds the connect).
-   * @throws {AuthenticationException} wrong credentials; {@link ClientTimeout} after `timeoutMs`;
+   * @throws {AuthenticationException} wrong credentials; `ClientTimeout` after `timeout`;
    *   transport errors (`AMQP_CONNECT_FAILED`, `AMQP_TLS`…); a `ConnectionClose` if the peer refuses;
    *   `AMQPAbortError` when `signal` aborts, before (nothing is connected) or during the open (the
-   *   connection is closed);
-   *   {@link AMQPClientShutdown} when `close()` is called meanwhile.
+   *   connection is closed); {@link AMQPClientShutdown} when `close()` is called meanwhile;
+   *   `TypeError` for an unknown option.
    */
-  open(options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
+  open(options: WaitOptions = {}): Promise<void> {
+    const unknown = optionsError(options, WAIT_OPTIONS, "Connection.open()");
+    if (unknown) return Promise.reject(unknown);
     if (this.#state === "open") return Promise.resolve();
     if (this.#state === "closed" || this.#state === "error" || this.#state === "closing") {
       return Promise.reject(
@@ -186,54 +167,28 @@ export class Connection implements AsyncDisposable {
     return this.#opening;
   }
 
-  async #open(options: { signal?: AbortSignal; timeoutMs?: number }): Promise<void> {
+  async #open(options: WaitOptions): Promise<void> {
     this.#state = "opening";
-    const { timeoutMs, signal } = options;
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
+    const { timeout, signal } = options;
     const controller = new AbortController();
     this.#connecting = controller;
+    const work = (async () => {
+      const transport = await this.auth.connect(controller.signal);
+      if (controller.signal.aborted) {
+        // Given up (abort, timeout, close) while connecting: do not keep the socket.
+        transport.destroy();
+        throw abortError(controller.signal);
+      }
+      this.#engine.start(transport);
+      await this.#engine.opened();
+    })();
     try {
-      const work = (async () => {
-        const transport = await this.auth.connect(controller.signal);
-        if (controller.signal.aborted) {
-          // Given up (abort, timeout, close) while connecting: do not keep the socket.
-          transport.destroy();
-          throw abortError(controller.signal);
-        }
-        this.#engine.start(transport);
-        await this.#engine.opened();
-      })();
       // The abort and the timeout end every phase (connect, SASL, OPEN), not only the connect.
-      const guards: Promise<never>[] = [];
-      if (timeoutMs !== undefined && timeoutMs > 0) {
-        guards.push(
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => {
-              controller.abort();
-              reject(
-                new ClientTimeout(`connection open timed out after ${timeoutMs} ms`, { retryable: true }),
-              );
-            }, timeoutMs);
-          }),
-        );
-      }
-      if (signal) {
-        guards.push(
-          new Promise<never>((_, reject) => {
-            onAbort = () => {
-              controller.abort(signal.reason);
-              reject(abortError(signal));
-            };
-            signal.addEventListener("abort", onAbort, { once: true });
-          }),
-        );
-      }
-      await (guards.length > 0 ? Promise.race([work, ...guards]) : work);
-      // close() may have been called since the peer's OPEN arrived: its state wins.
-      if (this.#stateNow() === "opening") this.#state = "open";
+      await bounded(work, { timeout, signal, what: "connection open" });
     } catch (e) {
-      if (controller.signal.aborted && controller.signal.reason === CLOSED) {
+      const closing = controller.signal.aborted && controller.signal.reason === CLOSED;
+      controller.abort(signal?.reason);
+      if (closing) {
         // close() during the open ends it; close() also ends the engine and sets the state.
         throw new AMQPClientShutdown("connection was closed", { retryable: false });
       }
@@ -250,10 +205,10 @@ export class Connection implements AsyncDisposable {
       this.#engine.abort(error);
       throw error;
     } finally {
-      if (timer) clearTimeout(timer);
-      if (onAbort) signal?.removeEventListener("abort", onAbort);
       if (this.#connecting === controller) this.#connecting = undefined;
     }
+    // close() may have been called since the peer's OPEN arrived: its state wins.
+    if (this.#stillOpening()) this.#state = "open";
   }
 
   /** Begins a session on this connection (pipelined: usable before `open()` resolves). */

@@ -7,32 +7,20 @@ import { BatchMessage } from "../message/batch.js";
 import { Message } from "../message/message.js";
 import type { MessageState } from "../message/message-state.js";
 import type { AMQPValue } from "../codec/values.js";
-import type { ReceiveClientOptions, SendClientOptions } from "./client-options.js";
-import { aliased } from "./option-aliases.js";
+import {
+  RECEIVE_MESSAGE_OPTIONS,
+  RECEIVE_MESSAGES_OPTIONS,
+  SEND_MESSAGE_OPTIONS,
+  DEFAULTS,
+  checkOptions,
+  type ReceiveMessageOptions,
+  type ReceiveMessagesOptions,
+  type SendMessageOptions,
+} from "./client-options.js";
 import { ReceiveClient } from "./receive-client.js";
 import { SendClient } from "./send-client.js";
 
-/** Options of {@link sendMessage}: the client's options plus an abort signal. */
-export interface SendMessageOptions extends SendClientOptions {
-  /** Stops the call: unsent messages are cancelled and the call rejects with an `AMQPAbortError`. */
-  readonly signal?: AbortSignal | undefined;
-}
-
-/** Options of {@link receiveMessage}. */
-export interface ReceiveMessageOptions extends Omit<ReceiveClientOptions, "timeout"> {
-  /** Give up after this many ms and resolve `undefined`; 0 = wait for a message. @defaultValue 0 */
-  readonly timeout?: number | undefined;
-  /** The spec's name of `timeout` (ms). */
-  readonly timeoutMs?: number | undefined;
-  /** Stops the call: it rejects with an `AMQPAbortError`. */
-  readonly signal?: AbortSignal | undefined;
-}
-
-/** Options of {@link receiveMessages}. */
-export interface ReceiveMessagesOptions extends ReceiveMessageOptions {
-  /** Most messages returned; also the client's `prefetch`. @defaultValue the `prefetch` option, else 300 */
-  readonly maxBatchSize?: number | undefined;
-}
+export type { ReceiveMessageOptions, ReceiveMessagesOptions, SendMessageOptions } from "./client-options.js";
 
 /**
  * Sends one message (uamqp's `send_message`): data that is not a `Message`/`BatchMessage` becomes
@@ -40,7 +28,8 @@ export interface ReceiveMessagesOptions extends ReceiveMessageOptions {
  * several envelopes); a failed send does not reject — check for `MessageState.SendFailed`.
  *
  * @throws connection or link errors (the client could not open, or failed for good);
- *   {@link AMQPAbortError} when `signal` aborts; {@link InvalidAddressError} for an unusable URL.
+ *   {@link AMQPAbortError} when `signal` aborts; {@link InvalidAddressError} for an unusable URL;
+ *   `TypeError` for an unknown option.
  *
  * @example
  * ```ts
@@ -55,10 +44,12 @@ export async function sendMessage(
 ): Promise<MessageState[]> {
   const message =
     data instanceof Message || data instanceof BatchMessage ? data : new Message({ body: data });
-  const client = new SendClient(target, options);
+  checkOptions(options, SEND_MESSAGE_OPTIONS, "sendMessage()");
+  const { signal, ...clientOptions } = options;
+  const client = new SendClient(target, clientOptions);
   try {
     client.queueMessage(message);
-    return await client.sendAllMessages({ closeOnDone: true, signal: options.signal });
+    return await client.sendAllMessages({ closeOnDone: true, signal });
   } finally {
     await client.close();
   }
@@ -70,7 +61,7 @@ export async function sendMessage(
  *
  * @throws connection or link errors (the client could not open, or failed for good);
  *   {@link AMQPAbortError} when `signal` aborts; {@link InvalidAddressError} for an unusable URL;
- *   `RangeError` for invalid options.
+ *   `RangeError` for invalid options; `TypeError` for an unknown option.
  *
  * @example
  * ```ts
@@ -81,6 +72,7 @@ export async function receiveMessage(
   source: string | Source,
   options: ReceiveMessageOptions = {},
 ): Promise<Message | undefined> {
+  checkOptions(options, RECEIVE_MESSAGE_OPTIONS, "receiveMessage()");
   const [first] = await receiveMessages(source, { ...options, maxBatchSize: 1 });
   return first;
 }
@@ -93,7 +85,7 @@ export async function receiveMessage(
  *
  * @throws connection or link errors (the client could not open, or failed for good);
  *   {@link AMQPAbortError} when `signal` aborts; {@link InvalidAddressError} for an unusable URL;
- *   `RangeError` for invalid options.
+ *   `RangeError` for invalid options; `TypeError` for an unknown option.
  *
  * @example
  * ```ts
@@ -104,9 +96,9 @@ export async function receiveMessages(
   source: string | Source,
   options: ReceiveMessagesOptions = {},
 ): Promise<Message[]> {
-  const timeout = aliased(options, "timeout", "timeoutMs");
-  const { timeout: _t, timeoutMs: _tm, signal, maxBatchSize, ...clientOptions } = options;
-  const prefetch = maxBatchSize ?? clientOptions.prefetch ?? 300;
+  checkOptions(options, RECEIVE_MESSAGES_OPTIONS, "receiveMessages()");
+  const { timeout, signal, maxBatchSize, ...clientOptions } = options;
+  const prefetch = maxBatchSize ?? clientOptions.prefetch ?? DEFAULTS.prefetch;
   const client = new ReceiveClient(source, { ...clientOptions, prefetch });
   try {
     return await client.receiveMessageBatch({ maxBatchSize: prefetch, timeout, signal });

@@ -1,7 +1,7 @@
-export { Connection, type ConnectionOptions, type ConnectionState } from "./connection.js";
-export { Session, type SessionOptions, type AttachInfo, type CreateLinkOptions } from "./session.js";
-export { MessageSender, type MessageSenderOptions, type SendOutcome } from "./message-sender.js";
-export { MessageReceiver, type MessageReceiverOptions } from "./message-receiver.js";
+export { Connection, type ConnectionState } from "./connection.js";
+export { Session } from "./session.js";
+export { MessageSender, type SendOutcome } from "./message-sender.js";
+export { MessageReceiver } from "./message-receiver.js";
 export { SettleMode, MessageSettleFailed } from "./settle-confirm.js";
 export {
   MessageSenderState,
@@ -11,21 +11,9 @@ export {
 } from "./link-states.js";
 export type { SourceLike, TargetLike } from "./termini.js";
 export { AMQPClient, type ClientState, type OpenOptions } from "./amqp-client.js";
-export { SendClient, type SendCallOptions } from "./send-client.js";
-export {
-  ReceiveClient,
-  type ReceiveBatchOptions,
-  type ReceiveStreamOptions,
-  type MessageHandler,
-} from "./receive-client.js";
-export {
-  sendMessage,
-  receiveMessage,
-  receiveMessages,
-  type SendMessageOptions,
-  type ReceiveMessageOptions,
-  type ReceiveMessagesOptions,
-} from "./helpers.js";
+export { SendClient } from "./send-client.js";
+export { ReceiveClient } from "./receive-client.js";
+export { sendMessage, receiveMessage, receiveMessages } from "./helpers.js";
 export {
   DEFAULT_RECONNECT,
   type AMQPClientOptions,
@@ -33,5 +21,23 @@ export {
   type ReceiveClientOptions,
   type ReconnectOptions,
   type OnAttach,
+  type ConnectionOptions,
+  type SessionOptions,
+  type AttachInfo,
+  type CreateSenderOptions,
+  type CreateReceiverOptions,
+  type MessageSenderOptions,
+  type MessageReceiverOptions,
+  type SendOptions,
+  type ResetCreditOptions,
+  type WaitOptions,
+  type SignalOptions,
+  type SendCallOptions,
+  type ReceiveBatchOptions,
+  type ReceiveStreamOptions,
+  type MessageHandler,
+  type SendMessageOptions,
+  type ReceiveMessageOptions,
+  type ReceiveMessagesOptions,
 } from "./client-options.js";
 export type { ClientStatus } from "./client-status.js";

@@ -14,16 +14,16 @@ export const MessageReceiverState = MessageSenderState;
 /** One of the {@link MessageReceiverState} values. */
 export type MessageReceiverState = MessageSenderState;
 
-/** uamqp's sender settle modes (attach `snd-settle-mode`). */
-export const SenderSettleMode = { Unsettled: 0, Settled: 1, Mixed: 2 } as const;
-/** One of the {@link SenderSettleMode} values. */
-export type SenderSettleMode = (typeof SenderSettleMode)[keyof typeof SenderSettleMode];
+/** uamqp's sender settle modes are the ATTACH's `snd-settle-mode` (Unsettled, Settled, Mixed). */
+export { SenderSettleMode } from "../engine/link.js";
 
 /**
- * uamqp's receive settle modes. ReceiveAndDelete: the broker sends pre-settled messages (at most
- * once). PeekLock: messages stay locked until the receiver settles them (at least once).
- * On the wire PeekLock uses unsettled transfers with receiver-settle-mode `first` (the mode every
- * broker supports; uamqp asked for `second`), ReceiveAndDelete asks the sender to pre-settle.
+ * uamqp's receive settle modes: how a receiver wants its messages, not the ATTACH field of the same
+ * name (the engine's `ReceiverSettleMode`, `First`/`Second`). ReceiveAndDelete: the broker sends
+ * pre-settled messages (at most once). PeekLock: messages stay locked until the receiver settles
+ * them (at least once). On the wire PeekLock uses unsettled transfers with receiver-settle-mode
+ * `first` (the mode every broker supports; uamqp asked for `second`; `settleMode: "confirm"` asks
+ * for `second`), ReceiveAndDelete asks the sender to pre-settle.
  */
 export const ReceiverSettleMode = { ReceiveAndDelete: 0, PeekLock: 1 } as const;
 /** One of the {@link ReceiverSettleMode} values. */

@@ -3,68 +3,33 @@
  * it to `onMessageReceived`. In PeekLock mode the message carries a settler (`accept()`,
  * `reject()`, `release()`, `modify()`); in ReceiveAndDelete mode it arrives settled. With
  * `settleMode: "confirm"` settlements wait for the peer (see `settle-confirm.ts`).
+ *
+ * It owns the link's credit on the client side: automatic credit keeps `prefetch` outstanding,
+ * counting the messages its owner still holds when the owner follows consumption (`ReceiveClient`:
+ * credit plus buffered messages never exceed `prefetch`); manual credit is `addCredit()` /
+ * `resetLinkCredit()`. The engine's own automatic credit is not used.
  */
-import type { AMQPValue } from "../codec/values.js";
 import type { AMQPError } from "../errors/amqp-error.js";
 import type { IncomingDelivery } from "../engine/delivery.js";
+import { ReceiverSettleMode as WireReceiverSettleMode } from "../engine/link.js";
 import type { ReceiverLink } from "../engine/receiver-link.js";
 import { Message } from "../message/message.js";
-import { ReceiverSettleMode as LinkReceiverSettleMode } from "../engine/link.js";
+import {
+  DEFAULTS,
+  MESSAGE_RECEIVER_OPTIONS,
+  RESET_CREDIT_OPTIONS,
+  WAIT_OPTIONS,
+  checkOptions,
+  type MessageReceiverOptions,
+  type ResetCreditOptions,
+  type WaitOptions,
+} from "./client-options.js";
 import { MessageReceiverState, ReceiverSettleMode, SenderSettleMode } from "./link-states.js";
-import { openLink } from "./link-open.js";
 import { deliverySettler, resolveSettleMode, SettleMode } from "./settle-confirm.js";
 import type { Session } from "./session.js";
 import { toSource, toTarget, type SourceLike, type TargetLike } from "./termini.js";
 
-/** Options of a {@link MessageReceiver}. */
-export interface MessageReceiverOptions {
-  /** Called for each received message, in order. A throw settles it modified(failed, undeliverable). */
-  onMessageReceived?: (message: Message) => void;
-  /** Link name. @defaultValue a random name */
-  name?: string;
-  /** PeekLock (settle each message) or ReceiveAndDelete (pre-settled). @defaultValue ReceiverSettleMode.PeekLock */
-  receiveSettleMode?: ReceiverSettleMode;
-  /** Largest message accepted (bytes); bigger ones detach the link. @defaultValue 1048576 */
-  maxMessageSize?: number;
-  /**
-   * Credit kept outstanding automatically (uamqp `prefetch`); 0 = manual credit
-   * (`resetLinkCredit()` / `addCredit()`). @defaultValue 300
-   */
-  prefetch?: number;
-  /**
-   * The spec's switch for the same thing: `"manual"` is `prefetch: 0` (credit only through
-   * `resetLinkCredit()` / `addCredit()`), `"auto"` keeps `prefetch`. @defaultValue "auto"
-   */
-  creditMode?: "auto" | "manual";
-  /** ATTACH properties of the link. @defaultValue none */
-  properties?: Record<string, AMQPValue>;
-  /** Desired capabilities of the link (symbols). @defaultValue none */
-  desiredCapabilities?: string[];
-  /**
-   * How settling a received message completes (beyond uamqp). `"local"`: `accept()` & co. resolve
-   * `true` once the settled disposition is queued (uamqp: the peer's answer is never seen).
-   * `"confirm"`: the link asks for receiver-settle-mode `second`; they resolve `true` when the peer
-   * settles the delivery with that outcome, and reject with `MessageSettleFailed` (another outcome,
-   * e.g. `com.microsoft:message-lock-lost`) or the link's error (link or connection lost first).
-   * A peer answering the ATTACH with mode `first` gets settled dispositions, and settlements resolve
-   * on send as in `"local"`. PeekLock only: a RangeError with ReceiveAndDelete.
-   *
-   * @example
-   * ```ts
-   * const receiver = new MessageReceiver(session, "queue-a", "me", {
-   *   settleMode: "confirm",
-   *   onMessageReceived: (m) => {
-   *     m.accept().then(
-   *       () => console.log("the broker removed it"),
-   *       (e: unknown) => console.log("not completed", e),
-   *     );
-   *   },
-   * });
-   * ```
-   * @defaultValue "local"
-   */
-  settleMode?: SettleMode;
-}
+export type { MessageReceiverOptions } from "./client-options.js";
 
 /**
  * A receiving link on a {@link Session} (uamqp's `MessageReceiver`): each delivery is decoded into a
@@ -94,12 +59,19 @@ export class MessageReceiver implements AsyncDisposable {
   onDetached: ((error: AMQPError | undefined) => void) | undefined;
   readonly #link: ReceiverLink;
   #state: MessageReceiverState = MessageReceiverState.Idle;
+  /** Credit kept outstanding automatically; 0 = manual credit. */
+  #prefetch: number;
+  /** How many delivered messages the owner still holds (counted against `prefetch`). */
+  #held: (() => number) | undefined;
+  /** A drain is in progress: no credit is added until it completes. */
+  #draining = false;
 
   /**
    * Attaches a receiver link (the ATTACH is sent now; {@link MessageReceiver.open} waits for the answer).
    * @param source - the node to receive from: an address string or a `Source`
    * @param target - our terminus: an address string or a `Target`
-   * @throws {RangeError} `settleMode: "confirm"` with ReceiveAndDelete, or an unknown `settleMode`.
+   * @throws {RangeError} `settleMode: "confirm"` with ReceiveAndDelete, or an unknown `settleMode`;
+   *   {@link TypeError} for an unknown option.
    */
   constructor(
     session: Session,
@@ -107,10 +79,12 @@ export class MessageReceiver implements AsyncDisposable {
     target: TargetLike,
     options: MessageReceiverOptions = {},
   ) {
+    checkOptions(options, MESSAGE_RECEIVER_OPTIONS, "MessageReceiver");
     this.session = session;
     this.receiveSettleMode = options.receiveSettleMode ?? ReceiverSettleMode.PeekLock;
     this.settleMode = resolveSettleMode(options.settleMode, this.receiveSettleMode);
     this.onMessageReceived = options.onMessageReceived;
+    this.#prefetch = options.creditMode === "manual" ? 0 : (options.prefetch ?? DEFAULTS.prefetch);
     const src = toSource(source);
     const tgt = toTarget(target);
     const peekLock = this.receiveSettleMode === ReceiverSettleMode.PeekLock;
@@ -120,11 +94,10 @@ export class MessageReceiver implements AsyncDisposable {
       ...(tgt ? { target: tgt } : {}),
       sndSettleMode: peekLock ? SenderSettleMode.Unsettled : SenderSettleMode.Settled,
       rcvSettleMode:
-        this.settleMode === SettleMode.Confirm ? LinkReceiverSettleMode.Second : LinkReceiverSettleMode.First,
-      maxMessageSize: options.maxMessageSize ?? 1048576,
+        this.settleMode === SettleMode.Confirm ? WireReceiverSettleMode.Second : WireReceiverSettleMode.First,
+      maxMessageSize: options.maxMessageSize ?? DEFAULTS.maxMessageSize,
       ...(options.properties ? { properties: options.properties } : {}),
       ...(options.desiredCapabilities ? { desiredCapabilities: options.desiredCapabilities } : {}),
-      autoCredit: options.creditMode === "manual" ? 0 : (options.prefetch ?? 300),
     });
     this.name = this.#link.name;
     this.#state = MessageReceiverState.Opening;
@@ -135,6 +108,17 @@ export class MessageReceiver implements AsyncDisposable {
       this.#state = MessageReceiverState.Error;
       this.onDetached?.(error);
     };
+    // The sender used up or gave back credit without sending (a drain answer, credit returned).
+    this.#link.onSenderFlow = () => {
+      this.#topUp();
+    };
+    // First credit once the peer attached (its initial delivery-count is known then).
+    this.#link.attached().then(
+      () => {
+        this.#topUp();
+      },
+      () => undefined,
+    );
   }
 
   /** @internal */
@@ -176,6 +160,7 @@ export class MessageReceiver implements AsyncDisposable {
           error: { condition: "amqp:decode-error", description: (e as Error).message },
         });
       }
+      this.#topUp();
       return;
     }
     try {
@@ -183,20 +168,47 @@ export class MessageReceiver implements AsyncDisposable {
     } catch {
       if (!d.settled) link.settle(d, { type: "modified", deliveryFailed: true, undeliverableHere: true });
     }
+    this.#topUp();
+  }
+
+  /**
+   * Automatic credit: once credit plus the messages the owner holds fell to half of `prefetch`,
+   * tops the credit up so that they make `prefetch` again.
+   */
+  #topUp(): void {
+    const prefetch = this.#prefetch;
+    if (prefetch === 0 || this.#draining || !this.#link.isAttached) return;
+    const outstanding = this.#link.linkCredit + (this.#held?.() ?? 0);
+    if (outstanding * 2 > prefetch) return;
+    this.#link.addCredit(prefetch - outstanding);
+  }
+
+  /**
+   * @internal Credit follows consumption: `held()` says how many delivered messages the owner
+   * (`ReceiveClient`) still holds; they count against `prefetch`, and the owner calls
+   * {@link MessageReceiver.consumed} when it let go of some. Credit set by hand does not end this
+   * mode: it only adds credit once the owner consumed what it holds.
+   */
+  followConsumption(held: () => number): void {
+    this.#held = held;
+  }
+
+  /** @internal The owner let go of messages it held (see {@link MessageReceiver.followConsumption}). */
+  consumed(): void {
+    this.#topUp();
   }
 
   /**
    * Resolves when the peer attached the link (and the connection is open; opening the link opens
-   * the connection). `timeoutMs` bounds the wait, in milliseconds; none by default.
+   * the connection). `timeout` bounds the wait, in milliseconds; none by default.
    * @throws the link's error if it was refused (`LinkDetach`…); the connection's open errors;
-   *   {@link ClientTimeout} after `timeoutMs`; {@link AMQPAbortError} when `signal` aborts (then
-   *   `close()` the link).
+   *   `ClientTimeout` after `timeout`; `AMQPAbortError` when `signal` aborts (then `close()` the
+   *   link); `TypeError` for an unknown option.
    */
-  async open(
-    options: { timeoutMs?: number | undefined; signal?: AbortSignal | undefined } = {},
-  ): Promise<void> {
+  async open(options: WaitOptions = {}): Promise<void> {
+    checkOptions(options, WAIT_OPTIONS, "MessageReceiver.open()");
     try {
-      await openLink(this.session.connection, this.#link, options.timeoutMs, options.signal);
+      await this.session.linkAttached(this.#link, options);
       this.#state = MessageReceiverState.Open;
     } catch (e) {
       this.#state = MessageReceiverState.Error;
@@ -204,24 +216,39 @@ export class MessageReceiver implements AsyncDisposable {
     }
   }
 
-  /** Sets the link credit now (uamqp `reset_link_credit`), optionally draining. Switches to manual credit. */
-  resetLinkCredit(credit: number, options: { drain?: boolean } = {}): void {
-    this.#link.autoCredit = 0;
-    this.#link.flow(credit, options);
+  /**
+   * Sets the link credit now (uamqp `reset_link_credit`), optionally draining. Switches to manual
+   * credit (except on a `ReceiveClient`'s receiver, whose credit follows consumption).
+   * @throws {TypeError} for an unknown option.
+   */
+  resetLinkCredit(credit: number, options: ResetCreditOptions = {}): void {
+    checkOptions(options, RESET_CREDIT_OPTIONS, "MessageReceiver.resetLinkCredit()");
+    this.#manual();
+    this.#link.flow(credit, options.drain === true ? { drain: true } : {});
   }
 
-  /** Adds credit (manual credit mode). */
+  /** Adds credit; switches to manual credit as {@link MessageReceiver.resetLinkCredit} does. */
   addCredit(n: number): void {
-    this.#link.autoCredit = 0;
+    this.#manual();
     this.#link.addCredit(n);
+  }
+
+  /** Credit set by hand stands: automatic credit stops, unless it follows the owner's consumption. */
+  #manual(): void {
+    if (!this.#held) this.#prefetch = 0;
   }
 
   /**
    * Asks the sender to send what it has for the outstanding credit, then resolves (credit is 0).
    * @throws the link's error if it is detached before the drain completes.
    */
-  drain(): Promise<void> {
-    return this.#link.drain();
+  async drain(): Promise<void> {
+    this.#draining = true;
+    try {
+      await this.#link.drain();
+    } finally {
+      this.#draining = false;
+    }
   }
 
   /** Detaches (closes) the link. Never rejects. */

@@ -2,38 +2,35 @@
  * uamqp's `MessageSender`: a sending link that sends `Message`s and reports each outcome.
  * `send()` waits for credit (never buffers without bound) and resolves with the outcome:
  * it does not reject for a delivery failure — the outcome says what happened.
+ *
+ * {@link sendOutcome} is the one translation of how a transfer ended (the engine's delivery state,
+ * or the failure that ended it first) into the send vocabulary (`MessageSendResult` and an error);
+ * `Message.completeSend` then records the result as the message's state.
  */
-import type { AMQPValue } from "../codec/values.js";
-import type { AMQPError } from "../errors/amqp-error.js";
-import { ClientTimeout, MessageSendFailed } from "../errors/exceptions.js";
+import { AMQPError } from "../errors/amqp-error.js";
+import { EncodeError } from "../errors/decode-error.js";
+import { ClientTimeout, MessageResponse, MessageSendFailed } from "../errors/exceptions.js";
 import { sendErrorFromOutcome } from "../errors/mapping.js";
 import type { DeliveryState } from "../engine/delivery.js";
+import { ReceiverSettleMode as WireReceiverSettleMode } from "../engine/link.js";
 import type { SenderLink } from "../engine/sender-link.js";
 import type { Message } from "../message/message.js";
 import { MessageSendResult } from "../message/send-result.js";
+import {
+  DEFAULTS,
+  MESSAGE_SENDER_OPTIONS,
+  SEND_OPTIONS,
+  WAIT_OPTIONS,
+  checkOptions,
+  type MessageSenderOptions,
+  type SendOptions,
+  type WaitOptions,
+} from "./client-options.js";
 import { MessageSenderState, SenderSettleMode, ReceiverSettleMode } from "./link-states.js";
-import { openLink } from "./link-open.js";
 import type { Session } from "./session.js";
 import { toSource, toTarget, type SourceLike, type TargetLike } from "./termini.js";
 
-/** Options of a {@link MessageSender} (uamqp kwargs, camelCase). */
-export interface MessageSenderOptions {
-  /** Link name. @defaultValue a random name */
-  name?: string;
-  /** `Settled` sends pre-settled (no outcome). @defaultValue SenderSettleMode.Unsettled */
-  sendSettleMode?: SenderSettleMode;
-  /**
-   * Kept for uamqp parity (exposed as {@link MessageSender.receiveSettleMode}); the ATTACH always asks
-   * for receiver-settle-mode `first`. @defaultValue ReceiverSettleMode.PeekLock
-   */
-  receiveSettleMode?: ReceiverSettleMode;
-  /** Largest message this link sends (bytes). @defaultValue 1048576 */
-  maxMessageSize?: number;
-  /** ATTACH properties of the link. @defaultValue none */
-  properties?: Record<string, AMQPValue>;
-  /** Desired capabilities of the link (symbols). @defaultValue none */
-  desiredCapabilities?: string[];
-}
+export type { MessageSenderOptions, SendOptions } from "./client-options.js";
 
 /** The outcome of one send. */
 export interface SendOutcome {
@@ -46,6 +43,38 @@ export interface SendOutcome {
 }
 
 /**
+ * How a transfer ended, as the send vocabulary says it:
+ * - settled with `accepted`, or written pre-settled (no state) → `Ok`;
+ * - settled with another outcome → `Error`, with the error of that outcome (`sendErrorFromOutcome`:
+ *   `MessageSendFailed`, `MessageReleased`, `MessageModified`…);
+ * - failed with `ClientTimeout` → `Timeout`;
+ * - failed with a message-level error (`MessageResponse`: refused before the transfer) or an
+ *   `EncodeError`, or with anything that is not an `AMQPError` → `Error`;
+ * - failed with any other error (the link, session or connection went away, the call was aborted
+ *   or the client closed) → `Cancelled`.
+ * @internal
+ */
+export function sendOutcome(
+  end: { readonly state: DeliveryState | undefined } | { readonly failure: unknown },
+): SendOutcome {
+  if ("state" in end) {
+    const state = end.state;
+    if (state === undefined || state.type === "accepted") return { result: MessageSendResult.Ok, state };
+    const error = sendErrorFromOutcome(state) ?? new MessageSendFailed(`unexpected outcome ${state.type}`);
+    return { result: MessageSendResult.Error, state, error };
+  }
+  const f = end.failure;
+  if (f instanceof ClientTimeout) return { result: MessageSendResult.Timeout, error: f };
+  if (!(f instanceof AMQPError)) {
+    const text = f instanceof Error ? f.message : String(f);
+    return { result: MessageSendResult.Error, error: new MessageSendFailed(text, { cause: f }) };
+  }
+  if (f instanceof MessageResponse || f instanceof EncodeError)
+    return { result: MessageSendResult.Error, error: f };
+  return { result: MessageSendResult.Cancelled, error: f };
+}
+
+/**
  * A sending link on a {@link Session} (uamqp's `MessageSender`). ATTACH is sent at construction;
  * `send()` resolves with each message's outcome.
  *
@@ -53,7 +82,7 @@ export interface SendOutcome {
  * ```ts
  * const sender = new MessageSender(session, "my-client", "queue-a");
  * await sender.open();
- * const { result, error } = await sender.send(new Message({ body: "hello" }), { timeoutMs: 5000 });
+ * const { result, error } = await sender.send(new Message({ body: "hello" }), { timeout: 5000 });
  * if (result !== MessageSendResult.Ok) console.log(error?.code);
  * ```
  */
@@ -77,6 +106,7 @@ export class MessageSender implements AsyncDisposable {
    * @param target - the node to send to: an address string or a `Target`
    */
   constructor(session: Session, source: SourceLike, target: TargetLike, options: MessageSenderOptions = {}) {
+    checkOptions(options, MESSAGE_SENDER_OPTIONS, "MessageSender");
     this.session = session;
     const src = toSource(source);
     const tgt = toTarget(target);
@@ -85,8 +115,8 @@ export class MessageSender implements AsyncDisposable {
       ...(src ? { source: src } : {}),
       ...(tgt ? { target: tgt } : {}),
       sndSettleMode: options.sendSettleMode ?? SenderSettleMode.Unsettled,
-      rcvSettleMode: 0,
-      maxMessageSize: options.maxMessageSize ?? 1048576,
+      rcvSettleMode: WireReceiverSettleMode.First,
+      maxMessageSize: options.maxMessageSize ?? DEFAULTS.maxMessageSize,
       ...(options.properties ? { properties: options.properties } : {}),
       ...(options.desiredCapabilities ? { desiredCapabilities: options.desiredCapabilities } : {}),
     });
@@ -134,16 +164,15 @@ export class MessageSender implements AsyncDisposable {
 
   /**
    * Resolves when the peer attached the link (and the connection is open; opening the link opens
-   * the connection). `timeoutMs` bounds the wait, in milliseconds; none by default.
+   * the connection). `timeout` bounds the wait, in milliseconds; none by default.
    * @throws the link's error if it was refused (`LinkDetach`…); the connection's open errors;
-   *   {@link ClientTimeout} after `timeoutMs`; {@link AMQPAbortError} when `signal` aborts (then
-   *   `close()` the link).
+   *   `ClientTimeout` after `timeout`; `AMQPAbortError` when `signal` aborts (then `close()` the
+   *   link); `TypeError` for an unknown option.
    */
-  async open(
-    options: { timeoutMs?: number | undefined; signal?: AbortSignal | undefined } = {},
-  ): Promise<void> {
+  async open(options: WaitOptions = {}): Promise<void> {
+    checkOptions(options, WAIT_OPTIONS, "MessageSender.open()");
     try {
-      await openLink(this.session.connection, this.#link, options.timeoutMs, options.signal);
+      await this.session.linkAttached(this.#link, options);
       this.#state = MessageSenderState.Open;
     } catch (e) {
       this.#state = MessageSenderState.Error;
@@ -152,44 +181,35 @@ export class MessageSender implements AsyncDisposable {
   }
 
   /**
-   * Sends a message and resolves with its outcome: `Ok` when accepted (or written, if pre-settled),
-   * `Error` for rejected/released/modified (with the mapped error), `Timeout`, or `Cancelled` when
-   * the link or connection failed first (or `signal` aborted). Waits for credit. `timeoutMs` bounds
-   * the wait for credit and outcome, in milliseconds (none by default); `settled` sends it pre-settled.
-   * @throws {EncodeError} when the message cannot be encoded (delivery failures never reject).
+   * Sends a message and resolves with its outcome (see {@link sendOutcome}): `Ok` when accepted (or
+   * written, if pre-settled), `Error` for rejected/released/modified (with the mapped error),
+   * `Timeout`, or `Cancelled` when the link or connection failed first (or `signal` aborted). Waits
+   * for credit. `timeout` bounds the wait for credit and outcome, in milliseconds (none by
+   * default); `settled` sends it pre-settled.
+   * @throws {EncodeError} when the message cannot be encoded (delivery failures never reject);
+   *   `TypeError` for an unknown option.
    */
-  async send(
-    message: Message,
-    options: { timeoutMs?: number; signal?: AbortSignal; settled?: boolean } = {},
-  ): Promise<SendOutcome> {
+  async send(message: Message, options: SendOptions = {}): Promise<SendOutcome> {
+    checkOptions(options, SEND_OPTIONS, "MessageSender.send()");
     const payload = message.encode();
     const max = this.peerMaxMessageSize;
     if (max !== undefined && max > 0n && BigInt(payload.length) > max) {
-      return {
-        result: MessageSendResult.Error,
-        error: new MessageSendFailed(
-          `message of ${payload.length} bytes exceeds the peer's max-message-size ${max}`,
-          {
-            condition: "amqp:link:message-size-exceeded",
-            retryable: false,
-          },
-        ),
-      };
+      const error = new MessageSendFailed(
+        `message of ${payload.length} bytes exceeds the peer's max-message-size ${max}`,
+        { condition: "amqp:link:message-size-exceeded", retryable: false },
+      );
+      return sendOutcome({ failure: error });
     }
     try {
       const state = await this.#link.send(payload, {
         messageFormat: message.messageFormat,
-        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+        ...(options.timeout !== undefined ? { timeoutMs: options.timeout } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.settled !== undefined ? { settled: options.settled } : {}),
       });
-      if (state === undefined || state.type === "accepted") return { result: MessageSendResult.Ok, state };
-      const error = sendErrorFromOutcome(state) ?? new MessageSendFailed(`unexpected outcome ${state.type}`);
-      return { result: MessageSendResult.Error, state, error };
+      return sendOutcome({ state });
     } catch (e) {
-      const error = e as AMQPError;
-      if (error instanceof ClientTimeout) return { result: MessageSendResult.Timeout, error };
-      return { result: MessageSendResult.Cancelled, error };
+      return sendOutcome({ failure: e });
     }
   }
 

@@ -10,7 +10,7 @@ import { ClientTimeout } from "../errors/exceptions.js";
 import type { Message } from "../message/message.js";
 import { MessageState } from "../message/message-state.js";
 import { MessageSendResult } from "../message/send-result.js";
-import { abortError } from "./waits.js";
+import { abortError } from "../policy/wait.js";
 
 /** A call waiting for messages to complete. */
 interface Waiter {
@@ -70,8 +70,7 @@ export class PendingMessages {
     const now = Date.now();
     for (const m of messages) {
       if (this.#all.has(m)) continue;
-      m.idleTime = now;
-      m.state = MessageState.WaitingToBeSent;
+      m.queuedForSend(now);
       this.#all.add(m);
       this.#ready.push(m);
     }
@@ -101,7 +100,7 @@ export class PendingMessages {
 
   /** `m` is being transferred: `WaitingForSendAck` until its outcome. */
   markInFlight(m: Message): void {
-    m.state = MessageState.WaitingForSendAck;
+    m.sentAwaitingOutcome();
     this.#inFlight.add(m);
   }
 
@@ -110,15 +109,16 @@ export class PendingMessages {
     this.#inFlight.delete(m);
   }
 
-  /** `m` is `WaitingToBeSent` again, at the back of the ready queue. */
-  requeue(m: Message): void {
-    m.state = MessageState.WaitingToBeSent;
-    this.#ready.push(m);
-  }
-
-  /** `m` is `WaitingToBeSent` again, ready after `backoffMs`. */
-  requeueAfter(m: Message, backoffMs: number): void {
-    m.state = MessageState.WaitingToBeSent;
+  /**
+   * `m` failed and is tried again (`retries` counted when `countRetry`): `WaitingToBeSent`, at the
+   * back of the ready queue at once, or after `backoffMs`.
+   */
+  retry(m: Message, countRetry: boolean, backoffMs: number): void {
+    m.sendAgain(countRetry);
+    if (backoffMs <= 0) {
+      this.#ready.push(m);
+      return;
+    }
     const timer = setTimeout(() => {
       this.#delayed.delete(m);
       this.#ready.push(m);
@@ -132,7 +132,7 @@ export class PendingMessages {
    * (at once, when `ready`: the link it was lost on is already back).
    */
   markLost(m: Message, ready: boolean): void {
-    m.state = MessageState.WaitingToBeSent;
+    m.sendAgain(false);
     this.#lost.add(m);
     if (ready) this.#ready.push(m);
   }

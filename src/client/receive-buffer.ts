@@ -5,7 +5,7 @@
  * @internal
  */
 import type { Message } from "../message/message.js";
-import { abortError } from "./waits.js";
+import { abortError } from "../policy/wait.js";
 
 /** Why a wait for a message ended. @internal */
 export type WaitResult = "message" | "timeout" | "inactive" | "closed";

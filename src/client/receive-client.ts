@@ -1,32 +1,39 @@
 /**
  * uamqp's `ReceiveClient`: receive from one source in batches, with a handler, or by iteration.
- * Unlike uamqp, credit is issued as the application consumes (the buffer never exceeds `prefetch`),
- * `autoComplete` accepts when the application receives a message (not on arrival), and a client
- * closed by its inactivity timeout rejects further receives instead of returning `[]` forever.
- * Its parts: `receive-buffer.ts` (buffered messages, waiting calls), `inactivity-timer.ts`.
+ * Unlike uamqp, credit is issued as the application consumes (the buffer never exceeds `prefetch`;
+ * the receiver link owns that credit, see `message-receiver.ts`), `autoComplete` accepts when the
+ * application receives a message (not on arrival), and a client closed by its inactivity timeout
+ * rejects further receives instead of returning `[]` forever. `AMQPClient` owns the lifecycle;
+ * this file owns the receiver link (plugged in as a `ClientLink`) and what the application has not
+ * taken yet: `receive-buffer.ts` (buffered messages, waiting calls), `inactivity-timer.ts`.
  */
 import { randomUUID } from "node:crypto";
 import { Source } from "../address/index.js";
-import type { AMQPError } from "../errors/amqp-error.js";
 import { AMQPClientShutdown } from "../errors/exceptions.js";
 import type { Message } from "../message/message.js";
 import { MessageState } from "../message/message-state.js";
+import { abortError, bounded, nextTurn } from "../policy/wait.js";
 import { AMQPClient } from "./amqp-client.js";
+import type { ClientLinkEvent, ClientLinkHost } from "./client-link.js";
 import {
+  DEFAULTS,
+  RECEIVE_BATCH_OPTIONS,
+  RECEIVE_CLIENT_OPTIONS,
+  SIGNAL_OPTIONS,
+  checkOptions,
   compact,
   type MessageHandler,
+  type MessageReceiverOptions,
   type ReceiveBatchOptions,
   type ReceiveClientOptions,
   type ReceiveStreamOptions,
 } from "./client-options.js";
 import { InactivityTimer } from "./inactivity-timer.js";
-import { MessageReceiverState, ReceiverSettleMode } from "./link-states.js";
-import { MessageReceiver, type MessageReceiverOptions } from "./message-receiver.js";
+import { ReceiverSettleMode } from "./link-states.js";
+import { MessageReceiver } from "./message-receiver.js";
 import { ReceiveBuffer, type WaitResult } from "./receive-buffer.js";
 import type { Session } from "./session.js";
 import { MessageSettleFailed, resolveSettleMode, type SettleMode } from "./settle-confirm.js";
-import { abortError, bounded, nextTurn } from "./waits.js";
-import { aliased } from "./option-aliases.js";
 
 export type { MessageHandler, ReceiveBatchOptions, ReceiveStreamOptions } from "./client-options.js";
 
@@ -61,26 +68,30 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
   readonly #buffer = new ReceiveBuffer();
   readonly #inactivity: InactivityTimer;
   #shutdown: Promise<void> | undefined;
+  readonly #host: ClientLinkHost;
 
   /**
    * Creates the client; it connects on the first receive (or {@link AMQPClient.open}).
    * @param source - the node to receive from: a URL, or a {@link Source} (filters…)
-   * @throws {InvalidAddressError} for an unusable URL; {@link RangeError} for a `prefetch` that is
-   *   not a positive integer, a negative `timeout`, or `settleMode: "confirm"` with ReceiveAndDelete.
+   * @throws {InvalidAddressError} for an unusable URL; {@link TypeError} for an unknown option;
+   *   {@link RangeError} for a `prefetch` that is not a positive integer, a negative `timeout`, or
+   *   `settleMode: "confirm"` with ReceiveAndDelete.
    */
   constructor(source: string | Source, options: ReceiveClientOptions = {}) {
+    checkOptions(options, RECEIVE_CLIENT_OPTIONS, "ReceiveClient");
     const s = typeof source === "string" ? Source.parse(source) : source;
     super(s, options);
     this.#source = s;
     // uamqp coerces prefetch 0 to 300.
-    this.prefetch = options.prefetch === undefined || options.prefetch === 0 ? 300 : options.prefetch;
+    this.prefetch =
+      options.prefetch === undefined || options.prefetch === 0 ? DEFAULTS.prefetch : options.prefetch;
     if (!Number.isInteger(this.prefetch) || this.prefetch < 1) {
       throw new RangeError(`prefetch must be a positive integer, got ${this.prefetch}`);
     }
     this.autoComplete = options.autoComplete ?? true;
     this.receiveSettleMode = options.receiveSettleMode ?? ReceiverSettleMode.PeekLock;
     this.settleMode = resolveSettleMode(options.settleMode, this.receiveSettleMode);
-    this.timeout = aliased(options, "timeout", "inactivityTimeoutMs") ?? 0;
+    this.timeout = options.timeout ?? 0;
     if (!Number.isFinite(this.timeout) || this.timeout < 0) {
       throw new RangeError(`timeout must be a number of ms >= 0, got ${this.timeout}`);
     }
@@ -94,6 +105,11 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
         else this.#inactivity.touch();
       },
     );
+    this.#host = this.plugLink({
+      attach: (session, signal) => this.#attach(session, signal),
+      detach: () => this.#detach(),
+      on: (event) => this.#on(event),
+    });
   }
 
   /** The source the client receives from. */
@@ -127,6 +143,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
    *   client; the client's failure error; {@link AMQPAbortError}.
    */
   async receiveMessageBatch(options: ReceiveBatchOptions = {}): Promise<Message[]> {
+    checkOptions(options, RECEIVE_BATCH_OPTIONS, "ReceiveClient.receiveMessageBatch()");
     const max = options.maxBatchSize ?? this.prefetch;
     if (!Number.isInteger(max) || max < 1) {
       throw new RangeError(`maxBatchSize must be a positive integer, got ${max}`);
@@ -136,7 +153,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     }
     this.#checkUsable();
     if (!(await this.#openForReceive(options.signal))) return [];
-    const timeout = aliased(options, "timeout", "timeoutMs");
+    const timeout = options.timeout;
     const deadline = timeout ? Date.now() + timeout : undefined;
     this.#inactivity.touch();
     for (;;) {
@@ -166,6 +183,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
    * @throws the client's failure error; {@link AMQPAbortError}; {@link AMQPClientShutdown} on a closed client.
    */
   async receiveMessages(handler: MessageHandler, options: ReceiveStreamOptions = {}): Promise<void> {
+    checkOptions(options, SIGNAL_OPTIONS, "ReceiveClient.receiveMessages()");
     this.#checkUsable();
     if (!(await this.#openForReceive(options.signal))) return;
     this.#inactivity.touch();
@@ -190,6 +208,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
    * @throws the client's failure error; {@link AMQPAbortError}; {@link AMQPClientShutdown} on a closed client.
    */
   async *receiveMessagesIter(options: ReceiveStreamOptions = {}): AsyncGenerator<Message, void, undefined> {
+    checkOptions(options, SIGNAL_OPTIONS, "ReceiveClient.receiveMessagesIter()");
     this.#checkUsable();
     if (!(await this.#openForReceive(options.signal))) return;
     this.#inactivity.touch();
@@ -218,9 +237,13 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     return this.receiveMessagesIter();
   }
 
-  #checkUsable(): void {
+  #stopped(): boolean {
     const state = this.state;
-    if (state === "failed" || state === "closing" || state === "closed") throw this.closedError();
+    return state === "failed" || state === "closing" || state === "closed";
+  }
+
+  #checkUsable(): void {
+    if (this.#stopped()) throw this.#host.closedError();
   }
 
   /**
@@ -254,12 +277,12 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
   /** After an inactivity timeout or a close: waits for the shutdown, throws the failure. */
   async #ended(r: "inactive" | "closed"): Promise<void> {
     if (r === "inactive" && this.#shutdown) await this.#shutdown;
-    if (this.state === "failed") throw this.closedError();
+    if (this.state === "failed") throw this.#host.closedError();
   }
 
   #take(max: number): Message[] {
     const out = this.#buffer.take(max);
-    this.#topUp();
+    this.#receiver?.consumed();
     return out;
   }
 
@@ -285,38 +308,23 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
   // ---- waiting -----------------------------------------------------------------------------------
 
   #wait(deadline: number | undefined, signal: AbortSignal | undefined): Promise<WaitResult> {
-    if (this.state === "closing" || this.state === "closed" || this.state === "failed") {
-      return Promise.resolve("closed");
-    }
+    if (this.#stopped()) return Promise.resolve("closed");
     const waited = this.#buffer.wait(deadline, signal);
     this.#inactivity.arm();
     return waited;
   }
 
-  // ---- credit ------------------------------------------------------------------------------------
-
-  /** Keeps credit + buffer at `prefetch`, topping up when half of it was consumed. */
-  #topUp(): void {
-    const r = this.#receiver;
-    if (!r || r.state !== MessageReceiverState.Open || !this.isReady) return;
-    const outstanding = r.credit + this.bufferedCount;
-    if (outstanding * 2 > this.prefetch) return;
-    const n = this.prefetch - outstanding;
-    if (n > 0) r.addCredit(n);
-  }
+  // ---- the link (ClientLink) ---------------------------------------------------------------------
 
   #onMessage(m: Message, gen: number): void {
     if (gen !== this.#linkGen) return;
     this.#buffer.push(m);
     this.#inactivity.touch();
-    this.markProgress();
+    this.#host.progressed();
     this.#buffer.wakeAll("message");
   }
 
-  // ---- link lifecycle (hooks of AMQPClient) ------------------------------------------------------
-
-  /** @internal */
-  protected override async attachLink(session: Session, signal: AbortSignal): Promise<void> {
+  async #attach(session: Session, signal: AbortSignal): Promise<void> {
     const o = this.options;
     const gen = ++this.#linkGen;
     const options = compact<MessageReceiverOptions>({
@@ -324,7 +332,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
       receiveSettleMode: this.receiveSettleMode,
       settleMode: this.settleMode,
       maxMessageSize: o.maxMessageSize,
-      prefetch: 0, // credit is issued by the client as the application consumes
+      prefetch: this.prefetch,
       properties: o.linkProperties,
       desiredCapabilities: o.desiredCapabilities,
       onMessageReceived: (m: Message) => {
@@ -332,56 +340,45 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
       },
     });
     const receiver = new MessageReceiver(session, this.#source, this.clientName, options);
+    // Credit follows what the application takes: buffered messages count against prefetch.
+    receiver.followConsumption(() => this.#buffer.count);
     this.#receiver = receiver;
     receiver.onDetached = (error) => {
-      if (gen === this.#linkGen) this.linkFailed(error);
+      if (gen === this.#linkGen) this.#host.failed(error);
     };
-    try {
-      await bounded(receiver.open(), { signal, what: "receiver attach" });
-    } finally {
-      this.reportAttach(receiver.link);
-    }
+    await bounded(receiver.open(), { signal, what: "receiver attach" });
     this.#inactivity.touch();
-    const credit = this.prefetch - this.bufferedCount;
-    if (credit > 0) receiver.addCredit(credit);
   }
 
-  /** @internal */
-  protected override async closeLink(): Promise<void> {
+  async #detach(): Promise<void> {
     const receiver = this.#receiver;
     this.#receiver = undefined;
     this.#linkGen++;
     if (receiver) await receiver.close();
   }
 
-  /** @internal */
-  protected override onLinkLost(_error: AMQPError): void {
-    // Unsettled buffered messages are redelivered by the peer once the link is back: drop them.
-    if (this.receiveSettleMode === ReceiverSettleMode.PeekLock) this.#buffer.clear();
-  }
-
-  /** @internal */
-  protected override onRecovered(): number {
-    this.#topUp();
-    return 0;
-  }
-
-  /** @internal */
-  protected override onFatal(_error: AMQPError): void {
-    this.#inactivity.stop();
-    this.#buffer.clear();
-    this.#buffer.wakeAll("closed");
-  }
-
-  /** @internal */
-  protected override onClosing(): void {
-    this.#inactivity.stop();
-    this.#buffer.wakeAll("closed");
-  }
-
-  /** @internal */
-  protected override applyRedirectAddress(address: string): void {
-    this.#source = Source.from(address);
+  #on(event: ClientLinkEvent): number {
+    switch (event.type) {
+      case "opened":
+      case "recovered":
+        return 0;
+      case "lost":
+        // Unsettled buffered messages are redelivered by the peer once the link is back: drop them.
+        if (this.receiveSettleMode === ReceiverSettleMode.PeekLock) this.#buffer.clear();
+        return 0;
+      case "fatal":
+        this.#inactivity.stop();
+        this.#buffer.clear();
+        this.#buffer.wakeAll("closed");
+        return 0;
+      case "closing":
+        this.#inactivity.stop();
+        this.#buffer.wakeAll("closed");
+        return 0;
+      case "redirected":
+        this.#source = Source.from(event.address);
+        return 0;
+    }
   }
 }
 

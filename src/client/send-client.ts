@@ -1,9 +1,14 @@
 /**
  * uamqp's `SendClient`: queue messages, send them pipelined over one sender link, track each
- * message's `state`, `retries` and `onSendComplete` (spec §3.2.1), retry message-level failures per
- * the `ErrorPolicy` with timer backoff, and — beyond uamqp — resend what was in flight when the
- * link or connection was lost (at-least-once). The per-message bookkeeping (queue, in flight,
- * backoff timers, `msgTimeout` sweep, waiting calls) is in `pending-messages.ts`.
+ * message's `state`, `retries` and `onSendComplete`, retry message-level failures per the
+ * `ErrorPolicy` with timer backoff, and — beyond uamqp — resend what was in flight when the link or
+ * connection was lost (at-least-once). `AMQPClient` owns the lifecycle; this file owns the sender
+ * link (plugged in as a `ClientLink`) and the pipeline. The per-message bookkeeping (queue, in
+ * flight, backoff timers, `msgTimeout` sweep, waiting calls) is in `pending-messages.ts`.
+ *
+ * The in-flight limit of the send side is `maxInFlight` here: messages wait in the client, where
+ * an abort or their deadline still cancels them, until fewer than `maxInFlight` are in flight and
+ * the link has credit for them. The engine's own `maxInFlight` is not set.
  */
 import { randomUUID } from "node:crypto";
 import { Target } from "../address/index.js";
@@ -19,22 +24,27 @@ import type { BatchMessage } from "../message/batch.js";
 import type { Message } from "../message/message.js";
 import { MessageState } from "../message/message-state.js";
 import { MessageSendResult } from "../message/send-result.js";
-import { AMQPClient } from "./amqp-client.js";
-import { compact, type SendClientOptions } from "./client-options.js";
+import { abortError, bounded } from "../policy/wait.js";
+import { AMQPClient, decide } from "./amqp-client.js";
+import type { ClientLinkEvent, ClientLinkHost } from "./client-link.js";
+import {
+  DEFAULTS,
+  SEND_CALL_OPTIONS,
+  SEND_CLIENT_OPTIONS,
+  SIGNAL_OPTIONS,
+  checkOptions,
+  compact,
+  type MessageSenderOptions,
+  type SendCallOptions,
+  type SendClientOptions,
+  type SignalOptions,
+} from "./client-options.js";
 import { MessageSenderState, SenderSettleMode } from "./link-states.js";
-import { MessageSender, type MessageSenderOptions, type SendOutcome } from "./message-sender.js";
+import { MessageSender, sendOutcome, type SendOutcome } from "./message-sender.js";
 import { PendingMessages } from "./pending-messages.js";
 import type { Session } from "./session.js";
-import { abortError, asAMQPError, bounded } from "./waits.js";
-import { aliased } from "./option-aliases.js";
 
-/** Options of {@link SendClient.sendAllMessages} and {@link SendClient.sendMessage}. */
-export interface SendCallOptions {
-  /** Close the client when the call is done. @defaultValue true for `sendAllMessages`, false for `sendMessage` */
-  readonly closeOnDone?: boolean | undefined;
-  /** Stops waiting; messages of the call not transferred yet are cancelled (`sendMessage`). */
-  readonly signal?: AbortSignal | undefined;
-}
+export type { SendCallOptions } from "./client-options.js";
 
 /**
  * Sends messages to one target (uamqp's `SendClient`).
@@ -54,31 +64,39 @@ export class SendClient extends AMQPClient {
   readonly msgTimeout: number;
   /** The link's sender settle mode (`Settled`: messages are sent pre-settled, at most once). */
   readonly sendSettleMode: SenderSettleMode;
-  /** Messages in flight (transferred, outcome pending) at most. */
+  /** Messages in flight (transferred, outcome pending) at most: the send side's one in-flight limit. */
   readonly maxInFlight: number;
   #target: Target;
   #sender: MessageSender | undefined;
+  /** Counts the sender links: an outcome or event of an older link is stale. */
   #linkGen = 0;
   readonly #pending: PendingMessages;
+  readonly #host: ClientLinkHost;
 
   /**
    * Creates the client; it connects on the first send (or {@link AMQPClient.open}).
    * @param target - the node to send to: a URL, or a {@link Target}
-   * @throws {InvalidAddressError} for an unusable URL; {@link RangeError} for a negative or
-   *   non-finite `msgTimeout`.
+   * @throws {InvalidAddressError} for an unusable URL; {@link TypeError} for an unknown option;
+   *   {@link RangeError} for a negative or non-finite `msgTimeout`.
    */
   constructor(target: string | Target, options: SendClientOptions = {}) {
+    checkOptions(options, SEND_CLIENT_OPTIONS, "SendClient");
     const t = typeof target === "string" ? Target.parse(target) : target;
     super(t, options);
     this.#target = t;
-    this.msgTimeout = aliased(options, "msgTimeout", "msgTimeoutMs") ?? 0;
+    this.msgTimeout = options.msgTimeout ?? 0;
     this.sendSettleMode = options.sendSettleMode ?? SenderSettleMode.Unsettled;
-    this.maxInFlight = Math.max(1, options.maxInFlight ?? 1000);
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? DEFAULTS.maxInFlight);
     if (!Number.isFinite(this.msgTimeout) || this.msgTimeout < 0) {
       throw new RangeError(`msgTimeout must be a number of ms >= 0, got ${this.msgTimeout}`);
     }
     this.#pending = new PendingMessages(this.msgTimeout, () => {
       this.#pump();
+    });
+    this.#host = this.plugLink({
+      attach: (session, signal) => this.#attach(session, signal),
+      detach: () => this.#detach(),
+      on: (event) => this.#on(event),
     });
   }
 
@@ -117,12 +135,15 @@ export class SendClient extends AMQPClient {
   }
 
   #gather(messages: (Message | BatchMessage)[]): Message[] {
-    if (this.state === "closing" || this.state === "closed" || this.state === "failed") {
-      throw this.closedError();
-    }
+    if (this.#stopped()) throw this.#host.closedError();
     const out: Message[] = [];
     for (const m of messages) out.push(...m.gather());
     return out;
+  }
+
+  #stopped(): boolean {
+    const state = this.state;
+    return state === "closing" || state === "closed" || state === "failed";
   }
 
   #enqueue(messages: Message[], pump = true): void {
@@ -135,9 +156,10 @@ export class SendClient extends AMQPClient {
    * (`SendComplete` / `SendFailed`) once all are done. Individual failures do not reject.
    *
    * @throws the connection or link error that stopped the client; {@link AMQPAbortError};
-   *   {@link AMQPClientShutdown} when the client is closed meanwhile.
+   *   {@link AMQPClientShutdown} when the client is closed meanwhile; `TypeError` for an unknown option.
    */
   async sendAllMessages(options: SendCallOptions = {}): Promise<MessageState[]> {
+    checkOptions(options, SEND_CALL_OPTIONS, "SendClient.sendAllMessages()");
     const snapshot = this.#pending.list();
     try {
       await this.open({ signal: options.signal });
@@ -154,9 +176,10 @@ export class SendClient extends AMQPClient {
    *
    * @throws {ClientMessageError} when it failed: `numberFailed`, `totalMessages`, `failedMessages`,
    *   `cause` = the last failure (a `MessageSendFailed`, a timeout…); the client's failure error;
-   *   {@link AMQPAbortError} (unsent envelopes are cancelled).
+   *   {@link AMQPAbortError} (unsent envelopes are cancelled); `TypeError` for an unknown option.
    */
   async sendMessage(message: Message | BatchMessage, options: SendCallOptions = {}): Promise<void> {
+    checkOptions(options, SEND_CALL_OPTIONS, "SendClient.sendMessage()");
     const messages = this.#gather([message]);
     const signal = options.signal;
     // Aborted already: the messages are cancelled below without being transferred.
@@ -191,9 +214,11 @@ export class SendClient extends AMQPClient {
   /**
    * Opens the client if needed and waits until no message is pending (uamqp's `wait()`).
    * Resolves whether the client is still running.
-   * @throws the client's failure error; {@link AMQPAbortError}; {@link AMQPClientShutdown} on a closed client.
+   * @throws the client's failure error; {@link AMQPAbortError}; {@link AMQPClientShutdown} on a
+   *   closed client; `TypeError` for an unknown option.
    */
-  async wait(options: { signal?: AbortSignal } = {}): Promise<boolean> {
+  async wait(options: SignalOptions = {}): Promise<boolean> {
+    checkOptions(options, SIGNAL_OPTIONS, "SendClient.wait()");
     await this.open({ signal: options.signal });
     this.#pump();
     await this.#waitFor(undefined, options.signal);
@@ -201,11 +226,9 @@ export class SendClient extends AMQPClient {
   }
 
   #waitFor(messages: Message[] | undefined, signal: AbortSignal | undefined): Promise<void> {
-    return this.#pending.waitFor(messages, signal, () => {
-      const state = this.state;
-      const stopped = state === "failed" || state === "closed" || state === "closing";
-      return stopped ? this.closedError() : undefined;
-    });
+    return this.#pending.waitFor(messages, signal, () =>
+      this.#stopped() ? this.#host.closedError() : undefined,
+    );
   }
 
   // ---- the pipeline ------------------------------------------------------------------------------
@@ -224,22 +247,23 @@ export class SendClient extends AMQPClient {
   }
 
   #dispatch(m: Message, sender: MessageSender): void {
-    let timeoutMs: number | undefined;
+    let timeout: number | undefined;
     if (this.msgTimeout > 0) {
-      timeoutMs = this.msgTimeout - (Date.now() - m.idleTime);
-      if (timeoutMs <= 0) {
+      timeout = this.msgTimeout - (Date.now() - m.idleTime);
+      if (timeout <= 0) {
         this.#pending.complete(m, MessageSendResult.Timeout, new ClientTimeout("Message send timed out."));
         return;
       }
     }
     this.#pending.markInFlight(m);
     const gen = this.#linkGen;
-    sender.send(m, timeoutMs !== undefined ? { timeoutMs } : {}).then(
+    sender.send(m, timeout !== undefined ? { timeout } : {}).then(
       (outcome) => {
         this.#onOutcome(m, outcome, gen);
       },
       (e: unknown) => {
-        this.#onOutcome(m, { result: MessageSendResult.Error, error: asAMQPError(e) }, gen);
+        // The message could not be encoded.
+        this.#onOutcome(m, sendOutcome({ failure: e }), gen);
       },
     );
   }
@@ -252,7 +276,7 @@ export class SendClient extends AMQPClient {
     }
     switch (outcome.result) {
       case MessageSendResult.Ok:
-        this.markProgress();
+        this.#host.progressed();
         this.#pending.complete(m, MessageSendResult.Ok, undefined);
         break;
       case MessageSendResult.Timeout:
@@ -262,7 +286,7 @@ export class SendClient extends AMQPClient {
         this.#cancelled(m, outcome.error, gen);
         break;
       case MessageSendResult.Error:
-        if (outcome.state !== undefined) this.markProgress();
+        if (outcome.state !== undefined) this.#host.progressed();
         this.#failedAttempt(m, outcome.error ?? new MessageSendFailed("Message send failed."));
         break;
     }
@@ -271,7 +295,7 @@ export class SendClient extends AMQPClient {
 
   /** The link went away under an in-flight message: send it again after recovery. */
   #cancelled(m: Message, error: AMQPError | undefined, gen: number): void {
-    if (this.state === "closing" || this.state === "closed" || this.state === "failed") {
+    if (this.#stopped()) {
       this.#pending.complete(m, MessageSendResult.Cancelled, error);
       return;
     }
@@ -285,21 +309,17 @@ export class SendClient extends AMQPClient {
   /** A message-level failure: retry per the error policy (with timer backoff), or fail it. */
   #failedAttempt(m: Message, error: AMQPError): void {
     const policy = this.errorPolicy;
-    const action = policy.actionFor(error);
-    error.action ??= action;
+    const action = decide(policy, error);
     if (!action.retry || m.retries >= policy.maxRetries) {
       this.#pending.complete(m, MessageSendResult.Error, error);
       return;
     }
-    if (action.incrementRetries) m.retries++;
-    if (action.backoffMs <= 0) this.#pending.requeue(m);
-    else this.#pending.requeueAfter(m, action.backoffMs);
+    this.#pending.retry(m, action.incrementRetries, action.backoffMs);
   }
 
-  // ---- link lifecycle (hooks of AMQPClient) ------------------------------------------------------
+  // ---- the link (ClientLink) ---------------------------------------------------------------------
 
-  /** @internal */
-  protected override async attachLink(session: Session, signal: AbortSignal): Promise<void> {
+  async #attach(session: Session, signal: AbortSignal): Promise<void> {
     const o = this.options;
     const options = compact<MessageSenderOptions>({
       name: `sender-link-${randomUUID()}`,
@@ -312,53 +332,46 @@ export class SendClient extends AMQPClient {
     const gen = ++this.#linkGen;
     this.#sender = sender;
     sender.onDetached = (error) => {
-      if (gen === this.#linkGen) this.linkFailed(error);
+      if (gen === this.#linkGen) this.#host.failed(error);
     };
     sender.onCredit = () => {
       if (gen === this.#linkGen) this.#pump();
     };
-    try {
-      await bounded(sender.open(), { signal, what: "sender attach" });
-    } finally {
-      this.reportAttach(sender.link);
-    }
+    await bounded(sender.open(), { signal, what: "sender attach" });
   }
 
-  /** @internal */
-  protected override async closeLink(): Promise<void> {
+  async #detach(): Promise<void> {
     const sender = this.#sender;
     this.#sender = undefined;
     this.#linkGen++;
     if (sender) await sender.close();
   }
 
-  /** @internal */
-  protected override onOpened(): void {
-    this.#pump();
-  }
-
-  /** @internal */
-  protected override onRecovered(): number {
-    const resent = this.#pending.relinked();
-    this.#pump();
-    return resent;
-  }
-
-  /** @internal */
-  protected override onFatal(error: AMQPError): void {
-    this.#pending.endAll(error, MessageSendResult.Error);
-  }
-
-  /** @internal */
-  protected override onClosing(): void {
-    this.#pending.endAll(
-      new AMQPClientShutdown("The client was closed before the message was sent.", { retryable: false }),
-      MessageSendResult.Cancelled,
-    );
-  }
-
-  /** @internal */
-  protected override applyRedirectAddress(address: string): void {
-    this.#target = Target.from(address);
+  #on(event: ClientLinkEvent): number {
+    switch (event.type) {
+      case "opened":
+        this.#pump();
+        return 0;
+      case "lost":
+        // In-flight messages come back Cancelled and are sent again once the link is back.
+        return 0;
+      case "recovered": {
+        const resent = this.#pending.relinked();
+        this.#pump();
+        return resent;
+      }
+      case "fatal":
+        this.#pending.endAll(event.error, MessageSendResult.Error);
+        return 0;
+      case "closing":
+        this.#pending.endAll(
+          new AMQPClientShutdown("The client was closed before the message was sent.", { retryable: false }),
+          MessageSendResult.Cancelled,
+        );
+        return 0;
+      case "redirected":
+        this.#target = Target.from(event.address);
+        return 0;
+    }
   }
 }

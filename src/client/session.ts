@@ -1,54 +1,66 @@
 /**
- * uamqp's `Session`: a session on a {@link Connection}, carrying senders and receivers.
+ * uamqp's `Session`: a session on a {@link Connection}, carrying senders and receivers, and the one
+ * place that reports the peer's ATTACH of its links (the `onAttach` option; `AMQPClient`'s
+ * `onAttach` goes through it too).
  */
 import { Source, Target } from "../address/index.js";
-import type { AMQPValue } from "../codec/values.js";
-import type { AMQPError } from "../errors/amqp-error.js";
 import { AMQPConnectionError } from "../errors/exceptions.js";
 import type { AmqpSession } from "../engine/session.js";
+import type { Link } from "../engine/link.js";
+import type { AttachFields } from "../frames/performatives.js";
+import type { AMQPError } from "../errors/amqp-error.js";
+import { abortError, bounded } from "../policy/wait.js";
+import {
+  CREATE_RECEIVER_OPTIONS,
+  CREATE_SENDER_OPTIONS,
+  SESSION_OPTIONS,
+  checkOptions,
+  type AttachInfo,
+  type CreateReceiverOptions,
+  type CreateSenderOptions,
+  type SessionOptions,
+  type WaitOptions,
+} from "./client-options.js";
 import type { Connection } from "./connection.js";
-import { MessageReceiver, type MessageReceiverOptions } from "./message-receiver.js";
-import { MessageSender, type MessageSenderOptions } from "./message-sender.js";
+import { MessageReceiver } from "./message-receiver.js";
+import { MessageSender } from "./message-sender.js";
 import type { SourceLike, TargetLike } from "./termini.js";
 
-/** How long and whether to wait in {@link Session.createSender} / {@link Session.createReceiver}. */
-export interface CreateLinkOptions {
-  /** Bound on the attach (ms). @defaultValue none */
-  readonly timeoutMs?: number | undefined;
-  /** Stops the wait with an `AMQPAbortError` (the link is then closed). */
-  readonly signal?: AbortSignal | undefined;
-}
+export type {
+  AttachInfo,
+  SessionOptions,
+  CreateSenderOptions,
+  CreateReceiverOptions,
+} from "./client-options.js";
 
-/** Options of a {@link Session}. */
-export interface SessionOptions {
-  /** Transfer frames accepted before the window is reopened. @defaultValue 65536 */
-  incomingWindow?: number;
-  /** Outgoing window announced in BEGIN (transfer frames). @defaultValue 65536 */
-  outgoingWindow?: number;
-  /** Highest link handle of the session. @defaultValue 4294967295 */
-  handleMax?: number;
-  /**
-   * Called when the peer answers the ATTACH of a link of this session (uamqp `on_attach`). When
-   * the peer's ATTACH lacks the source (receivers) or target (senders), `error` is an
-   * `AMQPConnectionError`; the link's `open()` then rejects once the peer's DETACH arrives.
-   */
-  onAttach?: (info: AttachInfo) => void;
-}
-
-/** What the peer attached (uamqp's `on_attach` arguments). */
-export interface AttachInfo {
-  /** Name of the link. */
-  readonly linkName: string;
-  /** Our role on the link (`sender` for a {@link MessageSender}). */
-  readonly role: "sender" | "receiver";
-  /** The source in the peer's ATTACH. */
-  readonly source: Source | undefined;
-  /** The target in the peer's ATTACH (undefined also for a coordinator target). */
-  readonly target: Target | undefined;
-  /** The peer's ATTACH properties. */
-  readonly properties: Record<string, AMQPValue> | undefined;
-  /** Set (`AMQPConnectionError`, `amqp:not-found`) when the peer's ATTACH lacks the terminus it must carry. */
-  readonly error: AMQPError | undefined;
+/**
+ * What the peer's ATTACH of `link` says: its termini and properties, and an error when it lacks
+ * the terminus it must carry (the source for our receivers, the target for our senders). Such an
+ * ATTACH refuses the link; the DETACH that follows carries the peer's reason (AMQP 1.0 section 2.6.3).
+ */
+function attachInfo(link: Link, attach: AttachFields): AttachInfo {
+  const missing = link.role === "sender" ? "target" : "source";
+  let source: Source | undefined;
+  let target: Target | undefined;
+  try {
+    source = attach.source ? Source.fromTerminus(attach.source) : undefined;
+    target = attach.target?.type === "target" ? Target.fromTerminus(attach.target) : undefined;
+  } catch {
+    // An undecodable terminus is reported as missing.
+  }
+  const absent = link.role === "sender" ? attach.target === undefined : attach.source === undefined;
+  return {
+    linkName: link.name,
+    role: link.role,
+    source,
+    target,
+    properties: attach.properties,
+    error: absent
+      ? new AMQPConnectionError(`the peer's ATTACH of link ${link.name} has no ${missing}`, {
+          retryable: false,
+        })
+      : undefined,
+  };
 }
 
 /**
@@ -72,28 +84,26 @@ export class Session implements AsyncDisposable {
   readonly handleMax: number;
   readonly #engine: AmqpSession;
 
-  /** Begins a session on `connection` (same as {@link Connection.createSession}). */
+  /**
+   * Begins a session on `connection` (same as {@link Connection.createSession}).
+   * @throws {TypeError} for an unknown option.
+   */
   constructor(connection: Connection, options: SessionOptions = {}) {
+    checkOptions(options, SESSION_OPTIONS, "Session");
     this.connection = connection;
-    this.#engine = connection.engine.createSession(options);
-    const onAttach = options.onAttach;
+    const { onAttach, ...windows } = options;
+    this.#engine = connection.engine.createSession({
+      ...(windows.incomingWindow !== undefined ? { incomingWindow: windows.incomingWindow } : {}),
+      ...(windows.outgoingWindow !== undefined ? { outgoingWindow: windows.outgoingWindow } : {}),
+      ...(windows.handleMax !== undefined ? { handleMax: windows.handleMax } : {}),
+    });
     if (onAttach) {
       this.#engine.onLinkAttached = (link, attach) => {
-        const missing = link.role === "sender" ? attach.target === undefined : attach.source === undefined;
-        const target = attach.target?.type === "target" ? attach.target : undefined;
-        onAttach({
-          linkName: link.name,
-          role: link.role,
-          source: attach.source ? Source.fromTerminus(attach.source) : undefined,
-          target: target ? Target.fromTerminus(target) : undefined,
-          properties: attach.properties,
-          error: missing
-            ? new AMQPConnectionError(
-                `the peer attached link ${link.name} without a ${link.role === "sender" ? "target" : "source"}`,
-                { condition: "amqp:not-found", retryable: false },
-              )
-            : undefined,
-        });
+        try {
+          onAttach(attachInfo(link, attach));
+        } catch {
+          // A failing callback must not disturb the session (it runs in the frame handler).
+        }
       };
     }
     this.incomingWindow = this.#engine.incomingWindowSize;
@@ -117,40 +127,52 @@ export class Session implements AsyncDisposable {
   }
 
   /**
-   * The spec's `createSender()`: a {@link MessageSender} to `target`, attached. Our end of the link is
-   * `options.source`, else the connection's container id.
+   * @internal Resolves when the connection is open and the peer attached `link` (opening a link
+   * opens its connection if nobody did; the frames are pipelined).
+   * @throws {ClientTimeout} after `timeout`; {@link AMQPAbortError} when `signal` aborts (the link
+   *   stays as it is: close it); the link's error if refused.
+   */
+  async linkAttached(link: Link, options: WaitOptions): Promise<void> {
+    const { timeout, signal } = options;
+    // An aborted signal connects nowhere.
+    if (signal?.aborted === true) throw abortError(signal);
+    const attached = Promise.all([this.connection.open(), link.attached()]);
+    await bounded(attached, { timeout, signal, what: `${link.role} attach` });
+  }
+
+  /**
+   * A {@link MessageSender} to `target`, attached. Our end of the link is `options.source`, else
+   * the connection's container id.
    * @throws the attach failure (`LinkDetach`…), {@link ClientTimeout}, `AMQPAbortError`; the link is
-   *   closed then.
+   *   closed then. {@link TypeError} for an unknown option.
    * @example
    * ```ts
-   * const sender = await session.createSender("orders", { timeoutMs: 10_000 });
+   * const sender = await session.createSender("orders", { timeout: 10_000 });
    * ```
    */
-  async createSender(
-    target: TargetLike,
-    options: MessageSenderOptions & CreateLinkOptions & { readonly source?: SourceLike } = {},
-  ): Promise<MessageSender> {
-    const sender = new MessageSender(this, options.source ?? this.connection.containerId, target, options);
-    await opened(sender, options);
+  async createSender(target: TargetLike, options: CreateSenderOptions = {}): Promise<MessageSender> {
+    checkOptions(options, CREATE_SENDER_OPTIONS, "Session.createSender()");
+    const { source, timeout, signal, ...senderOptions } = options;
+    const sender = new MessageSender(this, source ?? this.connection.containerId, target, senderOptions);
+    await opened(sender, { timeout, signal });
     return sender;
   }
 
   /**
-   * The spec's `createReceiver()`: a {@link MessageReceiver} from `source`, attached (credit per
-   * `prefetch` / `creditMode`). Our end of the link is `options.target`, else the container id.
+   * A {@link MessageReceiver} from `source`, attached (credit per `prefetch` / `creditMode`). Our
+   * end of the link is `options.target`, else the container id.
    * @throws as {@link Session.createSender}.
    */
-  async createReceiver(
-    source: SourceLike,
-    options: MessageReceiverOptions & CreateLinkOptions & { readonly target?: TargetLike } = {},
-  ): Promise<MessageReceiver> {
+  async createReceiver(source: SourceLike, options: CreateReceiverOptions = {}): Promise<MessageReceiver> {
+    checkOptions(options, CREATE_RECEIVER_OPTIONS, "Session.createReceiver()");
+    const { target, timeout, signal, ...receiverOptions } = options;
     const receiver = new MessageReceiver(
       this,
       source,
-      options.target ?? this.connection.containerId,
-      options,
+      target ?? this.connection.containerId,
+      receiverOptions,
     );
-    await opened(receiver, options);
+    await opened(receiver, { timeout, signal });
     return receiver;
   }
 
@@ -166,7 +188,7 @@ export class Session implements AsyncDisposable {
 }
 
 /** Opens `link` within `options`; starts closing it when the open fails. */
-async function opened(link: MessageSender | MessageReceiver, options: CreateLinkOptions): Promise<void> {
+async function opened(link: MessageSender | MessageReceiver, options: WaitOptions): Promise<void> {
   try {
     await link.open(options);
   } catch (e) {

@@ -1,7 +1,7 @@
 /**
  * Settlement confirmation (beyond uamqp, which settles received messages fire-and-forget and never
- * sees the service's answer, quirk 8): the `settleMode` option, the message settler of a receiver
- * link, and the error raised when the peer does not confirm the outcome asked for.
+ * sees the service's answer): the `settleMode` option, the message settler of a receiver link, and
+ * the error raised when the peer does not confirm the outcome asked for.
  */
 import type { DeliveryState } from "../codec/definitions/messaging.js";
 import { AMQPError, formatConditionMessage } from "../errors/amqp-error.js";
@@ -20,7 +20,17 @@ import { ReceiverSettleMode } from "./link-states.js";
  *   outcome asked for. It rejects with {@link MessageSettleFailed} when the peer settles with
  *   another outcome (e.g. `rejected` with `com.microsoft:message-lock-lost`), and with the link's
  *   error (`LinkDetach`, `AMQPConnectionError`, `AMQPClientShutdown` for a local close) when the
- *   link is lost before the peer answered. PeekLock only.
+ *   link is lost before the peer answered. A peer that answers the ATTACH with mode `first` gets
+ *   settled dispositions, and the promises resolve on send as in `"local"`. PeekLock only.
+ *
+ * @example
+ * ```ts
+ * const client = new ReceiveClient(url, { settleMode: "confirm", autoComplete: false });
+ * for await (const m of client) {
+ *   try { await m.accept(); } // resolved: the broker has completed the message
+ *   catch (e) { if (e instanceof MessageSettleFailed) console.log(e.condition); }
+ * }
+ * ```
  */
 export const SettleMode = {
   /** Resolve when the settled disposition is sent (uamqp behaviour). */
@@ -132,9 +142,10 @@ function checked(requested: SettlementState, c: SettleConfirmation): boolean {
 }
 
 /**
- * The outcomes the peer's source offers (AMQP 1.0 §3.5.3 `outcomes`) when they leave out `state`;
- * undefined when the peer allows it (it lists it, or lists none). A peer may end the whole
- * connection on an outcome it does not offer (RabbitMQ 3.10 does, for `modified`).
+ * The outcomes the peer's source offers (its `outcomes` field, AMQP 1.0 specification section
+ * 3.5.3) when they leave out `state`; undefined when the peer allows it (it lists it, or lists
+ * none). A peer may end the whole connection on an outcome it does not offer (RabbitMQ 3.10 does,
+ * for `modified`).
  */
 function refusedOutcome(link: ReceiverLink, state: SettlementState): readonly string[] | undefined {
   const offered = link.remote?.source?.outcomes;

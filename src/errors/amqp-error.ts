@@ -110,6 +110,14 @@ export class AMQPError extends Error {
   }
 
   /**
+   * @internal Records the error policy's decision on the error (uamqp's `.action`); the first
+   * decision recorded stands.
+   */
+  recordAction(action: ErrorActionLike): void {
+    this.action ??= action;
+  }
+
+  /**
    * Keeps `instanceof` working across two copies of this package in one process: a branded error
    * is an instance of a class when that class, or a class of the same name, is on its prototype chain.
    */

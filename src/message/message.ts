@@ -271,6 +271,29 @@ export class Message implements MessageSections {
   }
 
   /**
+   * @internal The sending layer queued the message: `WaitingToBeSent`; its send deadline counts
+   * from `queuedAt` (epoch ms, kept in {@link Message.idleTime}).
+   */
+  queuedForSend(queuedAt: number): void {
+    this.state = MessageState.WaitingToBeSent;
+    this.idleTime = queuedAt;
+  }
+
+  /** @internal The sending layer transferred the message: `WaitingForSendAck` until its outcome. */
+  sentAwaitingOutcome(): void {
+    this.state = MessageState.WaitingForSendAck;
+  }
+
+  /**
+   * @internal The send will be tried again (a retry, or a resend after the link was lost):
+   * `WaitingToBeSent`; a retry that counts adds one to {@link Message.retries}.
+   */
+  sendAgain(countRetry: boolean): void {
+    this.state = MessageState.WaitingToBeSent;
+    if (countRetry) this.retries++;
+  }
+
+  /**
    * Records the final result of a send (for the sending layer) and calls {@link Message.onSendComplete}.
    * `Ok` → `SendComplete`; any other result → `SendFailed` with `error` (or a default one) kept in
    * {@link Message.sendError}. Unlike uamqp, `Cancelled` is a failure.

@@ -1,7 +1,7 @@
 /**
- * Exponential backoff with jitter, and an abortable sleep, for retry and reconnect loops.
+ * Exponential backoff with jitter, for retry and reconnect loops (the abortable `sleep` is in
+ * `wait.ts`).
  */
-import { AMQPAbortError } from "../errors/exceptions.js";
 
 /** Options of {@link computeBackoffMs} and {@link ExponentialBackoff}. */
 export interface BackoffOptions {
@@ -101,45 +101,4 @@ export class ExponentialBackoff {
   reset(): void {
     this.#attempt = 0;
   }
-}
-
-/** Largest delay a Node timer supports (2^31 − 1 ms, about 24.8 days). */
-export const MAX_TIMER_MS = 2_147_483_647;
-
-function abortError(signal: AbortSignal): AMQPAbortError {
-  return new AMQPAbortError("The operation was aborted.", { cause: signal.reason });
-}
-
-/**
- * Resolves after `ms` milliseconds, or rejects with an {@link AMQPAbortError} (name `"AbortError"`,
- * `cause` = the signal's reason) as soon as `signal` aborts — immediately when it already has.
- *
- * The timer is unref'd: a pending sleep does not keep the process alive (a reconnect backoff must not
- * prevent a clean exit). If nothing else keeps the event loop busy, the process may exit before the
- * promise settles.
- *
- * @throws {RangeError} (synchronously) for a negative, non-finite or too large `ms`.
- *
- * @example
- * ```ts
- * await sleep(computeBackoffMs(attempt), client.signal);
- * ```
- */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIMER_MS) {
-    throw new RangeError(`sleep: ms must be in [0, ${MAX_TIMER_MS}], got ${ms}`);
-  }
-  if (signal?.aborted === true) return Promise.reject(abortError(signal));
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(abortError(signal!));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    timer.unref();
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -1,5 +1,5 @@
 /**
- * uamqp's `ErrorAction` (spec §10.3): what to do after an error. Durations in milliseconds.
+ * uamqp's `ErrorAction`: what to do after an error. Durations in milliseconds.
  */
 import type { ErrorActionLike } from "../errors/amqp-error.js";
 

@@ -1,5 +1,5 @@
 /**
- * uamqp's `ErrorPolicy(max_retries=3, on_error=None)` (spec §10.3), in camelCase with milliseconds.
+ * uamqp's `ErrorPolicy(max_retries=3, on_error=None)`, in camelCase with milliseconds.
  */
 import type { AMQPError } from "../errors/amqp-error.js";
 import { NO_RETRY_CONDITIONS, isKnownCondition } from "../errors/conditions.js";

@@ -1,5 +1,5 @@
 /**
- * setLogger(): partial loggers, `warning` for `warn` (the spec's and Python's name), and a logger
+ * setLogger(): partial loggers, `warning` for `warn` (Python's name), and a logger
  * that throws never breaks a connection.
  */
 import assert from "node:assert/strict";

@@ -46,13 +46,13 @@ describe("SendClient", () => {
     await t.broker.close();
   });
 
-  it("sendMessage(target, 'Hello world') resolves [SendComplete] (scenario 1)", async () => {
+  it("sendMessage(target, 'Hello world') resolves [SendComplete]", async () => {
     const states = await sendMessage(t.url("s1"), "Hello world");
     assert.deepEqual(states, [MessageState.SendComplete]);
     assert.equal(t.broker.stats("s1").messageCount, 1);
   });
 
-  it("queues 10, sendAllMessages resolves 10 × SendComplete, then nothing is pending and the client is closed (scenario 2)", async () => {
+  it("queues 10, sendAllMessages resolves 10 × SendComplete, then nothing is pending and the client is closed", async () => {
     const client = new SendClient(t.url("s2"));
     const messages = Array.from({ length: 10 }, (_, i) => new Message({ body: `m${i}` }));
     client.queueMessage(...messages);
@@ -67,7 +67,7 @@ describe("SendClient", () => {
     assert.equal(t.broker.stats("s2").messageCount, 10);
   });
 
-  it("closeOnDone:false leaves the client open for a second queue+send on the same link (scenario 3)", async () => {
+  it("closeOnDone:false leaves the client open for a second queue+send on the same link", async () => {
     const client = new SendClient(t.url("s3"));
     client.queueMessage(new Message({ body: "a" }));
     await client.sendAllMessages({ closeOnDone: false });
@@ -80,7 +80,7 @@ describe("SendClient", () => {
     assert.equal(t.broker.stats("s3").messageCount, 2);
   });
 
-  it("10 sendMessage calls reuse one connection and one link (scenario 4)", async () => {
+  it("10 sendMessage calls reuse one connection and one link", async () => {
     await using client = new SendClient(t.url("s4"));
     for (let i = 0; i < 10; i++) await client.sendMessage(new Message({ body: `m${i}` }));
     assert.equal(t.broker.connectionCount, 1);
@@ -88,7 +88,7 @@ describe("SendClient", () => {
     assert.equal(t.broker.stats("s4").messageCount, 10);
   });
 
-  it("amqp:not-found: SendFailed after exactly 1 transfer, onSendComplete once, ClientMessageError numberFailed 1 (scenario 5)", async () => {
+  it("amqp:not-found: SendFailed after exactly 1 transfer, onSendComplete once, ClientMessageError numberFailed 1", async () => {
     await using client = new SendClient(t.url("not-found"));
     const calls: [MessageSendResult, AMQPError | undefined][] = [];
     const m = new Message({ body: "x" });
@@ -110,7 +110,7 @@ describe("SendClient", () => {
     assert.equal(calls[0]![1].condition, "amqp:not-found");
   });
 
-  it("amqp:internal-error every time: 4 transfers, retries 3, SendFailed, onSendComplete once (scenario 6)", async () => {
+  it("amqp:internal-error every time: 4 transfers, retries 3, SendFailed, onSendComplete once", async () => {
     let calls = 0;
     const m = new Message({ body: "x" });
     m.onSendComplete = () => calls++;
@@ -123,7 +123,7 @@ describe("SendClient", () => {
     assert.equal(m.sendError?.condition, "amqp:internal-error");
   });
 
-  it("maxRetries 0 with a retryable rejection: exactly 1 transfer (scenario 7)", async () => {
+  it("maxRetries 0 with a retryable rejection: exactly 1 transfer", async () => {
     const before = t.transfers("internal").length;
     const states = await sendMessage(t.url("internal"), "x", {
       errorPolicy: new ErrorPolicy({ maxRetries: 0 }),
@@ -132,7 +132,7 @@ describe("SendClient", () => {
     assert.equal(t.transfers("internal").length - before, 1);
   });
 
-  it("a vendor condition goes to onError; its backoff delays the next attempt by a timer (scenario 8)", async () => {
+  it("a vendor condition goes to onError; its backoff delays the next attempt by a timer", async () => {
     const seen: AMQPError[] = [];
     const policy = new ErrorPolicy({
       maxRetries: 1,
@@ -159,7 +159,7 @@ describe("SendClient", () => {
     assert.equal(m.sendError.action?.backoffMs, 400);
   });
 
-  it("msgTimeout with a broker that never settles: ClientMessageError wrapping a timeout, SendFailed, no retry (scenario 9)", async () => {
+  it("msgTimeout with a broker that never settles: ClientMessageError wrapping a timeout, SendFailed, no retry", async () => {
     await using client = new SendClient(t.url("silent"), { msgTimeout: 300 });
     const m = new Message({ body: "x" });
     const start = Date.now();
@@ -186,14 +186,14 @@ describe("SendClient", () => {
     assert.ok(messages.every((m) => m.sendError instanceof ClientTimeout));
   });
 
-  it("sendSettleMode Settled: SendComplete without any disposition (scenario 11)", async () => {
+  it("sendSettleMode Settled: SendComplete without any disposition", async () => {
     const states = await sendMessage(t.url("silent-3"), "x", { sendSettleMode: SenderSettleMode.Settled });
     assert.deepEqual(states, [MessageState.SendComplete]);
     const [transfer] = t.transfers("silent-3");
     assert.equal(transfer?.settled, true);
   });
 
-  it("re-queueing a completed message throws MessageAlreadySettled; a failed one re-throws its error (scenario 12)", async () => {
+  it("re-queueing a completed message throws MessageAlreadySettled; a failed one re-throws its error", async () => {
     await using client = new SendClient(t.url("s12"));
     const m = new Message({ body: "x" });
     await client.sendMessage(m);
@@ -208,7 +208,7 @@ describe("SendClient", () => {
     }, MessageSendFailed);
   });
 
-  it("link detach-forced during a send surfaces retryable; unauthorized-access is not retryable (scenario 13)", async () => {
+  it("link detach-forced during a send surfaces retryable; unauthorized-access is not retryable", async () => {
     await using client = new SendClient(t.url("silent-4"), { reconnect: false });
     const pending = client.sendMessage(new Message({ body: "x" }));
     await until(() => t.transfers("silent-4").length === 1, "the transfer");
@@ -233,7 +233,7 @@ describe("SendClient", () => {
     await refused.close();
   });
 
-  it("a BatchMessage of 50 strings is one transfer of format 0x80013700 with 50 Data sections (scenario 14)", async () => {
+  it("a BatchMessage of 50 strings is one transfer of format 0x80013700 with 50 Data sections", async () => {
     const batch = new BatchMessage(Array.from({ length: 50 }, (_, i) => `item ${i}`));
     const states = await sendMessage(t.url("hub/Partitions/0"), batch);
     assert.deepEqual(states, [MessageState.SendComplete]);
@@ -259,7 +259,7 @@ describe("SendClient", () => {
     );
   });
 
-  it("multiMessages batches go out as several envelopes, every item arrives in order (scenarios 16, 17)", async () => {
+  it("multiMessages batches go out as several envelopes, every item arrives in order", async () => {
     const items = Array.from({ length: 100 }, (_, i) =>
       i % 10 === 0 ? new Message({ body: `item ${i}`, applicationProperties: { own: i } }) : `item ${i}`,
     );
@@ -283,7 +283,7 @@ describe("SendClient", () => {
     assert.deepEqual(got[11]!.applicationProperties, { batch: "yes" });
   });
 
-  it("a batch over 1 MiB without multiMessages throws MessageContentTooLarge at queueMessage (scenario 15)", async () => {
+  it("a batch over 1 MiB without multiMessages throws MessageContentTooLarge at queueMessage", async () => {
     await using client = new SendClient(t.url("s15"));
     const big = new BatchMessage(Array.from({ length: 20 }, () => Buffer.alloc(64 * 1024, 1)));
     assert.throws(() => {

@@ -43,7 +43,7 @@ function settle(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 20));
 }
 
-describe("SendClient: released / modified / rejected outcomes (quirk 6)", () => {
+describe("SendClient: released / modified / rejected outcomes", () => {
   let t: TestBroker;
   before(async () => {
     t = await startBroker({

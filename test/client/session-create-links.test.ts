@@ -1,5 +1,5 @@
 /**
- * The spec's low-level shape: Session.createSender / createReceiver (attached links), open({ signal })
+ * The low-level API beyond uamqp: Session.createSender / createReceiver (attached links), open({ signal })
  * on links, and creditMode "manual".
  */
 import assert from "node:assert/strict";
@@ -31,7 +31,7 @@ describe("Session.createSender / createReceiver", () => {
 
   it("return attached links that send and receive", async () => {
     const session = new Session(conn);
-    const sender = await session.createSender("orders", { timeoutMs: 10_000 });
+    const sender = await session.createSender("orders", { timeout: 10_000 });
     assert.equal(sender.state, MessageSenderState.Open);
     const outcome = await sender.send(new Message({ body: "created" }));
     assert.equal(outcome.result, MessageSendResult.Ok);
@@ -51,9 +51,9 @@ describe("Session.createSender / createReceiver", () => {
 
   it("an address the broker refuses rejects with LinkDetach; the connection stays up", async () => {
     const session = new Session(conn);
-    const e = await rejectionOf(session.createSender("nowhere", { timeoutMs: 10_000 }), "createSender");
+    const e = await rejectionOf(session.createSender("nowhere", { timeout: 10_000 }), "createSender");
     assert.ok(e instanceof LinkDetach, String(e));
-    const e2 = await rejectionOf(session.createReceiver("nowhere", { timeoutMs: 10_000 }), "createReceiver");
+    const e2 = await rejectionOf(session.createReceiver("nowhere", { timeout: 10_000 }), "createReceiver");
     assert.ok(e2 instanceof LinkDetach, String(e2));
     await until(() => t.broker.connectionCount === 1, "one connection still");
     await session.close();
@@ -107,7 +107,7 @@ describe("Session.createSender / createReceiver", () => {
     }
   });
 
-  it("timeoutMs bounds the attach with ClientTimeout", async () => {
+  it("timeout bounds the attach with ClientTimeout", async () => {
     const sockets: Socket[] = [];
     const server = createServer((socket) => sockets.push(socket));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -116,7 +116,7 @@ describe("Session.createSender / createReceiver", () => {
       closeTimeoutMs: 100,
     });
     try {
-      const e = await rejectionOf(new Session(mute).createSender("x", { timeoutMs: 100 }), "createSender");
+      const e = await rejectionOf(new Session(mute).createSender("x", { timeout: 100 }), "createSender");
       assert.ok(e instanceof ClientTimeout, String(e));
     } finally {
       await mute.close();

@@ -1,5 +1,5 @@
 /**
- * `transport.tls` as `tls.connect` options (the spec's escape hatch): turns TLS on, and its fields
+ * `transport.tls` as `tls.connect` options (an escape hatch to every TLS setting): turns TLS on, and its fields
  * (ca, servername, minVersion…) are used; explicit fields still win.
  */
 import assert from "node:assert/strict";
@@ -31,7 +31,7 @@ describe("transport.tls as tls.connect options", () => {
     assert.equal(auth.tls, true);
     const conn = new Connection("localhost", auth);
     try {
-      await conn.open({ timeoutMs: 10_000 });
+      await conn.open({ timeout: 10_000 });
       assert.equal(conn.state, "open");
     } finally {
       await conn.close();
@@ -40,7 +40,7 @@ describe("transport.tls as tls.connect options", () => {
 
   it("without the ca of the object, the same server is not trusted (the object's ca is what made it work)", async () => {
     const conn = new Connection("localhost", new SASLAnonymous("localhost", { port, tls: {} }));
-    const e = await rejectionOf(conn.open({ timeoutMs: 10_000 }), "open()");
+    const e = await rejectionOf(conn.open({ timeout: 10_000 }), "open()");
     assert.ok(e instanceof AMQPError && e.code === "AMQP_TLS", String(e));
     await conn.close();
   });
@@ -50,7 +50,7 @@ describe("transport.tls as tls.connect options", () => {
       "localhost",
       new SASLAnonymous("localhost", { port, tls: { ca: certs.ca, servername: "wrong.example" } }),
     );
-    const e = await rejectionOf(wrong.open({ timeoutMs: 10_000 }), "open()");
+    const e = await rejectionOf(wrong.open({ timeout: 10_000 }), "open()");
     assert.ok(e instanceof AMQPError && e.code === "AMQP_TLS", String(e));
     await wrong.close();
     const fixed = new Connection(
@@ -62,7 +62,7 @@ describe("transport.tls as tls.connect options", () => {
       }),
     );
     try {
-      await fixed.open({ timeoutMs: 10_000 });
+      await fixed.open({ timeout: 10_000 });
     } finally {
       await fixed.close();
     }

@@ -1,6 +1,6 @@
 /**
- * AMQPClient.waitUntilReady(): opens if needed, waits out a recovery, bounded by timeoutMs and an
- * AbortSignal.
+ * AMQPClient.waitUntilReady(): opens if needed, waits out a recovery, bounded by
+ * timeout and an AbortSignal.
  */
 import assert from "node:assert/strict";
 import net from "node:net";
@@ -34,7 +34,7 @@ describe("AMQPClient.waitUntilReady", () => {
     const client = new SendClient(t.url("ready-1"));
     try {
       assert.equal(client.isReady, false);
-      await client.waitUntilReady({ timeoutMs: 10_000 });
+      await client.waitUntilReady({ timeout: 10_000 });
       assert.equal(client.isReady, true);
       assert.equal(t.attaches("ready-1", "sender"), 1);
       await client.waitUntilReady(); // already ready: at once
@@ -43,10 +43,10 @@ describe("AMQPClient.waitUntilReady", () => {
     }
   });
 
-  it("rejects with ClientTimeout after timeoutMs when the peer never answers", async () => {
+  it("rejects with ClientTimeout after timeout when the peer never answers", async () => {
     const client = new AMQPClient(`amqp://127.0.0.1:${mutePort}/q`, { reconnect: false });
     try {
-      const e = await rejectionOf(client.waitUntilReady({ timeoutMs: 150 }), "waitUntilReady()");
+      const e = await rejectionOf(client.waitUntilReady({ timeout: 150 }), "waitUntilReady()");
       assert.ok(e instanceof ClientTimeout, String(e));
     } finally {
       await client.close();
@@ -69,11 +69,11 @@ describe("AMQPClient.waitUntilReady", () => {
   it("waits out a recovery: resolves once the broker is back and the link re-attached", async () => {
     const client = new SendClient(t.url("ready-2"));
     try {
-      await client.waitUntilReady({ timeoutMs: 10_000 });
+      await client.waitUntilReady({ timeout: 10_000 });
       await t.broker.stop({ abrupt: true });
       await until(() => !client.isReady, "the client to notice the loss");
       let resolved = false;
-      const waiting = client.waitUntilReady({ timeoutMs: 20_000 }).then(() => {
+      const waiting = client.waitUntilReady({ timeout: 20_000 }).then(() => {
         resolved = true;
       });
       await new Promise((r) => setTimeout(r, 50));

@@ -134,7 +134,7 @@ describe("sleep", () => {
   it("does not keep the process alive", async () => {
     // An unref'd sleep alone lets a child process exit before the timer fires.
     const { spawnSync } = await import("node:child_process");
-    const url = new URL("../../src/policy/backoff.ts", import.meta.url).href;
+    const url = new URL("../../src/policy/wait.ts", import.meta.url).href;
     const script = `import(${JSON.stringify(url)}).then((m) => { m.sleep(60000).then(() => process.exit(3)); });`;
     const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
       encoding: "utf8",
