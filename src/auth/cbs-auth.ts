@@ -70,7 +70,8 @@ export interface SASTokenAuthOptions extends CBSAuthOptions {
   expiresAt?: number | Date | undefined;
   /**
    * The token's lifetime from now, in ms; also the lifetime of the tokens made on refresh.
-   * @defaultValue `expiresAt` − now (the token's remaining lifetime, as uamqp)
+   * @defaultValue `expiresAt` − now (the token's remaining lifetime, as uamqp; one hour when that is
+   *   under a second)
    */
   expiresIn?: number | undefined;
   /**
@@ -127,9 +128,24 @@ interface UriParts {
   readonly password: string | undefined;
 }
 
-/** A URI for messages and inspection, with its password masked. */
+/**
+ * A URI for messages and inspection, with its password masked. Everything between `://` and the
+ * last `@` counts as user info, so a malformed password (holding `/` or `@`) is masked too; the
+ * price is an odd rendering of a URI with `@` in its path, never a leak.
+ */
 function maskUri(uri: string): string {
-  return uri.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#@]*@/i, `$1:${REDACTED}@`);
+  const schemeEnd = uri.indexOf("://");
+  const start = schemeEnd < 0 ? 0 : schemeEnd + 3;
+  const at = uri.lastIndexOf("@");
+  if (at < start) return uri;
+  const colon = uri.indexOf(":", start);
+  if (colon < 0 || colon > at) return uri;
+  return `${uri.slice(0, colon)}:${REDACTED}${uri.slice(at)}`;
+}
+
+/** `uri` without `user:password@`. */
+function withoutUserInfo(uri: string): string {
+  return uri.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, "$1");
 }
 
 function unquotePlus(s: string): string {
@@ -394,13 +410,11 @@ function sasExpiry(
       throw new TypeError(`${what}: the token has no se= field; give expiresAt or expiresIn`);
     }
   }
-  // uamqp refuses a token with less than a second to live ("Token has already expired.").
-  if (expiresAt - now < 1000) {
-    throw new TokenExpired(
-      `${what}: the token has already expired (at ${new Date(expiresAt).toISOString()})`,
-    );
-  }
-  return { expiresAt, lifetime: options.expiresIn ?? expiresAt - now };
+  const remaining = expiresAt - now;
+  return {
+    expiresAt,
+    lifetime: options.expiresIn ?? (remaining >= 1000 ? remaining : DEFAULT_SAS_EXPIRY_MS),
+  };
 }
 
 /**
@@ -430,7 +444,7 @@ export class SASTokenAuth extends CBSAuth {
    * @throws {TypeError} for an empty audience or token, a `uri` without a host, or no expiry to be
    *   found (no `expiresAt`, `expiresIn` or `se=` field).
    * @throws {RangeError} for a `timeout`, `refreshWindow` or `expiresIn` that is not a positive number of ms.
-   * @throws {TokenExpired} when the token expires within a second.
+   * @throws {TokenExpired} when the token expires within a second and there is no key to renew it.
    */
   constructor(audience: string, uri: string, token: string, options?: SASTokenAuthOptions);
   /** @internal A copy for another host sharing the token cache (see withHost). */
@@ -462,10 +476,20 @@ export class SASTokenAuth extends CBSAuth {
       const { expiresAt, lifetime } = sasExpiry(token, options, now);
       const { keyName, key } = sasCredentials(parts, options);
       const initial: AccessToken = { token, expiresOnTimestamp: expiresAt };
-      if (keyName === undefined || key === undefined) return { fetch: undefined, initial };
+      if (keyName === undefined || key === undefined) {
+        // As uamqp: a token with less than a second to live is refused ("Token has already
+        // expired."). With a key it is merely replaced at the first getToken().
+        if (expiresAt - now < 1000) {
+          throw new TokenExpired(
+            `${what}: the token has already expired (at ${new Date(expiresAt).toISOString()}) and there is no key to renew it`,
+          );
+        }
+        return { fetch: undefined, initial };
+      }
       const seconds = expirySeconds(lifetime, what);
-      // uamqp signs quote_plus(uri) with key name quote_plus(keyName) (sas-token.ts).
-      const scope = quotePlus(uri);
+      // uamqp signs quote_plus(uri) with key name quote_plus(keyName) (sas-token.ts); user info in
+      // the uri (uamqp's way to pass the key) is left out, or the key would travel in the token.
+      const scope = quotePlus(withoutUserInfo(uri));
       const skn = quotePlus(keyName);
       sasTokenAt(skn, key, scope, 0); // checks the key now rather than at the first refresh
       const fetch: TokenFetcher = () => {

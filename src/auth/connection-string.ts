@@ -2,9 +2,11 @@
  * Azure connection strings (`Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=…;
  * SharedAccessKey=…;EntityPath=…`): parsing, and the host, port, scheme and SAS auth a client needs.
  * Keys are case-insensitive (as Azure treats them); values are kept as written (`+`, `/`, `=` intact).
- * The key and signature are non-enumerable in the parsed result, so logging it does not show them.
+ * The key and signature are not own properties of the parsed result, so logging it does not show them.
  */
+import { inspect, type InspectOptionsStylized } from "node:util";
 import { AMQPError } from "../errors/amqp-error.js";
+import { REDACTED } from "./amqp-auth.js";
 import { SASTokenAuth, type CBSAuthOptions } from "./cbs-auth.js";
 
 /** Which check a connection string failed (see {@link ConnectionStringError.reason}). */
@@ -56,9 +58,9 @@ export interface ConnectionStringProperties {
   readonly port: number | undefined;
   /** `SharedAccessKeyName`. */
   readonly sharedAccessKeyName: string | undefined;
-  /** `SharedAccessKey`, as written (non-enumerable: not shown by inspect or JSON, not copied by spread). */
+  /** `SharedAccessKey`, as written (a getter: not shown by inspect or JSON, not copied by spread). */
   readonly sharedAccessKey: string | undefined;
-  /** `SharedAccessSignature`, a whole SAS token (non-enumerable like `sharedAccessKey`). */
+  /** `SharedAccessSignature`, a whole SAS token (a getter like `sharedAccessKey`). */
   readonly sharedAccessSignature: string | undefined;
   /** `EntityPath`: the queue, topic or event hub. */
   readonly entityPath: string | undefined;
@@ -66,6 +68,67 @@ export interface ConnectionStringProperties {
   readonly useDevelopmentEmulator: boolean;
   /** Other keys, as written, with their values. */
   readonly otherProperties: Readonly<Record<string, string>>;
+}
+
+/** The non-secret fields of {@link ConnectionStringProperties}. */
+type PlainProperties = Omit<ConnectionStringProperties, "sharedAccessKey" | "sharedAccessSignature">;
+
+/**
+ * The parsed string. The key and signature are private fields behind prototype getters: readable
+ * as properties, but not own properties, so `util.inspect` (even with `showHidden`), JSON and
+ * spreading never show them.
+ */
+class ParsedConnectionString implements ConnectionStringProperties {
+  readonly endpoint: string;
+  readonly host: string;
+  readonly port: number | undefined;
+  readonly sharedAccessKeyName: string | undefined;
+  readonly entityPath: string | undefined;
+  readonly useDevelopmentEmulator: boolean;
+  readonly otherProperties: Readonly<Record<string, string>>;
+  readonly #key: string | undefined;
+  readonly #signature: string | undefined;
+
+  constructor(plain: PlainProperties, key: string | undefined, signature: string | undefined) {
+    this.endpoint = plain.endpoint;
+    this.host = plain.host;
+    this.port = plain.port;
+    this.sharedAccessKeyName = plain.sharedAccessKeyName;
+    this.entityPath = plain.entityPath;
+    this.useDevelopmentEmulator = plain.useDevelopmentEmulator;
+    this.otherProperties = plain.otherProperties;
+    this.#key = key;
+    this.#signature = signature;
+    Object.freeze(this);
+  }
+
+  get sharedAccessKey(): string | undefined {
+    return this.#key;
+  }
+
+  get sharedAccessSignature(): string | undefined {
+    return this.#signature;
+  }
+
+  /** The fields with the key and signature shown as {@link REDACTED} when set. */
+  #shown(): Record<string, unknown> {
+    return {
+      endpoint: this.endpoint,
+      host: this.host,
+      port: this.port,
+      sharedAccessKeyName: this.sharedAccessKeyName,
+      entityPath: this.entityPath,
+      useDevelopmentEmulator: this.useDevelopmentEmulator,
+      otherProperties: this.otherProperties,
+      sharedAccessKey: this.#key === undefined ? undefined : REDACTED,
+      sharedAccessSignature: this.#signature === undefined ? undefined : REDACTED,
+    };
+  }
+
+  /** `util.inspect` shows the fields, the secrets redacted. */
+  [inspect.custom](_depth: number, options: InspectOptionsStylized, show: typeof inspect): string {
+    return `ConnectionStringProperties ${show(this.#shown(), options)}`;
+  }
 }
 
 /** Canonical names of the keys this module knows, by lower-case name. */
@@ -187,21 +250,19 @@ export function parseConnectionString(connectionString: string): ConnectionStrin
       "conflicting-credentials",
     );
   }
-  const result = {
-    endpoint,
-    host,
-    port,
-    sharedAccessKeyName: keyName,
-    entityPath: known.get("EntityPath"),
-    useDevelopmentEmulator: emulator === "true",
-    otherProperties: Object.freeze(other),
-  };
-  // Secrets are non-enumerable: present for whoever reads them, absent from logs of the object.
-  Object.defineProperties(result, {
-    sharedAccessKey: { value: key, enumerable: false },
-    sharedAccessSignature: { value: signature, enumerable: false },
-  });
-  return Object.freeze(result) as ConnectionStringProperties;
+  return new ParsedConnectionString(
+    {
+      endpoint,
+      host,
+      port,
+      sharedAccessKeyName: keyName,
+      entityPath: known.get("EntityPath"),
+      useDevelopmentEmulator: emulator === "true",
+      otherProperties: Object.freeze(other),
+    },
+    key,
+    signature,
+  );
 }
 
 /** Options of {@link authFromConnectionString}. */

@@ -112,9 +112,7 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(new AMQPAbortError(undefined, { cause: signal.reason }));
     signal.addEventListener("abort", onAbort, { once: true });
-    promise
-      .finally(() => signal.removeEventListener("abort", onAbort))
-      .then(resolve, reject);
+    promise.finally(() => signal.removeEventListener("abort", onAbort)).then(resolve, reject);
   });
 }
 
@@ -155,6 +153,9 @@ export class TokenCache {
   get(
     options: { readonly signal?: AbortSignal | undefined; readonly force?: boolean } = {},
   ): Promise<CachedToken> {
+    const signal = options.signal;
+    if (signal?.aborted === true)
+      return Promise.reject(new AMQPAbortError(undefined, { cause: signal.reason }));
     const now = Date.now();
     const current = this.#current;
     if (this.#fetch === undefined) {
@@ -169,7 +170,7 @@ export class TokenCache {
       return Promise.resolve(current);
     }
     this.#pending ??= this.#refresh(this.#fetch);
-    return untilAborted(this.#pending, options.signal);
+    return untilAborted(this.#pending, signal);
   }
 
   #keep(token: AccessToken, obtainedAt: number): CachedToken {
@@ -192,7 +193,8 @@ export class TokenCache {
     const timer = setTimeout(() => {
       controller.abort(new ClientTimeout(`${this.#what}: no token within ${this.#timeout} ms`));
     }, this.#timeout);
-    timer.unref();
+    // Not unref'd: someone awaits this fetch, and the bound is short (the put-token timeout), so the
+    // process stays up until the token or the ClientTimeout arrives rather than exiting mid-wait.
     const run = async (): Promise<CachedToken> => {
       try {
         const raw = await Promise.race([fetch({ abortSignal: controller.signal }), timedOut]);
