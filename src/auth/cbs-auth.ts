@@ -567,7 +567,8 @@ export class SASTokenAuth extends CBSAuth {
  * import { DefaultAzureCredential } from "@azure/identity";
  * const credential = new DefaultAzureCredential();
  * const uri = "sb://ns.servicebus.windows.net/orders";
- * const auth = new JWTTokenAuth(uri, uri, (o) => credential.getToken("https://servicebus.azure.net/.default", o));
+ * const scope = "https://servicebus.azure.net//.default";
+ * const auth = new JWTTokenAuth(uri, uri, (options) => credential.getToken(scope, options));
  * ```
  */
 export class JWTTokenAuth extends CBSAuth {

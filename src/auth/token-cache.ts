@@ -117,8 +117,8 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
 }
 
 /**
- * The token of a token auth (shared by the copies `withHost` makes).
- * @internal
+ * The token of a token auth (shared by the copies `withHost` makes). Not exported from the package
+ * root; its type appears in the declarations of `CBSAuth`'s constructor argument.
  */
 export class TokenCache {
   readonly #what: string;
