@@ -29,6 +29,7 @@ import {
   type TokenFetcher,
 } from "./token-cache.js";
 import { TokenRetryPolicy, type TokenRetryPolicyOptions } from "./token-retry-policy.js";
+import { maskUri, unquotePlus, urlWithHost, withoutUserInfo } from "./uri.js";
 
 /** The `type` of a SAS token put-token (uamqp's default for `SASTokenAuth`). */
 export const SAS_TOKEN_TYPE = "servicebus.windows.net:sastoken";
@@ -128,50 +129,17 @@ interface UriParts {
   readonly password: string | undefined;
 }
 
-/**
- * A URI for messages and inspection, with its password masked. Everything between `://` and the
- * last `@` counts as user info, so a malformed password (holding `/` or `@`) is masked too; the
- * price is an odd rendering of a URI with `@` in its path, never a leak.
- */
-function maskUri(uri: string): string {
-  const schemeEnd = uri.indexOf("://");
-  const start = schemeEnd < 0 ? 0 : schemeEnd + 3;
-  const at = uri.lastIndexOf("@");
-  if (at < start) return uri;
-  const colon = uri.indexOf(":", start);
-  if (colon < 0 || colon > at) return uri;
-  return `${uri.slice(0, colon)}:${REDACTED}${uri.slice(at)}`;
-}
-
-/** `uri` without `user:password@`. */
-function withoutUserInfo(uri: string): string {
-  return uri.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, "$1");
-}
-
-function unquotePlus(s: string): string {
-  try {
-    return decodeURIComponent(s.replace(/\+/g, " "));
-  } catch {
-    return s;
-  }
-}
-
 function parseUri(what: string, uri: unknown): UriParts {
   if (typeof uri !== "string") throw new TypeError(`${what}: uri must be a string, got ${typeof uri}`);
-  let url: URL | undefined;
-  try {
-    url = new URL(uri);
-  } catch {
-    url = undefined;
-  }
-  const hostname = url?.hostname.replace(/^\[(.*)\]$/, "$1") ?? "";
-  if (url === undefined || hostname === "") {
+  const parsed = urlWithHost(uri);
+  if (parsed === undefined) {
     throw new TypeError(
       `${what}: uri must be an absolute URL with a host, e.g. sb://ns.servicebus.windows.net/hub (got "${maskUri(uri)}")`,
     );
   }
+  const { url, host } = parsed;
   return {
-    hostname,
+    hostname: host,
     username: url.username !== "" ? unquotePlus(url.username) : undefined,
     password: url.password !== "" ? unquotePlus(url.password) : undefined,
   };

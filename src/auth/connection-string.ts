@@ -7,6 +7,7 @@
 import { inspect, type InspectOptionsStylized } from "node:util";
 import { AMQPError } from "../errors/amqp-error.js";
 import { REDACTED } from "./amqp-auth.js";
+import { hostForUrl, urlWithHost } from "./uri.js";
 import { SASTokenAuth, type CBSAuthOptions } from "./cbs-auth.js";
 
 /** Which check a connection string failed (see {@link ConnectionStringError.reason}). */
@@ -146,20 +147,14 @@ const KNOWN_KEYS = new Map<string, string>(
 function parseEndpoint(endpoint: string): { host: string; port: number | undefined } {
   // Azure writes `sb://host/`; a bare host name is accepted as `sb://host`.
   const text = endpoint.includes("://") ? endpoint : `sb://${endpoint}`;
-  let url: URL | undefined;
-  try {
-    url = new URL(text);
-  } catch {
-    url = undefined;
-  }
-  const host = url?.hostname.replace(/^\[(.*)\]$/, "$1") ?? "";
-  if (url === undefined || host === "") {
+  const parsed = urlWithHost(text);
+  if (parsed === undefined) {
     throw new ConnectionStringError(
       `Invalid connection string: Endpoint "${endpoint}" is not a URL with a host (e.g. sb://ns.servicebus.windows.net/)`,
       "invalid-endpoint",
     );
   }
-  return { host, port: url.port === "" ? undefined : Number(url.port) };
+  return { host: parsed.host, port: parsed.url.port === "" ? undefined : Number(parsed.url.port) };
 }
 
 /**
@@ -326,7 +321,7 @@ export function authFromConnectionString(
     );
   }
   const entityPath = p.entityPath ?? optionPath;
-  const audience = `sb://${p.host.includes(":") ? `[${p.host}]` : p.host}/${entityPath ?? ""}`;
+  const audience = `sb://${hostForUrl(p.host)}/${entityPath ?? ""}`;
   const transport: CBSAuthOptions = {
     tls: !p.useDevelopmentEmulator,
     ...(p.port !== undefined ? { port: p.port } : {}),
@@ -348,14 +343,15 @@ export function authFromConnectionString(
   }
   const port = auth.port;
   const scheme = auth.webSocket ? (auth.tls ? "wss" : "ws") : auth.tls ? "amqps" : "amqp";
-  const hostForUrl = p.host.includes(":") ? `[${p.host}]` : p.host;
   return {
     scheme,
     host: p.host,
     port,
     entityPath,
     address:
-      entityPath === undefined ? undefined : `${scheme}://${hostForUrl}:${port}/${pathForUrl(entityPath)}`,
+      entityPath === undefined
+        ? undefined
+        : `${scheme}://${hostForUrl(p.host)}:${port}/${pathForUrl(entityPath)}`,
     useDevelopmentEmulator: p.useDevelopmentEmulator,
     auth,
   };
