@@ -4,6 +4,7 @@
  * mechanism. Unlike uamqp, an auth object can be used by several connections.
  */
 import type { ConnectionOptions } from "node:tls";
+import { inspect, type InspectOptionsStylized } from "node:util";
 import type { SaslMechanism } from "../sasl/mechanisms.js";
 import { SaslAnonymousMechanism, SaslExternalMechanism, SaslPlainMechanism } from "../sasl/mechanisms.js";
 import { connectTcp } from "../transport/tcp.js";
@@ -70,6 +71,48 @@ export interface TransportOptions extends TlsClientOptions {
   customEndpointHostname?: string;
 }
 
+/** Shown instead of a secret. */
+export const REDACTED = "<redacted>";
+
+/**
+ * The transport settings without secrets: the proxy password, the TLS private key and passphrase,
+ * and free-form `tls.connect` options (which may hold keys) show as {@link REDACTED}. Only the
+ * fields named here are shown, so a field added later cannot leak by default.
+ */
+function describeTransport(t: Readonly<TransportOptions>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const copy = (name: keyof TransportOptions): void => {
+    if (t[name] !== undefined) out[name] = t[name];
+  };
+  const redact = (name: keyof TransportOptions): void => {
+    if (t[name] !== undefined) out[name] = REDACTED;
+  };
+  copy("type");
+  copy("port");
+  if (t.tls !== undefined) out["tls"] = typeof t.tls === "boolean" ? t.tls : REDACTED;
+  if (t.webSocket !== undefined) {
+    out["webSocket"] = { path: t.webSocket.path, protocol: t.webSocket.protocol };
+  }
+  if (t.proxy !== undefined) {
+    out["proxy"] = {
+      host: t.proxy.host,
+      port: t.proxy.port,
+      ...(t.proxy.username !== undefined ? { username: t.proxy.username } : {}),
+      ...(t.proxy.password !== undefined ? { password: REDACTED } : {}),
+    };
+  }
+  copy("connectTimeoutMs");
+  copy("customEndpointHostname");
+  copy("servername");
+  copy("rejectUnauthorized");
+  if (t.ca !== undefined) out["ca"] = "<set>";
+  if (t.cert !== undefined) out["cert"] = "<set>";
+  redact("key");
+  redact("passphrase");
+  redact("tlsOptions");
+  return out;
+}
+
 /**
  * Base of the auth classes: the host, the transport settings and (in each subclass) the SASL
  * mechanism. Pass an instance as the `auth` option of a client, or to a {@link Connection}.
@@ -101,6 +144,36 @@ export abstract class AMQPAuth {
 
   /** The same credentials for another host (redirects). */
   abstract withHost(hostname: string, transport?: TransportOptions): AMQPAuth;
+
+  /**
+   * What `util.inspect`, `JSON.stringify` and `toString()` show: never a password, key or token.
+   * Subclasses add their own non-secret fields.
+   */
+  protected inspectFields(): Record<string, unknown> {
+    return {
+      hostname: this.hostname,
+      port: this.port,
+      tls: this.tls,
+      webSocket: this.webSocket,
+      transport: describeTransport(this.transport),
+    };
+  }
+
+  /** The non-secret settings, for logs (`JSON.stringify(auth)`). */
+  toJSON(): Record<string, unknown> {
+    return { type: this.constructor.name, ...this.inspectFields() };
+  }
+
+  /** `ClassName(host:port)`; no secrets. */
+  toString(): string {
+    const host = this.hostname.includes(":") ? `[${this.hostname}]` : this.hostname;
+    return `${this.constructor.name}(${host}:${this.port})`;
+  }
+
+  /** `util.inspect` shows the non-secret settings only. */
+  [inspect.custom](_depth: number, options: InspectOptionsStylized, show: typeof inspect): string {
+    return `${this.constructor.name} ${show(this.inspectFields(), options)}`;
+  }
 
   /** True if the connection uses TLS. */
   get tls(): boolean {
@@ -200,6 +273,10 @@ export class SASLPlain extends AMQPAuth {
     super(hostname, transport);
     this.username = username;
     this.#password = password;
+  }
+  /** Adds the user name (never the password). */
+  protected override inspectFields(): Record<string, unknown> {
+    return { ...super.inspectFields(), username: this.username };
   }
   /** A SASL PLAIN mechanism with these credentials. */
   mechanism(): SaslMechanism {
