@@ -11,7 +11,7 @@
  * private fields and closures: `util.inspect`, `JSON.stringify` and `toString()` never show them.
  */
 import type { SaslMechanism } from "../sasl/mechanisms.js";
-import { SaslAnonymousMechanism } from "../sasl/mechanisms.js";
+import { SaslAnonymousMechanism, SaslMssbcbsMechanism } from "../sasl/mechanisms.js";
 import { AuthenticationException, TokenExpired } from "../errors/exceptions.js";
 import { AMQPAuth, REDACTED, type TransportOptions } from "./amqp-auth.js";
 import {
@@ -306,9 +306,7 @@ export abstract class CBSAuth extends AMQPAuth {
    * with Azure and with any broker that runs a `$cbs` node.
    */
   saslMechanisms(): readonly SaslMechanism[] {
-    // TODO(lead, at merge): put `new SaslMssbcbsMechanism()` (MSSBCBS, empty initial response; added
-    // to src/sasl/mechanisms.ts on the cbs branch) first in this list.
-    return [new SaslAnonymousMechanism()];
+    return [new SaslMssbcbsMechanism(), new SaslAnonymousMechanism()];
   }
 
   /**
