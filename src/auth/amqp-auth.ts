@@ -51,7 +51,7 @@ export interface TransportOptions extends TlsClientOptions {
   port?: number;
   /**
    * Use TLS: a boolean, or `tls.connect` options (`servername`, `minVersion`, `cert`/`key`…), which
-   * turn TLS on and are merged over `tlsOptions` (the spec's escape hatch); the explicit fields
+   * turn TLS on and are merged over `tlsOptions` (an escape hatch for any TLS setting); the explicit fields
    * (`ca`, `cert`, `servername`…) still win. @defaultValue true (uamqp parity); clients set it from
    * the URL scheme
    */

@@ -6,7 +6,7 @@
  */
 import { isRetryableCondition } from "./conditions.js";
 
-/** Fields of the AMQP `error` composite (spec §2.8.14), as received from or sent to a peer. */
+/** Fields of the AMQP `error` composite (AMQP 1.0 §2.8.14), as received from or sent to a peer. */
 export interface AMQPErrorFields {
   /** The error condition symbol, e.g. `amqp:not-found`. */
   readonly condition?: string | undefined;

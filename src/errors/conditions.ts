@@ -1,5 +1,5 @@
 /**
- * AMQP 1.0 error conditions (spec §2.8.15 – §2.8.18 and transactions §4.5.8), under the names of
+ * AMQP 1.0 error conditions (AMQP 1.0 §2.8.15 – §2.8.18 and §4.5.8), under the names of
  * uamqp's `ErrorCodes`, plus the vendor conditions Azure services send.
  */
 

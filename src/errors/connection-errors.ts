@@ -1,5 +1,5 @@
 /**
- * Connection- and link-scope errors of uamqp's hierarchy (spec §10.1): `AMQPConnectionError` and
+ * Connection- and link-scope errors of uamqp's hierarchy (docs/errors.md): `AMQPConnectionError` and
  * its subclasses. Build them from a peer's CLOSE/DETACH with the functions of `mapping.ts`.
  */
 import { AMQPError, withRetryable, type AMQPErrorOptions } from "./amqp-error.js";

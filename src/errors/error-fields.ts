@@ -6,7 +6,7 @@ import { AMQPError } from "./amqp-error.js";
 import { ErrorCondition } from "./conditions.js";
 
 /**
- * The fields of an AMQP `error` composite (spec §2.8.14) with the mandatory `condition`: the shape
+ * The fields of an AMQP `error` composite (AMQP 1.0 §2.8.14) with the mandatory `condition`: the shape
  * the codec decodes (`ErrorComposite.decodeBody`) and encodes. `info` values are AMQP values;
  * they are typed `unknown` here because this layer does not depend on the codec.
  */

@@ -1,5 +1,5 @@
 /**
- * uamqp's exception hierarchy (spec §10.1), under uamqp's names.
+ * uamqp's exception hierarchy (docs/errors.md), under uamqp's names.
  *
  * ```
  * AMQPError

@@ -1,5 +1,5 @@
 /**
- * The AMQP condition → exception mapping of uamqp (spec §10.2), as pure functions: the engine
+ * The AMQP condition → exception mapping of uamqp (docs/errors.md), as pure functions: the engine
  * calls them with the `error` field of a CLOSE or DETACH, or with a delivery's outcome.
  */
 import { formatConditionMessage, type AMQPErrorOptions } from "./amqp-error.js";
@@ -129,8 +129,8 @@ function unexpected(type: string, options: MappingOptions): MessageSendFailed {
 }
 
 /**
- * The error for the outcome of a sent message (uamqp's `_process_send_error`, with spec §14 item 6
- * fixed), or `undefined` when the outcome is a success (`accepted`, `declared`):
+ * The error for the outcome of a sent message (uamqp's `_process_send_error`, without its
+ * turning `released` and `modified` into unknown errors), or `undefined` when the outcome is a success (`accepted`, `declared`):
  * - `rejected` with a known condition → {@link MessageSendFailed} (retryable unless the condition
  *   is in the no-retry set); with a vendor condition → {@link MessageException}; without an error →
  *   `MessageSendFailed` with `amqp:unknown-error` (retryable);

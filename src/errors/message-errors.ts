@@ -1,5 +1,5 @@
 /**
- * Message-level errors and disposition responses of uamqp's hierarchy (spec §10.1):
+ * Message-level errors and disposition responses of uamqp's hierarchy (docs/errors.md):
  * `MessageResponse` and its subclasses. Build send failures from a delivery outcome with
  * `sendErrorFromOutcome` (`mapping.ts`).
  */
@@ -158,8 +158,8 @@ export class MessageRejected extends MessageResponse {
 
 /**
  * The peer released the message (`released` outcome: not processed, may be redelivered or resent;
- * uamqp's `MessageReleased`). Always retryable unless stated: uamqp turned it into an unknown error
- * (spec §14 item 6), this library keeps the outcome.
+ * uamqp's `MessageReleased`). Always retryable unless stated: uamqp turned it into an unknown error;
+ * this library keeps the outcome (docs/errors.md).
  */
 export class MessageReleased extends MessageResponse {
   /** Stable error code of this class: `"AMQP_MESSAGE_RELEASED"`. */
@@ -172,7 +172,7 @@ export class MessageReleased extends MessageResponse {
   }
 }
 
-/** Options of {@link MessageModified}: the fields of the `modified` outcome (spec §3.4.5). */
+/** Options of {@link MessageModified}: the fields of the `modified` outcome (AMQP 1.0 §3.4.5). */
 export interface MessageModifiedOptions extends AMQPErrorOptions {
   /** `delivery-failed`: count the transfer as an unsuccessful delivery attempt. @defaultValue false */
   readonly deliveryFailed?: boolean | undefined;
@@ -185,7 +185,7 @@ export interface MessageModifiedOptions extends AMQPErrorOptions {
 /**
  * The peer settled the message with the `modified` outcome (uamqp's `MessageModified`, whose
  * `failed`/`undeliverable` became {@link deliveryFailed}/{@link undeliverableHere}). Retryable
- * unless `undeliverableHere` is set (spec §14 item 6).
+ * unless `undeliverableHere` is set (uamqp reported it as an unknown error).
  */
 export class MessageModified extends MessageResponse {
   /** Stable error code of this class: `"AMQP_MESSAGE_MODIFIED"`. */

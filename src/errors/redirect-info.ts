@@ -1,6 +1,6 @@
 /**
- * Reading the `info` map of `amqp:link:redirect` / `amqp:connection:redirect` errors (spec §2.8.16,
- * §2.8.18): `hostname`, `network-host`, `port`, and for links `address`, `scheme`, `path`.
+ * Reading the `info` map of `amqp:link:redirect` / `amqp:connection:redirect` errors (AMQP 1.0
+ * §2.8.16, §2.8.18): `hostname`, `network-host`, `port`, and for links `address`, `scheme`, `path`.
  */
 
 /** Where a redirect error sends the client. Every field is optional: peers send what they know. */

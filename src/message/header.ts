@@ -25,7 +25,7 @@ export interface MessageHeader {
   /** Time to live in milliseconds (AMQP `ttl`, a uint). */
   ttl?: number | undefined;
   /**
-   * The spec's name of `ttl` (milliseconds), accepted when encoding; a decoded header has `ttl`.
+   * A second name of `ttl` (milliseconds), accepted when encoding; a decoded header has `ttl`.
    * Giving both with different values is an `EncodeError`.
    */
   ttlMs?: number | undefined;

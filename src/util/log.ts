@@ -17,10 +17,10 @@ export interface AMQPLogger {
 
 /**
  * What {@link setLogger} accepts: any of the four levels (missing ones are silent), and `warning` as
- * the spec's name of `warn`, so `console`, a pino/winston logger or a uamqp-style logger all fit.
+ * uamqp's (Python logging's) name of `warn`, so `console`, a pino/winston logger or a uamqp-style logger all fit.
  */
 export type AMQPLoggerLike = Partial<AMQPLogger> & {
-  /** The spec's (and Python logging's) name of `warn`; used when `warn` is missing. */
+  /** Python logging's (and uamqp's) name of `warn`; used when `warn` is missing. */
   warning?(message: string, ...args: unknown[]): void;
 };
 
