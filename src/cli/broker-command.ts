@@ -1,6 +1,7 @@
 /** `uamqp broker`: runs the embedded broker until SIGINT/SIGTERM (or `io.signal` aborts). */
 import { Broker } from "../broker/broker.js";
-import { parseCommand, stringFlag, type CliIo, type CommandSpec } from "./args.js";
+import { BrokerError } from "../broker/errors.js";
+import { UsageError, parseCommand, stringFlag, type CliIo, type CommandSpec } from "./args.js";
 import {
   BROKER_FLAGS,
   brokerOptions,
@@ -48,7 +49,7 @@ export async function runBrokerCommand(args: string[], io: CliIo): Promise<numbe
   const fromFlags = configFromFlags(parsed);
   const config: BrokerConfig =
     configFile === undefined ? fromFlags : mergeConfig(readConfigFile(configFile), fromFlags);
-  const broker = await Broker.start(brokerOptions(config));
+  const broker = await startBroker(config);
   for (const url of [broker.url, broker.tlsUrl, broker.wsUrl]) {
     if (url !== undefined) io.stdout.write(`uamqp broker listening on ${url}\n`);
   }
@@ -68,4 +69,23 @@ export async function runBrokerCommand(args: string[], io: CliIo): Promise<numbe
   await broker.close();
   io.stdout.write("uamqp broker stopped\n");
   return 0;
+}
+
+/**
+ * Starts the broker. A configuration the broker refuses (`BrokerError`) or TLS material OpenSSL
+ * cannot use is a configuration error (exit 2); a port that cannot be bound is a failure (exit 1).
+ */
+async function startBroker(config: BrokerConfig): Promise<Broker> {
+  try {
+    return await Broker.start(brokerOptions(config));
+  } catch (e) {
+    if (e instanceof BrokerError) throw new UsageError(`${e.message} (${e.code})`, { showUsage: false });
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("ERR_OSSL")) {
+      throw new UsageError(`the TLS certificate or key cannot be used: ${(e as Error).message} (${code})`, {
+        showUsage: false,
+      });
+    }
+    throw e;
+  }
 }

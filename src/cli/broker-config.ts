@@ -28,7 +28,7 @@ type Field =
   | { readonly kind: "boolean"; readonly default?: boolean }
   | { readonly kind: "string"; readonly default?: string }
   /** A list of strings; `union`: a flag's values are added to the file's rather than replacing them. */
-  | { readonly kind: "strings"; readonly union?: boolean }
+  | { readonly kind: "strings"; readonly union?: boolean; readonly nonEmpty?: boolean }
   /** Names to secrets (users, SAS keys): only the names are ever printed. */
   | { readonly kind: "secrets" }
   /** A file path (relative to the config file, or to the working directory for a flag). */
@@ -68,7 +68,7 @@ const WEBSOCKET_FIELDS = {
 } as const satisfies Fields<NonNullable<BrokerOptions["webSocket"]>>;
 
 const SASL_FIELDS = {
-  mechanisms: { kind: "strings" },
+  mechanisms: { kind: "strings", nonEmpty: true },
   users: { kind: "secrets" },
   allowAnonymous: { kind: "boolean" },
   allowNoSasl: { kind: "boolean" },
@@ -226,6 +226,7 @@ function checkValue(field: Field, v: unknown, path: readonly string[], ctx: Chec
     case "string":
       return typeof v === "string" ? v : fail("a string");
     case "strings":
+      if (field.nonEmpty === true && Array.isArray(v) && v.length === 0) return fail("a non-empty list");
       return Array.isArray(v) && v.every((s) => typeof s === "string") ? [...v] : fail("a list of strings");
     case "secrets":
       return isRecord(v) && Object.values(v).every((s) => typeof s === "string")
@@ -627,6 +628,9 @@ export function configFromFlags(parsed: ParsedCommand): BrokerConfig {
                   .split(",")
                   .map((s) => s.trim())
                   .filter((s) => s !== "");
+          if (field.nonEmpty === true && (value as string[]).length === 0) {
+            throw new UsageError(`${label} needs at least one name`);
+          }
           break;
         case "secrets":
           value = Object.fromEntries(

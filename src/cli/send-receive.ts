@@ -191,10 +191,17 @@ function openTarget(spec: CommandSpec, parsed: ParsedCommand, io: CliIo): Target
     connectTimeoutMs: openTimeoutMs,
     ...(ca !== undefined ? { ca } : {}),
   };
-  const debug = booleanFlag(parsed, "debug");
-  const restoreLogger = debug ? traceTo(io.stderr, redact) : (): void => undefined;
   const auth = resolveAuth(address, undefined, transport);
-  const connection = new Connection(address.hostname, auth, debug ? { debug: true } : {});
+  const debug = booleanFlag(parsed, "debug");
+  // The connection reads the logger when it is created.
+  const restoreLogger = debug ? traceTo(io.stderr, redact) : (): void => undefined;
+  let connection: Connection;
+  try {
+    connection = new Connection(address.hostname, auth, debug ? { debug: true } : {});
+  } catch (e) {
+    restoreLogger();
+    throw e;
+  }
   return {
     address,
     url: address.toString(),

@@ -191,6 +191,7 @@ describe("uamqp broker", () => {
         'sasl.users must be an object of names to strings, e.g. {"alice": "secret"} (got ["alice"])',
       ],
       [{ queues: { autoCreate: "no" } }, 'queues.autoCreate must be true or false (got "no")'],
+      [{ sasl: { mechanisms: [] } }, "sasl.mechanisms must be a non-empty list (got [])"],
       [{ hooks: {} }, "hooks takes functions: a program sets it (Broker.start), a config file cannot"],
       [[1, 2], "the top level must be an object (got [1,2])"],
     ];
@@ -219,6 +220,7 @@ describe("uamqp broker", () => {
       [["--max-connections", "ten"], '--max-connections must be a positive integer (got "ten")'],
       [["--user", "nocolon"], "--user expects name:password"],
       [["--cbs-key", ":k"], "--cbs-key expects name:key"],
+      [["--mechanisms", " , "], "--mechanisms needs at least one name"],
       [["--no-sasl", "--allow-anonymous"], "--no-sasl and --allow-anonymous contradict each other"],
       [
         ["--tls-cert", "x.pem"],
@@ -234,6 +236,15 @@ describe("uamqp broker", () => {
       assert.equal(r.code, 2, args.join(" "));
       assert.equal(r.stderr.split("\n")[0], `uamqp: ${reason}`);
     }
+    const anonymousNextToUsers = await run(["broker", "--user", "a:b", "--mechanisms", "PLAIN,ANONYMOUS"]);
+    assert.equal(anonymousNextToUsers.code, 2);
+    assert.match(
+      anonymousNextToUsers.stderr,
+      /^uamqp: sasl\.mechanisms offers ANONYMOUS .*\(AMQP_BROKER\)\n$/,
+    );
+    const notPem = await run(["broker", "--port", "0", "--tls-cert", pem.key, "--tls-key", pem.cert]);
+    assert.equal(notPem.code, 2);
+    assert.match(notPem.stderr, /^uamqp: the TLS certificate or key cannot be used: .*\(ERR_OSSL_\w+\)\n$/);
     const unreadable = await run(["broker", "--tls-cert", dir.path("nope.pem"), "--tls-key", pem.key]);
     assert.equal(unreadable.code, 2);
     assert.match(unreadable.stderr, /^uamqp: cannot read --tls-cert \(tls\.cert\): ENOENT.*nope\.pem'\n$/);

@@ -4,8 +4,10 @@
  * command's usage.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { run } from "./harness.js";
+import { configKeys } from "../../src/cli/broker-config.js";
+import { ROOT, run } from "./harness.js";
 
 /** The flags each command must list (written out here so that a flag that disappears fails). */
 const FLAGS: Record<string, readonly string[]> = {
@@ -64,6 +66,23 @@ const FLAGS: Record<string, readonly string[]> = {
 };
 
 describe("uamqp --help", () => {
+  it("docs/cli.md documents every command, every flag and every configuration key", () => {
+    const doc = readFileSync(`${ROOT}docs/cli.md`, "utf8");
+    for (const [command, flags] of Object.entries(FLAGS)) {
+      const section = doc.split(`\n## uamqp ${command}\n`)[1]?.split("\n## ")[0];
+      assert.ok(section !== undefined, `a section for uamqp ${command}`);
+      for (const flag of flags) {
+        const name = flag.split(" ")[0]!;
+        assert.ok(section.includes(`\`${name}`), `${command} ${name}`);
+      }
+    }
+    for (const key of configKeys()) {
+      if (["hooks", "queues.resolve", "cbs.validateJwt"].includes(key)) continue;
+      const leaf = key.split(".").at(-1)!;
+      assert.ok(doc.includes(`\`${key}`) || doc.includes(`\`${leaf}\``), key);
+    }
+  });
+
   it("uamqp --help lists every command with a summary, exit 0", async () => {
     const r = await run(["--help"]);
     assert.equal(r.code, 0);
