@@ -160,13 +160,22 @@ describe("uamqp broker", () => {
     }
   });
 
-  it("--config reads TLS files relative to the config file", async () => {
-    const path = configFile("tls.json", { tls: { cert: "server.pem", key: "server.key", port: 0 } });
+  it("--config reads TLS files relative to the config file; the banner lists amqps and wss", async () => {
+    const path = configFile("tls.json", {
+      tls: { cert: "server.pem", key: "server.key", port: 0 },
+      webSocket: { port: 0, tls: true },
+    });
     const cli = await startBroker(["--config", path]);
     try {
       const amqps = listenerUrl(cli.output(), "amqps");
-      assert.ok(amqps !== undefined, cli.output());
+      const wss = listenerUrl(cli.output(), "wss");
+      assert.ok(amqps !== undefined && wss !== undefined, cli.output());
       assert.equal((await run(["send", `${amqps}/q`, "--ca", pem.ca])).code, 0);
+      assert.equal((await run(["send", `${wss}q`, "--ca", pem.ca])).code, 0);
+      assert.equal(
+        (await run(["receive", `${amqps}/q`, "--ca", pem.ca, "--count", "2"])).stdout,
+        "hello\nhello\n",
+      );
     } finally {
       assert.equal(await cli.stop(), 0);
     }
