@@ -1,56 +1,59 @@
 /** `uamqp broker`: runs the embedded broker until SIGINT/SIGTERM (or `io.signal` aborts). */
-import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { Broker } from "../broker/broker.js";
-import { UsageError, positiveInt, type CliIo } from "./args.js";
+import { BrokerError } from "../broker/errors.js";
+import { UsageError, parseCommand, stringFlag, type CliIo, type CommandSpec } from "./args.js";
+import {
+  BROKER_FLAGS,
+  brokerOptions,
+  configFromFlags,
+  configSummary,
+  mergeConfig,
+  readConfigFile,
+  type BrokerConfig,
+} from "./broker-config.js";
+import { commandHelp } from "./help.js";
+
+export const BROKER_COMMAND: CommandSpec = {
+  name: "broker",
+  summary: "run the embedded AMQP 1.0 broker (amqp, and amqps / ws / wss when asked) until Ctrl-C",
+  description: [
+    "Runs the embedded broker until SIGINT (Ctrl-C) or SIGTERM, then closes every connection and exits 0. At start it prints one line per listener ('uamqp broker listening on <url>': amqp, then amqps and ws/wss when asked for) and one line per area of its effective configuration: users by name only (never a password), whether anonymous clients get in, SASL, TLS, limits, queues and $cbs.",
+    "It binds 127.0.0.1 unless --host says otherwise. Every option can also come from --config FILE, a JSON file with the options of Broker.start (docs/cli.md); flags override the file.",
+    "Exits 0 when stopped, 1 when it cannot start (e.g. a port in use), 2 for a bad command line or configuration.",
+  ],
+  flags: [
+    ...BROKER_FLAGS,
+    {
+      group: "configuration",
+      name: "config",
+      type: "string",
+      value: "FILE",
+      help: "read the options from a JSON file (Broker.start's options, TLS as file paths); flags override it",
+    },
+  ],
+  examples: [
+    "uamqp broker                                   # amqp://127.0.0.1:5672, anyone gets in",
+    "uamqp broker --user alice:s3cret --max-connections 100 --idle-timeout 60000",
+    "uamqp broker --tls-cert server.pem --tls-key server.key --tls-port 5671 --ws-port 8080",
+    "uamqp broker --config broker.json --port 5673",
+  ],
+};
 
 export async function runBrokerCommand(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      port: { type: "string" },
-      host: { type: "string" },
-      "tls-cert": { type: "string" },
-      "tls-key": { type: "string" },
-      "tls-port": { type: "string" },
-      "ws-port": { type: "string" },
-      user: { type: "string", multiple: true },
-      "allow-anonymous": { type: "boolean" },
-    },
-  });
-  const users: Record<string, string> = {};
-  for (const u of values.user ?? []) {
-    const i = u.indexOf(":");
-    if (i <= 0) throw new UsageError(`--user expects name:password`);
-    users[u.slice(0, i)] = u.slice(i + 1);
+  const parsed = parseCommand(BROKER_COMMAND, args);
+  if (parsed.help) {
+    io.stdout.write(commandHelp(BROKER_COMMAND));
+    return 0;
   }
-  if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
-    throw new UsageError("--tls-cert and --tls-key go together");
+  const configFile = stringFlag(parsed, "config");
+  const fromFlags = configFromFlags(parsed);
+  const config: BrokerConfig =
+    configFile === undefined ? fromFlags : mergeConfig(readConfigFile(configFile), fromFlags);
+  const broker = await startBroker(config);
+  for (const url of [broker.url, broker.tlsUrl, broker.wsUrl]) {
+    if (url !== undefined) io.stdout.write(`uamqp broker listening on ${url}\n`);
   }
-  const port =
-    values.port === undefined ? 5672 : values.port === "0" ? 0 : positiveInt(values.port, 5672, "--port");
-  const broker = await Broker.start({
-    port,
-    ...(values.host !== undefined ? { host: values.host } : {}),
-    ...(values["tls-cert"] !== undefined && values["tls-key"] !== undefined
-      ? {
-          tls: {
-            cert: readFileSync(values["tls-cert"], "utf8"),
-            key: readFileSync(values["tls-key"], "utf8"),
-            ...(values["tls-port"] !== undefined
-              ? { port: positiveInt(values["tls-port"], 5671, "--tls-port") }
-              : {}),
-          },
-        }
-      : {}),
-    ...(values["ws-port"] !== undefined
-      ? { webSocket: { port: positiveInt(values["ws-port"], 0, "--ws-port") } }
-      : {}),
-    ...(Object.keys(users).length > 0
-      ? { sasl: { users, ...(values["allow-anonymous"] === true ? { allowAnonymous: true } : {}) } }
-      : {}),
-  });
-  io.stdout.write(`uamqp broker listening on ${broker.url}\n`);
+  for (const line of configSummary(config)) io.stdout.write(`${line}\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off("SIGINT", stop);
@@ -66,4 +69,23 @@ export async function runBrokerCommand(args: string[], io: CliIo): Promise<numbe
   await broker.close();
   io.stdout.write("uamqp broker stopped\n");
   return 0;
+}
+
+/**
+ * Starts the broker. A configuration the broker refuses (`BrokerError`) or TLS material OpenSSL
+ * cannot use is a configuration error (exit 2); a port that cannot be bound is a failure (exit 1).
+ */
+async function startBroker(config: BrokerConfig): Promise<Broker> {
+  try {
+    return await Broker.start(brokerOptions(config));
+  } catch (e) {
+    if (e instanceof BrokerError) throw new UsageError(`${e.message} (${e.code})`, { showUsage: false });
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("ERR_OSSL")) {
+      throw new UsageError(`the TLS certificate or key cannot be used: ${(e as Error).message} (${code})`, {
+        showUsage: false,
+      });
+    }
+    throw e;
+  }
 }

@@ -7,8 +7,53 @@ import { ReceiveClient } from "../client/receive-client.js";
 import { SendClient } from "../client/send-client.js";
 import { Message } from "../message/message.js";
 import { MessageState } from "../message/message-state.js";
-import type { CliOutput } from "./args.js";
+import {
+  parseCommand,
+  positiveInt,
+  stringFlag,
+  type CliIo,
+  type CliOutput,
+  type CommandSpec,
+} from "./args.js";
+import { commandHelp } from "./help.js";
 import { percentile, table } from "./progress.js";
+
+export const DEMO_COMMAND: CommandSpec = {
+  name: "demo",
+  summary: "start the embedded broker, send and receive N messages through it, show throughput and latency",
+  description: [
+    "Starts the embedded broker on a free port of 127.0.0.1, sends --count messages to it and receives them on a second connection, shows live progress, then a table of throughput and latency. Exits 0 when every message arrived intact, 1 otherwise.",
+  ],
+  flags: [
+    {
+      name: "count",
+      type: "string",
+      value: "N",
+      help: "how many messages to send and receive (default 100000)",
+    },
+    {
+      name: "size",
+      type: "string",
+      value: "BYTES",
+      help: "body size of each message, at least 16 (default 64)",
+    },
+  ],
+  examples: ["uamqp demo", "uamqp demo --count 10000 --size 1024"],
+};
+
+/** `uamqp demo ARGS`: parses the flags and runs {@link runDemo}. */
+export async function runDemoCommand(args: string[], io: CliIo): Promise<number> {
+  const parsed = parseCommand(DEMO_COMMAND, args);
+  if (parsed.help) {
+    io.stdout.write(commandHelp(DEMO_COMMAND));
+    return 0;
+  }
+  return runDemo({
+    count: positiveInt(stringFlag(parsed, "count"), 100_000, "--count"),
+    size: Math.max(16, positiveInt(stringFlag(parsed, "size"), 64, "--size")),
+    out: io.stdout,
+  });
+}
 
 export interface DemoOptions {
   count: number;

@@ -1,27 +1,41 @@
 #!/usr/bin/env node
 /**
- * The `uamqp` command: `demo`, `broker`, `send`, `receive`.
+ * The `uamqp` command: `demo`, `broker`, `send`, `receive`, `version` (docs/cli.md).
  */
-import { parseArgs } from "node:util";
-import { UsageError, positiveInt, type CliIo } from "./args.js";
-import { runBrokerCommand } from "./broker-command.js";
-import { runDemo } from "./demo.js";
-import { runReceive, runSend } from "./send-receive.js";
+import { UsageError, parseCommand, type CliIo, type CommandSpec } from "./args.js";
+import { BROKER_COMMAND, runBrokerCommand } from "./broker-command.js";
+import { DEMO_COMMAND, runDemoCommand } from "./demo.js";
+import { commandHelp, globalHelp, shortUsage } from "./help.js";
+import { RECEIVE_COMMAND, SEND_COMMAND, runReceive, runSend } from "./send-receive.js";
 import { getPlatformInfo } from "../util/platform.js";
 
-const USAGE = `usage: uamqp <command> [options]
+const VERSION_COMMAND: CommandSpec = {
+  name: "version",
+  summary: "print the package version, node, openssl and the OS (also --version)",
+  description: ["Prints one line: the uamqp version, then node's, OpenSSL's and the operating system's."],
+  flags: [],
+  examples: ["uamqp version"],
+};
 
-commands:
-  demo      [--count N=100000] [--size B=64]        start the embedded broker, send and receive N messages
-  broker    [--port P=5672] [--host H] [--tls-cert F --tls-key F] [--ws-port P] [--user name:password]... [--allow-anonymous]
-  send      <url> [--count N=1] [--body TEXT] [--size B] [--settled]
-  receive   <url> [--count N=1] [--timeout MS=5000]
-  version   the package version, node, openssl, OS (also --version)
-`;
+const COMMANDS: readonly CommandSpec[] = [
+  DEMO_COMMAND,
+  BROKER_COMMAND,
+  SEND_COMMAND,
+  RECEIVE_COMMAND,
+  VERSION_COMMAND,
+];
+
+function runVersion(args: string[], io: CliIo): number {
+  const parsed = parseCommand(VERSION_COMMAND, args);
+  io.stdout.write(parsed.help ? commandHelp(VERSION_COMMAND) : `${getPlatformInfo()}\n`);
+  return 0;
+}
 
 /**
  * Runs the command line `argv` (without node and the script) with `io`'s streams and returns the exit
- * code; it never ends the process (`bin.ts` turns the code into the process's exit code).
+ * code: 0 success, 1 the command failed (one line on stderr says why), 2 a bad command line or
+ * configuration (one line, and the command's usage for a bad command line). It never ends the
+ * process (`bin.ts` turns the code into the process's exit code).
  *
  * @example
  * ```ts
@@ -31,19 +45,11 @@ commands:
  */
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
+  const spec = COMMANDS.find((c) => c.name === command);
   try {
     switch (command) {
-      case "demo": {
-        const { values } = parseArgs({
-          args: rest,
-          options: { count: { type: "string" }, size: { type: "string" } },
-        });
-        return await runDemo({
-          count: positiveInt(values.count, 100_000, "--count"),
-          size: Math.max(16, positiveInt(values.size, 64, "--size")),
-          out: io.stdout,
-        });
-      }
+      case "demo":
+        return await runDemoCommand(rest, io);
       case "broker":
         return await runBrokerCommand(rest, io);
       case "send":
@@ -51,26 +57,36 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       case "receive":
         return await runReceive(rest, io);
       case "version":
+        return runVersion(rest, io);
       case "--version":
-        io.stdout.write(`${getPlatformInfo()}\n`);
+        return runVersion([], io);
+      case "help": {
+        const about = COMMANDS.find((c) => c.name === rest[0]);
+        if (rest[0] !== undefined && about === undefined) {
+          io.stderr.write(`uamqp: unknown command "${rest[0]}"\n${globalHelp(COMMANDS)}`);
+          return 2;
+        }
+        io.stdout.write(about === undefined ? globalHelp(COMMANDS) : commandHelp(about));
         return 0;
+      }
       case undefined:
-      case "help":
       case "--help":
       case "-h":
-        io.stdout.write(USAGE);
+        io.stdout.write(globalHelp(COMMANDS));
         return command === undefined ? 2 : 0;
       default:
-        io.stderr.write(`uamqp: unknown command "${command}"\n${USAGE}`);
+        io.stderr.write(`uamqp: unknown command "${command}"\n${globalHelp(COMMANDS)}`);
         return 2;
     }
   } catch (e) {
-    if (e instanceof UsageError || String((e as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS")) {
-      io.stderr.write(`uamqp: ${(e as Error).message}\n${USAGE}`);
+    if (e instanceof UsageError) {
+      io.stderr.write(`uamqp: ${e.message}\n${e.showUsage && spec ? shortUsage(spec) : ""}`);
       return 2;
     }
-    const err = e as { message?: string; code?: string };
-    io.stderr.write(`uamqp: ${err.message ?? String(e)}${err.code ? ` (${err.code})` : ""}\n`);
+    const err = e as { message?: string; code?: string; systemCode?: string };
+    const hint =
+      err.systemCode === "EADDRINUSE" ? "; choose another port (--port, --tls-port, --ws-port)" : "";
+    io.stderr.write(`uamqp: ${err.message ?? String(e)}${hint}${err.code ? ` (${err.code})` : ""}\n`);
     return 1;
   }
 }

@@ -875,7 +875,7 @@ function urlTransport(address: Address): TransportOptions {
  * unset, or SASL PLAIN / ANONYMOUS built from the URL.
  * @throws {InvalidAddressError} when there is no auth and the address has no host.
  */
-function resolveAuth(
+export function resolveAuth(
   address: Address,
   auth: AMQPAuth | undefined,
   transport: TransportOptions | undefined,

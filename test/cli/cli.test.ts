@@ -4,154 +4,11 @@
  * the built bin as npm installs it, and the broker stopped by SIGTERM.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Broker } from "../../src/broker/broker.js";
-import type { CliIo } from "../../src/cli/args.js";
-import { main } from "../../src/cli/main.js";
-import { within } from "../support/waits.js";
-
-const ROOT = new URL("../../", import.meta.url).pathname;
-const BIN_TS = join(ROOT, "src/cli/bin.ts");
-const BUILT_BIN = join(ROOT, "dist/cli/bin.js");
-/** Bound of one command: the slowest, `demo`, moves 3000 messages. */
-const RUN_MS = 60_000;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Collects what a command writes; `onWrite` sees stdout as it grows. */
-function capture(onWrite?: () => void): CliIo & { readonly out: () => string; readonly err: () => string } {
-  let stdout = "";
-  let stderr = "";
-  return {
-    stdout: {
-      write: (text: string) => {
-        stdout += text;
-        onWrite?.();
-        return true;
-      },
-    },
-    stderr: {
-      write: (text: string) => {
-        stderr += text;
-        return true;
-      },
-    },
-    out: () => stdout,
-    err: () => stderr,
-  };
-}
-
-/** `uamqp ARGS`, in this process. */
-async function run(args: string[]): Promise<Run> {
-  const io = capture();
-  const code = await within(main(args, io), `uamqp ${args.join(" ")}`, RUN_MS);
-  return { code, stdout: io.out(), stderr: io.err() };
-}
-
-/** `uamqp ARGS` as a child process (`node BIN ARGS`, with tsx for the TypeScript source). */
-function spawnBin(bin: string, args: string[]): ReturnType<typeof spawn> {
-  const loader = bin.endsWith(".ts") ? ["--import", "tsx"] : [];
-  return spawn(process.execPath, [...loader, bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-}
-
-/** Runs a child process to its end (killed after `RUN_MS`). */
-function runProcess(bin: string, args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawnBin(bin, args);
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), RUN_MS);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** A running `uamqp broker`: its URL (read from the banner), its output, and how it stops. */
-interface CliBroker {
-  readonly url: string;
-  readonly output: () => string;
-  /** Stops it and resolves with the exit code. */
-  readonly stop: () => Promise<number | null>;
-}
-
-/** Waits for the "listening on" banner in what `output()` has collected so far. */
-function bannerUrl(output: () => string, subscribe: (check: () => void) => void): Promise<string> {
-  return within(
-    new Promise<string>((resolve) => {
-      const check = (): void => {
-        const m = /listening on (amqp:\/\/\S+)/.exec(output());
-        if (m) resolve(m[1]!);
-      };
-      subscribe(check);
-      check();
-    }),
-    "the broker's banner",
-    RUN_MS,
-  );
-}
-
-/** `uamqp broker --port 0 ARGS` in this process, stopped through `io.signal`. */
-async function startBroker(args: string[]): Promise<CliBroker> {
-  const controller = new AbortController();
-  let check = (): void => undefined;
-  const io = { ...capture(() => check()), signal: controller.signal };
-  const exit = main(["broker", "--port", "0", ...args], io);
-  const url = await Promise.race([
-    bannerUrl(io.out, (c) => (check = c)),
-    exit.then((code) => {
-      throw new Error(`the broker exited with ${code}: ${io.err()}`);
-    }),
-  ]);
-  return {
-    url,
-    output: io.out,
-    stop: () => {
-      controller.abort();
-      return within(exit, "the broker to stop", RUN_MS);
-    },
-  };
-}
-
-/** `uamqp broker --port 0 ARGS` as a child process, stopped by SIGTERM. */
-async function startBrokerProcess(args: string[]): Promise<CliBroker> {
-  const child = spawnBin(BIN_TS, ["broker", "--port", "0", ...args]);
-  let out = "";
-  const exit = new Promise<number | null>((resolve) => child.on("close", resolve));
-  const url = await bannerUrl(
-    () => out,
-    (check) =>
-      child.stdout!.on("data", (c: Buffer) => {
-        out += c.toString();
-        check();
-      }),
-  ).catch((e: unknown) => {
-    child.kill("SIGKILL");
-    throw e;
-  });
-  return {
-    url,
-    output: () => out,
-    stop: async () => {
-      child.kill("SIGTERM");
-      try {
-        return await within(exit, "the broker process to exit on SIGTERM", RUN_MS);
-      } finally {
-        child.kill("SIGKILL");
-      }
-    },
-  };
-}
+import { BIN_TS, BUILT_BIN, ROOT, run, runProcess, startBroker, startBrokerProcess } from "./harness.js";
 
 /** Why the built bin cannot be tested here, or false. CI builds first, so there it must be tested. */
 function builtBinSkip(): string | false {
@@ -208,10 +65,14 @@ describe("uamqp command", () => {
     assert.match(r.stderr, /^uamqp: cannot connect to .*\(AMQP_CONNECT_FAILED\)\n$/);
   });
 
-  it("a bad URL is one clear line and a non-zero exit code", async () => {
-    const r = await run(["send", "not a url"]);
-    assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /^uamqp: Invalid address.*\(AMQP_INVALID_ADDRESS\)\n$/);
+  it("a bad URL is one clear line and the command's usage, exit code 2", async () => {
+    const r = await run(["send", "amqp://alice:pw-in-url@/q"]);
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      /^uamqp: Invalid address "amqp:\/\/alice:\*\*\*@\/q": it has no host\nusage: uamqp send <url>/,
+    );
+    assert.ok(!r.stderr.includes("pw-in-url"));
   });
 
   it("version (and --version) prints the package version and the platform, exit 0", async () => {
@@ -249,23 +110,38 @@ describe("uamqp command", () => {
 
   it("broker prints its URL, serves clients, and stops when told", async () => {
     const cli = await startBroker(["--user", "bob:pw"]);
-    const target = cli.url.replace("amqp://", "amqp://bob:pw@") + "/x";
-    assert.equal((await run(["send", target])).code, 0);
-    const r = await run(["receive", target, "--timeout", "2000"]);
-    assert.equal(r.stdout.trim(), "hello");
-    assert.equal(await cli.stop(), 0);
+    try {
+      const target = cli.url.replace("amqp://", "amqp://bob:pw@") + "/x";
+      assert.equal((await run(["send", target])).code, 0);
+      const r = await run(["receive", target, "--timeout", "2000"]);
+      assert.equal(r.stdout.trim(), "hello");
+    } finally {
+      assert.equal(await cli.stop(), 0);
+    }
     assert.match(cli.output(), /uamqp broker stopped/);
   });
 
   it("broker with --user refuses anonymous clients; --allow-anonymous lets them in", async () => {
     const locked = await startBroker(["--user", "bob:pw"]);
-    const anonymous = await run(["send", `${locked.url}/x`]);
-    assert.equal(anonymous.code, 1);
-    assert.match(anonymous.stderr, /ANONYMOUS is not offered by the server.*\(AMQP_AUTHENTICATION\)/);
-    assert.equal(await locked.stop(), 0);
+    try {
+      assert.match(locked.output(), /^anonymous clients: refused; clients without SASL: refused$/m);
+      const anonymous = await run(["send", `${locked.url}/x`]);
+      assert.equal(anonymous.code, 1);
+      assert.match(
+        anonymous.stderr,
+        /^uamqp: SASL mechanism ANONYMOUS is not offered by the server.*\(AMQP_AUTHENTICATION\)\n$/,
+      );
+    } finally {
+      assert.equal(await locked.stop(), 0);
+    }
     const open = await startBroker(["--user", "bob:pw", "--allow-anonymous"]);
-    assert.equal((await run(["send", `${open.url}/x`])).code, 0);
-    assert.equal(await open.stop(), 0);
+    try {
+      assert.match(open.output(), /^anonymous clients: allowed; clients without SASL: allowed$/m);
+      assert.match(open.output(), /^sasl: mechanisms PLAIN, ANONYMOUS;/m);
+      assert.equal((await run(["send", `${open.url}/x`])).code, 0);
+    } finally {
+      assert.equal(await open.stop(), 0);
+    }
   });
 });
 
