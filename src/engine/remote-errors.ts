@@ -9,7 +9,7 @@ import { AMQPError } from "../errors/amqp-error.js";
 import { DecodeError } from "../errors/decode-error.js";
 import type { ErrorCompositeFields } from "../errors/error-fields.js";
 import { AMQPClientShutdown, AMQPConnectionError } from "../errors/exceptions.js";
-import { connectionErrorFromClose, linkErrorFromDetach } from "../errors/mapping.js";
+import { connectionErrorFromClose, linkErrorFromDetach, sessionErrorFromEnd } from "../errors/mapping.js";
 import { FramingError } from "../frames/framing-error.js";
 
 /** The `error` composite of a CLOSE, END or DETACH (condition, description, info). */
@@ -20,10 +20,12 @@ export function remoteCloseError(e: ErrorFields | undefined): AMQPError {
   return connectionErrorFromClose(e);
 }
 
+/**
+ * The peer's END: a session-scope error (`SessionEnd`); without an error the session still ended
+ * under its links, so they fail with `amqp:unknown-error`.
+ */
 export function remoteEndError(e: ErrorFields | undefined): AMQPError {
-  return connectionErrorFromClose(
-    e ?? { condition: "amqp:unknown-error", description: "session ended by the peer" },
-  );
+  return sessionErrorFromEnd(e);
 }
 
 /** The peer's DETACH: a link-scope error (`LinkDetach` and its subclasses). */

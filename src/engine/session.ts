@@ -48,7 +48,13 @@ import {
   type LinkOptions,
 } from "./link.js";
 import { ReceiverLink } from "./receiver-link.js";
-import { errorComposite, localCloseError, remoteEndError, type ErrorFields } from "./remote-errors.js";
+import {
+  errorComposite,
+  localCloseError,
+  protocolError,
+  remoteEndError,
+  type ErrorFields,
+} from "./remote-errors.js";
 import { SenderLink } from "./sender-link.js";
 
 /** Session options. */
@@ -281,11 +287,18 @@ export class AmqpSession {
     return attachFields(name, this.#freeHandle(), role, options);
   }
 
-  /** The lowest free handle within our handle-max and the peer's. */
+  /**
+   * The lowest free handle within our handle-max and the peer's.
+   *
+   * @throws AMQPConnectionError (`amqp:resource-limit-exceeded`) when every handle is taken
+   */
   #freeHandle(): number {
     const max = Math.min(this.handleMax, this.#remote?.handleMax ?? MAX_HANDLE_MAX);
     for (let h = 0; h <= max; h++) if (this.#linksByHandle[h] === undefined) return h;
-    throw localCloseError("no free link handle in this session");
+    throw protocolError(
+      "amqp:resource-limit-exceeded",
+      `no free link handle in this session (handle-max ${max})`,
+    );
   }
 
   /** Files a new link under the handle of its ATTACH and sends the ATTACH. */
