@@ -125,14 +125,8 @@ export class AmqpConnection implements FrameSink {
     this.fullPerformatives = writesFullPerformatives(this.role);
     this.containerId = options.containerId ?? randomUUID();
     this.#reader = new FrameReader(this, options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE);
-    this.#idle = new IdleTimeout({
-      options,
-      output: this.output,
-      isClosed: () => this.#phase === "closed",
-      isAmqpLayer: () => this.#phase === "amqp",
-      closeWithError: (condition, description) => {
-        this.closeWithError(condition, description);
-      },
+    this.#idle = new IdleTimeout(options, this.output, (description) => {
+      this.closeWithError("amqp:resource-limit-exceeded", description);
     });
     ignoreRejection(this.#opened.promise);
     this.output.beforeFlush = () => {
