@@ -150,7 +150,7 @@ export abstract class Link {
   #detached: Deferred<void> | undefined;
   #detachSent = false;
 
-  /** @internal Links are made by their session (`attachSender`, `attachReceiver`, `acceptLink`). */
+  /** Links are made by their session (`attachSender`, `attachReceiver`, `acceptLink`). */
   constructor(session: AmqpSession, local: AttachFields) {
     this.session = session;
     this.handle = local.handle;

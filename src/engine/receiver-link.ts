@@ -54,7 +54,7 @@ export class ReceiverLink extends Link implements IncomingDeliveryLink {
   #drain: Deferred<void> | undefined;
   #drainMode = false;
 
-  /** @internal Made by its session, with its automatic credit (0 = manual). */
+  /** Made by its session, with its automatic credit (0 = manual). */
   constructor(session: AmqpSession, local: AttachFields, autoCredit: number) {
     super(session, local);
     this.autoCredit = autoCredit;

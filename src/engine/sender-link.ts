@@ -55,7 +55,7 @@ export class SenderLink extends Link implements OutgoingDeliveryLink {
   onReceiverOutcome:
     ((delivery: OutgoingDelivery, state: DeliveryState) => DeliveryState | undefined) | undefined;
 
-  /** @internal Made by its session, with the in-flight limits of its `LinkOptions`. */
+  /** Made by its session, with the in-flight limits of its `LinkOptions`. */
   constructor(
     session: AmqpSession,
     local: AttachFields,

@@ -152,7 +152,7 @@ export class AmqpSession {
   #endSent = false;
 
   /**
-   * @internal Sessions are made by their connection: `AmqpConnection.createSession`, or when the
+   * Sessions are made by their connection: `AmqpConnection.createSession`, or when the
    * peer begins one on its channel `remoteChannel`.
    */
   constructor(
