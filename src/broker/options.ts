@@ -4,20 +4,16 @@
 import type { DeliveryState } from "../codec/definitions/messaging.js";
 import type { AMQPValue } from "../codec/values.js";
 import type { AMQPError } from "../errors/amqp-error.js";
+import type { ErrorCompositeFields } from "../errors/error-fields.js";
 import type { TlsServerOptions } from "../transport/tls.js";
 
-/** An AMQP error as the broker sends it (detach, close, rejected outcome). */
-export interface BrokerErrorFields {
-  /** The error condition, e.g. `amqp:link:detach-forced`. */
-  readonly condition: string;
-  /** Human-readable description. @defaultValue none */
-  readonly description?: string | undefined;
-  /**
-   * The `info` map (symbol keys). For `amqp:link:redirect`: `{ hostname, "network-host", port, address }`
-   * (a plain number is sent as an int).
-   */
-  readonly info?: Readonly<Record<string, AMQPValue>> | undefined;
-}
+/**
+ * An AMQP error as the broker sends it (detach, close, rejected outcome): the `error` composite
+ * (`condition`, e.g. `amqp:link:detach-forced`; `description`; `info` with symbol keys), its
+ * `info` values AMQP values. For `amqp:link:redirect`, `info` is
+ * `{ hostname, "network-host", port, address }` (a plain number is sent as an int).
+ */
+export type BrokerErrorFields = ErrorCompositeFields<AMQPValue>;
 
 /** How the broker settles every message a producer sends to the address (instead of accepting it). */
 export interface DeliveryHook {

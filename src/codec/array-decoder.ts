@@ -2,7 +2,7 @@
  * Decoding of AMQP array bodies: the element constructor (optionally described), then `count`
  * payloads that share it. Called by `Decoder.array`, which has read the size and count.
  */
-import type { Decoder } from "./decoder.js";
+import type { DecoderCursor } from "./decoder-cursor.js";
 import { FormatCode as F } from "./format-codes.js";
 import { AMQPArray, AMQPDescribed, type AMQPArrayElementType, type AMQPValue } from "./values.js";
 
@@ -11,7 +11,7 @@ import { AMQPArray, AMQPDescribed, type AMQPArrayElementType, type AMQPValue } f
  *
  * @internal
  */
-export function readArrayElements(d: Decoder, count: number, at: number): AMQPArray {
+export function readArrayElements(d: DecoderCursor, count: number, at: number): AMQPArray {
   let elementCode = d.u8();
   let descriptor: AMQPValue | undefined;
   let isDescribed = false;
@@ -62,7 +62,7 @@ function fixedWidth(code: number): number {
 }
 
 /** The element type of an array whose element constructor is `code`. */
-function elementTypeOf(code: number, d: Decoder, at: number): AMQPArrayElementType {
+function elementTypeOf(code: number, d: DecoderCursor, at: number): AMQPArrayElementType {
   switch (code) {
     case F.Boolean:
       return "boolean";

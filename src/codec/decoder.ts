@@ -5,11 +5,13 @@
  * *before* anything of that size is allocated, nesting is limited to {@link MAX_NESTING_DEPTH},
  * strings and symbols must be valid UTF-8, and any problem raises a `DecodeError` with its offset.
  * The full constructor switch is in `payload-decoder.ts` and array bodies are read by
- * `array-decoder.ts`; both call back into the `Decoder` they are given.
+ * `array-decoder.ts`; both call back into the `Decoder` they are given, through the
+ * `DecoderCursor` interface.
  */
 import { isUtf8 } from "node:buffer";
 import { DecodeError } from "../errors/decode-error.js";
 import { readArrayElements } from "./array-decoder.js";
+import type { DecoderCursor } from "./decoder-cursor.js";
 import { FormatCode as F } from "./format-codes.js";
 import { readOtherPayload } from "./payload-decoder.js";
 import {
@@ -51,7 +53,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * while (d.remaining > 0) console.log(d.value());
  * ```
  */
-export class Decoder {
+export class Decoder implements DecoderCursor {
   /** The bytes read (a Buffer view of the input). */
   buf: Buffer;
   /** Offset of the next byte to read. */

@@ -3,7 +3,7 @@
  * `Decoder.payload` handles the most common constructors itself (small enough for V8 to inline it)
  * and falls back to this for the rest.
  */
-import type { Decoder } from "./decoder.js";
+import type { DecoderCursor } from "./decoder-cursor.js";
 import { FormatCode as F } from "./format-codes.js";
 import {
   AMQPByte,
@@ -28,7 +28,7 @@ import {
  *
  * @internal
  */
-export function readOtherPayload(d: Decoder, code: number): AMQPValue {
+export function readOtherPayload(d: DecoderCursor, code: number): AMQPValue {
   switch (code) {
     case F.Null:
       return null;

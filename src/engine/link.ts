@@ -1,6 +1,6 @@
 /**
- * What senders and receivers share: the ATTACH/DETACH lifecycle, handles, delivery-count and
- * link-credit, and the failure path.
+ * What senders and receivers share (AMQP 1.0 §2.6): the options and ATTACH fields of a link, the
+ * ATTACH/DETACH lifecycle, handles, delivery-count and link-credit, and the failure path.
  */
 import type { AMQPError } from "../errors/amqp-error.js";
 import type { AttachFields, DetachFields, FlowFields } from "../frames/performatives.js";
@@ -27,7 +27,7 @@ export interface LinkOptions {
   name?: string;
   source?: SourceFields | undefined;
   target?: TargetFields | undefined;
-  /** @defaultValue Mixed for senders' ATTACH (spec default) */
+  /** @defaultValue Mixed (the default of AMQP 1.0 §2.7.3 when the ATTACH leaves it out) */
   sndSettleMode?: SenderSettleMode;
   /** @defaultValue First */
   rcvSettleMode?: ReceiverSettleMode;
@@ -40,6 +40,78 @@ export interface LinkOptions {
   maxInFlight?: number;
   /** Senders: at most this many bytes of unsettled deliveries in flight. @defaultValue unbounded */
   maxInFlightBytes?: number;
+}
+
+/** Options of `AmqpSession.acceptLink`: our endpoint answering a peer's ATTACH. */
+export interface AcceptLinkOptions {
+  /** Our source terminus (the node we bind when we send; undefined refuses a receiving peer). */
+  source?: SourceFields | undefined;
+  /** Our target terminus (the node we bind when we receive; undefined refuses a sending peer). */
+  target?: TargetFields | undefined;
+  /** Receivers: automatic credit, issued once attached. @defaultValue 0 (manual credit) */
+  autoCredit?: number;
+  /** @defaultValue what the peer asked for, else Mixed */
+  sndSettleMode?: SenderSettleMode;
+  /** @defaultValue what the peer asked for, else First */
+  rcvSettleMode?: ReceiverSettleMode;
+  maxMessageSize?: number | bigint;
+  properties?: LinkOptions["properties"];
+  offeredCapabilities?: string[];
+}
+
+let nameCounter = 0;
+
+/** A link name unique in this process (`sender-…` or `receiver-…`, from the pid, a counter and the time). */
+export function generatedLinkName(role: boolean): string {
+  return `${role ? "receiver" : "sender"}-${process.pid}-${++nameCounter}-${Date.now().toString(36)}`;
+}
+
+/**
+ * The ATTACH fields of a link (`role` true = receiver) on our handle `handle`. A sender announces
+ * initial-delivery-count 0; a max-message-size of 0 means no limit and is left out.
+ */
+export function attachFields(
+  name: string,
+  handle: number,
+  role: boolean,
+  options: LinkOptions,
+): AttachFields {
+  const a: AttachFields = { name, handle, role };
+  if (options.sndSettleMode !== undefined) a.sndSettleMode = options.sndSettleMode;
+  if (options.rcvSettleMode !== undefined) a.rcvSettleMode = options.rcvSettleMode;
+  if (options.source !== undefined) a.source = options.source;
+  if (options.target !== undefined) a.target = { type: "target", ...options.target };
+  if (options.maxMessageSize !== undefined && options.maxMessageSize !== 0)
+    a.maxMessageSize = BigInt(options.maxMessageSize);
+  if (options.properties !== undefined) a.properties = options.properties;
+  if (options.offeredCapabilities !== undefined) a.offeredCapabilities = options.offeredCapabilities;
+  if (options.desiredCapabilities !== undefined) a.desiredCapabilities = options.desiredCapabilities;
+  if (!role) a.initialDeliveryCount = 0;
+  return a;
+}
+
+/**
+ * The link options of our answer to the peer's ATTACH `remote`: its link name, and the settle modes
+ * of `options`, else the ones the peer asked for, else the defaults of AMQP 1.0 §2.7.3. The termini
+ * are set by the caller (they are not taken from the peer).
+ */
+export function acceptedLinkOptions(remote: AttachFields, options: AcceptLinkOptions): LinkOptions {
+  return {
+    name: remote.name,
+    sndSettleMode:
+      options.sndSettleMode ??
+      (remote.sndSettleMode as SenderSettleMode | undefined) ??
+      SenderSettleMode.Mixed,
+    rcvSettleMode:
+      options.rcvSettleMode ??
+      (remote.rcvSettleMode as ReceiverSettleMode | undefined) ??
+      ReceiverSettleMode.First,
+    ...(options.maxMessageSize !== undefined ? { maxMessageSize: options.maxMessageSize } : {}),
+    ...(options.properties !== undefined ? { properties: options.properties } : {}),
+    ...(options.offeredCapabilities !== undefined
+      ? { offeredCapabilities: options.offeredCapabilities }
+      : {}),
+  };
 }
 
 /** How long a terminus-less ATTACH waits for the DETACH that would mean refusal. */
@@ -78,9 +150,10 @@ export abstract class Link {
   #detached: Deferred<void> | undefined;
   #detachSent = false;
 
-  constructor(session: AmqpSession, handle: number, local: AttachFields) {
+  /** Links are made by their session (`attachSender`, `attachReceiver`, `acceptLink`). */
+  constructor(session: AmqpSession, local: AttachFields) {
     this.session = session;
-    this.handle = handle;
+    this.handle = local.handle;
     this.local = local;
     this.name = local.name;
     ignoreRejection(this.#attached.promise);
@@ -102,7 +175,7 @@ export abstract class Link {
   handleRemoteAttach(attach: AttachFields, initiating = false): void {
     this.remote = attach;
     this.remoteHandle = attach.handle;
-    // A peer refusing a link attaches with a null terminus and detaches right after (spec 2.6.3):
+    // A peer refusing a link attaches with a null terminus and detaches right after (AMQP 1.0 §2.6.3):
     // the attach promise settles when that DETACH arrives.
     // Some peers (rhea) attach with no terminus without refusing: the link counts as attached
     // when a FLOW for it arrives or no DETACH follows within REFUSAL_GRACE_MS.

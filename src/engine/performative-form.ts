@@ -14,7 +14,7 @@
  * | ATTACH          | 0 name, 1 handle, 2 role, 5 source, 6 target, 9 initial-delivery-count   |
  * |                 | (its receivers detach on null), 10 max-message-size, 11 offered-caps,    |
  * |                 | 13 properties (merged into its own link's: must be a map when it sent    |
- * |                 | some, see `SessionLinkTable.accept`)                                     |
+ * |                 | some, see `AmqpSession.acceptLink`)                                      |
  * | FLOW            | 0-3 session state, 4 handle, 5 delivery-count, 6 link-credit             |
  * | TRANSFER        | 0, 1, 4, 5, and the payload at index 11: exactly 11 fields               |
  * | DISPOSITION     | 1 first, 2 last, 3 settled, 4 state                                      |

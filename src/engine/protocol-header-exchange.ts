@@ -1,7 +1,7 @@
 /**
- * The protocol-header exchange that opens each layer of a connection (spec 2.2, 5.3.1): given the
- * header the peer sent, which layer comes next, which header we answer with, and the error when
- * the two sides do not agree. Pure decisions; the connection carries them out.
+ * The protocol-header exchange that opens each layer of a connection (AMQP 1.0 §2.2, §5.3.1):
+ * given the header the peer sent, which layer comes next, which header we answer with, and the
+ * error when the two sides do not agree. Pure decisions; the connection carries them out.
  */
 import type { AMQPError } from "../errors/amqp-error.js";
 import { AuthenticationException } from "../errors/exceptions.js";
@@ -67,7 +67,7 @@ export function serverHeaderStep(
     const allowNoSasl =
       sasl === undefined || (sasl.allowNoSasl ?? (sasl.mechanisms ?? ["ANONYMOUS"]).includes("ANONYMOUS"));
     if (!saslDone && !allowNoSasl) {
-      // We require SASL: answer with the header we support and close (spec 2.2).
+      // We require SASL: answer with the header we support and close (AMQP 1.0 §2.2).
       return {
         next: "fail",
         answer: ProtocolId.Sasl,

@@ -7,8 +7,9 @@ import type { AMQPError } from "../errors/amqp-error.js";
 import type { AttachFields, FlowFields, TransferFields } from "../frames/performatives.js";
 import { deferred, type Deferred } from "../util/deferred.js";
 import { serialAdd, serialDiff } from "../util/serial.js";
-import type { DeliveryState, IncomingDelivery } from "./delivery.js";
+import type { DeliveryState, IncomingDelivery, IncomingDeliveryLink } from "./delivery.js";
 import { Link, ReceiverSettleMode } from "./link.js";
+import type { AmqpSession } from "./session.js";
 
 /** How a settlement ended (see {@link ReceiverLink.settleAndConfirm}). */
 export interface SettleConfirmation {
@@ -28,7 +29,7 @@ interface Assembly {
   size: number;
 }
 
-export class ReceiverLink extends Link {
+export class ReceiverLink extends Link implements IncomingDeliveryLink {
   readonly role = "receiver";
   /** Called for each complete delivery, synchronously from the frame handler. */
   onDelivery: ((delivery: IncomingDelivery) => void) | undefined;
@@ -36,11 +37,11 @@ export class ReceiverLink extends Link {
    * Credit kept outstanding automatically: when less than half remains, it is topped up to this
    * value. 0 = manual credit (`flow()` / `addCredit()`).
    */
-  autoCredit = 0;
+  autoCredit: number;
   /**
    * Detach with `amqp:link:transfer-limit-exceeded` when a delivery arrives without credit. Only for
    * receivers that never reduce the credit they granted (transfers in flight may legitimately
-   * exceed a reduced credit, spec 2.6.7), such as the broker's producers.
+   * exceed a reduced credit, AMQP 1.0 §2.6.7), such as the broker's producers.
    */
   strictCredit = false;
   /** Called when a FLOW from the sender moved the delivery-count (credit was used up or given back). */
@@ -53,10 +54,16 @@ export class ReceiverLink extends Link {
   #drain: Deferred<void> | undefined;
   #drainMode = false;
 
+  /** Made by its session, with its automatic credit (0 = manual). */
+  constructor(session: AmqpSession, local: AttachFields, autoCredit: number) {
+    super(session, local);
+    this.autoCredit = autoCredit;
+  }
+
   /**
    * True when settlement needs the sender's confirmation (receiver settle mode second): we asked
    * for it and the sender's ATTACH did not answer `first`. The receiver's own ATTACH sets the mode
-   * (spec 2.7.3), but a sender answering `first` announces it will not settle after our outcome:
+   * (AMQP 1.0 §2.7.3), but a sender answering `first` announces it will not settle after our outcome:
    * our dispositions then go settled, so no delivery is left unsettled on both sides.
    */
   get settlesSecond(): boolean {
@@ -96,7 +103,7 @@ export class ReceiverLink extends Link {
   }
 
   handleFlow(flow: FlowFields): void {
-    // Only the sender moves delivery-count on its own (spec 2.6.7): it advances it when it answers a
+    // Only the sender moves delivery-count on its own (AMQP 1.0 §2.6.7): it advances it when it answers a
     // drain or gives credit back. The delivery-limit we granted stays, so the credit left shrinks.
     let advanced = 0;
     if (flow.deliveryCount !== undefined) {
@@ -249,6 +256,10 @@ export class ReceiverLink extends Link {
 
   /** @internal The sender settled a delivery of this link (a DISPOSITION with `settled`). */
   settledBySender(delivery: IncomingDelivery, state: DeliveryState | undefined): void {
+    if (!delivery.settled) {
+      delivery.settled = true;
+      this.unsettled--;
+    }
     const d = this.#confirming.get(delivery);
     if (!d) return;
     this.#confirming.delete(delivery);

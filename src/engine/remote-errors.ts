@@ -1,28 +1,34 @@
 /**
- * Turns what the peer sent (CLOSE, END, DETACH errors) and local failures into typed errors.
+ * The errors the engine raises, by scope: what the peer sent (the `error` of a CLOSE, END or
+ * DETACH) as typed errors, a lost transport, a protocol violation by the peer, local closes, and
+ * the CLOSE reason for bytes that cannot be read. The `error` composite itself is the one type of
+ * `src/errors` (`ErrorCompositeFields`, exported here as `ErrorFields`).
  */
 import type { AMQPValue } from "../codec/values.js";
-import type { AMQPError } from "../errors/amqp-error.js";
+import { AMQPError } from "../errors/amqp-error.js";
+import { DecodeError } from "../errors/decode-error.js";
+import type { ErrorCompositeFields } from "../errors/error-fields.js";
 import { AMQPClientShutdown, AMQPConnectionError } from "../errors/exceptions.js";
-import { connectionErrorFromClose, linkErrorFromDetach } from "../errors/mapping.js";
+import { connectionErrorFromClose, linkErrorFromDetach, sessionErrorFromEnd } from "../errors/mapping.js";
+import { FramingError } from "../frames/framing-error.js";
 
-/** The `error` composite as decoded. */
-export interface ErrorFields {
-  condition: string;
-  description?: string | undefined;
-  info?: Record<string, unknown> | undefined;
-}
+/** The `error` composite of a CLOSE, END or DETACH (condition, description, info). */
+export type ErrorFields = ErrorCompositeFields;
 
+/** The peer's CLOSE: a connection-scope error (`ConnectionClose` and its subclasses). */
 export function remoteCloseError(e: ErrorFields | undefined): AMQPError {
   return connectionErrorFromClose(e);
 }
 
+/**
+ * The peer's END: a session-scope error (`SessionEnd`); without an error the session still ended
+ * under its links, so they fail with `amqp:unknown-error`.
+ */
 export function remoteEndError(e: ErrorFields | undefined): AMQPError {
-  return connectionErrorFromClose(
-    e ?? { condition: "amqp:unknown-error", description: "session ended by the peer" },
-  );
+  return sessionErrorFromEnd(e);
 }
 
+/** The peer's DETACH: a link-scope error (`LinkDetach` and its subclasses). */
 export function remoteDetachError(e: ErrorFields | undefined, closed: boolean): AMQPError {
   return linkErrorFromDetach(
     e ?? {
@@ -48,21 +54,42 @@ export function localCloseError(what: string): AMQPError {
   return new AMQPClientShutdown(`${what} was closed`, { retryable: false });
 }
 
-/** A protocol violation by the peer: we close with this condition. */
+/** A protocol violation by the peer (or a limit reached): a connection-scope error with `condition`. */
 export function protocolError(condition: string, description: string, cause?: unknown): AMQPError {
   return new AMQPConnectionError(description, { condition, description, cause, retryable: false });
 }
 
-/** The `error` composite (condition, description, info) for an outgoing CLOSE, END or DETACH. */
-export function errorComposite(e: ErrorFields): {
-  condition: string;
-  description?: string;
-  info?: Record<string, AMQPValue>;
-} {
+/**
+ * The `error` composite to write in a CLOSE, END or DETACH: the three fields only (an `AMQPError`
+ * passed as `ErrorFields` carries more), with `info` taken as AMQP values.
+ */
+export function errorComposite(e: ErrorFields): ErrorCompositeFields<AMQPValue> {
   const out: { condition: string; description?: string; info?: Record<string, AMQPValue> } = {
     condition: e.condition,
   };
   if (e.description !== undefined) out.description = e.description;
   if (e.info !== undefined) out.info = e.info as Record<string, AMQPValue>;
   return out;
+}
+
+/**
+ * The CLOSE reason for an exception thrown while reading the peer's bytes: framing errors close
+ * with `amqp:connection:framing-error`, decode errors with `amqp:decode-error`, an `AMQPError` with
+ * a condition with that condition, anything else with `amqp:internal-error`.
+ *
+ * @example
+ * ```ts
+ * inputErrorReason(new DecodeError("bad list", 12)); // { condition: "amqp:decode-error", description: ... }
+ * ```
+ */
+export function inputErrorReason(e: unknown): { condition: string; description: string } {
+  if (e instanceof FramingError) {
+    return { condition: "amqp:connection:framing-error", description: e.description ?? e.message };
+  } else if (e instanceof DecodeError) {
+    return { condition: "amqp:decode-error", description: e.message };
+  } else if (e instanceof AMQPError && e.condition !== undefined) {
+    return { condition: e.condition, description: e.description ?? e.message };
+  } else {
+    return { condition: "amqp:internal-error", description: e instanceof Error ? e.message : String(e) };
+  }
 }

@@ -7,8 +7,9 @@ import type { AMQPError } from "../errors/amqp-error.js";
 import { AMQPAbortError, ClientTimeout, LinkDetach } from "../errors/exceptions.js";
 import type { AttachFields, FlowFields } from "../frames/performatives.js";
 import { serialAdd, serialDiff } from "../util/serial.js";
-import type { DeliveryState, OutgoingDelivery } from "./delivery.js";
+import type { DeliveryState, OutgoingDelivery, OutgoingDeliveryLink } from "./delivery.js";
 import { Link, SenderSettleMode } from "./link.js";
+import type { AmqpSession } from "./session.js";
 
 /** Options of one send. */
 export interface SendOptions {
@@ -23,7 +24,7 @@ export interface SendOptions {
   signal?: AbortSignal;
 }
 
-export class SenderLink extends Link {
+export class SenderLink extends Link implements OutgoingDeliveryLink {
   readonly role = "sender";
   /** Messages the peer says it has available (flow `available`). */
   available = 0;
@@ -38,9 +39,9 @@ export class SenderLink extends Link {
    * At most this many unsettled deliveries in flight; further sends wait (queued, not written).
    * @defaultValue Infinity (bounded by credit)
    */
-  maxInFlight = Infinity;
+  maxInFlight: number;
   /** At most this many bytes of unsettled deliveries in flight. @defaultValue Infinity */
-  maxInFlightBytes = Infinity;
+  maxInFlightBytes: number;
   #drain = false;
   #inFlow = false;
   /** Called whenever credit arrives (the client uses it for readiness). */
@@ -53,6 +54,17 @@ export class SenderLink extends Link {
    */
   onReceiverOutcome:
     ((delivery: OutgoingDelivery, state: DeliveryState) => DeliveryState | undefined) | undefined;
+
+  /** Made by its session, with the in-flight limits of its `LinkOptions`. */
+  constructor(
+    session: AmqpSession,
+    local: AttachFields,
+    limits: { readonly maxInFlight?: number; readonly maxInFlightBytes?: number },
+  ) {
+    super(session, local);
+    this.maxInFlight = limits.maxInFlight ?? Infinity;
+    this.maxInFlightBytes = limits.maxInFlightBytes ?? Infinity;
+  }
 
   /** Deliveries waiting to be transmitted. */
   get queued(): number {
@@ -198,7 +210,7 @@ export class SenderLink extends Link {
   }
 
   protected onRemoteAttach(_attach: AttachFields): void {
-    // The receiver may have chosen settle modes; the sender keeps what it asked for (spec 2.7.3).
+    // The receiver may have chosen settle modes; the sender keeps what it asked for (AMQP 1.0 §2.7.3).
   }
 
   handleFlow(flow: FlowFields): void {

@@ -1,15 +1,30 @@
 /**
- * A session: BEGIN/END, the incoming and outgoing windows, transfer-ids and delivery-ids with
- * serial wrap-around, routing frames to links, the unsettled deliveries of both directions, and
- * the peer's dispositions. Its parts live beside it: window fields and options in
- * `session-window.ts`, link handles and ATTACH pairing in `session-link-table.ts` (ATTACH fields in
- * `link-attach-fields.ts`), TRANSFER frames split to the peer's max-frame-size in
- * `transfer-writer.ts`, and dispositions coalesced into ranges once per tick in `disposition-ranges.ts`.
+ * A session (AMQP 1.0 §2.5), and the single owner of its state, on either side. The file reads in
+ * the order a session works:
+ * - BEGIN, and the window accounting (AMQP 1.0 §2.5.6): transfer-ids, our incoming window and the
+ *   peer's, announced in BEGIN and FLOW;
+ * - the link table (AMQP 1.0 §2.6.2): handles, our links by handle, by the peer's handle and by
+ *   name, pairing the peer's ATTACH with ours, links the peer attaches, DETACH;
+ * - FLOW, TRANSFER and DISPOSITION from the peer;
+ * - sending: delivery-ids, and the TRANSFER frames of a sender's queued deliveries, split to the
+ *   peer's max-frame-size and paused by credit, the peer's window or transport back-pressure;
+ * - receiving: the unsettled deliveries, and our dispositions, coalesced into ranges once per tick;
+ * - END.
+ *
+ * The session's links call its methods; nothing else changes its state.
  */
 import type { AMQPError } from "../errors/amqp-error.js";
 import {
+  beginFrame,
+  endFrame,
+  writeTransferPerformative,
+  type TransferHead,
+} from "../frames/frame-writer.js";
+import {
+  Attach,
   Begin,
   Detach,
+  Disposition,
   End,
   Flow,
   type AttachFields,
@@ -24,48 +39,79 @@ import { deferred, ignoreRejection, type Deferred } from "../util/deferred.js";
 import { serialAdd, serialDiff } from "../util/serial.js";
 import type { AmqpConnection } from "./connection.js";
 import type { DeliveryState, IncomingDelivery, OutgoingDelivery } from "./delivery.js";
-import { queueDisposition, writeDispositions, type PendingDisposition } from "./disposition-ranges.js";
-import type { AcceptLinkOptions } from "./link-attach-fields.js";
-import type { Link, LinkOptions } from "./link.js";
-import { ReceiverLink } from "./receiver-link.js";
-import { errorComposite, localCloseError, remoteEndError, type ErrorFields } from "./remote-errors.js";
-import { SenderLink } from "./sender-link.js";
-import { SessionLinkTable } from "./session-link-table.js";
 import {
-  beginFields,
-  DEFAULT_WINDOW_SIZE,
-  MAX_HANDLE_MAX,
-  remoteIncomingWindowAfter,
-  sessionFlowFields,
-  type SessionOptions,
-} from "./session-window.js";
-import { writeTransfers } from "./transfer-writer.js";
+  acceptedLinkOptions,
+  attachFields,
+  generatedLinkName,
+  type AcceptLinkOptions,
+  type Link,
+  type LinkOptions,
+} from "./link.js";
+import { ReceiverLink } from "./receiver-link.js";
+import {
+  errorComposite,
+  localCloseError,
+  protocolError,
+  remoteEndError,
+  type ErrorFields,
+} from "./remote-errors.js";
+import { SenderLink } from "./sender-link.js";
 
-export type { SessionOptions } from "./session-window.js";
+/** Session options. */
+export interface SessionOptions {
+  /** Transfer frames we accept before the window must be reopened. @defaultValue 65536 */
+  incomingWindow?: number;
+  /** @defaultValue 65536 */
+  outgoingWindow?: number;
+  /** Highest handle the peer may use. @defaultValue 4294967295 */
+  handleMax?: number;
+  /**
+   * @internal The first delivery-id this session assigns. Any value is valid (delivery-ids are
+   * serial numbers, AMQP 1.0 §2.6.12); tests start near 2^32 to cross the wrap-around.
+   * @defaultValue 0
+   */
+  initialDeliveryId?: number;
+}
+
+/** Default incoming and outgoing window, in transfer frames. */
+export const DEFAULT_WINDOW_SIZE = 65536;
+
+/** The largest handle-max (the default of AMQP 1.0 §2.7.2 when a BEGIN leaves it out). */
+export const MAX_HANDLE_MAX = 0xffffffff;
 
 /** Receives links the peer attaches that we did not open (accepting side). */
 export type RemoteAttachHandler = (attach: AttachFields, session: AmqpSession) => void;
+
+/** Lifecycle of a session endpoint. */
+export type SessionState = "beginning" | "mapped" | "ending" | "ended";
+
+/** The TRANSFER performative template, rewritten for every frame (no allocation per frame). */
+const TRANSFER_HEAD: TransferHead = {
+  handle: 0,
+  deliveryId: undefined,
+  deliveryTag: undefined,
+  messageFormat: undefined,
+  settled: false,
+  more: false,
+};
+
+/** A DISPOSITION waiting for the end of the tick: delivery-ids `first`..`last` (serial numbers). */
+interface PendingDisposition {
+  /** true = we are the receiver of these deliveries. */
+  role: boolean;
+  first: number;
+  last: number;
+  settled: boolean;
+  state: DeliveryState | undefined;
+}
 
 /** A session endpoint on one channel of an `AmqpConnection` (both the connecting and accepting side). */
 export class AmqpSession {
   readonly connection: AmqpConnection;
   readonly channel: number;
-  remoteChannel: number | undefined;
-  state: "beginning" | "mapped" | "ending" | "ended" = "beginning";
-  error: AMQPError | undefined;
   readonly incomingWindowSize: number;
   readonly outgoingWindowSize: number;
   readonly handleMax: number;
-  /** Next transfer-id we send. */
-  nextOutgoingId = 0;
-  /** Next transfer-id we expect. */
-  nextIncomingId = 0;
-  incomingWindow: number;
-  remoteIncomingWindow = 0;
-  remoteOutgoingWindow = 0;
-  /** Next delivery-id we assign. */
-  nextDeliveryId = 0;
-  remote: BeginFields | undefined;
   /** Links the peer attaches without a local counterpart. */
   onRemoteAttach: RemoteAttachHandler | undefined;
   /** Called when the peer answers the ATTACH of one of our links (uamqp's `on_attach`). */
@@ -73,9 +119,26 @@ export class AmqpSession {
   /** Called when the session ends (by the peer or because the connection died). */
   onEnd: ((error: AMQPError | undefined) => void) | undefined;
 
-  readonly #links = new SessionLinkTable(this);
-  /** The table's map by the peer's handle, read directly to route FLOW and TRANSFER frames. */
-  readonly #byRemoteHandle: ReadonlyMap<number, Link> = this.#links.byRemoteHandle;
+  #remoteChannel: number | undefined;
+  #state: SessionState = "beginning";
+  #error: AMQPError | undefined;
+  #remote: BeginFields | undefined;
+  /** Next transfer-id we send. */
+  #nextOutgoingId = 0;
+  /** Next transfer-id we expect. */
+  #nextIncomingId = 0;
+  /** Transfers we still accept before reopening the window. */
+  #incomingWindow: number;
+  /** Transfers the peer still accepts from us. */
+  #remoteIncomingWindow = 0;
+  /** Next delivery-id we assign. */
+  #nextDeliveryId: number;
+  /** Our links by our handle; a free handle is undefined. */
+  readonly #linksByHandle: (Link | undefined)[] = [];
+  /** Links by the peer's handle (set once its ATTACH arrived): FLOW and TRANSFER are routed with it. */
+  readonly #linksByRemoteHandle = new Map<number, Link>();
+  /** Our links by `role:name`, to pair the peer's ATTACH with ours. */
+  readonly #linksByName = new Map<string, Link>();
   /** Unsettled deliveries we sent, by delivery-id. */
   readonly #outgoing = new Map<number, OutgoingDelivery>();
   /** Unsettled deliveries we received (until settled on both sides), by delivery-id. */
@@ -84,17 +147,28 @@ export class AmqpSession {
   #dispositions: PendingDisposition[] = [];
   /** Senders with queued deliveries blocked by window or back-pressure. */
   readonly #waiting = new Set<SenderLink>();
-  #begun: Deferred<BeginFields> = deferred();
+  readonly #begun: Deferred<BeginFields> = deferred();
   #ended: Deferred<void> | undefined;
   #endSent = false;
 
-  constructor(connection: AmqpConnection, channel: number, options: SessionOptions = {}) {
+  /**
+   * Sessions are made by their connection: `AmqpConnection.createSession`, or when the
+   * peer begins one on its channel `remoteChannel`.
+   */
+  constructor(
+    connection: AmqpConnection,
+    channel: number,
+    options: SessionOptions = {},
+    remoteChannel: number | undefined,
+  ) {
     this.connection = connection;
     this.channel = channel;
+    this.#remoteChannel = remoteChannel;
     this.incomingWindowSize = options.incomingWindow ?? DEFAULT_WINDOW_SIZE;
     this.outgoingWindowSize = options.outgoingWindow ?? DEFAULT_WINDOW_SIZE;
     this.handleMax = options.handleMax ?? MAX_HANDLE_MAX;
-    this.incomingWindow = this.incomingWindowSize;
+    this.#incomingWindow = this.incomingWindowSize;
+    this.#nextDeliveryId = (options.initialDeliveryId ?? 0) >>> 0;
     ignoreRejection(this.#begun.promise);
   }
 
@@ -103,62 +177,67 @@ export class AmqpSession {
     return this.#begun.promise;
   }
 
-  /** @internal Sends BEGIN (also used to answer a peer's BEGIN, with `remoteChannel`). */
-  writeBegin(): void {
-    this.connection.writeFrame(this.channel, Begin, beginFields(this));
+  /** The peer's channel for this session, once its BEGIN arrived (or when it began the session). */
+  get remoteChannel(): number | undefined {
+    return this.#remoteChannel;
   }
 
-  /** @internal */
-  handleBegin(begin: BeginFields): void {
-    this.remote = begin;
-    this.nextIncomingId = begin.nextOutgoingId;
-    this.remoteIncomingWindow = begin.incomingWindow;
-    this.remoteOutgoingWindow = begin.outgoingWindow;
-    if (this.state === "beginning") this.state = "mapped";
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  /** The error that ended the session, if any. */
+  get error(): AMQPError | undefined {
+    return this.#error;
+  }
+
+  /** The peer's BEGIN. */
+  get remote(): BeginFields | undefined {
+    return this.#remote;
+  }
+
+  // ---- BEGIN and windows (AMQP 1.0 §2.5.6) -----------------------------------------------------------
+
+  /** @internal Sends BEGIN (also used to answer a peer's BEGIN, with its channel as `remote-channel`). */
+  writeBegin(): void {
+    const begin: BeginFields = {
+      nextOutgoingId: this.#nextOutgoingId,
+      incomingWindow: this.#incomingWindow,
+      outgoingWindow: this.outgoingWindowSize,
+      handleMax: this.handleMax,
+    };
+    if (this.#remoteChannel !== undefined) begin.remoteChannel = this.#remoteChannel;
+    this.connection.writeFrame(this.channel, Begin, begin);
+  }
+
+  /** @internal The peer's BEGIN, on its channel `remoteChannel` (answering ours, or beginning this session). */
+  handleBegin(remoteChannel: number, begin: BeginFields): void {
+    this.#remoteChannel = remoteChannel;
+    this.#remote = begin;
+    this.#nextIncomingId = begin.nextOutgoingId;
+    this.#remoteIncomingWindow = begin.incomingWindow;
+    if (this.#state === "beginning") this.#state = "mapped";
     this.#begun.resolve(begin);
     for (const l of this.#waiting) this.transmit(l);
   }
 
-  // ---- links --------------------------------------------------------------------------------
-
-  /** Attaches a sending link (ATTACH goes out at once; await `link.attached()`). */
-  attachSender(options: LinkOptions = {}): SenderLink {
-    return this.#links.attachSender(options);
-  }
-
-  /** Attaches a receiving link; `credit` > 0 sets automatic credit, issued once attached. */
-  attachReceiver(options: LinkOptions & { autoCredit?: number } = {}): ReceiverLink {
-    return this.#links.attachReceiver(options);
-  }
-
-  /**
-   * Accepting side: answers a peer's ATTACH with our own endpoint. Pass `source`/`target` as the
-   * node we bind (undefined refuses the link; then detach it with an error).
-   */
-  acceptLink(remote: AttachFields, options: AcceptLinkOptions): SenderLink | ReceiverLink {
-    return this.#links.accept(remote, options);
-  }
-
-  /** @internal */
-  forgetLink(link: Link): void {
-    this.#links.forget(link);
-    if (link instanceof SenderLink) this.#waiting.delete(link);
-  }
-
-  /** @internal */
-  writeDetach(link: Link, closed: boolean, error: ErrorFields | undefined): void {
-    // Settlements decided before the detach go out before it.
-    this.flushDispositions();
-    const f: DetachFields = { handle: link.handle };
-    if (closed) f.closed = true;
-    if (error) f.error = errorComposite(error);
-    this.connection.writeFrame(this.channel, Detach, f);
-  }
-
-  /** @internal Writes a FLOW (link flow when `link` is given). */
+  /** @internal Writes a FLOW: the session's fields, and a link's when `link` is given. */
   writeFlow(link?: Link, drain = false): void {
     if (this.connection.isClosing) return;
-    const f = sessionFlowFields(this);
+    // next-incoming-id only once the peer's BEGIN set it.
+    const f: FlowFields =
+      this.#remote === undefined
+        ? {
+            incomingWindow: this.#incomingWindow,
+            nextOutgoingId: this.#nextOutgoingId,
+            outgoingWindow: this.outgoingWindowSize,
+          }
+        : {
+            nextIncomingId: this.#nextIncomingId,
+            incomingWindow: this.#incomingWindow,
+            nextOutgoingId: this.#nextOutgoingId,
+            outgoingWindow: this.outgoingWindowSize,
+          };
     if (link) {
       f.handle = link.handle;
       f.deliveryCount = link.deliveryCount;
@@ -169,24 +248,143 @@ export class AmqpSession {
     this.connection.writeFrame(this.channel, Flow, f);
   }
 
-  // ---- frames from the peer ------------------------------------------------------------------
+  // ---- links (AMQP 1.0 §2.6) --------------------------------------------------------------------------
 
-  /** @internal */
+  /** Attaches a sending link (ATTACH goes out at once; await `link.attached()`). */
+  attachSender(options: LinkOptions = {}): SenderLink {
+    return this.#register(new SenderLink(this, this.#attachFields(false, options), options));
+  }
+
+  /** Attaches a receiving link; `autoCredit` > 0 sets automatic credit, issued once attached. */
+  attachReceiver(options: LinkOptions & { autoCredit?: number } = {}): ReceiverLink {
+    return this.#register(new ReceiverLink(this, this.#attachFields(true, options), options.autoCredit ?? 0));
+  }
+
+  /**
+   * Accepting side: answers a peer's ATTACH with our own endpoint. Pass `source`/`target` as the
+   * node we bind (undefined refuses the link; then detach it with an error).
+   */
+  acceptLink(remote: AttachFields, options: AcceptLinkOptions): SenderLink | ReceiverLink {
+    const weAreReceiver = !remote.role;
+    const fields = this.#attachFields(weAreReceiver, acceptedLinkOptions(remote, options));
+    if (options.source !== undefined) fields.source = options.source;
+    if (options.target !== undefined) fields.target = { type: "target", ...options.target };
+    // A peer that sent link properties may merge ours into its own without a null check (azure-eventhub's
+    // Python stack calls `dict.update` on them): answer with a map, empty when we have none.
+    if (remote.properties !== undefined) fields.properties ??= {};
+    const link = weAreReceiver
+      ? new ReceiverLink(this, fields, options.autoCredit ?? 0)
+      : new SenderLink(this, fields, {});
+    this.#register(link);
+    link.handleRemoteAttach(remote, true);
+    this.#linksByRemoteHandle.set(remote.handle, link);
+    return link;
+  }
+
+  /** The ATTACH of a new link (`role` true = receiver), on the lowest free handle. */
+  #attachFields(role: boolean, options: LinkOptions): AttachFields {
+    const name = options.name ?? generatedLinkName(role);
+    return attachFields(name, this.#freeHandle(), role, options);
+  }
+
+  /**
+   * The lowest free handle within our handle-max and the peer's.
+   *
+   * @throws AMQPConnectionError (`amqp:resource-limit-exceeded`) when every handle is taken
+   */
+  #freeHandle(): number {
+    const max = Math.min(this.handleMax, this.#remote?.handleMax ?? MAX_HANDLE_MAX);
+    for (let h = 0; h <= max; h++) if (this.#linksByHandle[h] === undefined) return h;
+    throw protocolError(
+      "amqp:resource-limit-exceeded",
+      `no free link handle in this session (handle-max ${max})`,
+    );
+  }
+
+  /** Files a new link under the handle of its ATTACH and sends the ATTACH. */
+  #register<L extends Link>(link: L): L {
+    this.#linksByHandle[link.handle] = link;
+    this.#linksByName.set(`${link.role}:${link.name}`, link);
+    this.connection.writeFrame(this.channel, Attach, link.local);
+    return link;
+  }
+
+  /** @internal Removes a detached link from every table (its handles become free). */
+  forgetLink(link: Link): void {
+    if (this.#linksByHandle[link.handle] === link) this.#linksByHandle[link.handle] = undefined;
+    const remote = link.remoteHandle;
+    if (remote !== undefined && this.#linksByRemoteHandle.get(remote) === link) {
+      this.#linksByRemoteHandle.delete(remote);
+    }
+    // A link attached again under the same name (the older one stolen) keeps its entry.
+    const key = `${link.role}:${link.name}`;
+    if (this.#linksByName.get(key) === link) this.#linksByName.delete(key);
+    if (link instanceof SenderLink) this.#waiting.delete(link);
+  }
+
+  /**
+   * @internal The peer's ATTACH: pairs it with our link of that name, else hands it to
+   * `onRemoteAttach`, else refuses it. A handle above our handle-max or already in use is a
+   * protocol error.
+   */
   handleAttach(attach: AttachFields): void {
-    this.#links.handleAttach(attach);
+    if (attach.handle > this.handleMax) {
+      this.violation(
+        "amqp:connection:framing-error",
+        `attach handle ${attach.handle} exceeds handle-max ${this.handleMax}`,
+      );
+      return;
+    }
+    if (this.#linksByRemoteHandle.has(attach.handle)) {
+      this.endWithError("amqp:session:handle-in-use", `handle ${attach.handle} is already in use`);
+      return;
+    }
+    // Our role is the opposite of the peer's.
+    const ours = this.#linksByName.get(`${attach.role ? "sender" : "receiver"}:${attach.name}`);
+    if (ours && ours.remoteHandle === undefined) {
+      this.#linksByRemoteHandle.set(attach.handle, ours);
+      this.onLinkAttached?.(ours, attach);
+      ours.handleRemoteAttach(attach);
+      return;
+    }
+    if (this.onRemoteAttach) {
+      this.onRemoteAttach(attach, this);
+      return;
+    }
+    // Nobody accepts links here: refuse (attach with null terminus, then detach with an error).
+    const link = this.acceptLink(attach, {});
+    void link.detach({
+      closed: true,
+      error: { condition: "amqp:not-found", description: "no node accepts links here" },
+    });
   }
 
-  /** @internal */
+  /** @internal The peer's DETACH; one for a handle it never attached ends the session. */
   handleDetach(detach: DetachFields): void {
-    this.#links.handleDetach(detach);
+    const link = this.#linksByRemoteHandle.get(detach.handle);
+    if (!link) {
+      this.endWithError("amqp:session:unattached-handle", `detach for unattached handle ${detach.handle}`);
+      return;
+    }
+    link.handleRemoteDetach(detach);
   }
+
+  /** @internal Writes our DETACH for `link` (dispositions decided before it go out first). */
+  writeDetach(link: Link, closed: boolean, error: ErrorFields | undefined): void {
+    this.flushDispositions();
+    const f: DetachFields = { handle: link.handle };
+    if (closed) f.closed = true;
+    if (error) f.error = errorComposite(error);
+    this.connection.writeFrame(this.channel, Detach, f);
+  }
+
+  // ---- FLOW, TRANSFER and DISPOSITION from the peer ----------------------------------------------------
 
   /** @internal */
   handleFlow(flow: FlowFields): void {
-    this.remoteIncomingWindow = remoteIncomingWindowAfter(flow, this.nextOutgoingId);
-    this.remoteOutgoingWindow = flow.outgoingWindow;
+    this.#remoteIncomingWindow = remoteIncomingWindowAfter(flow, this.#nextOutgoingId);
     if (flow.handle !== undefined) {
-      const link = this.#byRemoteHandle.get(flow.handle);
+      const link = this.#linksByRemoteHandle.get(flow.handle);
       if (!link) {
         this.endWithError("amqp:session:unattached-handle", `flow for unattached handle ${flow.handle}`);
         return;
@@ -201,20 +399,20 @@ export class AmqpSession {
 
   /** @internal */
   handleTransfer(t: TransferFields, payload: Buffer): void {
-    const link = this.#byRemoteHandle.get(t.handle);
-    this.nextIncomingId = serialAdd(this.nextIncomingId, 1);
-    this.incomingWindow--;
+    const link = this.#linksByRemoteHandle.get(t.handle);
+    this.#nextIncomingId = serialAdd(this.#nextIncomingId, 1);
+    this.#incomingWindow--;
     if (!link || !(link instanceof ReceiverLink)) {
       this.endWithError("amqp:session:unattached-handle", `transfer for unattached handle ${t.handle}`);
       return;
     }
-    if (this.incomingWindow < 0) {
+    if (this.#incomingWindow < 0) {
       this.endWithError("amqp:session:window-violation", "transfer beyond the incoming window");
       return;
     }
     link.handleTransfer(t, payload);
-    if (this.incomingWindow * 2 < this.incomingWindowSize) {
-      this.incomingWindow = this.incomingWindowSize;
+    if (this.#incomingWindow * 2 < this.incomingWindowSize) {
+      this.#incomingWindow = this.incomingWindowSize;
       this.writeFlow();
     }
   }
@@ -240,9 +438,7 @@ export class AmqpSession {
           // the state our link decides, by default the receiver's).
           this.#outgoing.delete(id);
           const state = od.link.onReceiverOutcome?.(od, d.state) ?? d.state;
-          if (queueDisposition(this.#dispositions, false, id, true, state)) {
-            this.connection.needsDispositionFlush(this);
-          }
+          this.#queueDisposition(false, id, true, state);
           od.link.settledByPeer(od, state);
         }
       }
@@ -254,34 +450,80 @@ export class AmqpSession {
         if (d.state !== undefined) inc.remoteState = d.state;
         if (d.settled === true) {
           this.#incoming.delete(id);
-          if (!inc.settled) {
-            inc.settled = true;
-            inc.link.unsettled--;
-          }
           inc.link.settledBySender(inc, d.state);
         }
       }
     }
   }
 
-  /** @internal */
-  handleEnd(end: EndFields): void {
-    const err = end.error ? remoteEndError(end.error) : undefined;
-    if (!this.#endSent) {
-      this.#endSent = true;
-      this.connection.writeFrame(this.channel, End, {});
-    }
-    this.#finish(err ?? remoteEndError(undefined), err);
-  }
-
-  // ---- sending ------------------------------------------------------------------------------
+  // ---- sending ----------------------------------------------------------------------------------------
 
   /**
    * @internal Writes as many queued deliveries of `link` as credit, the peer's incoming window and
-   * transport back-pressure allow.
+   * transport back-pressure allow: delivery-ids and default delivery tags assigned, deliveries split
+   * to the peer's max-frame-size (large chunks appended without a copy). Unsettled deliveries are
+   * filed by delivery-id; the link waits in `#waiting` while it has deliveries it could not write.
    */
   transmit(link: SenderLink): void {
-    writeTransfers(this, link, this.#outgoing, this.#waiting);
+    const conn = this.connection;
+    if (this.#state !== "mapped" || !link.isAttached || !conn.canSendTransfers) {
+      if (link.queued > 0) this.#waiting.add(link);
+      return;
+    }
+    const out = conn.output;
+    const w = out.writer;
+    const maxFrame = conn.remoteMaxFrameSize;
+    const full = conn.fullPerformatives;
+    const head = TRANSFER_HEAD;
+    let d: OutgoingDelivery | undefined;
+    while ((d = link.peek()) !== undefined) {
+      if (this.#remoteIncomingWindow <= 0 || out.blocked) {
+        this.#waiting.add(link);
+        out.frameWritten();
+        return;
+      }
+      const first = d.offset === 0;
+      if (first) {
+        d.deliveryId = this.#nextDeliveryId;
+        this.#nextDeliveryId = serialAdd(this.#nextDeliveryId, 1);
+        d.tag ??= tagFor(d.deliveryId);
+        if (!d.settled) this.#outgoing.set(d.deliveryId, d);
+      }
+      head.handle = link.handle;
+      head.deliveryId = first ? d.deliveryId : undefined;
+      head.deliveryTag = first ? d.tag : undefined;
+      head.messageFormat = first ? d.messageFormat : undefined;
+      head.settled = d.settled;
+      const at = beginFrame(w, 0, this.channel);
+      head.more = false;
+      writeTransferPerformative(w, head, full);
+      const room = maxFrame - (w.pos - at);
+      const left = d.payload.length - d.offset;
+      if (left > room) {
+        // Rewrite the performative with more=true (its size is unchanged but for one boolean).
+        w.pos = at + 8;
+        head.more = true;
+        writeTransferPerformative(w, head, full);
+      }
+      const n = Math.min(left, maxFrame - (w.pos - at));
+      const chunk = d.payload.subarray(d.offset, d.offset + n);
+      if (n >= 16384) {
+        w.patchU32(at, w.pos - at + n);
+        out.appendView(chunk);
+      } else {
+        w.bytes(chunk);
+        endFrame(w, at);
+      }
+      conn.traceOut(0x14, this.channel, head, n);
+      d.offset += n;
+      this.#nextOutgoingId = serialAdd(this.#nextOutgoingId, 1);
+      this.#remoteIncomingWindow--;
+      out.frameWritten();
+      if (d.offset >= d.payload.length) {
+        link.transmitted(d);
+      }
+    }
+    this.#waiting.delete(link);
   }
 
   /** @internal Resumes senders after the transport drained. */
@@ -302,7 +544,7 @@ export class AmqpSession {
     }
   }
 
-  // ---- receiving side settlement -------------------------------------------------------------
+  // ---- receiving side settlement -----------------------------------------------------------------------
 
   /** @internal */
   trackIncoming(d: IncomingDelivery): void {
@@ -317,37 +559,72 @@ export class AmqpSession {
   /** @internal */
   settleIncoming(d: IncomingDelivery, state: DeliveryState | undefined, settled: boolean): void {
     if (settled) this.#incoming.delete(d.deliveryId);
-    if (queueDisposition(this.#dispositions, true, d.deliveryId, settled, state)) {
-      this.connection.needsDispositionFlush(this);
-    }
+    this.#queueDisposition(true, d.deliveryId, settled, state);
   }
 
-  /** @internal Writes the queued dispositions (called once per tick before the flush). */
+  /**
+   * Queues the disposition of delivery `id` for the end of the tick, extending the last range when
+   * `id` follows it with the same role, settled flag and simple outcome (AMQP 1.0 §2.7.6).
+   */
+  #queueDisposition(role: boolean, id: number, settled: boolean, state: DeliveryState | undefined): void {
+    const list = this.#dispositions;
+    const last = list[list.length - 1];
+    if (
+      last !== undefined &&
+      last.role === role &&
+      last.settled === settled &&
+      serialAdd(last.last, 1) === id &&
+      sameSimpleState(last.state, state)
+    ) {
+      last.last = id;
+      return;
+    }
+    list.push({ role, first: id, last: id, settled, state });
+    if (list.length === 1) this.connection.needsDispositionFlush(this);
+  }
+
+  /** @internal Writes the queued dispositions, one DISPOSITION per range (once per tick, before the flush). */
   flushDispositions(): void {
     const list = this.#dispositions;
     if (list.length === 0) return;
     this.#dispositions = [];
-    writeDispositions(this.connection, this.channel, list);
+    for (const p of list) {
+      const f: DispositionFields = { role: p.role, first: p.first };
+      if (p.last !== p.first) f.last = p.last;
+      if (p.settled) f.settled = true;
+      if (p.state !== undefined) f.state = p.state;
+      this.connection.writeFrame(this.channel, Disposition, f);
+    }
   }
 
-  // ---- ending ----------------------------------------------------------------------------------
+  // ---- END ---------------------------------------------------------------------------------------------
 
   /** Ends the session: detaches nothing explicitly, fails pending work, waits for the peer's END. */
   end(error?: ErrorFields): Promise<void> {
-    if (this.state === "ended") return Promise.resolve();
+    if (this.#state === "ended") return Promise.resolve();
     if (!this.#ended) {
       this.#ended = deferred();
       ignoreRejection(this.#ended.promise);
     }
     if (!this.#endSent) {
       this.#endSent = true;
-      this.state = "ending";
+      this.#state = "ending";
       this.flushDispositions();
       this.connection.writeFrame(this.channel, End, error ? { error: errorComposite(error) } : {});
       const e = localCloseError("session");
-      this.#links.terminateAll(e);
+      for (const l of this.#linksByHandle) l?.terminate(e);
     }
     return this.#ended.promise;
+  }
+
+  /** @internal The peer's END: answered, and the session ends with a session-scope error. */
+  handleEnd(end: EndFields): void {
+    const err = end.error ? remoteEndError(end.error) : undefined;
+    if (!this.#endSent) {
+      this.#endSent = true;
+      this.connection.writeFrame(this.channel, End, {});
+    }
+    this.#finish(err ?? remoteEndError(undefined), err);
   }
 
   /** @internal Ends the session because the peer broke a session rule. */
@@ -360,18 +637,20 @@ export class AmqpSession {
     this.connection.closeWithError(condition, description);
   }
 
-  /** @internal The connection is gone, or the peer ended the session. */
+  /** @internal The connection is gone: the session ends with the connection's error. */
   terminate(error: AMQPError): void {
     this.#finish(error, error);
   }
 
   #finish(linkError: AMQPError, sessionError: AMQPError | undefined): void {
-    if (this.state === "ended") return;
-    this.state = "ended";
-    this.error = sessionError;
+    if (this.#state === "ended") return;
+    this.#state = "ended";
+    this.#error = sessionError;
     this.#begun.reject(linkError);
-    this.#links.terminateAll(linkError);
-    this.#links.clear();
+    for (const l of this.#linksByHandle) l?.terminate(linkError);
+    this.#linksByHandle.length = 0;
+    this.#linksByRemoteHandle.clear();
+    this.#linksByName.clear();
     this.#waiting.clear();
     this.#incoming.clear();
     this.#dispositions = [];
@@ -379,4 +658,27 @@ export class AmqpSession {
     this.connection.forgetSession(this);
     this.onEnd?.(sessionError);
   }
+}
+
+/**
+ * The peer's incoming window after its FLOW, counted from our next-outgoing-id: what it allows up to
+ * next-incoming-id + incoming-window (the window itself when it has not seen our BEGIN yet).
+ */
+function remoteIncomingWindowAfter(flow: FlowFields, nextOutgoingId: number): number {
+  return flow.nextIncomingId === undefined
+    ? flow.incomingWindow
+    : serialDiff(nextOutgoingId, serialAdd(flow.nextIncomingId, flow.incomingWindow));
+}
+
+/** Both absent, or the same outcome without fields (accepted or released): one range may carry both. */
+function sameSimpleState(a: DeliveryState | undefined, b: DeliveryState | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.type === b.type && (a.type === "accepted" || a.type === "released");
+}
+
+/** A 4-byte delivery tag from the delivery id (unique among a link's unsettled deliveries). */
+function tagFor(id: number): Uint8Array {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE(id, 0);
+  return b;
 }

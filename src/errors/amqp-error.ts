@@ -5,16 +5,15 @@
  * and, where the peer sent one, the AMQP error `condition`, `description` and `info`.
  */
 import { isRetryableCondition } from "./conditions.js";
+import type { ErrorCompositeFields } from "./error-fields.js";
 
-/** Fields of the AMQP `error` composite (AMQP 1.0 §2.8.14), as received from or sent to a peer. */
-export interface AMQPErrorFields {
-  /** The error condition symbol, e.g. `amqp:not-found`. */
-  readonly condition?: string | undefined;
-  /** Human-readable description of the error. */
-  readonly description?: string | undefined;
-  /** Supplementary information (an AMQP `fields` map). */
-  readonly info?: Readonly<Record<string, unknown>> | undefined;
-}
+/**
+ * The AMQP `error` composite's fields as an error carries them (AMQP 1.0 §2.8.14): every one
+ * optional, since an error raised locally may have no condition.
+ */
+export type AMQPErrorFields = {
+  readonly [K in keyof ErrorCompositeFields]?: ErrorCompositeFields[K] | undefined;
+};
 
 /** Options shared by every error constructor. */
 export interface AMQPErrorOptions extends AMQPErrorFields {

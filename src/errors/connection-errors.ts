@@ -1,6 +1,7 @@
 /**
- * Connection- and link-scope errors of uamqp's hierarchy (docs/errors.md): `AMQPConnectionError` and
- * its subclasses. Build them from a peer's CLOSE/DETACH with the functions of `mapping.ts`.
+ * Connection-, session- and link-scope errors of uamqp's hierarchy (docs/errors.md):
+ * `AMQPConnectionError` and its subclasses. Build them from a peer's CLOSE, END or DETACH with the
+ * functions of `mapping.ts`.
  */
 import { AMQPError, withRetryable, type AMQPErrorOptions } from "./amqp-error.js";
 import { ErrorCondition } from "./conditions.js";
@@ -75,6 +76,18 @@ export class ConnectionRedirect extends ConnectionClose implements RedirectInfo 
     super(message, { ...options, condition: options.condition ?? ErrorCondition.ConnectionRedirect });
     Object.assign(this, parseRedirectInfo(options.info));
   }
+}
+
+/**
+ * The peer ended a session (an END performative, AMQP 1.0 §2.7.8), e.g. with
+ * `amqp:session:window-violation` or `amqp:session:unattached-handle`: the session and its links are
+ * gone, the connection stays open. Not in uamqp, which has no session-scope error; it is an
+ * `AMQPConnectionError`, like `LinkDetach`, so uamqp-style checks and `ErrorPolicy` treat it as
+ * before. `retryable` follows the condition.
+ */
+export class SessionEnd extends AMQPConnectionError {
+  /** Stable error code of this class: `"AMQP_SESSION_ENDED"`. */
+  override readonly code: string = "AMQP_SESSION_ENDED";
 }
 
 /**

@@ -5,6 +5,7 @@
  * AMQPError
  * ├─ AMQPConnectionError ─┬─ ConnectionClose ─┬─ VendorConnectionClose
  * │                       │                   └─ ConnectionRedirect
+ * │                       ├─ SessionEnd
  * │                       ├─ LinkDetach ──────┬─ VendorLinkDetach
  * │                       │                   └─ LinkRedirect
  * │                       └─ MessageHandlerError
@@ -23,7 +24,7 @@
  * └─ DecodeError, EncodeError (decode-error.ts)
  * ```
  *
- * The connection/link classes live in `connection-errors.ts`, the message classes in
+ * The connection/session/link classes live in `connection-errors.ts`, the message classes in
  * `message-errors.ts`; this module re-exports them.
  */
 import { AMQPError, withRetryable, type AMQPErrorOptions } from "./amqp-error.js";
@@ -33,6 +34,7 @@ export {
   ConnectionClose,
   VendorConnectionClose,
   ConnectionRedirect,
+  SessionEnd,
   LinkDetach,
   VendorLinkDetach,
   LinkRedirect,

@@ -13,12 +13,13 @@ export {
   isRetryableCondition,
 } from "./conditions.js";
 export { DecodeError, EncodeError } from "./decode-error.js";
-export { toErrorFields, type ErrorCompositeFields, type ErrorFieldsOut } from "./error-fields.js";
+export type { ErrorCompositeFields, ErrorFieldsOut } from "./error-fields.js";
 export {
   AMQPConnectionError,
   ConnectionClose,
   VendorConnectionClose,
   ConnectionRedirect,
+  SessionEnd,
   LinkDetach,
   VendorLinkDetach,
   LinkRedirect,
@@ -45,7 +46,9 @@ export {
 } from "./exceptions.js";
 export {
   connectionErrorFromClose,
+  sessionErrorFromEnd,
   linkErrorFromDetach,
+  toErrorFields,
   sendErrorFromOutcome,
   type DeliveryOutcomeLike,
   type MappingOptions,

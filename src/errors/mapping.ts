@@ -1,18 +1,20 @@
 /**
- * The AMQP condition → exception mapping of uamqp (docs/errors.md), as pure functions: the engine
- * calls them with the `error` field of a CLOSE or DETACH, or with a delivery's outcome.
+ * uamqp's AMQP condition → exception mapping (docs/errors.md, "From the wire to an error"), as pure
+ * functions: the engine calls them with the `error` field of a CLOSE, END or DETACH, the client with
+ * a delivery's outcome. `toErrorFields` goes the other way, from any error to the `error` composite.
  */
-import { formatConditionMessage, type AMQPErrorOptions } from "./amqp-error.js";
+import { AMQPError, formatConditionMessage, type AMQPErrorOptions } from "./amqp-error.js";
 import { ErrorCondition, isKnownCondition } from "./conditions.js";
 import {
   ConnectionClose,
   ConnectionRedirect,
   LinkDetach,
   LinkRedirect,
+  SessionEnd,
   VendorConnectionClose,
   VendorLinkDetach,
 } from "./connection-errors.js";
-import type { ErrorCompositeFields } from "./error-fields.js";
+import type { ErrorCompositeFields, ErrorFieldsOut } from "./error-fields.js";
 import {
   MessageException,
   MessageModified,
@@ -88,6 +90,37 @@ export function connectionErrorFromClose(
 }
 
 /**
+ * The error for a session END received from the peer: a session-scope {@link SessionEnd} with the
+ * peer's condition (known or vendor); no error → `SessionEnd` with `amqp:unknown-error`. uamqp has
+ * no session-scope error; before this mapping the engine reported an END as a `ConnectionClose`,
+ * although the connection stays open.
+ *
+ * @example
+ * ```ts
+ * const err = sessionErrorFromEnd({ condition: "amqp:session:window-violation" });
+ * err.code; // "AMQP_SESSION_ENDED"
+ * ```
+ */
+export function sessionErrorFromEnd(
+  fields: ErrorCompositeFields | undefined,
+  options: MappingOptions = {},
+): SessionEnd {
+  if (fields === undefined) {
+    const condition = ErrorCondition.UnknownError;
+    const description = "The peer ended the session without error information.";
+    return new SessionEnd(
+      formatConditionMessage(condition, description),
+      optionsOf(condition, undefined, description, options),
+    );
+  }
+  const { condition, description } = fields;
+  return new SessionEnd(
+    formatConditionMessage(condition, description),
+    optionsOf(condition, fields, description, options),
+  );
+}
+
+/**
  * The error for a link DETACH (with `closed` or not) received from the peer (uamqp's
  * `_process_link_error`): `amqp:link:redirect` → {@link LinkRedirect}; another known condition →
  * {@link LinkDetach}; a vendor condition → {@link VendorLinkDetach}; no error → `LinkDetach` with
@@ -129,8 +162,9 @@ function unexpected(type: string, options: MappingOptions): MessageSendFailed {
 }
 
 /**
- * The error for the outcome of a sent message (uamqp's `_process_send_error`, without its
- * turning `released` and `modified` into unknown errors), or `undefined` when the outcome is a success (`accepted`, `declared`):
+ * The error for the outcome of a sent message (uamqp's `_process_send_error`, except that
+ * `released` and `modified` keep their outcome instead of becoming an unknown error), or
+ * `undefined` when the outcome is a success (`accepted`, `declared`):
  * - `rejected` with a known condition → {@link MessageSendFailed} (retryable unless the condition
  *   is in the no-retry set); with a vendor condition → {@link MessageException}; without an error →
  *   `MessageSendFailed` with `amqp:unknown-error` (retryable);
@@ -190,4 +224,71 @@ export function sendErrorFromOutcome(
     default:
       return unexpected(outcome.type, options);
   }
+}
+
+function build(
+  condition: string,
+  description: string | undefined,
+  info: Readonly<Record<string, unknown>> | undefined,
+): ErrorFieldsOut {
+  return {
+    condition,
+    ...(description !== undefined && description !== "" ? { description } : {}),
+    ...(info !== undefined ? { info } : {}),
+  };
+}
+
+/** The part of a message after `"<condition>: "`, or the whole message; none if it is the condition. */
+function messageDetail(message: string, condition: string): string | undefined {
+  if (message === condition) return undefined;
+  const prefix = `${condition}: `;
+  return message.startsWith(prefix) ? message.slice(prefix.length) : message;
+}
+
+function isFieldsLike(value: unknown): value is ErrorCompositeFields {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { condition?: unknown }).condition === "string"
+  );
+}
+
+function plainRecord(value: unknown): Readonly<Record<string, unknown>> | undefined {
+  return typeof value === "object" && value !== null && !(value instanceof Map)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+/**
+ * The `{ condition, description, info }` to send for an error:
+ * - an `AMQPError` with a condition keeps its condition, info and description (or its message);
+ * - any other `Error` (or an `AMQPError` without a condition) gets `defaultCondition` and its
+ *   message as description;
+ * - a plain object with a string `condition` (e.g. a user's `reject({ condition, description })`)
+ *   is passed through;
+ * - anything else gets `defaultCondition` alone.
+ *
+ * @param defaultCondition - condition for errors that have none. @defaultValue `amqp:internal-error`
+ *
+ * @example
+ * ```ts
+ * toErrorFields(new LinkDetach("amqp:link:stolen", { condition: "amqp:link:stolen" }));
+ * // { condition: "amqp:link:stolen" }
+ * toErrorFields(new TypeError("bad handler")); // { condition: "amqp:internal-error", description: "bad handler" }
+ * ```
+ */
+export function toErrorFields(
+  error: unknown,
+  defaultCondition: string = ErrorCondition.InternalServerError,
+): ErrorFieldsOut {
+  if (error instanceof AMQPError) {
+    const condition = error.condition ?? defaultCondition;
+    return build(condition, error.description ?? messageDetail(error.message, condition), error.info);
+  }
+  if (error instanceof Error) return build(defaultCondition, error.message, undefined);
+  if (isFieldsLike(error)) {
+    const description = typeof error.description === "string" ? error.description : undefined;
+    return build(error.condition, description, plainRecord(error.info));
+  }
+  return build(defaultCondition, undefined, undefined);
 }

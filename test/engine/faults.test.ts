@@ -1,10 +1,17 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { AMQPError } from "../../src/errors/amqp-error.js";
-import { ConnectionClose, LinkDetach, VendorConnectionClose } from "../../src/errors/exceptions.js";
+import {
+  AMQPClientShutdown,
+  AMQPConnectionError,
+  ConnectionClose,
+  LinkDetach,
+  SessionEnd,
+  VendorConnectionClose,
+} from "../../src/errors/exceptions.js";
 import { AmqpConnection } from "../../src/engine/connection.js";
 import type { ConnectionOptions } from "../../src/engine/options.js";
-import { Close, Detach, Disposition, Flow } from "../../src/frames/performatives.js";
+import { Close, Detach, Disposition, End, Flow } from "../../src/frames/performatives.js";
 import { SaslAnonymousMechanism } from "../../src/sasl/mechanisms.js";
 import { connectTcp } from "../../src/transport/tcp.js";
 import { startScriptedPeer, type PeerOptions, type ScriptedPeerServer } from "../support/scripted-peer.js";
@@ -91,6 +98,71 @@ describe("engine faults (scripted peer)", () => {
     assert.deepEqual(r.err.info, { reason: "test" });
     assert.ok(sender.error instanceof LinkDetach);
     await pc.frameNamed("DETACH");
+  });
+
+  it("an END with an error is a session error: SessionEnd for the session and its links, the connection stays open", async () => {
+    const { conn, p } = await connect({ credit: 0 });
+    const session = conn.createSession();
+    const sender = session.attachSender({ target: { address: "t" } });
+    await sender.attached();
+    const pending = settle(sender.send(Buffer.from("x")));
+    const ended: (AMQPError | undefined)[] = [];
+    session.onEnd = (e) => ended.push(e);
+    const pc = await p.connection();
+    pc.frame(0, End, {
+      error: { condition: "amqp:session:errant-link", description: "bad link", info: { k: "v" } },
+    });
+    const r = await pending;
+    assert.ok("err" in r && r.err instanceof SessionEnd, String("err" in r ? r.err : r));
+    assert.equal(r.err.code, "AMQP_SESSION_ENDED");
+    assert.equal(r.err instanceof ConnectionClose, false);
+    assert.equal(r.err.condition, "amqp:session:errant-link");
+    assert.equal(r.err.description, "bad link");
+    assert.deepEqual(r.err.info, { k: "v" });
+    assert.equal(session.state, "ended");
+    assert.ok(session.error instanceof SessionEnd);
+    assert.deepEqual(ended, [session.error]);
+    assert.ok(sender.error instanceof SessionEnd);
+    // We answer the END; the connection is not closed and begins a new session.
+    await pc.frameNamed("END");
+    assert.equal(conn.isOpen, true);
+    assert.equal(conn.error, undefined);
+    const again = conn.createSession();
+    await again.begun();
+    assert.equal(
+      pc.frames.some((f) => f.name === "CLOSE"),
+      false,
+    );
+  });
+
+  it("an END without an error ends the session cleanly; its pending work fails with SessionEnd", async () => {
+    const { conn, p } = await connect({ credit: 0 });
+    const session = conn.createSession();
+    const sender = session.attachSender({ target: { address: "t" } });
+    await sender.attached();
+    const pending = settle(sender.send(Buffer.from("x")));
+    const ended: (AMQPError | undefined)[] = [];
+    session.onEnd = (e) => ended.push(e);
+    (await p.connection()).frame(0, End, {});
+    const r = await pending;
+    assert.ok("err" in r && r.err instanceof SessionEnd);
+    assert.equal(r.err.condition, "amqp:unknown-error");
+    assert.deepEqual(ended, [undefined]);
+    assert.equal(session.error, undefined);
+    assert.equal(conn.isOpen, true);
+  });
+
+  it("no free link handle is a resource limit (amqp:resource-limit-exceeded), not a shutdown", async () => {
+    const { conn } = await connect();
+    const session = conn.createSession({ handleMax: 0 });
+    await session.attachSender({ target: { address: "a" } }).attached();
+    assert.throws(
+      () => session.attachSender({ target: { address: "b" } }),
+      (e: unknown) =>
+        e instanceof AMQPConnectionError &&
+        !(e instanceof AMQPClientShutdown) &&
+        e.condition === "amqp:resource-limit-exceeded",
+    );
   });
 
   it("an oversized frame closes with amqp:connection:framing-error without allocating the claimed size", async () => {

@@ -72,10 +72,9 @@ describe("engine links (scripted peer)", () => {
 
   it("delivery-ids wrap around 2^32 and outcomes still resolve", async () => {
     const { conn, pc } = await connect({ autoAccept: true });
-    const session = conn.createSession();
+    const session = conn.createSession({ initialDeliveryId: 0xfffffffe });
     const sender = session.attachSender({ target: { address: "t" } });
     await sender.attached();
-    session.nextDeliveryId = 0xfffffffe;
     const outcomes = await Promise.all([0, 1, 2, 3].map(() => sender.send(Buffer.from("x"))));
     assert.ok(outcomes.every((o) => o?.type === "accepted"));
     const ids = (await pc()).frames.filter((f) => f.name === "TRANSFER").map((f) => f.fields["deliveryId"]);

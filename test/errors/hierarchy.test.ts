@@ -24,6 +24,7 @@ import {
   MessageReleased,
   MessageResponse,
   MessageSendFailed,
+  SessionEnd,
   TokenAuthFailure,
   TokenExpired,
   VendorConnectionClose,
@@ -45,6 +46,7 @@ const TABLE: [AnyErrorClass, AnyErrorClass[], string, boolean][] = [
   [AMQPConnectionError, [AMQPError], "AMQP_CONNECTION", true],
   [ConnectionClose, [AMQPConnectionError, AMQPError], "AMQP_CONNECTION_CLOSED", true],
   [VendorConnectionClose, [ConnectionClose, AMQPConnectionError], "AMQP_CONNECTION_CLOSED_VENDOR", true],
+  [SessionEnd, [AMQPConnectionError, AMQPError], "AMQP_SESSION_ENDED", true],
   [LinkDetach, [AMQPConnectionError, AMQPError], "AMQP_LINK_DETACHED", true],
   [VendorLinkDetach, [LinkDetach, AMQPConnectionError], "AMQP_LINK_DETACHED_VENDOR", true],
   [MessageHandlerError, [AMQPConnectionError, AMQPError], "AMQP_MESSAGE_HANDLER", true],
@@ -94,6 +96,8 @@ describe("error hierarchy", () => {
   it("keeps sibling branches apart", () => {
     assert.equal(new LinkDetach("x") instanceof ConnectionClose, false);
     assert.equal(new ConnectionClose("x") instanceof LinkDetach, false);
+    assert.equal(new SessionEnd("x") instanceof ConnectionClose, false);
+    assert.equal(new SessionEnd("x") instanceof LinkDetach, false);
     assert.equal(new MessageReleased() instanceof MessageException, false);
     assert.equal(new MessageSendFailed("x") instanceof AMQPConnectionError, false);
     assert.equal(new MessageContentTooLarge() instanceof RangeError, false);
@@ -117,6 +121,7 @@ describe("error hierarchy", () => {
       "AMQPConnectionError",
       "ConnectionClose",
       "VendorConnectionClose",
+      "SessionEnd",
       "LinkDetach",
       "VendorLinkDetach",
       "LinkRedirect",

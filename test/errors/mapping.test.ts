@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Decoder } from "../../src/codec/decoder.js";
 import { DeliveryState } from "../../src/codec/definitions/messaging.js";
-import { Close, Detach } from "../../src/codec/definitions/transport.js";
+import { Close, Detach, End } from "../../src/codec/definitions/transport.js";
 import { AMQPSymbol } from "../../src/codec/values.js";
 import {
   AMQPError,
@@ -16,10 +16,12 @@ import {
   MessageModified,
   MessageReleased,
   MessageSendFailed,
+  SessionEnd,
   VendorConnectionClose,
   VendorLinkDetach,
   connectionErrorFromClose,
   linkErrorFromDetach,
+  sessionErrorFromEnd,
   sendErrorFromOutcome,
   toErrorFields,
 } from "../../src/errors/index.js";
@@ -92,6 +94,45 @@ describe("connectionErrorFromClose", () => {
     assert.equal(e.condition, "amqp:not-allowed");
     assert.deepEqual(e.info, { x: "y" });
     assert.equal(e.retryable, false);
+  });
+});
+
+describe("sessionErrorFromEnd", () => {
+  it("known condition → SessionEnd, a session-scope error and not a ConnectionClose", () => {
+    const e = sessionErrorFromEnd({ condition: "amqp:session:window-violation", description: "too many" });
+    assert.equal(e.constructor, SessionEnd);
+    assert.equal(e.code, "AMQP_SESSION_ENDED");
+    assert.equal(e instanceof ConnectionClose, false);
+    assert.equal(e instanceof LinkDetach, false);
+    assert.equal(e.condition, "amqp:session:window-violation");
+    assert.equal(e.description, "too many");
+    assert.equal(e.message, "amqp:session:window-violation: too many");
+    assert.equal(e.retryable, false);
+  });
+
+  it("vendor condition → SessionEnd, condition and info kept, retryable", () => {
+    const e = sessionErrorFromEnd({ condition: "com.microsoft:custom", info: { k: 1 } });
+    assert.equal(e.constructor, SessionEnd);
+    assert.equal(e.condition, "com.microsoft:custom");
+    assert.deepEqual(e.info, { k: 1 });
+    assert.equal(e.retryable, true);
+  });
+
+  it("no error → SessionEnd(amqp:unknown-error), retryable, with the cause", () => {
+    const cause = new Error("why");
+    const e = sessionErrorFromEnd(undefined, { cause });
+    assert.equal(e.constructor, SessionEnd);
+    assert.equal(e.condition, ErrorCondition.UnknownError);
+    assert.equal(e.retryable, true);
+    assert.equal(e.cause, cause);
+    assert.match(e.message, /^amqp:unknown-error: /);
+  });
+
+  it("accepts the codec's decoded END error", () => {
+    const end = roundTrip(End, { error: { condition: "amqp:session:errant-link", info: { x: "y" } } });
+    const e = sessionErrorFromEnd(end.error);
+    assert.equal(e.condition, "amqp:session:errant-link");
+    assert.deepEqual(e.info, { x: "y" });
   });
 });
 
