@@ -15,13 +15,19 @@ export interface OutgoingDeliveryLink {
    */
   readonly onReceiverOutcome:
     ((delivery: OutgoingDelivery, state: DeliveryState) => DeliveryState | undefined) | undefined;
-  /** The peer settled the delivery (or we settled it after the receiver's outcome) with `state`. */
+  /**
+   * @internal The peer settled the delivery (or we settled it after the receiver's outcome) with
+   * `state`. Internal like its implementation, so that both leave the published types together.
+   */
   settledByPeer(delivery: OutgoingDelivery, state: DeliveryState | undefined): void;
 }
 
 /** The link of a delivery we receive, as its session settles it (`ReceiverLink` implements it). */
 export interface IncomingDeliveryLink {
-  /** The sender settled the delivery (a DISPOSITION with `settled`), with `state` if it sent one. */
+  /**
+   * @internal The sender settled the delivery (a DISPOSITION with `settled`), with `state` if it
+   * sent one. Internal like its implementation.
+   */
   settledBySender(delivery: IncomingDelivery, state: DeliveryState | undefined): void;
 }
 
