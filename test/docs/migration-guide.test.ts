@@ -1,7 +1,7 @@
 /**
  * docs/migration-from-python.md names every public class, function, argument, attribute, constant
  * and enum member of Python uamqp 1.6, as listed in test/fixtures/uamqp-names.txt (extracted from
- * sections 1-11 of the uamqp capability inventory by scripts/extract-uamqp-names.mjs). When the
+ * the API chapters of the uamqp capability inventory by scripts/extract-uamqp-names.mjs). When the
  * inventory is present beside the clone (../shared/spec/), the fixture must be current.
  */
 import assert from "node:assert/strict";
