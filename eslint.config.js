@@ -9,6 +9,7 @@ export default tseslint.config(
       "node_modules/**",
       ".peers/**",
       ".scratch/**",
+      "docs/api/**",
       "scripts/**/*.mjs",
       "scripts/**/*.py",
       "*.cjs",

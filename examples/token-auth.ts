@@ -9,7 +9,7 @@
  * put-token step (CBS), which will take `info.auth` as its `auth` option, is being wired (issue 12).
  * Nothing secret is printed: `console.log(auth)` shows `<redacted>` where the token is.
  */
-import { authFromConnectionString, JWTTokenAuth, SASTokenAuth } from "../src/index.js";
+import { authFromConnectionString, JWTTokenAuth, SASTokenAuth } from "uamqp";
 
 const connectionString =
   process.argv[2] ??

@@ -3,6 +3,8 @@
  *
  * The public API is re-exported from each layer's curated index (every name there is listed
  * explicitly). `codec` is also available as a namespace: `codec.encode(value)`, `codec.decode(bytes)`.
+ *
+ * @module uamqp
  */
 export * as codec from "./codec/index.js";
 export {
@@ -58,3 +60,10 @@ export type { SaslMechanism } from "./sasl/mechanisms.js";
 export type { ErrorFields } from "./engine/remote-errors.js";
 export type { DeliveryState } from "./codec/definitions/messaging.js";
 export type { ByteWriter } from "./util/byte-writer.js";
+// Types that appear in public signatures, exported so that they are documented (TypeDoc) and nameable.
+export type { TransportHandler, PeerCertificate } from "./transport/transport.js";
+export type { TransportErrorOptions } from "./transport/errors.js";
+export type { TlsClientOptions, TlsServerOptions } from "./transport/tls.js";
+export type { MessageSections } from "./message/encode.js";
+export type { UnknownComposite, Tagged, Simplify } from "./codec/composite.js";
+export type { OutcomeMembers } from "./codec/definitions/messaging.js";

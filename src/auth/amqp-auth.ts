@@ -76,7 +76,7 @@ export const REDACTED = "<redacted>";
 
 /**
  * The transport settings without secrets: the proxy password, the TLS private key and passphrase,
- * and free-form `tls.connect` options (which may hold keys) show as {@link REDACTED}. Only the
+ * and free-form `tls.connect` options (which may hold keys) show as `<redacted>`. Only the
  * fields named here are shown, so a field added later cannot leak by default.
  */
 function describeTransport(t: Readonly<TransportOptions>): Record<string, unknown> {

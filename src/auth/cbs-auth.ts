@@ -320,7 +320,7 @@ export abstract class CBSAuth extends AMQPAuth {
   /** The same token source and settings for another host (redirects); the token cache is shared. */
   abstract override withHost(hostname: string, transport?: TransportOptions): CBSAuth;
 
-  /** Adds the CBS settings; the token shows as {@link REDACTED}. */
+  /** Adds the CBS settings; the token shows as `<redacted>`. */
   protected override inspectFields(): Record<string, unknown> {
     const current = this.#state.cache.current;
     return {

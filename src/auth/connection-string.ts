@@ -111,7 +111,7 @@ class ParsedConnectionString implements ConnectionStringProperties {
     return this.#signature;
   }
 
-  /** The fields with the key and signature shown as {@link REDACTED} when set. */
+  /** The fields with the key and signature shown as `<redacted>` when set. */
   #shown(): Record<string, unknown> {
     return {
       endpoint: this.endpoint,

@@ -1,5 +1,7 @@
 /**
  * The embedded AMQP 1.0 broker (tests, demos, the `uamqp broker` command).
+ *
+ * @module uamqp/broker
  */
 export { Broker } from "./broker.js";
 export { BrokerError } from "./errors.js";

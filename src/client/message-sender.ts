@@ -181,7 +181,7 @@ export class MessageSender implements AsyncDisposable {
   }
 
   /**
-   * Sends a message and resolves with its outcome (see {@link sendOutcome}): `Ok` when accepted (or
+   * Sends a message and resolves with its outcome (see `sendOutcome()`): `Ok` when accepted (or
    * written, if pre-settled), `Error` for rejected/released/modified (with the mapped error),
    * `Timeout`, or `Cancelled` when the link or connection failed first (or `signal` aborted). Waits
    * for credit. `timeout` bounds the wait for credit and outcome, in milliseconds (none by

@@ -57,7 +57,7 @@ type FieldValue<S extends FieldSpec> = S["type"] extends FieldTypeName
       ? U
       : never;
 
-type Simplify<T> = { [K in keyof T]: T[K] } & {};
+export type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
 /** The decoded object type of a field table: mandatory fields required, others optional. */
 export type FieldsOf<Fs extends readonly FieldSpec[]> = Simplify<

@@ -15,7 +15,7 @@ import { SocketTransport } from "./socket-transport.js";
 import { connectSocket } from "./tcp.js";
 import type { ConnectOptions, OnTransport, Transport, TransportServer } from "./transport.js";
 
-/** TLS settings of the connecting side (shared by {@link connectTls} and `connectWebSocket` over wss). */
+/** TLS settings of the connecting side (shared by `connectTls` and `connectWebSocket` over wss). */
 export interface TlsClientOptions {
   /**
    * Server name for SNI and for the certificate hostname check.

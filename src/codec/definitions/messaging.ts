@@ -110,7 +110,8 @@ export const Declared = defineComposite({
   fields: [{ key: "txnId", type: "binary", mandatory: true }],
 } as const);
 
-type OutcomeMembers =
+/** The outcomes of a delivery, tagged by `type` (members of `DeliveryState` and `Outcome`). */
+export type OutcomeMembers =
   | { readonly type: "accepted" }
   | Tagged<"rejected", ReturnType<typeof Rejected.decodeBody>>
   | { readonly type: "released" }
