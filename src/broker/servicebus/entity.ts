@@ -129,7 +129,10 @@ export class ServiceBusEntity {
   readonly sessions: SessionTable;
   readonly #host: EntityHost;
   readonly #deferred = new Map<number, StoredMessage>();
-  readonly #scheduled = new Map<number, { readonly message: StoredMessage; timer: NodeJS.Timeout }>();
+  /** Scheduled messages by sequence number, with their time (ms). */
+  readonly #scheduled = new Map<number, { readonly message: StoredMessage; readonly at: number }>();
+  #scheduleTimer: NodeJS.Timeout | undefined;
+  #scheduleAt = Infinity;
   readonly #locks = new Map<string, DeferredLock>();
 
   constructor(host: EntityHost, queue: Queue, settings: EntitySettings) {
@@ -170,22 +173,46 @@ export class ServiceBusEntity {
 
   /** Holds `m` until `at` (ms), then enqueues it; returns its sequence number. */
   schedule(m: StoredMessage, at: number): number {
-    const f = factsOf(m);
-    f.scheduledAt = at;
+    factsOf(m).scheduledAt = at;
     if (m.seq === 0) m.seq = this.queue.reserveSequenceNumber();
-    const seq = m.seq;
-    const timer = setTimeout(
+    this.#scheduled.set(m.seq, { message: m, at });
+    this.#armSchedule();
+    return m.seq;
+  }
+
+  /** One timer, for the earliest scheduled message. */
+  #armSchedule(): void {
+    let next = Infinity;
+    for (const s of this.#scheduled.values()) next = Math.min(next, s.at);
+    if (next === this.#scheduleAt) return;
+    if (this.#scheduleTimer) clearTimeout(this.#scheduleTimer);
+    this.#scheduleTimer = undefined;
+    this.#scheduleAt = next;
+    if (next === Infinity) return;
+    this.#scheduleTimer = setTimeout(
       () => {
-        this.#scheduled.delete(seq);
-        f.scheduledAt = undefined;
-        m.enqueuedAt = Date.now();
-        this.queue.enqueue(m);
+        this.#scheduleTimer = undefined;
+        this.#scheduleAt = Infinity;
+        this.#enqueueDue();
       },
-      Math.max(0, at - Date.now()),
+      Math.max(0, next - Date.now()),
     );
-    timer.unref();
-    this.#scheduled.set(seq, { message: m, timer });
-    return seq;
+    this.#scheduleTimer.unref();
+  }
+
+  /** Enqueues the messages whose time has come, by time then sequence number. */
+  #enqueueDue(): void {
+    const now = Date.now();
+    const due = [...this.#scheduled.values()]
+      .filter((s) => s.at <= now)
+      .sort((a, b) => a.at - b.at || a.message.seq - b.message.seq);
+    for (const { message } of due) {
+      this.#scheduled.delete(message.seq);
+      factsOf(message).scheduledAt = undefined;
+      message.enqueuedAt = now;
+      this.queue.enqueue(message);
+    }
+    this.#armSchedule();
   }
 
   /** Schedules a message sent to the management node, at its `x-opt-scheduled-enqueue-time`. */
@@ -195,10 +222,8 @@ export class ServiceBusEntity {
 
   /** Cancels a scheduled message; false when there is none with that sequence number. */
   cancelScheduled(seq: number): boolean {
-    const s = this.#scheduled.get(seq);
-    if (!s) return false;
-    clearTimeout(s.timer);
-    this.#scheduled.delete(seq);
+    if (!this.#scheduled.delete(seq)) return false;
+    this.#armSchedule();
     return true;
   }
 
@@ -361,7 +386,8 @@ export class ServiceBusEntity {
 
   /** Drops every timer and lock (the queue was deleted). */
   close(): void {
-    for (const s of this.#scheduled.values()) clearTimeout(s.timer);
+    if (this.#scheduleTimer) clearTimeout(this.#scheduleTimer);
+    this.#scheduleTimer = undefined;
     this.#scheduled.clear();
     for (const l of this.#locks.values()) if (l.timer) clearTimeout(l.timer);
     this.#locks.clear();
