@@ -73,6 +73,24 @@ describe("@azure/service-bus against the in-process broker", TIMEOUT, () => {
     assert.equal(broker.stats("stamp-a").messageCount, 0);
   });
 
+  it("sends a message batch and receives it through the message iterator", async () => {
+    const q = "batch";
+    const sender = client.createSender(q);
+    const batch = await sender.createMessageBatch();
+    for (const body of ["b1", "b2", "b3"]) assert.ok(batch.tryAddMessage({ body }));
+    await sender.sendMessages(batch);
+    const r = client.createReceiver(q);
+    const got: string[] = [];
+    for await (const m of r.getMessageIterator()) {
+      got.push(String(m.body));
+      assert.equal(Number(m.sequenceNumber), got.length);
+      await r.completeMessage(m);
+      if (got.length === 3) break;
+    }
+    assert.deepEqual(got, ["b1", "b2", "b3"]);
+    assert.equal(broker.stats(q).messageCount, 0);
+  });
+
   it("peek pages through every message in order without locking any, and keeps the message-id", async () => {
     const q = "peek";
     await client.createSender(q).sendMessages([1, 2, 3, 4, 5].map((i) => ({ body: `p${i}` })));
