@@ -74,6 +74,7 @@ export class ServiceBusNamespace {
   readonly #declared: Declared;
   readonly #defaults: { lockDuration: number; maxDeliveryCount: number };
   readonly #entities = new WeakMap<Queue, ServiceBusEntity>();
+  readonly #settingsCache = new WeakMap<Queue, EntitySettings>();
   /** Topic name → names of its subscription queues. */
   readonly #topics = new Map<string, Set<string>>();
   /** Dead-letter reasons decided by a settlement, applied when the message moves. */
@@ -170,11 +171,21 @@ export class ServiceBusNamespace {
     };
   }
 
+  /** The settings of a queue, looked up once. */
+  #settings(queue: Queue): EntitySettings {
+    let s = this.#settingsCache.get(queue);
+    if (!s) {
+      s = this.settingsOf(queue.name);
+      this.#settingsCache.set(queue, s);
+    }
+    return s;
+  }
+
   /** The Service Bus state of a queue (created on first need). */
   entityOf(queue: Queue): ServiceBusEntity {
     let e = this.#entities.get(queue);
     if (!e) {
-      e = new ServiceBusEntity(this, queue, this.settingsOf(queue.name));
+      e = new ServiceBusEntity(this, queue, this.#settings(queue));
       this.#entities.set(queue, e);
     }
     return e;
@@ -196,7 +207,7 @@ export class ServiceBusNamespace {
         return true;
       }
     }
-    const settings = this.#entities.get(queue)?.settings ?? this.settingsOf(queue.name);
+    const settings = this.#settings(queue);
     if (settings.defaultMessageTimeToLive > 0 && m.expiresAt === Infinity) {
       m.expiresAt = m.enqueuedAt + settings.defaultMessageTimeToLive;
     }
@@ -289,8 +300,8 @@ export class ServiceBusNamespace {
       });
       return;
     }
-    const settings = this.#entities.get(queue)?.settings ?? this.settingsOf(queue.name);
-    if (!session && !settings.declared && !identifiesAsServiceBus(attach)) {
+    const settings = this.#settings(queue);
+    if (!session && !settings.declared && !identifiesAsServiceBus(attach, queue.name)) {
       how.start(how.accept({}), undefined);
       return;
     }
@@ -386,10 +397,21 @@ export class ServiceBusNamespace {
   }
 }
 
-/** Whether an ATTACH carries a `com.microsoft:` link property (the Azure SDKs' receivers do). */
-function identifiesAsServiceBus(attach: AttachFields): boolean {
+/** Event Hubs partition addresses (their consumers are Event Hubs clients, not Service Bus ones). */
+const EVENT_HUBS_ADDRESS = /\/(ConsumerGroups|Partitions)\//i;
+
+/**
+ * Whether an ATTACH comes from a Service Bus receiver: a `com.microsoft:` link property (both Azure
+ * SDKs' receivers send `com.microsoft:receiver-name`), no source filter but the session filter (an
+ * Event Hubs consumer sends the same property with a selector filter), and not an Event Hubs
+ * partition address.
+ */
+function identifiesAsServiceBus(attach: AttachFields, address: string): boolean {
   const p = attach.properties;
-  return p !== undefined && Object.keys(p).some((k) => k.startsWith("com.microsoft:"));
+  if (p === undefined || !Object.keys(p).some((k) => k.startsWith("com.microsoft:"))) return false;
+  const filter = attach.source?.filter ?? {};
+  if (Object.keys(filter).some((k) => k !== SESSION_FILTER)) return false;
+  return !EVENT_HUBS_ADDRESS.test(address);
 }
 
 function sessionIdOf(v: AMQPValue | undefined): string | undefined {
