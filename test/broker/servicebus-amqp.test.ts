@@ -129,6 +129,50 @@ describe("broker: the Service Bus emulation at the AMQP level", () => {
     assert.deepEqual(await quiet(replies, 100), []);
   });
 
+  it("get-message-sessions lists the sessions with messages or state, paged by skip and top", async () => {
+    const { c } = await setup();
+    await sendAll(await openSender(c, "listed"), [
+      { body: 1, group_id: "a" },
+      { body: 2, group_id: "b" },
+      { body: 3, group_id: "a" },
+      { body: 4 },
+    ]);
+    const replies = await openReceiver(c, {
+      source: "listed/$management",
+      target: "reply-2",
+      credit_window: 10,
+    });
+    const requests = await openSender(c, "listed/$management");
+    const ask = (id: string, operation: string, body: Record<string, unknown>): rhea.Message => ({
+      message_id: id,
+      reply_to: "reply-2",
+      application_properties: { operation },
+      body,
+    });
+    const got = collect(replies, 3);
+    await sendAll(requests, [
+      ask("state", "com.microsoft:set-session-state", {
+        "session-id": "c",
+        "session-state": Buffer.from("s"),
+      }),
+      ask("all", "com.microsoft:get-message-sessions", {
+        skip: 0,
+        top: 10,
+        "last-updated-time": new Date(0),
+      }),
+      ask("page", "com.microsoft:get-message-sessions", {
+        skip: 1,
+        top: 1,
+        "last-updated-time": new Date(0),
+      }),
+    ]);
+    const [state, all, page] = (await got).map((ctx) => ctx.message!);
+    assert.equal(state!.application_properties?.["statusCode"], 200);
+    assert.deepEqual((all!.body as Record<string, unknown>)["sessions-ids"], ["a", "b", "c"]);
+    assert.deepEqual((page!.body as Record<string, unknown>)["sessions-ids"], ["b"]);
+    assert.equal((page!.body as Record<string, unknown>)["skip"], 2);
+  });
+
   it("<entity>/$DeadLetterQueue in any case is the dead-letter queue", async () => {
     const { b, c } = await setup();
     await sendAll(await openSender(c, "dlq-alias"), [{ body: "bad" }]);

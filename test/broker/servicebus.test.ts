@@ -201,6 +201,23 @@ describe("@azure/service-bus against the in-process broker", TIMEOUT, () => {
     assert.equal(broker.stats(q).messageCount, 0);
   });
 
+  it("a receiveAndDelete receiver takes deferred messages by sequence number without a lock", async () => {
+    const q = "defer-delete";
+    await client.createSender(q).sendMessages({ body: "kept aside" });
+    const locking = client.createReceiver(q);
+    const [m] = await receiveN(locking, 1, "the message");
+    await locking.deferMessage(m!);
+    const deleting = client.createReceiver(q, { receiveMode: "receiveAndDelete" });
+    const [back] = await deleting.receiveDeferredMessages([m!.sequenceNumber!]);
+    assert.equal(back!.body, "kept aside");
+    assert.equal(back!.lockToken, undefined);
+    const gone = await rejectionOf(
+      deleting.receiveDeferredMessages([m!.sequenceNumber!]),
+      "receiving it a second time",
+    );
+    assert.equal(code(gone), "MessageNotFound");
+  });
+
   it("deadLetterMessage succeeds and the dead-letter queue's message carries the reason, description and source", async () => {
     const q = "dead";
     await client.createSender(q).sendMessages({ body: "poison", applicationProperties: { a: 1 } });
