@@ -13,8 +13,8 @@ import { addressText } from "./address.js";
 import { LinkRecord } from "./link-record.js";
 import type { AddressHooks, BrokerErrorFields } from "./options.js";
 import { Producer, type ProducerOwner, type ProducerTarget } from "./producer.js";
-import { Queue, type QueueConsumer } from "./queue.js";
-import { REQUEST_NODE_NAMES } from "./registry.js";
+import { Queue, type DeliveryPolicy, type QueueConsumer } from "./queue.js";
+import { isRequestNode } from "./registry.js";
 
 /** A consumer attached to a request node: where that node's responses go. */
 export interface ReplyLink {
@@ -103,7 +103,7 @@ function bind(
   const address = ctx.resolveAddress(raw);
   const hooks = ctx.hooksFor(address);
   if (hooks?.refuseAttach) return { error: hooks.refuseAttach };
-  if (REQUEST_NODE_NAMES.has(address)) return { address, hooks };
+  if (isRequestNode(address)) return { address, hooks };
   if (!owner.admits(address)) return { error: unauthorized(address) };
   const queue = ctx.queueFor(address);
   if (!queue) return { error: notFound(address) };
@@ -212,15 +212,32 @@ function attachConsumer(owner: AttachOwner, attach: AttachFields, session: AmqpS
     refuse(session, attach, b.error);
     return;
   }
-  const link = accept(source);
   if (b.hooks?.detachAfterAttach) {
-    void link.detach({ closed: true, error: b.hooks.detachAfterAttach });
+    void accept(source).detach({ closed: true, error: b.hooks.detachAfterAttach });
     return;
   }
   if (b.queue) {
-    startConsumer(owner, link, b.queue, b.address);
+    const queue = b.queue;
+    const address = b.address;
+    // Hook point: Service Bus receivers get their session, ATTACH answer and delivery policy
+    // (src/broker/servicebus/namespace.ts); other consumers are started as they are.
+    ctx.serviceBus.attachConsumer(attach, queue, {
+      accept: (answer) =>
+        session.acceptLink(attach, {
+          source: answer.filter ? { ...source, filter: { ...source.filter, ...answer.filter } } : source,
+          target,
+          rcvSettleMode,
+          ...(answer.properties ? { properties: answer.properties } : {}),
+        }) as SenderLink,
+      refuse: (error) => {
+        refuse(session, attach, error);
+      },
+      answerable: () => session.state === "mapped",
+      start: (link, policy) => startConsumer(owner, link, queue, address, policy),
+    });
     return;
   }
+  const link = accept(source);
   // A request node: responses reach this link through a private queue.
   const reply: ReplyLink = {
     node: b.address,
@@ -237,8 +254,14 @@ function attachConsumer(owner: AttachOwner, attach: AttachFields, session: AmqpS
   });
 }
 
-function startConsumer(owner: AttachOwner, link: SenderLink, queue: Queue, address: string): LinkRecord {
-  const consumer: QueueConsumer = { link, connectionId: owner.id };
+function startConsumer(
+  owner: AttachOwner,
+  link: SenderLink,
+  queue: Queue,
+  address: string,
+  policy?: DeliveryPolicy,
+): LinkRecord {
+  const consumer: QueueConsumer = { link, connectionId: owner.id, ...(policy ? { policy } : {}) };
   const record = new LinkRecord(link, address);
   record.whenGone(() => {
     queue.removeConsumer(consumer);

@@ -14,8 +14,9 @@ import type { BrokerContext, BrokerSettings } from "./context.js";
 import { BrokerError } from "./errors.js";
 import { handleManagement } from "./nodes/management.js";
 import type { AddressHooks, BrokerErrorFields, BrokerEvent, BrokerOptions, QueueStats } from "./options.js";
-import { QueueRegistry, REQUEST_NODE_NAMES } from "./registry.js";
+import { isRequestNode, QueueRegistry } from "./registry.js";
 import { BrokerSaslPolicy, type SaslAdmission } from "./sasl-policy.js";
+import { ServiceBusNamespace } from "./servicebus/namespace.js";
 
 /** How long `stop()` / `close()` wait for clients to answer CLOSE before dropping them. */
 const CLOSE_GRACE_MS = 1000;
@@ -41,6 +42,7 @@ export class Broker implements AsyncDisposable {
   readonly #sasl: BrokerSaslPolicy;
   readonly #ctx: BrokerContext;
   readonly #queues: QueueRegistry;
+  readonly #serviceBus: ServiceBusNamespace;
   readonly #hooks = new Map<string, AddressHooks>();
   readonly #connections = new Map<number, BrokerConnection>();
   readonly #listeners = new Set<(event: BrokerEvent) => void>();
@@ -54,6 +56,7 @@ export class Broker implements AsyncDisposable {
     this.#options = options;
     this.#sasl = new BrokerSaslPolicy(options);
     const limits = options.limits ?? {};
+    this.#serviceBus = new ServiceBusNamespace(options);
     this.#queues = new QueueRegistry(
       options,
       (e) => {
@@ -62,7 +65,9 @@ export class Broker implements AsyncDisposable {
       (name) => {
         this.#queueDeleted(name);
       },
+      this.#serviceBus,
     );
+    this.#serviceBus.bind(this.#queues);
     this.#settings = {
       maxSessionsPerConnection: Math.max(1, limits.maxSessionsPerConnection ?? 256),
       maxLinksPerSession: limits.maxLinksPerSession ?? 1024,
@@ -387,8 +392,9 @@ export class Broker implements AsyncDisposable {
       deleteQueue: (name) => queues.delete(name),
       entityExists: (scope) => queues.exists(scope),
       hooksFor: (address) => this.#hooks.get(address),
-      isGuarded: (address) => !REQUEST_NODE_NAMES.has(address) && isGuarded(address),
+      isGuarded: (address) => !isRequestNode(address) && isGuarded(address),
       management: (req) => handleManagement(req, queues),
+      serviceBus: this.#serviceBus,
       get observed(): boolean {
         return listeners.size > 0;
       },

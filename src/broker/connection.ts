@@ -17,7 +17,8 @@ import { handleCbs, type TokenGrant } from "./nodes/cbs.js";
 import { buildResponse, parseRequest } from "./nodes/request.js";
 import type { BrokerErrorFields, NodeRequest, NodeResponse } from "./options.js";
 import type { Queue } from "./queue.js";
-import { REQUEST_NODE_NAMES } from "./registry.js";
+import { isRequestNode } from "./registry.js";
+import { isEntityManagementNode, managedEntity } from "./servicebus/management.js";
 import type { SaslAdmission } from "./sasl-policy.js";
 import { storeMessage } from "./stored-message.js";
 
@@ -157,7 +158,7 @@ export class BrokerConnection implements AttachOwner {
    * its tokens (MSSBCBS next to users) every queue but the dynamic nodes of its own links.
    */
   admits(address: string): boolean {
-    if (REQUEST_NODE_NAMES.has(address)) return true;
+    if (isRequestNode(address)) return true;
     const needsToken = this.#admission.tokenOnly
       ? !this.#ownsDynamicNode(address)
       : this.ctx.isGuarded(address);
@@ -192,8 +193,11 @@ export class BrokerConnection implements AttachOwner {
         );
         if (r.grant) this.#grant(r.grant);
         response = r.response;
-      } else {
+      } else if (node === "$management") {
         response = ctx.management(parsed.request);
+      } else {
+        // A Service Bus entity's own management node (src/broker/servicebus/management.ts).
+        response = ctx.serviceBus.handleRequest(node, parsed.request);
       }
     } catch (e) {
       // An application callback (hook, JWT validator) failed: answer 500, keep the connection.
@@ -214,8 +218,9 @@ export class BrokerConnection implements AttachOwner {
    * `$management` wants a token for the entity): the 401 answering any other management request.
    */
   #refusedRequest(request: NodeRequest): NodeResponse | undefined {
-    if (request.node !== "$management" || !this.#admission.tokenOnly) return undefined;
-    const name = request.name;
+    if (!this.#admission.tokenOnly || request.node === "$cbs") return undefined;
+    // `$management` names its entity in the request; `<entity>/$management` serves its entity.
+    const name = isEntityManagementNode(request.node) ? managedEntity(request.node) : request.name;
     if (name !== undefined && name !== "" && this.authorized(this.ctx.resolveAddress(name))) return undefined;
     return {
       statusCode: 401,

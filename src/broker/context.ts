@@ -4,6 +4,7 @@
  */
 import type { AddressHooks, BrokerCbsOptions, BrokerEvent, NodeRequest, NodeResponse } from "./options.js";
 import type { Queue, QueueHost } from "./queue.js";
+import type { ServiceBusNamespace } from "./servicebus/namespace.js";
 
 /** Resolved limits and queue settings (every default filled in). */
 export interface BrokerSettings {
@@ -36,6 +37,8 @@ export interface BrokerContext {
   isGuarded(address: string): boolean;
   /** Answers a `$management` request (built-in handler). */
   management(request: NodeRequest): NodeResponse;
+  /** The Service Bus emulation (per-entity management nodes, Service Bus receivers). */
+  readonly serviceBus: ServiceBusNamespace;
   /** Whether anyone observes events (so per-message events are only built when needed). */
   readonly observed: boolean;
   emit(event: BrokerEvent): void;

@@ -21,3 +21,8 @@ export type {
   NodeResponse,
   QueueStats,
 } from "./options.js";
+export type {
+  ServiceBusEntityOptions,
+  ServiceBusOptions,
+  ServiceBusTopicOptions,
+} from "./servicebus/options.js";

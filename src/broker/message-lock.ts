@@ -13,14 +13,18 @@ export const MESSAGE_LOCK_LOST = "com.microsoft:message-lock-lost";
 
 /** The lock of one delivered message. */
 export interface MessageLock {
-  /** The delivery tag of the delivery holding the lock (8 bytes). */
+  /** The delivery tag of the delivery holding the lock (8 bytes; 16 for a Service Bus consumer). */
   readonly token: Buffer;
   readonly message: StoredMessage;
   readonly consumer: QueueConsumer;
+  /** When the lock expires (ms since the epoch; Infinity = when the consumer settles or detaches). */
+  readonly lockedUntil: number;
 }
 
 interface LockEntry extends MessageLock {
   timer: NodeJS.Timeout | undefined;
+  lockedUntil: number;
+  readonly onExpired: (lock: MessageLock) => void;
 }
 
 /** The state an outcome for a lost lock is settled with (receiver-settle-mode second). */
@@ -45,36 +49,69 @@ export class MessageLocks {
 
   /**
    * Takes a lock on `message` for `consumer`; after `durationMs` (0 = never) it is dropped and
-   * `onExpired` runs.
+   * `onExpired` runs. `token` is the lock token to use (default: the next 8-byte counter).
    */
   take(
     message: StoredMessage,
     consumer: QueueConsumer,
     durationMs: number,
     onExpired: (lock: MessageLock) => void,
+    token?: Buffer,
   ): MessageLock {
-    const token = Buffer.alloc(8);
-    token.writeBigUInt64BE(++this.#next);
-    const entry: LockEntry = { token, message, consumer, timer: undefined };
-    const key = token.toString("hex");
-    this.#locks.set(key, entry);
-    if (durationMs > 0) {
-      entry.timer = setTimeout(() => {
-        entry.timer = undefined;
-        if (this.#locks.get(key) === entry) {
-          this.#locks.delete(key);
-          onExpired(entry);
-        }
-      }, durationMs);
-      entry.timer.unref();
+    let t = token;
+    if (t === undefined) {
+      t = Buffer.alloc(8);
+      t.writeBigUInt64BE(++this.#next);
     }
+    const entry: LockEntry = {
+      token: t,
+      message,
+      consumer,
+      timer: undefined,
+      lockedUntil: Infinity,
+      onExpired,
+    };
+    this.#locks.set(t.toString("hex"), entry);
+    this.#arm(entry, durationMs);
     return entry;
+  }
+
+  #arm(entry: LockEntry, durationMs: number): void {
+    if (entry.timer) clearTimeout(entry.timer);
+    entry.timer = undefined;
+    if (durationMs <= 0) {
+      entry.lockedUntil = Infinity;
+      return;
+    }
+    entry.lockedUntil = Date.now() + durationMs;
+    const key = entry.token.toString("hex");
+    entry.timer = setTimeout(() => {
+      entry.timer = undefined;
+      if (this.#locks.get(key) === entry) {
+        this.#locks.delete(key);
+        entry.onExpired(entry);
+      }
+    }, durationMs);
+    entry.timer.unref();
   }
 
   /** The lock held under `token`, if it is still held. */
   find(token: Uint8Array | undefined): MessageLock | undefined {
-    if (token?.length !== 8) return undefined;
+    if (token === undefined || token.length === 0) return undefined;
     return this.#locks.get(Buffer.from(token.buffer, token.byteOffset, token.length).toString("hex"));
+  }
+
+  /** Extends a held lock by `durationMs` from now; returns its new expiry, undefined when not held. */
+  renew(lock: MessageLock, durationMs: number): number | undefined {
+    const entry = this.#locks.get(lock.token.toString("hex"));
+    if (entry !== lock) return undefined;
+    this.#arm(entry, durationMs);
+    return entry.lockedUntil;
+  }
+
+  /** Every lock held. */
+  all(): MessageLock[] {
+    return [...this.#locks.values()];
   }
 
   /** Ends a lock; false when it had already ended (expired, or released before). */

@@ -6,6 +6,7 @@ import type { AMQPValue } from "../codec/values.js";
 import type { AMQPError } from "../errors/amqp-error.js";
 import type { ErrorCompositeFields } from "../errors/error-fields.js";
 import type { TlsServerOptions } from "../transport/tls.js";
+import type { ServiceBusOptions } from "./servicebus/options.js";
 
 /**
  * An AMQP error as the broker sends it (detach, close, rejected outcome): the `error` composite
@@ -59,6 +60,12 @@ export interface NodeResponse {
   readonly statusDescription?: string;
   /** The amqp-value body of the response. @defaultValue null */
   readonly body?: AMQPValue;
+  /**
+   * Sent as `errorCondition` by the per-entity `<entity>/$management` nodes of the Service Bus
+   * emulation (the error a failed request stands for, e.g. `com.microsoft:message-lock-lost`).
+   * @defaultValue none
+   */
+  readonly errorCondition?: string;
 }
 
 /** Test hooks of one address. */
@@ -204,6 +211,12 @@ export interface BrokerOptions {
   readonly hooks?: Readonly<Record<string, AddressHooks>>;
   /** Container id the broker sends in OPEN. @defaultValue "uamqp-broker" */
   readonly containerId?: string;
+  /**
+   * The Service Bus emulation: entities (queues, topics with subscriptions) declared with their
+   * settings, and defaults (see docs/azure-emulator.md). Service Bus clients work without it.
+   * @defaultValue nothing declared; 60 s locks for Service Bus receivers
+   */
+  readonly serviceBus?: ServiceBusOptions;
 }
 
 /** Counters of one queue. */

@@ -11,7 +11,7 @@ import type { BrokerContext } from "./context.js";
 import { readDataSections, readProperties, scanSections } from "./message-scan.js";
 import type { DeliveryHook } from "./options.js";
 import type { Queue } from "./queue.js";
-import { REQUEST_NODE_NAMES } from "./registry.js";
+import { isRequestNode } from "./registry.js";
 import { storeMessage } from "./stored-message.js";
 
 /** Message format of Azure batched messages: each data section is one encoded message. */
@@ -174,7 +174,7 @@ export class Producer {
       return { state: rejected("amqp:not-found", "the message has no 'to' address"), address: undefined };
     }
     const address = ctx.resolveAddress(to);
-    if (REQUEST_NODE_NAMES.has(address)) return { target: { kind: "node", node: address }, address };
+    if (isRequestNode(address)) return { target: { kind: "node", node: address }, address };
     if (!this.#owner.admits(address)) {
       return {
         state: rejected(

@@ -14,6 +14,44 @@ import { incrementDeliveryCount, type StoredMessage } from "./stored-message.js"
 export interface QueueConsumer {
   readonly link: SenderLink;
   readonly connectionId: number;
+  /** How its deliveries are made and settled when it is not a plain AMQP consumer. */
+  readonly policy?: DeliveryPolicy;
+}
+
+/** What becomes of a message a consumer settled. */
+export type Disposition =
+  | { readonly kind: "remove" }
+  | { readonly kind: "requeue"; readonly failed: boolean }
+  | { readonly kind: "dead-letter"; readonly reason: DeadLetterReason }
+  /** The message left the queue for a place of the policy's own (e.g. deferred). */
+  | { readonly kind: "taken" };
+
+/**
+ * Hook point of the Service Bus emulation (src/broker/servicebus/consumer.ts): a consumer with a
+ * policy gets its own lock tokens, lock duration, message selection and delivered bytes, and its
+ * outcomes mean what the policy says (docs/azure-emulator.md) instead of the table in docs/broker.md.
+ */
+export interface DeliveryPolicy {
+  /** Lock duration of its PeekLock deliveries (ms; 0 = until settled). */
+  readonly lockDuration: number;
+  /** A new lock token (the delivery tag). */
+  newLockToken(): Buffer;
+  /** Whether the consumer takes this message (undefined: every message). */
+  readonly accepts?: ((m: StoredMessage) => boolean) | undefined;
+  /** The bytes delivered for `m`; `lockedUntil` is undefined for pre-settled deliveries. */
+  payload(queue: Queue, m: StoredMessage, lockedUntil: number | undefined): Buffer;
+  /** What an outcome does to `m`, and the state the delivery is confirmed with (settle mode second). */
+  settle(
+    queue: Queue,
+    m: StoredMessage,
+    state: DeliveryState | undefined,
+  ): { readonly disposition: Disposition; readonly confirm: DeliveryState | undefined };
+}
+
+/** Per-queue settings that differ from the broker's (Service Bus entities). */
+export interface QueueSettings {
+  /** Deliveries of a message before it is dead-lettered. @defaultValue the host's */
+  readonly maxDeliveryCount?: number | undefined;
 }
 
 /** What a queue needs from its broker. */
@@ -27,10 +65,17 @@ export interface QueueHost {
   deadLetterQueueOf(queue: Queue): Queue | undefined;
   /** A consumer settled a delivery. */
   onOutcome(queue: Queue, consumer: QueueConsumer, state: DeliveryState | undefined): void;
+  /**
+   * Called before a message is stored; true when it was taken elsewhere (a topic's subscriptions,
+   * a scheduled message), so the queue does not store it.
+   */
+  onEnqueue?(queue: Queue, m: StoredMessage): boolean;
+  /** Called before a message moves to the dead-letter queue (Service Bus stamps the reason). */
+  onDeadLetter?(queue: Queue, m: StoredMessage, reason: DeadLetterReason): void;
 }
 
 /** Why a message leaves a queue for its dead-letter queue. */
-type DeadLetterReason = "rejected" | "undeliverable" | "max-delivery-count" | "expired";
+export type DeadLetterReason = "rejected" | "undeliverable" | "max-delivery-count" | "expired";
 
 export class Queue {
   readonly name: string;
@@ -51,6 +96,7 @@ export class Queue {
   };
 
   readonly #host: QueueHost;
+  readonly #maxDeliveryCount: number;
   #main: StoredMessage[] = [];
   #head = 0;
   /** Messages back from a consumer, in arrival order; always older than everything in `#main`. */
@@ -64,10 +110,16 @@ export class Queue {
   #expiryTimer: NodeJS.Timeout | undefined;
   #expiryAt = Infinity;
 
-  constructor(host: QueueHost, name: string, temporary = false) {
+  constructor(host: QueueHost, name: string, temporary = false, settings: QueueSettings = {}) {
     this.#host = host;
     this.name = name;
     this.temporary = temporary;
+    this.#maxDeliveryCount = settings.maxDeliveryCount ?? host.maxDeliveryCount;
+  }
+
+  /** Deliveries of a message before it is dead-lettered. */
+  get maxDeliveryCount(): number {
+    return this.#maxDeliveryCount;
   }
 
   /** Messages waiting for a consumer. */
@@ -90,13 +142,40 @@ export class Queue {
     return Math.max(0, this.#host.maxQueueDepth - this.depth);
   }
 
-  /** Appends a message and hands it to a consumer if one has credit. */
+  /**
+   * Appends a message and hands it to a consumer if one has credit. It gets the next sequence
+   * number unless it holds one reserved with {@link reserveSequenceNumber}.
+   */
   enqueue(m: StoredMessage): void {
     if (this.deleted) return;
-    m.seq = this.#nextSeq++;
+    if (this.#host.onEnqueue?.(this, m) === true) return;
+    if (m.seq === 0) m.seq = this.#nextSeq++;
     this.#main.push(m);
     this.#watchExpiry(m.expiresAt);
     this.dispatch();
+  }
+
+  /** Takes the next sequence number for a message enqueued later (a scheduled message). */
+  reserveSequenceNumber(): number {
+    return this.#nextSeq++;
+  }
+
+  /** The messages held: ready ones (in delivery order) and locked ones (for peeking). */
+  messages(): { readonly ready: StoredMessage[]; readonly locked: readonly MessageLock[] } {
+    return {
+      ready: [...this.#redeliver, ...this.#main.slice(this.#head)],
+      locked: this.#locks.all(),
+    };
+  }
+
+  /** The lock held under `token`, if any. */
+  findLock(token: Uint8Array): MessageLock | undefined {
+    return this.#locks.find(token);
+  }
+
+  /** Extends a held lock by `durationMs` from now; its new expiry, or undefined when it is gone. */
+  renewLock(lock: MessageLock, durationMs: number): number | undefined {
+    return this.#locks.renew(lock, durationMs);
   }
 
   addConsumer(c: QueueConsumer): void {
@@ -134,21 +213,54 @@ export class Queue {
   #dispatchOnce(): void {
     const cs = this.consumers;
     while (cs.length > 0 && this.readyCount > 0) {
-      let picked: QueueConsumer | undefined;
+      let delivered = false;
       for (let i = 0; i < cs.length; i++) {
-        const c = cs[(this.#rr + i) % cs.length]!;
+        const at = (this.#rr + i) % cs.length;
+        const c = cs[at]!;
         const l = c.link;
-        if (l.isAttached && l.linkCredit > l.queued) {
-          picked = c;
-          this.#rr = (this.#rr + i + 1) % cs.length;
-          break;
+        if (!l.isAttached || l.linkCredit <= l.queued) continue;
+        const accepts = c.policy?.accepts;
+        const m = accepts ? this.#takeMatching(accepts) : this.#take();
+        if (!m) {
+          if (accepts) continue; // nothing this consumer takes: try the next one
+          return;
         }
+        this.#rr = (at + 1) % cs.length;
+        this.#deliver(c, m);
+        delivered = true;
+        break;
       }
-      if (!picked) return;
-      const m = this.#take();
-      if (!m) return;
-      this.#deliver(picked, m);
+      if (!delivered) return;
     }
+  }
+
+  /** The first ready message `accepts` takes (expired ones on the way are expired). */
+  #takeMatching(accepts: (m: StoredMessage) => boolean): StoredMessage | undefined {
+    const now = Date.now();
+    const r = this.#redeliver;
+    for (let i = 0; i < r.length; i++) {
+      const m = r[i]!;
+      if (m.expiresAt <= now) {
+        r.splice(i--, 1);
+        this.#expire(m);
+      } else if (accepts(m)) {
+        r.splice(i, 1);
+        return m;
+      }
+    }
+    const main = this.#main;
+    for (let i = this.#head; i < main.length; i++) {
+      const m = main[i]!;
+      if (m.expiresAt <= now) {
+        main.splice(i--, 1);
+        this.#expire(m);
+      } else if (accepts(m)) {
+        if (i === this.#head) return this.#take();
+        main.splice(i, 1);
+        return m;
+      }
+    }
+    return undefined;
   }
 
   /** The next ready message that has not expired. */
@@ -177,9 +289,11 @@ export class Queue {
 
   #deliver(c: QueueConsumer, m: StoredMessage): void {
     const link = c.link;
+    const policy = c.policy;
     this.#locked++;
     if (link.local.sndSettleMode === SenderSettleMode.Settled) {
-      link.send(m.payload, { messageFormat: m.messageFormat, settled: true }).then(
+      const payload = policy ? policy.payload(this, m, undefined) : m.payload;
+      link.send(payload, { messageFormat: m.messageFormat, settled: true }).then(
         () => {
           this.#locked--;
           if (!this.deleted) this.#freed();
@@ -191,12 +305,19 @@ export class Queue {
       );
       return;
     }
-    const lock = this.#locks.take(m, c, this.#host.lockDuration, (l) => {
-      // The consumer kept it too long: redelivered (a failed attempt), its outcome will find no lock.
-      this.#locked--;
-      if (!this.deleted) this.requeue(l.message, true);
-    });
-    link.send(m.payload, { messageFormat: m.messageFormat, tag: lock.token }).then(
+    const lock = this.#locks.take(
+      m,
+      c,
+      policy ? policy.lockDuration : this.#host.lockDuration,
+      (l) => {
+        // The consumer kept it too long: redelivered (a failed attempt), its outcome will find no lock.
+        this.#locked--;
+        if (!this.deleted) this.requeue(l.message, true);
+      },
+      policy?.newLockToken(),
+    );
+    const payload = policy ? policy.payload(this, m, lock.lockedUntil) : m.payload;
+    link.send(payload, { messageFormat: m.messageFormat, tag: lock.token }).then(
       (state) => {
         this.#applyOutcome(lock, state);
       },
@@ -216,18 +337,30 @@ export class Queue {
    */
   confirmOutcome(token: Uint8Array | undefined, state: DeliveryState): DeliveryState {
     const lock = this.#locks.find(token);
-    if (!lock || !this.#applyOutcome(lock, state)) return lockLostState();
-    return state;
+    const confirm = lock ? this.#applyOutcome(lock, state) : undefined;
+    return confirm === undefined ? lockLostState() : (confirm.state ?? state);
   }
 
-  /** Applies a consumer's outcome to a locked message; false when the lock is gone (lost). */
-  #applyOutcome(lock: MessageLock, state: DeliveryState | undefined): boolean {
-    if (!this.#locks.release(lock)) return false;
+  /**
+   * Applies a consumer's outcome to a locked message; undefined when the lock is gone (lost), else
+   * the state to confirm it with.
+   */
+  #applyOutcome(
+    lock: MessageLock,
+    state: DeliveryState | undefined,
+  ): { readonly state: DeliveryState | undefined } | undefined {
+    if (!this.#locks.release(lock)) return undefined;
     this.#locked--;
-    if (this.deleted) return true;
+    if (this.deleted) return { state };
     this.#host.onOutcome(this, lock.consumer, state);
-    this.#settled(lock.message, state);
-    return true;
+    const policy = lock.consumer.policy;
+    if (!policy) {
+      this.#settled(lock.message, state);
+      return { state };
+    }
+    const { disposition, confirm } = policy.settle(this, lock.message, state);
+    this.#dispose(lock.message, disposition);
+    return { state: confirm };
   }
 
   #settled(m: StoredMessage, state: DeliveryState | undefined): void {
@@ -237,12 +370,12 @@ export class Queue {
         this.#freed();
         return;
       case "rejected":
-        this.#deadLetter(m, "rejected");
+        this.deadLetter(m, "rejected");
         return;
       case "modified":
         if (state.undeliverableHere === true) {
           if (state.deliveryFailed === true) incrementDeliveryCount(m);
-          this.#deadLetter(m, "undeliverable");
+          this.deadLetter(m, "undeliverable");
         } else {
           this.requeue(m, state.deliveryFailed === true);
         }
@@ -250,6 +383,20 @@ export class Queue {
       default:
         // released (and states a queue does not act on): back to the head, count unchanged.
         this.requeue(m, false);
+    }
+  }
+
+  #dispose(m: StoredMessage, d: Disposition): void {
+    switch (d.kind) {
+      case "remove":
+      case "taken":
+        this.#freed();
+        return;
+      case "requeue":
+        this.requeue(m, d.failed);
+        return;
+      case "dead-letter":
+        this.deadLetter(m, d.reason);
     }
   }
 
@@ -261,8 +408,8 @@ export class Queue {
     if (this.deleted) return;
     if (failed) {
       incrementDeliveryCount(m);
-      if (m.deliveryCount >= this.#host.maxDeliveryCount) {
-        this.#deadLetter(m, "max-delivery-count");
+      if (m.deliveryCount >= this.#maxDeliveryCount) {
+        this.deadLetter(m, "max-delivery-count");
         return;
       }
     }
@@ -274,16 +421,21 @@ export class Queue {
     this.dispatch();
   }
 
-  #deadLetter(m: StoredMessage, reason: DeadLetterReason): void {
+  /** Moves a message that left this queue to the dead-letter queue (it gets a sequence number there). */
+  deadLetter(m: StoredMessage, reason: DeadLetterReason): void {
     this.deadLettered[reason]++;
     this.#freed();
     m.expiresAt = Infinity;
-    this.#host.deadLetterQueueOf(this)?.enqueue(m);
+    const dlq = this.#host.deadLetterQueueOf(this);
+    if (!dlq) return;
+    this.#host.onDeadLetter?.(this, m, reason);
+    m.seq = 0;
+    dlq.enqueue(m);
   }
 
   #expire(m: StoredMessage): void {
     if (this.#host.deadLetterOnExpiry) {
-      this.#deadLetter(m, "expired");
+      this.deadLetter(m, "expired");
     } else {
       this.deadLettered.expired++;
       this.#freed();

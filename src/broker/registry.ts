@@ -6,10 +6,34 @@ import { randomUUID } from "node:crypto";
 import { deadLetterAddress, isDeadLetterAddress, normalizeAddress, scopeCovers } from "./address.js";
 import type { ManagedQueues } from "./nodes/management.js";
 import type { BrokerEvent, BrokerOptions, QueueStats } from "./options.js";
-import { Queue, type QueueHost } from "./queue.js";
+import { Queue, type DeadLetterReason, type QueueHost, type QueueSettings } from "./queue.js";
+import { isEntityManagementNode } from "./servicebus/management.js";
+import type { StoredMessage } from "./stored-message.js";
 
 /** Addresses that are request nodes, never queues. */
 export const REQUEST_NODE_NAMES: ReadonlySet<string> = new Set(["$management", "$cbs"]);
+
+/**
+ * Whether a (resolved) address is a request node, never a queue: `$management`, `$cbs`, and the
+ * per-entity management nodes `<entity>/$management` of the Service Bus emulation.
+ */
+export function isRequestNode(name: string): boolean {
+  return REQUEST_NODE_NAMES.has(name) || isEntityManagementNode(name);
+}
+
+/**
+ * Hook point of the Service Bus emulation (src/broker/servicebus/namespace.ts): address aliases,
+ * per-queue settings, queue lifecycle, and what happens when a message is enqueued or dead-lettered.
+ */
+export interface RegistryExtension {
+  /** Rewrites a normalized address (e.g. `<q>/$DeadLetterQueue` to `<q>/$deadletter`). */
+  alias(name: string): string;
+  queueSettings(name: string): QueueSettings;
+  created(q: Queue): void;
+  deleted(q: Queue): void;
+  onEnqueue(queue: Queue, m: StoredMessage): boolean;
+  onDeadLetter(queue: Queue, m: StoredMessage, reason: DeadLetterReason): void;
+}
 
 const DLQ_SUFFIX = "/$deadletter";
 
@@ -19,16 +43,24 @@ export class QueueRegistry implements ManagedQueues {
   readonly #queues = new Map<string, Queue>();
   readonly #resolveOption: ((address: string) => string) | undefined;
   readonly #onDeleted: (name: string) => void;
+  readonly #extension: RegistryExtension | undefined;
 
   /**
    * @param emit receives the `outcome` events of consumers.
    * @param onDeleted called after a queue was deleted (the broker detaches its links).
+   * @param extension the Service Bus emulation's hooks.
    */
-  constructor(options: BrokerOptions, emit: (e: BrokerEvent) => void, onDeleted: (name: string) => void) {
+  constructor(
+    options: BrokerOptions,
+    emit: (e: BrokerEvent) => void,
+    onDeleted: (name: string) => void,
+    extension?: RegistryExtension,
+  ) {
     const q = options.queues ?? {};
     this.autoCreate = q.autoCreate ?? true;
     this.#resolveOption = q.resolve;
     this.#onDeleted = onDeleted;
+    this.#extension = extension;
     this.host = {
       maxDeliveryCount: q.maxDeliveryCount ?? 10,
       maxQueueDepth: options.limits?.maxQueueDepth ?? 100_000,
@@ -41,13 +73,23 @@ export class QueueRegistry implements ManagedQueues {
       onOutcome: (queue, consumer, state) => {
         emit({ type: "outcome", connectionId: consumer.connectionId, address: queue.name, state });
       },
+      ...(extension
+        ? {
+            onEnqueue: (queue: Queue, m: StoredMessage) => extension.onEnqueue(queue, m),
+            onDeadLetter: (queue: Queue, m: StoredMessage, reason: DeadLetterReason) => {
+              extension.onDeadLetter(queue, m, reason);
+            },
+          }
+        : {}),
     };
     for (const name of q.names ?? []) this.ensure(this.resolve(name));
   }
 
   /** The queue name of an address: URL normalized, then the `queues.resolve` option. */
   resolve(address: string): string {
-    const name = normalizeAddress(address);
+    const name = this.#extension
+      ? this.#extension.alias(normalizeAddress(address))
+      : normalizeAddress(address);
     return this.#resolveOption ? this.#resolveOption(name) : name;
   }
 
@@ -63,8 +105,9 @@ export class QueueRegistry implements ManagedQueues {
   ensure(name: string, temporary = false): Queue {
     let q = this.#queues.get(name);
     if (!q) {
-      q = new Queue(this.host, name, temporary);
+      q = new Queue(this.host, name, temporary, temporary ? {} : this.#extension?.queueSettings(name));
       this.#queues.set(name, q);
+      this.#extension?.created(q);
     }
     return q;
   }
@@ -76,7 +119,7 @@ export class QueueRegistry implements ManagedQueues {
   forUse(name: string): Queue | undefined {
     const q = this.#queues.get(name);
     if (q) return q;
-    if (REQUEST_NODE_NAMES.has(name)) return undefined;
+    if (isRequestNode(name)) return undefined;
     const parent = isDeadLetterAddress(name) ? name.slice(0, -DLQ_SUFFIX.length) : undefined;
     const allowed = this.autoCreate || (parent !== undefined && this.#queues.has(parent));
     return allowed ? this.ensure(name) : undefined;
@@ -106,6 +149,7 @@ export class QueueRegistry implements ManagedQueues {
     if (!q) return false;
     this.#queues.delete(name);
     q.delete();
+    this.#extension?.deleted(q);
     this.#onDeleted(name);
     if (!q.temporary && !isDeadLetterAddress(name)) this.delete(deadLetterAddress(name));
     return true;
@@ -128,7 +172,10 @@ export class QueueRegistry implements ManagedQueues {
 
   /** Drops every queue. */
   clear(): void {
-    for (const q of this.#queues.values()) q.delete();
+    for (const q of this.#queues.values()) {
+      q.delete();
+      this.#extension?.deleted(q);
+    }
     this.#queues.clear();
   }
 }

@@ -14,8 +14,10 @@ export interface StoredMessage {
   deliveryCount: number;
   /** When the message expires (ms since the epoch); `Infinity` when it does not (dead letters never do). */
   expiresAt: number;
-  /** Arrival order in its queue (redelivered messages go back in this order). */
+  /** Arrival order in its queue (redelivered messages go back in this order); 0 until enqueued. */
   seq: number;
+  /** When the broker received (or, scheduled, enqueued) the message (ms since the epoch). */
+  enqueuedAt: number;
 }
 
 /**
@@ -43,7 +45,7 @@ export function storeMessage(payload: Buffer, messageFormat: number, now: number
       if (abs !== undefined && abs > 0) expiresAt = Math.min(expiresAt, abs);
     }
   }
-  return { payload: bytes, messageFormat, deliveryCount, expiresAt, seq: 0 };
+  return { payload: bytes, messageFormat, deliveryCount, expiresAt, seq: 0, enqueuedAt: now };
 }
 
 /** Adds one to the delivery-count, rewriting the header section of a standard message. */

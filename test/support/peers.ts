@@ -182,6 +182,16 @@ export function azureEventHubAvailable(): ModuleCheck {
   return r;
 }
 
+/**
+ * Checks (once per process) whether Azure's `azure-servicebus` SDK (Debian python3-azure, 7.x on
+ * Python uamqp) imports in /usr/bin/python3. On success `version` is `azure.servicebus.__version__`.
+ */
+export function azureServiceBusAvailable(): ModuleCheck {
+  const r = pythonImports("azure.servicebus");
+  if (!r.ok) return { ok: false, reason: `azure-servicebus is not installed: ${r.reason}; ${INSTALL_HINT}` };
+  return r;
+}
+
 /** Whether `startTlsFront` can run here (socat and openssl). */
 export function tlsFrontAvailable(): Availability {
   return cached("tls-front", () => {
@@ -200,13 +210,15 @@ export function tlsFrontAvailable(): Availability {
  * describe("interop with Python uamqp", { skip: peerSkip("uamqp") }, () => { ... });
  * ```
  */
-export function peerSkip(name: PeerName | "uamqp" | "azure-eventhub"): string | false {
+export function peerSkip(name: PeerName | "uamqp" | "azure-eventhub" | "azure-servicebus"): string | false {
   const a =
     name === "uamqp"
       ? uamqpAvailable()
       : name === "azure-eventhub"
         ? azureEventHubAvailable()
-        : peerAvailable(name);
+        : name === "azure-servicebus"
+          ? azureServiceBusAvailable()
+          : peerAvailable(name);
   if (a.ok) return false;
   if (process.env["CI"] === "true") {
     throw new Error(`${a.reason} (CI=true: a missing peer is a failure, not a skip)`);

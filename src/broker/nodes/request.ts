@@ -58,12 +58,13 @@ export function parseRequest(node: string, payload: Buffer): ParsedRequest {
  * plays both, sends both there.
  */
 function statusKeys(node: string): readonly (readonly [code: string, description: string])[] {
-  return node === "$cbs"
-    ? [["status-code", "status-description"]]
-    : [
-        ["status-code", "status-description"],
-        ["statusCode", "statusDescription"],
-      ];
+  if (node === "$cbs") return [["status-code", "status-description"]];
+  // A Service Bus entity's own management node (`<entity>/$management`) answers as Service Bus does.
+  if (node !== "$management") return [["statusCode", "statusDescription"]];
+  return [
+    ["status-code", "status-description"],
+    ["statusCode", "statusDescription"],
+  ];
 }
 
 /** Encodes the response to `parsed`. */
@@ -74,6 +75,7 @@ export function buildResponse(parsed: ParsedRequest, response: NodeResponse): Bu
     app.set(code, response.statusCode);
     app.set(text, description);
   }
+  if (response.errorCondition !== undefined) app.set("errorCondition", response.errorCondition);
   const correlationId = parsed.messageId ?? parsed.correlationId;
   return encodeResponse({
     properties: {
