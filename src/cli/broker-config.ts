@@ -114,6 +114,8 @@ const BROKER_FIELDS = {
   limits: { kind: "section", fields: LIMIT_FIELDS },
   queues: { kind: "section", fields: QUEUE_FIELDS },
   cbs: { kind: "section", fields: CBS_FIELDS },
+  // Checked by Broker.start, which names the offending setting in its BrokerError.
+  serviceBus: { kind: "object" },
   hooks: { kind: "program" },
 } as const satisfies Fields<BrokerOptions>;
 
@@ -143,6 +145,7 @@ export interface BrokerConfig {
   readonly limits?: BrokerLimits;
   readonly queues?: Omit<BrokerQueueOptions, "resolve">;
   readonly cbs?: { readonly keys?: Readonly<Record<string, string>>; readonly guardedAddresses?: string[] };
+  readonly serviceBus?: BrokerOptions["serviceBus"];
 }
 
 /** The defaults the command applies, by dotted key (e.g. `limits.maxConnections`), for tests and docs. */
@@ -751,6 +754,7 @@ export function brokerOptions(config: BrokerConfig): BrokerOptions {
     ...(config.limits !== undefined ? { limits: config.limits } : {}),
     ...(queues !== undefined ? { queues } : {}),
     ...(cbs !== undefined ? { cbs } : {}),
+    ...(config.serviceBus !== undefined ? { serviceBus: config.serviceBus } : {}),
   };
 }
 

@@ -211,6 +211,11 @@ describe("uamqp broker", () => {
       assert.equal(r.stdout, "");
       assert.equal(r.stderr, `uamqp: ${path}: ${reason}\n`);
     }
+    // serviceBus goes to Broker.start as it is; the broker's own check names the setting.
+    const badSb = configFile("bad-sb.json", { port: 0, serviceBus: { queues: { q: { lockDuration: -1 } } } });
+    const sb = await run(["broker", "--config", badSb]);
+    assert.equal(sb.code, 2);
+    assert.match(sb.stderr, /^uamqp: serviceBus\.queues\['q'\]\.lockDuration must be .*\(AMQP_BROKER\)\n$/);
     const notJson = configFile("not-json.json", "{ port: 1 }");
     const r = await run(["broker", "--config", notJson]);
     assert.equal(r.code, 2);
