@@ -19,3 +19,10 @@ export type {
   NodeResponse,
   QueueStats,
 } from "./options.js";
+export type {
+  EventHubOptions,
+  EventHubRetention,
+  EventHubStats,
+  EventHubsOptions,
+  PartitionStats,
+} from "./eventhubs/options.js";

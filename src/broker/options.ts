@@ -5,6 +5,7 @@ import type { DeliveryState } from "../codec/definitions/messaging.js";
 import type { AMQPValue } from "../codec/values.js";
 import type { AMQPError } from "../errors/amqp-error.js";
 import type { TlsServerOptions } from "../transport/tls.js";
+import type { EventHubsOptions } from "./eventhubs/options.js";
 
 /** An AMQP error as the broker sends it (detach, close, rejected outcome). */
 export interface BrokerErrorFields {
@@ -204,6 +205,11 @@ export interface BrokerOptions {
   readonly queues?: BrokerQueueOptions;
   /** Claims-based security (`$cbs`). @defaultValue every token accepted, no address guarded */
   readonly cbs?: BrokerCbsOptions;
+  /**
+   * Event Hubs emulation: hubs whose partitions are retained logs read by consumer groups
+   * (docs/azure-emulator-event-hubs.md). @defaultValue hubs created on first use, 2 partitions each
+   */
+  readonly eventHubs?: EventHubsOptions;
   /** Test hooks by address (queue name or `$management` / `$cbs`). */
   readonly hooks?: Readonly<Record<string, AddressHooks>>;
   /** Container id the broker sends in OPEN. @defaultValue "uamqp-broker" */
