@@ -105,7 +105,12 @@ interface Bound {
 }
 
 /** Resolves a named address for a link, or the error refusing it. */
-function bind(owner: AttachOwner, raw: string, attach: AttachFields): Bound | { error: BrokerErrorFields } {
+function bind(
+  owner: AttachOwner,
+  raw: string,
+  attach: AttachFields,
+  session: AmqpSession,
+): Bound | { error: BrokerErrorFields } {
   const ctx = owner.ctx;
   const address = ctx.resolveAddress(raw);
   const hooks = ctx.hooksFor(address);
@@ -113,7 +118,7 @@ function bind(owner: AttachOwner, raw: string, attach: AttachFields): Bound | { 
   if (REQUEST_NODE_NAMES.has(address)) return { address, hooks };
   if (!owner.admits(address)) return { error: unauthorized(address) };
   // Event hub addresses are partition logs, not queues (src/broker/eventhubs/).
-  const hub = ctx.eventHubs.bind(address, attach);
+  const hub = ctx.eventHubs.bind(address, attach, session.connection.remote?.properties);
   if (hub) return "error" in hub ? hub : { address, hooks, ...hub };
   const queue = ctx.queueFor(address);
   if (!queue) return { error: notFound(address) };
@@ -161,7 +166,7 @@ function attachProducer(owner: AttachOwner, attach: AttachFields, session: AmqpS
     startProducer(owner, accept(target), { kind: "relay" }, undefined, attach);
     return;
   }
-  const b = bind(owner, raw, attach);
+  const b = bind(owner, raw, attach, session);
   if ("error" in b) {
     refuse(session, attach, b.error);
     return;
@@ -226,7 +231,7 @@ function attachConsumer(owner: AttachOwner, attach: AttachFields, session: AmqpS
     refuse(session, attach, { condition: "amqp:invalid-field", description: "the source has no address" });
     return;
   }
-  const b = bind(owner, raw, attach);
+  const b = bind(owner, raw, attach, session);
   if ("error" in b) {
     refuse(session, attach, b.error);
     return;

@@ -6,9 +6,12 @@
  * Which addresses are hubs' (docs/azure-emulator-event-hubs.md):
  * - `<hub>/Partitions/<id>` and `<hub>/ConsumerGroups/<group>/Partitions/<id>` always (the hub is
  *   created on first use while `autoCreate` is on, with the default partition count);
- * - a bare `<hub>` when that hub exists, or for a sender desiring the `com.microsoft:georeplication`
- *   capability (every link of `@azure/event-hubs` does; Service Bus clients never do) while
- *   `autoCreate` is on.
+ * - a bare `<hub>` when that hub exists, or (while `autoCreate` is on) for a sender from an Event
+ *   Hubs client: one whose connection's OPEN properties name an Event Hubs SDK (`user-agent` or
+ *   `product` containing "eventhub", as the Azure SDKs send), or whose link desires the
+ *   `com.microsoft:georeplication` capability (as every link of `@azure/event-hubs` does). Python's
+ *   `azure-eventhub` attaches its sender before it reads the hub's properties, so the first of its
+ *   links cannot wait for the hub to exist.
  */
 import type { SourceFields } from "../../codec/definitions/messaging.js";
 import type { AMQPValue } from "../../codec/values.js";
@@ -89,6 +92,19 @@ function retentionOf(where: string, r: EventHubRetention | undefined, base: Rete
   };
 }
 
+/** Whether a sender is an Event Hubs client's (see the module comment). */
+function isEventHubsClient(
+  attach: AttachFields,
+  peer: Readonly<Record<string, AMQPValue>> | undefined,
+): boolean {
+  if (attach.desiredCapabilities?.includes(GEO_REPLICATION) === true) return true;
+  for (const key of ["user-agent", "product"]) {
+    const v = peer?.[key];
+    if (typeof v === "string" && v.toLowerCase().includes("eventhub")) return true;
+  }
+  return false;
+}
+
 /** A receiver's epoch from its link properties (a long; any integer is taken). */
 function epochOf(properties: Readonly<Record<string, AMQPValue>> | undefined): bigint | undefined | Error {
   const v = properties?.[EPOCH];
@@ -163,18 +179,20 @@ export class EventHubRegistry {
 
   /**
    * What a link to `address` (already resolved) binds to; undefined when the address is not a
-   * hub's (a queue's, then).
+   * hub's (a queue's, then). `peer` holds the properties of the connection's OPEN.
    */
-  bind(address: string, attach: AttachFields): HubLink | undefined {
+  bind(
+    address: string,
+    attach: AttachFields,
+    peer: Readonly<Record<string, AMQPValue>> | undefined,
+  ): HubLink | undefined {
     const parsed = parseHubAddress(address);
     if (!parsed) return undefined;
     const peerIsSender = !attach.role;
     if (parsed.partition === undefined) {
       const hub =
         this.#existing(parsed.hub) ??
-        (peerIsSender && attach.desiredCapabilities?.includes(GEO_REPLICATION) === true
-          ? this.#hub(parsed.hub)
-          : undefined);
+        (peerIsSender && isEventHubsClient(attach, peer) ? this.#hub(parsed.hub) : undefined);
       if (!hub) return undefined;
       if (!peerIsSender) {
         return {

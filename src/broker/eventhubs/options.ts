@@ -34,7 +34,8 @@ export interface EventHubsOptions {
   /**
    * Create hubs and consumer groups on first use: a link to `<hub>/Partitions/<id>` or
    * `<hub>/ConsumerGroups/<group>/Partitions/<id>`, a `$management` READ of the hub or one of its
-   * partitions, or a sender to `<hub>` from an Event Hubs client (one that desires the
+   * partitions, or a sender to `<hub>` from an Event Hubs client (its connection's `user-agent` or
+   * `product` property names an Event Hubs SDK, or its link desires the
    * `com.microsoft:georeplication` capability, as `@azure/event-hubs` does).
    * @defaultValue `queues.autoCreate` (true)
    */
