@@ -18,6 +18,7 @@ import {
   attachError,
   brokerFixture,
   collect,
+  connect,
   linkError,
   openReceiver,
   openSender,
@@ -554,7 +555,20 @@ describe("broker: event hubs", () => {
       b2.eventHubStats("telemetry")!.partitions.map((p) => p.eventCount),
       [1, 1],
     );
-    assert.equal(b.queueNames().length + b2.queueNames().length, 1, "only 'plain' is a queue");
+    // A connection whose OPEN properties name an Event Hubs SDK (as Python's azure-eventhub does).
+    const python = keep(
+      await connect(b2.port, {
+        properties: { product: "azsdk-python-eventhub", "user-agent": "azsdk-python-eventhub/5.11.0" },
+      }),
+    );
+    await sendAll(await openSender(python, "sensors"), [{ body: 1 }]);
+    const other = keep(
+      await connect(b2.port, { properties: { "user-agent": "azsdk-python-servicebus/7.11.0" } }),
+    );
+    await sendAll(await openSender(other, "orders"), [{ body: 1 }]);
+    assert.deepEqual(b2.eventHubNames().sort(), ["sensors", "telemetry"]);
+    assert.equal(b2.stats("orders").messageCount, 1);
+    assert.deepEqual(b.queueNames().concat(b2.queueNames()).sort(), ["orders", "plain"]);
   });
 
   it("relays a message addressed to a partition into it (anonymous relay)", async () => {
@@ -573,7 +587,6 @@ describe("broker: event hubs", () => {
 
   it("keeps events over stop() and restart(), drops them at close()", async () => {
     const b = keep(await Broker.start({ eventHubs: { hubs: { kept: { partitionCount: 1 } } } }));
-    const { connect } = await import("./rhea-client.js");
     const c = keep(await connect(b.port));
     await sendAll(await openSender(c, "kept"), [{ body: "survives" }]);
     await b.stop();
