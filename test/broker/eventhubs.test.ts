@@ -10,6 +10,8 @@ import { describe, it } from "node:test";
 import rhea from "rhea";
 import { mapPartitionKeyToId } from "../../node_modules/@azure/event-hubs/dist/esm/impl/partitionKeyToIdMapper.js";
 import { Broker, BrokerError } from "../../src/broker/index.js";
+import { EventHubFilters, Message, ReceiveClient, SendClient, Source } from "../../src/index.js";
+import { gather } from "../support/waits.js";
 import { parseHubAddress } from "../../src/broker/eventhubs/hub-address.js";
 import { partitionIndexForKey } from "../../src/broker/eventhubs/partition-key.js";
 import { parsePosition, PositionFilterError } from "../../src/broker/eventhubs/position-filter.js";
@@ -289,6 +291,37 @@ describe("broker: event hubs", () => {
     assert.deepEqual(await quiet(byOffset, 30), [], "no event has an offset beyond 100000 yet");
   });
 
+  it("serves this library's own clients: SendClient to a partition, ReceiveClient with EventHubFilters", async () => {
+    const { b } = await setup();
+    await using sender = new SendClient(`${b.url}/own/Partitions/0`);
+    for (let i = 0; i < 5; i++) sender.queueMessage(new Message({ body: `own ${i}` }));
+    await sender.sendAllMessages();
+    const read = async (expression: string, n: number): Promise<string[]> => {
+      const source = Source.parse(`${b.url}/own/ConsumerGroups/$Default/Partitions/0`);
+      source.setFilter(expression);
+      await using receiver = new ReceiveClient(source, { prefetch: 10, timeout: 2000 });
+      const got = await gather(n, () => receiver.receiveMessageBatch({ maxBatchSize: 10 }), expression);
+      return got.map((m) => m.toString());
+    };
+    // Unquoted numbers, as EventHubFilters writes sequence numbers and times.
+    assert.deepEqual(await read(EventHubFilters.sequenceNumberAfter(2), 2), ["own 3", "own 4"]);
+    assert.deepEqual(await read(EventHubFilters.sequenceNumberAfter(2, { inclusive: true }), 3), [
+      "own 2",
+      "own 3",
+      "own 4",
+    ]);
+    assert.deepEqual(
+      await read(EventHubFilters.offsetAfter(EventHubFilters.START_OF_STREAM), 5),
+      [0, 1, 2, 3, 4].map((i) => `own ${i}`),
+    );
+    const first = b.eventHubStats("own")!.partitions[0]!;
+    assert.equal(first.eventCount, 5, "reading removed nothing");
+    assert.deepEqual(
+      await read(EventHubFilters.enqueuedTimeAfter(0, { legacyAnnotation: true }), 5),
+      [0, 1, 2, 3, 4].map((i) => `own ${i}`),
+    );
+  });
+
   it("refuses a filter it cannot apply with amqp:invalid-field", async () => {
     const { c } = await setup();
     for (const expression of [
@@ -327,6 +360,11 @@ describe("broker: event hubs", () => {
       kind: "enqueued-time",
       value: Date.UTC(2024, 0, 2, 3, 4, 5),
       inclusive: true,
+    });
+    assert.deepEqual(parsePosition("amqp.annotation.x-opt-enqueuedtimeutc > 1518731960545"), {
+      kind: "enqueued-time",
+      value: 1518731960545,
+      inclusive: false,
     });
     assert.throws(() => parsePosition("amqp.annotation.x-opt-enqueued-time > 'soon'"), PositionFilterError);
   });

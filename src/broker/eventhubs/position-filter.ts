@@ -4,7 +4,9 @@
  * `amqp.annotation.x-opt-offset > '1024'`. The service understands a comparison (`>` or `>=`) of one
  * of the annotations `x-opt-offset`, `x-opt-sequence-number` or `x-opt-enqueued-time` (ms since the
  * epoch) with a quoted value; an offset of `'-1'` means the first event kept and `'@latest'` the
- * end of the partition (the events enqueued after the receiver attached).
+ * end of the partition (the events enqueued after the receiver attached). Also taken: unquoted
+ * numbers and `x-opt-enqueuedtimeutc` (what uamqp's samples and this library's `EventHubFilters`
+ * can write, docs/addresses.md), and the filter under its name with another descriptor or none.
  */
 import { AMQPDescribed, AMQPSymbol, AMQPuLong, type AMQPValue } from "../../codec/values.js";
 
@@ -27,7 +29,7 @@ export type EventPosition =
 export class PositionFilterError extends Error {}
 
 const EXPRESSION =
-  /^\s*(?:amqp\.annotation\.)?(x-opt-offset|x-opt-sequence-number|x-opt-enqueued-time)\s*(>=|>)\s*(?:'([^']*)'|(-?\d+))\s*$/i;
+  /^\s*(?:amqp\.annotation\.)?(x-opt-offset|x-opt-sequence-number|x-opt-enqueued-time|x-opt-enqueuedtimeutc)\s*(>=|>)\s*(?:'([^']*)'|(-?\d+))\s*$/i;
 
 function isSelectorDescriptor(d: AMQPValue): boolean {
   if (d instanceof AMQPuLong) return d.value === SELECTOR_FILTER_CODE;
@@ -36,17 +38,22 @@ function isSelectorDescriptor(d: AMQPValue): boolean {
 }
 
 /**
- * The selector filter among a source's filters: its key in the filter set and its described value
- * (undefined when there is none).
+ * The selector filter among a source's filters: its key in the filter set, its value as sent, and
+ * the expression (undefined when there is none). It is the filter whose descriptor is the
+ * selector's, else the one filed under the selector's name.
  */
 export function findSelectorFilter(
   filters: Readonly<Record<string, AMQPValue>> | undefined,
-): { key: string; value: AMQPDescribed } | undefined {
+): { key: string; value: AMQPValue; expression: AMQPValue } | undefined {
   if (!filters) return undefined;
   for (const [key, value] of Object.entries(filters)) {
-    if (value instanceof AMQPDescribed && isSelectorDescriptor(value.descriptor)) return { key, value };
+    if (value instanceof AMQPDescribed && isSelectorDescriptor(value.descriptor)) {
+      return { key, value, expression: value.value };
+    }
   }
-  return undefined;
+  const value = filters[SELECTOR_FILTER];
+  if (value === undefined) return undefined;
+  return { key: SELECTOR_FILTER, value, expression: value instanceof AMQPDescribed ? value.value : value };
 }
 
 /** The number an integer-valued text holds, or undefined. */
@@ -103,7 +110,7 @@ export function parsePosition(expression: string): EventPosition {
 export function positionOf(filters: Readonly<Record<string, AMQPValue>> | undefined): EventPosition {
   const f = findSelectorFilter(filters);
   if (!f) return { kind: "earliest" };
-  const expression = f.value.value;
+  const expression = f.expression;
   if (typeof expression !== "string") {
     throw new PositionFilterError(`the selector filter's value must be a string`);
   }
