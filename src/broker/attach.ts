@@ -1,7 +1,8 @@
 /**
  * Answers a peer's ATTACH: binds the link to a queue (named, dynamic, or the anonymous relay), to a
- * request node (`$management`, `$cbs`), to an event hub or one of its partitions, or refuses it (attach with a null terminus, then detach
- * with the error), applying the address hooks, the CBS guard and the per-session link limit.
+ * request node (`$management`, `$cbs`), to an event hub or one of its partitions, or refuses it
+ * (attach with a null terminus, then detach with the error), applying the address hooks, the CBS
+ * guard and the per-session link limit.
  */
 import type { SourceFields, TargetFields } from "../codec/definitions/messaging.js";
 import type { AttachFields } from "../frames/performatives.js";
