@@ -308,51 +308,69 @@ for (const target of [inProcess, cliProcess]) {
       },
     );
 
-    it("subscribes from the latest event: only the events sent after it attached", CASE, async () => {
-      const hub = newHub("latest");
-      const p = producer(hub);
-      const c = consumer(hub);
-      await sendBatch(p, ["old-0", "old-1"], { partitionId: "0" });
-      const got: Seen[] = [];
-      const sub = c.subscribe(
-        "0",
-        {
-          processEvents: (events, context) => {
-            got.push(...events.map((e) => seen(e, context.partitionId)));
-            return Promise.resolve();
-          },
-          processError: () => Promise.resolve(),
+    for (const scope of ["partition 0", "every partition"] as const) {
+      it(
+        `subscribes to ${scope} from the latest event: only the events sent after it attached`,
+        CASE,
+        async () => {
+          const hub = newHub("latest");
+          const p = producer(hub);
+          const c = consumer(hub);
+          const ids = scope === "partition 0" ? ["0"] : ["0", "1"];
+          for (const id of ids) await sendBatch(p, [`old-${id}`], { partitionId: id });
+          const got: Seen[] = [];
+          const handlers = {
+            processEvents: (events: ReceivedEventData[], context: PartitionContext): Promise<void> => {
+              got.push(...events.map((e) => seen(e, context.partitionId)));
+              return Promise.resolve();
+            },
+            processError: (): Promise<void> => Promise.resolve(),
+          };
+          const options: SubscribeOptions = {
+            startPosition: latestEventPosition,
+            maxWaitTimeInSeconds: QUIET_S,
+          };
+          const sub =
+            scope === "partition 0" ? c.subscribe("0", handlers, options) : c.subscribe(handlers, options);
+          const from = (id: string): Seen[] => got.filter((e) => e.partition === id);
+          try {
+            // Receivers attach at some point after subscribe(): send until an event reaches each.
+            let n = 0;
+            const deadline = Date.now() + READ_MS;
+            while (!ids.every((id) => from(id).length > 0)) {
+              assert.ok(Date.now() < deadline, "no event sent after subscribing arrived");
+              n++;
+              for (const id of ids) await sendBatch(p, [`new-${id}-${n}`], { partitionId: id });
+              await until(() => ids.every((id) => from(id).length > 0), "an event", 100).catch(
+                () => undefined,
+              );
+            }
+            for (const id of ids) await sendBatch(p, [`last-${id}`], { partitionId: id });
+            await until(
+              () => ids.every((id) => from(id).at(-1)?.body === `last-${id}`),
+              "the last events",
+              READ_MS,
+            );
+          } finally {
+            await within(sub.close(), "closing the subscription");
+          }
+          assert.ok(!got.some((e) => String(e.body).startsWith("old")), "nothing from before");
+          for (const id of ids) {
+            // Some run of the events sent after subscribing, without a gap, then the last one.
+            const list = bodies(from(id)) as string[];
+            const first = Number(list[0]!.split("-")[2]);
+            assert.deepEqual(list, [
+              ...Array.from({ length: list.length - 1 }, (_, i) => `new-${id}-${first + i}`),
+              `last-${id}`,
+            ]);
+          }
+          assertOrdered(got);
         },
-        { startPosition: latestEventPosition, maxWaitTimeInSeconds: QUIET_S },
       );
-      try {
-        // The receiver attaches at some point after subscribe(): send until one event reaches it.
-        let n = 0;
-        const deadline = Date.now() + READ_MS;
-        while (got.length === 0) {
-          assert.ok(Date.now() < deadline, "no event sent after subscribing arrived");
-          await sendBatch(p, [`new-${n++}`], { partitionId: "0" });
-          await until(() => got.length > 0, "an event", 100).catch(() => undefined);
-        }
-        await sendBatch(p, ["last"], { partitionId: "0" });
-        await until(() => got.at(-1)?.body === "last", "the last event", READ_MS);
-      } finally {
-        await within(sub.close(), "closing the subscription");
-      }
-      const firstSeen = Number(String(got[0]!.body).slice("new-".length));
-      assert.deepEqual(bodies(got), [
-        ...Array.from(
-          { length: Number(String(got.at(-2)!.body).slice(4)) - firstSeen + 1 },
-          (_, i) => `new-${firstSeen + i}`,
-        ),
-        "last",
-      ]);
-      assert.ok(!got.some((e) => String(e.body).startsWith("old")), "nothing from before");
-      assertOrdered(got);
-    });
+    }
 
     it(
-      "subscribes to all partitions from the earliest event and from per-partition sequence numbers",
+      "subscribes to every partition from the earliest event, per-partition sequence numbers and offsets, and an enqueued time",
       CASE,
       async () => {
         const hub = newHub("all");
@@ -370,6 +388,21 @@ for (const target of [inProcess, cliProcess]) {
         });
         assert.deepEqual(bodies(fromSeq).sort(), ["a2", "b0", "b1"]);
         assertOrdered(fromSeq);
+        const offsets = await read(c, {
+          count: 2,
+          startPosition: {
+            "0": { offset: all.find((e) => e.body === "a1")!.offset },
+            "1": { offset: all.find((e) => e.body === "b0")!.offset },
+          },
+        });
+        assert.deepEqual(bodies(offsets).sort(), ["a2", "b1"]);
+        // One enqueued time for every partition: the events stored after it.
+        const t = Math.max(...all.map((e) => e.enqueuedTime));
+        await until(() => Date.now() > t, "the clock to move on");
+        await sendBatch(p, ["a3"], { partitionId: "0" });
+        await sendBatch(p, ["b2"], { partitionId: "1" });
+        const after = await read(c, { count: 2, startPosition: { enqueuedOn: t } });
+        assert.deepEqual(bodies(after).sort(), ["a3", "b2"]);
       },
     );
 
