@@ -1,7 +1,8 @@
 /**
  * Answers a peer's ATTACH: binds the link to a queue (named, dynamic, or the anonymous relay), to a
- * request node (`$management`, `$cbs`), or refuses it (attach with a null terminus, then detach
- * with the error), applying the address hooks, the CBS guard and the per-session link limit.
+ * request node (`$management`, `$cbs`), to an event hub or one of its partitions, or refuses it
+ * (attach with a null terminus, then detach with the error), applying the address hooks, the CBS
+ * guard and the per-session link limit.
  */
 import type { SourceFields, TargetFields } from "../codec/definitions/messaging.js";
 import type { AttachFields } from "../frames/performatives.js";
@@ -10,9 +11,10 @@ import type { ReceiverLink } from "../engine/receiver-link.js";
 import type { SenderLink } from "../engine/sender-link.js";
 import type { AmqpSession } from "../engine/session.js";
 import { addressText } from "./address.js";
+import type { ReaderPlan } from "./eventhubs/hub-registry.js";
 import { LinkRecord } from "./link-record.js";
 import type { AddressHooks, BrokerErrorFields } from "./options.js";
-import { Producer, type ProducerOwner, type ProducerTarget } from "./producer.js";
+import { Producer, type MessageSink, type ProducerOwner, type ProducerTarget } from "./producer.js";
 import { Queue, type DeliveryPolicy, type QueueConsumer } from "./queue.js";
 import { isRequestNode } from "./registry.js";
 
@@ -94,17 +96,31 @@ export function handleAttach(owner: AttachOwner, attach: AttachFields, session: 
   else attachConsumer(owner, attach, session);
 }
 
+/** What a named address binds a link to: a queue, an event hub's sink or reader, or a request node. */
+interface Bound {
+  readonly address: string;
+  readonly hooks: AddressHooks | undefined;
+  readonly queue?: Queue;
+  readonly sink?: MessageSink;
+  readonly reader?: ReaderPlan;
+}
+
 /** Resolves a named address for a link, or the error refusing it. */
 function bind(
   owner: AttachOwner,
   raw: string,
-): { address: string; hooks: AddressHooks | undefined; queue?: Queue } | { error: BrokerErrorFields } {
+  attach: AttachFields,
+  session: AmqpSession,
+): Bound | { error: BrokerErrorFields } {
   const ctx = owner.ctx;
   const address = ctx.resolveAddress(raw);
   const hooks = ctx.hooksFor(address);
   if (hooks?.refuseAttach) return { error: hooks.refuseAttach };
   if (isRequestNode(address)) return { address, hooks };
   if (!owner.admits(address)) return { error: unauthorized(address) };
+  // Event hub addresses are partition logs, not queues (src/broker/eventhubs/).
+  const hub = ctx.eventHubs.bind(address, attach, session.connection.remote?.properties);
+  if (hub) return "error" in hub ? hub : { address, hooks, ...hub };
   const queue = ctx.queueFor(address);
   if (!queue) return { error: notFound(address) };
   return { address, hooks, queue };
@@ -151,7 +167,7 @@ function attachProducer(owner: AttachOwner, attach: AttachFields, session: AmqpS
     startProducer(owner, accept(target), { kind: "relay" }, undefined, attach);
     return;
   }
-  const b = bind(owner, raw);
+  const b = bind(owner, raw, attach, session);
   if ("error" in b) {
     refuse(session, attach, b.error);
     return;
@@ -161,7 +177,11 @@ function attachProducer(owner: AttachOwner, attach: AttachFields, session: AmqpS
     void link.detach({ closed: true, error: b.hooks.detachAfterAttach });
     return;
   }
-  const pt: ProducerTarget = b.queue ? { kind: "queue", queue: b.queue } : { kind: "node", node: b.address };
+  const pt: ProducerTarget = b.queue
+    ? { kind: "queue", queue: b.queue }
+    : b.sink
+      ? { kind: "sink", sink: b.sink }
+      : { kind: "node", node: b.address };
   startProducer(owner, link, pt, b.address, attach);
 }
 
@@ -194,8 +214,13 @@ function attachConsumer(owner: AttachOwner, attach: AttachFields, session: AmqpS
   // the queue, then confirmed with a settled DISPOSITION carrying the applied state.
   const rcvSettleMode =
     attach.rcvSettleMode === ReceiverSettleMode.Second ? ReceiverSettleMode.Second : ReceiverSettleMode.First;
-  const accept = (s: SourceFields): SenderLink =>
-    session.acceptLink(attach, { source: s, target, rcvSettleMode }) as SenderLink;
+  const accept = (s: SourceFields, offeredCapabilities?: string[]): SenderLink =>
+    session.acceptLink(attach, {
+      source: s,
+      target,
+      rcvSettleMode,
+      ...(offeredCapabilities ? { offeredCapabilities } : {}),
+    }) as SenderLink;
   if (source.dynamic === true) {
     const q = ctx.createTemporaryQueue();
     const record = startConsumer(owner, accept({ ...source, address: q.name }), q, q.name);
@@ -207,13 +232,19 @@ function attachConsumer(owner: AttachOwner, attach: AttachFields, session: AmqpS
     refuse(session, attach, { condition: "amqp:invalid-field", description: "the source has no address" });
     return;
   }
-  const b = bind(owner, raw);
+  const b = bind(owner, raw, attach, session);
   if ("error" in b) {
     refuse(session, attach, b.error);
     return;
   }
   if (b.hooks?.detachAfterAttach) {
     void accept(source).detach({ closed: true, error: b.hooks.detachAfterAttach });
+    return;
+  }
+  if (b.reader) {
+    // An event hub's reader answers with its own source (the position filter) and capabilities.
+    const link = accept(b.reader.source, b.reader.offeredCapabilities);
+    owner.track(b.reader.start(link, b.address));
     return;
   }
   if (b.queue) {

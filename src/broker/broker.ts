@@ -1,7 +1,8 @@
 /**
  * The embedded AMQP 1.0 broker: an application of the engine's accepting side. Queues by address,
  * PeekLock delivery with redelivery and dead-lettering, dynamic nodes, the anonymous relay,
- * `$management` and `$cbs`, SASL, TLS and WebSocket listeners, limits, and test hooks.
+ * `$management` and `$cbs`, event hubs (src/broker/eventhubs/), SASL, TLS and WebSocket listeners,
+ * limits, and test hooks.
  */
 import type { ConnectionOptions } from "../engine/options.js";
 import { listenTcp } from "../transport/tcp.js";
@@ -12,6 +13,8 @@ import { scopeCovers } from "./address.js";
 import { BrokerConnection } from "./connection.js";
 import type { BrokerContext, BrokerSettings } from "./context.js";
 import { BrokerError } from "./errors.js";
+import { EventHubRegistry } from "./eventhubs/hub-registry.js";
+import type { EventHubStats } from "./eventhubs/options.js";
 import { handleManagement } from "./nodes/management.js";
 import type { AddressHooks, BrokerErrorFields, BrokerEvent, BrokerOptions, QueueStats } from "./options.js";
 import { isRequestNode, QueueRegistry } from "./registry.js";
@@ -43,6 +46,7 @@ export class Broker implements AsyncDisposable {
   readonly #ctx: BrokerContext;
   readonly #queues: QueueRegistry;
   readonly #serviceBus: ServiceBusNamespace;
+  readonly #eventHubs: EventHubRegistry;
   readonly #hooks = new Map<string, AddressHooks>();
   readonly #connections = new Map<number, BrokerConnection>();
   readonly #listeners = new Set<(event: BrokerEvent) => void>();
@@ -68,6 +72,7 @@ export class Broker implements AsyncDisposable {
       this.#serviceBus,
     );
     this.#serviceBus.bind(this.#queues);
+    this.#eventHubs = new EventHubRegistry(options, (a) => this.#queues.resolve(a));
     this.#settings = {
       maxSessionsPerConnection: Math.max(1, limits.maxSessionsPerConnection ?? 256),
       maxLinksPerSession: limits.maxLinksPerSession ?? 1024,
@@ -207,10 +212,11 @@ export class Broker implements AsyncDisposable {
     await this.#listen();
   }
 
-  /** Closes every connection and listener and drops all queues. Never hangs; idempotent. */
+  /** Closes every connection and listener and drops all queues and event hubs. Never hangs; idempotent. */
   close(): Promise<void> {
     this.#closing ??= this.stop().finally(() => {
       this.#queues.clear();
+      this.#eventHubs.clear();
       this.#listeners.clear();
     });
     return this.#closing;
@@ -348,6 +354,21 @@ export class Broker implements AsyncDisposable {
     return this.#queues.names();
   }
 
+  // ---- event hubs ----------------------------------------------------------------------------------
+
+  /**
+   * The state of the event hub `name` and of each of its partitions (undefined when there is no
+   * such hub; this never creates one).
+   */
+  eventHubStats(name: string): EventHubStats | undefined {
+    return this.#eventHubs.stats(name);
+  }
+
+  /** Names of every event hub (declared, or created on first use). */
+  eventHubNames(): string[] {
+    return this.#eventHubs.names();
+  }
+
   #queueDeleted(name: string): void {
     const error: BrokerErrorFields = {
       condition: "amqp:resource-deleted",
@@ -371,6 +392,7 @@ export class Broker implements AsyncDisposable {
 
   #makeContext(): BrokerContext {
     const queues = this.#queues;
+    const eventHubs = this.#eventHubs;
     const listeners = this.#listeners;
     const guarded = this.#options.cbs?.guardedAddresses;
     const isGuarded =
@@ -390,10 +412,12 @@ export class Broker implements AsyncDisposable {
       existingQueue: (name) => queues.get(name),
       createTemporaryQueue: () => queues.temporary(),
       deleteQueue: (name) => queues.delete(name),
-      entityExists: (scope) => queues.exists(scope),
+      eventHubs,
+      entityExists: (scope) => queues.exists(scope) || eventHubs.exists(scope),
       hooksFor: (address) => this.#hooks.get(address),
       isGuarded: (address) => !isRequestNode(address) && isGuarded(address),
-      management: (req) => handleManagement(req, queues),
+      // Event Hubs READs (com.microsoft:eventhub / com.microsoft:partition) first, then the queues'.
+      management: (req) => eventHubs.management(req) ?? handleManagement(req, queues),
       serviceBus: this.#serviceBus,
       get observed(): boolean {
         return listeners.size > 0;

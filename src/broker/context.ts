@@ -2,6 +2,7 @@
  * What the per-connection code needs from the broker (implemented by `Broker`; an interface so
  * the modules do not import each other in a cycle).
  */
+import type { EventHubRegistry } from "./eventhubs/hub-registry.js";
 import type { AddressHooks, BrokerCbsOptions, BrokerEvent, NodeRequest, NodeResponse } from "./options.js";
 import type { Queue, QueueHost } from "./queue.js";
 import type { ServiceBusNamespace } from "./servicebus/namespace.js";
@@ -30,8 +31,10 @@ export interface BrokerContext {
   createTemporaryQueue(): Queue;
   /** Deletes a queue (and detaches its links with `amqp:resource-deleted`). */
   deleteQueue(name: string): boolean;
+  /** The event hubs: asked before the queues whether an address is a hub's (src/broker/eventhubs/). */
+  readonly eventHubs: EventHubRegistry;
   hooksFor(address: string): AddressHooks | undefined;
-  /** Whether some queue exists under a token scope (always true while queues are auto-created). */
+  /** Whether some queue or event hub exists under a token scope (always true while they are auto-created). */
   entityExists(scope: string): boolean;
   /** Whether links to `address` need a CBS token first. */
   isGuarded(address: string): boolean;

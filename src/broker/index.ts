@@ -26,3 +26,10 @@ export type {
   ServiceBusOptions,
   ServiceBusTopicOptions,
 } from "./servicebus/options.js";
+export type {
+  EventHubOptions,
+  EventHubRetention,
+  EventHubStats,
+  EventHubsOptions,
+  PartitionStats,
+} from "./eventhubs/options.js";

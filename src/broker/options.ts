@@ -7,6 +7,7 @@ import type { AMQPError } from "../errors/amqp-error.js";
 import type { ErrorCompositeFields } from "../errors/error-fields.js";
 import type { TlsServerOptions } from "../transport/tls.js";
 import type { ServiceBusOptions } from "./servicebus/options.js";
+import type { EventHubsOptions } from "./eventhubs/options.js";
 
 /**
  * An AMQP error as the broker sends it (detach, close, rejected outcome): the `error` composite
@@ -207,6 +208,11 @@ export interface BrokerOptions {
   readonly queues?: BrokerQueueOptions;
   /** Claims-based security (`$cbs`). @defaultValue every token accepted, no address guarded */
   readonly cbs?: BrokerCbsOptions;
+  /**
+   * Event Hubs emulation: hubs whose partitions are retained logs read by consumer groups
+   * (docs/azure-emulator.md). @defaultValue hubs created on first use, 2 partitions each
+   */
+  readonly eventHubs?: EventHubsOptions;
   /** Test hooks by address (queue name or `$management` / `$cbs`). */
   readonly hooks?: Readonly<Record<string, AddressHooks>>;
   /** Container id the broker sends in OPEN. @defaultValue "uamqp-broker" */

@@ -17,9 +17,19 @@ import { storeMessage } from "./stored-message.js";
 /** Message format of Azure batched messages: each data section is one encoded message. */
 export const BATCH_FORMAT = 0x80013700;
 
+/**
+ * A node that stores messages its own way instead of a queue (an event hub or one of its
+ * partitions, see src/broker/eventhubs/): it takes every transfer, and its answer settles it.
+ */
+export interface MessageSink {
+  /** Stores one transfer's message; returns the outcome to settle it with. */
+  accept(payload: Buffer, messageFormat: number): DeliveryState;
+}
+
 /** Where a producer's messages go. */
 export type ProducerTarget =
   | { readonly kind: "queue"; readonly queue: Queue }
+  | { readonly kind: "sink"; readonly sink: MessageSink }
   | { readonly kind: "relay" }
   | { readonly kind: "node"; readonly node: string };
 
@@ -149,6 +159,10 @@ export class Producer {
       owner.handleNodeRequest(target.node, d.payload, this.link.session);
       return;
     }
+    if (target.kind === "sink") {
+      this.#settle(d, target.sink.accept(d.payload, d.messageFormat));
+      return;
+    }
     if (target.kind === "queue") {
       const q = target.queue;
       if (q.deleted) {
@@ -184,6 +198,8 @@ export class Producer {
         address,
       };
     }
+    const sink = ctx.eventHubs.sinkFor(address);
+    if (sink) return { target: { kind: "sink", sink }, address };
     const queue = ctx.queueFor(address);
     if (!queue)
       return { state: rejected("amqp:not-found", `the queue '${address}' does not exist`), address };

@@ -116,6 +116,7 @@ const BROKER_FIELDS = {
   cbs: { kind: "section", fields: CBS_FIELDS },
   // Checked by Broker.start, which names the offending setting in its BrokerError.
   serviceBus: { kind: "object" },
+  eventHubs: { kind: "object" },
   hooks: { kind: "program" },
 } as const satisfies Fields<BrokerOptions>;
 
@@ -146,6 +147,7 @@ export interface BrokerConfig {
   readonly queues?: Omit<BrokerQueueOptions, "resolve">;
   readonly cbs?: { readonly keys?: Readonly<Record<string, string>>; readonly guardedAddresses?: string[] };
   readonly serviceBus?: BrokerOptions["serviceBus"];
+  readonly eventHubs?: BrokerOptions["eventHubs"];
 }
 
 /** The defaults the command applies, by dotted key (e.g. `limits.maxConnections`), for tests and docs. */
@@ -755,6 +757,7 @@ export function brokerOptions(config: BrokerConfig): BrokerOptions {
     ...(queues !== undefined ? { queues } : {}),
     ...(cbs !== undefined ? { cbs } : {}),
     ...(config.serviceBus !== undefined ? { serviceBus: config.serviceBus } : {}),
+    ...(config.eventHubs !== undefined ? { eventHubs: config.eventHubs } : {}),
   };
 }
 

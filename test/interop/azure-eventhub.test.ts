@@ -4,8 +4,10 @@
  * src/engine/performative-form.ts). It opens a connection, attaches `$cbs`, puts a SAS token for a
  * guarded event hub and sends a batch; the SDK's own field reads are the test. Driven by
  * test/interop/python/eventhub_producer.py over AMQP over WebSocket (TLS, the SDK's
- * `custom_endpoint_address`, with its network trace on) and over AMQP over TLS. Skipped locally when
- * the SDK is not installed; a failure under CI=true (see test/support/peers.ts).
+ * `custom_endpoint_address`, with its network trace on) and over AMQP over TLS; then a batch with a
+ * partition key goes to the hub's partitions and the SDK's consumer reads it back from the earliest
+ * event. Skipped locally when the SDK is not installed; a failure under CI=true (see
+ * test/support/peers.ts).
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -14,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Broker, type BrokerEvent } from "../../src/broker/index.js";
+import { mapPartitionKeyToId } from "../../node_modules/@azure/event-hubs/dist/esm/impl/partitionKeyToIdMapper.js";
 import { readSections } from "../../src/message/decode.js";
 import { getTestCertificates } from "../support/certs.js";
 import { azureEventHubAvailable, peerSkip, runPython } from "../support/peers.js";
@@ -112,9 +115,59 @@ describe(
           assert.equal(messages.length, 1, "one batch");
           assert.equal(messages[0]!.messageFormat, 0x80013700);
           assert.deepEqual(eventBodies(messages[0]!.payload), out.sent);
-          assert.equal(broker.stats(hub).messageCount, out.sent.length);
+          // The SDK is an Event Hubs client: its sends to the hub's name went to the hub's partitions.
+          const stats = broker.eventHubStats(hub);
+          assert.ok(stats, "the hub exists");
+          assert.equal(
+            stats.partitions.reduce((n, p) => n + p.eventCount, 0),
+            out.sent.length,
+          );
+          assert.equal(broker.stats(hub).messageCount, 0, "no queue holds them");
         },
       );
     }
+
+    it("sends a batch with a partition key and receives it from the earliest event", TIMEOUT, async () => {
+      const hub = `hub-round-trip-${process.pid}`;
+      const port = broker.tlsPort;
+      assert.ok(port !== undefined);
+      const r = await runPython(
+        SCRIPT,
+        [String(port), caFile, hub, KEY_NAME, KEY, "tls", "0", "round-trip"],
+        {
+          timeoutMs: PYTHON_TIMEOUT_MS,
+        },
+      );
+      assert.equal(r.timedOut, false, `the SDK did not finish within ${PYTHON_TIMEOUT_MS} ms:\n${r.stderr}`);
+      assert.equal(r.code, 0, `the SDK failed:\n${r.stderr.slice(-4000)}`);
+      const out = JSON.parse(r.stdout) as {
+        sent: string[];
+        received: {
+          body: string;
+          partition: string;
+          sequence_number: number;
+          offset: string;
+          enqueued_time: number;
+          partition_key: string;
+        }[];
+      };
+      const partition = String(mapPartitionKeyToId("py-key", 2));
+      const p = broker.eventHubStats(hub)?.partitions[Number(partition)];
+      assert.ok(p);
+      assert.deepEqual(
+        out.received.map((e) => e.body),
+        out.sent,
+      );
+      assert.deepEqual(
+        out.received.map((e) => [e.partition, e.sequence_number, e.partition_key]),
+        out.sent.map((_, i) => [partition, i, "py-key"]),
+      );
+      assert.equal(out.received[0]!.offset, "0");
+      assert.equal(out.received.at(-1)!.offset, p.lastEnqueuedOffset);
+      assert.equal(out.received.at(-1)!.enqueued_time, p.lastEnqueuedTimeUtc.getTime());
+      for (let i = 1; i < out.received.length; i++) {
+        assert.ok(Number(out.received[i]!.offset) > Number(out.received[i - 1]!.offset));
+      }
+    });
   },
 );

@@ -1,6 +1,7 @@
 /**
- * The built-in `$management` node: READ, CREATE and DELETE of queues (any entity type; Event Hubs
- * style READ of `com.microsoft:eventhub` also lists partitions). Unknown operations answer 501.
+ * The built-in `$management` node: READ, CREATE and DELETE of queues (any entity type; the READs of
+ * event hubs and partitions are answered before, by src/broker/eventhubs/management.ts). Unknown
+ * operations answer 501.
  */
 import type { AMQPValue } from "../../codec/values.js";
 import type { NodeRequest, NodeResponse, QueueStats } from "../options.js";
@@ -14,8 +15,6 @@ export interface ManagedQueues {
   create(name: string): boolean;
   /** Deletes a queue; false if it does not exist. */
   delete(name: string): boolean;
-  /** Every queue name. */
-  names(): string[];
 }
 
 function statsBody(name: string, s: QueueStats): Map<string, AMQPValue> {
@@ -26,23 +25,6 @@ function statsBody(name: string, s: QueueStats): Map<string, AMQPValue> {
     ["producer_count", s.producerCount],
     ["locked_count", s.lockedCount],
     ["dead_letter_count", s.deadLetterCount],
-  ]);
-}
-
-function eventHubBody(name: string, queues: ManagedQueues): Map<string, AMQPValue> {
-  const prefix = `${name}/Partitions/`.toLowerCase();
-  const ids = queues
-    .names()
-    .filter((q) => q.toLowerCase().startsWith(prefix) && !q.slice(prefix.length).includes("/"))
-    .map((q) => q.slice(prefix.length))
-    .sort();
-  const partitionIds = ids.length > 0 ? ids : ["0"];
-  return new Map<string, AMQPValue>([
-    ["name", name],
-    ["type", "com.microsoft:eventhub"],
-    ["created_at", new Date(0)],
-    ["partition_count", partitionIds.length],
-    ["partition_ids", partitionIds],
   ]);
 }
 
@@ -62,7 +44,6 @@ export function handleManagement(req: NodeRequest, queues: ManagedQueues): NodeR
   const name = queues.resolve(req.name);
   switch (op) {
     case "READ": {
-      if (req.type === "com.microsoft:eventhub") return { statusCode: 200, body: eventHubBody(name, queues) };
       const s = queues.stats(name);
       if (!s) return { statusCode: 404, statusDescription: `the entity '${name}' could not be found` };
       return { statusCode: 200, body: statsBody(name, s) };

@@ -1,0 +1,171 @@
+/**
+ * One partition of an event hub: an append-only log of events, numbered from 0, each at the offset
+ * of the bytes before it, kept within the retention limits (count, bytes, age; the oldest go first)
+ * and read by any number of readers without being removed. Age is checked whenever the log is
+ * written or read, so no timer runs.
+ */
+import { stampEvent, type IncomingEvent, type LastEnqueued, type StoredEvent } from "./event-format.js";
+import type { EventPosition } from "./position-filter.js";
+
+/** Retention limits with every default filled in. */
+export interface Retention {
+  readonly maxEvents: number;
+  readonly maxBytes: number;
+  readonly maxAgeMs: number;
+}
+
+/** Where a reader starts: a sequence number, and a test the first events must pass. */
+export interface StartPoint {
+  readonly sequenceNumber: number;
+  /**
+   * Events from `sequenceNumber` on that fail it are skipped until one passes (a position past the
+   * end of the log: an offset or time not reached yet).
+   */
+  readonly after?: (e: StoredEvent) => boolean;
+}
+
+/** Compaction threshold of the array's consumed head (as in the queues). */
+const COMPACT_AT = 1024;
+
+export class PartitionLog {
+  readonly id: string;
+  readonly #retention: Retention;
+  #events: StoredEvent[] = [];
+  #head = 0;
+  #nextSequenceNumber = 0;
+  #nextOffset = 0;
+  #bytes = 0;
+  #last: LastEnqueued | undefined;
+  readonly #watchers = new Set<() => void>();
+
+  constructor(id: string, retention: Retention) {
+    this.id = id;
+    this.#retention = retention;
+  }
+
+  /** Events kept. */
+  get eventCount(): number {
+    return this.#events.length - this.#head;
+  }
+
+  /** Bytes of the events kept. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Sequence number of the oldest event kept, or of the next one when none is. */
+  get beginSequenceNumber(): number {
+    return this.#head < this.#events.length
+      ? this.#events[this.#head]!.sequenceNumber
+      : this.#nextSequenceNumber;
+  }
+
+  /** The sequence number the next event will get. */
+  get nextSequenceNumber(): number {
+    return this.#nextSequenceNumber;
+  }
+
+  /** The last event enqueued (kept even after it expired); undefined before the first. */
+  get lastEnqueued(): LastEnqueued | undefined {
+    return this.#last;
+  }
+
+  /** Appends events (all enqueued at `now`) and wakes the readers. */
+  append(events: readonly IncomingEvent[], now: number): void {
+    if (events.length === 0) return;
+    for (const e of events) {
+      const stored = stampEvent(e, this.#nextSequenceNumber++, this.#nextOffset, now);
+      this.#nextOffset += stored.payload.length;
+      this.#bytes += stored.payload.length;
+      this.#events.push(stored);
+      this.#last = stored;
+    }
+    this.expire(now);
+    for (const w of [...this.#watchers]) w();
+  }
+
+  /** The event numbered `sequenceNumber`, if it is kept. */
+  at(sequenceNumber: number): StoredEvent | undefined {
+    const i = this.#head + (sequenceNumber - this.beginSequenceNumber);
+    return i >= this.#head && i < this.#events.length ? this.#events[i] : undefined;
+  }
+
+  /** Calls `fn` after every append; returns a function that stops it. */
+  watch(fn: () => void): () => void {
+    this.#watchers.add(fn);
+    return () => this.#watchers.delete(fn);
+  }
+
+  /** Readers watching the log. */
+  get watcherCount(): number {
+    return this.#watchers.size;
+  }
+
+  /** Where a reader with `position` starts (the log's age limit applied at `now` first). */
+  seek(position: EventPosition, now: number): StartPoint {
+    this.expire(now);
+    const begin = this.beginSequenceNumber;
+    switch (position.kind) {
+      case "earliest":
+        return { sequenceNumber: begin };
+      case "latest":
+        return { sequenceNumber: this.#nextSequenceNumber };
+      case "sequence-number": {
+        const first = position.inclusive ? position.value : position.value + 1;
+        return { sequenceNumber: Math.max(begin, first) };
+      }
+      case "offset":
+      case "enqueued-time": {
+        const v = position.value;
+        const key =
+          position.kind === "offset" ? (e: StoredEvent) => e.offset : (e: StoredEvent) => e.enqueuedTime;
+        const after = position.inclusive ? (e: StoredEvent) => key(e) >= v : (e: StoredEvent) => key(e) > v;
+        return { sequenceNumber: this.#firstPassing(after), after };
+      }
+    }
+  }
+
+  /**
+   * The sequence number of the first kept event passing `test` (offsets and enqueued times never
+   * decrease along the log, so a binary search finds it), or the next one's when none does.
+   */
+  #firstPassing(test: (e: StoredEvent) => boolean): number {
+    let lo = this.#head;
+    let hi = this.#events.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (test(this.#events[mid]!)) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo < this.#events.length ? this.#events[lo]!.sequenceNumber : this.#nextSequenceNumber;
+  }
+
+  /** Drops the events beyond the retention limits (the newest event stays within count and bytes). */
+  expire(now: number): void {
+    const r = this.#retention;
+    const oldest = now - r.maxAgeMs;
+    while (this.#head < this.#events.length) {
+      const e = this.#events[this.#head]!;
+      const count = this.#events.length - this.#head;
+      const over = count > r.maxEvents || (count > 1 && this.#bytes > r.maxBytes) || e.enqueuedTime <= oldest;
+      if (!over) break;
+      this.#bytes -= e.payload.length;
+      this.#events[this.#head++] = undefined as unknown as StoredEvent;
+    }
+    if (this.#head === this.#events.length) {
+      this.#events = [];
+      this.#head = 0;
+    } else if (this.#head > COMPACT_AT && this.#head * 2 > this.#events.length) {
+      this.#events = this.#events.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  /** Drops every event and reader (the broker closed). */
+  clear(): void {
+    this.#events = [];
+    this.#head = 0;
+    this.#bytes = 0;
+    this.#watchers.clear();
+  }
+}
