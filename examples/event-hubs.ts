@@ -9,7 +9,7 @@
  * (`npm install @azure/event-hubs`).
  */
 import { EventHubConsumerClient, EventHubProducerClient, earliestEventPosition } from "@azure/event-hubs";
-import { Broker } from "../src/broker/index.js";
+import { Broker } from "uamqp/broker";
 
 await using broker = await Broker.start({ eventHubs: { hubs: { telemetry: { partitionCount: 2 } } } });
 const connectionString =

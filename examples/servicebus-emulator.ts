@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ServiceBusClient } from "@azure/service-bus";
-import { Broker } from "../src/broker/index.js";
+import { Broker } from "uamqp/broker";
 
 await test("an order goes through a local Service Bus queue", async () => {
   await using broker = await Broker.start();

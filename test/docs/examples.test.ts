@@ -89,6 +89,8 @@ const EXPECTED: Record<string, readonly RegExp[]> = {
     /^after resetLinkCredit\(2\): 2 messages$/m,
     /^received: job 0, job 1, job 2, job 3, job 4, job 5 \(pre-settled\)$/m,
   ],
+  "event-hubs.ts": [/^partition 0: sequence numbers 0\.\.\d+, last offset \d+, empty: false$/m],
+  "servicebus-emulator.ts": [/^# pass [1-9]\d*$/m, /^# fail 0$/m],
   "types.ts": [
     /^text +→ string$/m,
     /^1099511627776 +→ long$/m,
@@ -109,8 +111,13 @@ interface Run {
 function runExample(file: string, args: readonly string[] = []): Promise<Run> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
+    // Run as a user runs it: an example written as a node:test file must not report to this runner
+    // (which talks to its children in a binary protocol).
+    const env = { ...process.env };
+    delete env["NODE_TEST_CONTEXT"];
     const child = spawn(process.execPath, ["--import", "tsx", join("examples", file), ...args], {
       cwd: root,
+      env,
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -137,7 +144,10 @@ describe("examples", () => {
       assert.ok(readme.includes(`(${file})`), `examples/README.md links ${file}`);
       const code = readFileSync(join(root, "examples", file), "utf8");
       const imports = [...code.matchAll(/from "([^"]+)"/g)].map((m) => m[1]!);
-      assert.ok(imports.includes("uamqp"), `${file} imports "uamqp"`);
+      assert.ok(
+        imports.some((i) => i === "uamqp" || i === "uamqp/broker"),
+        `${file} imports "uamqp" or "uamqp/broker"`,
+      );
       for (const spec of imports) {
         assert.ok(!spec.startsWith("."), `${file} imports ${spec}: use the package name`);
       }
