@@ -19,7 +19,7 @@ import {
   SaslOutcome,
   SaslResponse,
 } from "../frames/performatives.js";
-import { SaslCode, type SaslMechanism } from "../sasl/mechanisms.js";
+import { SaslCode, type SaslMechanismChoice } from "../sasl/mechanisms.js";
 import { SaslClientNegotiator, type SaslClientStep } from "../sasl/sasl-client.js";
 import { authenticateInit } from "../sasl/sasl-server.js";
 import type { PeerCertificate } from "../transport/transport.js";
@@ -76,8 +76,11 @@ export class SaslPhase {
     return this.#done;
   }
 
-  /** Connecting side: authenticates with `mechanism` once the server's mechanisms arrive. */
-  startClient(mechanism: SaslMechanism): void {
+  /**
+   * Connecting side: authenticates with `mechanism` (or the first of several that the server
+   * offers) once the server's mechanisms arrive.
+   */
+  startClient(mechanism: SaslMechanismChoice): void {
     this.#client = new SaslClientNegotiator(mechanism, this.#host.options.hostname);
   }
 
