@@ -56,8 +56,8 @@ export class SaslClientNegotiator {
       const names = this.#preferred.map((m) => m.name);
       const ours =
         names.length === 1
-          ? `SASL mechanism ${names[0] ?? ""} is`
-          : `None of the SASL mechanisms ${names.join(", ")} is`;
+          ? `SASL mechanism ${names[0] ?? ""} is not`
+          : `None of the SASL mechanisms ${names.join(", ") || "(none given)"} is`;
       return {
         error: new AuthenticationException(
           `${ours} offered by the server (it offers ${offered.join(", ") || "none"})`,
