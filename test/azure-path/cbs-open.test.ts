@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { JWTTokenAuth, SASTokenAuth } from "../../src/auth/cbs-auth.js";
 import { TokenRetryPolicy } from "../../src/auth/token-retry-policy.js";
+import { createSASToken, quotePlus } from "../../src/auth/sas-token.js";
+import { parseSasToken } from "../../src/broker/index.js";
 import { Connection } from "../../src/client/connection.js";
 import { ReceiveClient } from "../../src/client/receive-client.js";
 import { SendClient } from "../../src/client/send-client.js";
@@ -238,6 +240,17 @@ describe("azure path: CBS put-token on open", () => {
     const e = await rejectionOf(new AMQPClient(b.url(HUB), { auth: refused }).open(), "refused JWT");
     assert.ok(e instanceof TokenAuthFailure);
     assert.equal(e.statusCode, 401);
+  });
+
+  it("a key name with a space and a plus (quote_plus: '+' and '%2B') is accepted by the broker's $cbs", async () => {
+    const keyName = "send only+listen";
+    assert.equal(parseSasToken(createSASToken(quotePlus(keyName), KEY, "sr", 60_000))?.skn, keyName);
+    const b = await broker({ cbs: { keys: { [keyName]: KEY }, guardedAddresses: [HUB] } });
+    const auth = SASTokenAuth.fromSharedAccessKey(b.uri(), keyName, KEY, { tls: false, port: b.broker.port });
+    assert.match(auth.token ?? "", /skn=send\+only%2Blisten$/);
+    const client = keep(new SendClient(b.url(HUB), { auth }));
+    await client.sendMessage(new Message({ body: "spaced key name" }));
+    assert.equal(b.requests("$cbs")[0]?.response?.statusCode, 200);
   });
 
   it("low-level Connection with a token auth: open() puts the token; Session.createSender then reaches the guarded address", async () => {
