@@ -367,8 +367,10 @@ export class AMQPClient implements AsyncDisposable {
   }
 
   /**
-   * uamqp's `auth_complete()`: resolves true once the connection is open (SASL done), false when the
-   * client was not opened. @throws the connection's error.
+   * uamqp's `auth_complete()`: resolves true once the connection is open (SASL done and, with a
+   * token auth, the token accepted by `$cbs`), false when the client was not opened.
+   * @throws the connection's error; `TokenAuthFailure`, `TokenExpired`, `ClientTimeout` of the CBS
+   *   authentication.
    */
   async authComplete(): Promise<boolean> {
     if (this.#stopped()) throw this.#closedError();
@@ -782,9 +784,12 @@ export class AMQPClient implements AsyncDisposable {
       return;
     }
     if (state !== "open") return;
-    // A link refused or detached when the token lapsed fails with TokenExpired, not a recovery:
-    // the expiry (heard through #onToken) fails the client.
-    if (this.#connection?.cbs?.checkExpiry() === true) return;
+    // A link refused or detached when the token lapsed fails with TokenExpired, not a recovery.
+    const expired = this.#connection?.cbs?.checkExpiry();
+    if (expired) {
+      void this.#fail(expired);
+      return;
+    }
     this.#state = "recovering";
     const now = Date.now();
     if (now - this.#lastFailureAt > STABLE_MS) this.#attempts = 0;

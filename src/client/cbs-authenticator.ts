@@ -122,6 +122,8 @@ export class CBSAuthenticator {
   #timer: NodeJS.Timeout | undefined;
   #refreshes = 0;
   #lastFailure: AMQPError | undefined;
+  /** Why the token lapsed (while the status is `expired`). */
+  #expiredError: TokenExpired | undefined;
   readonly #listeners = new Set<(event: CBSEvent) => void>();
   /** Aborted when the connection is gone. */
   readonly #stop = new AbortController();
@@ -157,16 +159,17 @@ export class CBSAuthenticator {
   }
 
   /**
-   * Whether the token in force has lapsed; when its expiry passed and the timer has not fired yet,
-   * the expiry happens now (listeners hear `expired`). For a link refused or detached at the very
-   * moment of the expiry: its failure is the token's.
+   * The `TokenExpired` error when the token in force has lapsed (undefined while it holds); when
+   * its expiry passed and the timer has not fired yet, the expiry happens now (listeners hear
+   * `expired`). For a link refused or detached at the very moment of the expiry: its failure is
+   * the token's.
    */
-  checkExpiry(): boolean {
-    if (this.#status === "expired") return true;
-    if (this.#status !== "ok" && this.#status !== "refreshing") return false;
-    if (this.#expiresAt === undefined || Date.now() < this.#expiresAt) return false;
-    this.#expire();
-    return true;
+  checkExpiry(): TokenExpired | undefined {
+    if (this.#status === "ok" || this.#status === "refreshing") {
+      if (this.#expiresAt === undefined || Date.now() < this.#expiresAt) return undefined;
+      this.#expire();
+    }
+    return this.#status === "expired" ? this.#expiredError : undefined;
   }
 
   /** Calls `listener` for every event from now on; returns the function that stops it. */
@@ -446,6 +449,7 @@ export class CBSAuthenticator {
         (last ? ` (the last refresh failed: ${last.message})` : " (it could not be renewed)"),
       { retryable: false, ...(last ? { cause: last } : {}) },
     );
+    this.#expiredError = error;
     getLogger().warn(`amqp:cbs ${error.message}`);
     this.#emit({ type: "expired", error });
   }

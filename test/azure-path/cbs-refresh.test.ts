@@ -177,6 +177,8 @@ describe("azure path: token refresh", () => {
     assert.ok(later instanceof TokenExpired);
     assert.equal(receiver.state, "failed");
     assert.ok(tokenEvents(status).includes("tokenRefreshFailed"));
+    // The guarded link the broker detaches at the expiry starts no recovery: the token's expiry wins.
+    assert.ok(!status.some((s) => s.type === "reconnecting"), status.map((s) => s.type).join(","));
     const closed = status.at(-1);
     assert.ok(closed?.type === "closed" && closed.error instanceof TokenExpired);
     // Refreshing stops with the expiry.
