@@ -8,6 +8,7 @@
  */
 import { AMQPError } from "../errors/amqp-error.js";
 import { AMQPConnectionError } from "../errors/exceptions.js";
+import { bounded } from "../policy/wait.js";
 import type { Message } from "../message/message.js";
 import {
   EXECUTE_OPTIONS,
@@ -173,11 +174,15 @@ export class MgmtOperation implements AsyncDisposable {
   /** The management node. */
   readonly target: string;
   readonly #status: MgmtStatusOptions;
-  readonly #link: RequestResponseLink;
-  readonly #opened: Promise<void>;
+  #link: RequestResponseLink | undefined;
+  /** The link pair once attached (or why it could not be). */
+  readonly #ready: Promise<RequestResponseLink>;
+  #error: AMQPError | undefined;
+  #closed = false;
 
   /**
-   * Attaches the link pair to `target` (the ATTACHes go out now; the first `execute` waits for them).
+   * Attaches the link pair to `target` now (on a connection with a token auth, once `$cbs`
+   * accepted the token: the management node wants it); the first `execute` waits for it.
    * @throws {TypeError} for an unknown option.
    */
   constructor(session: Session, options: MgmtOperationOptions = {}) {
@@ -186,20 +191,34 @@ export class MgmtOperation implements AsyncDisposable {
     this.session = session;
     this.target = target ?? MANAGEMENT_NODE;
     this.#status = status;
-    this.#link = new RequestResponseLink(session, this.target);
-    this.#opened = openManagementLink(this.#link, {});
-    this.#opened.catch(() => undefined);
+    this.#ready = this.#attach();
+    this.#ready.catch((e: unknown) => {
+      this.#error = e instanceof AMQPError ? e : new AMQPConnectionError(String(e), { cause: e });
+    });
+  }
+
+  async #attach(): Promise<RequestResponseLink> {
+    const connection = this.session.connection;
+    if (connection.usesTokenAuth) await connection.open();
+    if (this.#closed) throw new AMQPConnectionError("the MgmtOperation was closed", { retryable: false });
+    const link = new RequestResponseLink(this.session, this.target);
+    this.#link = link;
+    await openManagementLink(link, {});
+    return link;
   }
 
   /** The error that ended the link pair, if any (sticky, as uamqp's `mgmt_error`). */
   get error(): AMQPError | undefined {
-    return this.#link.error;
+    return this.#link?.error ?? this.#error;
   }
 
-  /** Resolves when the peer attached both links. @throws `AMQPConnectionError` when refused. */
+  /**
+   * Resolves when the peer attached both links.
+   * @throws `AMQPConnectionError` when refused; `ClientTimeout` after `timeout`; `AMQPAbortError`.
+   */
   async open(options: ExecuteOptions = {}): Promise<void> {
     checkOptions(options, EXECUTE_OPTIONS, "MgmtOperation.open()");
-    await openManagementLink(this.#link, options);
+    await bounded(this.#ready, { ...options, what: `management link to ${this.target}` });
   }
 
   /**
@@ -218,13 +237,14 @@ export class MgmtOperation implements AsyncDisposable {
     options: ExecuteOptions = {},
   ): Promise<MgmtResponse> {
     checkOptions(options, EXECUTE_OPTIONS, "MgmtOperation.execute()");
-    await openManagementLink(this.#link, options);
-    return executeRequest(this.#link, operation, opType, message, { ...this.#status, ...options });
+    const link = await bounded(this.#ready, { ...options, what: `management link to ${this.target}` });
+    return executeRequest(link, operation, opType, message, { ...this.#status, ...options });
   }
 
   /** Detaches the links; requests still waiting reject. Never rejects. */
   async close(): Promise<void> {
-    await this.#link.close();
+    this.#closed = true;
+    await this.#link?.close();
   }
 
   /** `await using` support: {@link MgmtOperation.close}. */

@@ -184,6 +184,19 @@ describe("azure path: management requests", () => {
     );
     assert.ok(e instanceof ErrorResponse);
     assert.equal(e.statusCode, 401);
+
+    // Low-level: a MgmtOperation made before the connection opened attaches after the put-token.
+    const auth = b.sasAuth();
+    const conn = keep(new Connection(auth.hostname, auth));
+    const mgmt = keep(new MgmtOperation(conn.createSession(), { statusCodeField: "status-code" }));
+    const r = await mgmt.execute("READ", undefined, read(HUB), { timeout: 5000 });
+    assert.equal(r.statusCode, 200);
+    const second = b.opens().at(-1)!.connectionId;
+    const put = b.requests("$cbs", second)[0];
+    const attach = b.events.find(
+      (ev) => ev.type === "attach" && ev.connectionId === second && ev.address === "$management",
+    );
+    assert.ok(put && attach && put.at <= attach.at, "put-token before the $management attach");
   });
 
   it("reads the status from either spelling; a reply without one has an undefined code", () => {
