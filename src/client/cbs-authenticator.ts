@@ -145,7 +145,7 @@ export class CBSAuthenticator {
 
   /** When the next refresh is due (ms since the epoch), while a token is in force and can be renewed. */
   get refreshAt(): number | undefined {
-    return this.#status === "ok" || this.#status === "refreshing" ? this.#refreshAt : undefined;
+    return this.#inForce() ? this.#refreshAt : undefined;
   }
 
   /** Tokens put by refreshes so far. */
@@ -165,11 +165,25 @@ export class CBSAuthenticator {
    * the token's.
    */
   checkExpiry(): TokenExpired | undefined {
-    if (this.#status === "ok" || this.#status === "refreshing") {
-      if (this.#expiresAt === undefined || Date.now() < this.#expiresAt) return undefined;
-      this.#expire();
-    }
+    this.#liveExpiry(Date.now());
     return this.#status === "expired" ? this.#expiredError : undefined;
+  }
+
+  /** Whether a token is in force (it may have lapsed a moment ago: see {@link #liveExpiry}). */
+  #inForce(): boolean {
+    return this.#status === "ok" || this.#status === "refreshing";
+  }
+
+  /**
+   * The expiry of the token in force at `now`; undefined when none is. A token whose expiry has
+   * passed expires now.
+   */
+  #liveExpiry(now: number): number | undefined {
+    const expiresAt = this.#expiresAt;
+    if (expiresAt === undefined || !this.#inForce()) return undefined;
+    if (now < expiresAt) return expiresAt;
+    this.#expire();
+    return undefined;
   }
 
   /** Calls `listener` for every event from now on; returns the function that stops it. */
@@ -192,8 +206,7 @@ export class CBSAuthenticator {
     if (this.#status === "closed") {
       return Promise.reject(new AMQPClientShutdown("the connection is closed", { retryable: false }));
     }
-    const inForce = this.#status === "ok" || this.#status === "refreshing";
-    if (inForce && !this.isExpired()) return Promise.resolve();
+    if (this.#liveExpiry(Date.now()) !== undefined) return Promise.resolve();
     if (!this.#running) {
       const running = this.#authenticate();
       this.#running = running;
@@ -342,13 +355,9 @@ export class CBSAuthenticator {
    */
   #arm(): void {
     this.#clearTimer();
-    const expiresAt = this.#expiresAt;
-    if (expiresAt === undefined || (this.#status !== "ok" && this.#status !== "refreshing")) return;
     const now = Date.now();
-    if (now >= expiresAt) {
-      this.#expire();
-      return;
-    }
+    const expiresAt = this.#liveExpiry(now);
+    if (expiresAt === undefined) return;
     const refreshAt = this.#status === "ok" && this.auth.canRefresh ? this.#refreshAt : undefined;
     const at = refreshAt === undefined ? expiresAt : Math.min(refreshAt, expiresAt);
     // Timers wait at most 2^31 - 1 ms: a longer wait is chained (the timer re-arms when it fires).
@@ -362,13 +371,9 @@ export class CBSAuthenticator {
 
   #onTimer(): void {
     this.#timer = undefined;
-    const expiresAt = this.#expiresAt;
-    if (expiresAt === undefined || (this.#status !== "ok" && this.#status !== "refreshing")) return;
     const now = Date.now();
-    if (now >= expiresAt) {
-      this.#expire();
-      return;
-    }
+    const expiresAt = this.#liveExpiry(now);
+    if (expiresAt === undefined) return;
     const refreshAt = this.#refreshAt;
     if (
       this.#status === "refreshing" ||

@@ -5,7 +5,7 @@
  * broker's `validateJwt`, 20 messages through a guarded address, and the low-level `Connection`.
  */
 import assert from "node:assert/strict";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { JWTTokenAuth, SASTokenAuth } from "../../src/auth/cbs-auth.js";
 import { TokenRetryPolicy } from "../../src/auth/token-retry-policy.js";
 import { createSASToken, quotePlus } from "../../src/auth/sas-token.js";
@@ -19,24 +19,10 @@ import { Message } from "../../src/message/message.js";
 import { MessageState } from "../../src/message/message-state.js";
 import { MessageSendResult } from "../../src/message/send-result.js";
 import { gather, rejectionOf } from "../support/waits.js";
-import { HUB, KEY, KEY_NAME, putTokenHook, startCbsBroker, type CbsBroker } from "./support.js";
+import { HUB, KEY, KEY_NAME, putTokenHook, suiteResources } from "./support.js";
 
 describe("azure path: CBS put-token on open", () => {
-  const brokers: CbsBroker[] = [];
-  const clients: { close(): Promise<void> }[] = [];
-  after(async () => {
-    for (const c of clients) await c.close();
-    for (const b of brokers) await b.broker.close();
-  });
-  const broker = async (...args: Parameters<typeof startCbsBroker>): Promise<CbsBroker> => {
-    const b = await startCbsBroker(...args);
-    brokers.push(b);
-    return b;
-  };
-  const keep = <T extends { close(): Promise<void> }>(c: T): T => {
-    clients.push(c);
-    return c;
-  };
+  const { broker, keep } = suiteResources();
 
   it("fromSharedAccessKey: SASL MSSBCBS, then one put-token (amqp-value string body, operation, type, name, expiration) answered 200, before the data link attaches", async () => {
     const b = await broker();

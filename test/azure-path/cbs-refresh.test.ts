@@ -6,7 +6,7 @@
  * the lifetime is paced; a reconnect authenticates before it re-attaches; the timers are unref'd.
  */
 import assert from "node:assert/strict";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { JWTTokenAuth, SASTokenAuth } from "../../src/auth/cbs-auth.js";
 import { createSASToken } from "../../src/auth/sas-token.js";
 import { ReceiveClient } from "../../src/client/receive-client.js";
@@ -15,16 +15,7 @@ import type { ClientStatus } from "../../src/client/client-status.js";
 import { TokenExpired } from "../../src/errors/exceptions.js";
 import { Message } from "../../src/message/message.js";
 import { gather, rejectionOf } from "../support/waits.js";
-import {
-  HUB,
-  KEY,
-  KEY_NAME,
-  putTokenHook,
-  recordStatus,
-  startCbsBroker,
-  until,
-  type CbsBroker,
-} from "./support.js";
+import { HUB, KEY, KEY_NAME, putTokenHook, recordStatus, suiteResources, until } from "./support.js";
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -39,21 +30,7 @@ const tokenEvents = (status: ClientStatus[]): string[] =>
   status.filter((s) => s.type.startsWith("token")).map((s) => s.type);
 
 describe("azure path: token refresh", () => {
-  const brokers: CbsBroker[] = [];
-  const clients: { close(): Promise<void> }[] = [];
-  after(async () => {
-    for (const c of clients) await c.close();
-    for (const b of brokers) await b.broker.close();
-  });
-  const broker = async (...args: Parameters<typeof startCbsBroker>): Promise<CbsBroker> => {
-    const b = await startCbsBroker(...args);
-    brokers.push(b);
-    return b;
-  };
-  const keep = <T extends { close(): Promise<void> }>(c: T): T => {
-    clients.push(c);
-    return c;
-  };
+  const { broker, keep } = suiteResources();
 
   it("a receiver whose token lives 3 s keeps receiving for 10 s across its expiries, with no call from the application; a put-token per refresh", async (ctx) => {
     const b = await broker();

@@ -5,29 +5,19 @@
  * with a namespace-wide token; option checks.
  */
 import assert from "node:assert/strict";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { SASTokenAuth } from "../../src/auth/cbs-auth.js";
 import { ConnectionStringError } from "../../src/auth/connection-string.js";
 import { AMQPClient } from "../../src/client/amqp-client.js";
 import { ReceiveClient } from "../../src/client/receive-client.js";
 import { SendClient } from "../../src/client/send-client.js";
 import { Message } from "../../src/message/message.js";
-import { HUB, KEY, KEY_NAME, startCbsBroker, type CbsBroker } from "./support.js";
+import { HUB, KEY, KEY_NAME, suiteResources, type CbsBroker } from "./support.js";
 
 describe("azure path: clients from connection strings", () => {
-  const brokers: CbsBroker[] = [];
-  const closing: { close(): Promise<void> }[] = [];
-  after(async () => {
-    for (const c of closing) await c.close();
-    for (const b of brokers) await b.broker.close();
-  });
-  const keep = <T extends { close(): Promise<void> }>(c: T): T => {
-    closing.push(c);
-    return c;
-  };
+  const { broker, keep } = suiteResources();
   const setup = async (): Promise<{ b: CbsBroker; cs: string }> => {
-    const b = await startCbsBroker();
-    brokers.push(b);
+    const b = await broker();
     const cs = `Endpoint=sb://127.0.0.1:${b.broker.port};SharedAccessKeyName=${KEY_NAME};SharedAccessKey=${KEY};UseDevelopmentEmulator=true`;
     return { b, cs };
   };

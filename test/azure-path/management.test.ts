@@ -6,7 +6,7 @@
  * token-authenticated connection.
  */
 import assert from "node:assert/strict";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { AMQPClient } from "../../src/client/amqp-client.js";
 import { Connection } from "../../src/client/connection.js";
 import { ErrorResponse, MgmtOperation } from "../../src/client/mgmt-operation.js";
@@ -15,7 +15,7 @@ import { SASLAnonymous } from "../../src/auth/amqp-auth.js";
 import { AMQPAbortError, AMQPConnectionError, ClientTimeout } from "../../src/errors/exceptions.js";
 import { Message } from "../../src/message/message.js";
 import { rejectionOf } from "../support/waits.js";
-import { HUB, startCbsBroker, type CbsBroker } from "./support.js";
+import { HUB, suiteResources } from "./support.js";
 
 const read = (name: string): Message => new Message({ body: null, applicationProperties: { name } });
 
@@ -25,21 +25,7 @@ function asMap(v: unknown): Map<string, unknown> {
 }
 
 describe("azure path: management requests", () => {
-  const brokers: CbsBroker[] = [];
-  const closing: { close(): Promise<void> }[] = [];
-  after(async () => {
-    for (const c of closing) await c.close();
-    for (const b of brokers) await b.broker.close();
-  });
-  const broker = async (...args: Parameters<typeof startCbsBroker>): Promise<CbsBroker> => {
-    const b = await startCbsBroker(...args);
-    brokers.push(b);
-    return b;
-  };
-  const keep = <T extends { close(): Promise<void> }>(c: T): T => {
-    closing.push(c);
-    return c;
-  };
+  const { broker, keep } = suiteResources();
 
   it("READ of an entity returns 200 and its map; the request carries operation, type, a ulong message-id and reply-to", async () => {
     const b = await broker({ cbs: {} });

@@ -14,16 +14,7 @@ import { TokenAuthFailure } from "../../src/errors/exceptions.js";
 import { Message } from "../../src/message/message.js";
 import { setLogger } from "../../src/util/log.js";
 import { rejectionOf } from "../support/waits.js";
-import {
-  HUB,
-  KEY,
-  KEY_NAME,
-  putTokenHook,
-  recordStatus,
-  startCbsBroker,
-  until,
-  type CbsBroker,
-} from "./support.js";
+import { HUB, KEY, KEY_NAME, putTokenHook, recordStatus, suiteResources, until } from "./support.js";
 
 const PASSWORD = "pl4in-Passw0rd!";
 
@@ -35,21 +26,13 @@ function signatures(token: string): string[] {
 }
 
 describe("azure path: secrets in traces, logs, errors and inspect", () => {
-  const brokers: CbsBroker[] = [];
-  const closing: { close(): Promise<void> }[] = [];
-  after(async () => {
+  const { broker, keep } = suiteResources();
+  after(() => {
     setLogger(undefined);
-    for (const c of closing) await c.close();
-    for (const b of brokers) await b.broker.close();
   });
-  const keep = <T extends { close(): Promise<void> }>(c: T): T => {
-    closing.push(c);
-    return c;
-  };
 
   it("debug: true traces and every log line hold no token, key, signature or password", async () => {
-    const b = await startCbsBroker();
-    brokers.push(b);
+    const b = await broker();
     b.broker.createQueue(HUB);
     const lines: string[] = [];
     const capture =

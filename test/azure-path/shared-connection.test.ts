@@ -4,30 +4,20 @@
  * working; `redirect()` is refused on a shared connection.
  */
 import assert from "node:assert/strict";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { Connection } from "../../src/client/connection.js";
 import { ReceiveClient } from "../../src/client/receive-client.js";
 import { SendClient } from "../../src/client/send-client.js";
 import { AMQPClient } from "../../src/client/amqp-client.js";
 import { AMQPConnectionError, LinkRedirect } from "../../src/errors/exceptions.js";
 import { Message } from "../../src/message/message.js";
-import { HUB, recordStatus, startCbsBroker, until, type CbsBroker } from "./support.js";
+import { HUB, recordStatus, suiteResources, until } from "./support.js";
 
 describe("azure path: clients on one token-authenticated connection", () => {
-  const brokers: CbsBroker[] = [];
-  const closing: { close(): Promise<void> }[] = [];
-  after(async () => {
-    for (const c of closing) await c.close();
-    for (const b of brokers) await b.broker.close();
-  });
-  const keep = <T extends { close(): Promise<void> }>(c: T): T => {
-    closing.push(c);
-    return c;
-  };
+  const { broker, keep } = suiteResources();
 
   it("two ReceiveClients: one socket, one $cbs link pair and put-token, two receiver links; closing one leaves the other; redirect() throws", async () => {
-    const b = await startCbsBroker();
-    brokers.push(b);
+    const b = await broker();
     const auth = b.sasAuth(HUB, { expiry: 3000 });
     const conn = keep(new Connection(auth.hostname, auth));
     const r1 = keep(new ReceiveClient(b.url(`${HUB}/a`)));
@@ -72,8 +62,7 @@ describe("azure path: clients on one token-authenticated connection", () => {
   });
 
   it("a plain AMQPClient and a SendClient on one connection: one $cbs link pair; both work", async () => {
-    const b = await startCbsBroker();
-    brokers.push(b);
+    const b = await broker();
     b.broker.createQueue(HUB);
     const auth = b.sasAuth();
     const conn = keep(new Connection(auth.hostname, auth));

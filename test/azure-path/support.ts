@@ -2,6 +2,7 @@
  * The Azure path against the embedded broker: a broker whose `$cbs` checks SAS tokens (`cbs.keys`)
  * and guards addresses, and readers of what it saw (put-tokens, management requests, attaches).
  */
+import { after } from "node:test";
 import type { BrokerEvent, BrokerOptions, NodeRequest, NodeResponse } from "../../src/broker/index.js";
 import { SASTokenAuth, type SharedAccessKeyOptions } from "../../src/auth/cbs-auth.js";
 import { Message } from "../../src/message/message.js";
@@ -67,4 +68,33 @@ export function putTokenHook(
 ): (request: NodeRequest) => NodeResponse | "ignore" | undefined {
   let n = 0;
   return (request) => (request.operation === "put-token" ? decide(++n, request) : undefined);
+}
+
+/** What a suite starts and must stop: its brokers, and the clients and connections it made. */
+export interface SuiteResources {
+  /** Starts a CBS broker (see {@link startCbsBroker}), closed after the suite. */
+  readonly broker: (options?: BrokerOptions) => Promise<CbsBroker>;
+  /** Closes `c` after the suite (before the brokers); returns it. */
+  readonly keep: <T extends { close(): Promise<void> }>(c: T) => T;
+}
+
+/** Call inside a `describe`: what the suite starts is closed after it, clients first. */
+export function suiteResources(): SuiteResources {
+  const brokers: CbsBroker[] = [];
+  const closing: { close(): Promise<void> }[] = [];
+  after(async () => {
+    for (const c of closing) await c.close();
+    for (const b of brokers) await b.broker.close();
+  });
+  return {
+    broker: async (options) => {
+      const b = await startCbsBroker(options);
+      brokers.push(b);
+      return b;
+    },
+    keep: (c) => {
+      closing.push(c);
+      return c;
+    },
+  };
 }
