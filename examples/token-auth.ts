@@ -1,12 +1,13 @@
 /**
  * Token authentication for Azure (docs/auth.md): a SAS auth from a connection string, or from a
- * key, and what the connection's CBS step will use from it.
+ * key, and what the connection's CBS step uses from it.
  *
  *   npx tsx examples/token-auth.ts "<connection string>" [entity]
  *   npx tsx examples/token-auth.ts        # the Service Bus emulator's string, entity "queue.1"
  *
- * For now this example can only create the auth and print its non-secret fields: the client's
- * put-token step (CBS), which will take `info.auth` as its `auth` option, is being wired (issue 12).
+ * This example creates the auths and prints their non-secret fields; a client given `info.auth` as
+ * its `auth` option (or made with `SendClient.fromConnectionString`) puts the token on `$cbs` and
+ * refreshes it: examples/management.ts runs that against the embedded broker.
  * Nothing secret is printed: `console.log(auth)` shows `<redacted>` where the token is.
  */
 import { authFromConnectionString, JWTTokenAuth, SASTokenAuth } from "uamqp";

@@ -31,16 +31,22 @@ import { ErrorPolicy } from "../policy/error-policy.js";
 import { abortError, bounded, delay, nextTurn, settleWithin } from "../policy/wait.js";
 import { deferred } from "../util/deferred.js";
 import type { ClientLink, ClientLinkEvent, ClientLinkHost } from "./client-link.js";
+import type { Message } from "../message/message.js";
+import type { CBSEvent } from "./cbs-authenticator.js";
 import {
   AMQP_CLIENT_OPTIONS,
   DEFAULTS,
+  MGMT_REQUEST_OPTIONS,
   WAIT_OPTIONS,
   checkOptions,
   compact,
+  connectionStringNames,
   optionsError,
   resolveReconnect,
+  type AMQPClientConnectionStringOptions,
   type AMQPClientOptions,
   type ConnectionOptions,
+  type MgmtRequestOptions,
   type OptionNames,
   type ResolvedReconnect,
   type SessionOptions,
@@ -48,6 +54,8 @@ import {
 } from "./client-options.js";
 import { StatusStream, logStatus, type ClientState, type ClientStatus } from "./client-status.js";
 import { Connection } from "./connection.js";
+import { clientSetup } from "./from-connection-string.js";
+import { MANAGEMENT_NODE, type MgmtResponse } from "./mgmt-operation.js";
 import type { Session } from "./session.js";
 
 export type { ClientState } from "./client-status.js";
@@ -65,6 +73,9 @@ const OPEN_OPTIONS: OptionNames<OpenOptions> = { connection: true, signal: true,
 
 /** After this long without a failure the reconnect attempt budget starts over. */
 const STABLE_MS = 30_000;
+
+/** Options of `AMQPClient.fromConnectionString()`. */
+const AMQP_CLIENT_CONNECTION_STRING_OPTIONS = connectionStringNames(AMQP_CLIENT_OPTIONS);
 
 /** Redirects followed by one `open()` before giving up. */
 const MAX_REDIRECTS = 5;
@@ -125,6 +136,8 @@ export class AMQPClient implements AsyncDisposable {
   #external = false;
   /** The link of a SendClient or ReceiveClient (none for a plain AMQPClient). */
   #link: ClientLink | undefined;
+  /** The CBS authentication of the connection this client listens to (token auths). */
+  #token: { readonly connection: Connection; readonly stop: () => void } | undefined;
 
   // Lifecycle.
   #state: ClientState = "idle";
@@ -162,6 +175,36 @@ export class AMQPClient implements AsyncDisposable {
     this.#reconnect = resolveReconnect(options.reconnect);
     // A node-name address has no host: the auth comes from a given auth or a shared connection.
     if (options.auth || !address.isNode) this.#auth = resolveAuth(address, options.auth, options.transport);
+  }
+
+  /**
+   * A client for an Azure connection string (`Endpoint=sb://…;SharedAccessKeyName=…;SharedAccessKey=…`):
+   * a `SASTokenAuth` from its key (or its `SharedAccessSignature`), TLS to the endpoint, or plain TCP
+   * with `UseDevelopmentEmulator=true`. The node is the string's `EntityPath` (or the `entityPath`
+   * option), else the namespace's `$management` node (with a namespace-wide token), which suits
+   * {@link AMQPClient.mgmtRequest}.
+   *
+   * @param options - the client's options (no `auth`), `entityPath`, and `tokenAuth`: `expiry`,
+   *   `refreshWindow`, `timeout`, `retryPolicy`, `tokenType` of the tokens
+   * @throws {ConnectionStringError} for a malformed string; {@link TypeError} for an unknown option.
+   * @example
+   * ```ts
+   * const client = AMQPClient.fromConnectionString(process.env.SERVICEBUS_CONNECTION_STRING!);
+   * const reply = await client.mgmtRequest(new Message({ applicationProperties: { name: "orders" } }), "READ");
+   * ```
+   */
+  static fromConnectionString(
+    connectionString: string,
+    options: AMQPClientConnectionStringOptions = {},
+  ): AMQPClient {
+    const setup = clientSetup<AMQPClientOptions>(
+      connectionString,
+      options,
+      AMQP_CLIENT_CONNECTION_STRING_OPTIONS,
+      "AMQPClient",
+      MANAGEMENT_NODE,
+    );
+    return new AMQPClient(setup.address, setup.options);
   }
 
   // ---- state -------------------------------------------------------------------------------------
@@ -213,7 +256,8 @@ export class AMQPClient implements AsyncDisposable {
 
   /**
    * Lifecycle events from now on: `disconnected`, `linkDetached`, `reconnecting`, `redirected`,
-   * `reconnected`, `closed`. The iteration ends after `closed`.
+   * `reconnected`, `tokenRefreshed`, `tokenRefreshFailed`, `closed`. The iteration ends after
+   * `closed`.
    */
   status(): AsyncIterableIterator<ClientStatus> {
     return this.#status.subscribe();
@@ -323,8 +367,10 @@ export class AMQPClient implements AsyncDisposable {
   }
 
   /**
-   * uamqp's `auth_complete()`: resolves true once the connection is open (SASL done), false when the
-   * client was not opened. @throws the connection's error.
+   * uamqp's `auth_complete()`: resolves true once the connection is open (SASL done and, with a
+   * token auth, the token accepted by `$cbs`), false when the client was not opened.
+   * @throws the connection's error; `TokenAuthFailure`, `TokenExpired`, `ClientTimeout` of the CBS
+   *   authentication.
    */
   async authComplete(): Promise<boolean> {
     if (this.#stopped()) throw this.#closedError();
@@ -478,12 +524,16 @@ export class AMQPClient implements AsyncDisposable {
     const attempt = new AbortController();
     const outer = signal ? AbortSignal.any([epoch, signal]) : epoch;
     const inner = AbortSignal.any([outer, attempt.signal]);
-    const work = Promise.all([
-      // A shared connection is not this client's to abort: only the client's wait ends.
-      conn.open(this.#external ? {} : { signal: inner }),
-      session.begun(),
-      this.#link?.attach(session, inner),
-    ]);
+    // A shared connection is not this client's to abort: only the client's wait ends.
+    const opened = conn.open(this.#external ? {} : { signal: inner });
+    const work: Promise<unknown> = conn.usesTokenAuth
+      ? // Token auth: the link attaches once $cbs accepted the token (its ATTACH is refused before).
+        (async () => {
+          await Promise.all([opened, session.begun()]);
+          this.#watchToken(conn);
+          await this.#link?.attach(session, inner);
+        })()
+      : Promise.all([opened, session.begun(), this.#link?.attach(session, inner)]);
     try {
       await bounded(work, { timeout, signal: outer, what: "open" });
     } catch (e) {
@@ -503,6 +553,8 @@ export class AMQPClient implements AsyncDisposable {
     const conn = this.#connection;
     const session = this.#session;
     this.#session = undefined;
+    this.#token?.stop();
+    this.#token = undefined;
     // DETACH goes out now; on an owned connection the CLOSE ends everything without waiting for
     // the peer's DETACH, on a shared one the link and the session are ended one by one.
     const linkClosed = this.#link?.detach() ?? Promise.resolve();
@@ -561,6 +613,83 @@ export class AMQPClient implements AsyncDisposable {
       // The session reports the peer's ATTACH of the client's link (the only link on it).
       onAttach: onAttach && ((info) => onAttach(info.source, info.target, info.properties, info.error)),
     });
+  }
+
+  // ---- token authentication ----------------------------------------------------------------------
+
+  /** Listens to the CBS authentication of `conn` (token auths), reporting it in `status()`. */
+  #watchToken(conn: Connection): void {
+    if (this.#token?.connection === conn) return;
+    this.#token?.stop();
+    this.#token = undefined;
+    const cbs = conn.cbs;
+    if (!cbs) return;
+    this.#token = {
+      connection: conn,
+      stop: cbs.subscribe((event) => {
+        this.#onToken(conn, event);
+      }),
+    };
+  }
+
+  #onToken(conn: Connection, event: CBSEvent): void {
+    if (conn !== this.#connection) return;
+    switch (event.type) {
+      case "authenticated":
+        return;
+      case "refreshed":
+        this.#emit({ type: "tokenRefreshed", expiresAt: event.expiresAt });
+        return;
+      case "refreshFailed":
+        this.#emit({
+          type: "tokenRefreshFailed",
+          error: event.error,
+          expiresAt: event.expiresAt,
+          retryAt: event.retryAt,
+        });
+        return;
+      case "expired":
+        // Every pending and later call of the client ends with TokenExpired.
+        if (this.#state === "open" || this.#state === "recovering") void this.#fail(event.error);
+        else if (this.#state === "opening") this.#pendingFailure ??= event.error;
+        return;
+    }
+  }
+
+  // ---- management --------------------------------------------------------------------------------
+
+  /**
+   * Sends a management request (uamqp's `mgmt_request`) on the client's session, opening the client
+   * first if needed, and resolves with the reply: status code, description and message. See
+   * {@link Session.mgmtRequest}; one link pair per node is kept for later requests, and any number
+   * may be in flight. On a token auth the connection's token covers the request.
+   *
+   * @param message - the request (application properties such as `name`; body as the node wants)
+   * @param operation - the `operation` application property, e.g. `"READ"`
+   * @param options - `opType` (default `"empty"`), `node` (default `$management`), `timeout` (ms),
+   *   `signal`, `statusCodeField`, `descriptionFields`, `throwOnErrorStatus` (default true)
+   * @throws {ErrorResponse} for a reply status other than 2xx (unless `throwOnErrorStatus: false`);
+   *   {@link ClientTimeout}; {@link AMQPAbortError}; the client's failure or the open's errors;
+   *   {@link TypeError} for an unknown option.
+   * @example
+   * ```ts
+   * const request = new Message({ body: null, applicationProperties: { name: "orders" } });
+   * const { statusCode, message } = await client.mgmtRequest(request, "READ", { timeout: 5000 });
+   * ```
+   */
+  async mgmtRequest(
+    message: Message,
+    operation: string,
+    options: MgmtRequestOptions = {},
+  ): Promise<MgmtResponse> {
+    checkOptions(options, MGMT_REQUEST_OPTIONS, "AMQPClient.mgmtRequest()");
+    const signal = options.signal;
+    if (this.#stopped()) throw this.#closedError();
+    await this.open({ signal });
+    if (!this.#is("open")) await bounded(this.clientReady(), { signal, what: "mgmtRequest()" });
+    const session = this.#session;
+    if (!session) throw this.#closedError();
+    return session.mgmtRequest(message, operation, options);
   }
 
   // ---- redirects ---------------------------------------------------------------------------------
@@ -655,6 +784,12 @@ export class AMQPClient implements AsyncDisposable {
       return;
     }
     if (state !== "open") return;
+    // A link refused or detached when the token lapsed fails with TokenExpired, not a recovery.
+    const expired = this.#connection?.cbs?.checkExpiry();
+    if (expired) {
+      void this.#fail(expired);
+      return;
+    }
     this.#state = "recovering";
     const now = Date.now();
     if (now - this.#lastFailureAt > STABLE_MS) this.#attempts = 0;

@@ -5,6 +5,7 @@
  * (uamqp raised `ValueError`) instead of ignoring it. The defaults are in {@link DEFAULTS}.
  */
 import type { AMQPAuth, TransportOptions } from "../auth/amqp-auth.js";
+import type { TokenRetryPolicy, TokenRetryPolicyOptions } from "../auth/token-retry-policy.js";
 import type { Source, Target } from "../address/index.js";
 import type { AMQPValue } from "../codec/values.js";
 import type { AMQPError } from "../errors/amqp-error.js";
@@ -589,3 +590,113 @@ export const RECEIVE_MESSAGES_OPTIONS: OptionNames<ReceiveMessagesOptions> = {
   ...RECEIVE_MESSAGE_OPTIONS,
   maxBatchSize: true,
 };
+
+// ---- management requests -------------------------------------------------------------------------
+
+/** How the status of a management reply is read, and what a status other than 2xx does. */
+export interface MgmtStatusOptions {
+  /**
+   * Application property (or properties, tried in order) of the reply's status code (uamqp's
+   * `status_code_field`). @defaultValue `"statusCode"`, else `"status-code"` (Service Bus and Event
+   * Hubs spell it differently)
+   */
+  readonly statusCodeField?: string | readonly string[] | undefined;
+  /**
+   * Application property (or properties, tried in order) of the reply's status description
+   * (uamqp's `description_fields`). @defaultValue `"statusDescription"`, else `"status-description"`
+   */
+  readonly descriptionFields?: string | readonly string[] | undefined;
+  /**
+   * Reject a reply whose status is not 2xx with an `ErrorResponse`; `false` resolves with it
+   * instead (uamqp's behaviour, which only logged it). @defaultValue true
+   */
+  readonly throwOnErrorStatus?: boolean | undefined;
+}
+const MGMT_STATUS_OPTIONS: OptionNames<MgmtStatusOptions> = {
+  statusCodeField: true,
+  descriptionFields: true,
+  throwOnErrorStatus: true,
+};
+
+/** Options of a `MgmtOperation` (uamqp's `MgmtOperation` kwargs). */
+export interface MgmtOperationOptions extends MgmtStatusOptions {
+  /** The management node. @defaultValue "$management" */
+  readonly target?: string | undefined;
+}
+export const MGMT_OPERATION_OPTIONS: OptionNames<MgmtOperationOptions> = {
+  ...MGMT_STATUS_OPTIONS,
+  target: true,
+};
+
+/**
+ * Options of `MgmtOperation.execute()`: `timeout` (ms) bounds the wait for the reply (uamqp's
+ * `timeout`, 0 = none), `signal` stops it.
+ */
+export type ExecuteOptions = WaitOptions;
+export const EXECUTE_OPTIONS: OptionNames<ExecuteOptions> = WAIT_OPTIONS;
+
+/** Options of `Session.mgmtRequest()` and `AMQPClient.mgmtRequest()` (uamqp's `mgmt_request` kwargs). */
+export interface MgmtRequestOptions extends MgmtStatusOptions, WaitOptions {
+  /** The request's `type` application property (uamqp's `op_type`). @defaultValue "empty" */
+  readonly opType?: string | undefined;
+  /** The management node. @defaultValue "$management" */
+  readonly node?: string | undefined;
+}
+export const MGMT_REQUEST_OPTIONS: OptionNames<MgmtRequestOptions> = {
+  ...MGMT_STATUS_OPTIONS,
+  ...WAIT_OPTIONS,
+  opType: true,
+  node: true,
+};
+
+// ---- clients from connection strings -------------------------------------------------------------
+
+/** Token settings of a client made from a connection string (those of `SASTokenAuth`). */
+export interface ConnectionStringTokenOptions {
+  /** Lifetime of each token made from the key, in ms. @defaultValue 3600000 (one hour) */
+  readonly expiry?: number | undefined;
+  /** Refresh each token this many ms before it expires. @defaultValue 10 % of its lifetime */
+  readonly refreshWindow?: number | undefined;
+  /** Bound on one put-token, in ms. @defaultValue 10000 */
+  readonly timeout?: number | undefined;
+  /** Retries of a refused put-token. @defaultValue `{ retries: 3, backoff: 0 }` */
+  readonly retryPolicy?: TokenRetryPolicy | TokenRetryPolicyOptions | undefined;
+  /** The put-token `type`. @defaultValue "servicebus.windows.net:sastoken" */
+  readonly tokenType?: string | undefined;
+}
+export const CONNECTION_STRING_TOKEN_OPTIONS: OptionNames<ConnectionStringTokenOptions> = {
+  expiry: true,
+  refreshWindow: true,
+  timeout: true,
+  retryPolicy: true,
+  tokenType: true,
+};
+
+/**
+ * What the `fromConnectionString()` constructors add to a client's options (which then have no
+ * `auth`: the connection string gives it; the `transport` option applies to it).
+ */
+export interface ConnectionStringOptions {
+  /** The entity (queue, topic, event hub) when the string has no `EntityPath`; both must agree. */
+  readonly entityPath?: string | undefined;
+  /** Settings of the SAS tokens made from the string. */
+  readonly tokenAuth?: ConnectionStringTokenOptions | undefined;
+}
+
+/** `names` with `auth` left out and the connection-string options added. @internal */
+export function connectionStringNames<T extends { auth?: unknown }>(
+  names: OptionNames<T>,
+): OptionNames<Omit<T, "auth"> & ConnectionStringOptions> {
+  const { auth: _auth, ...rest } = names;
+  return { ...rest, entityPath: true, tokenAuth: true } as OptionNames<
+    Omit<T, "auth"> & ConnectionStringOptions
+  >;
+}
+
+/** Options of `AMQPClient.fromConnectionString()`. */
+export type AMQPClientConnectionStringOptions = Omit<AMQPClientOptions, "auth"> & ConnectionStringOptions;
+/** Options of `SendClient.fromConnectionString()`. */
+export type SendClientConnectionStringOptions = Omit<SendClientOptions, "auth"> & ConnectionStringOptions;
+/** Options of `ReceiveClient.fromConnectionString()`. */
+export type ReceiveClientConnectionStringOptions = Omit<ReceiveClientOptions, "auth"> &
+  ConnectionStringOptions;

@@ -31,6 +31,21 @@ export type ClientStatus =
     }
   /** Connection and link are back; `resent` messages were sent again (at-least-once). */
   | { readonly type: "reconnected"; readonly attempt: number; readonly resent: number }
+  /**
+   * A new CBS token was put on the connection before the old one expired (token auths; the
+   * refresh runs on a timer, whatever the application does). `expiresAt`: ms since the epoch.
+   */
+  | { readonly type: "tokenRefreshed"; readonly expiresAt: number }
+  /**
+   * A token refresh failed; the next attempt is at `retryAt`. When no refresh succeeds before
+   * `expiresAt` the client fails with `TokenExpired` (see `closed`).
+   */
+  | {
+      readonly type: "tokenRefreshFailed";
+      readonly error: AMQPError;
+      readonly expiresAt: number;
+      readonly retryAt: number;
+    }
   /** The client closed (`error` set when a failure ended it). The stream ends after this event. */
   | { readonly type: "closed"; readonly error: AMQPError | undefined };
 
@@ -59,6 +74,14 @@ export function logStatus(label: string, status: ClientStatus): void {
       return;
     case "reconnected":
       log.info(`${prefix} recovered (attempt ${status.attempt}, ${status.resent} messages sent again)`);
+      return;
+    case "tokenRefreshed":
+      log.debug(`${prefix} token refreshed (expires ${new Date(status.expiresAt).toISOString()})`);
+      return;
+    case "tokenRefreshFailed":
+      log.warn(
+        `${prefix} token refresh failed: ${status.error.message}; next attempt ${new Date(status.retryAt).toISOString()}`,
+      );
       return;
     case "closed":
       if (status.error) log.error(`${prefix} failed: ${status.error.message}`);

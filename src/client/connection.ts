@@ -13,6 +13,7 @@ import {
 import { AmqpConnection } from "../engine/connection.js";
 import type { ErrorFields } from "../engine/remote-errors.js";
 import type { AMQPAuth } from "../auth/amqp-auth.js";
+import { CBSAuth } from "../auth/cbs-auth.js";
 import { abortError, bounded } from "../policy/wait.js";
 import { getLogger } from "../util/log.js";
 import {
@@ -25,6 +26,7 @@ import {
   type SessionOptions,
   type WaitOptions,
 } from "./client-options.js";
+import { CBSAuthenticator } from "./cbs-authenticator.js";
 import { Session } from "./session.js";
 
 export type { ConnectionOptions } from "./client-options.js";
@@ -39,6 +41,11 @@ export type ConnectionState = "idle" | "opening" | "open" | "closing" | "closed"
  * One AMQP connection (uamqp's `Connection`): connects with the transport and SASL mechanism of its
  * {@link AMQPAuth}, exchanges OPEN, sends heartbeats, and carries {@link Session}s. Once closed or
  * failed it cannot be opened again (except by {@link Connection.redirect}).
+ *
+ * With a token auth (`SASTokenAuth`, `JWTTokenAuth`) the connection authenticates over CBS: SASL
+ * MSSBCBS when the server offers it (else ANONYMOUS), then a put-token to `$cbs` on a link pair of
+ * its own, before `open()` resolves; the token is refreshed ahead of its expiry for as long as the
+ * connection lives, whoever uses it (docs/auth.md).
  *
  * @example
  * ```ts
@@ -61,6 +68,10 @@ export class Connection implements AsyncDisposable {
   #opening: Promise<void> | undefined;
   /** Aborts the connect of the open in progress (on close()). */
   #connecting: AbortController | undefined;
+  /** The connect, SASL and OPEN of the open in progress (or done). */
+  #connected: Promise<void> | undefined;
+  /** The CBS token authentication, with a token auth (made at the first open). */
+  #cbs: CBSAuthenticator | undefined;
 
   /**
    * Creates the connection; nothing is sent before {@link Connection.open}.
@@ -78,7 +89,9 @@ export class Connection implements AsyncDisposable {
   #createEngine(): AmqpConnection {
     const o = this.options;
     const logger = getLogger();
-    const mechanism = this.auth.mechanism();
+    // A token auth lets the server choose: MSSBCBS where offered (Azure), else ANONYMOUS.
+    const auth = this.auth;
+    const mechanism = auth instanceof CBSAuth ? auth.saslMechanisms() : auth.mechanism();
     const engine = new AmqpConnection({
       hostname: this.hostname,
       ...(o.containerId !== undefined ? { containerId: o.containerId } : {}),
@@ -97,6 +110,8 @@ export class Connection implements AsyncDisposable {
     });
     engine.onClose = (error) => {
       this.#state = error ? "error" : "closed";
+      // The token lives with the connection: no refresh without it.
+      void this.#cbs?.close();
     };
     return engine;
   }
@@ -104,6 +119,16 @@ export class Connection implements AsyncDisposable {
   /** @internal The protocol engine. */
   get engine(): AmqpConnection {
     return this.#engine;
+  }
+
+  /** Whether the connection authenticates with a token over CBS (its auth is a `CBSAuth`). */
+  get usesTokenAuth(): boolean {
+    return this.auth instanceof CBSAuth;
+  }
+
+  /** @internal The CBS token authentication of the connection (token auths, once opened). */
+  get cbs(): CBSAuthenticator | undefined {
+    return this.#cbs;
   }
 
   /** Our container id (the `containerId` option, or the generated uuid). */
@@ -142,10 +167,14 @@ export class Connection implements AsyncDisposable {
   }
 
   /**
-   * Connects and opens. Resolves when the peer's OPEN arrived. Idempotent while opening. `timeout`
-   * bounds the whole open (connect, SASL, OPEN), in milliseconds; none by default (the transport's
-   * `connectTimeoutMs` still bounds the connect).
-   * @throws {AuthenticationException} wrong credentials; `ClientTimeout` after `timeout`;
+   * Connects and opens. Resolves when the peer's OPEN arrived and, with a token auth, when `$cbs`
+   * accepted the token (on an open connection whose token expired, once a new one is in force).
+   * Idempotent while opening. `timeout` bounds the whole open (connect, SASL, OPEN, put-token), in
+   * milliseconds; none by default (the transport's `connectTimeoutMs` still bounds the connect,
+   * the auth's `timeout` each put-token).
+   * @throws {AuthenticationException} wrong credentials; `TokenAuthFailure` when `$cbs`
+   *   refused the token (after the auth's `retryPolicy`), `TokenExpired`; `ClientTimeout` after
+   *   `timeout`, or without an answer to a put-token within the auth's `timeout`;
    *   transport errors (`AMQP_CONNECT_FAILED`, `AMQP_TLS`…); a `ConnectionClose` if the peer refuses;
    *   `AMQPAbortError` when `signal` aborts, before (nothing is connected) or during the open (the
    *   connection is closed); {@link AMQPClientShutdown} when `close()` is called meanwhile;
@@ -154,7 +183,8 @@ export class Connection implements AsyncDisposable {
   open(options: WaitOptions = {}): Promise<void> {
     const unknown = optionsError(options, WAIT_OPTIONS, "Connection.open()");
     if (unknown) return Promise.reject(unknown);
-    if (this.#state === "open") return Promise.resolve();
+    // Open: a token auth puts a token again if the one in force expired (or the last put failed).
+    if (this.#state === "open") return this.#authenticate(options);
     if (this.#state === "closed" || this.#state === "error" || this.#state === "closing") {
       return Promise.reject(
         this.error ?? new AMQPClientShutdown("connection is closed", { retryable: false }),
@@ -167,7 +197,51 @@ export class Connection implements AsyncDisposable {
     return this.#opening;
   }
 
+  /**
+   * @internal Resolves when the AMQP connection is open (the peer's OPEN arrived), without waiting
+   * for a token auth's put-token: what links attaching on the connection wait for. Starts the open
+   * when nobody did (links may be created first; their frames are pipelined).
+   * @throws the errors of the open.
+   */
+  amqpOpened(): Promise<void> {
+    if (this.#state === "open") return Promise.resolve();
+    if (this.#state === "idle") void this.open().catch(() => undefined);
+    return this.#connected ?? this.open();
+  }
+
   async #open(options: WaitOptions): Promise<void> {
+    const { timeout, signal } = options;
+    const deadline = timeout !== undefined && timeout > 0 ? Date.now() + timeout : undefined;
+    const connected = this.#connect(options);
+    this.#connected = connected;
+    await connected;
+    if (!this.#is("open")) return;
+    const left = deadline === undefined ? undefined : Math.max(1, deadline - Date.now());
+    await this.#authenticate({ timeout: left, signal });
+  }
+
+  /**
+   * With a token auth: resolves once a token is in force (see {@link CBSAuthenticator.ensure}),
+   * within `timeout` and `signal`. At once otherwise.
+   */
+  #authenticate(options: WaitOptions): Promise<void> {
+    const auth = this.auth;
+    if (!(auth instanceof CBSAuth)) return Promise.resolve();
+    this.#cbs ??= new CBSAuthenticator(this, auth);
+    return bounded(this.#cbs.ensure(options.signal), {
+      timeout: options.timeout,
+      signal: options.signal,
+      what: "connection open (authorization)",
+    });
+  }
+
+  /** Whether the state is `s` now (for checks after an await). */
+  #is(s: ConnectionState): boolean {
+    return this.#state === s;
+  }
+
+  /** Connects, runs SASL and exchanges OPEN. */
+  async #connect(options: WaitOptions): Promise<void> {
     this.#state = "opening";
     const { timeout, signal } = options;
     const controller = new AbortController();
@@ -239,6 +313,7 @@ export class Connection implements AsyncDisposable {
     const host = error.hostname ?? error.networkHost;
     if (host === undefined || (host === this.hostname && auth === undefined)) return;
     await this.close();
+    this.#cbs = undefined;
     this.hostname = host;
     if (auth) {
       this.auth = auth;
@@ -251,6 +326,7 @@ export class Connection implements AsyncDisposable {
     this.#engine = this.#createEngine();
     this.#state = "idle";
     this.#opening = undefined;
+    this.#connected = undefined;
     await this.open();
   }
 }

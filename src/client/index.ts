@@ -14,6 +14,7 @@ export { AMQPClient, type ClientState, type OpenOptions } from "./amqp-client.js
 export { SendClient } from "./send-client.js";
 export { ReceiveClient } from "./receive-client.js";
 export { sendMessage, receiveMessage, receiveMessages } from "./helpers.js";
+export { MgmtOperation, ErrorResponse, type MgmtResponse } from "./mgmt-operation.js";
 export {
   DEFAULT_RECONNECT,
   type AMQPClientOptions,
@@ -39,5 +40,14 @@ export {
   type SendMessageOptions,
   type ReceiveMessageOptions,
   type ReceiveMessagesOptions,
+  type MgmtStatusOptions,
+  type MgmtOperationOptions,
+  type MgmtRequestOptions,
+  type ExecuteOptions,
+  type ConnectionStringOptions,
+  type ConnectionStringTokenOptions,
+  type AMQPClientConnectionStringOptions,
+  type SendClientConnectionStringOptions,
+  type ReceiveClientConnectionStringOptions,
 } from "./client-options.js";
 export type { ClientStatus } from "./client-status.js";

@@ -19,6 +19,7 @@ import {
   DEFAULTS,
   RECEIVE_BATCH_OPTIONS,
   RECEIVE_CLIENT_OPTIONS,
+  connectionStringNames,
   SIGNAL_OPTIONS,
   checkOptions,
   compact,
@@ -27,7 +28,9 @@ import {
   type ReceiveBatchOptions,
   type ReceiveClientOptions,
   type ReceiveStreamOptions,
+  type ReceiveClientConnectionStringOptions,
 } from "./client-options.js";
+import { clientSetup } from "./from-connection-string.js";
 import { InactivityTimer } from "./inactivity-timer.js";
 import { ReceiverSettleMode } from "./link-states.js";
 import { MessageReceiver } from "./message-receiver.js";
@@ -36,6 +39,9 @@ import type { Session } from "./session.js";
 import { MessageSettleFailed, resolveSettleMode, type SettleMode } from "./settle-confirm.js";
 
 export type { MessageHandler, ReceiveBatchOptions, ReceiveStreamOptions } from "./client-options.js";
+
+/** Options of `ReceiveClient.fromConnectionString()`. */
+const RECEIVE_CLIENT_CONNECTION_STRING_OPTIONS = connectionStringNames(RECEIVE_CLIENT_OPTIONS);
 
 /**
  * Receives messages from one source (uamqp's `ReceiveClient`).
@@ -110,6 +116,37 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
       detach: () => this.#detach(),
       on: (event) => this.#on(event),
     });
+  }
+
+  /**
+   * A client for an Azure connection string (`Endpoint=sb://…;SharedAccessKeyName=…;SharedAccessKey=…;EntityPath=…`):
+   * a `SASTokenAuth` from its key (or its `SharedAccessSignature`), refreshed before each token
+   * expires; TLS to the endpoint, or plain TCP with `UseDevelopmentEmulator=true`.
+   *
+   * @param options - the client's options (no `auth`), `entityPath` (when the string has no
+   *   `EntityPath`), and `tokenAuth`: `expiry`, `refreshWindow`, `timeout`, `retryPolicy`, `tokenType`
+   * @throws {ConnectionStringError} for a malformed string; {@link TypeError} for an unknown option
+   *   or no entity.
+   * @example
+   * ```ts
+   * const receiver = ReceiveClient.fromConnectionString(process.env.SERVICEBUS_CONNECTION_STRING!, {
+   *   entityPath: "orders",
+   *   timeout: 5000,
+   * });
+   * const batch = await receiver.receiveMessageBatch({ maxBatchSize: 10 });
+   * ```
+   */
+  static override fromConnectionString(
+    connectionString: string,
+    options: ReceiveClientConnectionStringOptions = {},
+  ): ReceiveClient {
+    const setup = clientSetup<ReceiveClientOptions>(
+      connectionString,
+      options,
+      RECEIVE_CLIENT_CONNECTION_STRING_OPTIONS,
+      "ReceiveClient",
+    );
+    return new ReceiveClient(setup.address, setup.options);
   }
 
   /** The source the client receives from. */

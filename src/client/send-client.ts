@@ -31,6 +31,7 @@ import {
   DEFAULTS,
   SEND_CALL_OPTIONS,
   SEND_CLIENT_OPTIONS,
+  connectionStringNames,
   SIGNAL_OPTIONS,
   checkOptions,
   compact,
@@ -38,13 +39,18 @@ import {
   type SendCallOptions,
   type SendClientOptions,
   type SignalOptions,
+  type SendClientConnectionStringOptions,
 } from "./client-options.js";
+import { clientSetup } from "./from-connection-string.js";
 import { MessageSenderState, SenderSettleMode } from "./link-states.js";
 import { MessageSender, sendOutcome, type SendOutcome } from "./message-sender.js";
 import { PendingMessages } from "./pending-messages.js";
 import type { Session } from "./session.js";
 
 export type { SendCallOptions } from "./client-options.js";
+
+/** Options of `SendClient.fromConnectionString()`. */
+const SEND_CLIENT_CONNECTION_STRING_OPTIONS = connectionStringNames(SEND_CLIENT_OPTIONS);
 
 /**
  * Sends messages to one target (uamqp's `SendClient`).
@@ -98,6 +104,37 @@ export class SendClient extends AMQPClient {
       detach: () => this.#detach(),
       on: (event) => this.#on(event),
     });
+  }
+
+  /**
+   * A client for an Azure connection string (`Endpoint=sb://…;SharedAccessKeyName=…;SharedAccessKey=…;EntityPath=…`):
+   * a `SASTokenAuth` from its key (or its `SharedAccessSignature`), refreshed before each token
+   * expires; TLS to the endpoint, or plain TCP with `UseDevelopmentEmulator=true`.
+   *
+   * @param options - the client's options (no `auth`), `entityPath` (when the string has no
+   *   `EntityPath`), and `tokenAuth`: `expiry`, `refreshWindow`, `timeout`, `retryPolicy`, `tokenType`
+   * @throws {ConnectionStringError} for a malformed string; {@link TypeError} for an unknown option
+   *   or no entity.
+   * @example
+   * ```ts
+   * const sender = SendClient.fromConnectionString(process.env.SERVICEBUS_CONNECTION_STRING!, {
+   *   entityPath: "orders",
+   *   msgTimeout: 10_000,
+   * });
+   * await sender.sendMessage(new Message({ body: "hello" }));
+   * ```
+   */
+  static override fromConnectionString(
+    connectionString: string,
+    options: SendClientConnectionStringOptions = {},
+  ): SendClient {
+    const setup = clientSetup<SendClientOptions>(
+      connectionString,
+      options,
+      SEND_CLIENT_CONNECTION_STRING_OPTIONS,
+      "SendClient",
+    );
+    return new SendClient(setup.address, setup.options);
   }
 
   /** The target the client sends to. */

@@ -10,20 +10,31 @@ import type { Link } from "../engine/link.js";
 import type { AttachFields } from "../frames/performatives.js";
 import type { AMQPError } from "../errors/amqp-error.js";
 import { abortError, bounded } from "../policy/wait.js";
+import type { Message } from "../message/message.js";
 import {
   CREATE_RECEIVER_OPTIONS,
   CREATE_SENDER_OPTIONS,
+  MGMT_REQUEST_OPTIONS,
   SESSION_OPTIONS,
   checkOptions,
   type AttachInfo,
   type CreateReceiverOptions,
   type CreateSenderOptions,
+  type MgmtRequestOptions,
   type SessionOptions,
   type WaitOptions,
 } from "./client-options.js";
 import type { Connection } from "./connection.js";
 import { MessageReceiver } from "./message-receiver.js";
 import { MessageSender } from "./message-sender.js";
+import {
+  DEFAULT_OP_TYPE,
+  MANAGEMENT_NODE,
+  executeRequest,
+  openManagementLink,
+  type MgmtResponse,
+} from "./mgmt-operation.js";
+import { RequestResponseLink } from "./request-response.js";
 import type { SourceLike, TargetLike } from "./termini.js";
 
 export type {
@@ -31,6 +42,7 @@ export type {
   SessionOptions,
   CreateSenderOptions,
   CreateReceiverOptions,
+  MgmtRequestOptions,
 } from "./client-options.js";
 
 /**
@@ -83,6 +95,8 @@ export class Session implements AsyncDisposable {
   /** Our highest link handle. */
   readonly handleMax: number;
   readonly #engine: AmqpSession;
+  /** The management link pairs of `mgmtRequest`, one per node (uamqp caches one per node too). */
+  readonly #mgmt = new Map<string, { link: RequestResponseLink; opened: Promise<void> }>();
 
   /**
    * Begins a session on `connection` (same as {@link Connection.createSession}).
@@ -136,7 +150,8 @@ export class Session implements AsyncDisposable {
     const { timeout, signal } = options;
     // An aborted signal connects nowhere.
     if (signal?.aborted === true) throw abortError(signal);
-    const attached = Promise.all([this.connection.open(), link.attached()]);
+    // The AMQP open, not a token auth's put-token: the $cbs links themselves attach meanwhile.
+    const attached = Promise.all([this.connection.amqpOpened(), link.attached()]);
     await bounded(attached, { timeout, signal, what: `${link.role} attach` });
   }
 
@@ -153,6 +168,7 @@ export class Session implements AsyncDisposable {
   async createSender(target: TargetLike, options: CreateSenderOptions = {}): Promise<MessageSender> {
     checkOptions(options, CREATE_SENDER_OPTIONS, "Session.createSender()");
     const { source, timeout, signal, ...senderOptions } = options;
+    await this.#authenticated({ timeout, signal });
     const sender = new MessageSender(this, source ?? this.connection.containerId, target, senderOptions);
     await opened(sender, { timeout, signal });
     return sender;
@@ -166,6 +182,7 @@ export class Session implements AsyncDisposable {
   async createReceiver(source: SourceLike, options: CreateReceiverOptions = {}): Promise<MessageReceiver> {
     checkOptions(options, CREATE_RECEIVER_OPTIONS, "Session.createReceiver()");
     const { target, timeout, signal, ...receiverOptions } = options;
+    await this.#authenticated({ timeout, signal });
     const receiver = new MessageReceiver(
       this,
       source,
@@ -176,8 +193,70 @@ export class Session implements AsyncDisposable {
     return receiver;
   }
 
-  /** Ends the session. Never rejects. */
+  /**
+   * On a connection with a token auth, links attach only once `$cbs` accepted the token (their
+   * ATTACH would be refused before): waits for the connection's open. At once otherwise.
+   */
+  async #authenticated(options: WaitOptions): Promise<void> {
+    if (!this.connection.usesTokenAuth) return;
+    if (options.signal?.aborted === true) throw abortError(options.signal);
+    await bounded(this.connection.open(), { ...options, what: "authorization" });
+  }
+
+  /**
+   * Sends a management request to `node` (uamqp's `mgmt_request`) and resolves with the reply: its
+   * status code, description and message. The request is a copy of `message` with the application
+   * properties `operation` and `type` (`opType`, default `"empty"`), its own message-id and the
+   * reply-to address. One link pair per node is kept on the session for every later request; any
+   * number may be in flight at once.
+   *
+   * @param options - `opType`, `node` (default `$management`), `timeout` (ms, bounds the attach and
+   *   the reply), `signal`, `statusCodeField` / `descriptionFields` (where the reply's status is),
+   *   `throwOnErrorStatus` (default true)
+   * @throws {ErrorResponse} for a reply status other than 2xx (unless `throwOnErrorStatus: false`);
+   *   {@link ClientTimeout}; `AMQPAbortError`; `AMQPConnectionError` when the node refuses the
+   *   links ("Failed to open mgmt link"); {@link TypeError} for an unknown option.
+   * @example
+   * ```ts
+   * const request = new Message({ body: null, applicationProperties: { name: "my-hub" } });
+   * const reply = await session.mgmtRequest(request, "READ", {
+   *   opType: "com.microsoft:eventhub",
+   *   statusCodeField: "status-code",
+   *   descriptionFields: "status-description",
+   *   timeout: 10_000,
+   * });
+   * reply.message.value; // Map { "name" => "my-hub", "partition_ids" => [...], … }
+   * ```
+   */
+  async mgmtRequest(
+    message: Message,
+    operation: string,
+    options: MgmtRequestOptions = {},
+  ): Promise<MgmtResponse> {
+    checkOptions(options, MGMT_REQUEST_OPTIONS, "Session.mgmtRequest()");
+    const { opType, node = MANAGEMENT_NODE, timeout, signal, ...status } = options;
+    const wait = { timeout, signal };
+    await this.#authenticated(wait);
+    const link = this.#managementLink(node);
+    await bounded(link.opened, { ...wait, what: `management link to ${node}` });
+    return executeRequest(link.link, operation, opType ?? DEFAULT_OP_TYPE, message, { ...status, ...wait });
+  }
+
+  /** The session's link pair to `node`: the cached one while usable, else a new one. */
+  #managementLink(node: string): { link: RequestResponseLink; opened: Promise<void> } {
+    const cached = this.#mgmt.get(node);
+    if (cached?.link.usable === true) return cached;
+    const link = new RequestResponseLink(this, node);
+    const opened = openManagementLink(link, {});
+    opened.catch(() => undefined);
+    const entry = { link, opened };
+    this.#mgmt.set(node, entry);
+    return entry;
+  }
+
+  /** Ends the session (and its management links). Never rejects. */
   async close(): Promise<void> {
+    this.#mgmt.clear();
     await this.#engine.end();
   }
 

@@ -2,7 +2,7 @@
  * Connection options of the engine, with their defaults.
  */
 import type { AMQPValue } from "../codec/values.js";
-import type { SaslMechanism } from "../sasl/mechanisms.js";
+import type { SaslMechanismChoice } from "../sasl/mechanisms.js";
 import type { SaslServerOptions } from "../sasl/sasl-server.js";
 import type { TraceSink } from "./trace.js";
 
@@ -27,8 +27,11 @@ export interface ConnectionOptions {
   properties?: Record<string, AMQPValue>;
   offeredCapabilities?: string[];
   desiredCapabilities?: string[];
-  /** Connecting side: the SASL mechanism; undefined = no SASL layer. */
-  sasl?: SaslMechanism | undefined;
+  /**
+   * Connecting side: the SASL mechanism, or several in order of preference (the first one the
+   * server offers is used); undefined = no SASL layer.
+   */
+  sasl?: SaslMechanismChoice | undefined;
   /** Accepting side: SASL policy; undefined = no SASL layer required. */
   saslServer?: SaslServerOptions | undefined;
   /** How long `close()` waits for the peer's CLOSE. @defaultValue 5000 */

@@ -6,7 +6,7 @@
 import type { AMQPError } from "../errors/amqp-error.js";
 import { AuthenticationException } from "../errors/exceptions.js";
 import { isVersion10, ProtocolId, type ProtocolHeader } from "../frames/protocol-header.js";
-import type { SaslMechanism } from "../sasl/mechanisms.js";
+import type { SaslMechanismChoice } from "../sasl/mechanisms.js";
 import type { SaslServerOptions } from "../sasl/sasl-server.js";
 import { protocolError } from "./remote-errors.js";
 
@@ -37,7 +37,7 @@ export type HeaderStep =
 export function clientHeaderStep(
   h: ProtocolHeader,
   sent: ProtocolId,
-  sasl: SaslMechanism | undefined,
+  sasl: SaslMechanismChoice | undefined,
 ): HeaderStep {
   if (!isVersion10(h, sent)) return { next: "fail", answer: undefined, error: headerMismatchError(h, sasl) };
   return sent === ProtocolId.Sasl ? { next: "none", answer: undefined } : { next: "amqp", answer: undefined };
@@ -90,7 +90,7 @@ export function serverHeaderStep(
 }
 
 /** Connecting side: the server answered with another header than ours. */
-function headerMismatchError(h: ProtocolHeader, sasl: SaslMechanism | undefined): AMQPError {
+function headerMismatchError(h: ProtocolHeader, sasl: SaslMechanismChoice | undefined): AMQPError {
   return h.id === ProtocolId.Sasl && !sasl
     ? new AuthenticationException("the peer requires SASL authentication but no credentials were given", {
         condition: "amqp:unauthorized-access",

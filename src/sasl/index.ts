@@ -6,6 +6,7 @@ export {
   SaslCode,
   parsePlainResponse,
   type SaslMechanism,
+  type SaslMechanismChoice,
   type PlainCredentials,
 } from "./mechanisms.js";
 export { SaslClientNegotiator, type SaslClientStep } from "./sasl-client.js";

@@ -69,6 +69,12 @@ export class SaslMssbcbsMechanism implements SaslMechanism {
   }
 }
 
+/**
+ * The mechanism of a connecting side: one mechanism, or several in order of preference (the first
+ * one the server offers is used; a token auth prefers MSSBCBS and falls back to ANONYMOUS).
+ */
+export type SaslMechanismChoice = SaslMechanism | readonly SaslMechanism[];
+
 /** Decoded SASL PLAIN response (accepting side). */
 export interface PlainCredentials {
   readonly authzid: string;

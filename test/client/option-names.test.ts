@@ -12,6 +12,7 @@ import { Connection } from "../../src/client/connection.js";
 import { receiveMessage, receiveMessages, sendMessage } from "../../src/client/helpers.js";
 import { MessageReceiver } from "../../src/client/message-receiver.js";
 import { MessageSender } from "../../src/client/message-sender.js";
+import { MgmtOperation } from "../../src/client/mgmt-operation.js";
 import { ReceiveClient } from "../../src/client/receive-client.js";
 import { SendClient } from "../../src/client/send-client.js";
 import { Session } from "../../src/client/session.js";
@@ -242,6 +243,45 @@ describe("option names: one name per option", () => {
       await client.close();
       await sender.close();
     }
+  });
+
+  it("management requests check their option names: mgmtRequest, MgmtOperation and execute", async () => {
+    const port = Number(new URL(t.broker.url).port);
+    const before = t.broker.connectionCount;
+    const client = new AMQPClient(t.url("names-mgmt"));
+    const request = new Message({ body: null });
+    try {
+      await assert.rejects(
+        client.mgmtRequest(request, "READ", js({ statusCodeFeild: "status-code" })),
+        unknownOption("statusCodeFeild", "statusCodeField", "AMQPClient.mgmtRequest()"),
+      );
+      await assert.rejects(
+        client.mgmtRequest(request, "READ", js({ timeoutMs: 1 })),
+        unknownOption("timeoutMs", "timeout", "AMQPClient.mgmtRequest()"),
+      );
+      await assert.rejects(
+        client.mgmtRequest(request, "READ", js({ op_type: "x" })),
+        unknownOption("op_type", "opType", "AMQPClient.mgmtRequest()"),
+      );
+      assert.equal(t.broker.connectionCount, before);
+    } finally {
+      await client.close();
+    }
+    await using conn = new Connection("127.0.0.1", new SASLAnonymous("127.0.0.1", { tls: false, port }));
+    const session = conn.createSession();
+    await assert.rejects(
+      session.mgmtRequest(request, "READ", js({ descriptionField: "x" })),
+      unknownOption("descriptionField", "descriptionFields", "Session.mgmtRequest()"),
+    );
+    assert.throws(
+      () => new MgmtOperation(session, js({ throwOnErrorStatsu: false })),
+      unknownOption("throwOnErrorStatsu", "throwOnErrorStatus", "MgmtOperation"),
+    );
+    await using mgmt = new MgmtOperation(session);
+    await assert.rejects(
+      mgmt.execute("READ", undefined, request, js({ timout: 1 })),
+      unknownOption("timout", "timeout", "MgmtOperation.execute()"),
+    );
   });
 
   it("the low-level Connection, Session, MessageSender and MessageReceiver check their options and calls", async () => {

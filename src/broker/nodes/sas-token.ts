@@ -35,6 +35,14 @@ function decode(s: string): string {
   }
 }
 
+/**
+ * A key name as clients encode it: form encoding, where `+` stands for a space (uamqp and the
+ * Azure SDKs `quote_plus` the key name; a literal `+` arrives as `%2B`).
+ */
+function decodeKeyName(s: string): string {
+  return decode(s.replace(/\+/g, " "));
+}
+
 /** Parses a SAS token; undefined when a field is missing or malformed. */
 export function parseSasToken(token: string): SasToken | undefined {
   if (!isSasToken(token)) return undefined;
@@ -49,7 +57,7 @@ export function parseSasToken(token: string): SasToken | undefined {
   const skn = fields.get("skn");
   if (sr === undefined || sig === undefined || se === undefined || skn === undefined) return undefined;
   if (!/^\d+$/.test(se)) return undefined;
-  return { sr, resource: decode(sr), sig: decode(sig), se: Number(se), skn: decode(skn) };
+  return { sr, resource: decode(sr), sig: decode(sig), se: Number(se), skn: decodeKeyName(skn) };
 }
 
 /** Signs `"<sr>\n<se>"` with `key` (what a valid token's `sig` holds, before URL encoding). */
