@@ -10,8 +10,8 @@
  *
  * Nothing secret is printed: keys and tokens never appear in logs, errors or `console.log` output.
  */
-import { Broker } from "../src/broker/index.js";
-import { AMQPClient, ErrorResponse, Message, ReceiveClient, SendClient } from "../src/index.js";
+import { Broker } from "uamqp/broker";
+import { AMQPClient, ErrorResponse, Message, ReceiveClient, SendClient } from "uamqp";
 
 const entity = process.argv[3] ?? "orders";
 let connectionString = process.argv[2];

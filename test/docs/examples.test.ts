@@ -91,6 +91,7 @@ const EXPECTED: Record<string, readonly RegExp[]> = {
   ],
   "event-hubs.ts": [/^partition 0: sequence numbers 0\.\.\d+, last offset \d+, empty: false$/m],
   "servicebus-emulator.ts": [/^# pass [1-9]\d*$/m, /^# fail 0$/m],
+  "management.ts": [/^received after \d+ s: still authorized$/m],
   "types.ts": [
     /^text +→ string$/m,
     /^1099511627776 +→ long$/m,
