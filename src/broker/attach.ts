@@ -5,7 +5,7 @@
  */
 import type { SourceFields, TargetFields } from "../codec/definitions/messaging.js";
 import type { AttachFields } from "../frames/performatives.js";
-import { ReceiverSettleMode } from "../engine/link.js";
+import { RcvSettleMode } from "../engine/link.js";
 import type { ReceiverLink } from "../engine/receiver-link.js";
 import type { SenderLink } from "../engine/sender-link.js";
 import type { AmqpSession } from "../engine/session.js";
@@ -132,7 +132,7 @@ function attachProducer(owner: AttachOwner, attach: AttachFields, session: AmqpS
       source: attach.source,
       target: t,
       maxMessageSize: ctx.settings.maxMessageSize,
-      rcvSettleMode: ReceiverSettleMode.First,
+      rcvSettleMode: RcvSettleMode.First,
     }) as ReceiverLink;
   if (target.dynamic === true) {
     const q = ctx.createTemporaryQueue();
@@ -141,14 +141,13 @@ function attachProducer(owner: AttachOwner, attach: AttachFields, session: AmqpS
       accept({ ...target, address: q.name }),
       { kind: "queue", queue: q },
       q.name,
-      attach,
     );
     record.whenGone(() => ctx.deleteQueue(q.name));
     return;
   }
   const raw = addressText(target.address);
   if (raw === undefined) {
-    startProducer(owner, accept(target), { kind: "relay" }, undefined, attach);
+    startProducer(owner, accept(target), { kind: "relay" }, undefined);
     return;
   }
   const b = bind(owner, raw);
@@ -162,7 +161,7 @@ function attachProducer(owner: AttachOwner, attach: AttachFields, session: AmqpS
     return;
   }
   const pt: ProducerTarget = b.queue ? { kind: "queue", queue: b.queue } : { kind: "node", node: b.address };
-  startProducer(owner, link, pt, b.address, attach);
+  startProducer(owner, link, pt, b.address);
 }
 
 function startProducer(
@@ -170,7 +169,6 @@ function startProducer(
   link: ReceiverLink,
   target: ProducerTarget,
   address: string | undefined,
-  attach: AttachFields,
 ): LinkRecord {
   const p = new Producer(owner, link, target, address);
   const record = new LinkRecord(link, address);
@@ -178,7 +176,7 @@ function startProducer(
     p.stop();
   });
   owner.track(record);
-  p.start(attach.initialDeliveryCount ?? 0);
+  p.start();
   return record;
 }
 
@@ -193,7 +191,7 @@ function attachConsumer(owner: AttachOwner, attach: AttachFields, session: AmqpS
   // Consumers get the receiver-settle-mode they ask for: with `second` their outcome is applied to
   // the queue, then confirmed with a settled DISPOSITION carrying the applied state.
   const rcvSettleMode =
-    attach.rcvSettleMode === ReceiverSettleMode.Second ? ReceiverSettleMode.Second : ReceiverSettleMode.First;
+    attach.rcvSettleMode === RcvSettleMode.Second ? RcvSettleMode.Second : RcvSettleMode.First;
   const accept = (s: SourceFields): SenderLink =>
     session.acceptLink(attach, { source: s, target, rcvSettleMode }) as SenderLink;
   if (source.dynamic === true) {

@@ -24,6 +24,7 @@ import {
 import type { Connection } from "./connection.js";
 import { MessageReceiver } from "./message-receiver.js";
 import { MessageSender } from "./message-sender.js";
+import { clientError, inClientTerms } from "./shutdown.js";
 import type { SourceLike, TargetLike } from "./termini.js";
 
 export type {
@@ -92,11 +93,15 @@ export class Session implements AsyncDisposable {
     checkOptions(options, SESSION_OPTIONS, "Session");
     this.connection = connection;
     const { onAttach, ...windows } = options;
-    this.#engine = connection.engine.createSession({
-      ...(windows.incomingWindow !== undefined ? { incomingWindow: windows.incomingWindow } : {}),
-      ...(windows.outgoingWindow !== undefined ? { outgoingWindow: windows.outgoingWindow } : {}),
-      ...(windows.handleMax !== undefined ? { handleMax: windows.handleMax } : {}),
-    });
+    try {
+      this.#engine = connection.engine.createSession({
+        ...(windows.incomingWindow !== undefined ? { incomingWindow: windows.incomingWindow } : {}),
+        ...(windows.outgoingWindow !== undefined ? { outgoingWindow: windows.outgoingWindow } : {}),
+        ...(windows.handleMax !== undefined ? { handleMax: windows.handleMax } : {}),
+      });
+    } catch (e) {
+      throw clientError(e);
+    }
     if (onAttach) {
       this.#engine.onLinkAttached = (link, attach) => {
         try {
@@ -118,12 +123,12 @@ export class Session implements AsyncDisposable {
 
   /** The error that ended the session, if any. */
   get error(): AMQPError | undefined {
-    return this.#engine.error;
+    return clientError(this.#engine.error);
   }
 
   /** Resolves when the peer answered BEGIN. @throws the session's or connection's error if it ended first. */
   async begun(): Promise<void> {
-    await this.#engine.begun();
+    await inClientTerms(this.#engine.begun());
   }
 
   /**
@@ -137,7 +142,7 @@ export class Session implements AsyncDisposable {
     // An aborted signal connects nowhere.
     if (signal?.aborted === true) throw abortError(signal);
     const attached = Promise.all([this.connection.open(), link.attached()]);
-    await bounded(attached, { timeout, signal, what: `${link.role} attach` });
+    await inClientTerms(bounded(attached, { timeout, signal, what: `${link.role} attach` }));
   }
 
   /**
