@@ -5,7 +5,7 @@
  * (`queues.lockDuration`), after which the consumer's outcome finds no lock: the lock is lost.
  */
 import type { DeliveryState } from "../codec/definitions/messaging.js";
-import type { QueueConsumer } from "./queue.js";
+import type { QueueConsumer } from "./queue-consumer.js";
 import type { StoredMessage } from "./stored-message.js";
 
 /** The condition Azure Service Bus settles an outcome with when the message's lock is gone. */

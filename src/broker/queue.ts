@@ -6,15 +6,11 @@
 import type { DeliveryState } from "../codec/definitions/messaging.js";
 import { SenderSettleMode } from "../engine/link.js";
 import type { ReceiverLink } from "../engine/receiver-link.js";
-import type { SenderLink } from "../engine/sender-link.js";
 import { lockLostState, MessageLocks, type MessageLock } from "./message-lock.js";
+import type { QueueConsumer } from "./queue-consumer.js";
 import { incrementDeliveryCount, type StoredMessage } from "./stored-message.js";
 
-/** A consumer: a sending link of the broker bound to a queue. */
-export interface QueueConsumer {
-  readonly link: SenderLink;
-  readonly connectionId: number;
-}
+export type { QueueConsumer } from "./queue-consumer.js";
 
 /** What a queue needs from its broker. */
 export interface QueueHost {
