@@ -140,7 +140,7 @@ export interface LinkSession {
 
 /**
  * A link endpoint. Its state changes only through its own methods: the session calls the
- * `@internal` handlers with the peer's frames, the application calls `attached()`, `detach()` and
+ * internal handlers with the peer's frames, the application calls `attached()`, `detach()` and
  * the methods of `SenderLink` / `ReceiverLink`; everything else is read-only from outside.
  */
 export abstract class Link<S extends LinkSession = LinkSession> {
