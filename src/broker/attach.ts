@@ -6,7 +6,7 @@
  */
 import type { SourceFields, TargetFields } from "../codec/definitions/messaging.js";
 import type { AttachFields } from "../frames/performatives.js";
-import { ReceiverSettleMode } from "../engine/link.js";
+import { RcvSettleMode } from "../engine/link.js";
 import type { ReceiverLink } from "../engine/receiver-link.js";
 import type { SenderLink } from "../engine/sender-link.js";
 import type { AmqpSession } from "../engine/session.js";
@@ -14,7 +14,8 @@ import { addressText } from "./address.js";
 import type { ReaderPlan } from "./eventhubs/hub-registry.js";
 import { LinkRecord } from "./link-record.js";
 import type { AddressHooks, BrokerErrorFields } from "./options.js";
-import { Producer, type MessageSink, type ProducerOwner, type ProducerTarget } from "./producer.js";
+import type { MessageSink } from "./message-sink.js";
+import { Producer, type ProducerOwner, type ProducerTarget } from "./producer.js";
 import { Queue, type DeliveryPolicy, type QueueConsumer } from "./queue.js";
 import { isRequestNode } from "./registry.js";
 
@@ -148,7 +149,7 @@ function attachProducer(owner: AttachOwner, attach: AttachFields, session: AmqpS
       source: attach.source,
       target: t,
       maxMessageSize: ctx.settings.maxMessageSize,
-      rcvSettleMode: ReceiverSettleMode.First,
+      rcvSettleMode: RcvSettleMode.First,
     }) as ReceiverLink;
   if (target.dynamic === true) {
     const q = ctx.createTemporaryQueue();
@@ -157,14 +158,13 @@ function attachProducer(owner: AttachOwner, attach: AttachFields, session: AmqpS
       accept({ ...target, address: q.name }),
       { kind: "queue", queue: q },
       q.name,
-      attach,
     );
     record.whenGone(() => ctx.deleteQueue(q.name));
     return;
   }
   const raw = addressText(target.address);
   if (raw === undefined) {
-    startProducer(owner, accept(target), { kind: "relay" }, undefined, attach);
+    startProducer(owner, accept(target), { kind: "relay" }, undefined);
     return;
   }
   const b = bind(owner, raw, attach, session);
@@ -182,7 +182,7 @@ function attachProducer(owner: AttachOwner, attach: AttachFields, session: AmqpS
     : b.sink
       ? { kind: "sink", sink: b.sink }
       : { kind: "node", node: b.address };
-  startProducer(owner, link, pt, b.address, attach);
+  startProducer(owner, link, pt, b.address);
 }
 
 function startProducer(
@@ -190,7 +190,6 @@ function startProducer(
   link: ReceiverLink,
   target: ProducerTarget,
   address: string | undefined,
-  attach: AttachFields,
 ): LinkRecord {
   const p = new Producer(owner, link, target, address);
   const record = new LinkRecord(link, address);
@@ -198,7 +197,7 @@ function startProducer(
     p.stop();
   });
   owner.track(record);
-  p.start(attach.initialDeliveryCount ?? 0);
+  p.start();
   return record;
 }
 
@@ -213,7 +212,7 @@ function attachConsumer(owner: AttachOwner, attach: AttachFields, session: AmqpS
   // Consumers get the receiver-settle-mode they ask for: with `second` their outcome is applied to
   // the queue, then confirmed with a settled DISPOSITION carrying the applied state.
   const rcvSettleMode =
-    attach.rcvSettleMode === ReceiverSettleMode.Second ? ReceiverSettleMode.Second : ReceiverSettleMode.First;
+    attach.rcvSettleMode === RcvSettleMode.Second ? RcvSettleMode.Second : RcvSettleMode.First;
   const accept = (s: SourceFields, offeredCapabilities?: string[]): SenderLink =>
     session.acceptLink(attach, {
       source: s,

@@ -5,6 +5,7 @@
  * limits, and test hooks.
  */
 import type { ConnectionOptions } from "../engine/options.js";
+import { settleWithin } from "../policy/wait.js";
 import { listenTcp } from "../transport/tcp.js";
 import { listenTls } from "../transport/tls.js";
 import type { Transport, TransportServer } from "../transport/transport.js";
@@ -277,13 +278,7 @@ export class Broker implements AsyncDisposable {
     options: { abrupt?: boolean } = {},
   ): Promise<void> {
     const all = [...this.#connections.values()].map((c) => c.close(error, options.abrupt ?? false));
-    let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, CLOSE_GRACE_MS + 500);
-      timer.unref();
-    });
-    await Promise.race([Promise.all(all), grace]);
-    clearTimeout(timer);
+    await settleWithin(Promise.all(all), CLOSE_GRACE_MS + 500);
   }
 
   /**

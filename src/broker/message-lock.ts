@@ -5,26 +5,25 @@
  * (`queues.lockDuration`), after which the consumer's outcome finds no lock: the lock is lost.
  */
 import type { DeliveryState } from "../codec/definitions/messaging.js";
-import type { QueueConsumer } from "./queue.js";
 import type { StoredMessage } from "./stored-message.js";
 
 /** The condition Azure Service Bus settles an outcome with when the message's lock is gone. */
 export const MESSAGE_LOCK_LOST = "com.microsoft:message-lock-lost";
 
-/** The lock of one delivered message. */
-export interface MessageLock {
+/** The lock of one delivered message, held by a consumer of type `C` (the queue's). */
+export interface MessageLock<C = unknown> {
   /** The delivery tag of the delivery holding the lock (8 bytes; 16 for a Service Bus consumer). */
   readonly token: Buffer;
   readonly message: StoredMessage;
-  readonly consumer: QueueConsumer;
+  readonly consumer: C;
   /** When the lock expires (ms since the epoch; Infinity = when the consumer settles or detaches). */
   readonly lockedUntil: number;
 }
 
-interface LockEntry extends MessageLock {
+interface LockEntry<C> extends MessageLock<C> {
   timer: NodeJS.Timeout | undefined;
   lockedUntil: number;
-  readonly onExpired: (lock: MessageLock) => void;
+  readonly onExpired: (lock: MessageLock<C>) => void;
 }
 
 /** The state an outcome for a lost lock is settled with (receiver-settle-mode second). */
@@ -38,8 +37,9 @@ export function lockLostState(): DeliveryState {
   };
 }
 
-export class MessageLocks {
-  readonly #locks = new Map<string, LockEntry>();
+/** The locks of one queue; `C` is its consumer type (generic so that this module needs no queue). */
+export class MessageLocks<C> {
+  readonly #locks = new Map<string, LockEntry<C>>();
   #next = 0n;
 
   /** Locks held. */
@@ -53,17 +53,17 @@ export class MessageLocks {
    */
   take(
     message: StoredMessage,
-    consumer: QueueConsumer,
+    consumer: C,
     durationMs: number,
-    onExpired: (lock: MessageLock) => void,
+    onExpired: (lock: MessageLock<C>) => void,
     token?: Buffer,
-  ): MessageLock {
+  ): MessageLock<C> {
     let t = token;
     if (t === undefined) {
       t = Buffer.alloc(8);
       t.writeBigUInt64BE(++this.#next);
     }
-    const entry: LockEntry = {
+    const entry: LockEntry<C> = {
       token: t,
       message,
       consumer,
@@ -76,7 +76,7 @@ export class MessageLocks {
     return entry;
   }
 
-  #arm(entry: LockEntry, durationMs: number): void {
+  #arm(entry: LockEntry<C>, durationMs: number): void {
     if (entry.timer) clearTimeout(entry.timer);
     entry.timer = undefined;
     if (durationMs <= 0) {
@@ -96,13 +96,13 @@ export class MessageLocks {
   }
 
   /** The lock held under `token`, if it is still held. */
-  find(token: Uint8Array | undefined): MessageLock | undefined {
+  find(token: Uint8Array | undefined): MessageLock<C> | undefined {
     if (token === undefined || token.length === 0) return undefined;
     return this.#locks.get(Buffer.from(token.buffer, token.byteOffset, token.length).toString("hex"));
   }
 
   /** Extends a held lock by `durationMs` from now; returns its new expiry, undefined when not held. */
-  renew(lock: MessageLock, durationMs: number): number | undefined {
+  renew(lock: MessageLock<C>, durationMs: number): number | undefined {
     const entry = this.#locks.get(lock.token.toString("hex"));
     if (entry !== lock) return undefined;
     this.#arm(entry, durationMs);
@@ -110,12 +110,12 @@ export class MessageLocks {
   }
 
   /** Every lock held. */
-  all(): MessageLock[] {
+  all(): MessageLock<C>[] {
     return [...this.#locks.values()];
   }
 
   /** Ends a lock; false when it had already ended (expired, or released before). */
-  release(lock: MessageLock): boolean {
+  release(lock: MessageLock<C>): boolean {
     const key = lock.token.toString("hex");
     const entry = this.#locks.get(key);
     if (entry !== lock) return false;

@@ -4,27 +4,16 @@
  * Credit is granted in windows and withheld while the queue is full (back-pressure).
  */
 import type { DeliveryState, IncomingDelivery } from "../engine/delivery.js";
+import type { LinkSession } from "../engine/link.js";
 import type { ReceiverLink } from "../engine/receiver-link.js";
-import type { AmqpSession } from "../engine/session.js";
 import { addressText } from "./address.js";
 import type { BrokerContext } from "./context.js";
 import { readDataSections, readProperties, scanSections } from "./message-scan.js";
 import type { DeliveryHook } from "./options.js";
 import type { Queue } from "./queue.js";
 import { isRequestNode } from "./registry.js";
+import { BATCH_FORMAT, type MessageSink } from "./message-sink.js";
 import { storeMessage } from "./stored-message.js";
-
-/** Message format of Azure batched messages: each data section is one encoded message. */
-export const BATCH_FORMAT = 0x80013700;
-
-/**
- * A node that stores messages its own way instead of a queue (an event hub or one of its
- * partitions, see src/broker/eventhubs/): it takes every transfer, and its answer settles it.
- */
-export interface MessageSink {
-  /** Stores one transfer's message; returns the outcome to settle it with. */
-  accept(payload: Buffer, messageFormat: number): DeliveryState;
-}
 
 /** Where a producer's messages go. */
 export type ProducerTarget =
@@ -39,8 +28,11 @@ export interface ProducerOwner {
   readonly ctx: BrokerContext;
   /** Whether this connection may reach `address` (guarded addresses need a CBS token first). */
   admits(address: string): boolean;
-  /** Handles a request to `$management` / `$cbs` and routes the response. */
-  handleNodeRequest(node: string, payload: Buffer, session: AmqpSession): void;
+  /**
+   * Handles a request to `$management` / `$cbs` and routes the response; `session` is the session
+   * of the request's link (the connection's `AmqpSession`, as the link knows it).
+   */
+  handleNodeRequest(node: string, payload: Buffer, session: LinkSession): void;
 }
 
 function hookState(h: DeliveryHook): DeliveryState {
@@ -87,12 +79,14 @@ export class Producer {
     this.#window = owner.ctx.settings.producerCredit;
   }
 
-  /** Starts receiving: installs the delivery handler and grants the first credit. */
-  start(initialDeliveryCount: number): void {
+  /**
+   * Starts receiving: installs the delivery handler and grants the first credit (the link took
+   * the client's initial delivery-count from its ATTACH).
+   */
+  start(): void {
     const link = this.link;
-    link.deliveryCount = initialDeliveryCount;
     // The broker never takes credit back, so a delivery without credit is the client's fault.
-    link.strictCredit = true;
+    link.enforceCredit();
     link.onDelivery = (d) => {
       this.#onDelivery(d);
     };
@@ -104,7 +98,7 @@ export class Producer {
       this.target.queue.spaceListeners.add(this.#onSpace);
       this.topUp();
     } else {
-      link.autoCredit = this.#window;
+      link.setAutoCredit(this.#window);
       link.flow(this.#window);
     }
   }

@@ -102,7 +102,7 @@ export class Queue {
   /** Messages back from a consumer, in arrival order; always older than everything in `#main`. */
   #redeliver: StoredMessage[] = [];
   #locked = 0;
-  readonly #locks = new MessageLocks();
+  readonly #locks = new MessageLocks<QueueConsumer>();
   #nextSeq = 1;
   #rr = 0;
   #dispatching = false;
@@ -161,7 +161,7 @@ export class Queue {
   }
 
   /** The messages held: ready ones (in delivery order) and locked ones (for peeking). */
-  messages(): { readonly ready: StoredMessage[]; readonly locked: readonly MessageLock[] } {
+  messages(): { readonly ready: StoredMessage[]; readonly locked: readonly MessageLock<QueueConsumer>[] } {
     return {
       ready: [...this.#redeliver, ...this.#main.slice(this.#head)],
       locked: this.#locks.all(),
@@ -169,12 +169,12 @@ export class Queue {
   }
 
   /** The lock held under `token`, if any. */
-  findLock(token: Uint8Array): MessageLock | undefined {
+  findLock(token: Uint8Array): MessageLock<QueueConsumer> | undefined {
     return this.#locks.find(token);
   }
 
   /** Extends a held lock by `durationMs` from now; its new expiry, or undefined when it is gone. */
-  renewLock(lock: MessageLock, durationMs: number): number | undefined {
+  renewLock(lock: MessageLock<QueueConsumer>, durationMs: number): number | undefined {
     return this.#locks.renew(lock, durationMs);
   }
 
@@ -346,7 +346,7 @@ export class Queue {
    * the state to confirm it with.
    */
   #applyOutcome(
-    lock: MessageLock,
+    lock: MessageLock<QueueConsumer>,
     state: DeliveryState | undefined,
   ): { readonly state: DeliveryState | undefined } | undefined {
     if (!this.#locks.release(lock)) return undefined;

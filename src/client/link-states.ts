@@ -18,8 +18,8 @@ export type MessageReceiverState = MessageSenderState;
 export { SenderSettleMode } from "../engine/link.js";
 
 /**
- * uamqp's receive settle modes: how a receiver wants its messages, not the ATTACH field of the same
- * name (the engine's `ReceiverSettleMode`, `First`/`Second`). ReceiveAndDelete: the broker sends
+ * uamqp's receive settle modes: how a receiver wants its messages, not the ATTACH field
+ * `rcv-settle-mode` (the engine's `RcvSettleMode`, `First`/`Second`). ReceiveAndDelete: the broker sends
  * pre-settled messages (at most once). PeekLock: messages stay locked until the receiver settles
  * them (at least once). On the wire PeekLock uses unsettled transfers with receiver-settle-mode
  * `first` (the mode every broker supports; uamqp asked for `second`; `settleMode: "confirm"` asks

@@ -11,7 +11,7 @@
  */
 import type { AMQPError } from "../errors/amqp-error.js";
 import type { IncomingDelivery } from "../engine/delivery.js";
-import { ReceiverSettleMode as WireReceiverSettleMode } from "../engine/link.js";
+import { RcvSettleMode } from "../engine/link.js";
 import type { ReceiverLink } from "../engine/receiver-link.js";
 import { Message } from "../message/message.js";
 import {
@@ -27,6 +27,7 @@ import {
 import { MessageReceiverState, ReceiverSettleMode, SenderSettleMode } from "./link-states.js";
 import { deliverySettler, resolveSettleMode, SettleMode } from "./settle-confirm.js";
 import type { Session } from "./session.js";
+import { clientError, inClientTerms } from "./shutdown.js";
 import { toSource, toTarget, type SourceLike, type TargetLike } from "./termini.js";
 
 export type { MessageReceiverOptions } from "./client-options.js";
@@ -93,8 +94,7 @@ export class MessageReceiver implements AsyncDisposable {
       ...(src ? { source: src } : {}),
       ...(tgt ? { target: tgt } : {}),
       sndSettleMode: peekLock ? SenderSettleMode.Unsettled : SenderSettleMode.Settled,
-      rcvSettleMode:
-        this.settleMode === SettleMode.Confirm ? WireReceiverSettleMode.Second : WireReceiverSettleMode.First,
+      rcvSettleMode: this.settleMode === SettleMode.Confirm ? RcvSettleMode.Second : RcvSettleMode.First,
       maxMessageSize: options.maxMessageSize ?? DEFAULTS.maxMessageSize,
       ...(options.properties ? { properties: options.properties } : {}),
       ...(options.desiredCapabilities ? { desiredCapabilities: options.desiredCapabilities } : {}),
@@ -106,7 +106,7 @@ export class MessageReceiver implements AsyncDisposable {
     };
     this.#link.onDetach = (error) => {
       this.#state = MessageReceiverState.Error;
-      this.onDetached?.(error);
+      this.onDetached?.(clientError(error));
     };
     // The sender used up or gave back credit without sending (a drain answer, credit returned).
     this.#link.onSenderFlow = () => {
@@ -133,7 +133,7 @@ export class MessageReceiver implements AsyncDisposable {
 
   /** The error that detached the link, if any (sticky). */
   get error(): AMQPError | undefined {
-    return this.#link.error;
+    return clientError(this.#link.error);
   }
 
   /** Current link credit. */
@@ -245,7 +245,7 @@ export class MessageReceiver implements AsyncDisposable {
   async drain(): Promise<void> {
     this.#draining = true;
     try {
-      await this.#link.drain();
+      await inClientTerms(this.#link.drain());
     } finally {
       this.#draining = false;
     }

@@ -9,13 +9,14 @@
  */
 import { AMQPError } from "../errors/amqp-error.js";
 import { EncodeError } from "../errors/decode-error.js";
-import { ClientTimeout, MessageResponse, MessageSendFailed } from "../errors/exceptions.js";
+import { AMQPAbortError, ClientTimeout, MessageResponse, MessageSendFailed } from "../errors/exceptions.js";
 import { sendErrorFromOutcome } from "../errors/mapping.js";
 import type { DeliveryState } from "../engine/delivery.js";
-import { ReceiverSettleMode as WireReceiverSettleMode } from "../engine/link.js";
+import { RcvSettleMode } from "../engine/link.js";
 import type { SenderLink } from "../engine/sender-link.js";
 import type { Message } from "../message/message.js";
 import { MessageSendResult } from "../message/send-result.js";
+import { deadline } from "../policy/wait.js";
 import {
   DEFAULTS,
   MESSAGE_SENDER_OPTIONS,
@@ -28,6 +29,7 @@ import {
 } from "./client-options.js";
 import { MessageSenderState, SenderSettleMode, ReceiverSettleMode } from "./link-states.js";
 import type { Session } from "./session.js";
+import { clientError } from "./shutdown.js";
 import { toSource, toTarget, type SourceLike, type TargetLike } from "./termini.js";
 
 export type { MessageSenderOptions, SendOptions } from "./client-options.js";
@@ -51,7 +53,8 @@ export interface SendOutcome {
  * - failed with a message-level error (`MessageResponse`: refused before the transfer) or an
  *   `EncodeError`, or with anything that is not an `AMQPError` → `Error`;
  * - failed with any other error (the link, session or connection went away, the call was aborted
- *   or the client closed) → `Cancelled`.
+ *   or the client closed) → `Cancelled`; the engine's error for a connection, session or link
+ *   that we closed is reported as `AMQPClientShutdown` (`shutdown.ts`).
  * @internal
  */
 export function sendOutcome(
@@ -63,7 +66,7 @@ export function sendOutcome(
     const error = sendErrorFromOutcome(state) ?? new MessageSendFailed(`unexpected outcome ${state.type}`);
     return { result: MessageSendResult.Error, state, error };
   }
-  const f = end.failure;
+  const f = clientError(end.failure);
   if (f instanceof ClientTimeout) return { result: MessageSendResult.Timeout, error: f };
   if (!(f instanceof AMQPError)) {
     const text = f instanceof Error ? f.message : String(f);
@@ -115,7 +118,7 @@ export class MessageSender implements AsyncDisposable {
       ...(src ? { source: src } : {}),
       ...(tgt ? { target: tgt } : {}),
       sndSettleMode: options.sendSettleMode ?? SenderSettleMode.Unsettled,
-      rcvSettleMode: WireReceiverSettleMode.First,
+      rcvSettleMode: RcvSettleMode.First,
       maxMessageSize: options.maxMessageSize ?? DEFAULTS.maxMessageSize,
       ...(options.properties ? { properties: options.properties } : {}),
       ...(options.desiredCapabilities ? { desiredCapabilities: options.desiredCapabilities } : {}),
@@ -125,7 +128,7 @@ export class MessageSender implements AsyncDisposable {
     this.#state = MessageSenderState.Opening;
     this.#link.onDetach = (error) => {
       this.#state = MessageSenderState.Error;
-      this.onDetached?.(error);
+      this.onDetached?.(clientError(error));
     };
     this.#link.onCredit = () => {
       this.onCredit?.();
@@ -144,7 +147,7 @@ export class MessageSender implements AsyncDisposable {
 
   /** The error that detached the link, if any (sticky). */
   get error(): AMQPError | undefined {
-    return this.#link.error;
+    return clientError(this.#link.error);
   }
 
   /** The peer's max-message-size, once attached. */
@@ -200,16 +203,21 @@ export class MessageSender implements AsyncDisposable {
       );
       return sendOutcome({ failure: error });
     }
+    // The deadline takes the delivery back while it waits for credit (the engine's abort), and
+    // stops waiting for its outcome once it is out.
+    const limit = deadline({ timeout: options.timeout, signal: options.signal, what: "message send" });
     try {
       const state = await this.#link.send(payload, {
         messageFormat: message.messageFormat,
-        ...(options.timeout !== undefined ? { timeoutMs: options.timeout } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
+        ...(limit.signal ? { signal: limit.signal } : {}),
         ...(options.settled !== undefined ? { settled: options.settled } : {}),
       });
       return sendOutcome({ state });
     } catch (e) {
-      return sendOutcome({ failure: e });
+      const expired = e instanceof AMQPAbortError ? limit.expired : undefined;
+      return sendOutcome({ failure: expired ?? e });
+    } finally {
+      limit.clear();
     }
   }
 

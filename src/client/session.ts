@@ -35,6 +35,7 @@ import {
   type MgmtResponse,
 } from "./mgmt-operation.js";
 import { RequestResponseLink } from "./request-response.js";
+import { clientError, inClientTerms } from "./shutdown.js";
 import type { SourceLike, TargetLike } from "./termini.js";
 
 export type {
@@ -106,11 +107,15 @@ export class Session implements AsyncDisposable {
     checkOptions(options, SESSION_OPTIONS, "Session");
     this.connection = connection;
     const { onAttach, ...windows } = options;
-    this.#engine = connection.engine.createSession({
-      ...(windows.incomingWindow !== undefined ? { incomingWindow: windows.incomingWindow } : {}),
-      ...(windows.outgoingWindow !== undefined ? { outgoingWindow: windows.outgoingWindow } : {}),
-      ...(windows.handleMax !== undefined ? { handleMax: windows.handleMax } : {}),
-    });
+    try {
+      this.#engine = connection.engine.createSession({
+        ...(windows.incomingWindow !== undefined ? { incomingWindow: windows.incomingWindow } : {}),
+        ...(windows.outgoingWindow !== undefined ? { outgoingWindow: windows.outgoingWindow } : {}),
+        ...(windows.handleMax !== undefined ? { handleMax: windows.handleMax } : {}),
+      });
+    } catch (e) {
+      throw clientError(e);
+    }
     if (onAttach) {
       this.#engine.onLinkAttached = (link, attach) => {
         try {
@@ -132,12 +137,12 @@ export class Session implements AsyncDisposable {
 
   /** The error that ended the session, if any. */
   get error(): AMQPError | undefined {
-    return this.#engine.error;
+    return clientError(this.#engine.error);
   }
 
   /** Resolves when the peer answered BEGIN. @throws the session's or connection's error if it ended first. */
   async begun(): Promise<void> {
-    await this.#engine.begun();
+    await inClientTerms(this.#engine.begun());
   }
 
   /**
@@ -152,7 +157,7 @@ export class Session implements AsyncDisposable {
     if (signal?.aborted === true) throw abortError(signal);
     // The AMQP open, not a token auth's put-token: the $cbs links themselves attach meanwhile.
     const attached = Promise.all([this.connection.amqpOpened(), link.attached()]);
-    await bounded(attached, { timeout, signal, what: `${link.role} attach` });
+    await inClientTerms(bounded(attached, { timeout, signal, what: `${link.role} attach` }));
   }
 
   /**

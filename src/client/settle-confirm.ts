@@ -9,6 +9,7 @@ import type { IncomingDelivery } from "../engine/delivery.js";
 import type { ReceiverLink, SettleConfirmation } from "../engine/receiver-link.js";
 import type { MessageSettler, SettlementState } from "../message/settlement.js";
 import { ReceiverSettleMode } from "./link-states.js";
+import { inClientTerms } from "./shutdown.js";
 
 /**
  * How `accept()`, `reject()`, `release()` and `modify()` of received messages complete.
@@ -166,7 +167,7 @@ export function deliverySettler(link: ReceiverLink, d: IncomingDelivery, mode: S
       if (mode === SettleMode.Local) return link.settle(d, state);
       const confirmation = link.settleAndConfirm(d, state);
       if (!confirmation) return false;
-      return checked(state, await confirmation);
+      return checked(state, await inClientTerms(confirmation));
     },
   };
 }

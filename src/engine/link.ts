@@ -8,15 +8,18 @@ import type { SourceFields, TargetFields } from "../codec/definitions/messaging.
 import type { AMQPValue } from "../codec/values.js";
 import { deferred, ignoreRejection, type Deferred } from "../util/deferred.js";
 import { localCloseError, remoteDetachError, type ErrorFields } from "./remote-errors.js";
-import type { AmqpSession } from "./session.js";
 
 /** Sender settle modes (attach `snd-settle-mode`). */
 export const SenderSettleMode = { Unsettled: 0, Settled: 1, Mixed: 2 } as const;
 export type SenderSettleMode = (typeof SenderSettleMode)[keyof typeof SenderSettleMode];
 
-/** Receiver settle modes (attach `rcv-settle-mode`): First = ReceiveAndDelete-style, Second = PeekLock-style. */
-export const ReceiverSettleMode = { First: 0, Second: 1 } as const;
-export type ReceiverSettleMode = (typeof ReceiverSettleMode)[keyof typeof ReceiverSettleMode];
+/**
+ * The ATTACH field `rcv-settle-mode` (AMQP 1.0 section 2.8.3): `First`, the receiver settles alone;
+ * `Second`, the sender settles after the receiver's outcome. Named after the wire field, so that
+ * `ReceiverSettleMode` stays the one name of uamqp's modes (ReceiveAndDelete/PeekLock, client).
+ */
+export const RcvSettleMode = { First: 0, Second: 1 } as const;
+export type RcvSettleMode = (typeof RcvSettleMode)[keyof typeof RcvSettleMode];
 
 /** The target field of an attach: a target terminus or a coordinator, tagged by `type`. */
 export type AttachTarget = NonNullable<AttachFields["target"]>;
@@ -30,7 +33,7 @@ export interface LinkOptions {
   /** @defaultValue Mixed (the default of AMQP 1.0 §2.7.3 when the ATTACH leaves it out) */
   sndSettleMode?: SenderSettleMode;
   /** @defaultValue First */
-  rcvSettleMode?: ReceiverSettleMode;
+  rcvSettleMode?: RcvSettleMode;
   /** Largest message accepted on this link (bytes); 0 or undefined = no limit. */
   maxMessageSize?: number | bigint;
   properties?: Record<string, AMQPValue>;
@@ -53,7 +56,7 @@ export interface AcceptLinkOptions {
   /** @defaultValue what the peer asked for, else Mixed */
   sndSettleMode?: SenderSettleMode;
   /** @defaultValue what the peer asked for, else First */
-  rcvSettleMode?: ReceiverSettleMode;
+  rcvSettleMode?: RcvSettleMode;
   maxMessageSize?: number | bigint;
   properties?: LinkOptions["properties"];
   offeredCapabilities?: string[];
@@ -103,9 +106,7 @@ export function acceptedLinkOptions(remote: AttachFields, options: AcceptLinkOpt
       (remote.sndSettleMode as SenderSettleMode | undefined) ??
       SenderSettleMode.Mixed,
     rcvSettleMode:
-      options.rcvSettleMode ??
-      (remote.rcvSettleMode as ReceiverSettleMode | undefined) ??
-      ReceiverSettleMode.First,
+      options.rcvSettleMode ?? (remote.rcvSettleMode as RcvSettleMode | undefined) ?? RcvSettleMode.First,
     ...(options.maxMessageSize !== undefined ? { maxMessageSize: options.maxMessageSize } : {}),
     ...(options.properties !== undefined ? { properties: options.properties } : {}),
     ...(options.offeredCapabilities !== undefined
@@ -123,35 +124,49 @@ const DETACH_TIMEOUT_MS = 5000;
 /** Lifecycle of a link endpoint. */
 export type LinkState = "attaching" | "attached" | "detaching" | "detached";
 
-export abstract class Link {
-  readonly session: AmqpSession;
+/**
+ * What every link calls on its session (`AmqpSession` implements it, with the additions of
+ * `SenderLinkSession` and `ReceiverLinkSession`). Declared on the link's side so that the links
+ * never import the session: the session makes its links, a link knows its session only by this.
+ */
+export interface LinkSession {
+  /** @internal Writes our DETACH for `link`. */
+  writeDetach(link: Link, closed: boolean, error: ErrorFields | undefined): void;
+  /** @internal Removes a detached link from the session's tables. */
+  forgetLink(link: Link): void;
+  /** @internal Writes a FLOW with the session's fields and `link`'s. */
+  writeFlow(link?: Link, drain?: boolean): void;
+}
+
+/**
+ * A link endpoint. Its state changes only through its own methods: the session calls the
+ * internal handlers with the peer's frames, the application calls `attached()`, `detach()` and
+ * the methods of `SenderLink` / `ReceiverLink`; everything else is read-only from outside.
+ */
+export abstract class Link<S extends LinkSession = LinkSession> {
+  /** The session the link belongs to. */
+  readonly session: S;
   readonly name: string;
   /** Our handle for this link. */
   readonly handle: number;
   abstract readonly role: "sender" | "receiver";
-  /** The peer's handle, once its ATTACH arrived. */
-  remoteHandle: number | undefined;
-  state: LinkState = "attaching";
   /** What we sent in ATTACH. */
   readonly local: AttachFields;
-  /** What the peer sent in ATTACH. */
-  remote: AttachFields | undefined;
-  /** The error that ended the link, if any. */
-  error: AMQPError | undefined;
-  deliveryCount = 0;
-  linkCredit = 0;
   /** Called when the peer detaches (after pending operations were failed). */
   onDetach: ((error: AMQPError | undefined, closed: boolean) => void) | undefined;
 
-  /** The peer's ATTACH had a null source (receiver) or target (sender). */
-  remoteTerminusMissing = false;
+  #remoteHandle: number | undefined;
+  #state: LinkState = "attaching";
+  #remote: AttachFields | undefined;
+  #error: AMQPError | undefined;
+  #remoteTerminusMissing = false;
   #refusalTimer: NodeJS.Timeout | undefined;
   #attached: Deferred<AttachFields> = deferred();
   #detached: Deferred<void> | undefined;
   #detachSent = false;
 
   /** Links are made by their session (`attachSender`, `attachReceiver`, `acceptLink`). */
-  constructor(session: AmqpSession, local: AttachFields) {
+  constructor(session: S, local: AttachFields) {
     this.session = session;
     this.handle = local.handle;
     this.local = local;
@@ -159,13 +174,43 @@ export abstract class Link {
     ignoreRejection(this.#attached.promise);
   }
 
+  /** The peer's handle, once its ATTACH arrived. */
+  get remoteHandle(): number | undefined {
+    return this.#remoteHandle;
+  }
+
+  get state(): LinkState {
+    return this.#state;
+  }
+
+  /** What the peer sent in ATTACH. */
+  get remote(): AttachFields | undefined {
+    return this.#remote;
+  }
+
+  /** The error that ended the link, if any. */
+  get error(): AMQPError | undefined {
+    return this.#error;
+  }
+
+  /** The peer's ATTACH had a null source (receiver) or target (sender). */
+  get remoteTerminusMissing(): boolean {
+    return this.#remoteTerminusMissing;
+  }
+
+  /** The link's delivery-count (AMQP 1.0 section 2.6.7), kept by the sender or receiver. */
+  abstract get deliveryCount(): number;
+
+  /** The link's credit (AMQP 1.0 section 2.6.7), kept by the sender or receiver. */
+  abstract get linkCredit(): number;
+
   /** Resolves with the peer's ATTACH; rejects if the link is refused or fails first. */
   attached(): Promise<AttachFields> {
     return this.#attached.promise;
   }
 
   get isAttached(): boolean {
-    return this.state === "attached";
+    return this.#state === "attached";
   }
 
   /**
@@ -173,8 +218,8 @@ export abstract class Link {
    * rather than answering our own ATTACH: only an answer can be a refusal.
    */
   handleRemoteAttach(attach: AttachFields, initiating = false): void {
-    this.remote = attach;
-    this.remoteHandle = attach.handle;
+    this.#remote = attach;
+    this.#remoteHandle = attach.handle;
     // A peer refusing a link attaches with a null terminus and detaches right after (AMQP 1.0 §2.6.3):
     // the attach promise settles when that DETACH arrives.
     // Some peers (rhea) attach with no terminus without refusing: the link counts as attached
@@ -183,7 +228,7 @@ export abstract class Link {
     // accepted link stands at once, so its credit is not held back by the grace.
     const missing = this.role === "sender" ? attach.target === undefined : attach.source === undefined;
     if (missing && !initiating) {
-      this.remoteTerminusMissing = true;
+      this.#remoteTerminusMissing = true;
       this.#refusalTimer = setTimeout(() => {
         this.confirmAttach();
       }, REFUSAL_GRACE_MS);
@@ -197,10 +242,11 @@ export abstract class Link {
   confirmAttach(): void {
     if (this.#refusalTimer) clearTimeout(this.#refusalTimer);
     this.#refusalTimer = undefined;
-    if (this.state !== "attaching" || !this.remote) return;
-    this.state = "attached";
-    this.onRemoteAttach(this.remote);
-    this.#attached.resolve(this.remote);
+    const remote = this.#remote;
+    if (this.#state !== "attaching" || !remote) return;
+    this.#state = "attached";
+    this.onRemoteAttach(remote);
+    this.#attached.resolve(remote);
   }
 
   /** @internal Role-specific handling of the remote ATTACH. */
@@ -214,7 +260,7 @@ export abstract class Link {
    * at once if the session is gone.
    */
   detach(options: { closed?: boolean; error?: ErrorFields } = {}): Promise<void> {
-    if (this.state === "detached") return Promise.resolve();
+    if (this.#state === "detached") return Promise.resolve();
     const closed = options.closed ?? true;
     if (!this.#detached) {
       this.#detached = deferred();
@@ -222,12 +268,12 @@ export abstract class Link {
     }
     if (!this.#detachSent) {
       this.#detachSent = true;
-      this.state = "detaching";
-      this.fail(localCloseError(`link ${this.name}`), false);
+      this.#state = "detaching";
+      this.fail(localCloseError("link", this.name), false);
       this.session.writeDetach(this, closed, options.error);
       // Never wait forever for a silent peer.
       const timer = setTimeout(() => {
-        this.state = "detached";
+        this.#state = "detached";
         this.session.forgetLink(this);
         this.#detached?.resolve();
       }, DETACH_TIMEOUT_MS);
@@ -244,9 +290,9 @@ export abstract class Link {
    * with `error` and reports it through `onDetach`, as if the peer had detached with it.
    */
   detachWithError(error: ErrorFields): void {
-    if (this.state === "detaching" || this.state === "detached") return;
+    if (this.#state === "detaching" || this.#state === "detached") return;
     const err = remoteDetachError(error, true);
-    this.error ??= err;
+    this.#error ??= err;
     this.fail(err, false);
     void this.detach({ closed: true, error });
     this.onDetach?.(err, true);
@@ -260,9 +306,9 @@ export abstract class Link {
       this.#detachSent = true;
       this.session.writeDetach(this, detach.closed === true, undefined);
     }
-    this.state = "detached";
+    this.#state = "detached";
     const failure = err ?? remoteDetachError(undefined, detach.closed === true);
-    if (!wasDetaching || err) this.error ??= err;
+    if (!wasDetaching || err) this.#error ??= err;
     this.fail(failure, true);
     this.#detached?.resolve();
     this.session.forgetLink(this);
@@ -279,15 +325,15 @@ export abstract class Link {
     this.#attached.reject(error);
     this.failPending(error);
     if (final) {
-      this.state = "detached";
-      this.error ??= error;
+      this.#state = "detached";
+      this.#error ??= error;
       this.#detached?.resolve();
     }
   }
 
   /** @internal Session or connection ended under the link. */
   terminate(error: AMQPError): void {
-    const wasAlive = this.state !== "detached";
+    const wasAlive = this.#state !== "detached";
     this.fail(error, true);
     if (wasAlive && !this.#detachSent) this.onDetach?.(error, false);
   }

@@ -8,8 +8,19 @@ import type { AttachFields, FlowFields, TransferFields } from "../frames/perform
 import { deferred, type Deferred } from "../util/deferred.js";
 import { serialAdd, serialDiff } from "../util/serial.js";
 import type { DeliveryState, IncomingDelivery, IncomingDeliveryLink } from "./delivery.js";
-import { Link, ReceiverSettleMode } from "./link.js";
-import type { AmqpSession } from "./session.js";
+import { Link, RcvSettleMode, type LinkSession } from "./link.js";
+
+/** What a receiver calls on its session, beyond {@link LinkSession} (`AmqpSession` implements it). */
+export interface ReceiverLinkSession extends LinkSession {
+  /** @internal Closes the connection: the peer broke a rule of the protocol. */
+  violation(condition: string, description: string): void;
+  /** @internal The sender aborted the delivery `deliveryId`. */
+  deliveryAborted(deliveryId: number): void;
+  /** @internal Files an unsettled delivery (the sender's DISPOSITIONs find it by delivery-id). */
+  trackIncoming(delivery: IncomingDelivery): void;
+  /** @internal Queues our DISPOSITION of `delivery`. */
+  settleIncoming(delivery: IncomingDelivery, state: DeliveryState | undefined, settled: boolean): void;
+}
 
 /** How a settlement ended (see {@link ReceiverLink.settleAndConfirm}). */
 export interface SettleConfirmation {
@@ -29,25 +40,17 @@ interface Assembly {
   size: number;
 }
 
-export class ReceiverLink extends Link implements IncomingDeliveryLink {
+export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingDeliveryLink {
   readonly role = "receiver";
   /** Called for each complete delivery, synchronously from the frame handler. */
   onDelivery: ((delivery: IncomingDelivery) => void) | undefined;
-  /**
-   * Credit kept outstanding automatically: when less than half remains, it is topped up to this
-   * value. 0 = manual credit (`flow()` / `addCredit()`).
-   */
-  autoCredit: number;
-  /**
-   * Detach with `amqp:link:transfer-limit-exceeded` when a delivery arrives without credit. Only for
-   * receivers that never reduce the credit they granted (transfers in flight may legitimately
-   * exceed a reduced credit, AMQP 1.0 §2.6.7), such as the broker's producers.
-   */
-  strictCredit = false;
   /** Called when a FLOW from the sender moved the delivery-count (credit was used up or given back). */
   onSenderFlow: (() => void) | undefined;
-  /** Deliveries received and not yet settled locally. */
-  unsettled = 0;
+  #deliveryCount = 0;
+  #linkCredit = 0;
+  #autoCredit: number;
+  #strictCredit = false;
+  #unsettled = 0;
   #assembly: Assembly | undefined;
   /** Deliveries settled in mode second by `settleAndConfirm`, waiting for the sender to settle. */
   readonly #confirming = new Map<IncomingDelivery, Deferred<SettleConfirmation>>();
@@ -55,9 +58,54 @@ export class ReceiverLink extends Link implements IncomingDeliveryLink {
   #drainMode = false;
 
   /** Made by its session, with its automatic credit (0 = manual). */
-  constructor(session: AmqpSession, local: AttachFields, autoCredit: number) {
+  constructor(session: ReceiverLinkSession, local: AttachFields, autoCredit: number) {
     super(session, local);
-    this.autoCredit = autoCredit;
+    this.#autoCredit = autoCredit;
+  }
+
+  get deliveryCount(): number {
+    return this.#deliveryCount;
+  }
+
+  /** Credit we granted and the sender has not used. */
+  get linkCredit(): number {
+    return this.#linkCredit;
+  }
+
+  /**
+   * Credit kept outstanding automatically: when less than half remains, it is topped up to this
+   * value. 0 = manual credit (`flow()` / `addCredit()`). Set at attach, or by {@link ReceiverLink.setAutoCredit}.
+   */
+  get autoCredit(): number {
+    return this.#autoCredit;
+  }
+
+  /** Deliveries received and not yet settled locally. */
+  get unsettled(): number {
+    return this.#unsettled;
+  }
+
+  /** Whether a delivery without credit detaches the link (see {@link ReceiverLink.enforceCredit}). */
+  get strictCredit(): boolean {
+    return this.#strictCredit;
+  }
+
+  /**
+   * Keeps `credit` outstanding automatically from now on (0 = manual credit); the top-up starts
+   * with the next delivery or FLOW, so grant the first credit with {@link ReceiverLink.flow}.
+   */
+  setAutoCredit(credit: number): void {
+    this.#autoCredit = Math.max(0, credit);
+  }
+
+  /**
+   * From now on a delivery that arrives without credit detaches the link with
+   * `amqp:link:transfer-limit-exceeded`. Only for receivers that never reduce the credit they
+   * granted (transfers in flight may legitimately exceed a reduced credit, AMQP 1.0 section
+   * 2.6.7), such as the broker's producers.
+   */
+  enforceCredit(): void {
+    this.#strictCredit = true;
   }
 
   /**
@@ -67,13 +115,13 @@ export class ReceiverLink extends Link implements IncomingDeliveryLink {
    * our dispositions then go settled, so no delivery is left unsettled on both sides.
    */
   get settlesSecond(): boolean {
-    if (this.local.rcvSettleMode !== ReceiverSettleMode.Second) return false;
-    return this.remote === undefined || this.remote.rcvSettleMode === ReceiverSettleMode.Second;
+    if (this.local.rcvSettleMode !== RcvSettleMode.Second) return false;
+    return this.remote === undefined || this.remote.rcvSettleMode === RcvSettleMode.Second;
   }
 
   /** Sets the link credit to `credit` (absolute) and tells the peer. */
   flow(credit: number, options: { drain?: boolean } = {}): void {
-    this.linkCredit = Math.max(0, credit);
+    this.#linkCredit = Math.max(0, credit);
     this.#drainMode = options.drain === true;
     if (this.state === "detached" || this.state === "detaching") return;
     this.session.writeFlow(this, this.#drainMode);
@@ -82,7 +130,7 @@ export class ReceiverLink extends Link implements IncomingDeliveryLink {
   /** Adds `n` to the link credit. */
   addCredit(n: number): void {
     if (n <= 0) return;
-    this.flow(this.linkCredit + n);
+    this.flow(this.#linkCredit + n);
   }
 
   /**
@@ -92,14 +140,14 @@ export class ReceiverLink extends Link implements IncomingDeliveryLink {
   drain(): Promise<void> {
     if (!this.#drain) {
       this.#drain = deferred();
-      this.flow(this.linkCredit, { drain: true });
+      this.flow(this.#linkCredit, { drain: true });
     }
     return this.#drain.promise;
   }
 
   protected onRemoteAttach(attach: AttachFields): void {
-    if (attach.initialDeliveryCount !== undefined) this.deliveryCount = attach.initialDeliveryCount;
-    if (this.autoCredit > 0 && this.linkCredit === 0) this.flow(this.autoCredit);
+    if (attach.initialDeliveryCount !== undefined) this.#deliveryCount = attach.initialDeliveryCount;
+    if (this.#autoCredit > 0 && this.#linkCredit === 0) this.flow(this.#autoCredit);
   }
 
   handleFlow(flow: FlowFields): void {
@@ -107,10 +155,10 @@ export class ReceiverLink extends Link implements IncomingDeliveryLink {
     // drain or gives credit back. The delivery-limit we granted stays, so the credit left shrinks.
     let advanced = 0;
     if (flow.deliveryCount !== undefined) {
-      advanced = serialDiff(this.deliveryCount, flow.deliveryCount);
+      advanced = serialDiff(this.#deliveryCount, flow.deliveryCount);
       if (advanced > 0) {
-        this.deliveryCount = flow.deliveryCount;
-        this.linkCredit = Math.max(0, this.linkCredit - advanced);
+        this.#deliveryCount = flow.deliveryCount;
+        this.#linkCredit = Math.max(0, this.#linkCredit - advanced);
       }
     }
     let drained = false;
@@ -118,10 +166,10 @@ export class ReceiverLink extends Link implements IncomingDeliveryLink {
       this.#drainMode &&
       flow.deliveryCount !== undefined &&
       flow.linkCredit !== undefined &&
-      (flow.linkCredit === 0 || this.linkCredit === 0)
+      (flow.linkCredit === 0 || this.#linkCredit === 0)
     ) {
       // The sender consumed our credit: the drain is complete.
-      this.linkCredit = 0;
+      this.#linkCredit = 0;
       this.#drainMode = false;
       drained = true;
       const d = this.#drain;
@@ -148,7 +196,7 @@ export class ReceiverLink extends Link implements IncomingDeliveryLink {
         );
         return;
       }
-      if (this.strictCredit && this.linkCredit <= 0) {
+      if (this.#strictCredit && this.#linkCredit <= 0) {
         this.detachWithError({
           condition: "amqp:link:transfer-limit-exceeded",
           description: `delivery ${t.deliveryId} was sent without link credit`,
@@ -165,8 +213,8 @@ export class ReceiverLink extends Link implements IncomingDeliveryLink {
         size: 0,
       };
       this.#assembly = a;
-      this.deliveryCount = serialAdd(this.deliveryCount, 1);
-      this.linkCredit--;
+      this.#deliveryCount = serialAdd(this.#deliveryCount, 1);
+      this.#linkCredit--;
     } else if (t.deliveryId !== undefined && t.deliveryId !== a.deliveryId) {
       this.#assembly = undefined;
       this.session.violation(
@@ -210,7 +258,7 @@ export class ReceiverLink extends Link implements IncomingDeliveryLink {
       remoteState: a.state,
     };
     if (!a.settled) {
-      this.unsettled++;
+      this.#unsettled++;
       this.session.trackIncoming(delivery);
     }
     this.#topUp();
@@ -218,8 +266,8 @@ export class ReceiverLink extends Link implements IncomingDeliveryLink {
   }
 
   #topUp(): void {
-    if (this.autoCredit > 0 && !this.#drainMode && this.linkCredit * 2 < this.autoCredit) {
-      this.flow(this.autoCredit);
+    if (this.#autoCredit > 0 && !this.#drainMode && this.#linkCredit * 2 < this.#autoCredit) {
+      this.flow(this.#autoCredit);
     }
   }
 
@@ -231,7 +279,7 @@ export class ReceiverLink extends Link implements IncomingDeliveryLink {
   settle(delivery: IncomingDelivery, state: DeliveryState | undefined = { type: "accepted" }): boolean {
     if (delivery.settled || this.state === "detached") return false;
     delivery.settled = true;
-    this.unsettled--;
+    this.#unsettled--;
     this.session.settleIncoming(delivery, state, !this.settlesSecond);
     return true;
   }
@@ -258,7 +306,7 @@ export class ReceiverLink extends Link implements IncomingDeliveryLink {
   settledBySender(delivery: IncomingDelivery, state: DeliveryState | undefined): void {
     if (!delivery.settled) {
       delivery.settled = true;
-      this.unsettled--;
+      this.#unsettled--;
     }
     const d = this.#confirming.get(delivery);
     if (!d) return;

@@ -3,12 +3,16 @@
  * DETACH) as typed errors, a lost transport, a protocol violation by the peer, local closes, and
  * the CLOSE reason for bytes that cannot be read. The `error` composite itself is the one type of
  * `src/errors` (`ErrorCompositeFields`, exported here as `ErrorFields`).
+ *
+ * The engine speaks only of connections, sessions and links, on both sides: what an application
+ * calls a shutdown or a timeout is for the layer above to say (the client says it of the local
+ * closes it asked for, {@link isLocalClose}; the broker never sees such words).
  */
 import type { AMQPValue } from "../codec/values.js";
 import { AMQPError } from "../errors/amqp-error.js";
 import { DecodeError } from "../errors/decode-error.js";
 import type { ErrorCompositeFields } from "../errors/error-fields.js";
-import { AMQPClientShutdown, AMQPConnectionError } from "../errors/exceptions.js";
+import { AMQPConnectionError, LinkDetach, SessionEnd } from "../errors/exceptions.js";
 import { connectionErrorFromClose, linkErrorFromDetach, sessionErrorFromEnd } from "../errors/mapping.js";
 import { FramingError } from "../frames/framing-error.js";
 
@@ -49,9 +53,32 @@ export function connectionLostError(cause: unknown): AMQPError {
   });
 }
 
-/** The application closed the connection, session or link while operations were pending. */
-export function localCloseError(what: string): AMQPError {
-  return new AMQPClientShutdown(`${what} was closed`, { retryable: false });
+/** The errors of {@link localCloseError}: what the engine failed because we closed it. */
+const localCloses = new WeakSet<AMQPError>();
+
+/**
+ * We closed the connection, ended the session or detached the link while operations were
+ * pending under it: the error of that scope (`AMQPConnectionError`, `SessionEnd`, `LinkDetach`),
+ * without a condition (nothing went wrong on the wire) and not retryable.
+ */
+export function localCloseError(scope: "connection" | "session" | "link", name?: string): AMQPError {
+  const options = { retryable: false };
+  const error =
+    scope === "connection"
+      ? new AMQPConnectionError("the connection was closed", options)
+      : scope === "session"
+        ? new SessionEnd("the session was ended", options)
+        : new LinkDetach(`link ${name ?? ""} was detached`, options);
+  localCloses.add(error);
+  return error;
+}
+
+/**
+ * Whether `error` is one the engine raised because we closed the connection, ended the session or
+ * detached the link (see {@link localCloseError}), rather than anything the peer or the transport did.
+ */
+export function isLocalClose(error: unknown): boolean {
+  return error instanceof AMQPError && localCloses.has(error);
 }
 
 /** A protocol violation by the peer (or a limit reached): a connection-scope error with `condition`. */

@@ -4,12 +4,11 @@
  * instead of buffering without bound: the promise is the back-pressure.
  */
 import type { AMQPError } from "../errors/amqp-error.js";
-import { AMQPAbortError, ClientTimeout, LinkDetach } from "../errors/exceptions.js";
+import { AMQPAbortError, LinkDetach } from "../errors/exceptions.js";
 import type { AttachFields, FlowFields } from "../frames/performatives.js";
 import { serialAdd, serialDiff } from "../util/serial.js";
 import type { DeliveryState, OutgoingDelivery, OutgoingDeliveryLink } from "./delivery.js";
-import { Link, SenderSettleMode } from "./link.js";
-import type { AmqpSession } from "./session.js";
+import { Link, SenderSettleMode, type LinkSession } from "./link.js";
 
 /** Options of one send. */
 export interface SendOptions {
@@ -19,29 +18,38 @@ export interface SendOptions {
   messageFormat?: number;
   /** Delivery tag. @defaultValue generated from the delivery id */
   tag?: Uint8Array;
-  /** Gives up waiting for credit or an outcome after this many ms (ClientTimeout). */
-  timeoutMs?: number;
+  /**
+   * Gives up waiting for credit or an outcome when it aborts (`AMQPAbortError`). A deadline is
+   * the caller's: a signal that aborts when it passes.
+   */
   signal?: AbortSignal;
 }
 
-export class SenderLink extends Link implements OutgoingDeliveryLink {
+/** What a sender calls on its session, beyond {@link LinkSession} (`AmqpSession` implements it). */
+export interface SenderLinkSession extends LinkSession {
+  /** @internal Writes what the link's credit, the peer's window and back-pressure allow. */
+  transmit(link: SenderLink): void;
+  /** @internal Fails the link's deliveries that are out and unsettled. */
+  failUnsettled(link: SenderLink, error: AMQPError): void;
+}
+
+export class SenderLink extends Link<SenderLinkSession> implements OutgoingDeliveryLink {
   readonly role = "sender";
-  /** Messages the peer says it has available (flow `available`). */
-  available = 0;
-  /** Deliveries waiting for credit or window, oldest first. */
-  readonly #queue: OutgoingDelivery[] = [];
-  #queueHead = 0;
-  /** Unsettled deliveries of this link. */
-  unsettled = 0;
-  /** Bytes of the unsettled deliveries. */
-  unsettledBytes = 0;
   /**
    * At most this many unsettled deliveries in flight; further sends wait (queued, not written).
    * @defaultValue Infinity (bounded by credit)
    */
-  maxInFlight: number;
+  readonly maxInFlight: number;
   /** At most this many bytes of unsettled deliveries in flight. @defaultValue Infinity */
-  maxInFlightBytes: number;
+  readonly maxInFlightBytes: number;
+  #deliveryCount = 0;
+  #linkCredit = 0;
+  #available = 0;
+  /** Deliveries waiting for credit or window, oldest first. */
+  readonly #queue: OutgoingDelivery[] = [];
+  #queueHead = 0;
+  #unsettled = 0;
+  #unsettledBytes = 0;
   #drain = false;
   #inFlow = false;
   /** Called whenever credit arrives (the client uses it for readiness). */
@@ -57,13 +65,37 @@ export class SenderLink extends Link implements OutgoingDeliveryLink {
 
   /** Made by its session, with the in-flight limits of its `LinkOptions`. */
   constructor(
-    session: AmqpSession,
+    session: SenderLinkSession,
     local: AttachFields,
     limits: { readonly maxInFlight?: number; readonly maxInFlightBytes?: number },
   ) {
     super(session, local);
     this.maxInFlight = limits.maxInFlight ?? Infinity;
     this.maxInFlightBytes = limits.maxInFlightBytes ?? Infinity;
+  }
+
+  get deliveryCount(): number {
+    return this.#deliveryCount;
+  }
+
+  /** Credit the peer has given and we have not used. */
+  get linkCredit(): number {
+    return this.#linkCredit;
+  }
+
+  /** Messages the peer says it has available (flow `available`). */
+  get available(): number {
+    return this.#available;
+  }
+
+  /** Unsettled deliveries of this link. */
+  get unsettled(): number {
+    return this.#unsettled;
+  }
+
+  /** Bytes of the unsettled deliveries. */
+  get unsettledBytes(): number {
+    return this.#unsettledBytes;
   }
 
   /** Deliveries waiting to be transmitted. */
@@ -73,7 +105,8 @@ export class SenderLink extends Link implements OutgoingDeliveryLink {
 
   /**
    * Sends one message payload. Resolves with the peer's outcome when settled (undefined for a
-   * pre-settled delivery, once written). Rejects with a typed error if the link fails or times out.
+   * pre-settled delivery, once written). Rejects with a typed error if the link fails first, or
+   * with `AMQPAbortError` when `options.signal` aborts.
    */
   send(payload: Uint8Array, options?: SendOptions): Promise<DeliveryState | undefined> {
     if (this.state === "detached" || this.state === "detaching") {
@@ -102,22 +135,10 @@ export class SenderLink extends Link implements OutgoingDeliveryLink {
         reject,
         cleanup: undefined,
       };
-      if (options?.timeoutMs !== undefined && options.timeoutMs > 0) this.#armTimeout(d, options.timeoutMs);
       if (options?.signal) this.#armAbort(d, options.signal);
       this.#queue.push(d);
       this.session.transmit(this);
     });
-  }
-
-  #armTimeout(d: OutgoingDelivery, ms: number): void {
-    const timer = setTimeout(() => {
-      this.#giveUp(d, new ClientTimeout(`message send timed out after ${ms} ms`, { retryable: true }));
-    }, ms);
-    const prev = d.cleanup;
-    d.cleanup = () => {
-      clearTimeout(timer);
-      prev?.();
-    };
   }
 
   #armAbort(d: OutgoingDelivery, signal: AbortSignal): void {
@@ -129,10 +150,8 @@ export class SenderLink extends Link implements OutgoingDeliveryLink {
       return;
     }
     signal.addEventListener("abort", onAbort, { once: true });
-    const prev = d.cleanup;
     d.cleanup = () => {
       signal.removeEventListener("abort", onAbort);
-      prev?.();
     };
   }
 
@@ -159,10 +178,10 @@ export class SenderLink extends Link implements OutgoingDeliveryLink {
       const d = this.#queue[this.#queueHead]!;
       if (!d.done || d.offset > 0) {
         if (d.offset === 0) {
-          if (this.linkCredit <= 0) return undefined;
-          if (!d.settled && this.unsettled > 0) {
-            if (this.unsettled >= this.maxInFlight) return undefined;
-            if (this.unsettledBytes + d.payload.length > this.maxInFlightBytes) return undefined;
+          if (this.#linkCredit <= 0) return undefined;
+          if (!d.settled && this.#unsettled > 0) {
+            if (this.#unsettled >= this.maxInFlight) return undefined;
+            if (this.#unsettledBytes + d.payload.length > this.maxInFlightBytes) return undefined;
           }
         }
         return d;
@@ -175,18 +194,18 @@ export class SenderLink extends Link implements OutgoingDeliveryLink {
   /** @internal The head delivery was completely written. */
   transmitted(d: OutgoingDelivery): void {
     this.#shift();
-    this.deliveryCount = serialAdd(this.deliveryCount, 1);
-    this.linkCredit--;
+    this.#deliveryCount = serialAdd(this.#deliveryCount, 1);
+    this.#linkCredit--;
     if (d.settled) {
       if (!d.done) {
         this.#finish(d);
         d.resolve(undefined);
       }
     } else {
-      this.unsettled++;
-      this.unsettledBytes += d.payload.length;
+      this.#unsettled++;
+      this.#unsettledBytes += d.payload.length;
     }
-    if (this.#drain && !this.#inFlow && (this.queued === 0 || this.linkCredit <= 0)) this.#completeDrain();
+    if (this.#drain && !this.#inFlow && (this.queued === 0 || this.#linkCredit <= 0)) this.#completeDrain();
   }
 
   #shift(): void {
@@ -199,8 +218,8 @@ export class SenderLink extends Link implements OutgoingDeliveryLink {
 
   /** @internal The peer settled an unsettled delivery of this link. */
   settledByPeer(d: OutgoingDelivery, state: DeliveryState | undefined): void {
-    this.unsettled--;
-    this.unsettledBytes -= d.payload.length;
+    this.#unsettled--;
+    this.#unsettledBytes -= d.payload.length;
     if (this.queued > 0 && (this.maxInFlight !== Infinity || this.maxInFlightBytes !== Infinity)) {
       this.session.transmit(this);
     }
@@ -217,15 +236,15 @@ export class SenderLink extends Link implements OutgoingDeliveryLink {
     if (flow.linkCredit !== undefined) {
       // link-credit is a uint, not a serial number: only the delivery-counts compare with wrap-around
       // (credit 2^32 - 1 means "unbounded" to some receivers).
-      const remoteCount = flow.deliveryCount ?? this.deliveryCount;
-      this.linkCredit = serialDiff(this.deliveryCount, remoteCount) + flow.linkCredit;
+      const remoteCount = flow.deliveryCount ?? this.#deliveryCount;
+      this.#linkCredit = serialDiff(this.#deliveryCount, remoteCount) + flow.linkCredit;
     }
-    if (flow.available !== undefined) this.available = flow.available;
+    if (flow.available !== undefined) this.#available = flow.available;
     this.#drain = flow.drain === true;
     // Deliveries the application sends from onCredit go out before a drain is answered.
     this.#inFlow = true;
     try {
-      if (this.linkCredit > 0) this.onCredit?.();
+      if (this.#linkCredit > 0) this.onCredit?.();
       this.session.transmit(this);
     } finally {
       this.#inFlow = false;
@@ -238,10 +257,10 @@ export class SenderLink extends Link implements OutgoingDeliveryLink {
    * and reported with a FLOW (drain=true). Returns true if it answered.
    */
   #completeDrain(): boolean {
-    if (!this.#drain || (this.queued > 0 && this.linkCredit > 0)) return false;
+    if (!this.#drain || (this.queued > 0 && this.#linkCredit > 0)) return false;
     this.#drain = false;
-    if (this.linkCredit > 0) this.deliveryCount = serialAdd(this.deliveryCount, this.linkCredit);
-    this.linkCredit = 0;
+    if (this.#linkCredit > 0) this.#deliveryCount = serialAdd(this.#deliveryCount, this.#linkCredit);
+    this.#linkCredit = 0;
     this.session.writeFlow(this, true);
     return true;
   }
@@ -258,7 +277,7 @@ export class SenderLink extends Link implements OutgoingDeliveryLink {
     this.#queue.length = 0;
     this.#queueHead = 0;
     this.session.failUnsettled(this, error);
-    this.unsettled = 0;
-    this.unsettledBytes = 0;
+    this.#unsettled = 0;
+    this.#unsettledBytes = 0;
   }
 }

@@ -3,6 +3,8 @@
  * an AbortSignal. Every wait ends: on its promise, on its timeout, or when its signal aborts.
  *
  * - {@link bounded}: a promise within a timeout (`ClientTimeout`) and a signal (`AMQPAbortError`);
+ * - {@link deadline}: a signal that aborts at a timeout, for work that is itself cancelled by a
+ *   signal (a queued delivery is taken back, not only given up on);
  * - {@link sleep} / {@link delay}: a delay a signal can cut short;
  * - {@link settleWithin}: a grace period for a promise that must not hold up a close.
  */
@@ -89,6 +91,59 @@ export function bounded<T>(promise: Promise<T>, options: BoundOptions): Promise<
     reject: () => new ClientTimeout(`${what} timed out after ${timeout} ms`, { retryable: true }),
   };
   return race(promise, ms, signal, onTimer, false) as Promise<T>;
+}
+
+/** A signal that aborts at a deadline or with the caller's signal: see {@link deadline}. */
+export interface Deadline {
+  /** Aborts at the deadline (reason: the `ClientTimeout`) or with the caller's signal (its reason). */
+  readonly signal: AbortSignal | undefined;
+  /** The {@link ClientTimeout}, once the deadline passed first. */
+  readonly expired: ClientTimeout | undefined;
+  /** Stops the timer and lets go of the caller's signal: call it once the work ended. */
+  clear(): void;
+}
+
+/**
+ * A deadline for work that takes an AbortSignal: the returned signal aborts after `timeout` ms
+ * (its reason, and `expired`, a {@link ClientTimeout} naming `what`) or when `signal` aborts (with
+ * its reason). Without a timeout it is `signal` itself. The timer is unref'd.
+ *
+ * @example
+ * ```ts
+ * const d = deadline({ timeout: 5000, signal, what: "message send" });
+ * try { await link.send(payload, { signal: d.signal }); }
+ * catch (e) { throw d.expired ?? e; }
+ * finally { d.clear(); }
+ * ```
+ */
+export function deadline(options: BoundOptions): Deadline {
+  const { timeout, signal, what } = options;
+  if (timeout === undefined || timeout <= 0) return { signal, expired: undefined, clear: noop };
+  const controller = new AbortController();
+  let expired: ClientTimeout | undefined;
+  const clear = (): void => {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+  };
+  const onAbort = (): void => {
+    clear();
+    controller.abort(signal?.reason);
+  };
+  const timer = setTimeout(() => {
+    clear();
+    expired = new ClientTimeout(`${what} timed out after ${timeout} ms`, { retryable: true });
+    controller.abort(expired);
+  }, timeout);
+  timer.unref();
+  if (signal?.aborted === true) onAbort();
+  else signal?.addEventListener("abort", onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    get expired() {
+      return expired;
+    },
+    clear,
+  };
 }
 
 function checkDelay(ms: number): void {

@@ -3,7 +3,7 @@ import { after, describe, it } from "node:test";
 import { Broker } from "../../src/broker/index.js";
 import { AmqpConnection } from "../../src/engine/connection.js";
 import type { IncomingDelivery } from "../../src/engine/delivery.js";
-import { ReceiverSettleMode } from "../../src/engine/link.js";
+import { RcvSettleMode } from "../../src/engine/link.js";
 import { SaslPlainMechanism } from "../../src/sasl/mechanisms.js";
 import { connectTcp } from "../../src/transport/tcp.js";
 import { valueMessage, valueOf } from "../support/rhea-peer.js";
@@ -35,7 +35,7 @@ describe("broker with our own engine as the client", () => {
     assert.ok(outcomes.every((o) => o?.type === "accepted"));
     const receiver = session.attachReceiver({
       source: { address: "engine-q" },
-      rcvSettleMode: ReceiverSettleMode.Second,
+      rcvSettleMode: RcvSettleMode.Second,
       autoCredit: 20,
     });
     const got: IncomingDelivery[] = [];

@@ -9,7 +9,7 @@ import { MessageSender } from "../../src/client/message-sender.js";
 import { ReceiveClient } from "../../src/client/receive-client.js";
 import { Session } from "../../src/client/session.js";
 import { confirmsOutcome, MessageSettleFailed, SettleMode } from "../../src/client/settle-confirm.js";
-import { ReceiverSettleMode as LinkMode } from "../../src/engine/link.js";
+import { RcvSettleMode } from "../../src/engine/link.js";
 import { AMQPError } from "../../src/errors/amqp-error.js";
 import { AMQPConnectionError, LinkDetach } from "../../src/errors/exceptions.js";
 import { Message } from "../../src/message/message.js";
@@ -69,8 +69,8 @@ describe("settleMode confirm against the embedded broker", () => {
     await fill(session, "c1", ["acc", "rej", "rel", "mod"]);
     const { r, got } = await receiver(session, "c1", { settleMode: "confirm" });
     assert.equal(r.settleMode, SettleMode.Confirm);
-    assert.equal(r.link.local.rcvSettleMode, LinkMode.Second);
-    assert.equal(r.link.remote?.rcvSettleMode, LinkMode.Second);
+    assert.equal(r.link.local.rcvSettleMode, RcvSettleMode.Second);
+    assert.equal(r.link.remote?.rcvSettleMode, RcvSettleMode.Second);
     r.addCredit(4);
     await until(() => got.length === 4, "4 messages");
     const [acc, rej, rel, mod] = got as [Message, Message, Message, Message];
@@ -131,7 +131,7 @@ describe("settleMode confirm against the embedded broker", () => {
     await fill(session, "c3", ["x"]);
     const { r, got } = await receiver(session, "c3");
     assert.equal(r.settleMode, SettleMode.Local);
-    assert.equal(r.link.local.rcvSettleMode, LinkMode.First);
+    assert.equal(r.link.local.rcvSettleMode, RcvSettleMode.First);
     r.addCredit(1);
     await until(() => got.length === 1, "the message");
     await until(() => b.broker.stats("c3").lockedCount === 0, "the lock expiry");
@@ -279,7 +279,7 @@ describe("settleMode confirm against rhea as the sending peer", () => {
     const { server } = await serve(["ok", "lost"], true, (b) => (b === "ok" ? "settle" : "lock-lost"));
     const session = await connect(server.port);
     const { r, got } = await receiver(session, "q", { settleMode: "confirm" });
-    assert.equal(r.link.remote?.rcvSettleMode, LinkMode.Second);
+    assert.equal(r.link.remote?.rcvSettleMode, RcvSettleMode.Second);
     r.addCredit(2);
     await until(() => got.length === 2, "2 messages");
     assert.equal(got[0]!.value, "ok");
@@ -311,8 +311,8 @@ describe("settleMode confirm against rhea as the sending peer", () => {
     const { server, remoteSettled } = await serve(["x"], false, () => "detach");
     const session = await connect(server.port);
     const { r, got } = await receiver(session, "q", { settleMode: "confirm" });
-    assert.equal(r.link.local.rcvSettleMode, LinkMode.Second);
-    assert.equal(r.link.remote?.rcvSettleMode ?? 0, LinkMode.First);
+    assert.equal(r.link.local.rcvSettleMode, RcvSettleMode.Second);
+    assert.equal(r.link.remote?.rcvSettleMode ?? 0, RcvSettleMode.First);
     r.addCredit(1);
     await until(() => got.length === 1, "the message");
     assert.equal(await got[0]!.accept(), true);

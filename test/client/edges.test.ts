@@ -23,6 +23,7 @@ import {
   AMQPClientShutdown,
   AMQPConnectionError,
   AuthenticationException,
+  ClientTimeout,
   LinkDetach,
 } from "../../src/errors/exceptions.js";
 import { Attach, Begin, Close, Flow, type AttachFields } from "../../src/frames/performatives.js";
@@ -31,7 +32,7 @@ import { MessageState } from "../../src/message/message-state.js";
 import { MessageSendResult } from "../../src/message/send-result.js";
 import { createMemoryTransportPair } from "../../src/transport/memory.js";
 import type { Transport } from "../../src/transport/transport.js";
-import { ScriptedPeer } from "../support/scripted-peer.js";
+import { ScriptedPeer, startScriptedPeer } from "../support/scripted-peer.js";
 import { observe, rejectionOf, within } from "../support/waits.js";
 import { recordStatus, startBroker, until, type TestBroker } from "./support.js";
 
@@ -924,15 +925,98 @@ describe("client edges: low-level Connection, MessageSender, MessageReceiver", (
     assert.ok(outcome.error instanceof LinkDetach);
   });
 
-  it("a send on a link whose connection was closed reports Cancelled with a typed error, never hangs", async () => {
+  it("a send on a link whose connection was closed reports Cancelled with AMQPClientShutdown, never hangs", async () => {
     const conn = new Connection("127.0.0.1", anonymous(t.broker.port));
-    const sender = new MessageSender(conn.createSession(), "me", "ll");
+    const session = conn.createSession();
+    const sender = new MessageSender(session, "me", "ll");
     await sender.open();
     await conn.close();
     const outcome = await within(sender.send(new Message({ body: "x" })), "send()");
     assert.equal(outcome.result, MessageSendResult.Cancelled);
-    assert.ok(outcome.error instanceof AMQPClientShutdown || outcome.error instanceof LinkDetach);
+    // The engine fails the link with a condition-less connection error; the client, which closed
+    // the connection itself, says AMQPClientShutdown (one object, the sticky error of the link).
+    assert.ok(outcome.error instanceof AMQPClientShutdown, String(outcome.error));
+    assert.ok(outcome.error.cause instanceof AMQPConnectionError);
+    assert.equal(sender.error, outcome.error);
+    assert.ok(session.error instanceof AMQPClientShutdown);
+    assert.throws(() => conn.createSession(), AMQPClientShutdown);
     await within(sender.close(), "MessageSender.close()");
+  });
+
+  it("sends pending when the link, the session or the connection is closed end Cancelled with AMQPClientShutdown", async () => {
+    const peer = await startScriptedPeer({ credit: 0 });
+    try {
+      for (const close of ["link", "session", "connection"] as const) {
+        const conn = new Connection("127.0.0.1", anonymous(peer.port), { closeTimeoutMs: 200 });
+        const session = conn.createSession();
+        const sender = new MessageSender(session, "me", "q");
+        const receiver = new MessageReceiver(session, "q", "me");
+        await Promise.all([sender.open(), receiver.open()]);
+        const sending = sender.send(new Message({ body: "x" }));
+        const draining = receiver.drain().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        if (close === "link") {
+          void sender.close();
+          void receiver.close();
+        } else if (close === "session") {
+          void session.close();
+        } else {
+          void conn.close();
+        }
+        const outcome = await within(sending, `send() after closing the ${close}`);
+        assert.equal(outcome.result, MessageSendResult.Cancelled, close);
+        assert.ok(outcome.error instanceof AMQPClientShutdown, `${close}: ${String(outcome.error)}`);
+        const drained = await within(draining, `drain() after closing the ${close}`);
+        assert.ok(drained instanceof AMQPClientShutdown, `${close}: ${String(drained)}`);
+        await conn.close();
+      }
+    } finally {
+      await peer.close();
+    }
+  });
+
+  it("send({ timeout }): Timeout with ClientTimeout, the message taken back while it waits for credit", async () => {
+    const peer = await startScriptedPeer({ credit: 0 });
+    try {
+      await using conn = new Connection("127.0.0.1", anonymous(peer.port), { closeTimeoutMs: 200 });
+      const sender = new MessageSender(conn.createSession(), "me", "q");
+      await sender.open();
+      const started = Date.now();
+      const outcome = await within(sender.send(new Message({ body: "x" }), { timeout: 50 }), "send()");
+      assert.equal(outcome.result, MessageSendResult.Timeout);
+      assert.ok(outcome.error instanceof ClientTimeout, String(outcome.error));
+      assert.match(outcome.error.message, /message send timed out after 50 ms/);
+      assert.ok(Date.now() - started >= 45);
+      assert.equal(sender.queued, 0);
+      // A signal that aborts first is an abort, not a timeout.
+      const aborted = await within(
+        sender.send(new Message({ body: "y" }), { timeout: 5000, signal: AbortSignal.timeout(20) }),
+        "send() with a signal",
+      );
+      assert.equal(aborted.result, MessageSendResult.Cancelled);
+      assert.ok(aborted.error instanceof AMQPAbortError);
+      const c = await peer.connection();
+      assert.equal(c.count("TRANSFER"), 0);
+    } finally {
+      await peer.close();
+    }
+  });
+
+  it("send({ timeout }) with the delivery out: Timeout when no outcome arrives in time", async () => {
+    const broker = await startBroker({ hooks: { silent: { neverSettle: true } } });
+    try {
+      await using conn = new Connection("127.0.0.1", anonymous(broker.broker.port));
+      const sender = new MessageSender(conn.createSession(), "me", "silent");
+      await sender.open();
+      const outcome = await within(sender.send(new Message({ body: "x" }), { timeout: 100 }), "send()");
+      assert.equal(outcome.result, MessageSendResult.Timeout);
+      assert.ok(outcome.error instanceof ClientTimeout);
+      assert.equal(sender.link.unsettled, 1);
+    } finally {
+      await broker.broker.close();
+    }
   });
 });
 

@@ -10,6 +10,7 @@ import {
   VendorConnectionClose,
 } from "../../src/errors/exceptions.js";
 import { AmqpConnection } from "../../src/engine/connection.js";
+import { isLocalClose } from "../../src/engine/remote-errors.js";
 import type { ConnectionOptions } from "../../src/engine/options.js";
 import { Close, Detach, Disposition, End, Flow } from "../../src/frames/performatives.js";
 import { SaslAnonymousMechanism } from "../../src/sasl/mechanisms.js";
@@ -264,5 +265,89 @@ describe("engine faults (scripted peer)", () => {
     ]);
     assert.ok(err instanceof AMQPError, String(err));
     assert.equal(err.condition, "amqp:resource-limit-exceeded");
+  });
+});
+
+describe("engine: local closes fail pending work with the error of their scope (no client vocabulary)", () => {
+  /** A pending send's error: the scope's class, no condition, not retryable, marked as a local close. */
+  function assertLocalClose(e: unknown, scope: typeof AMQPConnectionError): void {
+    assert.ok(e instanceof scope, String(e));
+    assert.equal(e instanceof AMQPClientShutdown, false);
+    assert.equal(e.condition, undefined);
+    assert.equal(e.retryable, false);
+    assert.equal(isLocalClose(e), true);
+  }
+
+  it("close(): pending sends and the sessions fail with AMQPConnectionError", async () => {
+    const { conn } = await connect({ credit: 0 });
+    const session = conn.createSession();
+    const sender = session.attachSender({ target: { address: "t" } });
+    await sender.attached();
+    const pending = settle(sender.send(Buffer.from("x")));
+    await conn.close();
+    const r = await pending;
+    assert.ok("err" in r);
+    assertLocalClose(r.err, AMQPConnectionError);
+    assert.equal(r.err instanceof SessionEnd || r.err instanceof LinkDetach, false);
+    assert.equal(session.error, r.err);
+    assert.equal(await conn.closed(), undefined);
+    assert.throws(
+      () => conn.createSession(),
+      (e: unknown) => e instanceof AMQPConnectionError && isLocalClose(e),
+    );
+  });
+
+  it("session.end(): pending sends fail with SessionEnd; the connection stays open", async () => {
+    const { conn } = await connect({ credit: 0 });
+    const session = conn.createSession();
+    const sender = session.attachSender({ target: { address: "t" } });
+    await sender.attached();
+    const pending = settle(sender.send(Buffer.from("x")));
+    // The scripted peer does not answer END: the pending work fails at once, not on the answer.
+    void session.end();
+    const r = await pending;
+    assert.ok("err" in r);
+    assertLocalClose(r.err, SessionEnd);
+    assert.equal(conn.isOpen, true);
+  });
+
+  it("link.detach(): pending sends fail with LinkDetach; the peer's failures are not local closes", async () => {
+    const { conn, p } = await connect({ credit: 0 });
+    const session = conn.createSession();
+    const sender = session.attachSender({ target: { address: "t" } });
+    await sender.attached();
+    const pending = settle(sender.send(Buffer.from("x")));
+    // The scripted peer does not answer DETACH: the pending work fails at once, not on the answer.
+    void sender.detach();
+    const r = await pending;
+    assert.ok("err" in r);
+    assertLocalClose(r.err, LinkDetach);
+    const other = session.attachSender({ target: { address: "u" } });
+    await other.attached();
+    const refused = settle(other.send(Buffer.from("y")));
+    const pc = await p.connection();
+    // The scripted peer mirrors our handle in its ATTACH.
+    pc.frame(0, Detach, {
+      handle: other.handle,
+      closed: true,
+      error: { condition: "amqp:link:detach-forced" },
+    });
+    const r2 = await refused;
+    assert.ok("err" in r2 && r2.err instanceof LinkDetach);
+    assert.equal(isLocalClose(r2.err), false);
+  });
+
+  it("send() takes no timeout: a deadline is the caller's signal, which takes a queued delivery back", async () => {
+    const { conn, p } = await connect({ credit: 0 });
+    const sender = conn.createSession().attachSender({ target: { address: "t" } });
+    await sender.attached();
+    const r = await settle(sender.send(Buffer.from("x"), { signal: AbortSignal.timeout(20) }));
+    assert.ok("err" in r && r.err instanceof AMQPError && r.err.name === "AbortError");
+    assert.equal(sender.queued, 0);
+    const pc = await p.connection();
+    assert.equal(
+      pc.frames.some((f) => f.name === "TRANSFER"),
+      false,
+    );
   });
 });

@@ -6,7 +6,7 @@ import { MessageReceiver } from "../../src/client/message-receiver.js";
 import { Session, type AttachInfo } from "../../src/client/session.js";
 import { AmqpConnection } from "../../src/engine/connection.js";
 import type { IncomingDelivery } from "../../src/engine/delivery.js";
-import { ReceiverSettleMode } from "../../src/engine/link.js";
+import { RcvSettleMode } from "../../src/engine/link.js";
 import { AMQPConnectionError, LinkDetach } from "../../src/errors/exceptions.js";
 import { Attach, Detach, Disposition, Flow, Open } from "../../src/frames/performatives.js";
 import { SaslAnonymousMechanism } from "../../src/sasl/mechanisms.js";
@@ -236,7 +236,7 @@ describe("engine links (scripted peer)", () => {
     const { conn, pc } = await connect();
     const receiver = conn
       .createSession()
-      .attachReceiver({ source: { address: "s" }, autoCredit: 5, rcvSettleMode: ReceiverSettleMode.Second });
+      .attachReceiver({ source: { address: "s" }, autoCredit: 5, rcvSettleMode: RcvSettleMode.Second });
     const got: IncomingDelivery[] = [];
     receiver.onDelivery = (d) => got.push(d);
     await receiver.attached();

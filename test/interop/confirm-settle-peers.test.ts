@@ -9,7 +9,7 @@ import { Connection } from "../../src/client/connection.js";
 import { MessageReceiver } from "../../src/client/message-receiver.js";
 import { MessageSender } from "../../src/client/message-sender.js";
 import { Session } from "../../src/client/session.js";
-import { ReceiverSettleMode } from "../../src/engine/link.js";
+import { RcvSettleMode } from "../../src/engine/link.js";
 import { Message } from "../../src/message/message.js";
 import { peerSkip, startPeer, type RunningPeer } from "../support/peers.js";
 import { until } from "../support/waits.js";
@@ -46,7 +46,7 @@ describe(
         onMessageReceived: (m) => got.push(m),
       });
       await receiver.open();
-      assert.equal(receiver.link.remote?.rcvSettleMode, ReceiverSettleMode.Second);
+      assert.equal(receiver.link.remote?.rcvSettleMode, RcvSettleMode.Second);
       receiver.addCredit(2);
       await until(() => got.length >= 2, "2 messages");
       assert.equal(await got[0]!.accept(), true);

@@ -6,7 +6,7 @@
 import type { DeliveryState } from "../../engine/delivery.js";
 import { DecodeError } from "../../errors/decode-error.js";
 import { readDataSections, scanSections } from "../message-scan.js";
-import { BATCH_FORMAT, type MessageSink } from "../producer.js";
+import { BATCH_FORMAT, type MessageSink } from "../message-sink.js";
 import type { EventHub } from "./event-hub.js";
 import { readEvent, type IncomingEvent } from "./event-format.js";
 import type { PartitionLog } from "./partition-log.js";

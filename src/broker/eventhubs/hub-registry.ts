@@ -22,7 +22,7 @@ import { scopeCovers } from "../address.js";
 import { BrokerError } from "../errors.js";
 import { LinkRecord } from "../link-record.js";
 import type { BrokerErrorFields, BrokerOptions, NodeRequest, NodeResponse } from "../options.js";
-import type { MessageSink } from "../producer.js";
+import type { MessageSink } from "../message-sink.js";
 import { DEFAULT_CONSUMER_GROUP, EventHub } from "./event-hub.js";
 import { EventSink } from "./event-sink.js";
 import { parseHubAddress } from "./hub-address.js";

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import type { DeliveryState } from "../../codec/definitions/messaging.js";
 import type { AMQPValue } from "../../codec/values.js";
 import type { MessageLock } from "../message-lock.js";
-import type { Queue } from "../queue.js";
+import type { Queue, QueueConsumer } from "../queue.js";
 import { incrementDeliveryCount, type StoredMessage } from "../stored-message.js";
 import { newLockToken } from "./lock-token.js";
 import { readFacts, stampMessage } from "./sections.js";
@@ -297,7 +297,7 @@ export class ServiceBusEntity {
 
   // ---- locks by token (renew-lock, update-disposition) ----------------------------------------------
 
-  #queueLock(token: Buffer): MessageLock | undefined {
+  #queueLock(token: Buffer): MessageLock<QueueConsumer> | undefined {
     return this.queue.findLock(token);
   }
 
