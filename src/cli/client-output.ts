@@ -15,10 +15,9 @@ export function redactor(secrets: readonly string[]): (text: string) => string {
 }
 
 /**
- * Sends the library's log (the `amqp:frames` trace of connections created with `debug: true`, and
- * the warnings and errors) to `out`, one line each, secrets redacted, until the returned function
- * restores the logger that was set before. The logger is process-wide and connections read it when
- * they are created, so it stays in place for the whole command.
+ * Sends the library's log (the `uamqp:frames` trace of connections created with `debug: true`, and
+ * the lifecycle lines) to `out`, one line each, secrets redacted, until the returned function
+ * restores the logger that was set before (the logger is process-wide).
  */
 export function traceTo(out: CliOutput, redact: (text: string) => string): () => void {
   const previous = getLogger();
