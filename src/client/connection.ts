@@ -102,10 +102,12 @@ export class Connection implements AsyncDisposable {
         : {}),
     });
     engine.onClose = (error) => {
+      // No OPEN from the peer: the connection never was open.
+      const what = engine.remote === undefined ? "failed to open" : "closed";
       this.#state = error ? "error" : "closed";
-      if (error)
-        log("uamqp:connection", "warn", `${logId} ${this.auth.toString()} closed: ${describeError(error)}`);
-      else log("uamqp:connection", "debug", `${logId} ${this.auth.toString()} closed`);
+      const where = `${logId} ${this.auth.toString()}`;
+      if (error) log("uamqp:connection", "warn", `${where} ${what}: ${describeError(error)}`);
+      else log("uamqp:connection", "debug", `${where} closed`);
     };
     return engine;
   }

@@ -29,9 +29,9 @@ function nodeAddress(link: Link): string | undefined {
     : undefined;
 }
 
-/** The level of a link event: `detached` is a warning when an error ended the link. */
+/** The level of a link event: `detached` and `not attached` are warnings when an error ended the link. */
 function levelOf(event: LinkEvent, error: AMQPError | undefined): LogLevel {
-  if (event !== "detached") return LEVELS[event];
+  if (event !== "detached" && event !== "not attached") return LEVELS[event];
   // No error: the peer detached it without one. Our own close of the session or connection: not a fault.
   if (error === undefined) return "info";
   return error instanceof AMQPClientShutdown ? "debug" : "warn";

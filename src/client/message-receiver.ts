@@ -108,8 +108,9 @@ export class MessageReceiver implements AsyncDisposable {
       this.#deliver(d);
     };
     this.#link.onDetach = (error) => {
+      const event = this.#state === MessageReceiverState.Opening ? "not attached" : "detached";
       this.#state = MessageReceiverState.Error;
-      logLinkEvent(session.connection.logId, this.#link, "detached", error);
+      logLinkEvent(session.connection.logId, this.#link, event, error);
       this.onDetached?.(error);
     };
     // The sender used up or gave back credit without sending (a drain answer, credit returned).
@@ -216,8 +217,10 @@ export class MessageReceiver implements AsyncDisposable {
       this.#state = MessageReceiverState.Open;
       logLinkEvent(this.session.connection.logId, this.#link, "attached");
     } catch (e) {
+      // A detach (the peer's refusal, the connection's loss) was logged when it happened.
+      if (this.#state !== MessageReceiverState.Error && e instanceof AMQPError)
+        logLinkEvent(this.session.connection.logId, this.#link, "not attached", e);
       this.#state = MessageReceiverState.Error;
-      if (e instanceof AMQPError) logLinkEvent(this.session.connection.logId, this.#link, "not attached", e);
       throw e;
     }
   }

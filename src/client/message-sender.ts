@@ -150,8 +150,9 @@ export class MessageSender implements AsyncDisposable {
     this.name = this.#link.name;
     this.#state = MessageSenderState.Opening;
     this.#link.onDetach = (error) => {
+      const event = this.#state === MessageSenderState.Opening ? "not attached" : "detached";
       this.#state = MessageSenderState.Error;
-      logLinkEvent(session.connection.logId, this.#link, "detached", error);
+      logLinkEvent(session.connection.logId, this.#link, event, error);
       this.onDetached?.(error);
     };
     this.#link.onCredit = () => {
@@ -203,8 +204,10 @@ export class MessageSender implements AsyncDisposable {
       this.#state = MessageSenderState.Open;
       logLinkEvent(this.session.connection.logId, this.#link, "attached");
     } catch (e) {
+      // A detach (the peer's refusal, the connection's loss) was logged when it happened.
+      if (this.#state !== MessageSenderState.Error && e instanceof AMQPError)
+        logLinkEvent(this.session.connection.logId, this.#link, "not attached", e);
       this.#state = MessageSenderState.Error;
-      if (e instanceof AMQPError) logLinkEvent(this.session.connection.logId, this.#link, "not attached", e);
       throw e;
     }
   }

@@ -101,7 +101,7 @@ export function levelFromEnv(value: string | undefined): LogLevel | undefined | 
   if (value === undefined || value.trim() === "") return undefined;
   const v = value.trim().toLowerCase();
   if (v === "warning") return "warn";
-  return v in RANK ? (v as LogLevel) : "invalid";
+  return Object.hasOwn(RANK, v) ? (v as LogLevel) : "invalid";
 }
 
 /** Namespaces `DEBUG` switched on (read once, when the library loads). */
