@@ -16,7 +16,7 @@ export function redactor(secrets: readonly string[]): (text: string) => string {
 
 /**
  * Sends the library's log (the `uamqp:frames` trace of connections created with `debug: true`, and
- * the lifecycle lines) to `out`, one line each, secrets redacted, until the returned function
+ * the lifecycle lines from `info` up) to `out`, one line each, secrets redacted, until the returned function
  * restores the logger that was set before (the logger is process-wide).
  */
 export function traceTo(out: CliOutput, redact: (text: string) => string): () => void {
@@ -25,7 +25,8 @@ export function traceTo(out: CliOutput, redact: (text: string) => string): () =>
     const extra = args.map((a) => (a instanceof Error ? a.message : String(a))).join(" ");
     out.write(`${redact(extra === "" ? message : `${message} ${extra}`)}\n`);
   };
-  setLogger({ debug: line, info: line, warn: line, error: line });
+  // Frames (info) and what happened to the connection and link; debug lines (closes) add nothing here.
+  setLogger({ info: line, warn: line, error: line });
   return () => setLogger(previous);
 }
 

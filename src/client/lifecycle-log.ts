@@ -4,7 +4,6 @@
  * `MessageReceiver`). Each starts with the connection's id in log lines (`conn-N`, the id its frame
  * trace shows), so both read together. No message content, no secret: names, addresses, errors.
  * See docs/debugging.md.
- * @internal
  */
 import type { AMQPError } from "../errors/amqp-error.js";
 import { AMQPClientShutdown } from "../errors/exceptions.js";
