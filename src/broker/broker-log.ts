@@ -4,7 +4,7 @@
  * connections under `uamqp:broker:frames`. See docs/debugging.md.
  */
 import type { ConnectionOptions } from "../engine/options.js";
-import { describeError, frameTrace, framesTraced, log } from "../util/log.js";
+import { describeError, frameTrace, framesTraced, log, logEnabled, type LogLevel } from "../util/log.js";
 import type { BrokerEvent } from "./options.js";
 
 /** A broker connection's id in log lines and frame traces (`broker-conn-N`, N its `connectionId`). */
@@ -19,42 +19,51 @@ export function brokerTraceOption(connectionId: number): Pick<ConnectionOptions,
     : {};
 }
 
-/** Logs a connection or link event of the broker; other events are not logged. */
-export function logBrokerEvent(event: BrokerEvent): void {
+/** The level and text of a connection or link event; undefined for the events that are not logged. */
+function lineOf(event: BrokerEvent): [LogLevel, string] | undefined {
   switch (event.type) {
     case "connection-open": {
       const who =
         event.mechanism === undefined
           ? "without SASL"
           : `SASL ${event.mechanism}${event.identity !== undefined ? ` as ${JSON.stringify(event.identity)}` : ""}`;
-      log("uamqp:broker", "info", `${brokerConnectionLogId(event.connectionId)} open (${who})`);
-      return;
+      return ["info", `${brokerConnectionLogId(event.connectionId)} open (${who})`];
     }
     case "connection-close":
-      if (event.error === undefined)
-        log("uamqp:broker", "debug", `${brokerConnectionLogId(event.connectionId)} closed`);
-      else
-        log(
-          "uamqp:broker",
-          "info",
-          `${brokerConnectionLogId(event.connectionId)} closed: ${describeError(event.error)}`,
-        );
-      return;
+      return event.error === undefined
+        ? ["debug", `${brokerConnectionLogId(event.connectionId)} closed`]
+        : ["info", `${brokerConnectionLogId(event.connectionId)} closed: ${describeError(event.error)}`];
     case "attach": {
       const what = event.role === "sender" ? "producer" : "consumer";
       const where =
         event.address === undefined
           ? ""
           : ` ${event.role === "sender" ? "to" : "from"} ${JSON.stringify(event.address)}`;
-      log(
-        "uamqp:broker",
+      return [
         "info",
         `${brokerConnectionLogId(event.connectionId)} ${what} link ${JSON.stringify(event.linkName)}${where} attached`,
-      );
-      return;
+      ];
     }
     default:
       // Messages, outcomes and requests: payloads and tokens stay out of the log.
-      return;
+      return undefined;
   }
+}
+
+/**
+ * The most severe level of each event that is logged: when that level is off, so are the milder
+ * ones, and the line is not built.
+ */
+const MOST_SEVERE: Partial<Record<BrokerEvent["type"], LogLevel>> = {
+  "connection-open": "info",
+  "connection-close": "info",
+  attach: "info",
+};
+
+/** Logs a connection or link event of the broker; other events are not logged. */
+export function logBrokerEvent(event: BrokerEvent): void {
+  const most = MOST_SEVERE[event.type];
+  if (most === undefined || !logEnabled("uamqp:broker", most)) return;
+  const line = lineOf(event);
+  if (line !== undefined) log("uamqp:broker", line[0], line[1]);
 }

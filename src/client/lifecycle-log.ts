@@ -1,6 +1,6 @@
 /**
  * The lifecycle lines of the low-level classes: `uamqp:connection` (open, close, loss of a
- * {@link Connection}) and `uamqp:link` (attach, detach, close of a `MessageSender` or
+ * `Connection`) and `uamqp:link` (attach, detach, close of a `MessageSender` or
  * `MessageReceiver`). Each starts with the connection's id in log lines (`conn-N`, the id its frame
  * trace shows), so both read together. No message content, no secret: names, addresses, errors.
  * See docs/debugging.md.
