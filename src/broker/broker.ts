@@ -11,6 +11,7 @@ import { listenTls } from "../transport/tls.js";
 import type { Transport, TransportServer } from "../transport/transport.js";
 import { listenWebSocket } from "../transport/websocket-server.js";
 import { scopeCovers } from "./address.js";
+import { brokerTraceOption, logBrokerEvent } from "./broker-log.js";
 import { BrokerConnection } from "./connection.js";
 import type { BrokerContext, BrokerSettings } from "./context.js";
 import { BrokerError } from "./errors.js";
@@ -245,7 +246,7 @@ export class Broker implements AsyncDisposable {
       this.#ctx,
       id,
       transport,
-      this.#connectionOptions(admission),
+      { ...this.#connectionOptions(admission), ...brokerTraceOption(id) },
       admission,
       limits.handshakeTimeoutMs ?? 10_000,
       refuse,
@@ -375,6 +376,7 @@ export class Broker implements AsyncDisposable {
   }
 
   #emit(event: BrokerEvent): void {
+    logBrokerEvent(event);
     if (this.#listeners.size === 0) return;
     for (const l of this.#listeners) {
       try {

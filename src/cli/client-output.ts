@@ -15,10 +15,9 @@ export function redactor(secrets: readonly string[]): (text: string) => string {
 }
 
 /**
- * Sends the library's log (the `amqp:frames` trace of connections created with `debug: true`, and
- * the warnings and errors) to `out`, one line each, secrets redacted, until the returned function
- * restores the logger that was set before. The logger is process-wide and connections read it when
- * they are created, so it stays in place for the whole command.
+ * Sends the library's log (the `uamqp:frames` trace of connections created with `debug: true`, and
+ * the lifecycle lines from `info` up) to `out`, one line each, secrets redacted, until the returned function
+ * restores the logger that was set before (the logger is process-wide).
  */
 export function traceTo(out: CliOutput, redact: (text: string) => string): () => void {
   const previous = getLogger();
@@ -26,7 +25,8 @@ export function traceTo(out: CliOutput, redact: (text: string) => string): () =>
     const extra = args.map((a) => (a instanceof Error ? a.message : String(a))).join(" ");
     out.write(`${redact(extra === "" ? message : `${message} ${extra}`)}\n`);
   };
-  setLogger({ debug: line, info: line, warn: line, error: line });
+  // Frames (info) and what happened to the connection and link; debug lines (closes) add nothing here.
+  setLogger({ info: line, warn: line, error: line });
   return () => setLogger(previous);
 }
 

@@ -9,6 +9,7 @@ import { MessageReceiver } from "../client/message-receiver.js";
 import { MessageSender } from "../client/message-sender.js";
 import { Message } from "../message/message.js";
 import { MessageSendResult } from "../message/send-result.js";
+import { enumText } from "../util/enum-names.js";
 import {
   UsageError,
   booleanFlag,
@@ -193,7 +194,6 @@ function openTarget(spec: CommandSpec, parsed: ParsedCommand, io: CliIo): Target
   };
   const auth = resolveAuth(address, undefined, transport);
   const debug = booleanFlag(parsed, "debug");
-  // The connection reads the logger when it is created.
   const restoreLogger = debug ? traceTo(io.stderr, redact) : (): void => undefined;
   let connection: Connection;
   try {
@@ -263,7 +263,7 @@ export function runSend(args: string[], io: CliIo): Promise<number> {
           ? failureLine(first.error, target)
           : first.result === MessageSendResult.Timeout
             ? `no outcome within ${timeoutMs} ms (AMQP_TIMEOUT)`
-            : `result ${String(first.result)}`;
+            : enumText("MessageSendResult", MessageSendResult, first.result);
       io.stderr.write(`uamqp: ${failed.length} of ${count} message(s) not accepted: ${target.redact(why)}\n`);
       return 1;
     }

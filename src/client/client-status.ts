@@ -3,7 +3,7 @@
  * recovery does, and how each event is logged. `AMQPClient` owns the state and the stream.
  */
 import type { AMQPError } from "../errors/amqp-error.js";
-import { getLogger } from "../util/log.js";
+import { describeError, log, type LogLevel } from "../util/log.js";
 
 /** Lifecycle of a client. */
 export type ClientState = "idle" | "opening" | "open" | "recovering" | "failed" | "closing" | "closed";
@@ -50,42 +50,43 @@ export type ClientStatus =
   | { readonly type: "closed"; readonly error: AMQPError | undefined };
 
 /**
- * Logs a lifecycle event through the library's logger (`setLogger`), prefixed `amqp:client` and
- * `label` (the client's name and address, password masked): `warn` for losses and recovery
- * attempts, `info` for recoveries and redirects, `error` when a failure ends the client, `debug`
- * for a plain close.
+ * Logs a lifecycle event in the `uamqp:client` namespace, after `label` (the client's name and
+ * address, password masked): `warn` for losses and recovery attempts, `info` for recoveries and
+ * redirects, `error` when a failure ends the client, `debug` for a plain close.
  * @internal
  */
 export function logStatus(label: string, status: ClientStatus): void {
-  const log = getLogger();
-  const prefix = `amqp:client ${label}`;
+  const line = (level: LogLevel, text: string): void => {
+    log("uamqp:client", level, `${label} ${text}`);
+  };
   switch (status.type) {
     case "disconnected":
-      log.warn(`${prefix} connection lost: ${status.error.message}`);
+      line("warn", `connection lost: ${describeError(status.error)}`);
       return;
     case "linkDetached":
-      log.warn(`${prefix} link detached: ${status.error.message}`);
+      line("warn", `link detached: ${describeError(status.error)}`);
       return;
     case "reconnecting":
-      log.warn(`${prefix} reconnecting (attempt ${status.attempt}) in ${status.delayMs} ms`);
+      line("warn", `reconnecting (attempt ${status.attempt}) in ${status.delayMs} ms`);
       return;
     case "redirected":
-      log.info(`${prefix} redirected to ${status.hostname}:${status.port} ${status.address ?? ""}`.trimEnd());
+      line("info", `redirected to ${status.hostname}:${status.port} ${status.address ?? ""}`.trimEnd());
       return;
     case "reconnected":
-      log.info(`${prefix} recovered (attempt ${status.attempt}, ${status.resent} messages sent again)`);
+      line("info", `recovered (attempt ${status.attempt}, ${status.resent} messages sent again)`);
       return;
     case "tokenRefreshed":
-      log.debug(`${prefix} token refreshed (expires ${new Date(status.expiresAt).toISOString()})`);
+      line("debug", `token refreshed (expires ${new Date(status.expiresAt).toISOString()})`);
       return;
     case "tokenRefreshFailed":
-      log.warn(
-        `${prefix} token refresh failed: ${status.error.message}; next attempt ${new Date(status.retryAt).toISOString()}`,
+      line(
+        "warn",
+        `token refresh failed: ${describeError(status.error)}; next attempt ${new Date(status.retryAt).toISOString()}`,
       );
       return;
     case "closed":
-      if (status.error) log.error(`${prefix} failed: ${status.error.message}`);
-      else log.debug(`${prefix} closed`);
+      if (status.error) line("error", `failed: ${describeError(status.error)}`);
+      else line("debug", "closed");
       return;
   }
 }

@@ -15,7 +15,7 @@ import type { ErrorFields } from "../engine/remote-errors.js";
 import type { AMQPAuth } from "../auth/amqp-auth.js";
 import { CBSAuth } from "../auth/cbs-auth.js";
 import { abortError, bounded } from "../policy/wait.js";
-import { getLogger } from "../util/log.js";
+import { describeError, frameTrace, framesTraced, log, newConnectionLogId } from "../util/log.js";
 import {
   CONNECTION_OPTIONS,
   DEFAULTS,
@@ -64,6 +64,8 @@ export class Connection implements AsyncDisposable {
   /** The options given to the constructor. */
   readonly options: Readonly<ConnectionOptions>;
   #engine: AmqpConnection;
+  /** The engine's id in log lines (`conn-N`; a redirect's new engine gets a new one). */
+  #logId = "";
   #state: ConnectionState = "idle";
   #opening: Promise<void> | undefined;
   /** Aborts the connect of the open in progress (on close()). */
@@ -88,10 +90,11 @@ export class Connection implements AsyncDisposable {
 
   #createEngine(): AmqpConnection {
     const o = this.options;
-    const logger = getLogger();
     // A token auth lets the server choose: MSSBCBS where offered (Azure), else ANONYMOUS.
     const auth = this.auth;
     const mechanism = auth instanceof CBSAuth ? auth.saslMechanisms() : auth.mechanism();
+    const logId = newConnectionLogId();
+    this.#logId = logId;
     const engine = new AmqpConnection({
       hostname: this.hostname,
       ...(o.containerId !== undefined ? { containerId: o.containerId } : {}),
@@ -106,14 +109,27 @@ export class Connection implements AsyncDisposable {
       ...(o.desiredCapabilities !== undefined ? { desiredCapabilities: o.desiredCapabilities } : {}),
       ...(o.closeTimeoutMs !== undefined ? { closeTimeoutMs: o.closeTimeoutMs } : {}),
       ...(mechanism ? { sasl: mechanism } : {}),
-      ...(o.debug === true ? { trace: (line: string) => logger.info(`amqp:frames ${line}`) } : {}),
+      // The trace finds the logger when it writes a line: setLogger() applies to this connection too.
+      ...(o.debug === true || framesTraced("uamqp:frames")
+        ? { trace: frameTrace("uamqp:frames", logId) }
+        : {}),
     });
     engine.onClose = (error) => {
+      // No OPEN from the peer: the connection never was open.
+      const what = engine.remote === undefined ? "failed to open" : "closed";
       this.#state = error ? "error" : "closed";
       // The token lives with the connection: no refresh without it.
       void this.#cbs?.close();
+      const where = `${logId} ${this.auth.toString()}`;
+      if (error) log("uamqp:connection", "warn", `${where} ${what}: ${describeError(error)}`);
+      else log("uamqp:connection", "debug", `${where} closed`);
     };
     return engine;
+  }
+
+  /** @internal The connection's id in log lines and frame traces (`conn-N`). */
+  get logId(): string {
+    return this.#logId;
   }
 
   /** @internal The protocol engine. */
@@ -282,7 +298,14 @@ export class Connection implements AsyncDisposable {
       if (this.#connecting === controller) this.#connecting = undefined;
     }
     // close() may have been called since the peer's OPEN arrived: its state wins.
-    if (this.#stillOpening()) this.#state = "open";
+    if (!this.#stillOpening()) return;
+    this.#state = "open";
+    const peer = this.#engine.remote?.containerId;
+    log(
+      "uamqp:connection",
+      "info",
+      `${this.#logId} ${this.auth.toString()} open (container-id ${JSON.stringify(this.containerId)}, peer ${JSON.stringify(peer)})`,
+    );
   }
 
   /** Begins a session on this connection (pipelined: usable before `open()` resolves). */

@@ -9,11 +9,13 @@
  * credit plus buffered messages never exceed `prefetch`); manual credit is `addCredit()` /
  * `resetLinkCredit()`. The engine's own automatic credit is not used.
  */
-import type { AMQPError } from "../errors/amqp-error.js";
+import { inspect, type InspectOptionsStylized } from "node:util";
+import { AMQPError } from "../errors/amqp-error.js";
 import type { IncomingDelivery } from "../engine/delivery.js";
 import { RcvSettleMode } from "../engine/link.js";
 import type { ReceiverLink } from "../engine/receiver-link.js";
 import { Message } from "../message/message.js";
+import { inspectEnum, inspectFields } from "../util/enum-names.js";
 import {
   DEFAULTS,
   MESSAGE_RECEIVER_OPTIONS,
@@ -24,6 +26,7 @@ import {
   type ResetCreditOptions,
   type WaitOptions,
 } from "./client-options.js";
+import { logLinkEvent } from "./lifecycle-log.js";
 import { MessageReceiverState, ReceiverSettleMode, SenderSettleMode } from "./link-states.js";
 import { deliverySettler, resolveSettleMode, SettleMode } from "./settle-confirm.js";
 import type { Session } from "./session.js";
@@ -105,7 +108,9 @@ export class MessageReceiver implements AsyncDisposable {
       this.#deliver(d);
     };
     this.#link.onDetach = (error) => {
+      const event = this.#state === MessageReceiverState.Opening ? "not attached" : "detached";
       this.#state = MessageReceiverState.Error;
+      logLinkEvent(session.connection.logId, this.#link, event, error);
       this.onDetached?.(clientError(error));
     };
     // The sender used up or gave back credit without sending (a drain answer, credit returned).
@@ -210,7 +215,11 @@ export class MessageReceiver implements AsyncDisposable {
     try {
       await this.session.linkAttached(this.#link, options);
       this.#state = MessageReceiverState.Open;
+      logLinkEvent(this.session.connection.logId, this.#link, "attached");
     } catch (e) {
+      // A detach (the peer's refusal, the connection's loss) was logged when it happened.
+      if (this.#state !== MessageReceiverState.Error && e instanceof AMQPError)
+        logLinkEvent(this.session.connection.logId, this.#link, "not attached", e);
       this.#state = MessageReceiverState.Error;
       throw e;
     }
@@ -257,6 +266,19 @@ export class MessageReceiver implements AsyncDisposable {
     this.#state = MessageReceiverState.Closing;
     await this.#link.detach();
     this.#state = MessageReceiverState.Idle;
+    logLinkEvent(this.session.connection.logId, this.#link, "closed");
+  }
+
+  /** `util.inspect` shows the link's name, address, state and settle mode, the enums by name. */
+  [inspect.custom](depth: number, options: InspectOptionsStylized, show: typeof inspect): string {
+    const fields = {
+      name: this.name,
+      state: inspectEnum("MessageReceiverState", MessageReceiverState, this.#state),
+      receiveSettleMode: inspectEnum("ReceiverSettleMode", ReceiverSettleMode, this.receiveSettleMode),
+      credit: this.credit,
+      error: this.error,
+    };
+    return inspectFields("MessageReceiver", fields, depth, options, show);
   }
 
   /** `await using` support: {@link MessageReceiver.close}. */

@@ -7,6 +7,7 @@
  * or the failure that ended it first) into the send vocabulary (`MessageSendResult` and an error);
  * `Message.completeSend` then records the result as the message's state.
  */
+import { inspect, type InspectOptionsStylized } from "node:util";
 import { AMQPError } from "../errors/amqp-error.js";
 import { EncodeError } from "../errors/decode-error.js";
 import { AMQPAbortError, ClientTimeout, MessageResponse, MessageSendFailed } from "../errors/exceptions.js";
@@ -17,6 +18,7 @@ import type { SenderLink } from "../engine/sender-link.js";
 import type { Message } from "../message/message.js";
 import { MessageSendResult } from "../message/send-result.js";
 import { deadline } from "../policy/wait.js";
+import { inspectEnum, inspectFields } from "../util/enum-names.js";
 import {
   DEFAULTS,
   MESSAGE_SENDER_OPTIONS,
@@ -27,6 +29,7 @@ import {
   type SendOptions,
   type WaitOptions,
 } from "./client-options.js";
+import { logLinkEvent } from "./lifecycle-log.js";
 import { MessageSenderState, SenderSettleMode, ReceiverSettleMode } from "./link-states.js";
 import type { Session } from "./session.js";
 import { clientError } from "./shutdown.js";
@@ -42,6 +45,28 @@ export interface SendOutcome {
   readonly state?: DeliveryState | undefined;
   /** Why it failed (rejected/released/modified outcome, timeout, link failure). */
   readonly error?: AMQPError | undefined;
+}
+
+/** A {@link SendOutcome} that `util.inspect` shows with its result by name (`MessageSendResult.Ok`). */
+class Outcome implements SendOutcome {
+  readonly result: MessageSendResult;
+  readonly state: DeliveryState | undefined;
+  readonly error: AMQPError | undefined;
+
+  constructor(result: MessageSendResult, state: DeliveryState | undefined, error: AMQPError | undefined) {
+    this.result = result;
+    this.state = state;
+    this.error = error;
+  }
+
+  [inspect.custom](depth: number, options: InspectOptionsStylized, show: typeof inspect): string {
+    const fields = {
+      result: inspectEnum("MessageSendResult", MessageSendResult, this.result),
+      ...(this.state !== undefined ? { state: this.state } : {}),
+      ...(this.error !== undefined ? { error: this.error } : {}),
+    };
+    return inspectFields("SendOutcome", fields, depth, options, show);
+  }
 }
 
 /**
@@ -62,19 +87,20 @@ export function sendOutcome(
 ): SendOutcome {
   if ("state" in end) {
     const state = end.state;
-    if (state === undefined || state.type === "accepted") return { result: MessageSendResult.Ok, state };
+    if (state === undefined || state.type === "accepted")
+      return new Outcome(MessageSendResult.Ok, state, undefined);
     const error = sendErrorFromOutcome(state) ?? new MessageSendFailed(`unexpected outcome ${state.type}`);
-    return { result: MessageSendResult.Error, state, error };
+    return new Outcome(MessageSendResult.Error, state, error);
   }
   const f = clientError(end.failure);
-  if (f instanceof ClientTimeout) return { result: MessageSendResult.Timeout, error: f };
+  if (f instanceof ClientTimeout) return new Outcome(MessageSendResult.Timeout, undefined, f);
   if (!(f instanceof AMQPError)) {
     const text = f instanceof Error ? f.message : String(f);
-    return { result: MessageSendResult.Error, error: new MessageSendFailed(text, { cause: f }) };
+    return new Outcome(MessageSendResult.Error, undefined, new MessageSendFailed(text, { cause: f }));
   }
   if (f instanceof MessageResponse || f instanceof EncodeError)
-    return { result: MessageSendResult.Error, error: f };
-  return { result: MessageSendResult.Cancelled, error: f };
+    return new Outcome(MessageSendResult.Error, undefined, f);
+  return new Outcome(MessageSendResult.Cancelled, undefined, f);
 }
 
 /**
@@ -127,7 +153,9 @@ export class MessageSender implements AsyncDisposable {
     this.name = this.#link.name;
     this.#state = MessageSenderState.Opening;
     this.#link.onDetach = (error) => {
+      const event = this.#state === MessageSenderState.Opening ? "not attached" : "detached";
       this.#state = MessageSenderState.Error;
+      logLinkEvent(session.connection.logId, this.#link, event, error);
       this.onDetached?.(clientError(error));
     };
     this.#link.onCredit = () => {
@@ -177,7 +205,11 @@ export class MessageSender implements AsyncDisposable {
     try {
       await this.session.linkAttached(this.#link, options);
       this.#state = MessageSenderState.Open;
+      logLinkEvent(this.session.connection.logId, this.#link, "attached");
     } catch (e) {
+      // A detach (the peer's refusal, the connection's loss) was logged when it happened.
+      if (this.#state !== MessageSenderState.Error && e instanceof AMQPError)
+        logLinkEvent(this.session.connection.logId, this.#link, "not attached", e);
       this.#state = MessageSenderState.Error;
       throw e;
     }
@@ -227,6 +259,19 @@ export class MessageSender implements AsyncDisposable {
     this.#state = MessageSenderState.Closing;
     await this.#link.detach();
     this.#state = MessageSenderState.Idle;
+    logLinkEvent(this.session.connection.logId, this.#link, "closed");
+  }
+
+  /** `util.inspect` shows the link's name, address, state and settle mode, the enums by name. */
+  [inspect.custom](depth: number, options: InspectOptionsStylized, show: typeof inspect): string {
+    const fields = {
+      name: this.name,
+      state: inspectEnum("MessageSenderState", MessageSenderState, this.#state),
+      receiveSettleMode: inspectEnum("ReceiverSettleMode", ReceiverSettleMode, this.receiveSettleMode),
+      credit: this.credit,
+      error: this.error,
+    };
+    return inspectFields("MessageSender", fields, depth, options, show);
   }
 
   /** `await using` support: {@link MessageSender.close}. */

@@ -43,7 +43,12 @@ import {
   type BeginFields,
   type OpenFields,
 } from "../frames/performatives.js";
-import { protocolHeader, ProtocolId, type ProtocolHeader } from "../frames/protocol-header.js";
+import {
+  parseProtocolHeader,
+  protocolHeader,
+  ProtocolId,
+  type ProtocolHeader,
+} from "../frames/protocol-header.js";
 import { decodeTransferBody } from "../frames/transfer-decoder.js";
 import { SaslCode } from "../sasl/mechanisms.js";
 import { SaslClientNegotiator, type SaslClientStep } from "../sasl/sasl-client.js";
@@ -71,7 +76,7 @@ import {
   type ErrorFields,
 } from "./remote-errors.js";
 import { AmqpSession, type SessionOptions } from "./session.js";
-import { traceLine } from "./trace.js";
+import { traceHeaderLine, traceLine } from "./trace.js";
 
 /**
  * Where a connection's byte stream is: nothing sent or received yet, in the SASL layer, AMQP header
@@ -101,6 +106,8 @@ export class AmqpConnection implements FrameSink {
   readonly #idle: IdleTimeout;
   /** AMQP frames written before the AMQP layer starts (pipelined open), released behind our AMQP header. */
   readonly #held = new ByteWriter(1024);
+  /** The trace lines of the held frames, traced when the frames are released (wire order). */
+  readonly #heldTrace: string[] = [];
   /** Connecting side: the SASL negotiator, while the SASL layer runs. */
   #saslClient: SaslClientNegotiator | undefined;
   /** The SASL layer succeeded (a second SASL header is then refused). */
@@ -224,6 +231,7 @@ export class AmqpConnection implements FrameSink {
 
   /** The peer's protocol header (from the frame reader): the next layer starts, or the connection fails. */
   onProtocolHeader(h: ProtocolHeader): void {
+    this.options.trace?.(traceHeaderLine("<-", h));
     const step =
       this.role === "server"
         ? serverHeaderStep(h, this.options.saslServer, this.#saslDone)
@@ -260,6 +268,8 @@ export class AmqpConnection implements FrameSink {
   }
 
   #writeRaw(bytes: Uint8Array): void {
+    const trace = this.options.trace;
+    if (trace) trace(traceHeaderLine("->", parseProtocolHeader(bytes)!));
     this.output.writer.bytes(bytes);
     this.output.frameWritten();
   }
@@ -270,6 +280,8 @@ export class AmqpConnection implements FrameSink {
       this.#held.reset();
       this.output.frameWritten();
     }
+    const trace = this.options.trace;
+    if (trace) for (const line of this.#heldTrace.splice(0)) trace(line);
   }
 
   // ---- SASL (AMQP 1.0 §5.3) -------------------------------------------------------------------------
@@ -438,7 +450,12 @@ export class AmqpConnection implements FrameSink {
     const w = amqpReady ? this.output.writer : this.#held;
     writeCompositeFrame(w, FrameType.Amqp, channel, composite, value, this.fullPerformatives);
     const trace = this.options.trace;
-    if (trace) trace(traceLine("->", composite.code, channel, value, 0));
+    if (trace) {
+      // A held frame is traced when it is released, so the trace keeps the wire's order.
+      const line = traceLine("->", composite.code, channel, value, 0);
+      if (amqpReady) trace(line);
+      else this.#heldTrace.push(line);
+    }
     if (amqpReady) this.output.frameWritten();
   }
 

@@ -130,6 +130,8 @@ export type LinkState = "attaching" | "attached" | "detaching" | "detached";
  * never import the session: the session makes its links, a link knows its session only by this.
  */
 export interface LinkSession {
+  /** Our channel number of the session (for log lines). */
+  readonly channel: number;
   /** @internal Writes our DETACH for `link`. */
   writeDetach(link: Link, closed: boolean, error: ErrorFields | undefined): void;
   /** @internal Removes a detached link from the session's tables. */

@@ -1,11 +1,12 @@
 /**
  * The AMQP message (uamqp's `Message`): sections, body, send state, and settlement hooks.
  */
-import { inspect } from "node:util";
+import { inspect, type InspectOptionsStylized } from "node:util";
 import type { AMQPValue } from "../codec/values.js";
 import type { AMQPError } from "../errors/amqp-error.js";
 import { ClientTimeout, MessageAlreadySettled, MessageSendFailed } from "../errors/exceptions.js";
 import { ByteWriter } from "../util/byte-writer.js";
+import { inspectEnum, inspectFields } from "../util/enum-names.js";
 import type { AnnotationsMap, ApplicationProperties } from "./annotations.js";
 import { createBody, type MessageBody, type MessageBodyType } from "./body.js";
 import { readSections } from "./decode.js";
@@ -188,6 +189,14 @@ export class Message implements MessageSections {
   getData(): Uint8Array[] | AMQPValue | AMQPValue[][] {
     const b = this.#body;
     return b.type === "value" ? b.value : b.sections;
+  }
+
+  /** `util.inspect` shows the fields as they are, the state by name (`MessageState.SendComplete`). */
+  [inspect.custom](depth: number, options: InspectOptionsStylized, show: typeof inspect): string {
+    // The own fields, as util.inspect would show them, with the state named.
+    const fields: Record<string, unknown> = { ...(this as object) };
+    fields["state"] = inspectEnum("MessageState", MessageState, this.state);
+    return inspectFields(this.constructor.name, fields, depth, options, show);
   }
 
   /** True once the send finished (`SendComplete`/`SendFailed`) or the received message is settled. */

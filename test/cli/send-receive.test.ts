@@ -72,7 +72,13 @@ describe("uamqp send and receive", () => {
       s.stdout,
       `sent 1 of 1 message(s) to amqp://alice:***@127.0.0.1:${broker.port}/debug-pw1234\n`,
     );
-    const frames = s.stderr.split("\n").filter((l) => l !== "");
+    // Every line: time, namespace, connection id; frames under uamqp:frames, the connection's and
+    // links' lifecycle lines under their namespaces (and the in-process broker's under uamqp:broker).
+    const lines = s.stderr.split("\n").filter((l) => l !== "");
+    const LINE =
+      /^\d{4}-\d\d-\d\dT[\d:.]+Z (uamqp:frames|uamqp:connection|uamqp:link|uamqp:broker) (?:broker-)?conn-\d+ (.*)$/;
+    for (const l of lines) assert.match(l, LINE);
+    const frames = lines.filter((l) => LINE.exec(l)![1] === "uamqp:frames").map((l) => LINE.exec(l)![2]!);
     for (const frame of [
       "-> [SASL-INIT]",
       "<- [SASL-OUTCOME]",
@@ -85,19 +91,20 @@ describe("uamqp send and receive", () => {
       "-> [CLOSE]",
     ]) {
       assert.ok(
-        frames.some((l) => l.startsWith(`amqp:frames ${frame}`)),
+        frames.some((l) => l.startsWith(frame)),
         `${frame} in\n${s.stderr}`,
       );
     }
     assert.ok(
-      frames.every((l) => l.startsWith("amqp:frames ")),
-      s.stderr,
+      frames.findIndex((l) => l.startsWith("-> [OPEN]")) <
+        frames.findIndex((l) => l.startsWith("-> [ATTACH]")),
+      `OPEN before ATTACH, as on the wire:\n${s.stderr}`,
     );
     assert.match(s.stderr, /-> \[ATTACH\] .*"debug-\*\*\*"/);
     const r = await run(["receive", url, "--debug"]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "hello\n");
-    assert.match(r.stderr, /^amqp:frames <- \[TRANSFER\] /m);
+    assert.match(r.stderr, /^\S+Z uamqp:frames conn-\d+ <- \[TRANSFER\] /m);
     assert.match(r.stderr, /^received 1 message\(s\)$/m);
     for (const out of [s.stderr, r.stderr]) assert.ok(!out.includes("pw1234"));
     // Without --debug: no trace.

@@ -262,7 +262,7 @@ describe("client recovery", () => {
   it("logs losses, recovery attempts, the recovery and the failure through the logger, password masked", async () => {
     const lines: { level: string; line: string }[] = [];
     const capture = (level: string) => (message: string) => {
-      if (message.startsWith("amqp:client")) lines.push({ level, line: message });
+      if (message.includes(" uamqp:client ")) lines.push({ level, line: message });
     };
     const logger: AMQPLogger = {
       debug: capture("debug"),
