@@ -417,41 +417,52 @@ export class AmqpSession {
     }
   }
 
-  /** @internal */
+  /**
+   * @internal A DISPOSITION from the peer: delivery-ids `first`..`last` in serial order (AMQP 1.0
+   * section 2.7.6), so a range may wrap around 2^32 and be up to 2^31 ids long. The work is bounded
+   * by the deliveries that exist: a range longer than the unsettled map is matched against the
+   * map's keys instead of walked id by id, so a peer cannot make one frame cost a billion steps.
+   */
   handleDisposition(d: DispositionFields): void {
     const last = d.last ?? d.first;
     const span = serialDiff(d.first, last);
-    if (span < 0 || span > 1_000_000) {
+    if (span < 0) {
       this.violation("amqp:invalid-field", `disposition range ${d.first}..${last} is invalid`);
       return;
     }
+    const unsettled = d.role ? this.#outgoing : this.#incoming;
+    if (span < unsettled.size) {
+      for (let i = 0, id = d.first; i <= span; i++, id = serialAdd(id, 1)) this.#applyDisposition(id, d);
+    } else {
+      for (const id of idsInRange(unsettled.keys(), d.first, span)) this.#applyDisposition(id, d);
+    }
+  }
+
+  /** Applies the peer's DISPOSITION `d` to delivery `id`, if it is still unsettled here. */
+  #applyDisposition(id: number, d: DispositionFields): void {
     if (d.role) {
-      // From a receiver: about deliveries we sent.
-      for (let i = 0, id = d.first; i <= span; i++, id = serialAdd(id, 1)) {
-        const od = this.#outgoing.get(id);
-        if (!od) continue;
-        if (d.settled === true) {
-          this.#outgoing.delete(id);
-          od.link.settledByPeer(od, d.state);
-        } else if (d.state !== undefined && d.state.type !== "received") {
-          // Receiver settle mode second: the receiver reached an outcome, we settle first (with
-          // the state our link decides, by default the receiver's).
-          this.#outgoing.delete(id);
-          const state = od.link.onReceiverOutcome?.(od, d.state) ?? d.state;
-          this.#queueDisposition(false, id, true, state);
-          od.link.settledByPeer(od, state);
-        }
+      // From a receiver: about a delivery we sent.
+      const od = this.#outgoing.get(id);
+      if (!od) return;
+      if (d.settled === true) {
+        this.#outgoing.delete(id);
+        od.link.settledByPeer(od, d.state);
+      } else if (d.state !== undefined && d.state.type !== "received") {
+        // Receiver settle mode second: the receiver reached an outcome, we settle first (with
+        // the state our link decides, by default the receiver's).
+        this.#outgoing.delete(id);
+        const state = od.link.onReceiverOutcome?.(od, d.state) ?? d.state;
+        this.#queueDisposition(false, id, true, state);
+        od.link.settledByPeer(od, state);
       }
     } else {
-      // From a sender: it settled (or updated) deliveries we received.
-      for (let i = 0, id = d.first; i <= span; i++, id = serialAdd(id, 1)) {
-        const inc = this.#incoming.get(id);
-        if (!inc) continue;
-        if (d.state !== undefined) inc.remoteState = d.state;
-        if (d.settled === true) {
-          this.#incoming.delete(id);
-          inc.link.settledBySender(inc, d.state);
-        }
+      // From a sender: it settled (or updated) a delivery we received.
+      const inc = this.#incoming.get(id);
+      if (!inc) return;
+      if (d.state !== undefined) inc.remoteState = d.state;
+      if (d.settled === true) {
+        this.#incoming.delete(id);
+        inc.link.settledBySender(inc, d.state);
       }
     }
   }
@@ -674,6 +685,17 @@ function remoteIncomingWindowAfter(flow: FlowFields, nextOutgoingId: number): nu
 function sameSimpleState(a: DeliveryState | undefined, b: DeliveryState | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
   return a.type === b.type && (a.type === "accepted" || a.type === "released");
+}
+
+/**
+ * The ids among `ids` within `first`..`first + span` (serial order, `0 <= span < 2^31`), sorted in
+ * that order: collected before any is applied, so deliveries sent while applying them (a settlement
+ * may free credit) are not mistaken for ones the range named.
+ */
+function idsInRange(ids: Iterable<number>, first: number, span: number): number[] {
+  const found: number[] = [];
+  for (const id of ids) if ((id - first) >>> 0 <= span) found.push(id);
+  return found.sort((a, b) => ((a - first) >>> 0) - ((b - first) >>> 0));
 }
 
 /** A 4-byte delivery tag from the delivery id (unique among a link's unsettled deliveries). */

@@ -5,7 +5,7 @@ import { Connection } from "../../src/client/connection.js";
 import { MessageReceiver } from "../../src/client/message-receiver.js";
 import { Session, type AttachInfo } from "../../src/client/session.js";
 import { AmqpConnection } from "../../src/engine/connection.js";
-import type { IncomingDelivery } from "../../src/engine/delivery.js";
+import type { DeliveryState, IncomingDelivery } from "../../src/engine/delivery.js";
 import { RcvSettleMode } from "../../src/engine/link.js";
 import { AMQPConnectionError, LinkDetach } from "../../src/errors/exceptions.js";
 import { Attach, Detach, Disposition, Flow, Open } from "../../src/frames/performatives.js";
@@ -17,7 +17,7 @@ import {
   type ScriptedPeer,
   type ScriptedPeerServer,
 } from "../support/scripted-peer.js";
-import { until } from "../support/waits.js";
+import { until, within } from "../support/waits.js";
 
 let peer: ScriptedPeerServer | undefined;
 const conns: AmqpConnection[] = [];
@@ -323,5 +323,57 @@ describe("uamqp Session onAttach: a peer ATTACH without a source", () => {
     assert.equal(infos.length, 1);
     assert.ok(infos[0]!.error instanceof AMQPConnectionError);
     await conn.close();
+  });
+});
+
+describe("engine: a peer's DISPOSITION ranges cost what the deliveries that exist cost", () => {
+  /** A sender whose three deliveries, from `initialDeliveryId` on, are out and unsettled. */
+  async function threeUnsettled(initialDeliveryId: number) {
+    const { conn, pc } = await connect({ credit: 10 });
+    const sender = conn.createSession({ initialDeliveryId }).attachSender({ target: { address: "t" } });
+    await sender.attached();
+    const outcomes = new Map<number, unknown>();
+    const sends = [0, 1, 2].map((i) => {
+      const id = (initialDeliveryId + i) >>> 0;
+      return sender.send(Buffer.from("x")).then((o) => outcomes.set(id, o));
+    });
+    const p = await pc();
+    await until(() => p.frames.filter((f) => f.name === "TRANSFER").length === 3, "three TRANSFER frames");
+    const settle = (first: number, last: number, state: DeliveryState = { type: "accepted" }) =>
+      p.frame(0, Disposition, { role: true, first, last, settled: true, state });
+    return { sender, sends, outcomes, settle };
+  }
+
+  it("1000 frames of a million ids or more, then the longest range there is (2^31 ids), settle only the ids named, in well under a second", async () => {
+    const { sender, sends, outcomes, settle } = await threeUnsettled(0);
+    const started = Date.now();
+    // Ranges beside the deliveries: nothing to settle, and nothing walked id by id.
+    for (let i = 0; i < 500; i++) settle(3, 1_000_003, { type: "rejected" });
+    for (let i = 0; i < 500; i++) settle(0x80000000, 0xfffffffe, { type: "rejected" });
+    settle(1, 0x80000000); // 2^31 ids: delivery 1 and 2, not 0
+    await Promise.all(sends.slice(1));
+    const elapsed = Date.now() - started;
+    assert.deepEqual([...outcomes.keys()].sort(), [1, 2]);
+    assert.deepEqual(outcomes.get(1), { type: "accepted" });
+    assert.equal(sender.unsettled, 1);
+    // Not a measurement (bench/ measures): a bound only walking ~10^9 ids per run would exceed.
+    assert.ok(elapsed < 1000, `1001 DISPOSITION frames took ${elapsed} ms`);
+    settle(0x90000000, 0, { type: "released" }); // wraps around 2^32 to reach delivery 0
+    await within(sends[0]!, "delivery 0 settled by a wrapped range");
+    assert.deepEqual(outcomes.get(0), { type: "released" });
+  });
+
+  it("a wrapped range settles the deliveries on both sides of 2^32 it names, in serial order", async () => {
+    const { sender, sends, outcomes, settle } = await threeUnsettled(0xfffffffe);
+    const order: number[] = [];
+    for (const [i, s] of sends.entries()) void s.then(() => order.push(i));
+    settle(0xffffffff, 0x7ffffffe); // 2^31 ids from 2^32 - 1: ids 0xffffffff and 0
+    await Promise.all(sends.slice(1));
+    assert.equal(sender.unsettled, 1);
+    assert.equal(outcomes.has(0xfffffffe), false);
+    settle(0x80000000, 0xfffffffe, { type: "rejected" });
+    await within(sends[0]!, "delivery 0xfffffffe");
+    assert.deepEqual(outcomes.get(0xfffffffe), { type: "rejected" });
+    assert.deepEqual(order, [1, 2, 0]);
   });
 });
