@@ -55,6 +55,7 @@ export class Broker implements AsyncDisposable {
   #servers: TransportServer[] = [];
   #ports: { tcp: number; tls?: number; ws?: number } | undefined;
   #nextConnectionId = 0;
+  #deniedRequests = 0;
   #stopped = true;
   #closing: Promise<void> | undefined;
 
@@ -320,6 +321,14 @@ export class Broker implements AsyncDisposable {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * How many management requests (`$management`, `<entity>/$management`) were refused with 401 (no
+   * token covers a guarded entity) or 403 (CREATE while queues are not auto-created).
+   */
+  get deniedRequests(): number {
+    return this.#deniedRequests;
+  }
+
   // ---- queues --------------------------------------------------------------------------------------
 
   /** Counters of the queue at `address` (zeros when it does not exist). */
@@ -414,6 +423,9 @@ export class Broker implements AsyncDisposable {
       hooksFor: (address) => this.#hooks.get(address),
       isGuarded: (address) => !isRequestNode(address) && isGuarded(address),
       // Event Hubs READs (com.microsoft:eventhub / com.microsoft:partition) first, then the queues'.
+      denied: () => {
+        this.#deniedRequests++;
+      },
       management: (req) => eventHubs.management(req) ?? handleManagement(req, queues),
       serviceBus: this.#serviceBus,
       get observed(): boolean {

@@ -203,6 +203,7 @@ export class BrokerConnection implements AttachOwner {
       // An application callback (hook, JWT validator) failed: answer 500, keep the connection.
       response = { statusCode: 500, statusDescription: e instanceof Error ? e.message : String(e) };
     }
+    if (node !== "$cbs" && (response.statusCode === 401 || response.statusCode === 403)) ctx.denied();
     ctx.emit({ type: "request", connectionId: this.id, request: parsed.request, response });
     // The request's settlement (queued by the producer) must reach the client before the response:
     // uamqp-C's management client (amqp_management.c, on_message_received) fails a response whose
@@ -214,17 +215,26 @@ export class BrokerConnection implements AttachOwner {
   }
 
   /**
-   * A connection confined to its tokens manages only entities a token covers (as Azure's
-   * `$management` wants a token for the entity): the 401 answering any other management request.
+   * A management request (`$management` by its entity `name`, `<entity>/$management` by its entity)
+   * needs a token covering the entity when the entity is guarded, as Azure's `$management` wants a
+   * token for the entity; a connection confined to its tokens manages only entities a token covers
+   * (a request naming none included). The 401 answering such a request without the token.
    */
   #refusedRequest(request: NodeRequest): NodeResponse | undefined {
-    if (!this.#admission.tokenOnly || request.node === "$cbs") return undefined;
-    // `$management` names its entity in the request; `<entity>/$management` serves its entity.
-    const name = isEntityManagementNode(request.node) ? managedEntity(request.node) : request.name;
-    if (name !== undefined && name !== "" && this.authorized(this.ctx.resolveAddress(name))) return undefined;
+    if (request.node === "$cbs") return undefined;
+    const entityNode = isEntityManagementNode(request.node);
+    if (!entityNode && request.node !== "$management" && !this.#admission.tokenOnly) return undefined;
+    const name = entityNode ? managedEntity(request.node) : request.name;
+    const address = name === undefined || name === "" ? undefined : this.ctx.resolveAddress(name);
+    if (this.#admission.tokenOnly) {
+      if (address !== undefined && this.authorized(address)) return undefined;
+    } else if (address === undefined || !this.ctx.isGuarded(address) || this.authorized(address)) {
+      return undefined;
+    }
     return {
       statusCode: 401,
       statusDescription: `no valid token authorizes '${name ?? ""}' on this connection (put one on $cbs first)`,
+      errorCondition: "amqp:unauthorized-access",
     };
   }
 

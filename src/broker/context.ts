@@ -38,6 +38,8 @@ export interface BrokerContext {
   entityExists(scope: string): boolean;
   /** Whether links to `address` need a CBS token first. */
   isGuarded(address: string): boolean;
+  /** Counts a management request refused with 401 or 403 (`Broker.deniedRequests`). */
+  denied(): void;
   /** Answers a `$management` request (built-in handler). */
   management(request: NodeRequest): NodeResponse;
   /** The Service Bus emulation (per-entity management nodes, Service Bus receivers). */

@@ -120,7 +120,8 @@ describe("broker: dynamic nodes, anonymous relay, drain, $management", () => {
   });
 
   it("handles $management CREATE, DELETE, 404 and unknown operations (501), replying to a dynamic address", async () => {
-    const { b, c } = await setup({ queues: { autoCreate: false } });
+    // Auto-creation on, so that CREATE may add a queue (READ and DELETE still create nothing).
+    const { b, c } = await setup();
     const replies = await openReceiver(c, { source: dynamic });
     const replyTo = remoteAddress(replies, "source");
     const requests = await openSender(c, "$management");

@@ -15,6 +15,8 @@ export interface ManagedQueues {
   create(name: string): boolean;
   /** Deletes a queue; false if it does not exist. */
   delete(name: string): boolean;
+  /** Whether queues are created on demand (`queues.autoCreate`); if not, CREATE is refused. */
+  readonly autoCreate: boolean;
 }
 
 function statsBody(name: string, s: QueueStats): Map<string, AMQPValue> {
@@ -49,6 +51,14 @@ export function handleManagement(req: NodeRequest, queues: ManagedQueues): NodeR
       return { statusCode: 200, body: statsBody(name, s) };
     }
     case "CREATE":
+      // Queues exist only as configured when auto-creation is off: management does not add any either.
+      if (!queues.autoCreate) {
+        return {
+          statusCode: 403,
+          statusDescription: `the entity '${name}' cannot be created: this broker does not create queues on demand (queues.autoCreate is false)`,
+          errorCondition: "amqp:not-allowed",
+        };
+      }
       return queues.create(name)
         ? { statusCode: 201, statusDescription: `created '${name}'` }
         : { statusCode: 409, statusDescription: `the entity '${name}' already exists` };
