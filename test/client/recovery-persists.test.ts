@@ -24,7 +24,7 @@ async function closedStatus(status: ClientStatus[]): Promise<Extract<ClientStatu
 
 describe("client recovery persists", () => {
   for (const condition of ["amqp:resource-limit-exceeded", "amqp:connection:forced"]) {
-    it(`a connection closed by the peer with ${condition} (an idle time-out) is reconnected and keeps receiving`, async () => {
+    it(`a connection closed by the peer with ${condition} (as brokers close on an idle time-out) is reconnected and keeps receiving`, async () => {
       const t = await startBroker();
       try {
         const client = new ReceiveClient(t.url("idle"), { reconnect: { initialMs: 20, maxMs: 100 } });
