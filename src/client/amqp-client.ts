@@ -16,7 +16,7 @@ import {
   type AMQPAuth,
   type TransportOptions,
 } from "../auth/amqp-auth.js";
-import { AMQPError } from "../errors/amqp-error.js";
+import { AMQPError, type RecoveryFailure } from "../errors/amqp-error.js";
 import {
   AMQPClientShutdown,
   AMQPConnectionError,
@@ -70,9 +70,6 @@ export interface OpenOptions {
   readonly timeout?: number | undefined;
 }
 const OPEN_OPTIONS: OptionNames<OpenOptions> = { connection: true, signal: true, timeout: true };
-
-/** After this long without a failure the reconnect attempt budget starts over. */
-const STABLE_MS = 30_000;
 
 /** Options of `AMQPClient.fromConnectionString()`. */
 const AMQP_CLIENT_CONNECTION_STRING_OPTIONS = connectionStringNames(AMQP_CLIENT_OPTIONS);
@@ -150,7 +147,8 @@ export class AMQPClient implements AsyncDisposable {
   /** A failure during an open or a recovery attempt, handled once the attempt ends. */
   #pendingFailure: AMQPError | undefined;
   #attempts = 0;
-  #lastFailureAt = 0;
+  /** When the client last became open (connection up, link attached); 0 while it is not open. */
+  #openSince = 0;
 
   // What the client reports.
   #status = new StatusStream<ClientStatus>();
@@ -358,6 +356,7 @@ export class AMQPClient implements AsyncDisposable {
       }
     }
     this.#state = "open";
+    this.#openSince = Date.now();
     const failure = this.#takeFailure();
     if (failure) {
       this.#onFailure(failure);
@@ -791,9 +790,10 @@ export class AMQPClient implements AsyncDisposable {
       return;
     }
     this.#state = "recovering";
-    const now = Date.now();
-    if (now - this.#lastFailureAt > STABLE_MS) this.#attempts = 0;
-    this.#lastFailureAt = now;
+    // A connection that was healthy (open, link attached) for `healthyMs` starts a new budget, so
+    // an idle link survives any number of short outages that are far enough apart.
+    if (Date.now() - this.#openSince >= this.#reconnect.healthyMs) this.#attempts = 0;
+    this.#openSince = 0;
     const signal = this.#newEpoch();
     this.#tell({ type: "lost", error });
     void this.#recover(error, signal);
@@ -809,13 +809,16 @@ export class AMQPClient implements AsyncDisposable {
     this.#emit(this.#isAlive() ? { type: "linkDetached", error } : { type: "disconnected", error });
     let redirect = isRedirect(error) ? error : undefined;
     let action = redirect ? undefined : this.#actionFor(error);
-    const cannot =
-      !this.#reconnect.enabled ||
-      (action !== undefined && !action.retry) ||
-      // A shared connection is not the client's to reconnect or to move.
-      (this.#external && (redirect !== undefined || !this.#isAlive()));
+    const cannot: RecoveryFailure["reason"] | undefined = !this.#reconnect.enabled
+      ? "reconnectDisabled"
+      : action !== undefined && !action.retry
+        ? "notRetryable"
+        : // A shared connection is not the client's to reconnect or to move.
+          this.#external && (redirect !== undefined || !this.#isAlive())
+          ? "sharedConnection"
+          : undefined;
     if (cannot) {
-      await this.#fail(error);
+      await this.#fail(error, { reason: cannot, attempts: this.#attempts });
       return;
     }
     let last = error;
@@ -849,14 +852,14 @@ export class AMQPClient implements AsyncDisposable {
         }
         const a = this.#actionFor(last);
         if (!a.retry) {
-          await this.#fail(last);
+          await this.#fail(last, { reason: "notRetryable", attempts: this.#attempts });
           return;
         }
         action = a;
         if (!this.#isAlive()) await this.#dropConnection();
       }
     }
-    await this.#fail(last);
+    await this.#fail(last, { reason: "attemptsExhausted", attempts: this.#attempts });
   }
 
   /**
@@ -887,6 +890,7 @@ export class AMQPClient implements AsyncDisposable {
   #recovered(attempt: number): void {
     if (this.#state !== "recovering") return;
     this.#state = "open";
+    this.#openSince = Date.now();
     const failure = this.#takeFailure();
     const resent = failure ? 0 : this.#tell({ type: "recovered" });
     this.#emit({ type: "reconnected", attempt, resent });
@@ -894,13 +898,17 @@ export class AMQPClient implements AsyncDisposable {
     if (failure) this.#onFailure(failure);
   }
 
-  /** The client fails for good with `error` (no-op when closing, closed or failed). */
-  async #fail(error: AMQPError): Promise<void> {
+  /**
+   * The client fails for good with `error` (no-op when closing, closed or failed); `recovery` says
+   * why a recovery gave up, recorded on the error and reported by the `closed` status.
+   */
+  async #fail(error: AMQPError, recovery?: RecoveryFailure): Promise<void> {
     if (this.#stopped()) return;
+    if (recovery) error.recordRecoveryFailure(recovery);
     this.#state = "failed";
     this.#error = error;
     this.#epoch.abort();
-    this.#end(error);
+    this.#end(error, recovery);
     this.#tell({ type: "fatal", error });
     this.#closed.resolve(error);
     await this.#teardown();
@@ -915,8 +923,10 @@ export class AMQPClient implements AsyncDisposable {
   }
 
   /** Emits `closed` (with `error` when a failure ended the client) and ends the stream. */
-  #end(error: AMQPError | undefined): void {
-    const closed: ClientStatus = { type: "closed", error };
+  #end(error: AMQPError | undefined, recoveryFailure?: RecoveryFailure): void {
+    const closed: ClientStatus = recoveryFailure
+      ? { type: "closed", error, recoveryFailure }
+      : { type: "closed", error };
     if (!this.#status.ended) logStatus(this.#label(), closed);
     this.#status.push(closed);
     this.#status.end();

@@ -345,16 +345,23 @@ export type OnAttach = (
 export interface ReconnectOptions extends BackoffOptions {
   /**
    * Attempts before the client gives up and fails every pending call with the last error. The count
-   * starts over once the recovered link makes progress (an outcome or a message arrives), or after
-   * 30 s without a failure.
+   * starts over once the recovered link makes progress (an outcome or a message arrives), or when
+   * the client had been healthy for `healthyMs` before the failure.
    * @defaultValue 8
    */
   readonly maxAttempts?: number | undefined;
+  /**
+   * How long (ms) the client must have been healthy (connection open, link attached, no failure)
+   * for a failure to start a new attempt count: an idle link that recovers and stays up this long
+   * survives any number of outages. @defaultValue 1000
+   */
+  readonly healthyMs?: number | undefined;
   /** Bound on each attempt (connect, SASL, OPEN, BEGIN, ATTACH), in milliseconds. @defaultValue 30000 */
   readonly attemptTimeout?: number | undefined;
 }
 export const RECONNECT_OPTIONS: OptionNames<ReconnectOptions> = {
   maxAttempts: true,
+  healthyMs: true,
   attemptTimeout: true,
   initialMs: true,
   maxMs: true,
@@ -366,6 +373,7 @@ export const RECONNECT_OPTIONS: OptionNames<ReconnectOptions> = {
 /** The defaults of {@link ReconnectOptions} (`initialMs`/`maxMs` differ from the policy module's). */
 export const DEFAULT_RECONNECT = {
   maxAttempts: 8,
+  healthyMs: 1000,
   attemptTimeout: 30_000,
   initialMs: 200,
   maxMs: 15_000,
@@ -375,6 +383,7 @@ export const DEFAULT_RECONNECT = {
 export interface ResolvedReconnect {
   readonly enabled: boolean;
   readonly maxAttempts: number;
+  readonly healthyMs: number;
   readonly attemptTimeout: number;
   readonly backoff: BackoffOptions;
 }
@@ -391,9 +400,14 @@ export function resolveReconnect(option: boolean | ReconnectOptions | undefined)
   if (!(Number.isInteger(maxAttempts) || maxAttempts === Infinity) || maxAttempts < 0) {
     throw new RangeError(`reconnect.maxAttempts must be an integer >= 0, got ${maxAttempts}`);
   }
+  const healthyMs = o.healthyMs ?? DEFAULT_RECONNECT.healthyMs;
+  if (!Number.isFinite(healthyMs) || healthyMs < 0) {
+    throw new RangeError(`reconnect.healthyMs must be a finite number >= 0, got ${healthyMs}`);
+  }
   return {
     enabled: option !== false,
     maxAttempts,
+    healthyMs,
     attemptTimeout: o.attemptTimeout ?? DEFAULT_RECONNECT.attemptTimeout,
     backoff: {
       initialMs: o.initialMs ?? DEFAULT_RECONNECT.initialMs,

@@ -2,7 +2,7 @@
  * The lifecycle of a client: its state, and its events (`client.status()`), a typed stream of what
  * recovery does, and how each event is logged. `AMQPClient` owns the state and the stream.
  */
-import type { AMQPError } from "../errors/amqp-error.js";
+import type { AMQPError, RecoveryFailure } from "../errors/amqp-error.js";
 import { describeError, log, type LogLevel } from "../util/log.js";
 
 /** Lifecycle of a client. */
@@ -46,8 +46,15 @@ export type ClientStatus =
       readonly expiresAt: number;
       readonly retryAt: number;
     }
-  /** The client closed (`error` set when a failure ended it). The stream ends after this event. */
-  | { readonly type: "closed"; readonly error: AMQPError | undefined };
+  /**
+   * The client closed (`error` set when a failure ended it). `recoveryFailure` says why a recovery
+   * gave up (reason and attempts made; `error` is the last error). The stream ends after this event.
+   */
+  | {
+      readonly type: "closed";
+      readonly error: AMQPError | undefined;
+      readonly recoveryFailure?: RecoveryFailure | undefined;
+    };
 
 /**
  * Logs a lifecycle event in the `uamqp:client` namespace, after `label` (the client's name and
@@ -85,8 +92,11 @@ export function logStatus(label: string, status: ClientStatus): void {
       );
       return;
     case "closed":
-      if (status.error) line("error", `failed: ${describeError(status.error)}`);
-      else line("debug", "closed");
+      if (status.error) {
+        const why = status.recoveryFailure;
+        const gaveUp = why ? ` (recovery gave up: ${why.reason} after ${why.attempts} attempts)` : "";
+        line("error", `failed: ${describeError(status.error)}${gaveUp}`);
+      } else line("debug", "closed");
       return;
   }
 }

@@ -39,6 +39,18 @@ export interface ErrorActionLike {
   readonly incrementRetries: boolean;
 }
 
+/**
+ * Why a client's recovery gave up (beyond uamqp), recorded on the error that failed the client and
+ * carried by its `closed` status: `attemptsExhausted` (the reconnect budget was spent),
+ * `notRetryable` (the error policy refused to retry `error`), `reconnectDisabled` (`reconnect: false`)
+ * or `sharedConnection` (the client runs on a connection it does not own and cannot reconnect).
+ */
+export interface RecoveryFailure {
+  readonly reason: "attemptsExhausted" | "notRetryable" | "reconnectDisabled" | "sharedConnection";
+  /** Reconnect attempts made since the attempt count last started over. */
+  readonly attempts: number;
+}
+
 const BRAND = Symbol.for("uamqp.error");
 
 /**
@@ -93,6 +105,8 @@ export class AMQPError extends Error {
    * Advisory: set by the client that raised the error.
    */
   action: ErrorActionLike | undefined;
+  /** Why the client's recovery gave up, when this error failed a client after (or instead of) a recovery. */
+  recoveryFailure: RecoveryFailure | undefined;
 
   /**
    * @param message - the error message
@@ -106,6 +120,7 @@ export class AMQPError extends Error {
     this.info = options.info;
     this.retryable = withRetryable(options, false).retryable ?? false;
     this.action = undefined;
+    this.recoveryFailure = undefined;
   }
 
   /**
@@ -114,6 +129,11 @@ export class AMQPError extends Error {
    */
   recordAction(action: ErrorActionLike): void {
     this.action ??= action;
+  }
+
+  /** @internal Records why a client's recovery gave up with this error; the first record stands. */
+  recordRecoveryFailure(failure: RecoveryFailure): void {
+    this.recoveryFailure ??= failure;
   }
 
   /**

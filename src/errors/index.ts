@@ -4,6 +4,7 @@ export {
   type AMQPErrorFields,
   type AMQPErrorOptions,
   type ErrorActionLike,
+  type RecoveryFailure,
 } from "./amqp-error.js";
 export {
   ErrorCondition,

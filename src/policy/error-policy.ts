@@ -2,7 +2,7 @@
  * uamqp's `ErrorPolicy(max_retries=3, on_error=None)`, in camelCase with milliseconds.
  */
 import type { AMQPError } from "../errors/amqp-error.js";
-import { NO_RETRY_CONDITIONS, isKnownCondition } from "../errors/conditions.js";
+import { ErrorCondition, NO_RETRY_CONDITIONS, isKnownCondition } from "../errors/conditions.js";
 import { AMQPConnectionError, LinkDetach, MessageHandlerError } from "../errors/connection-errors.js";
 import { MessageResponse } from "../errors/message-errors.js";
 import { ErrorAction, type ErrorActionInit } from "./error-action.js";
@@ -20,6 +20,16 @@ export interface ErrorPolicyOptions {
 }
 
 const RETRY = new ErrorAction({ retry: true });
+
+/**
+ * Conditions in {@link NO_RETRY_CONDITIONS} that are retried when the peer closes the connection
+ * with them: brokers close with `amqp:resource-limit-exceeded` when a client missed its heartbeats
+ * (an idle time-out, AMQP 1.0 §2.4.5) or when they are briefly out of a resource; a new connection
+ * is the remedy. On a link or a message the condition still fails.
+ */
+const CONNECTION_RETRY_CONDITIONS: ReadonlySet<string> = new Set<string>([
+  ErrorCondition.ResourceLimitExceeded,
+]);
 const FAIL = new ErrorAction({ retry: false });
 
 /**
@@ -41,6 +51,8 @@ const FAIL = new ErrorAction({ retry: false });
 export class ErrorPolicy {
   /** uamqp's `ErrorPolicy.no_retry`: the 20 conditions that are never retried. */
   static readonly NO_RETRY: ReadonlySet<string> = NO_RETRY_CONDITIONS;
+  /** Conditions retried on a connection close although they are in {@link ErrorPolicy.NO_RETRY}. */
+  static readonly CONNECTION_RETRY: ReadonlySet<string> = CONNECTION_RETRY_CONDITIONS;
 
   /** The conditions this policy never retries (uamqp's `no_retry`). */
   readonly noRetry: ReadonlySet<string> = ErrorPolicy.NO_RETRY;
@@ -81,10 +93,13 @@ export class ErrorPolicy {
   }
 
   /**
-   * The connection was closed with an error: fail on a no-retry condition, else retry; so
-   * `amqp:connection:forced` is retried (uamqp's `on_connection_error`).
+   * The connection was closed with an error: retry `amqp:connection:forced` and the conditions in
+   * {@link ErrorPolicy.CONNECTION_RETRY} (`amqp:resource-limit-exceeded`, an idle time-out); else fail
+   * on a no-retry condition and retry the rest (uamqp's `on_connection_error`, which fails on
+   * resource-limit-exceeded).
    */
   onConnectionError(error: AMQPError): ErrorAction {
+    if (error.condition !== undefined && CONNECTION_RETRY_CONDITIONS.has(error.condition)) return RETRY;
     return this.#byCondition(error);
   }
 

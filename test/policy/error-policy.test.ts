@@ -72,8 +72,10 @@ describe("ErrorPolicy decisions", () => {
   const methods = ["onMessageError", "onLinkError", "onConnectionError"] as const;
 
   for (const method of methods) {
-    it(`${method}: fails on every no-retry condition`, () => {
+    it(`${method}: fails on every no-retry condition${method === "onConnectionError" ? " but resource-limit-exceeded" : ""}`, () => {
       for (const condition of UAMQP_NO_RETRY) {
+        // A peer's CLOSE with resource-limit-exceeded (an idle time-out) is retried (docs/errors.md).
+        if (method === "onConnectionError" && condition === "amqp:resource-limit-exceeded") continue;
         const a = policy[method](new AMQPError(condition, { condition }));
         assert.equal(a.retry, false, condition);
       }
@@ -93,6 +95,15 @@ describe("ErrorPolicy decisions", () => {
   it("onConnectionError retries amqp:connection:forced", () => {
     const e = new ConnectionClose("forced", { condition: "amqp:connection:forced" });
     assert.equal(policy.onConnectionError(e).retry, true);
+  });
+
+  it("onConnectionError retries amqp:resource-limit-exceeded (a peer's idle time-out), the other methods do not", () => {
+    const e = new ConnectionClose("idle", { condition: "amqp:resource-limit-exceeded" });
+    assert.equal(policy.onConnectionError(e).retry, true);
+    assert.equal(policy.actionFor(e).retry, true);
+    assert.equal(policy.onLinkError(e).retry, false);
+    assert.equal(policy.onMessageError(e).retry, false);
+    assert.deepEqual([...ErrorPolicy.CONNECTION_RETRY], ["amqp:resource-limit-exceeded"]);
   });
 
   it("onMessageError: released retries, modified(undeliverableHere) fails", () => {
