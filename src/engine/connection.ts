@@ -600,8 +600,12 @@ export class AmqpConnection implements FrameSink {
 
   #handleOpen(f: OpenFields): void {
     if (this.#remote) throw protocolError("amqp:not-allowed", "second OPEN on the connection");
+    // MIN-MAX-FRAME-SIZE (AMQP 1.0 section 2.7.1, open): no peer may announce less than 512.
+    if (f.maxFrameSize !== undefined && f.maxFrameSize < 512) {
+      throw protocolError("amqp:invalid-field", `OPEN max-frame-size ${f.maxFrameSize} is below 512`);
+    }
     this.#remote = f;
-    this.#remoteMaxFrameSize = Math.max(512, Math.min(f.maxFrameSize ?? 0xffffffff, 0x7fffffff));
+    this.#remoteMaxFrameSize = Math.min(f.maxFrameSize ?? 0xffffffff, 0x7fffffff);
     this.#idle.remoteIdleTimeout(f.idleTimeOut ?? 0);
     if (this.role === "server") this.open();
     this.#opened.resolve(f);

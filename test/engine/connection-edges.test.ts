@@ -230,6 +230,21 @@ describe("connection edges: connection frames", () => {
   });
 });
 
+describe("connection edges: out-of-spec OPEN", () => {
+  it("an OPEN with max-frame-size below 512 closes with amqp:invalid-field", async () => {
+    const { conn, peer } = scriptedConnection();
+    await peer.acceptAmqp({ maxFrameSize: 511 });
+    await assertProtocolClose(conn, peer, "amqp:invalid-field", [["connection.opened()", conn.opened()]]);
+    assert.equal(conn.remote, undefined, "the out-of-spec OPEN is not taken");
+  });
+
+  it("an OPEN with max-frame-size 512 is accepted", async () => {
+    const { conn, peer } = await openConnection({}, { maxFrameSize: 512 });
+    assert.equal(conn.remote?.maxFrameSize, 512);
+    await closeCleanly(conn, peer);
+  });
+});
+
 describe("connection edges: closing", () => {
   it("the peer's CLOSE answering ours ends the connection at once (no wait for the close time-out)", async () => {
     const { conn, peer } = await openConnection({ closeTimeoutMs: 60_000 });
