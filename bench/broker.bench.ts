@@ -110,7 +110,7 @@ async function inProcessBroker(): Promise<Endpoint> {
   return {
     name: "embedded broker (in process)",
     host: "127.0.0.1",
-    port: broker.port,
+    port: broker.port!,
     address: (name) => name,
     stop: () => broker.close(),
   };

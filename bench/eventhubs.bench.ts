@@ -74,7 +74,7 @@ function connectionString(port: number): string {
 const sdk: Contender = {
   name: "@azure/event-hubs 6",
   async run(broker, hub, events) {
-    const cs = connectionString(broker.port);
+    const cs = connectionString(broker.port!);
     const producer = new EventHubProducerClient(cs, hub);
     const consumer = new EventHubConsumerClient("$Default", cs, hub);
     try {

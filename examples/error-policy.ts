@@ -42,7 +42,7 @@ await busy.close();
 // 2. Recovery: the broker restarts on the same port; the client reconnects with backoff and sends
 //    what was waiting (at-least-once). `reconnect: false` would fail the client instead.
 let broker = await Broker.start({ port: 0 });
-const port = broker.port;
+const port = broker.port!;
 const client = new SendClient(`${broker.url}/orders`, {
   reconnect: { initialMs: 100, maxMs: 1000, maxAttempts: 20 },
 });

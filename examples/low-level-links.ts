@@ -23,7 +23,7 @@ await using broker = await Broker.start({
   hooks: { refused: { onDelivery: { outcome: "reject", condition: "amqp:not-allowed" } } },
 });
 const host = "127.0.0.1";
-await using connection = new Connection(host, new SASLAnonymous(host, { tls: false, port: broker.port }));
+await using connection = new Connection(host, new SASLAnonymous(host, { tls: false, port: broker.port! }));
 await connection.open({ timeout: 5000 });
 const session = new Session(connection);
 

@@ -29,15 +29,15 @@ await using fromUrl = new SendClient(`amqp://alice:s3cret@${host}:${broker.port}
 await fromUrl.sendMessage(new Message({ body: "via URL credentials" }));
 
 // 2. An auth object (port and TLS from its options; plain TCP here).
-const auth = new SASLPlain(host, "alice", "s3cret", { tls: false, port: broker.port });
+const auth = new SASLPlain(host, "alice", "s3cret", { tls: false, port: broker.port! });
 console.log(`auth: ${String(auth)}`); // the password is never shown
 const message = await receiveMessage(`amqp://${host}:${broker.port}/orders`, { auth, timeout: 5000 });
 console.log(`received: ${message?.toString() ?? "(nothing)"}`);
 
 // 3. Refused: a wrong password, and ANONYMOUS on a broker with users.
 for (const [name, wrong] of [
-  ["wrong password", new SASLPlain(host, "alice", "guess", { tls: false, port: broker.port })],
-  ["anonymous", new SASLAnonymous(host, { tls: false, port: broker.port })],
+  ["wrong password", new SASLPlain(host, "alice", "guess", { tls: false, port: broker.port! })],
+  ["anonymous", new SASLAnonymous(host, { tls: false, port: broker.port! })],
 ] as const) {
   await using client = new SendClient(`amqp://${host}:${broker.port}/orders`, {
     auth: wrong,

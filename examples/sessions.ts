@@ -10,7 +10,7 @@ import { Broker } from "uamqp/broker";
 
 await using broker = await Broker.start({ port: 0 });
 const host = "127.0.0.1";
-const auth = new SASLAnonymous(host, { tls: false, port: broker.port });
+const auth = new SASLAnonymous(host, { tls: false, port: broker.port! });
 
 // 1. One connection, shared by a sender and a receiver (uamqp: client.open(connection=conn)).
 await using connection = new Connection(host, auth, { containerId: "shared-example", idleTimeout: 60_000 });

@@ -53,7 +53,7 @@ export class Broker implements AsyncDisposable {
   readonly #connections = new Map<number, BrokerConnection>();
   readonly #listeners = new Set<(event: BrokerEvent) => void>();
   #servers: TransportServer[] = [];
-  #ports: { tcp: number; tls?: number; ws?: number } | undefined;
+  #ports: { tcp?: number; tls?: number; ws?: number } | undefined;
   #nextConnectionId = 0;
   #deniedRequests = 0;
   #stopped = true;
@@ -91,7 +91,7 @@ export class Broker implements AsyncDisposable {
 
   /**
    * Starts a broker listening on the configured ports (0 = any free port).
-   * @throws {BrokerError} `webSocket.tls` without `tls`; `sasl` options that offer ANONYMOUS (or no SASL)
+   * @throws {BrokerError} `port: null` with neither `tls` nor `webSocket`; `webSocket.tls` without `tls`; `sasl` options that offer ANONYMOUS (or no SASL)
    *   next to configured users without `allowAnonymous`, or MSSBCBS there while `$cbs` verifies no
    *   token; a `TransportError` (code `AMQP_TRANSPORT`,
    *   `systemCode` e.g. `EADDRINUSE`) when a port cannot be bound.
@@ -107,14 +107,15 @@ export class Broker implements AsyncDisposable {
     return this.#options.host ?? "127.0.0.1";
   }
 
-  /** The AMQP (TCP) port. */
-  get port(): number {
-    return this.#ports?.tcp ?? 0;
+  /** The AMQP (TCP) port; undefined with `port: null` (TLS or WebSocket only) and before listening. */
+  get port(): number | undefined {
+    return this.#ports?.tcp;
   }
 
-  /** `amqp://host:port`. */
-  get url(): string {
-    return `amqp://${hostForUrl(this.host)}:${this.port}`;
+  /** `amqp://host:port`; undefined with `port: null`. */
+  get url(): string | undefined {
+    const p = this.port;
+    return p === undefined ? undefined : `amqp://${hostForUrl(this.host)}:${p}`;
   }
 
   /** The AMQPS (TLS) port, when `tls` was given. */
@@ -155,11 +156,17 @@ export class Broker implements AsyncDisposable {
     const onTransport = (t: Transport): void => {
       this.#accept(t);
     };
+    if (o.port === null && !o.tls && !o.webSocket) {
+      throw new BrokerError("port: null (no plain listener) needs the tls or webSocket option");
+    }
     const servers: TransportServer[] = [];
     try {
-      const tcp = await listenTcp({ host, port: this.#ports?.tcp ?? o.port ?? 0 }, onTransport);
-      servers.push(tcp);
-      const ports: { tcp: number; tls?: number; ws?: number } = { tcp: tcp.port };
+      const ports: { tcp?: number; tls?: number; ws?: number } = {};
+      if (o.port !== null) {
+        const tcp = await listenTcp({ host, port: this.#ports?.tcp ?? o.port ?? 0 }, onTransport);
+        servers.push(tcp);
+        ports.tcp = tcp.port;
+      }
       if (o.tls) {
         const tls = await listenTls(
           { ...o.tls, host, port: this.#ports?.tls ?? o.tls.port ?? 0 },

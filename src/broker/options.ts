@@ -187,8 +187,11 @@ export interface BrokerCbsOptions {
 export interface BrokerOptions {
   /** Host (interface) the listeners bind to. @defaultValue "127.0.0.1" */
   readonly host?: string;
-  /** AMQP over TCP port. @defaultValue 0 (any free port) */
-  readonly port?: number;
+  /**
+   * AMQP over TCP port; `null` opens no plain listener (TLS-only: needs `tls` or `webSocket`).
+   * @defaultValue 0 (any free port)
+   */
+  readonly port?: number | null;
   /** Also listen for AMQP over TLS (amqps) with these certificates; `port` defaults to 0 (any free port). */
   readonly tls?: TlsServerOptions & { readonly port?: number };
   /** Also listen for AMQP over WebSocket (`tls: true` serves wss with the `tls` certificate). */

@@ -24,6 +24,8 @@ type Field =
       readonly max?: number;
       /** The value the command uses when neither the file nor a flag gives one. */
       readonly default?: number;
+      /** `null` is a value too (`port`: no plain listener). */
+      readonly orNull?: boolean;
     }
   | { readonly kind: "boolean"; readonly default?: boolean }
   | { readonly kind: "string"; readonly default?: string }
@@ -106,7 +108,7 @@ const CBS_FIELDS = {
 
 const BROKER_FIELDS = {
   host: { kind: "string", default: "127.0.0.1" },
-  port: { kind: "int", ...PORT, default: 5672 },
+  port: { kind: "int", ...PORT, default: 5672, orNull: true },
   containerId: { kind: "string", default: "uamqp-broker" },
   tls: { kind: "section", fields: TLS_FIELDS },
   webSocket: { kind: "section", fields: WEBSOCKET_FIELDS },
@@ -129,7 +131,8 @@ const ROOT: Field = { kind: "section", fields: BROKER_FIELDS };
  */
 export interface BrokerConfig {
   readonly host?: string;
-  readonly port?: number;
+  /** `null`: no plain listener (`--no-plain`). */
+  readonly port?: number | null;
   readonly containerId?: string;
   readonly tls?: {
     readonly cert?: string;
@@ -224,7 +227,8 @@ function checkValue(field: Field, v: unknown, path: readonly string[], ctx: Chec
   };
   switch (field.kind) {
     case "int":
-      if (typeof v !== "number") return fail("an integer");
+      if (v === null && field.orNull === true) return null;
+      if (typeof v !== "number") return fail(field.orNull === true ? "an integer or null" : "an integer");
       return integerValue(v, `${ctx.source}: ${key}`, field, false);
     case "boolean":
       return typeof v === "boolean" ? v : fail("true or false");
@@ -278,7 +282,7 @@ interface BrokerFlag extends FlagSpec {
   /** Dotted key, e.g. `limits.maxConnections`. */
   readonly key: string;
   /** What a switch sets the key to. */
-  readonly set?: boolean;
+  readonly set?: boolean | null;
 }
 
 const LISTENERS = "listeners";
@@ -306,6 +310,14 @@ const FLAGS: readonly BrokerFlag[] = [
     type: "string",
     value: "PORT",
     help: "AMQP (TCP) port; 0 picks a free port",
+  },
+  {
+    group: LISTENERS,
+    name: "no-plain",
+    key: "port",
+    type: "boolean",
+    set: null,
+    help: "open no plain AMQP listener: clients connect over amqps or WebSocket only",
   },
   {
     group: LISTENERS,
@@ -606,6 +618,9 @@ export function configFromFlags(parsed: ParsedCommand): BrokerConfig {
     const other = BROKER_FLAGS.find((f) => f.key.startsWith("sasl.") && parsed.values[f.name] !== undefined);
     if (other !== undefined) throw new UsageError(`--no-sasl and --${other.name} contradict each other`);
   }
+  if (parsed.values["no-plain"] !== undefined && parsed.values["port"] !== undefined) {
+    throw new UsageError("--no-plain and --port contradict each other");
+  }
   for (const flag of BROKER_FLAGS) {
     if (parsed.values[flag.name] === undefined) continue;
     const field = fieldAt(flag.key);
@@ -732,10 +747,16 @@ export function brokerOptions(config: BrokerConfig): BrokerOptions {
       },
     );
   }
+  if (config.port === null && tls === undefined && webSocket === undefined) {
+    throw new UsageError(
+      `--no-plain ("port": null) needs TLS (${flagFor("tls.cert")} and ${flagFor("tls.key")}) or a WebSocket listener`,
+      { showUsage: false },
+    );
+  }
   const { cbs, queues } = config;
   return {
     host: config.host ?? DEFAULT_HOST,
-    port: config.port ?? DEFAULT_PORT,
+    port: config.port === null ? null : (config.port ?? DEFAULT_PORT),
     ...(config.containerId !== undefined ? { containerId: config.containerId } : {}),
     ...(tls !== undefined
       ? {

@@ -112,6 +112,8 @@ export class AmqpConnection implements FrameSink {
   #saslClient: SaslClientNegotiator | undefined;
   /** The SASL layer succeeded (a second SASL header is then refused). */
   #saslDone = false;
+  /** A sasl-init arrived (accepting side): a second one is refused. */
+  #saslInitSeen = false;
   #saslIdentity: string | undefined;
   /** Our sessions by our channel; a free channel is undefined. */
   readonly #sessions: (AmqpSession | undefined)[] = [];
@@ -311,6 +313,19 @@ export class AmqpConnection implements FrameSink {
     }
     const init = SaslInit.decodeBody(d);
     if (trace) trace(traceLine("<-", code, 0, init, 0));
+    if (this.#saslInitSeen) {
+      // One sasl-init per exchange (AMQP 1.0 section 5.3.2). A second is no bad credential but a
+      // broken exchange, which no retry repairs: sys-perm, and the connection ends.
+      this.#writeSasl(SaslOutcome, { code: SaslCode.SysPerm });
+      this.output.flush();
+      this.#fail(
+        new AuthenticationException("second sasl-init in one SASL exchange", {
+          condition: "amqp:not-allowed",
+        }),
+      );
+      return;
+    }
+    this.#saslInitSeen = true;
     const cert = this.#transport?.peerCertificate;
     void authenticateInit(this.options.saslServer ?? {}, init, cert).then((r) => {
       // Authentication is asynchronous: the connection may have failed meanwhile.
@@ -600,8 +615,12 @@ export class AmqpConnection implements FrameSink {
 
   #handleOpen(f: OpenFields): void {
     if (this.#remote) throw protocolError("amqp:not-allowed", "second OPEN on the connection");
+    // MIN-MAX-FRAME-SIZE (AMQP 1.0 section 2.7.1, open): no peer may announce less than 512.
+    if (f.maxFrameSize !== undefined && f.maxFrameSize < 512) {
+      throw protocolError("amqp:invalid-field", `OPEN max-frame-size ${f.maxFrameSize} is below 512`);
+    }
     this.#remote = f;
-    this.#remoteMaxFrameSize = Math.max(512, Math.min(f.maxFrameSize ?? 0xffffffff, 0x7fffffff));
+    this.#remoteMaxFrameSize = Math.min(f.maxFrameSize ?? 0xffffffff, 0x7fffffff);
     this.#idle.remoteIdleTimeout(f.idleTimeOut ?? 0);
     if (this.role === "server") this.open();
     this.#opened.resolve(f);

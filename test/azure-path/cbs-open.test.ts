@@ -97,7 +97,7 @@ describe("azure path: CBS put-token on open", () => {
     const b = await broker();
     const bad = SASTokenAuth.fromSharedAccessKey(b.uri(), KEY_NAME, "not-the-key", {
       tls: false,
-      port: b.broker.port,
+      port: b.broker.port!,
       timeout: 2000,
     });
     const client = keep(new SendClient(b.url(HUB), { auth: bad }));
@@ -204,7 +204,7 @@ describe("azure path: CBS put-token on open", () => {
         calls++;
         return { token: "eyJ.good.jwt", expiresOnTimestamp: Date.now() + 3_600_000 };
       },
-      { tls: false, port: b.broker.port },
+      { tls: false, port: b.broker.port! },
     );
     const sender = keep(new SendClient(b.url(HUB), { auth }));
     await sender.sendMessage(new Message({ body: "jwt" }));
@@ -219,7 +219,7 @@ describe("azure path: CBS put-token on open", () => {
       () => ({ token: "eyJ.bad", expiresOnTimestamp: Date.now() + 60_000 }),
       {
         tls: false,
-        port: b.broker.port,
+        port: b.broker.port!,
         retryPolicy: { retries: 0 },
       },
     );
@@ -232,7 +232,10 @@ describe("azure path: CBS put-token on open", () => {
     const keyName = "send only+listen";
     assert.equal(parseSasToken(createSASToken(quotePlus(keyName), KEY, "sr", 60_000))?.skn, keyName);
     const b = await broker({ cbs: { keys: { [keyName]: KEY }, guardedAddresses: [HUB] } });
-    const auth = SASTokenAuth.fromSharedAccessKey(b.uri(), keyName, KEY, { tls: false, port: b.broker.port });
+    const auth = SASTokenAuth.fromSharedAccessKey(b.uri(), keyName, KEY, {
+      tls: false,
+      port: b.broker.port!,
+    });
     assert.match(auth.token ?? "", /skn=send\+only%2Blisten$/);
     const client = keep(new SendClient(b.url(HUB), { auth }));
     await client.sendMessage(new Message({ body: "spaced key name" }));
@@ -258,7 +261,7 @@ describe("azure path: CBS put-token on open", () => {
     // A wrong key: open() rejects with TokenAuthFailure.
     const bad = SASTokenAuth.fromSharedAccessKey(b.uri(), KEY_NAME, `${KEY}x`, {
       tls: false,
-      port: b.broker.port,
+      port: b.broker.port!,
       retryPolicy: { retries: 0 },
     });
     const badConn = keep(new Connection(bad.hostname, bad));

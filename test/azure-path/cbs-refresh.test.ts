@@ -171,7 +171,7 @@ describe("azure path: token refresh", () => {
     const b = await broker();
     const uri = b.uri();
     const token = createSASToken(KEY_NAME, KEY, encodeURIComponent(uri), 2000);
-    const auth = new SASTokenAuth(uri, uri, token, { tls: false, port: b.broker.port });
+    const auth = new SASTokenAuth(uri, uri, token, { tls: false, port: b.broker.port! });
     assert.equal(auth.canRefresh, false);
     const receiver = keep(new ReceiveClient(b.url(HUB), { auth }));
     await receiver.open();
@@ -195,7 +195,7 @@ describe("azure path: token refresh", () => {
     // A refresh window longer than the first token's lifetime: a refresh is due at once.
     const auth = new JWTTokenAuth(uri, uri, () => (++calls <= 2 ? first : second), {
       tls: false,
-      port: b.broker.port,
+      port: b.broker.port!,
       refreshWindow: 3000,
     });
     const client = keep(new ReceiveClient(b.url(HUB), { auth }));

@@ -128,7 +128,7 @@ describe("azure path: management requests", () => {
     const b = await broker({ cbs: {} });
     b.broker.createQueue("orders");
     const conn = keep(
-      new Connection("127.0.0.1", new SASLAnonymous("127.0.0.1", { tls: false, port: b.broker.port })),
+      new Connection("127.0.0.1", new SASLAnonymous("127.0.0.1", { tls: false, port: b.broker.port! })),
     );
     await conn.open();
     const session = conn.createSession();

@@ -78,7 +78,7 @@ describe("azure path: secrets in traces, logs, errors and inspect", () => {
     });
     const bad = SASTokenAuth.fromSharedAccessKey(b.uri(), KEY_NAME, "Wr0ngKey+/=", {
       tls: false,
-      port: b.broker.port,
+      port: b.broker.port!,
       retryPolicy: { retries: 0 },
     });
     const badClient = keep(new AMQPClient(b.url(HUB), { auth: bad, debug: true }));

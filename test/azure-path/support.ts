@@ -43,7 +43,11 @@ export async function startCbsBroker(options: BrokerOptions = {}): Promise<CbsBr
     ...t,
     uri,
     sasAuth: (entity = HUB, o: SharedAccessKeyOptions = {}) =>
-      SASTokenAuth.fromSharedAccessKey(uri(entity), KEY_NAME, KEY, { tls: false, port: t.broker.port, ...o }),
+      SASTokenAuth.fromSharedAccessKey(uri(entity), KEY_NAME, KEY, {
+        tls: false,
+        port: t.broker.port!,
+        ...o,
+      }),
     requests: (node, connectionId) =>
       t.events.filter(
         (e): e is Timed<"request"> =>

@@ -60,7 +60,7 @@ class Adversary {
 
   /** Connects, exchanges protocol headers and OPEN. */
   static async open(b: Broker, maxFrameSize?: number): Promise<Adversary> {
-    const peer = new ScriptedPeer(await connectTcp({ host: "127.0.0.1", port: b.port }));
+    const peer = new ScriptedPeer(await connectTcp({ host: "127.0.0.1", port: b.port! }));
     peer.header(ProtocolId.Amqp);
     peer.frame(0, Open, {
       containerId: "adversary",
@@ -205,7 +205,7 @@ async function roundTrip(
   address: string,
   keep: (c: rhea.Connection) => rhea.Connection,
 ): Promise<void> {
-  const c = keep(await connect(b.port));
+  const c = keep(await connect(b.port!));
   const r = await openReceiver(c, address);
   const got = collect(r, 1);
   assert.deepEqual(await sendAll(await openSender(c, address), [{ body: "still serving" }]), ["accepted"]);
@@ -326,7 +326,7 @@ describe("broker: misbehaving clients at the frame level", () => {
     a.peer.frame(0, Detach, { handle: 0, closed: true });
     await until(() => b.stats("credit").producerCount === 0, "the producer to go");
     a.destroy();
-    const c = keep(await connect(b.port));
+    const c = keep(await connect(b.port!));
     const r = await openReceiver(c, "credit");
     assert.deepEqual(
       (await collect(r, 2)).map((m) => m.message?.body),
@@ -347,7 +347,7 @@ describe("broker: misbehaving clients at the frame level", () => {
     assert.equal(outcomeOf(await a.disposition(from, 5)), "accepted");
     assert.equal(b.stats("skips").messageCount, 2);
     a.destroy();
-    const c = keep(await connect(b.port));
+    const c = keep(await connect(b.port!));
     assert.deepEqual(
       (await collect(await openReceiver(c, "skips"), 2)).map((m) => m.message?.body),
       ["d0", "d5"],
@@ -602,7 +602,7 @@ describe("broker: misbehaving clients at the frame level", () => {
 
   it("detaches an oversized multi-frame message with amqp:link:message-size-exceeded, stores no fragment of it, keeps the connection", async () => {
     const { b } = await setup({ limits: { maxMessageSize: 100_000 } });
-    const c = keep(await connect(b.port));
+    const c = keep(await connect(b.port!));
     const s = await openSender(c, "big");
     const detached = waitEvent(s, "sender_error");
     // rhea splits it into frames of the broker's max-frame-size (64 KiB), each carrying the
@@ -709,7 +709,7 @@ describe("broker: misbehaving clients at the frame level", () => {
     await until(() => b.connectionCount === 0, "the setup connection to go");
     const stages = [
       async (): Promise<void> => {
-        const t = await connectTcp({ host: "127.0.0.1", port: b.port });
+        const t = await connectTcp({ host: "127.0.0.1", port: b.port! });
         t.destroy();
       },
       async (): Promise<void> => {

@@ -35,34 +35,34 @@ describe("broker: authentication with configured users", () => {
     b.observe((e: BrokerEvent) => {
       if (e.type === "connection-open") opened.push(e.identity);
     });
-    const alice = keep(await connect(b.port, { username: "alice", password: "s3cret" }));
+    const alice = keep(await connect(b.port!, { username: "alice", password: "s3cret" }));
     const sender = await openSender(alice, "alice-inbox");
     await sendAll(sender, [{ body: "for alice only" }]);
 
     // SASL ANONYMOUS (rhea sends it for a user name without a password) and no SASL layer at all.
-    await assert.rejects(connect(b.port, { username: "anyone" }));
-    await assert.rejects(connect(b.port));
+    await assert.rejects(connect(b.port!, { username: "anyone" }));
+    await assert.rejects(connect(b.port!));
     assert.deepEqual(opened, ["alice"]);
     assert.equal(b.stats("alice-inbox").messageCount, 1);
 
-    const reader = keep(await connect(b.port, { username: "alice", password: "s3cret" }));
+    const reader = keep(await connect(b.port!, { username: "alice", password: "s3cret" }));
     const got = await collect(await openReceiver(reader, "alice-inbox"), 1);
     assert.equal(got[0]?.message?.body, "for alice only");
   });
 
   it("does not offer ANONYMOUS next to users", async () => {
     const b = await start({ sasl: { users: { alice: "s3cret" } } });
-    const mechanisms = await offeredMechanisms(b.port);
+    const mechanisms = await offeredMechanisms(b.port!);
     assert.deepEqual(mechanisms, ["PLAIN"]);
   });
 
   it("lets anonymous clients in next to the users only with allowAnonymous", async () => {
     const b = await start({ sasl: { users: { alice: "s3cret" }, allowAnonymous: true } });
-    keep(await connect(b.port, { username: "anyone" }));
-    keep(await connect(b.port));
-    keep(await connect(b.port, { username: "alice", password: "s3cret" }));
-    await assert.rejects(connect(b.port, { username: "alice", password: "wrong" }));
-    assert.deepEqual(await offeredMechanisms(b.port), ["PLAIN", "MSSBCBS", "ANONYMOUS"]);
+    keep(await connect(b.port!, { username: "anyone" }));
+    keep(await connect(b.port!));
+    keep(await connect(b.port!, { username: "alice", password: "s3cret" }));
+    await assert.rejects(connect(b.port!, { username: "alice", password: "wrong" }));
+    assert.deepEqual(await offeredMechanisms(b.port!), ["PLAIN", "MSSBCBS", "ANONYMOUS"]);
   });
 
   it("refuses to start with users and ANONYMOUS (or no SASL) offered by accident", async () => {
@@ -82,16 +82,16 @@ describe("broker: authentication with configured users", () => {
 
   it("an open broker (no users) still lets everybody in", async () => {
     const b = await start({});
-    keep(await connect(b.port, { username: "anyone" }));
-    keep(await connect(b.port));
-    keep(await connect(b.port, { username: "x", password: "y" }));
+    keep(await connect(b.port!, { username: "anyone" }));
+    keep(await connect(b.port!));
+    keep(await connect(b.port!, { username: "x", password: "y" }));
   });
 
   it("delays each further failed login from the same source, and a success resets the delay", async () => {
     const b = await start({ sasl: { users: { alice: "s3cret" }, failedLoginDelayMs: 400 } });
     const timeFailure = async (): Promise<number> => {
       const t0 = performance.now();
-      await assert.rejects(connect(b.port, { username: "alice", password: "guess" }));
+      await assert.rejects(connect(b.port!, { username: "alice", password: "guess" }));
       return performance.now() - t0;
     };
     const first = await timeFailure(); // 50 ms
@@ -104,7 +104,7 @@ describe("broker: authentication with configured users", () => {
     assert.ok(third >= 195, `third failure after ${third} ms`);
     assert.ok(fourth >= 395 && fifth >= 395, `ceiling: ${fourth} ms, ${fifth} ms`);
     assert.ok(fifth < 2000, `the ceiling holds: ${fifth} ms`);
-    keep(await connect(b.port, { username: "alice", password: "s3cret" }));
+    keep(await connect(b.port!, { username: "alice", password: "s3cret" }));
     const afterSuccess = await timeFailure();
     assert.ok(afterSuccess < 395, `reset after a success: ${afterSuccess} ms`);
   });

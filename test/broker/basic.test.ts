@@ -28,9 +28,9 @@ describe("broker: queues by address", () => {
 
   it("starts on 127.0.0.1 with a free port and closes", async () => {
     const b = await Broker.start();
-    assert.ok(b.port > 0);
+    assert.ok(b.port! > 0);
     assert.equal(b.url, `amqp://127.0.0.1:${b.port}`);
-    const c = await connect(b.port);
+    const c = await connect(b.port!);
     assert.equal(b.connectionCount, 1);
     await b.close();
     await until(() => !c.is_open(), "the client to see the close");
@@ -39,7 +39,7 @@ describe("broker: queues by address", () => {
 
   it("round-trips 10,000 messages byte-exact over one connection with credit 1000", async () => {
     const b = await start();
-    const c = await connect(b.port);
+    const c = await connect(b.port!);
     const payloads = Array.from({ length: 10_000 }, (_, i) =>
       Buffer.from(
         rhea.message.encode({
@@ -87,7 +87,7 @@ describe("broker: queues by address", () => {
 
   it("splits batched messages (format 0x80013700) into their inner messages", async () => {
     const b = await start();
-    const c = await connect(b.port);
+    const c = await connect(b.port!);
     const inner = [0, 1, 2].map((i) =>
       Buffer.from(rhea.message.encode({ message_id: i, body: `inner ${i}` })),
     );
@@ -108,7 +108,7 @@ describe("broker: queues by address", () => {
 
   it("honours consumer credit and keeps the rest queued", async () => {
     const b = await start();
-    const c = await connect(b.port);
+    const c = await connect(b.port!);
     const sender = await openSender(c, "credit");
     await sendAll(
       sender,
@@ -132,7 +132,7 @@ describe("broker: queues by address", () => {
 
   it("maps amqp:// and amqps:// URL addresses to the bare queue name", async () => {
     const b = await start();
-    const c = await connect(b.port);
+    const c = await connect(b.port!);
     const sender = await openSender(c, { target: { address: `amqps://localhost:${b.port}/orders` } });
     await sendAll(sender, [{ body: "via url" }]);
     assert.equal(b.stats("orders").messageCount, 1);
@@ -145,7 +145,7 @@ describe("broker: queues by address", () => {
 
   it("refuses unknown queues with amqp:not-found when auto-creation is off", async () => {
     const b = await start({ queues: { autoCreate: false, names: ["known"] } });
-    const c = await connect(b.port);
+    const c = await connect(b.port!);
     const err = await attachError(openSender(c, { target: { address: "unknown" } }));
     assert.equal(err.condition, "amqp:not-found");
     const err2 = await attachError(openReceiver(c, { source: { address: "unknown" } }));
@@ -157,7 +157,7 @@ describe("broker: queues by address", () => {
 
   it("delivers pre-settled transfers to a consumer with snd-settle-mode settled and removes the message at send", async () => {
     const b = await start();
-    const c = await connect(b.port);
+    const c = await connect(b.port!);
     await sendAll(await openSender(c, "presettled"), [{ body: "a" }, { body: "b" }]);
     const r = await openReceiver(c, { source: "presettled", snd_settle_mode: 1, autoaccept: false });
     const got = await collect(r, 2);
@@ -171,7 +171,7 @@ describe("broker: queues by address", () => {
 
   it("shares a queue between competing consumers round robin", async () => {
     const b = await start();
-    const c = await connect(b.port);
+    const c = await connect(b.port!);
     const r1 = await openReceiver(c, { source: "compete", credit_window: 50 });
     const r2 = await openReceiver(c, { source: "compete", credit_window: 50 });
     await until(() => b.stats("compete").consumerCount === 2, "both consumers");
@@ -190,7 +190,7 @@ describe("broker: queues by address", () => {
 
   it("gives all messages to the consumer that has credit when the other has none", async () => {
     const b = await start();
-    const c = await connect(b.port);
+    const c = await connect(b.port!);
     const busy = await openReceiver(c, { source: "skewed", credit_window: 0 });
     const free = await openReceiver(c, { source: "skewed", credit_window: 100 });
     await until(() => b.stats("skewed").consumerCount === 2, "both consumers");

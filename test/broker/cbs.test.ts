@@ -36,7 +36,7 @@ describe("broker: $cbs put-token and guarded addresses", () => {
       ...options,
     });
     brokers.push(b);
-    const c = await connect(b.port);
+    const c = await connect(b.port!);
     conns.push(c);
     return { b, c };
   };
@@ -60,7 +60,7 @@ describe("broker: $cbs put-token and guarded addresses", () => {
     assert.equal(b.stats("hub").messageCount, 1);
     await openReceiver(c, "hub/Partitions/0");
     // The grant belongs to the connection that put the token.
-    const other = await connect(b.port);
+    const other = await connect(b.port!);
     conns.push(other);
     assert.equal((await attachError(openSender(other, "hub"))).condition, "amqp:unauthorized-access");
   });

@@ -21,7 +21,7 @@ describe("broker with our own engine as the client", () => {
     brokers.push(b);
     const conn = new AmqpConnection({ sasl: new SaslPlainMechanism("u", "p"), hostname: "localhost" });
     conns.push(conn);
-    conn.start(await connectTcp({ host: "127.0.0.1", port: b.port }));
+    conn.start(await connectTcp({ host: "127.0.0.1", port: b.port! }));
     return { b, conn };
   };
 

@@ -595,13 +595,13 @@ describe("broker: event hubs", () => {
     );
     // A connection whose OPEN properties name an Event Hubs SDK (as Python's azure-eventhub does).
     const python = keep(
-      await connect(b2.port, {
+      await connect(b2.port!, {
         properties: { product: "azsdk-python-eventhub", "user-agent": "azsdk-python-eventhub/5.11.0" },
       }),
     );
     await sendAll(await openSender(python, "sensors"), [{ body: 1 }]);
     const other = keep(
-      await connect(b2.port, { properties: { "user-agent": "azsdk-python-servicebus/7.11.0" } }),
+      await connect(b2.port!, { properties: { "user-agent": "azsdk-python-servicebus/7.11.0" } }),
     );
     await sendAll(await openSender(other, "orders"), [{ body: 1 }]);
     assert.deepEqual(b2.eventHubNames().sort(), ["sensors", "telemetry"]);
@@ -625,11 +625,11 @@ describe("broker: event hubs", () => {
 
   it("keeps events over stop() and restart(), drops them at close()", async () => {
     const b = keep(await Broker.start({ eventHubs: { hubs: { kept: { partitionCount: 1 } } } }));
-    const c = keep(await connect(b.port));
+    const c = keep(await connect(b.port!));
     await sendAll(await openSender(c, "kept"), [{ body: "survives" }]);
     await b.stop();
     await b.restart();
-    const c2 = keep(await connect(b.port));
+    const c2 = keep(await connect(b.port!));
     assert.deepEqual(
       bodies(await collect(await openReceiver(c2, "kept/ConsumerGroups/$Default/Partitions/0"), 1)),
       ["survives"],

@@ -75,7 +75,7 @@ describe("performatives on the wire", () => {
       hostname: "localhost",
       maxFrameSize: 512,
     });
-    const tap = tapTransport(await connectTcp({ host: b.host, port: b.port }));
+    const tap = tapTransport(await connectTcp({ host: b.host, port: b.port! }));
     conn.start(tap.transport);
     await conn.opened();
     const session = conn.createSession();
@@ -169,7 +169,7 @@ describe("performatives on the wire", () => {
     const b = await Broker.start();
     brokers.push(b);
     const conn = new AmqpConnection({ sasl: new SaslAnonymousMechanism(), hostname: "localhost" });
-    const tap = tapTransport(await connectTcp({ host: b.host, port: b.port }));
+    const tap = tapTransport(await connectTcp({ host: b.host, port: b.port! }));
     conn.start(tap.transport);
     await conn.opened();
     await b.stop({ error: { condition: "amqp:connection:forced" } });
@@ -184,7 +184,7 @@ describe("performatives on the wire", () => {
     const b = await Broker.start();
     brokers.push(b);
     const conn = new AmqpConnection({ sasl: new SaslAnonymousMechanism(), hostname: "localhost" });
-    const tap = tapTransport(await connectTcp({ host: b.host, port: b.port }));
+    const tap = tapTransport(await connectTcp({ host: b.host, port: b.port! }));
     conn.start(tap.transport);
     const session = conn.createSession();
     const withProps = session.attachSender({

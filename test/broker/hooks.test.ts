@@ -150,7 +150,7 @@ describe("broker: test hooks and controls", () => {
 
   it("stop/restart: closes everything, keeps the messages and listens on the same port again", async () => {
     const { b, c } = await setup();
-    const port = b.port;
+    const port = b.port!;
     await sendAll(await openSender(c, "durable"), [{ body: "a" }, { body: "b" }]);
     const r = await openReceiver(c, { source: "durable", credit_window: 0, autoaccept: false });
     const first = collect(r, 1);
@@ -187,7 +187,7 @@ describe("broker: test hooks and controls", () => {
     await lost;
     assert.equal(closeFrame, false);
     await b.restart();
-    const c2 = await connect(b.port);
+    const c2 = await connect(b.port!);
     keep(c2);
   });
 
@@ -196,7 +196,7 @@ describe("broker: test hooks and controls", () => {
     keep(b);
     const events: BrokerEvent[] = [];
     b.observe((e) => events.push(e));
-    const c = await connect(b.port, { username: "alice", password: "secret" });
+    const c = await connect(b.port!, { username: "alice", password: "secret" });
     await sendAll(await openSender(c, "watched"), [{ body: "w" }]);
     const r = await openReceiver(c, { source: "watched", autoaccept: false });
     const [m] = await collect(r, 1);

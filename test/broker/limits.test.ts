@@ -46,7 +46,7 @@ describe("broker: limits and hygiene", () => {
     return b;
   };
   const open = async (b: Broker, options?: Partial<rhea.ConnectionOptions>): Promise<rhea.Connection> => {
-    const c = await connect(b.port, options);
+    const c = await connect(b.port!, options);
     conns.push(c);
     return c;
   };
@@ -57,7 +57,7 @@ describe("broker: limits and hygiene", () => {
     await open(b);
     const container = rhea.create_container();
     container.on("error", () => undefined);
-    const c3 = container.connect({ host: "127.0.0.1", port: b.port, reconnect: false });
+    const c3 = container.connect({ host: "127.0.0.1", port: b.port!, reconnect: false });
     conns.push(c3);
     const err = await waitEvent(c3, "connection_error");
     assert.equal((err.connection.error as { condition?: string }).condition, "amqp:resource-limit-exceeded");
@@ -139,11 +139,11 @@ describe("broker: limits and hygiene", () => {
     const good = await open(b);
     const s = await openSender(good, "steady");
     const r = await openReceiver(good, "steady");
-    const garbage = await rawSocket(b.port);
+    const garbage = await rawSocket(b.port!);
     const gone = closedBy(garbage);
     garbage.write(randomBytes(4096));
     await gone;
-    const broken = await rawSocket(b.port);
+    const broken = await rawSocket(b.port!);
     const gone2 = closedBy(broken);
     // A valid header, then a frame whose declared size is far beyond max-frame-size.
     broken.write(
@@ -161,7 +161,7 @@ describe("broker: limits and hygiene", () => {
 
   it("disconnects a client that never opens within handshakeTimeoutMs", async () => {
     const b = await start({ limits: { handshakeTimeoutMs: 50 } });
-    const silent = await rawSocket(b.port);
+    const silent = await rawSocket(b.port!);
     await closedBy(silent);
     await until(() => b.connectionCount === 0, "the broker to drop it");
   });

@@ -75,7 +75,7 @@ describe("broker: PeekLock, redelivery and dead-lettering", () => {
   it("requeues unsettled deliveries of a consumer that disconnects, in order, with delivery-count 1", async () => {
     const { b, c } = await setup();
     await sendAll(await openSender(c, "dc"), [{ body: "a" }, { body: "b" }, { body: "c" }]);
-    const c2 = await connect(b.port);
+    const c2 = await connect(b.port!);
     const r = await openReceiver(c2, { source: "dc", credit_window: 0, autoaccept: false });
     const got = collect(r, 2);
     r.add_credit(2);

@@ -272,7 +272,7 @@ export function brokerFixture(): BrokerFixture {
     keep,
     setup: async (options) => {
       const b = keep(await Broker.start(options));
-      const c = keep(await connect(b.port));
+      const c = keep(await connect(b.port!));
       return { b, c };
     },
   };

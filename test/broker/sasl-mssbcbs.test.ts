@@ -46,7 +46,7 @@ describe("broker: SASL MSSBCBS (token authentication through $cbs)", () => {
 
   it("is offered on an open broker, and next to users only when $cbs verifies tokens", async () => {
     const offer = async (options: BrokerOptions): Promise<string[]> =>
-      (await saslExchange((await start(options)).port)).offered;
+      (await saslExchange((await start(options)).port!)).offered;
     assert.deepEqual(await offer({}), ["PLAIN", "MSSBCBS", "ANONYMOUS"]);
     assert.deepEqual(await offer({ sasl: { users: USERS } }), ["PLAIN"]);
     assert.deepEqual(await offer({ sasl: { users: USERS }, cbs: { guardedAddresses: ["hub"] } }), ["PLAIN"]);
@@ -68,14 +68,14 @@ describe("broker: SASL MSSBCBS (token authentication through $cbs)", () => {
 
   it("accepts a sasl-init for MSSBCBS only where it is offered", async () => {
     const locked = await start({ sasl: { users: USERS, failedLoginDelayMs: 0 } });
-    assert.deepEqual(await saslExchange(locked.port, "MSSBCBS"), { offered: ["PLAIN"], code: 1 });
+    assert.deepEqual(await saslExchange(locked.port!, "MSSBCBS"), { offered: ["PLAIN"], code: 1 });
     const withKeys = await start({ sasl: { users: USERS }, cbs: { keys: { [KEY_NAME]: KEY } } });
-    assert.deepEqual(await saslExchange(withKeys.port, "MSSBCBS"), {
+    assert.deepEqual(await saslExchange(withKeys.port!, "MSSBCBS"), {
       offered: ["PLAIN", "MSSBCBS"],
       code: 0,
     });
     const open = await start({});
-    assert.equal((await saslExchange(open.port, "MSSBCBS")).code, 0);
+    assert.equal((await saslExchange(open.port!, "MSSBCBS")).code, 0);
   });
 
   it("refuses to start with MSSBCBS listed next to users while $cbs verifies no token", async () => {
@@ -99,7 +99,7 @@ describe("broker: SASL MSSBCBS (token authentication through $cbs)", () => {
     b.observe((e) => {
       if (e.type === "connection-open") opened.push(e);
     });
-    const c = keep(await connect(b.port, MSSBCBS));
+    const c = keep(await connect(b.port!, MSSBCBS));
     assert.deepEqual(
       opened.map((e) => e.type === "connection-open" && [e.mechanism, e.identity]),
       [["MSSBCBS", undefined]],
@@ -113,10 +113,10 @@ describe("broker: SASL MSSBCBS (token authentication through $cbs)", () => {
 
   it("next to users an MSSBCBS client reaches only what its tokens grant: links, relay, $management", async () => {
     const b = await start({ sasl: { users: USERS }, cbs: { keys: { [KEY_NAME]: KEY } } });
-    const alice = keep(await connect(b.port, { username: "alice", password: "s3cret" }));
+    const alice = keep(await connect(b.port!, { username: "alice", password: "s3cret" }));
     await sendAll(await openSender(alice, "alice-inbox"), [{ body: "for alice only" }]);
 
-    const c = keep(await connect(b.port, MSSBCBS));
+    const c = keep(await connect(b.port!, MSSBCBS));
     // No token yet: no queue at all (none is guarded, yet none is open to this client).
     assert.equal((await attachError(openReceiver(c, "alice-inbox"))).condition, "amqp:unauthorized-access");
     assert.equal((await attachError(openSender(c, "orders"))).condition, "amqp:unauthorized-access");
@@ -185,7 +185,7 @@ describe("broker: SASL MSSBCBS (token authentication through $cbs)", () => {
           jwt === "good-jwt" && audience.endsWith("/orders") ? { expiresAtMs } : false,
       },
     });
-    const c = keep(await connect(b.port, MSSBCBS));
+    const c = keep(await connect(b.port!, MSSBCBS));
     // No SAS keys: a SAS token cannot be verified, so it authorizes nothing here.
     const sas = await putToken(c, sasToken("sb://ns/orders", inAnHour(), KEY, KEY_NAME), "sb://ns/orders");
     assert.equal(sas.code, 401);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import rhea from "rhea";
 import WebSocket from "ws";
-import { Broker, type BrokerEvent } from "../../src/broker/index.js";
+import { Broker, BrokerError, type BrokerEvent } from "../../src/broker/index.js";
 import { getTestCertificates, type TestCertificates } from "../support/certs.js";
 import {
   close,
@@ -48,21 +48,21 @@ describe("broker: SASL, TLS and WebSocket", () => {
     b.observe((e: BrokerEvent) => {
       if (e.type === "connection-open") identities.push(e.identity);
     });
-    const ok = await connect(b.port, { username: "guest", password: "guest" });
+    const ok = await connect(b.port!, { username: "guest", password: "guest" });
     conns.push(ok);
     assert.deepEqual(identities, ["guest"]);
-    await assert.rejects(connect(b.port, { username: "guest", password: "wrong" }));
-    await assert.rejects(connect(b.port, { username: "nobody", password: "guest" }));
+    await assert.rejects(connect(b.port!, { username: "guest", password: "wrong" }));
+    await assert.rejects(connect(b.port!, { username: "nobody", password: "guest" }));
   });
 
   it("accepts ANONYMOUS and clients without SASL by default, and refuses them when only PLAIN is offered", async () => {
     const open = await start();
-    conns.push(await connect(open.port, { username: "anyone" }));
-    conns.push(await connect(open.port));
+    conns.push(await connect(open.port!, { username: "anyone" }));
+    conns.push(await connect(open.port!));
     const strict = await start({ sasl: { mechanisms: ["PLAIN"], users: { u: "p" } } });
-    await assert.rejects(connect(strict.port));
-    await assert.rejects(connect(strict.port, { username: "anyone" }));
-    conns.push(await connect(strict.port, { username: "u", password: "p" }));
+    await assert.rejects(connect(strict.port!));
+    await assert.rejects(connect(strict.port!, { username: "anyone" }));
+    conns.push(await connect(strict.port!, { username: "u", password: "p" }));
   });
 
   it("serves amqps with the given certificate", async () => {
@@ -83,6 +83,48 @@ describe("broker: SASL, TLS and WebSocket", () => {
     const got = collect(r, 1);
     await sendAll(await openSender(c, "secure"), [{ body: "over tls" }]);
     assert.equal((await got)[0]!.message?.body, "over tls");
+  });
+
+  it("port: null opens no plain listener: TLS clients connect, plain AMQP does not, also after restart", async () => {
+    const b = await start({ port: null, tls: { cert: certs.serverCert, key: certs.serverKey } });
+    const tlsOnly = async (): Promise<void> => {
+      assert.equal(b.port, undefined);
+      assert.equal(b.url, undefined);
+      assert.ok(b.tlsPort !== undefined && b.tlsPort > 0);
+      const c = await rawConnect({
+        transport: "tls",
+        host: "localhost",
+        port: b.tlsPort,
+        ca: certs.ca,
+        servername: "localhost",
+        username: "u",
+        password: "p",
+      });
+      conns.push(c);
+      const r = await openReceiver(c, "tls-only");
+      const got = collect(r, 1);
+      await sendAll(await openSender(c, "tls-only"), [{ body: "tls only" }]);
+      assert.equal((await got)[0]!.message?.body, "tls only");
+      // The only port the broker opened speaks TLS: plain AMQP on it gets no OPEN.
+      await assert.rejects(rawConnect({ host: "127.0.0.1", port: b.tlsPort, idle_time_out: 2000 }));
+    };
+    await tlsOnly();
+    const tlsPort = b.tlsPort;
+    await b.stop();
+    await b.restart();
+    assert.equal(b.tlsPort, tlsPort);
+    await tlsOnly();
+  });
+
+  it("port: null without tls or webSocket is a BrokerError (nothing could connect)", async () => {
+    await assert.rejects(Broker.start({ port: null }), (e: unknown) => {
+      assert.ok(e instanceof BrokerError, String(e));
+      assert.match(e.message, /port: null .*tls or webSocket/);
+      return true;
+    });
+    const wsOnly = await start({ port: null, webSocket: {} });
+    assert.equal(wsOnly.url, undefined);
+    assert.match(wsOnly.wsUrl ?? "", /^ws:\/\/127\.0\.0\.1:\d+\/$/);
   });
 
   it("authenticates SASL EXTERNAL with a TLS client certificate when requestCert is set", async () => {

@@ -33,7 +33,7 @@ describe("@azure/service-bus against the in-process broker", TIMEOUT, () => {
         topics: { events: { subscriptions: { audit: {}, billing: {} } } },
       },
     });
-    client = new ServiceBusClient(emulatorConnectionString(broker.port), { retryOptions: RETRY });
+    client = new ServiceBusClient(emulatorConnectionString(broker.port!), { retryOptions: RETRY });
   });
   after(async () => {
     await within(client.close(), "closing the SDK client");
@@ -346,7 +346,7 @@ describe("@azure/service-bus against the in-process broker", TIMEOUT, () => {
   });
 
   it("acceptNextSession with no free session fails with ServiceTimeout within the client's timeout", async () => {
-    const short = new ServiceBusClient(emulatorConnectionString(broker.port), {
+    const short = new ServiceBusClient(emulatorConnectionString(broker.port!), {
       retryOptions: { maxRetries: 0, timeoutInMs: 1500 },
     });
     try {

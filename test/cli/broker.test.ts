@@ -67,6 +67,43 @@ describe("uamqp broker", () => {
     }
   });
 
+  it("--no-plain opens no plain listener: the banner lists only amqps, which serves clients", async () => {
+    const cli = await startBroker(
+      ["--no-plain", "--tls-cert", pem.cert, "--tls-key", pem.key, "--tls-port", "0"],
+      { portZero: false },
+    );
+    try {
+      const out = cli.output();
+      const listeners = out.split("\n").filter((l) => l.startsWith("uamqp broker listening on "));
+      assert.equal(listeners.length, 1, out);
+      assert.equal(listenerUrl(out, "amqp"), undefined);
+      const amqps = listenerUrl(out, "amqps")!;
+      assert.match(amqps, /^amqps:\/\/127\.0\.0\.1:\d+$/);
+      const sent = await run(["send", `${amqps}/q`, "--ca", pem.ca]);
+      assert.equal(sent.code, 0, sent.stderr);
+      const got = await run(["receive", `${amqps}/q`, "--ca", pem.ca, "--timeout", "2000"]);
+      assert.equal(got.stdout, "hello\n");
+    } finally {
+      assert.equal(await cli.stop(), 0);
+    }
+  });
+
+  it('"port": null in --config is --no-plain', async () => {
+    const path = configFile("tls-only.json", {
+      port: null,
+      tls: { cert: "server.pem", key: "server.key", port: 0 },
+    });
+    const cli = await startBroker(["--config", path], { portZero: false });
+    try {
+      const out = cli.output();
+      assert.equal(listenerUrl(out, "amqp"), undefined, out);
+      assert.ok(listenerUrl(out, "amqps") !== undefined, out);
+      assert.equal(cli.url, listenerUrl(out, "amqps"));
+    } finally {
+      assert.equal(await cli.stop(), 0);
+    }
+  });
+
   it("prints its effective configuration: users by name, anonymous access, SASL, limits, queues, $cbs", async () => {
     const open = await startBroker([]);
     const openOut = open.output();
@@ -194,7 +231,7 @@ describe("uamqp broker", () => {
         { limits: { maxFrameSize: 100 } },
         "limits.maxFrameSize must be an integer from 512 to 4294967295 (got 100)",
       ],
-      [{ port: "5672" }, 'port must be an integer (got "5672")'],
+      [{ port: "5672" }, 'port must be an integer or null (got "5672")'],
       [
         { sasl: { users: ["alice"] } },
         'sasl.users must be an object of names to strings, e.g. {"alice": "secret"} (got ["alice"])',
@@ -239,6 +276,11 @@ describe("uamqp broker", () => {
       [
         ["--tls-cert", "x.pem"],
         "TLS needs both --tls-cert (tls.cert) and --tls-key (tls.key); given: --tls-cert (tls.cert)",
+      ],
+      [["--no-plain", "--port", "0"], "--no-plain and --port contradict each other"],
+      [
+        ["--no-plain"],
+        '--no-plain ("port": null) needs TLS (--tls-cert (tls.cert) and --tls-key (tls.key)) or a WebSocket listener',
       ],
       [
         ["--wss", "--ws-port", "0"],

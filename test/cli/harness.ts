@@ -80,20 +80,20 @@ export function runProcess(bin: string, args: string[]): Promise<Run> {
 
 /** A running `uamqp broker`: its URLs (read from the banner), its output, and how it stops. */
 export interface CliBroker {
-  /** The amqp:// listener. */
+  /** The first listener of the banner: amqp:// unless the plain listener is off (`--no-plain`). */
   readonly url: string;
   readonly output: () => string;
   /** Stops it and resolves with the exit code. */
   readonly stop: () => Promise<number | null>;
 }
 
-/** Waits until the banner is complete (its last line, `cbs: …`) and returns the amqp:// URL. */
+/** Waits until the banner is complete (its last line, `cbs: …`) and returns its first listener URL. */
 function bannerUrl(output: () => string, subscribe: (check: () => void) => void): Promise<string> {
   return within(
     new Promise<string>((resolve) => {
       const check = (): void => {
         const text = output();
-        const m = /listening on (amqp:\/\/\S+)/.exec(text);
+        const m = /listening on (\S+)/.exec(text);
         if (m && /^cbs: /m.test(text)) resolve(m[1]!);
       };
       subscribe(check);
@@ -104,12 +104,15 @@ function bannerUrl(output: () => string, subscribe: (check: () => void) => void)
   );
 }
 
-/** `uamqp broker --port 0 ARGS` in this process, stopped through `io.signal`. */
-export async function startBroker(args: string[]): Promise<CliBroker> {
+/**
+ * `uamqp broker --port 0 ARGS` in this process, stopped through `io.signal`; `portZero: false` leaves
+ * `--port` out (for `--no-plain`, or a config file's `port`).
+ */
+export async function startBroker(args: string[], { portZero = true } = {}): Promise<CliBroker> {
   const controller = new AbortController();
   let check = (): void => undefined;
   const io = { ...capture(() => check()), signal: controller.signal };
-  const exit = main(["broker", "--port", "0", ...args], io);
+  const exit = main(["broker", ...(portZero ? ["--port", "0"] : []), ...args], io);
   const url = await Promise.race([
     bannerUrl(io.out, (c) => (check = c)),
     exit.then((code) => {

@@ -15,6 +15,7 @@ const FLAGS: Record<string, readonly string[]> = {
   broker: [
     "--host HOST",
     "--port PORT",
+    "--no-plain",
     "--container-id ID",
     "--tls-cert FILE",
     "--tls-key FILE",

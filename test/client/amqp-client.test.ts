@@ -68,7 +68,7 @@ describe("AMQPClient: addresses, auth, shared connections, peer errors", () => {
     const before = t.broker.connectionCount;
     const conn = new Connection(
       "127.0.0.1",
-      new SASLPlain("127.0.0.1", "alice", "secret", { tls: false, port: t.broker.port }),
+      new SASLPlain("127.0.0.1", "alice", "secret", { tls: false, port: t.broker.port! }),
     );
     await sendMessage(t.url("s53a"), "a1", { auth: conn.auth });
     await sendMessage(t.url("s53b"), "b1", { auth: conn.auth });
@@ -213,7 +213,7 @@ describe("AMQPClient: redirects and connection close conditions", () => {
             info: {
               hostname: "127.0.0.1",
               "network-host": "127.0.0.1",
-              port: target.broker.port,
+              port: target.broker.port!,
               address: "r2",
             },
           },
@@ -251,7 +251,7 @@ describe("AMQPClient: redirects and connection close conditions", () => {
         r1: {
           detachAfterAttach: {
             condition: "amqp:link:redirect",
-            info: { hostname: "127.0.0.1", port: target.broker.port, address: "r2" },
+            info: { hostname: "127.0.0.1", port: target.broker.port!, address: "r2" },
           },
         },
       },

@@ -61,7 +61,7 @@ describe("settleMode confirm against the embedded broker", () => {
   const start = async (lockDuration = 0): Promise<{ b: TestBroker; session: Session }> => {
     const b = await startBroker(lockDuration > 0 ? { queues: { lockDuration } } : {});
     brokers.push(b);
-    return { b, session: await connect(b.broker.port) };
+    return { b, session: await connect(b.broker.port!) };
   };
 
   it("attaches with rcv-settle-mode second; each settlement resolves once the broker applied it", async () => {
@@ -184,7 +184,7 @@ describe("settleMode confirm against the embedded broker", () => {
   it("ReceiveClient autoComplete in confirm mode: confirmed accepts, lost locks never reject unhandled", async () => {
     const b = await startBroker({ queues: { lockDuration: 50 } });
     brokers.push(b);
-    const session = await connect(b.broker.port);
+    const session = await connect(b.broker.port!);
     await fill(session, "c6", ["a"]);
     const unhandled: unknown[] = [];
     const onUnhandled = (e: unknown): void => {

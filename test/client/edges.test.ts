@@ -385,7 +385,7 @@ describe("client edges: calls after close(), concurrent close(), await using", (
   });
 
   it("await using on the low-level Connection, MessageSender and MessageReceiver detaches and closes", async () => {
-    const auth = new SASLAnonymous("127.0.0.1", { tls: false, port: t.broker.port });
+    const auth = new SASLAnonymous("127.0.0.1", { tls: false, port: t.broker.port! });
     let conn: Connection | undefined;
     let sender: MessageSender | undefined;
     let receiver: MessageReceiver | undefined;
@@ -680,7 +680,7 @@ describe("client edges: refused address and wrong credentials (no retry storm)",
   });
 
   it("wrong SASL credentials: AuthenticationException from every entry point, one connection attempt each", async () => {
-    const auth = new CountingPlain("127.0.0.1", "alice", "wrong", { tls: false, port: t.broker.port });
+    const auth = new CountingPlain("127.0.0.1", "alice", "wrong", { tls: false, port: t.broker.port! });
     const sender = new SendClient(t.url("exists"), { auth });
     const status = recordStatus(sender);
     const e1 = await rejectionOf(sender.sendMessage(new Message({ body: "x" })), "sendMessage()");
@@ -871,7 +871,7 @@ describe("client edges: low-level Connection, MessageSender, MessageReceiver", (
   const anonymous = (port: number): SASLAnonymous => new SASLAnonymous("127.0.0.1", { tls: false, port });
 
   it("Connection.open() with an aborted signal rejects with AMQPAbortError and connects nowhere", async () => {
-    const auth = new CountingAnonymous("127.0.0.1", { tls: false, port: t.broker.port });
+    const auth = new CountingAnonymous("127.0.0.1", { tls: false, port: t.broker.port! });
     const conn = new Connection("127.0.0.1", auth);
     const e = await rejectionOf(conn.open({ signal: AbortSignal.abort() }), "Connection.open()");
     assert.ok(e instanceof AMQPAbortError);
@@ -893,7 +893,7 @@ describe("client edges: low-level Connection, MessageSender, MessageReceiver", (
   });
 
   it("Connection.close() during open(): open rejects, close resolves, the state is closed with no error", async () => {
-    const conn = new Connection("127.0.0.1", anonymous(t.broker.port));
+    const conn = new Connection("127.0.0.1", anonymous(t.broker.port!));
     const opening = observe(conn.open());
     const closing = conn.close();
     const [o, c] = await Promise.all([outcomeOf(opening, "open()"), outcomeOf(closing, "close()")]);
@@ -906,7 +906,7 @@ describe("client edges: low-level Connection, MessageSender, MessageReceiver", (
   });
 
   it("links to an unknown node: open() rejects with LinkDetach amqp:not-found; a later send reports Cancelled", async () => {
-    await using conn = new Connection("127.0.0.1", anonymous(t.broker.port));
+    await using conn = new Connection("127.0.0.1", anonymous(t.broker.port!));
     const session = conn.createSession();
     const sender = new MessageSender(session, "me", "nowhere");
     const receiver = new MessageReceiver(session, "nowhere", "me");
@@ -926,7 +926,7 @@ describe("client edges: low-level Connection, MessageSender, MessageReceiver", (
   });
 
   it("a send on a link whose connection was closed reports Cancelled with AMQPClientShutdown, never hangs", async () => {
-    const conn = new Connection("127.0.0.1", anonymous(t.broker.port));
+    const conn = new Connection("127.0.0.1", anonymous(t.broker.port!));
     const session = conn.createSession();
     const sender = new MessageSender(session, "me", "ll");
     await sender.open();
@@ -1007,7 +1007,7 @@ describe("client edges: low-level Connection, MessageSender, MessageReceiver", (
   it("send({ timeout }) with the delivery out: Timeout when no outcome arrives in time", async () => {
     const broker = await startBroker({ hooks: { silent: { neverSettle: true } } });
     try {
-      await using conn = new Connection("127.0.0.1", anonymous(broker.broker.port));
+      await using conn = new Connection("127.0.0.1", anonymous(broker.broker.port!));
       const sender = new MessageSender(conn.createSession(), "me", "silent");
       await sender.open();
       const outcome = await within(sender.send(new Message({ body: "x" }), { timeout: 100 }), "send()");
@@ -1031,8 +1031,8 @@ describe("client edges: no handle left behind", () => {
     const silent = await silentServer();
     try {
       const baseline = handles();
-      const good = new SASLPlain("127.0.0.1", "alice", "secret", { tls: false, port: t.broker.port });
-      const bad = new SASLPlain("127.0.0.1", "alice", "nope", { tls: false, port: t.broker.port });
+      const good = new SASLPlain("127.0.0.1", "alice", "secret", { tls: false, port: t.broker.port! });
+      const bad = new SASLPlain("127.0.0.1", "alice", "nope", { tls: false, port: t.broker.port! });
       assert.deepEqual(await sendMessage(t.url("ok"), "x", { auth: good, msgTimeout: 5000 }), [
         MessageState.SendComplete,
       ]);

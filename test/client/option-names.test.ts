@@ -97,7 +97,7 @@ describe("option names: one name per option", () => {
 
   it("the low-level Connection takes debug and idleTimeout", async () => {
     const lines = await traced(async () => {
-      const port = Number(new URL(t.broker.url).port);
+      const port = Number(new URL(t.broker.url!).port);
       const conn = new Connection("127.0.0.1", new SASLAnonymous("127.0.0.1", { tls: false, port }), {
         debug: true,
         idleTimeout: 30_000,
@@ -246,7 +246,7 @@ describe("option names: one name per option", () => {
   });
 
   it("management requests check their option names: mgmtRequest, MgmtOperation and execute", async () => {
-    const port = Number(new URL(t.broker.url).port);
+    const port = Number(new URL(t.broker.url!).port);
     const before = t.broker.connectionCount;
     const client = new AMQPClient(t.url("names-mgmt"));
     const request = new Message({ body: null });
@@ -285,7 +285,7 @@ describe("option names: one name per option", () => {
   });
 
   it("the low-level Connection, Session, MessageSender and MessageReceiver check their options and calls", async () => {
-    const port = Number(new URL(t.broker.url).port);
+    const port = Number(new URL(t.broker.url!).port);
     await using conn = new Connection("127.0.0.1", new SASLAnonymous("127.0.0.1", { tls: false, port }));
     await assert.rejects(
       conn.open(js({ timeoutMs: 1 })),

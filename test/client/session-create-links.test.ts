@@ -21,7 +21,7 @@ describe("Session.createSender / createReceiver", () => {
   let conn: Connection;
   before(async () => {
     t = await startBroker({ queues: { autoCreate: false, names: ["orders", "manual", "held"] } });
-    conn = new Connection("127.0.0.1", new SASLAnonymous("127.0.0.1", { tls: false, port: t.broker.port }));
+    conn = new Connection("127.0.0.1", new SASLAnonymous("127.0.0.1", { tls: false, port: t.broker.port! }));
     await conn.open();
   });
   after(async () => {
@@ -85,7 +85,7 @@ describe("Session.createSender / createReceiver", () => {
     // Until the broker answers the ATTACH: a connection that is not open yet keeps the link waiting.
     const unopened = new Connection(
       "127.0.0.1",
-      new SASLAnonymous("127.0.0.1", { tls: false, port: t.broker.port }),
+      new SASLAnonymous("127.0.0.1", { tls: false, port: t.broker.port! }),
     );
     try {
       const session = new Session(unopened);

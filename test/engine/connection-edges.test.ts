@@ -16,6 +16,7 @@ import {
   Flow,
   Open,
   SaslOutcome,
+  SaslInit,
   SaslResponse,
   Transfer,
   type BeginFields,
@@ -31,7 +32,7 @@ import {
   scriptedConnection,
   type ScriptedPeer,
 } from "../support/scripted-peer.js";
-import { observe, rejectionOf, within } from "../support/waits.js";
+import { observe, rejectionOf, until, within } from "../support/waits.js";
 
 const begin = (remoteChannel?: number): BeginFields => ({
   ...(remoteChannel === undefined ? {} : { remoteChannel }),
@@ -144,6 +145,37 @@ describe("connection edges: SASL misuse", () => {
     assert.equal(peer.count("OPEN"), 0);
   });
 
+  it("a server receiving a second sasl-init while the first is checked answers sys-perm and closes", async () => {
+    let release: (ok: boolean) => void = () => undefined;
+    const checks: string[] = [];
+    const { conn, peer } = scriptedConnection({
+      role: "server",
+      saslServer: {
+        mechanisms: ["PLAIN"],
+        authenticate: (req) => {
+          checks.push(req.username ?? "");
+          return new Promise<boolean>((resolve) => (release = resolve));
+        },
+      },
+    });
+    peer.header(ProtocolId.Sasl);
+    await peer.frameNamed("SASL-MECHANISMS");
+    const plain = (user: string): Buffer => Buffer.from(`\0${user}\0secret`);
+    peer.sasl(SaslInit, { mechanism: "PLAIN", initialResponse: plain("first") });
+    await until(() => checks.length === 1, "the first sasl-init checked");
+    peer.sasl(SaslInit, { mechanism: "PLAIN", initialResponse: plain("second") });
+    const outcome = await peer.frameNamed("SASL-OUTCOME");
+    assert.equal(outcome.fields["code"], 3, "sys-perm");
+    await assertEnded(conn, peer, AuthenticationException, "amqp:not-allowed");
+    release(true);
+    // Let the first check's continuation run: it must find the exchange over and write nothing.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(checks, ["first"], "the second sasl-init is never checked");
+    assert.equal(peer.count("SASL-OUTCOME"), 1, "the first check, finishing late, answers nothing");
+    assert.equal(conn.saslIdentity, undefined);
+    assert.equal(peer.count("OPEN"), 0);
+  });
+
   it("a SASL frame after SASL is done (in the AMQP layer) closes with a framing error", async () => {
     const { conn, peer } = scriptedConnection({ sasl: new SaslAnonymousMechanism() });
     await peer.acceptSaslThenAmqp();
@@ -227,6 +259,21 @@ describe("connection edges: connection frames", () => {
     peer.frame(0, Open, { containerId: "again" });
     await assertProtocolClose(conn, peer, "amqp:not-allowed", [["session.begun()", session.begun()]]);
     assert.equal(conn.remote?.containerId, "scripted-peer", "the first OPEN stays in force");
+  });
+});
+
+describe("connection edges: out-of-spec OPEN", () => {
+  it("an OPEN with max-frame-size below 512 closes with amqp:invalid-field", async () => {
+    const { conn, peer } = scriptedConnection();
+    await peer.acceptAmqp({ maxFrameSize: 511 });
+    await assertProtocolClose(conn, peer, "amqp:invalid-field", [["connection.opened()", conn.opened()]]);
+    assert.equal(conn.remote, undefined, "the out-of-spec OPEN is not taken");
+  });
+
+  it("an OPEN with max-frame-size 512 is accepted", async () => {
+    const { conn, peer } = await openConnection({}, { maxFrameSize: 512 });
+    assert.equal(conn.remote?.maxFrameSize, 512);
+    await closeCleanly(conn, peer);
   });
 });
 

@@ -197,7 +197,7 @@ function noConnections(b: Broker, what: string): Promise<void> {
 
 /** The broker still serves a normal client: a rhea send and receive through `address`. */
 async function rheaRoundTrip(b: Broker, address: string): Promise<void> {
-  const c = await connect(b.port);
+  const c = await connect(b.port!);
   try {
     const r = await openReceiver(c, address);
     const got = collect(r, 1);
@@ -212,7 +212,7 @@ async function rheaRoundTrip(b: Broker, address: string): Promise<void> {
 async function drain(b: Broker, address: string): Promise<Buffer[]> {
   const n = b.stats(address).messageCount;
   const conn = new AmqpConnection({ closeTimeoutMs: 500 });
-  conn.start(await connectTcp({ host: "127.0.0.1", port: b.port }));
+  conn.start(await connectTcp({ host: "127.0.0.1", port: b.port! }));
   try {
     const session = conn.createSession();
     const receiver = session.attachReceiver({ source: { address }, autoCredit: 100 });
@@ -257,7 +257,7 @@ const hostileRun: fc.Arbitrary<HostileRun> = fc.record({
 });
 
 async function hostile(b: Broker, run: HostileRun): Promise<void> {
-  const c = await RawClient.connect(b.port);
+  const c = await RawClient.connect(b.port!);
   try {
     switch (run.preamble) {
       case "amqp-open":
@@ -401,7 +401,7 @@ let runNo = 0;
 async function interrupted(b: Broker, run: PartialRun): Promise<string[]> {
   const n = ++runNo;
   const before = b.stats(PARTIAL_Q).messageCount;
-  const c = await RawClient.connect(b.port);
+  const c = await RawClient.connect(b.port!);
   try {
     c.write(
       Buffer.concat([

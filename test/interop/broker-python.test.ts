@@ -97,7 +97,7 @@ describe(
       const { events, stop } = record(broker);
       let r: ProtonRoundTrip;
       try {
-        r = await runScript<ProtonRoundTrip>("proton_round_trip.py", [broker.url, queue, String(count)]);
+        r = await runScript<ProtonRoundTrip>("proton_round_trip.py", [broker.url!, queue, String(count)]);
       } finally {
         stop();
       }
@@ -145,7 +145,7 @@ describe(
         const { events, stop } = record(broker);
         let r: ProtonPeekLock;
         try {
-          r = await runScript<ProtonPeekLock>("proton_peeklock.py", [broker.url, queue]);
+          r = await runScript<ProtonPeekLock>("proton_peeklock.py", [broker.url!, queue]);
         } finally {
           stop();
         }

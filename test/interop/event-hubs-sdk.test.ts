@@ -152,7 +152,7 @@ const inProcess: Target = {
   name: "the in-process broker",
   async start() {
     const broker = await Broker.start();
-    return { port: broker.port, stop: () => broker.close() };
+    return { port: broker.port!, stop: () => broker.close() };
   },
 };
 

@@ -45,7 +45,7 @@ describe("setLogger()", () => {
   let port: number;
   before(async () => {
     broker = await Broker.start({ host: "127.0.0.1", port: 0 });
-    port = Number(new URL(broker.url).port);
+    port = Number(new URL(broker.url!).port);
   });
   after(async () => {
     await broker.close();

@@ -24,7 +24,7 @@ describe("enum values by name", () => {
   let conn: Connection;
   before(async () => {
     broker = await Broker.start({ host: "127.0.0.1", port: 0 });
-    const port = Number(new URL(broker.url).port);
+    const port = Number(new URL(broker.url!).port);
     conn = new Connection("127.0.0.1", new SASLAnonymous("127.0.0.1", { tls: false, port }));
     await conn.open({ timeout: 10_000 });
   });

@@ -69,7 +69,7 @@ describe("SASL: the first offered of several mechanisms", () => {
       });
       try {
         const conn = new AmqpConnection({ hostname: "127.0.0.1", sasl: tokenAuthChoice });
-        conn.start(await connectTcp({ host: "127.0.0.1", port: broker.port, timeoutMs: 5000 }));
+        conn.start(await connectTcp({ host: "127.0.0.1", port: broker.port!, timeoutMs: 5000 }));
         await conn.opened();
         await conn.close();
         assert.deepEqual(seen, [expected]);

@@ -24,7 +24,7 @@ function waitFor(seen: ClientStatus[], check: (s: ClientStatus) => boolean, what
 
 const broker = await Broker.start({ host: "127.0.0.1", port: 0, sasl: { users: { [USER]: PASSWORD } } });
 try {
-  const url = `${broker.url.replace("amqp://", `amqp://${USER}:${PASSWORD}@`)}/restart-q`;
+  const url = `${broker.url!.replace("amqp://", `amqp://${USER}:${PASSWORD}@`)}/restart-q`;
   const client = new SendClient(url, {
     clientName: "restart-app",
     reconnect: { initialMs: 20, maxMs: 200, maxAttempts: 50 },

@@ -19,7 +19,7 @@ import { TOKEN } from "./secrets.js";
 
 const broker = await Broker.start({ host: "127.0.0.1", port: 0 });
 try {
-  const port = Number(new URL(broker.url).port);
+  const port = Number(new URL(broker.url!).port);
   const conn = new Connection("127.0.0.1", new SASLAnonymous("127.0.0.1", { tls: false, port }));
   const session = new Session(conn);
   const response = new Promise<Message>((resolve, reject) => {

@@ -21,7 +21,7 @@ import { PASSWORD, TOKEN, USER } from "./secrets.js";
 
 const broker = await Broker.start({ host: "127.0.0.1", port: 0, sasl: { users: { [USER]: PASSWORD } } });
 try {
-  const port = Number(new URL(broker.url).port);
+  const port = Number(new URL(broker.url!).port);
   const conn = new Connection("127.0.0.1", new SASLPlain("127.0.0.1", USER, PASSWORD, { tls: false, port }));
   const session = new Session(conn);
   const sender = new MessageSender(session, "app", "orders");
