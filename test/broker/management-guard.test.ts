@@ -24,7 +24,7 @@ describe("broker: $management obeys the $cbs guard and queues.autoCreate", () =>
   /** A broker whose guarded queue `vault` holds two messages, sent by a client holding a token. */
   const withMessages = async (options: BrokerOptions = guarded) => {
     const { b, c } = await setup(options);
-    const owner = keep(await connect(b.port));
+    const owner = keep(await connect(b.port!));
     assert.equal((await putToken(owner, sasToken(AUDIENCE, inAnHour(), KEY, KEY_NAME), AUDIENCE)).code, 200);
     await sendAll(await openSender(owner, "vault"), [{ body: "one" }, { body: "two" }]);
     assert.equal(b.stats("vault").messageCount, 2);
