@@ -11,6 +11,7 @@
  */
 import type { SaslAuthRequest, SaslServerOptions } from "../sasl/sasl-server.js";
 import type { Transport } from "../transport/transport.js";
+import { sleep } from "../policy/wait.js";
 import { BrokerError } from "./errors.js";
 import type { BrokerOptions, BrokerSaslOptions } from "./options.js";
 
@@ -152,7 +153,7 @@ export class BrokerSaslPolicy {
     this.#failures.delete(source);
     this.#failures.set(source, record);
     const delay = Math.min(this.#maxDelayMs, FIRST_FAILURE_DELAY_MS * 2 ** Math.min(record.count - 1, 16));
-    if (delay > 0) await new Promise<void>((resolve) => setTimeout(resolve, delay).unref());
+    if (delay > 0) await sleep(delay);
   }
 
   #forgetOldest(): void {
