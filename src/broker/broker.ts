@@ -18,7 +18,14 @@ import { BrokerError } from "./errors.js";
 import { EventHubRegistry } from "./eventhubs/hub-registry.js";
 import type { EventHubStats } from "./eventhubs/options.js";
 import { handleManagement } from "./nodes/management.js";
-import type { AddressHooks, BrokerErrorFields, BrokerEvent, BrokerOptions, QueueStats } from "./options.js";
+import {
+  BROKER_DEFAULTS,
+  type AddressHooks,
+  type BrokerErrorFields,
+  type BrokerEvent,
+  type BrokerOptions,
+  type QueueStats,
+} from "./options.js";
 import { isRequestNode, QueueRegistry } from "./registry.js";
 import { BrokerSaslPolicy, type SaslAdmission } from "./sasl-policy.js";
 import { ServiceBusNamespace } from "./servicebus/namespace.js";
@@ -77,12 +84,15 @@ export class Broker implements AsyncDisposable {
     this.#serviceBus.bind(this.#queues);
     this.#eventHubs = new EventHubRegistry(options, (a) => this.#queues.resolve(a));
     this.#settings = {
-      maxSessionsPerConnection: Math.max(1, limits.maxSessionsPerConnection ?? 256),
-      maxLinksPerSession: limits.maxLinksPerSession ?? 1024,
-      maxMessageSize: limits.maxMessageSize ?? 16 * 1024 * 1024,
-      producerCredit: Math.max(1, limits.producerCredit ?? 500),
+      maxSessionsPerConnection: Math.max(
+        1,
+        limits.maxSessionsPerConnection ?? BROKER_DEFAULTS.limits.maxSessionsPerConnection,
+      ),
+      maxLinksPerSession: limits.maxLinksPerSession ?? BROKER_DEFAULTS.limits.maxLinksPerSession,
+      maxMessageSize: limits.maxMessageSize ?? BROKER_DEFAULTS.limits.maxMessageSize,
+      producerCredit: Math.max(1, limits.producerCredit ?? BROKER_DEFAULTS.limits.producerCredit),
       autoCreate: this.#queues.autoCreate,
-      splitBatches: options.queues?.splitBatches ?? true,
+      splitBatches: options.queues?.splitBatches ?? BROKER_DEFAULTS.queues.splitBatches,
       cbs: options.cbs,
     };
     this.#ctx = this.#makeContext();
@@ -104,7 +114,7 @@ export class Broker implements AsyncDisposable {
 
   /** The host the listeners are bound to. */
   get host(): string {
-    return this.#options.host ?? "127.0.0.1";
+    return this.#options.host ?? BROKER_DEFAULTS.host;
   }
 
   /** The AMQP (TCP) port; undefined with `port: null` (TLS or WebSocket only) and before listening. */
@@ -243,7 +253,7 @@ export class Broker implements AsyncDisposable {
       return;
     }
     const limits = this.#options.limits ?? {};
-    const max = limits.maxConnections ?? 10_000;
+    const max = limits.maxConnections ?? BROKER_DEFAULTS.limits.maxConnections;
     const refuse: BrokerErrorFields | undefined =
       this.#connections.size >= max
         ? { condition: "amqp:resource-limit-exceeded", description: `at most ${max} connections are allowed` }
@@ -256,7 +266,7 @@ export class Broker implements AsyncDisposable {
       transport,
       { ...this.#connectionOptions(admission), ...brokerTraceOption(id) },
       admission,
-      limits.handshakeTimeoutMs ?? 10_000,
+      limits.handshakeTimeoutMs ?? BROKER_DEFAULTS.limits.handshakeTimeoutMs,
       refuse,
     );
     this.#connections.set(id, c);
@@ -267,10 +277,10 @@ export class Broker implements AsyncDisposable {
     const limits = this.#options.limits ?? {};
     return {
       role: "server",
-      containerId: this.#options.containerId ?? "uamqp-broker",
-      maxFrameSize: limits.maxFrameSize ?? 65536,
+      containerId: this.#options.containerId ?? BROKER_DEFAULTS.containerId,
+      maxFrameSize: limits.maxFrameSize ?? BROKER_DEFAULTS.limits.maxFrameSize,
       channelMax: this.#settings.maxSessionsPerConnection - 1,
-      idleTimeoutMs: limits.idleTimeoutMs ?? 0,
+      idleTimeoutMs: limits.idleTimeoutMs ?? BROKER_DEFAULTS.limits.idleTimeoutMs,
       closeTimeoutMs: CLOSE_GRACE_MS,
       saslServer: admission.serverOptions,
     };

@@ -6,6 +6,7 @@
 export { Broker } from "./broker.js";
 export { BrokerError } from "./errors.js";
 export { normalizeAddress } from "./address.js";
+export { BROKER_DEFAULTS } from "./options.js";
 export { sasSignature, parseSasToken, type SasToken } from "./nodes/sas-token.js";
 export type {
   AddressHooks,

@@ -118,6 +118,40 @@ export interface BrokerSaslOptions {
   readonly failedLoginDelayMs?: number;
 }
 
+/**
+ * The broker's defaults, in one place: `Broker.start` applies them to what its options leave out, and
+ * the CLI shows and applies the same values (it changes only the ports, to 5672 and 5671).
+ */
+export const BROKER_DEFAULTS = {
+  host: "127.0.0.1",
+  containerId: "uamqp-broker",
+  sasl: { failedLoginDelayMs: 3000 },
+  limits: {
+    maxConnections: 10_000,
+    maxSessionsPerConnection: 256,
+    maxLinksPerSession: 1024,
+    maxMessageSize: 16 * 1024 * 1024,
+    maxQueueDepth: 100_000,
+    producerCredit: 500,
+    maxFrameSize: 65_536,
+    idleTimeoutMs: 0,
+    handshakeTimeoutMs: 10_000,
+  },
+  queues: {
+    autoCreate: true,
+    maxDeliveryCount: 10,
+    deadLetterOnExpiry: true,
+    lockDuration: 0,
+    splitBatches: true,
+  },
+} as const satisfies {
+  readonly host: string;
+  readonly containerId: string;
+  readonly sasl: Required<Pick<BrokerSaslOptions, "failedLoginDelayMs">>;
+  readonly limits: Required<BrokerLimits>;
+  readonly queues: Required<Omit<BrokerQueueOptions, "names" | "resolve">>;
+};
+
 /** Resource limits. */
 export interface BrokerLimits {
   /** Connections open at once; more are closed with `amqp:resource-limit-exceeded`. @defaultValue 10000 */

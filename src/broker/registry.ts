@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { deadLetterAddress, isDeadLetterAddress, normalizeAddress, scopeCovers } from "./address.js";
 import type { ManagedQueues } from "./nodes/management.js";
-import type { BrokerEvent, BrokerOptions, QueueStats } from "./options.js";
+import { BROKER_DEFAULTS, type BrokerEvent, type BrokerOptions, type QueueStats } from "./options.js";
 import { Queue, type DeadLetterReason, type QueueHost, type QueueSettings } from "./queue.js";
 import { isEntityManagementNode } from "./servicebus/management.js";
 import type { StoredMessage } from "./stored-message.js";
@@ -57,14 +57,14 @@ export class QueueRegistry implements ManagedQueues {
     extension?: RegistryExtension,
   ) {
     const q = options.queues ?? {};
-    this.autoCreate = q.autoCreate ?? true;
+    this.autoCreate = q.autoCreate ?? BROKER_DEFAULTS.queues.autoCreate;
     this.#resolveOption = q.resolve;
     this.#onDeleted = onDeleted;
     this.#extension = extension;
     this.host = {
-      maxDeliveryCount: q.maxDeliveryCount ?? 10,
-      maxQueueDepth: options.limits?.maxQueueDepth ?? 100_000,
-      deadLetterOnExpiry: q.deadLetterOnExpiry ?? true,
+      maxDeliveryCount: q.maxDeliveryCount ?? BROKER_DEFAULTS.queues.maxDeliveryCount,
+      maxQueueDepth: options.limits?.maxQueueDepth ?? BROKER_DEFAULTS.limits.maxQueueDepth,
+      deadLetterOnExpiry: q.deadLetterOnExpiry ?? BROKER_DEFAULTS.queues.deadLetterOnExpiry,
       lockDuration: lockDurationOf(q.lockDuration),
       deadLetterQueueOf: (queue) =>
         queue.temporary || isDeadLetterAddress(queue.name)
@@ -182,7 +182,7 @@ export class QueueRegistry implements ManagedQueues {
 
 /** Checks the `queues.lockDuration` option (ms, 0 = locks never expire). */
 function lockDurationOf(ms: number | undefined): number {
-  const v = ms ?? 0;
+  const v = ms ?? BROKER_DEFAULTS.queues.lockDuration;
   if (!Number.isFinite(v) || v < 0) throw new RangeError(`queues.lockDuration must be ms >= 0, got ${v}`);
   return v;
 }

@@ -13,7 +13,7 @@ import type { SaslAuthRequest, SaslServerOptions } from "../sasl/sasl-server.js"
 import type { Transport } from "../transport/transport.js";
 import { sleep } from "../policy/wait.js";
 import { BrokerError } from "./errors.js";
-import type { BrokerOptions, BrokerSaslOptions } from "./options.js";
+import { BROKER_DEFAULTS, type BrokerOptions, type BrokerSaslOptions } from "./options.js";
 
 /** The mechanism of clients that authorize themselves with `$cbs` tokens (Azure's token authentication). */
 export const CBS_MECHANISM = "MSSBCBS";
@@ -23,8 +23,6 @@ const CREDENTIAL_FREE = new Set(["ANONYMOUS", CBS_MECHANISM]);
 
 /** First delay after a failed login from one source address; it doubles with each failure. */
 const FIRST_FAILURE_DELAY_MS = 50;
-/** Default ceiling of that delay. */
-const DEFAULT_MAX_FAILURE_DELAY_MS = 3000;
 /** A source address's failures are forgotten after this long without another failure. */
 const FAILURE_MEMORY_MS = 10 * 60_000;
 /** Bound of the failure table, so that many source addresses cannot grow it without end. */
@@ -55,7 +53,7 @@ export class BrokerSaslPolicy {
     this.#allowCbs = this.#allowAnonymous || cbsVerifies;
     this.#maxDelayMs = Math.max(
       0,
-      (s === false ? undefined : s?.failedLoginDelayMs) ?? DEFAULT_MAX_FAILURE_DELAY_MS,
+      (s === false ? undefined : s?.failedLoginDelayMs) ?? BROKER_DEFAULTS.sasl.failedLoginDelayMs,
     );
     if (s !== false && s !== undefined && !this.#allowAnonymous) {
       if (s.mechanisms?.includes("ANONYMOUS") === true) {

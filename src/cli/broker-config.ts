@@ -6,12 +6,13 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { TlsOptions } from "node:tls";
-import type {
-  BrokerCbsOptions,
-  BrokerLimits,
-  BrokerOptions,
-  BrokerQueueOptions,
-  BrokerSaslOptions,
+import {
+  BROKER_DEFAULTS as D,
+  type BrokerCbsOptions,
+  type BrokerLimits,
+  type BrokerOptions,
+  type BrokerQueueOptions,
+  type BrokerSaslOptions,
 } from "../broker/options.js";
 import { UsageError, integerValue, listFlag, nearest, stringFlag, type FlagSpec } from "./args.js";
 import type { ParsedCommand } from "./args.js";
@@ -74,29 +75,29 @@ const SASL_FIELDS = {
   users: { kind: "secrets" },
   allowAnonymous: { kind: "boolean" },
   allowNoSasl: { kind: "boolean" },
-  failedLoginDelayMs: { kind: "int", min: 0, default: 3000 },
+  failedLoginDelayMs: { kind: "int", min: 0, default: D.sasl.failedLoginDelayMs },
 } as const satisfies Fields<BrokerSaslOptions>;
 
 const LIMIT_FIELDS = {
-  maxConnections: { kind: "int", min: 1, default: 10000 },
-  maxSessionsPerConnection: { kind: "int", min: 1, max: 65536, default: 256 },
-  maxLinksPerSession: { kind: "int", min: 1, max: UINT, default: 1024 },
-  maxMessageSize: { kind: "int", min: 1, default: 16777216 },
-  maxQueueDepth: { kind: "int", min: 1, default: 100000 },
-  producerCredit: { kind: "int", min: 1, max: UINT, default: 500 },
+  maxConnections: { kind: "int", min: 1, default: D.limits.maxConnections },
+  maxSessionsPerConnection: { kind: "int", min: 1, max: 65536, default: D.limits.maxSessionsPerConnection },
+  maxLinksPerSession: { kind: "int", min: 1, max: UINT, default: D.limits.maxLinksPerSession },
+  maxMessageSize: { kind: "int", min: 1, default: D.limits.maxMessageSize },
+  maxQueueDepth: { kind: "int", min: 1, default: D.limits.maxQueueDepth },
+  producerCredit: { kind: "int", min: 1, max: UINT, default: D.limits.producerCredit },
   // 512 is the smallest max-frame-size a peer may announce (AMQP 1.0 section 2.7.1).
-  maxFrameSize: { kind: "int", min: 512, max: UINT, default: 65536 },
-  idleTimeoutMs: { kind: "int", min: 0, max: UINT, default: 0 },
-  handshakeTimeoutMs: { kind: "int", min: 1, default: 10000 },
+  maxFrameSize: { kind: "int", min: 512, max: UINT, default: D.limits.maxFrameSize },
+  idleTimeoutMs: { kind: "int", min: 0, max: UINT, default: D.limits.idleTimeoutMs },
+  handshakeTimeoutMs: { kind: "int", min: 1, default: D.limits.handshakeTimeoutMs },
 } as const satisfies Fields<BrokerLimits>;
 
 const QUEUE_FIELDS = {
-  autoCreate: { kind: "boolean", default: true },
+  autoCreate: { kind: "boolean", default: D.queues.autoCreate },
   names: { kind: "strings", union: true },
-  maxDeliveryCount: { kind: "int", min: 1, default: 10 },
-  deadLetterOnExpiry: { kind: "boolean", default: true },
-  lockDuration: { kind: "int", min: 0, default: 0 },
-  splitBatches: { kind: "boolean", default: true },
+  maxDeliveryCount: { kind: "int", min: 1, default: D.queues.maxDeliveryCount },
+  deadLetterOnExpiry: { kind: "boolean", default: D.queues.deadLetterOnExpiry },
+  lockDuration: { kind: "int", min: 0, default: D.queues.lockDuration },
+  splitBatches: { kind: "boolean", default: D.queues.splitBatches },
   resolve: { kind: "program" },
 } as const satisfies Fields<BrokerQueueOptions>;
 
@@ -107,9 +108,9 @@ const CBS_FIELDS = {
 } as const satisfies Fields<BrokerCbsOptions>;
 
 const BROKER_FIELDS = {
-  host: { kind: "string", default: "127.0.0.1" },
+  host: { kind: "string", default: D.host },
   port: { kind: "int", ...PORT, default: 5672, orNull: true },
-  containerId: { kind: "string", default: "uamqp-broker" },
+  containerId: { kind: "string", default: D.containerId },
   tls: { kind: "section", fields: TLS_FIELDS },
   webSocket: { kind: "section", fields: WEBSOCKET_FIELDS },
   sasl: { kind: "section", fields: SASL_FIELDS, orFalse: true },

@@ -21,7 +21,13 @@ import type { AttachFields } from "../../frames/performatives.js";
 import { scopeCovers } from "../address.js";
 import { BrokerError } from "../errors.js";
 import { LinkRecord } from "../link-record.js";
-import type { BrokerErrorFields, BrokerOptions, NodeRequest, NodeResponse } from "../options.js";
+import {
+  BROKER_DEFAULTS,
+  type BrokerErrorFields,
+  type BrokerOptions,
+  type NodeRequest,
+  type NodeResponse,
+} from "../options.js";
 import type { MessageSink } from "../message-sink.js";
 import { DEFAULT_CONSUMER_GROUP, EventHub } from "./event-hub.js";
 import { EventSink } from "./event-sink.js";
@@ -129,7 +135,7 @@ export class EventHubRegistry {
   constructor(options: BrokerOptions, resolve: (name: string) => string) {
     const o = options.eventHubs ?? {};
     this.#resolve = resolve;
-    this.#autoCreate = o.autoCreate ?? options.queues?.autoCreate ?? true;
+    this.#autoCreate = o.autoCreate ?? options.queues?.autoCreate ?? BROKER_DEFAULTS.queues.autoCreate;
     this.#partitionCount = count(
       "eventHubs.partitionCount",
       o.partitionCount,

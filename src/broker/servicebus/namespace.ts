@@ -12,7 +12,13 @@ import type { AttachFields } from "../../frames/performatives.js";
 import type { SourceFields } from "../../codec/definitions/messaging.js";
 import { AMQPDescribed, AMQPSymbol, AMQPType, type AMQPValue } from "../../codec/values.js";
 import { BrokerError } from "../errors.js";
-import type { BrokerErrorFields, BrokerOptions, NodeRequest, NodeResponse } from "../options.js";
+import {
+  BROKER_DEFAULTS,
+  type BrokerErrorFields,
+  type BrokerOptions,
+  type NodeRequest,
+  type NodeResponse,
+} from "../options.js";
 import type { DeadLetterReason, Queue, QueueSettings } from "../queue.js";
 import type { StoredMessage } from "../stored-message.js";
 import { ServiceBusConsumer } from "./consumer.js";
@@ -87,7 +93,7 @@ export class ServiceBusNamespace {
     const generic = options.queues?.lockDuration ?? 0;
     this.#defaults = {
       lockDuration: sb.lockDuration ?? (generic > 0 ? generic : SERVICE_BUS_DEFAULT_LOCK_MS),
-      maxDeliveryCount: options.queues?.maxDeliveryCount ?? 10,
+      maxDeliveryCount: options.queues?.maxDeliveryCount ?? BROKER_DEFAULTS.queues.maxDeliveryCount,
     };
   }
 
