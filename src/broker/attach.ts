@@ -2,7 +2,7 @@
  * Answers a peer's ATTACH: binds the link to a queue (named, dynamic, or the anonymous relay), to a
  * request node (`$management`, `$cbs`), to an event hub or one of its partitions, or refuses it
  * (attach with a null terminus, then detach with the error), applying the address hooks, the CBS
- * guard and the per-session link limit.
+ * guard, the rights of the `authorization` rules and the per-session link limit.
  */
 import type { SourceFields, TargetFields } from "../codec/definitions/messaging.js";
 import type { AttachFields } from "../frames/performatives.js";
@@ -53,11 +53,6 @@ function targetFields(t: AttachFields["target"]): TargetFields | undefined {
   return fields;
 }
 
-const unauthorized = (address: string): BrokerErrorFields => ({
-  condition: "amqp:unauthorized-access",
-  description: `no valid token authorizes '${address}' on this connection (put one on $cbs first)`,
-});
-
 const notFound = (address: string): BrokerErrorFields => ({
   condition: "amqp:not-found",
   description: `the queue '${address}' does not exist`,
@@ -106,7 +101,10 @@ interface Bound {
   readonly reader?: ReaderPlan;
 }
 
-/** Resolves a named address for a link, or the error refusing it. */
+/**
+ * Resolves a named address for a link, or the error refusing it: a producer needs the `send` right
+ * on it, a consumer `listen` (checked before a queue is created on first use).
+ */
 function bind(
   owner: AttachOwner,
   raw: string,
@@ -118,7 +116,9 @@ function bind(
   const hooks = ctx.hooksFor(address);
   if (hooks?.refuseAttach) return { error: hooks.refuseAttach };
   if (isRequestNode(address)) return { address, hooks };
-  if (!owner.admits(address)) return { error: unauthorized(address) };
+  // A peer receiver (role true) listens, a peer sender sends.
+  const denied = owner.authorize(attach.role ? "listen" : "send", address, "attach");
+  if (denied) return { error: denied };
   // Event hub addresses are partition logs, not queues (src/broker/eventhubs/).
   const hub = ctx.eventHubs.bind(address, attach, session.connection.remote?.properties);
   if (hub) return "error" in hub ? hub : { address, hooks, ...hub };

@@ -1,5 +1,5 @@
 /**
- * The broker's log: `uamqp:broker` lines for connections and links (never messages, outcomes or
+ * The broker's log: `uamqp:broker` lines for connections, links and denials (never messages, outcomes or
  * `$management`/`$cbs` requests: those carry payloads and tokens), and the frame traces of its
  * connections under `uamqp:broker:frames`. See docs/debugging.md.
  */
@@ -44,6 +44,15 @@ function lineOf(event: BrokerEvent): [LogLevel, string] | undefined {
         `${brokerConnectionLogId(event.connectionId)} ${what} link ${JSON.stringify(event.linkName)}${where} attached`,
       ];
     }
+    case "denied": {
+      // Names and rights only: no payload, no token.
+      const what = event.what === "request" ? "management request" : event.what;
+      const where = event.address === undefined ? "" : ` for ${JSON.stringify(event.address)}`;
+      return [
+        "warn",
+        `${brokerConnectionLogId(event.connectionId)} denied ${what}${where}: ${event.condition}: ${event.description}`,
+      ];
+    }
     default:
       // Messages, outcomes and requests: payloads and tokens stay out of the log.
       return undefined;
@@ -58,6 +67,7 @@ const MOST_SEVERE: Partial<Record<BrokerEvent["type"], LogLevel>> = {
   "connection-open": "info",
   "connection-close": "info",
   attach: "info",
+  denied: "warn",
 };
 
 /** Logs a connection or link event of the broker; other events are not logged. */

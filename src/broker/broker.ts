@@ -11,6 +11,7 @@ import { listenTls } from "../transport/tls.js";
 import type { Transport, TransportServer } from "../transport/transport.js";
 import { listenWebSocket } from "../transport/websocket-server.js";
 import { scopeCovers } from "./address.js";
+import { BrokerAuthorization } from "./authorization.js";
 import { brokerTraceOption, logBrokerEvent } from "./broker-log.js";
 import { BrokerConnection } from "./connection.js";
 import type { BrokerContext, BrokerSettings } from "./context.js";
@@ -56,6 +57,7 @@ export class Broker implements AsyncDisposable {
   readonly #queues: QueueRegistry;
   readonly #serviceBus: ServiceBusNamespace;
   readonly #eventHubs: EventHubRegistry;
+  readonly #authorization: BrokerAuthorization;
   readonly #hooks = new Map<string, AddressHooks>();
   readonly #connections = new Map<number, BrokerConnection>();
   readonly #listeners = new Set<(event: BrokerEvent) => void>();
@@ -83,6 +85,7 @@ export class Broker implements AsyncDisposable {
     );
     this.#serviceBus.bind(this.#queues);
     this.#eventHubs = new EventHubRegistry(options, (a) => this.#queues.resolve(a));
+    this.#authorization = new BrokerAuthorization(options, (a) => this.#queues.resolve(a));
     this.#settings = {
       maxSessionsPerConnection: Math.max(
         1,
@@ -103,7 +106,8 @@ export class Broker implements AsyncDisposable {
    * Starts a broker listening on the configured ports (0 = any free port).
    * @throws {BrokerError} `port: null` with neither `tls` nor `webSocket`; `webSocket.tls` without `tls`; `sasl` options that offer ANONYMOUS (or no SASL)
    *   next to configured users without `allowAnonymous`, or MSSBCBS there while `$cbs` verifies no
-   *   token; a `TransportError` (code `AMQP_TRANSPORT`,
+   *   token; a malformed `authorization` rule, or one naming users or key names the broker cannot
+   *   verify (no `sasl.users`, no `cbs.keys`); a `TransportError` (code `AMQP_TRANSPORT`,
    *   `systemCode` e.g. `EADDRINUSE`) when a port cannot be bound.
    */
   static async start(options: BrokerOptions = {}): Promise<Broker> {
@@ -339,8 +343,11 @@ export class Broker implements AsyncDisposable {
   }
 
   /**
-   * How many management requests (`$management`, `<entity>/$management`) were refused with 401 (no
-   * token covers a guarded entity) or 403 (CREATE while queues are not auto-created).
+   * How many requests were refused because the client may not make them: links refused and
+   * messages through the anonymous relay rejected with `amqp:unauthorized-access` (a guarded address
+   * without a token, a right the `authorization` rules do not grant), and management requests
+   * (`$management`, `<entity>/$management`) answered 401 or 403 (CREATE while queues are not
+   * auto-created). Each is also reported as a `denied` event and logged (`uamqp:broker`, `warn`).
    */
   get deniedRequests(): number {
     return this.#deniedRequests;
@@ -440,8 +447,10 @@ export class Broker implements AsyncDisposable {
       hooksFor: (address) => this.#hooks.get(address),
       isGuarded: (address) => !isRequestNode(address) && isGuarded(address),
       // Event Hubs READs (com.microsoft:eventhub / com.microsoft:partition) first, then the queues'.
-      denied: () => {
+      authorization: this.#authorization,
+      denied: (e) => {
         this.#deniedRequests++;
+        this.#emit(e);
       },
       management: (req) => eventHubs.management(req) ?? handleManagement(req, queues),
       serviceBus: this.#serviceBus,

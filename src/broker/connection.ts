@@ -1,8 +1,9 @@
 /**
  * One client connection of the broker: the engine's accepting side over a transport, the links it
- * attached, the CBS tokens put on it (and the detach of guarded links when they expire), what it may
- * reach (guarded addresses; everything, for an MSSBCBS client confined to its tokens), and the
- * routing of `$management` / `$cbs` responses.
+ * attached, the CBS tokens put on it (and the detach of the links they authorized when they expire),
+ * what it may do where (guarded addresses; everything, for an MSSBCBS client confined to its tokens;
+ * the rights the `authorization` rules give its login and tokens), and the routing of `$management` /
+ * `$cbs` responses.
  */
 import type { AMQPError } from "../errors/amqp-error.js";
 import { AmqpConnection } from "../engine/connection.js";
@@ -11,16 +12,19 @@ import type { AmqpSession } from "../engine/session.js";
 import type { Transport } from "../transport/transport.js";
 import { scopeCovers } from "./address.js";
 import { handleAttach, type AttachOwner, type ReplyLink } from "./attach.js";
+import { denialDescription, requestRights, type Requester } from "./authorization.js";
 import type { BrokerContext } from "./context.js";
 import type { LinkRecord } from "./link-record.js";
 import { handleCbs, type TokenGrant } from "./nodes/cbs.js";
 import { buildResponse, parseRequest } from "./nodes/request.js";
-import type { BrokerErrorFields, NodeRequest, NodeResponse } from "./options.js";
+import type { BrokerErrorFields, BrokerRight, NodeRequest, NodeResponse } from "./options.js";
 import type { Queue } from "./queue.js";
 import { isRequestNode } from "./registry.js";
 import { isEntityManagementNode, managedEntity } from "./servicebus/management.js";
 import type { SaslAdmission } from "./sasl-policy.js";
 import { storeMessage } from "./stored-message.js";
+
+const UNAUTHORIZED = "amqp:unauthorized-access";
 
 /** Longest timer delay Node accepts. */
 const MAX_TIMER_MS = 0x7fffffff;
@@ -146,23 +150,47 @@ export class BrokerConnection implements AttachOwner {
     if (i >= 0) this.#replies.splice(i, 1);
   }
 
-  /** Whether a token put on this connection, not yet expired, covers `address`. */
-  authorized(address: string): boolean {
-    const now = Date.now();
-    return this.#grants.some((g) => g.expiresAtMs > now && scopeCovers(g.scope, address));
+  /**
+   * Whether this connection may use `right` on `address` (a queue name); when not, the error
+   * refusing it, after the denial was counted and reported as `what`.
+   */
+  authorize(right: BrokerRight, address: string, what: "attach" | "message"): BrokerErrorFields | undefined {
+    const description = this.#refusal([right], address);
+    if (description === undefined) return undefined;
+    this.ctx.denied({
+      type: "denied",
+      connectionId: this.id,
+      what,
+      address,
+      condition: UNAUTHORIZED,
+      description,
+    });
+    return { condition: UNAUTHORIZED, description };
   }
 
   /**
-   * Whether links and messages of this connection may reach `address` (a queue name): request
-   * nodes always; a guarded address only while a token covers it; and on a connection confined to
-   * its tokens (MSSBCBS next to users) every queue but the dynamic nodes of its own links.
+   * Why this connection may use none of `rights` on `address` (a queue name), or undefined when it
+   * may use one (docs/broker.md, "Authorization"). Request nodes and the dynamic nodes of its own
+   * links are always open. A guarded address, and every address on a connection confined to its
+   * tokens (MSSBCBS next to users), needs a live token covering it, and then only the tokens'
+   * rights count; elsewhere the login's rights count too.
    */
-  admits(address: string): boolean {
-    if (isRequestNode(address)) return true;
-    const needsToken = this.#admission.tokenOnly
-      ? !this.#ownsDynamicNode(address)
-      : this.ctx.isGuarded(address);
-    return !needsToken || this.authorized(address);
+  #refusal(rights: readonly BrokerRight[], address: string): string | undefined {
+    const authorization = this.ctx.authorization;
+    const tokensOnly = this.#admission.tokenOnly || this.ctx.isGuarded(address);
+    // The common case, and the anonymous relay's per-message path: nothing to check.
+    if (!tokensOnly && !authorization.enabled) return undefined;
+    if (isRequestNode(address) || this.#ownsDynamicNode(address)) return undefined;
+    const now = Date.now();
+    const tokens = this.#grants.filter((g) => g.expiresAtMs > now && scopeCovers(g.scope, address));
+    if (tokensOnly && tokens.length === 0) {
+      return `no valid token authorizes '${address}' on this connection (put one on $cbs first)`;
+    }
+    const who: Requester = tokensOnly
+      ? { tokens }
+      : { login: authorization.loginOf(this.#admission.mechanism, this.engine.saslIdentity), tokens };
+    if (rights.some((r) => authorization.check(who, r, address))) return undefined;
+    return denialDescription(rights, address, who);
   }
 
   #ownsDynamicNode(address: string): boolean {
@@ -203,7 +231,17 @@ export class BrokerConnection implements AttachOwner {
       // An application callback (hook, JWT validator) failed: answer 500, keep the connection.
       response = { statusCode: 500, statusDescription: e instanceof Error ? e.message : String(e) };
     }
-    if (node !== "$cbs" && (response.statusCode === 401 || response.statusCode === 403)) ctx.denied();
+    if (node !== "$cbs" && (response.statusCode === 401 || response.statusCode === 403)) {
+      ctx.denied({
+        type: "denied",
+        connectionId: this.id,
+        what: "request",
+        address: this.#requestEntity(parsed.request),
+        condition:
+          response.errorCondition ?? (response.statusCode === 401 ? UNAUTHORIZED : "amqp:not-allowed"),
+        description: response.statusDescription ?? `status ${response.statusCode}`,
+      });
+    }
     ctx.emit({ type: "request", connectionId: this.id, request: parsed.request, response });
     // The request's settlement (queued by the producer) must reach the client before the response:
     // uamqp-C's management client (amqp_management.c, on_message_received) fails a response whose
@@ -214,28 +252,30 @@ export class BrokerConnection implements AttachOwner {
     );
   }
 
+  /** The entity a management request is about (resolved): `<entity>/$management`'s, or its `name`. */
+  #requestEntity(request: NodeRequest): string | undefined {
+    const name = isEntityManagementNode(request.node) ? managedEntity(request.node) : request.name;
+    return name === undefined || name === "" ? undefined : this.ctx.resolveAddress(name);
+  }
+
   /**
-   * A management request (`$management` by its entity `name`, `<entity>/$management` by its entity)
-   * needs a token covering the entity when the entity is guarded, as Azure's `$management` wants a
-   * token for the entity; a connection confined to its tokens manages only entities a token covers
-   * (a request naming none included). The 401 answering such a request without the token.
+   * The 401 answering a management request (`$management` by its entity `name`,
+   * `<entity>/$management` by its entity) that this connection may not make: it needs the right of
+   * the operation on the entity (src/broker/authorization.ts, `requestRights`), and a token covering
+   * the entity when the entity is guarded, as Azure's `$management` wants a token for the entity. A
+   * request naming no entity is refused on a connection confined to its tokens, and while
+   * `authorization` rules are configured.
    */
   #refusedRequest(request: NodeRequest): NodeResponse | undefined {
     if (request.node === "$cbs") return undefined;
-    const entityNode = isEntityManagementNode(request.node);
-    if (!entityNode && request.node !== "$management" && !this.#admission.tokenOnly) return undefined;
-    const name = entityNode ? managedEntity(request.node) : request.name;
-    const address = name === undefined || name === "" ? undefined : this.ctx.resolveAddress(name);
-    if (this.#admission.tokenOnly) {
-      if (address !== undefined && this.authorized(address)) return undefined;
-    } else if (address === undefined || !this.ctx.isGuarded(address) || this.authorized(address)) {
-      return undefined;
+    const address = this.#requestEntity(request);
+    let description: string | undefined;
+    if (address !== undefined) description = this.#refusal(requestRights(request), address);
+    else if (this.#admission.tokenOnly || this.ctx.authorization.enabled) {
+      description = "the request names no entity ('name'), so nothing can authorize it";
     }
-    return {
-      statusCode: 401,
-      statusDescription: `no valid token authorizes '${name ?? ""}' on this connection (put one on $cbs first)`,
-      errorCondition: "amqp:unauthorized-access",
-    };
+    if (description === undefined) return undefined;
+    return { statusCode: 401, statusDescription: description, errorCondition: UNAUTHORIZED };
   }
 
   /**
@@ -255,8 +295,9 @@ export class BrokerConnection implements AttachOwner {
             (r.targetAddress === replyTo || ctx.resolveAddress(r.targetAddress) === resolved)),
       );
       if (named) return named.queue;
+      // Putting the response on a queue is sending to it.
       const q = ctx.existingQueue(resolved);
-      if (q && this.admits(resolved)) return q;
+      if (q && this.#refusal(["send"], resolved) === undefined) return q;
     }
     return (candidates.find((r) => r.session === session) ?? candidates[0])?.queue;
   }
@@ -282,14 +323,16 @@ export class BrokerConnection implements AttachOwner {
     this.#grantTimer.unref();
   }
 
-  /** Drops expired tokens and detaches guarded links no token covers any more. */
+  /** Drops expired tokens and detaches the links that needed them (a guarded address, a right). */
   #onGrantTimer(): void {
     this.#grantTimer = undefined;
     const now = Date.now();
     this.#grants = this.#grants.filter((g) => g.expiresAtMs > now);
     for (const r of [...this.#links]) {
       const a = r.address;
-      if (a !== undefined && !this.admits(a)) {
+      // The broker's receiving link is a producer's (send), its sending link a consumer's (listen).
+      const right = r.link.role === "receiver" ? "send" : "listen";
+      if (a !== undefined && this.#refusal([right], a) !== undefined) {
         r.close({
           condition: "amqp:unauthorized-access",
           description: `the token authorizing '${a}' has expired`,

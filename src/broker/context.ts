@@ -2,6 +2,7 @@
  * What the per-connection code needs from the broker (implemented by `Broker`; an interface so
  * the modules do not import each other in a cycle).
  */
+import type { BrokerAuthorization } from "./authorization.js";
 import type { EventHubRegistry } from "./eventhubs/hub-registry.js";
 import type { AddressHooks, BrokerCbsOptions, BrokerEvent, NodeRequest, NodeResponse } from "./options.js";
 import type { Queue, QueueHost } from "./queue.js";
@@ -38,8 +39,13 @@ export interface BrokerContext {
   entityExists(scope: string): boolean;
   /** Whether links to `address` need a CBS token first. */
   isGuarded(address: string): boolean;
-  /** Counts a management request refused with 401 or 403 (`Broker.deniedRequests`). */
-  denied(): void;
+  /** The `authorization` rules (src/broker/authorization.ts). */
+  readonly authorization: BrokerAuthorization;
+  /**
+   * Counts a request refused because the client may not make it (`Broker.deniedRequests`) and
+   * reports (logs) it.
+   */
+  denied(event: Extract<BrokerEvent, { type: "denied" }>): void;
   /** Answers a `$management` request (built-in handler). */
   management(request: NodeRequest): NodeResponse;
   /** The Service Bus emulation (per-entity management nodes, Service Bus receivers). */

@@ -10,14 +10,18 @@ export { BROKER_DEFAULTS } from "./options.js";
 export { sasSignature, parseSasToken, type SasToken } from "./nodes/sas-token.js";
 export type {
   AddressHooks,
+  BrokerAuthorizationOptions,
+  BrokerAuthorizationRule,
   BrokerCbsOptions,
   BrokerErrorFields,
   BrokerEvent,
   BrokerLimits,
   BrokerOptions,
   BrokerQueueOptions,
+  BrokerRight,
   BrokerSaslOptions,
   DeliveryHook,
+  JwtVerdict,
   NodeRequest,
   NodeResponse,
   QueueStats,

@@ -213,8 +213,72 @@ export interface BrokerCbsOptions {
   readonly keys?: Readonly<Record<string, string>>;
   /** Addresses that need a token put on the connection first. @defaultValue none */
   readonly guardedAddresses?: readonly string[] | ((address: string) => boolean);
-  /** Validates a non-SAS token (JWT) for an audience: true, or the expiry, when valid. */
-  readonly validateJwt?: (token: string, audience: string) => boolean | { readonly expiresAtMs: number };
+  /**
+   * Validates a non-SAS token (JWT) for an audience: false when invalid; true, or what the token
+   * carries, when valid: its expiry (else the put-token's `expiration`) and, for the `authorization`
+   * rules, the rights it grants under its audience (e.g. from its roles or claims; none without).
+   */
+  readonly validateJwt?: (token: string, audience: string) => boolean | JwtVerdict;
+}
+
+/** What a valid JWT carries, as `cbs.validateJwt` read it. */
+export interface JwtVerdict {
+  /** When the token expires (ms since the epoch). @defaultValue the put-token's `expiration` */
+  readonly expiresAtMs?: number;
+  /**
+   * The rights the token grants under its audience while `authorization` rules are configured
+   * (Service Bus's claims `Send`, `Listen`, `Manage` are read the same). @defaultValue none
+   */
+  readonly rights?: readonly BrokerRight[];
+}
+
+/** A right on addresses (docs/broker.md, "Authorization"). */
+export type BrokerRight = "send" | "listen" | "manage";
+
+/**
+ * One authorization rule: who (exactly one of `user`, `keyName`, `anonymous`) holds which rights on
+ * which addresses. Rights add up: a client may do what any rule that names it grants.
+ */
+export interface BrokerAuthorizationRule {
+  /**
+   * A client that logged in with a name: the PLAIN user name, or the EXTERNAL identity (the client
+   * certificate's CN); `"*"` names every such client.
+   */
+  readonly user?: string;
+  /**
+   * The SAS key name (`skn`) of tokens put on `$cbs` (one of `cbs.keys`): the token grants these
+   * rights under its audience, on the connection it was put on; `"*"` names every key.
+   */
+  readonly keyName?: string;
+  /**
+   * Clients without a name: SASL ANONYMOUS, no SASL, MSSBCBS where anonymous clients are allowed, a
+   * client certificate without a CN, and PLAIN logins while no `sasl.users` are configured (any
+   * name is accepted then, so it proves nothing).
+   */
+  readonly anonymous?: true;
+  /**
+   * `send` (producers, the anonymous relay's `to`, scheduling), `listen` (consumers, peek, lock
+   * renewal, receive by sequence number), `manage` (`$management` READ, CREATE, DELETE). Service
+   * Bus's claims `Send`, `Listen`, `Manage` are read the same.
+   */
+  readonly rights: readonly BrokerRight[];
+  /**
+   * The addresses: a name covers that entity and everything under it (`orders` covers
+   * `orders/$deadletter`, `hub` covers `hub/Partitions/0`), as a token's audience does; a name
+   * ending in `*` is a prefix (`billing/*`, `tmp-*`); `*` alone is every address. Case matters, as
+   * in queue names.
+   */
+  readonly addresses: readonly string[];
+}
+
+/** Rights on addresses per user and per token (docs/broker.md, "Authorization"). */
+export interface BrokerAuthorizationOptions {
+  /**
+   * The rules. Once given (even empty), what they do not grant is denied: links are refused,
+   * relayed messages rejected and `$management` requests answered 401, all with
+   * `amqp:unauthorized-access`.
+   */
+  readonly rules: readonly BrokerAuthorizationRule[];
 }
 
 /** Options of {@link Broker.start}. */
@@ -245,6 +309,11 @@ export interface BrokerOptions {
   readonly queues?: BrokerQueueOptions;
   /** Claims-based security (`$cbs`). @defaultValue every token accepted, no address guarded */
   readonly cbs?: BrokerCbsOptions;
+  /**
+   * Rights on addresses per user and per token. @defaultValue none: whoever gets in may send to,
+   * listen on and manage every address (except the guarded ones, which need a token)
+   */
+  readonly authorization?: BrokerAuthorizationOptions;
   /**
    * Event Hubs emulation: hubs whose partitions are retained logs read by consumer groups
    * (docs/azure-emulator.md). @defaultValue hubs created on first use, 2 partitions each
@@ -318,4 +387,17 @@ export type BrokerEvent =
       readonly connectionId: number;
       readonly request: NodeRequest;
       readonly response: NodeResponse | undefined;
+    }
+  | {
+      /** A request the client may not make was refused (counted by `Broker.deniedRequests`). */
+      readonly type: "denied";
+      readonly connectionId: number;
+      /** A link (`attach`), a message through the anonymous relay (`message`), a management request. */
+      readonly what: "attach" | "message" | "request";
+      /** The address, or the entity the request names. */
+      readonly address: string | undefined;
+      /** `amqp:unauthorized-access`, or `amqp:not-allowed` (CREATE while queues are not auto-created). */
+      readonly condition: string;
+      /** Names the right and the address, or the token the address needs. */
+      readonly description: string;
     };

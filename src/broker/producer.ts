@@ -9,7 +9,7 @@ import type { ReceiverLink } from "../engine/receiver-link.js";
 import { addressText } from "./address.js";
 import type { BrokerContext } from "./context.js";
 import { readDataSections, readProperties, scanSections } from "./message-scan.js";
-import type { DeliveryHook } from "./options.js";
+import type { BrokerErrorFields, BrokerRight, DeliveryHook } from "./options.js";
 import type { Queue } from "./queue.js";
 import { isRequestNode } from "./registry.js";
 import { BATCH_FORMAT, type MessageSink } from "./message-sink.js";
@@ -26,8 +26,11 @@ export type ProducerTarget =
 export interface ProducerOwner {
   readonly id: number;
   readonly ctx: BrokerContext;
-  /** Whether this connection may reach `address` (guarded addresses need a CBS token first). */
-  admits(address: string): boolean;
+  /**
+   * Whether this connection may use `right` on `address` (a guarded address needs a CBS token, the
+   * `authorization` rules must grant the right); when not, the error refusing it (counted).
+   */
+  authorize(right: BrokerRight, address: string, what: "attach" | "message"): BrokerErrorFields | undefined;
   /**
    * Handles a request to `$management` / `$cbs` and routes the response; `session` is the session
    * of the request's link (the connection's `AmqpSession`, as the link knows it).
@@ -183,15 +186,9 @@ export class Producer {
     }
     const address = ctx.resolveAddress(to);
     if (isRequestNode(address)) return { target: { kind: "node", node: address }, address };
-    if (!this.#owner.admits(address)) {
-      return {
-        state: rejected(
-          "amqp:unauthorized-access",
-          `no valid token authorizes '${address}' on this connection`,
-        ),
-        address,
-      };
-    }
+    // The link stays attached: only this message is refused.
+    const denied = this.#owner.authorize("send", address, "message");
+    if (denied) return { state: { type: "rejected", error: denied }, address };
     const sink = ctx.eventHubs.sinkFor(address);
     if (sink) return { target: { kind: "sink", sink }, address };
     const queue = ctx.queueFor(address);

@@ -17,7 +17,7 @@ export const BROKER_COMMAND: CommandSpec = {
   name: "broker",
   summary: "run the embedded AMQP 1.0 broker (amqp, and amqps / ws / wss when asked) until Ctrl-C",
   description: [
-    "Runs the embedded broker until SIGINT (Ctrl-C) or SIGTERM, then closes every connection and exits 0. At start it prints one line per listener ('uamqp broker listening on <url>': amqp, then amqps and ws/wss when asked for) and one line per area of its effective configuration: users by name only (never a password), whether anonymous clients get in, SASL, TLS, limits, queues and $cbs.",
+    "Runs the embedded broker until SIGINT (Ctrl-C) or SIGTERM, then closes every connection and exits 0. At start it prints one line per listener ('uamqp broker listening on <url>': amqp, then amqps and ws/wss when asked for) and one line per area of its effective configuration: users by name only (never a password), whether anonymous clients get in, SASL, TLS, limits, queues, $cbs and the authorization rules.",
     "It binds 127.0.0.1 unless --host says otherwise. Every option can also come from --config FILE, a JSON file with the options of Broker.start (docs/cli.md); flags override the file.",
     "Exits 0 when stopped, 1 when it cannot start (e.g. a port in use), 2 for a bad command line or configuration.",
   ],
@@ -35,6 +35,7 @@ export const BROKER_COMMAND: CommandSpec = {
     "uamqp broker                                   # amqp://127.0.0.1:5672, anyone gets in",
     "uamqp broker --user alice:s3cret --max-connections 100 --idle-timeout 60000",
     "uamqp broker --tls-cert server.pem --tls-key server.key --tls-port 5671 --ws-port 8080",
+    "uamqp broker --user alice:s3cret --user bob:pw --grant alice:send,listen:orders,billing/* --grant bob:listen:orders",
     "uamqp broker --config broker.json --port 5673",
   ],
 };

@@ -6,8 +6,12 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { TlsOptions } from "node:tls";
+import { parseRights } from "../broker/authorization.js";
+import { BrokerError } from "../broker/errors.js";
 import {
   BROKER_DEFAULTS as D,
+  type BrokerAuthorizationOptions,
+  type BrokerAuthorizationRule,
   type BrokerCbsOptions,
   type BrokerLimits,
   type BrokerOptions,
@@ -40,6 +44,11 @@ type Field =
   | { readonly kind: "files" }
   /** Any JSON object, passed through (`tls.tlsOptions`). */
   | { readonly kind: "object" }
+  /**
+   * A list of JSON values, passed through and checked by `Broker.start` (`authorization.rules`); a
+   * flag's entries are added to the file's.
+   */
+  | { readonly kind: "list" }
   | { readonly kind: "section"; readonly fields: Readonly<Record<string, Field>>; readonly orFalse?: boolean }
   /** Takes functions: only a program can set it. */
   | { readonly kind: "program" };
@@ -107,6 +116,10 @@ const CBS_FIELDS = {
   validateJwt: { kind: "program" },
 } as const satisfies Fields<BrokerCbsOptions>;
 
+const AUTHORIZATION_FIELDS = {
+  rules: { kind: "list" },
+} as const satisfies Fields<BrokerAuthorizationOptions>;
+
 const BROKER_FIELDS = {
   host: { kind: "string", default: D.host },
   port: { kind: "int", ...PORT, default: 5672, orNull: true },
@@ -117,6 +130,7 @@ const BROKER_FIELDS = {
   limits: { kind: "section", fields: LIMIT_FIELDS },
   queues: { kind: "section", fields: QUEUE_FIELDS },
   cbs: { kind: "section", fields: CBS_FIELDS },
+  authorization: { kind: "section", fields: AUTHORIZATION_FIELDS },
   // Checked by Broker.start, which names the offending setting in its BrokerError.
   serviceBus: { kind: "object" },
   eventHubs: { kind: "object" },
@@ -150,6 +164,7 @@ export interface BrokerConfig {
   readonly limits?: BrokerLimits;
   readonly queues?: Omit<BrokerQueueOptions, "resolve">;
   readonly cbs?: { readonly keys?: Readonly<Record<string, string>>; readonly guardedAddresses?: string[] };
+  readonly authorization?: BrokerAuthorizationOptions;
   readonly serviceBus?: BrokerOptions["serviceBus"];
   readonly eventHubs?: BrokerOptions["eventHubs"];
 }
@@ -251,6 +266,8 @@ function checkValue(field: Field, v: unknown, path: readonly string[], ctx: Chec
         : fail("a file path or a list of them");
     case "object":
       return isRecord(v) ? v : fail("an object");
+    case "list":
+      return Array.isArray(v) ? [...(v as unknown[])] : fail("a list");
     case "program":
       throw new UsageError(
         `${ctx.source}: ${key} takes functions: a program sets it (Broker.start), a config file cannot`,
@@ -284,6 +301,8 @@ interface BrokerFlag extends FlagSpec {
   readonly key: string;
   /** What a switch sets the key to. */
   readonly set?: boolean | null;
+  /** Reads one value of a flag whose key is a list (`--grant`); `label` names the flag in errors. */
+  readonly parse?: (text: string, label: string) => unknown;
 }
 
 const LISTENERS = "listeners";
@@ -293,6 +312,7 @@ const AUTH = "authentication";
 const LIMITS = "limits";
 const QUEUES = "queues";
 const CBS = "claims-based security ($cbs)";
+const AUTHZ = "authorization";
 
 /** Every flag that sets a configuration key, in the order of the help. */
 const FLAGS: readonly BrokerFlag[] = [
@@ -597,7 +617,55 @@ const FLAGS: readonly BrokerFlag[] = [
     multiple: true,
     help: "an address whose links need a $cbs token put on the connection first",
   },
+  {
+    group: AUTHZ,
+    name: "grant",
+    key: "authorization.rules",
+    type: "string",
+    value: "WHO:RIGHTS:ADDRESSES",
+    multiple: true,
+    parse: parseGrant,
+    help: "a rule: WHO (a user name, user=NAME, keyName=NAME of a --cbs-key, or anonymous) may RIGHTS (send,listen,manage) on ADDRESSES (comma-separated; a trailing * makes a prefix, * alone is every address); once rules are given, what none grants is denied",
+  },
 ];
+
+const split = (list: string): string[] =>
+  list
+    .split(",")
+    .map((x) => x.trim())
+    .filter((x) => x !== "");
+
+/**
+ * One `--grant WHO:RIGHTS:ADDRESSES` as an authorization rule, e.g. `alice:send,listen:orders,billing/*`
+ * (WHO has no colon; ADDRESSES is the rest). `Broker.start` checks the rule further.
+ * @throws {UsageError} a part is missing, or a right is not send, listen or manage.
+ */
+export function parseGrant(text: string, label: string): BrokerAuthorizationRule {
+  const first = text.indexOf(":");
+  const second = first < 0 ? -1 : text.indexOf(":", first + 1);
+  const who = text.slice(0, Math.max(0, first));
+  const rightsText = second < 0 ? "" : text.slice(first + 1, second);
+  const addresses = second < 0 ? [] : split(text.slice(second + 1));
+  if (who === "" || addresses.length === 0 || split(rightsText).length === 0) {
+    throw new UsageError(
+      `${label} expects who:rights:addresses, e.g. alice:send,listen:orders,billing/* (got ${JSON.stringify(text)})`,
+    );
+  }
+  let rights: BrokerAuthorizationRule["rights"];
+  try {
+    rights = parseRights(split(rightsText), `${label} ${JSON.stringify(text)}`);
+  } catch (e) {
+    if (e instanceof BrokerError) throw new UsageError(e.message);
+    throw e;
+  }
+  const named = (prefix: string): string | undefined =>
+    who.startsWith(prefix) ? who.slice(prefix.length) : undefined;
+  const keyName = named("keyName=");
+  const user = named("user=") ?? (who === "anonymous" || keyName !== undefined ? undefined : who);
+  const rule =
+    keyName !== undefined ? { keyName } : user !== undefined ? { user } : { anonymous: true as const };
+  return { ...rule, rights, addresses };
+}
 
 /** Every flag that sets a configuration key, in the order of the help, with the command's defaults. */
 export const BROKER_FLAGS: readonly BrokerFlag[] = FLAGS.map((f) => {
@@ -652,6 +720,9 @@ export function configFromFlags(parsed: ParsedCommand): BrokerConfig {
           if (field.nonEmpty === true && (value as string[]).length === 0) {
             throw new UsageError(`${label} needs at least one name`);
           }
+          break;
+        case "list":
+          value = all.map((v) => (flag.parse === undefined ? v : flag.parse(v, label)));
           break;
         case "secrets":
           value = Object.fromEntries(
@@ -708,7 +779,9 @@ function mergeSection(
     if (field.kind === "section" && isRecord(prev) && isRecord(v))
       out[k] = mergeSection(field.fields, prev, v);
     else if (field.kind === "secrets" && isRecord(prev) && isRecord(v)) out[k] = { ...prev, ...v };
-    else if (field.kind === "strings" && field.union === true && Array.isArray(prev) && Array.isArray(v)) {
+    else if (field.kind === "list" && Array.isArray(prev) && Array.isArray(v)) {
+      out[k] = [...(prev as unknown[]), ...(v as unknown[])];
+    } else if (field.kind === "strings" && field.union === true && Array.isArray(prev) && Array.isArray(v)) {
       out[k] = [...new Set([...(prev as unknown[]), ...(v as unknown[])])];
     } else out[k] = v;
   }
@@ -778,6 +851,7 @@ export function brokerOptions(config: BrokerConfig): BrokerOptions {
     ...(config.limits !== undefined ? { limits: config.limits } : {}),
     ...(queues !== undefined ? { queues } : {}),
     ...(cbs !== undefined ? { cbs } : {}),
+    ...(config.authorization !== undefined ? { authorization: config.authorization } : {}),
     ...(config.serviceBus !== undefined ? { serviceBus: config.serviceBus } : {}),
     ...(config.eventHubs !== undefined ? { eventHubs: config.eventHubs } : {}),
   };
@@ -806,7 +880,8 @@ function settings<T extends Record<string, Field>>(fields: T, values: object | u
 
 /**
  * The effective configuration, one line per area: users by name only (never a password),
- * whether anonymous clients get in, SASL, TLS, limits, queues and `$cbs` (key names only).
+ * whether anonymous clients get in, SASL, TLS, limits, queues, the authorization rules and `$cbs`
+ * (key names only).
  * What the broker does when an option is not given is described in docs/broker.md
  * ("Authentication", "Limits"); these lines state it for this configuration.
  */
@@ -846,9 +921,22 @@ export function configSummary(config: BrokerConfig): string[] {
   lines.push(
     `queues: ${settings(QUEUE_FIELDS, queues)}; created at start: ${list(queues?.names ?? [], "none")}`,
   );
+  const rules = config.authorization?.rules;
+  lines.push(
+    rules === undefined
+      ? "authorization: off (no rules: whoever gets in may send, listen and manage everywhere)"
+      : `authorization: what no rule grants is denied; ${rules.length === 0 ? "no rules" : rules.map(ruleText).join("; ")}`,
+  );
   const cbs = config.cbs;
   lines.push(
     `cbs: ${cbs?.keys === undefined ? "every token accepted (no keys)" : `keys ${list(Object.keys(cbs.keys), "none")}`}; guarded addresses: ${list(cbs?.guardedAddresses ?? [], "none")}`,
   );
   return lines;
+}
+
+/** A rule as the banner shows it: `user alice: send, listen on orders, billing/*`. */
+function ruleText(r: BrokerAuthorizationRule): string {
+  const who =
+    r.user !== undefined ? `user ${r.user}` : r.keyName !== undefined ? `keyName ${r.keyName}` : "anonymous";
+  return `${who}: ${r.rights.map((x) => x.toLowerCase()).join(", ")} on ${r.addresses.join(", ")}`;
 }

@@ -50,6 +50,7 @@ const FLAGS: Record<string, readonly string[]> = {
     "--no-split-batches",
     "--cbs-key NAME:KEY",
     "--cbs-guard ADDRESS",
+    "--grant WHO:RIGHTS:ADDRESSES",
     "--config FILE",
   ],
   send: [

@@ -5,11 +5,12 @@
  */
 import { AMQPDescribed, type AMQPValue } from "../../codec/values.js";
 import { scopeCovers } from "../address.js";
+import { parseRights, type TokenRights } from "../authorization.js";
 import type { BrokerCbsOptions, NodeRequest, NodeResponse } from "../options.js";
 import { isSasToken, parseSasToken, verifySasToken } from "./sas-token.js";
 
 /** What a valid token authorizes. */
-export interface TokenGrant {
+export interface TokenGrant extends TokenRights {
   /** Normalized resource path ("" = the whole namespace). */
   readonly scope: string;
   /** When the grant ends (ms since the epoch; Infinity = never). */
@@ -95,10 +96,13 @@ export function handleCbs(
     const sas = parseSasToken(token);
     if (!sas) return unauthorized("the SAS token is malformed");
     let expiresAtMs = sas.se * 1000;
+    // Only a verified token's key name counts for the authorization rules.
+    let keyName: string | undefined;
     if (options?.keys) {
       const verdict = verifySasToken(sas, options.keys, nowMs);
       if (!verdict.ok) return unauthorized(verdict.reason);
       expiresAtMs = verdict.expiresAtMs;
+      keyName = sas.skn;
     } else if (verifiedOnly) {
       return unauthorized("SAS tokens cannot be verified: the broker has no SAS keys");
     } else if (expiresAtMs <= nowMs) {
@@ -108,13 +112,18 @@ export function handleCbs(
     if (!scopeCovers(scope, audience)) {
       return unauthorized(`the token for '${sas.resource}' does not cover the audience '${req.name}'`);
     }
-    grant = { scope, expiresAtMs };
+    grant = { scope, expiresAtMs, keyName };
   } else if (options?.validateJwt) {
     const verdict = options.validateJwt(token, req.name);
     if (verdict === false) return unauthorized("the token was not accepted");
-    const expiresAtMs = verdict === true ? expirationOf(req) : verdict.expiresAtMs;
+    const expiresAtMs = (verdict === true ? undefined : verdict.expiresAtMs) ?? expirationOf(req);
     if (expiresAtMs <= nowMs) return unauthorized("the token has expired");
-    grant = { scope: audience, expiresAtMs };
+    // A validator returning rights the broker does not know fails the request (500), as a throw does.
+    const rights =
+      verdict === true || verdict.rights === undefined
+        ? undefined
+        : parseRights(verdict.rights, "the rights cbs.validateJwt returned");
+    grant = { scope: audience, expiresAtMs, rights };
   } else if (options?.keys || verifiedOnly) {
     return unauthorized(`tokens of type '${req.type ?? ""}' are not accepted`);
   } else {
