@@ -20,6 +20,7 @@ import { ReceiveClient } from "../../src/client/receive-client.js";
 import { LinkDetach } from "../../src/errors/exceptions.js";
 import { Message } from "../../src/message/message.js";
 import { setLogger } from "../../src/util/log.js";
+import { getTestCertificates } from "../support/certs.js";
 import { rejectionOf, within } from "../support/waits.js";
 import { inAnHour, nodeRequest, putToken, sasToken } from "./cbs-client.js";
 import {
@@ -227,6 +228,36 @@ describe("broker: authorization rules", () => {
     assert.equal(
       refused.description,
       "the right 'send' on 'public/news' is not granted to anonymous clients",
+    );
+  });
+
+  it("an EXTERNAL identity (the client certificate's CN) is a user the rules can name", async () => {
+    const certs = await getTestCertificates();
+    const b = keep(
+      await Broker.start({
+        tls: { cert: certs.serverCert, key: certs.serverKey, ca: certs.ca, requestCert: true },
+        sasl: { mechanisms: ["EXTERNAL"] },
+        authorization: {
+          rules: [{ user: certs.clientCommonName, rights: ["send"], addresses: ["devices/*"] }],
+        },
+      }),
+    );
+    const device = keep(
+      await connect(b.tlsPort!, {
+        transport: "tls",
+        host: "localhost",
+        ca: certs.ca,
+        servername: "localhost",
+        cert: certs.clientCert,
+        key: certs.clientKey,
+        enable_sasl_external: true,
+      } as Partial<rhea.ConnectionOptions>),
+    );
+    await sendAll(await openSender(device, "devices/7"), [{ body: "reading" }]);
+    const refused = await attachError(openReceiver(device, "devices/7"));
+    assert.equal(
+      refused.description,
+      `the right 'listen' on 'devices/7' is not granted to user '${certs.clientCommonName}'`,
     );
   });
 
