@@ -156,13 +156,37 @@ function covers(pattern: Pattern, address: string): boolean {
   }
 }
 
-function grants(rule: Rule, right: BrokerRight, address: string): boolean {
-  return rule.rights.has(right) && rule.patterns.some((p) => covers(p, address));
+/** Whether one of `rules` grants `right` on `address`. */
+function granted(rules: readonly Rule[] | undefined, right: BrokerRight, address: string): boolean {
+  return rules?.some((r) => r.rights.has(right) && r.patterns.some((p) => covers(p, address))) === true;
+}
+
+/** The rules by whom they name (`*` under its own key), so a check reads only the asker's. */
+interface RulesByWho {
+  readonly anonymous: readonly Rule[];
+  readonly users: ReadonlyMap<string, readonly Rule[]>;
+  readonly keyNames: ReadonlyMap<string, readonly Rule[]>;
+}
+
+function index(rules: readonly Rule[]): RulesByWho {
+  const anonymous: Rule[] = [];
+  const users = new Map<string, Rule[]>();
+  const keyNames = new Map<string, Rule[]>();
+  const add = (map: Map<string, Rule[]>, name: string, r: Rule): void => {
+    const list = map.get(name);
+    if (list) list.push(r);
+    else map.set(name, [r]);
+  };
+  for (const r of rules) {
+    if (r.who.kind === "anonymous") anonymous.push(r);
+    else add(r.who.kind === "user" ? users : keyNames, r.who.name, r);
+  }
+  return { anonymous, users, keyNames };
 }
 
 /** The rights by the broker's `authorization` rules; without rules, everything is allowed. */
 export class BrokerAuthorization {
-  readonly #rules: readonly Rule[] | undefined;
+  readonly #rules: RulesByWho | undefined;
   /** PLAIN accepts any name and password: a PLAIN name proves nothing. */
   readonly #plainUnverified: boolean;
 
@@ -203,7 +227,7 @@ export class BrokerAuthorization {
         }
       }
     }
-    this.#rules = rules;
+    this.#rules = index(rules);
   }
 
   /** Whether rules are configured (then what they do not grant is denied). */
@@ -234,18 +258,24 @@ export class BrokerAuthorization {
     const login = who.login;
     if (login !== undefined) {
       const user = login.user;
-      const names = (w: Who): boolean =>
+      if (
         user === undefined
-          ? w.kind === "anonymous"
-          : w.kind === "user" && (w.name === ANY || w.name === user);
-      if (rules.some((r) => names(r.who) && grants(r, right, address))) return true;
+          ? granted(rules.anonymous, right, address)
+          : granted(rules.users.get(user), right, address) || granted(rules.users.get(ANY), right, address)
+      ) {
+        return true;
+      }
     }
     for (const t of who.tokens) {
       if (t.rights?.includes(right) === true) return true;
       const key = t.keyName;
       if (key === undefined) continue;
-      const names = (w: Who): boolean => w.kind === "keyName" && (w.name === ANY || w.name === key);
-      if (rules.some((r) => names(r.who) && grants(r, right, address))) return true;
+      if (
+        granted(rules.keyNames.get(key), right, address) ||
+        granted(rules.keyNames.get(ANY), right, address)
+      ) {
+        return true;
+      }
     }
     return false;
   }
