@@ -1,6 +1,7 @@
 /**
  * The send client (uamqp's `SendClient`): queue messages and send them all, or send one and await
- * its outcome; per-message callbacks; the client's status while it recovers.
+ * its outcome; per-message callbacks; the client's status while it recovers; a producer loop held
+ * back by the bound on pending messages (`PendingLimitExceeded`, `waitForRoom()`).
  *
  *   npx tsx examples/send.ts                 # starts an embedded broker
  *   npx tsx examples/send.ts [url] [count]   # e.g. amqp://localhost:5672/examples 10
@@ -8,14 +9,21 @@
  * The link address is the URL's path (docs/addresses.md): `amqp://localhost:5672/examples` sends to
  * `examples`; for RabbitMQ use `amqp://guest:guest@localhost:5672/queue/examples`.
  */
-import { ClientMessageError, Message, MessageSendResult, MessageState, SendClient } from "uamqp";
+import {
+  ClientMessageError,
+  Message,
+  MessageSendResult,
+  MessageState,
+  PendingLimitExceeded,
+  SendClient,
+} from "uamqp";
 import { Broker } from "uamqp/broker";
 
 const broker = process.argv[2] === undefined ? await Broker.start({ port: 0 }) : undefined;
 const url = process.argv[2] ?? `${broker!.url}/examples`;
 const count = Number(process.argv[3] ?? 10);
 
-// msgTimeout: each message's deadline from queueing, retries included (ms).
+// msgTimeout: each message's deadline from queueing, retries included (ms; 60000 by default).
 const client = new SendClient(url, { msgTimeout: 10_000 });
 
 // Recovery steps (disconnected, reconnecting, reconnected…) if the connection drops meanwhile.
@@ -51,5 +59,32 @@ try {
 }
 
 await client.close();
+
+// 3. Back-pressure: at most maxPendingMessages (here 5; 100,000 by default) and maxPendingBytes
+// pending. Beyond, queueMessage throws PendingLimitExceeded and queues nothing; waitForRoom()
+// resolves when the call fits. (To an address of its own, next to the one above.)
+const bounded = new SendClient(`${url}-bounded`, { maxPendingMessages: 5 });
+let accepted = 0;
+let waits = 0;
+let most = 0;
+for (let i = 0; i < 20; i++) {
+  const message = new Message({ body: `bounded ${i}` });
+  message.onSendComplete = (result) => {
+    if (result === MessageSendResult.Ok) accepted++;
+  };
+  try {
+    bounded.queueMessage(message);
+  } catch (e) {
+    if (!(e instanceof PendingLimitExceeded)) throw e;
+    waits++;
+    await bounded.waitForRoom({ messages: e.messages, bytes: e.bytes, timeout: 10_000 });
+    bounded.queueMessage(message);
+  }
+  most = Math.max(most, bounded.pendingMessages.length);
+}
+await bounded.wait();
+await bounded.close();
+console.log(`bounded: ${accepted} of 20 sent, at most ${most} pending (waited for room ${waits} times)`);
+
 await broker?.close();
-process.exitCode = sent === count ? 0 : 1;
+process.exitCode = sent === count && accepted === 20 ? 0 : 1;

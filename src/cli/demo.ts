@@ -4,6 +4,7 @@
  */
 import { Broker } from "../broker/broker.js";
 import { ReceiveClient } from "../client/receive-client.js";
+import { DEFAULTS } from "../client/client-options.js";
 import { SendClient } from "../client/send-client.js";
 import { Message } from "../message/message.js";
 import { MessageState } from "../message/message-state.js";
@@ -126,7 +127,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     clearTimeout(deadline);
   })();
 
-  const chunk = 10_000;
+  // One chunk is pending at a time: it must fit the client's byte bound (a body and its section
+  // header per message).
+  const chunk = Math.max(1, Math.min(10_000, Math.floor(DEFAULTS.maxPendingBytes / (size + 16))));
   for (let first = 0; first < count; first += chunk) {
     const batch: Message[] = [];
     for (let i = first; i < Math.min(count, first + chunk); i++) {

@@ -140,6 +140,8 @@ export class AMQPClient implements AsyncDisposable {
   #state: ClientState = "idle";
   #opening: SharedOpen | undefined;
   #closing: Promise<void> | undefined;
+  /** The teardown of the last failed open, which runs on after the open rejected; close() awaits it. */
+  #failedOpenTeardown: Promise<void> | undefined;
 
   // Recovery.
   /** Aborted on close; replaced on each recovery/redirect so that a superseded loop stops. */
@@ -342,13 +344,20 @@ export class AMQPClient implements AsyncDisposable {
         const error = asAMQPError(e);
         // Only close() moves an opening client elsewhere.
         if (this.#stopped()) throw this.#closedError();
-        await this.#teardown();
-        // close() may have been called while the failed try was torn down: it stays closed.
-        if (this.#stopped()) throw this.#closedError();
+        // The teardown lets go of the connection at once, then waits (up to closeGrace) for the
+        // peer's CLOSE: a peer that never answered our OPEN must not hold the open's rejection
+        // beyond its timeout, so only a redirect waits for it; close() waits for it too.
+        const teardown = this.#teardown();
+        this.#failedOpenTeardown = teardown;
         if (isRedirect(error) && this.#reconnect.enabled && !this.#external && hops < MAX_REDIRECTS) {
+          await teardown;
+          // close() may have been called while the failed try was torn down: it stays closed.
+          if (this.#stopped()) throw this.#closedError();
           this.#emit(this.#redirectTo(error));
           continue;
         }
+        // close() may have been called by the teardown's first steps: it stays closed.
+        if (this.#stopped()) throw this.#closedError();
         this.#state = "idle";
         this.#pendingFailure = undefined;
         if (joined) this.#leave();
@@ -434,6 +443,7 @@ export class AMQPClient implements AsyncDisposable {
     this.#tell({ type: "closing" });
     await nextTurn(); // let dispositions queued by the application reach the wire first
     await this.#teardown();
+    await this.#failedOpenTeardown;
     this.#state = "closed";
     this.#end(undefined);
     this.#closed.resolve(this.#error);

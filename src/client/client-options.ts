@@ -16,9 +16,17 @@ import type { ReceiverSettleMode, SenderSettleMode } from "./link-states.js";
 import type { SettleMode } from "./settle-confirm.js";
 import type { SourceLike, TargetLike } from "./termini.js";
 
-/** The documented defaults of the client layer. */
+/**
+ * The documented defaults of the client layer (every duration in milliseconds). Nothing a client
+ * does waits or holds without bound by default: opens end after `openTimeout`, each message of a
+ * `SendClient` after `msgTimeout`, and its pending messages are bounded by `maxPendingMessages`
+ * and `maxPendingBytes` (docs/clients.md).
+ */
 export const DEFAULTS = {
-  /** Bound on `AMQPClient.open()`. */
+  /**
+   * Bound on `AMQPClient.open()` (connect, SASL, OPEN, BEGIN, ATTACH): as the transport's
+   * `connectTimeoutMs` and a recovery's `attemptTimeout`.
+   */
   openTimeout: 30_000,
   /** Bound on closing a connection or session under a client, and on its link's DETACH. */
   closeGrace: 5000,
@@ -30,6 +38,15 @@ export const DEFAULTS = {
   prefetch: 300,
   /** Messages in flight at once (`SendClient`). */
   maxInFlight: 1000,
+  /**
+   * Deadline of each message of a `SendClient`, from the moment it is queued, retries included:
+   * a peer that never grants credit or never settles fails the send with `ClientTimeout`.
+   */
+  msgTimeout: 60_000,
+  /** Messages a `SendClient` holds at once (queued, in flight, or waiting to be retried). */
+  maxPendingMessages: 100_000,
+  /** Encoded bytes of the messages a `SendClient` holds at once (64 MiB). */
+  maxPendingBytes: 64 * 1024 * 1024,
 } as const;
 
 /** The names of the options of `T`: one entry per option, checked against `T` by the compiler. */
@@ -492,8 +509,10 @@ export const AMQP_CLIENT_OPTIONS: OptionNames<AMQPClientOptions> = {
 /** Options of `SendClient` (uamqp's `SendClient` kwargs); its link's as in `MessageSender`. */
 export interface SendClientOptions extends AMQPClientOptions, Pick<MessageSenderOptions, "sendSettleMode"> {
   /**
-   * Deadline of each message from the moment it is queued, retries included (ms); 0 = none. An
-   * expired message fails with a timeout and is not retried. @defaultValue 0
+   * Deadline of each message from the moment it is queued, retries included (ms). An expired
+   * message fails with `ClientTimeout` (result `Timeout`) and is not retried: this bounds the wait
+   * for credit from a peer that never grants any and for the outcome from a peer that never
+   * settles. 0 = no deadline (uamqp's default; opt in to it explicitly). @defaultValue 60000
    */
   readonly msgTimeout?: number | undefined;
   /**
@@ -501,12 +520,44 @@ export interface SendClientOptions extends AMQPClientOptions, Pick<MessageSender
    * the client, where an abort or their `msgTimeout` still cancels them. @defaultValue 1000
    */
   readonly maxInFlight?: number | undefined;
+  /**
+   * Most messages pending at once (queued, in flight or waiting for a retry; `pendingMessages`).
+   * A `queueMessage` or `sendMessage` that would go beyond it throws `PendingLimitExceeded` and
+   * queues nothing; `waitForRoom()` waits until it fits. An integer >= 1, or `Infinity` for no
+   * bound. @defaultValue 100000
+   */
+  readonly maxPendingMessages?: number | undefined;
+  /**
+   * Most bytes pending at once: the sum of the encoded sizes (`Message.encodedSize`, measured when
+   * each message is queued) of the pending messages. Beyond it as for `maxPendingMessages`, except
+   * that a call is always let into an empty queue (so a message larger than the bound can still be
+   * sent). An integer >= 1, or `Infinity` for no bound. @defaultValue 67108864 (64 MiB)
+   */
+  readonly maxPendingBytes?: number | undefined;
 }
 export const SEND_CLIENT_OPTIONS: OptionNames<SendClientOptions> = {
   ...AMQP_CLIENT_OPTIONS,
   msgTimeout: true,
   sendSettleMode: true,
   maxInFlight: true,
+  maxPendingMessages: true,
+  maxPendingBytes: true,
+};
+
+/** Options of `SendClient.waitForRoom()`: the room waited for, and the bound of the wait. */
+export interface WaitForRoomOptions extends WaitOptions {
+  /** Messages that must fit. @defaultValue 1 */
+  readonly messages?: number | undefined;
+  /**
+   * Encoded bytes that must fit (e.g. the `encodedSize` of the message about to be queued, or the
+   * `bytes` of a `PendingLimitExceeded`). @defaultValue 0
+   */
+  readonly bytes?: number | undefined;
+}
+export const WAIT_FOR_ROOM_OPTIONS: OptionNames<WaitForRoomOptions> = {
+  ...WAIT_OPTIONS,
+  messages: true,
+  bytes: true,
 };
 
 /** Options of `ReceiveClient` (uamqp's `ReceiveClient` kwargs); its link's as in `MessageReceiver`. */

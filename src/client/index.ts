@@ -12,10 +12,16 @@ export {
 export type { SourceLike, TargetLike } from "./termini.js";
 export { AMQPClient, type ClientState, type OpenOptions } from "./amqp-client.js";
 export { SendClient } from "./send-client.js";
+export {
+  PendingLimitExceeded,
+  type PendingLimit,
+  type PendingLimitExceededOptions,
+} from "./pending-messages.js";
 export { ReceiveClient } from "./receive-client.js";
 export { sendMessage, receiveMessage, receiveMessages } from "./helpers.js";
 export { MgmtOperation, ErrorResponse, type MgmtResponse } from "./mgmt-operation.js";
 export {
+  DEFAULTS,
   DEFAULT_RECONNECT,
   type AMQPClientOptions,
   type SendClientOptions,
@@ -34,6 +40,7 @@ export {
   type WaitOptions,
   type SignalOptions,
   type SendCallOptions,
+  type WaitForRoomOptions,
   type ReceiveBatchOptions,
   type ReceiveStreamOptions,
   type MessageHandler,

@@ -1,23 +1,126 @@
 /**
- * The per-message bookkeeping of a `SendClient`: every pending message in queue order, the ones
- * ready to be transferred, in flight, waiting out a retry backoff, or lost with a link; the calls
- * waiting for messages to complete; and the sweep that times out queued messages past `msgTimeout`.
- * The client decides what happens to a message (the pipeline, the outcomes); this records it.
- * @internal
+ * The per-message bookkeeping of a `SendClient`: every pending message in queue order with its
+ * encoded size, the ones ready to be transferred, in flight, waiting out a retry backoff, or lost
+ * with a link; the bounds on how many messages and bytes may be pending, and the calls waiting for
+ * room under them; the calls waiting for messages to complete; and the sweep that times out queued
+ * messages past `msgTimeout`. The client decides what happens to a message (the pipeline, the
+ * outcomes); this records it. Only {@link PendingLimitExceeded} is public.
  */
-import type { AMQPError } from "../errors/amqp-error.js";
+import { AMQPError, withRetryable, type AMQPErrorOptions } from "../errors/amqp-error.js";
 import { ClientTimeout } from "../errors/exceptions.js";
 import type { Message } from "../message/message.js";
 import { MessageState } from "../message/message-state.js";
 import { MessageSendResult } from "../message/send-result.js";
 import { abortError } from "../policy/wait.js";
 
-/** A call waiting for messages to complete. */
-interface Waiter {
-  /** The messages waited for; undefined = until nothing is pending. */
-  readonly remaining: Set<Message> | undefined;
+/** Which bound of a `SendClient`'s pending messages a call would have gone beyond. */
+export type PendingLimit = "maxPendingMessages" | "maxPendingBytes";
+
+/** Options of {@link PendingLimitExceeded}. */
+export interface PendingLimitExceededOptions extends AMQPErrorOptions {
+  /** The bound the call would have gone beyond. */
+  readonly limit?: PendingLimit | undefined;
+  /** Messages of the refused call. */
+  readonly messages?: number | undefined;
+  /** Encoded bytes of the refused call. */
+  readonly bytes?: number | undefined;
+}
+
+/**
+ * A `SendClient` refused to queue messages because they would take its pending messages beyond
+ * `maxPendingMessages` or `maxPendingBytes` (beyond uamqp, whose queue had no bound). Nothing of the
+ * refused call was queued: the caller still holds every message of it, and every message queued
+ * before is untouched. Retryable: wait with `SendClient.waitForRoom({ messages, bytes })` (the
+ * error's own `messages` and `bytes`) and queue again.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   sender.queueMessage(message);
+ * } catch (e) {
+ *   if (!(e instanceof PendingLimitExceeded)) throw e;
+ *   await sender.waitForRoom({ messages: e.messages, bytes: e.bytes });
+ *   sender.queueMessage(message);
+ * }
+ * ```
+ */
+export class PendingLimitExceeded extends AMQPError {
+  /** Always `"AMQP_PENDING_LIMIT_EXCEEDED"`. */
+  override readonly code: string = "AMQP_PENDING_LIMIT_EXCEEDED";
+  /** The bound the call would have gone beyond. */
+  readonly limit: PendingLimit | undefined;
+  /** Messages of the refused call. */
+  readonly messages: number | undefined;
+  /** Encoded bytes of the refused call. */
+  readonly bytes: number | undefined;
+
+  /** `retryable` defaults to the condition's retryability, or true without a condition. */
+  constructor(
+    message = "Too many messages pending to queue more.",
+    options: PendingLimitExceededOptions = {},
+  ) {
+    const { limit, messages, bytes, ...rest } = options;
+    super(message, withRetryable(rest, true));
+    this.limit = limit;
+    this.messages = messages;
+    this.bytes = bytes;
+  }
+}
+
+/** The bounds of a `SendClient`'s pending messages. @internal */
+export interface PendingBounds {
+  /** Per-message deadline in ms from queueing (0 = none). */
+  readonly msgTimeout: number;
+  /** Most messages pending at once (`Infinity` = no bound). */
+  readonly maxMessages: number;
+  /** Most encoded bytes pending at once (`Infinity` = no bound). */
+  readonly maxBytes: number;
+}
+
+/** How a waiting call is ended. */
+interface Settle {
   resolve(): void;
   reject(error: Error): void;
+}
+
+/** A call waiting for messages to complete. */
+interface Waiter extends Settle {
+  /** The messages waited for; undefined = until nothing is pending. */
+  readonly remaining: Set<Message> | undefined;
+}
+
+/** A call waiting for room for `messages` messages of `bytes` bytes. */
+interface RoomWaiter extends Settle {
+  readonly messages: number;
+  readonly bytes: number;
+}
+
+/**
+ * A waiting call: `enlist` records its `Settle` where it is found later, and returns how to take it
+ * out again, which an abort of `signal` does before rejecting with an `AMQPAbortError`.
+ */
+function waitUntilSettled(
+  signal: AbortSignal | undefined,
+  enlist: (settle: Settle) => () => void,
+): Promise<void> {
+  if (signal?.aborted === true) return Promise.reject(abortError(signal));
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      delist();
+      reject(abortError(signal!));
+    };
+    const delist = enlist({
+      resolve: () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      },
+      reject: (e) => {
+        signal?.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    });
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 /** Sweeps for expired queued messages at most this often. */
@@ -27,10 +130,22 @@ const MIN_SWEEP_MS = 20;
 export class PendingMessages {
   /** Per-message deadline in ms from queueing (0 = none). */
   readonly #msgTimeout: number;
-  /** Called when a message's retry backoff elapsed (it is ready again). */
-  readonly #onRetryDue: () => void;
-  /** Every pending message (WaitingToBeSent / WaitingForSendAck), in queue order. */
-  readonly #all = new Set<Message>();
+  readonly #maxMessages: number;
+  readonly #maxBytes: number;
+  /**
+   * Called when messages may be sent now: a retry backoff elapsed (the message is ready again), or
+   * the sweep ended transfers in flight.
+   */
+  readonly #wake: () => void;
+  /**
+   * Every pending message (WaitingToBeSent / WaitingForSendAck), in queue order, with its encoded
+   * size when it was queued.
+   */
+  readonly #all = new Map<Message, number>();
+  /** The sum of the sizes in `#all`. */
+  #bytes = 0;
+  /** Calls waiting for room, served in order. */
+  readonly #roomWaiters: RoomWaiter[] = [];
   #ready: (Message | undefined)[] = [];
   #readyHead = 0;
   readonly #inFlight = new Set<Message>();
@@ -40,14 +155,21 @@ export class PendingMessages {
   readonly #waiters = new Set<Waiter>();
   #sweep: NodeJS.Timeout | undefined;
 
-  constructor(msgTimeout: number, onRetryDue: () => void) {
-    this.#msgTimeout = msgTimeout;
-    this.#onRetryDue = onRetryDue;
+  constructor(bounds: PendingBounds, wake: () => void) {
+    this.#msgTimeout = bounds.msgTimeout;
+    this.#maxMessages = bounds.maxMessages;
+    this.#maxBytes = bounds.maxBytes;
+    this.#wake = wake;
   }
 
   /** How many messages are pending. */
   get size(): number {
     return this.#all.size;
+  }
+
+  /** The encoded bytes of the pending messages (as measured when each was queued). */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** How many messages are in flight (transferred, outcome pending). */
@@ -57,7 +179,7 @@ export class PendingMessages {
 
   /** The pending messages, in queue order. */
   list(): Message[] {
-    return [...this.#all];
+    return [...this.#all.keys()];
   }
 
   /** Whether `m` is pending. */
@@ -65,16 +187,120 @@ export class PendingMessages {
     return this.#all.has(m);
   }
 
-  /** Queues messages not pending yet: `WaitingToBeSent`, their deadline counted from now. */
+  /**
+   * Queues the messages not pending yet: `WaitingToBeSent`, their deadline counted from now. All or
+   * nothing: nothing is queued when one cannot be encoded or when they do not fit the bounds.
+   *
+   * @throws {PendingLimitExceeded} when they would take the pending messages beyond a bound;
+   *   `EncodeError` for a message that cannot be encoded (its size is measured here).
+   */
   add(messages: Message[]): void {
-    const now = Date.now();
+    const added = new Map<Message, number>();
+    let bytes = 0;
     for (const m of messages) {
-      if (this.#all.has(m)) continue;
+      if (this.#all.has(m) || added.has(m)) continue;
+      const size = m.encodedSize;
+      added.set(m, size);
+      bytes += size;
+    }
+    if (added.size === 0) return;
+    const refused = this.#refusal(added.size, bytes);
+    if (refused) {
+      throw new PendingLimitExceeded(refused.text, { limit: refused.limit, messages: added.size, bytes });
+    }
+    const now = Date.now();
+    for (const [m, size] of added) {
       m.queuedForSend(now);
-      this.#all.add(m);
+      this.#all.set(m, size);
       this.#ready.push(m);
     }
+    this.#bytes += bytes;
     this.#armSweep();
+  }
+
+  /**
+   * The bound that `messages` messages of `bytes` bytes would go beyond, with `count` messages of
+   * `pendingBytes` bytes pending (undefined: they fit). The byte bound lets anything into an empty
+   * queue, so that a message larger than it can still be sent.
+   */
+  #exceeds(count: number, pendingBytes: number, messages: number, bytes: number): PendingLimit | undefined {
+    if (count + messages > this.#maxMessages) return "maxPendingMessages";
+    if (count > 0 && pendingBytes + bytes > this.#maxBytes) return "maxPendingBytes";
+    return undefined;
+  }
+
+  /** Why `messages` messages of `bytes` bytes cannot be queued now (undefined: they can). */
+  #refusal(messages: number, bytes: number): { limit: PendingLimit; text: string } | undefined {
+    const count = this.#all.size;
+    const limit = this.#exceeds(count, this.#bytes, messages, bytes);
+    if (limit === "maxPendingMessages") {
+      const never =
+        messages > this.#maxMessages ? " (more than can ever be pending: queue them in parts)" : "";
+      return {
+        limit,
+        text: `cannot queue ${messages} message(s) with ${count} pending: maxPendingMessages is ${this.#maxMessages}${never}`,
+      };
+    }
+    if (limit === "maxPendingBytes") {
+      return {
+        limit,
+        text: `cannot queue ${bytes} byte(s) with ${this.#bytes} pending: maxPendingBytes is ${this.#maxBytes}`,
+      };
+    }
+    return undefined;
+  }
+
+  /** Whether `messages` messages of `bytes` bytes fit now, and no call waits for room before them. */
+  hasRoom(messages: number, bytes: number): boolean {
+    return this.#roomWaiters.length === 0 && this.#refusal(messages, bytes) === undefined;
+  }
+
+  /**
+   * Resolves once `messages` messages of `bytes` bytes fit under the bounds, after the calls that
+   * waited before it (at once when they fit and nobody waits). Rejects with `stopped()` when it
+   * returns an error (the client cannot send), with the error of {@link endAll}, or with an
+   * `AMQPAbortError` when `signal` aborts. (`messages` must be at most the bound: no room comes
+   * for more.)
+   */
+  waitForRoom(
+    messages: number,
+    bytes: number,
+    signal: AbortSignal | undefined,
+    stopped: () => AMQPError | undefined,
+  ): Promise<void> {
+    if (signal?.aborted === true) return Promise.reject(abortError(signal));
+    if (this.hasRoom(messages, bytes)) return Promise.resolve();
+    const error = stopped();
+    if (error) return Promise.reject(error);
+    return waitUntilSettled(signal, (settle) => {
+      const w: RoomWaiter = { messages, bytes, ...settle };
+      this.#roomWaiters.push(w);
+      return () => {
+        const i = this.#roomWaiters.indexOf(w);
+        if (i >= 0) this.#roomWaiters.splice(i, 1);
+        // The calls behind this one may fit now.
+        this.#serveRoom();
+      };
+    });
+  }
+
+  /**
+   * Resolves the calls waiting for room, in order, while each fits with the room promised to those
+   * before it (they queue right after being resolved).
+   */
+  #serveRoom(): void {
+    const waiters = this.#roomWaiters;
+    if (waiters.length === 0) return;
+    let count = this.#all.size;
+    let bytes = this.#bytes;
+    let served = 0;
+    for (const w of waiters) {
+      if (this.#exceeds(count, bytes, w.messages, w.bytes) !== undefined) break;
+      count += w.messages;
+      bytes += w.bytes;
+      served++;
+    }
+    for (const w of waiters.splice(0, served)) w.resolve();
   }
 
   /** The next message ready to be transferred (skipping stale entries), or undefined. */
@@ -122,7 +348,7 @@ export class PendingMessages {
     const timer = setTimeout(() => {
       this.#delayed.delete(m);
       this.#ready.push(m);
-      this.#onRetryDue();
+      this.#wake();
     }, backoffMs);
     this.#delayed.set(m, timer);
   }
@@ -146,7 +372,7 @@ export class PendingMessages {
     this.#lost.clear();
     this.#ready = [];
     this.#readyHead = 0;
-    for (const m of this.#all) {
+    for (const m of this.#all.keys()) {
       if (m.state === MessageState.WaitingToBeSent && !this.#delayed.has(m) && !this.#inFlight.has(m)) {
         this.#ready.push(m);
       }
@@ -156,7 +382,10 @@ export class PendingMessages {
 
   /** Ends `m` with `result` (its `onSendComplete` runs) and releases the calls waiting for it. */
   complete(m: Message, result: MessageSendResult, error: AMQPError | undefined): void {
-    if (!this.#all.delete(m)) return;
+    const size = this.#all.get(m);
+    if (size === undefined) return;
+    this.#all.delete(m);
+    this.#bytes -= size;
     this.#inFlight.delete(m);
     this.#lost.delete(m);
     const timer = this.#delayed.get(m);
@@ -176,6 +405,7 @@ export class PendingMessages {
         w.resolve();
       }
     }
+    this.#serveRoom();
   }
 
   /**
@@ -192,65 +422,56 @@ export class PendingMessages {
     if ((remaining ? remaining.size : this.#all.size) === 0) return Promise.resolve();
     const error = stopped();
     if (error) return Promise.reject(error);
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => {
-        this.#waiters.delete(w);
-        reject(abortError(signal!));
-      };
-      const w: Waiter = {
-        remaining,
-        resolve: () => {
-          signal?.removeEventListener("abort", onAbort);
-          resolve();
-        },
-        reject: (e) => {
-          signal?.removeEventListener("abort", onAbort);
-          reject(e);
-        },
-      };
-      if (signal?.aborted === true) {
-        onAbort();
-        return;
-      }
-      signal?.addEventListener("abort", onAbort, { once: true });
+    return waitUntilSettled(signal, (settle) => {
+      const w: Waiter = { remaining, ...settle };
       this.#waiters.add(w);
+      return () => this.#waiters.delete(w);
     });
   }
 
-  /** Rejects every waiting call with `error` and ends every pending message with `result`. */
+  /**
+   * Rejects every waiting call (for completions and for room) with `error` and ends every pending
+   * message with `result`.
+   */
   endAll(error: AMQPError, result: MessageSendResult): void {
     for (const w of this.#waiters) w.reject(error);
     this.#waiters.clear();
-    for (const m of [...this.#all]) this.complete(m, result, error);
+    for (const w of this.#roomWaiters.splice(0)) w.reject(error);
+    for (const m of [...this.#all.keys()]) this.complete(m, result, error);
     if (this.#sweep) clearTimeout(this.#sweep);
     this.#sweep = undefined;
     this.#ready = [];
     this.#readyHead = 0;
   }
 
-  /** Fails queued messages whose deadline passed while they could not be transferred. */
+  /**
+   * Fails every pending message whose `msgTimeout` passed, wherever it is: queued, backing off,
+   * lost with a link, or in flight (its outcome, should it come, is then ignored). One timer per
+   * client rather than one per transfer: messages are pending in the order they were queued, the
+   * order of their deadlines, so the sweep is armed for the first one and stops at the first that
+   * has not expired; its cost is that of the messages it expires. (Should the clock step back, a
+   * message queued after the step expires at most that step late.)
+   */
   #armSweep(): void {
     const msgTimeout = this.#msgTimeout;
-    if (msgTimeout <= 0 || this.#sweep || this.#all.size === 0) return;
-    let earliest = Infinity;
-    for (const m of this.#all) {
-      if (m.state === MessageState.WaitingToBeSent && m.idleTime < earliest) earliest = m.idleTime;
-    }
-    if (earliest === Infinity) return;
-    const delay = Math.max(MIN_SWEEP_MS, earliest + msgTimeout - Date.now());
+    if (msgTimeout <= 0 || this.#sweep) return;
+    const first = this.#all.keys().next();
+    if (first.done === true) return;
+    const delay = Math.max(MIN_SWEEP_MS, first.value.idleTime + msgTimeout - Date.now());
     this.#sweep = setTimeout(() => {
       this.#sweep = undefined;
       const now = Date.now();
-      for (const m of [...this.#all]) {
-        if (
-          m.state === MessageState.WaitingToBeSent &&
-          !this.#inFlight.has(m) &&
-          now - m.idleTime >= msgTimeout
-        ) {
-          this.complete(m, MessageSendResult.Timeout, new ClientTimeout("Message send timed out."));
-        }
+      const expired: Message[] = [];
+      for (const m of this.#all.keys()) {
+        if (now - m.idleTime < msgTimeout) break;
+        expired.push(m);
+      }
+      for (const m of expired) {
+        this.complete(m, MessageSendResult.Timeout, new ClientTimeout("Message send timed out."));
       }
       this.#armSweep();
+      // Expired transfers leave room in flight for the messages behind them.
+      if (expired.length > 0) this.#wake();
     }, delay);
     this.#sweep.unref();
   }

@@ -8,7 +8,10 @@
  *
  * The in-flight limit of the send side is `maxInFlight` here: messages wait in the client, where
  * an abort or their deadline still cancels them, until fewer than `maxInFlight` are in flight and
- * the link has credit for them. The engine's own `maxInFlight` is not set.
+ * the link has credit for them. The engine's own `maxInFlight` is not set. What may wait in the
+ * client at all is bounded by `maxPendingMessages` and `maxPendingBytes`: beyond them queueing
+ * throws `PendingLimitExceeded` (synchronously, as `queueMessage` is) and `waitForRoom()` is the
+ * way to wait; every message's `msgTimeout` (60 s by default) bounds how long it is held.
  */
 import { randomUUID } from "node:crypto";
 import { Target } from "../address/index.js";
@@ -24,7 +27,7 @@ import type { BatchMessage } from "../message/batch.js";
 import type { Message } from "../message/message.js";
 import { MessageState } from "../message/message-state.js";
 import { MessageSendResult } from "../message/send-result.js";
-import { abortError, bounded } from "../policy/wait.js";
+import { abortError, bounded, deadline } from "../policy/wait.js";
 import { AMQPClient, decide } from "./amqp-client.js";
 import type { ClientLinkEvent, ClientLinkHost } from "./client-link.js";
 import {
@@ -33,6 +36,7 @@ import {
   SEND_CLIENT_OPTIONS,
   connectionStringNames,
   SIGNAL_OPTIONS,
+  WAIT_FOR_ROOM_OPTIONS,
   checkOptions,
   compact,
   type MessageSenderOptions,
@@ -40,6 +44,7 @@ import {
   type SendClientOptions,
   type SignalOptions,
   type SendClientConnectionStringOptions,
+  type WaitForRoomOptions,
 } from "./client-options.js";
 import { clientSetup } from "./from-connection-string.js";
 import { MessageSenderState, SenderSettleMode } from "./link-states.js";
@@ -51,6 +56,15 @@ export type { SendCallOptions } from "./client-options.js";
 
 /** Options of `SendClient.fromConnectionString()`. */
 const SEND_CLIENT_CONNECTION_STRING_OPTIONS = connectionStringNames(SEND_CLIENT_OPTIONS);
+
+/** A bound on pending messages or bytes: an integer >= 1, or `Infinity` (none). */
+function pendingBound(value: number | undefined, fallback: number, name: string): number {
+  const v = value ?? fallback;
+  if (v !== Infinity && !(Number.isSafeInteger(v) && v >= 1)) {
+    throw new RangeError(`${name} must be an integer >= 1 or Infinity, got ${v}`);
+  }
+  return v;
+}
 
 /**
  * Sends messages to one target (uamqp's `SendClient`).
@@ -66,12 +80,16 @@ const SEND_CLIENT_CONNECTION_STRING_OPTIONS = connectionStringNames(SEND_CLIENT_
  * ```
  */
 export class SendClient extends AMQPClient {
-  /** Per-message deadline in ms from queueing (0 = none). */
+  /** Per-message deadline in ms from queueing (0 = none). @defaultValue 60000 */
   readonly msgTimeout: number;
   /** The link's sender settle mode (`Settled`: messages are sent pre-settled, at most once). */
   readonly sendSettleMode: SenderSettleMode;
   /** Messages in flight (transferred, outcome pending) at most: the send side's one in-flight limit. */
   readonly maxInFlight: number;
+  /** Most messages pending at once (`Infinity`: no bound). @defaultValue 100000 */
+  readonly maxPendingMessages: number;
+  /** Most encoded bytes pending at once (`Infinity`: no bound). @defaultValue 67108864 (64 MiB) */
+  readonly maxPendingBytes: number;
   #target: Target;
   #sender: MessageSender | undefined;
   /** Counts the sender links: an outcome or event of an older link is stale. */
@@ -83,20 +101,32 @@ export class SendClient extends AMQPClient {
    * Creates the client; it connects on the first send (or {@link AMQPClient.open}).
    * @param target - the node to send to: a URL, or a {@link Target}
    * @throws {InvalidAddressError} for an unusable URL; {@link TypeError} for an unknown option;
-   *   {@link RangeError} for a negative or non-finite `msgTimeout`.
+   *   {@link RangeError} for a negative or non-finite `msgTimeout`, or a `maxPendingMessages` /
+   *   `maxPendingBytes` that is neither an integer >= 1 nor `Infinity`.
    */
   constructor(target: string | Target, options: SendClientOptions = {}) {
     checkOptions(options, SEND_CLIENT_OPTIONS, "SendClient");
     const t = typeof target === "string" ? Target.parse(target) : target;
     super(t, options);
     this.#target = t;
-    this.msgTimeout = options.msgTimeout ?? 0;
+    this.msgTimeout = options.msgTimeout ?? DEFAULTS.msgTimeout;
     this.sendSettleMode = options.sendSettleMode ?? SenderSettleMode.Unsettled;
     this.maxInFlight = Math.max(1, options.maxInFlight ?? DEFAULTS.maxInFlight);
     if (!Number.isFinite(this.msgTimeout) || this.msgTimeout < 0) {
       throw new RangeError(`msgTimeout must be a number of ms >= 0, got ${this.msgTimeout}`);
     }
-    this.#pending = new PendingMessages(this.msgTimeout, () => {
+    this.maxPendingMessages = pendingBound(
+      options.maxPendingMessages,
+      DEFAULTS.maxPendingMessages,
+      "maxPendingMessages",
+    );
+    this.maxPendingBytes = pendingBound(options.maxPendingBytes, DEFAULTS.maxPendingBytes, "maxPendingBytes");
+    const bounds = {
+      msgTimeout: this.msgTimeout,
+      maxMessages: this.maxPendingMessages,
+      maxBytes: this.maxPendingBytes,
+    };
+    this.#pending = new PendingMessages(bounds, () => {
       this.#pump();
     });
     this.#host = this.plugLink({
@@ -157,18 +187,96 @@ export class SendClient extends AMQPClient {
     return this.#pending.size > 0;
   }
 
+  /** The encoded bytes of the pending messages, as measured when each was queued. */
+  get pendingBytes(): number {
+    return this.#pending.bytes;
+  }
+
   // ---- queueing and sending ----------------------------------------------------------------------
 
   /**
    * Queues messages (a `BatchMessage` becomes its envelopes). Sent when the client is open: at once
    * if it is, else by `sendAllMessages()`, `sendMessage()`, `wait()` or `open()`.
    *
-   * @throws {MessageAlreadySettled} for a message that was already sent; the recorded error of a
-   *   failed one; {@link MessageContentTooLarge} for a batch that does not fit; `TypeError` for a
-   *   received message; {@link AMQPClientShutdown} on a closed client.
+   * The pending messages are bounded (`maxPendingMessages`, `maxPendingBytes`): a call that would go
+   * beyond a bound throws {@link PendingLimitExceeded} and queues none of its messages; the
+   * messages already pending are untouched. Wait for room with {@link SendClient.waitForRoom}. Each
+   * message's encoded size is measured here (one encoding; it is encoded again when transferred).
+   *
+   * @throws {PendingLimitExceeded} when the messages do not fit now; {@link MessageAlreadySettled}
+   *   for a message that was already sent; the recorded error of a failed one;
+   *   {@link MessageContentTooLarge} for a batch that does not fit; `EncodeError` for a message
+   *   that cannot be encoded; `TypeError` for a received message; {@link AMQPClientShutdown} on a
+   *   closed client. Nothing of the call is queued when it throws.
+   * @example
+   * ```ts
+   * for (const body of bodies) {
+   *   const message = new Message({ body });
+   *   try {
+   *     sender.queueMessage(message);
+   *   } catch (e) {
+   *     if (!(e instanceof PendingLimitExceeded)) throw e;
+   *     await sender.waitForRoom({ messages: e.messages, bytes: e.bytes });
+   *     sender.queueMessage(message);
+   *   }
+   * }
+   * ```
    */
   queueMessage(...messages: (Message | BatchMessage)[]): void {
     this.#enqueue(this.#gather(messages));
+  }
+
+  /**
+   * Resolves once `messages` messages of `bytes` encoded bytes fit under `maxPendingMessages` and
+   * `maxPendingBytes` (at once when they do), so that a `queueMessage` of them right after does
+   * not throw {@link PendingLimitExceeded}. Calls waiting for room are served in order. When there
+   * is no room it opens the client if needed, so that the pending messages drain; their
+   * `msgTimeout` bounds how long that can take, `timeout` and `signal` bound the call itself.
+   * Several producers queueing concurrently may take the room first: queueing can then throw
+   * again, and waiting again is right.
+   *
+   * @param options - `messages` (1), `bytes` (0; e.g. `message.encodedSize`, or a
+   *   `PendingLimitExceeded`'s `bytes`), `timeout` (ms, 0 or unset = none), `signal`
+   * @throws {ClientTimeout} after `timeout`; {@link AMQPAbortError}; the client's failure error or
+   *   {@link AMQPClientShutdown} when it fails or closes meanwhile (or did before); `RangeError`
+   *   when `messages` is more than `maxPendingMessages` (no room ever comes) or the counts are not
+   *   integers >= 0; `TypeError` for an unknown option.
+   */
+  async waitForRoom(options: WaitForRoomOptions = {}): Promise<void> {
+    checkOptions(options, WAIT_FOR_ROOM_OPTIONS, "SendClient.waitForRoom()");
+    const { messages = 1, bytes = 0 } = options;
+    if (!Number.isSafeInteger(messages) || messages < 0 || !Number.isSafeInteger(bytes) || bytes < 0) {
+      throw new RangeError(
+        `waitForRoom: messages and bytes must be integers >= 0, got ${messages} and ${bytes}`,
+      );
+    }
+    if (messages > this.maxPendingMessages) {
+      throw new RangeError(
+        `waitForRoom: room for ${messages} messages never comes, maxPendingMessages is ${this.maxPendingMessages}`,
+      );
+    }
+    if (this.#stopped()) throw this.#host.closedError();
+    if (options.signal?.aborted === true) throw abortError(options.signal);
+    if (this.#pending.hasRoom(messages, bytes)) return;
+    const limit = deadline({ timeout: options.timeout, signal: options.signal, what: "waitForRoom()" });
+    // Ends the wait for room when the open below fails.
+    const done = new AbortController();
+    const signal = limit.signal ? AbortSignal.any([limit.signal, done.signal]) : done.signal;
+    try {
+      const room = this.#pending.waitForRoom(messages, bytes, signal, () =>
+        this.#stopped() ? this.#host.closedError() : undefined,
+      );
+      room.catch(() => undefined);
+      // The pending messages drain only on an open client.
+      await this.open({ signal: limit.signal });
+      this.#pump();
+      await room;
+    } catch (e) {
+      throw e instanceof AMQPAbortError && limit.expired ? limit.expired : e;
+    } finally {
+      done.abort();
+      limit.clear();
+    }
   }
 
   #gather(messages: (Message | BatchMessage)[]): Message[] {
@@ -212,8 +320,11 @@ export class SendClient extends AMQPClient {
    * Sends one message (or the envelopes of a batch) and resolves when it is accepted.
    *
    * @throws {ClientMessageError} when it failed: `numberFailed`, `totalMessages`, `failedMessages`,
-   *   `cause` = the last failure (a `MessageSendFailed`, a timeout…); the client's failure error;
-   *   {@link AMQPAbortError} (unsent envelopes are cancelled); `TypeError` for an unknown option.
+   *   `cause` = the last failure (a `MessageSendFailed`, a `ClientTimeout` after `msgTimeout`…);
+   *   {@link PendingLimitExceeded} when the message does not fit under `maxPendingMessages` /
+   *   `maxPendingBytes` (it is not queued: see `waitForRoom()`); the errors of `queueMessage`; the
+   *   client's failure error; {@link AMQPAbortError} (unsent envelopes are cancelled); `TypeError`
+   *   for an unknown option.
    */
   async sendMessage(message: Message | BatchMessage, options: SendCallOptions = {}): Promise<void> {
     checkOptions(options, SEND_CALL_OPTIONS, "SendClient.sendMessage()");
@@ -284,17 +395,15 @@ export class SendClient extends AMQPClient {
   }
 
   #dispatch(m: Message, sender: MessageSender): void {
-    let timeout: number | undefined;
-    if (this.msgTimeout > 0) {
-      timeout = this.msgTimeout - (Date.now() - m.idleTime);
-      if (timeout <= 0) {
-        this.#pending.complete(m, MessageSendResult.Timeout, new ClientTimeout("Message send timed out."));
-        return;
-      }
+    if (this.msgTimeout > 0 && Date.now() - m.idleTime >= this.msgTimeout) {
+      this.#pending.complete(m, MessageSendResult.Timeout, new ClientTimeout("Message send timed out."));
+      return;
     }
     this.#pending.markInFlight(m);
     const gen = this.#linkGen;
-    sender.send(m, timeout !== undefined ? { timeout } : {}).then(
+    // No timeout per transfer: the pending messages' one sweep ends a transfer whose msgTimeout
+    // passed (a signal per transfer would cost an abort listener on each).
+    sender.send(m).then(
       (outcome) => {
         this.#onOutcome(m, outcome, gen);
       },

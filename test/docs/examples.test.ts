@@ -26,6 +26,7 @@ const EXPECTED: Record<string, readonly RegExp[]> = {
     /^first message: Ok$/m,
     /^sent 10 of 10 messages to /m,
     /^sendMessage: accepted$/m,
+    /^bounded: 20 of 20 sent, at most 5 pending \(waited for room [1-9]\d* times\)$/m,
   ],
   "receive.ts": [
     /^batch of 3: hello 0, hello 1, hello 2$/m,
