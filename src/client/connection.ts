@@ -14,19 +14,17 @@ import { AmqpConnection } from "../engine/connection.js";
 import type { ErrorFields } from "../engine/remote-errors.js";
 import type { AMQPAuth } from "../auth/amqp-auth.js";
 import { CBSAuth } from "../auth/cbs-auth.js";
-import { abortError, bounded } from "../policy/wait.js";
+import { WAIT_OPTIONS, abortError, bounded, type WaitOptions } from "../policy/wait.js";
 import { describeError, frameTrace, framesTraced, log, newConnectionLogId } from "../util/log.js";
+import { CBSAuthenticator } from "../management/cbs-authenticator.js";
 import {
   CONNECTION_OPTIONS,
   DEFAULTS,
-  WAIT_OPTIONS,
   checkOptions,
   optionsError,
   type ConnectionOptions,
   type SessionOptions,
-  type WaitOptions,
 } from "./client-options.js";
-import { CBSAuthenticator } from "./cbs-authenticator.js";
 import { Session } from "./session.js";
 
 export type { ConnectionOptions } from "./client-options.js";

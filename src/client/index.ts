@@ -9,12 +9,10 @@ export {
   SenderSettleMode,
   ReceiverSettleMode,
 } from "./link-states.js";
-export type { SourceLike, TargetLike } from "./termini.js";
 export { AMQPClient, type ClientState, type OpenOptions } from "./amqp-client.js";
 export { SendClient } from "./send-client.js";
 export { ReceiveClient } from "./receive-client.js";
 export { sendMessage, receiveMessage, receiveMessages } from "./helpers.js";
-export { MgmtOperation, ErrorResponse, type MgmtResponse } from "./mgmt-operation.js";
 export {
   DEFAULT_RECONNECT,
   type AMQPClientOptions,
@@ -31,8 +29,6 @@ export {
   type MessageReceiverOptions,
   type SendOptions,
   type ResetCreditOptions,
-  type WaitOptions,
-  type SignalOptions,
   type SendCallOptions,
   type ReceiveBatchOptions,
   type ReceiveStreamOptions,
@@ -40,12 +36,6 @@ export {
   type SendMessageOptions,
   type ReceiveMessageOptions,
   type ReceiveMessagesOptions,
-  type MgmtStatusOptions,
-  type MgmtOperationOptions,
-  type MgmtRequestOptions,
-  type ExecuteOptions,
-  type ConnectionStringOptions,
-  type ConnectionStringTokenOptions,
   type AMQPClientConnectionStringOptions,
   type SendClientConnectionStringOptions,
   type ReceiveClientConnectionStringOptions,

@@ -12,26 +12,25 @@
 import { inspect, type InspectOptionsStylized } from "node:util";
 import { AMQPError } from "../errors/amqp-error.js";
 import type { IncomingDelivery } from "../engine/delivery.js";
+import { toSource, toTarget, type SourceLike, type TargetLike } from "../address/termini.js";
 import { RcvSettleMode } from "../engine/link.js";
 import type { ReceiverLink } from "../engine/receiver-link.js";
 import { Message } from "../message/message.js";
+import { WAIT_OPTIONS, type WaitOptions } from "../policy/wait.js";
 import { inspectEnum, inspectFields } from "../util/enum-names.js";
 import {
   DEFAULTS,
   MESSAGE_RECEIVER_OPTIONS,
   RESET_CREDIT_OPTIONS,
-  WAIT_OPTIONS,
   checkOptions,
   type MessageReceiverOptions,
   type ResetCreditOptions,
-  type WaitOptions,
 } from "./client-options.js";
 import { logLinkEvent } from "./lifecycle-log.js";
 import { MessageReceiverState, ReceiverSettleMode, SenderSettleMode } from "./link-states.js";
 import { deliverySettler, resolveSettleMode, SettleMode } from "./settle-confirm.js";
 import type { Session } from "./session.js";
 import { clientError, inClientTerms } from "./shutdown.js";
-import { toSource, toTarget, type SourceLike, type TargetLike } from "./termini.js";
 
 export type { MessageReceiverOptions } from "./client-options.js";
 

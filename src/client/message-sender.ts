@@ -13,27 +13,25 @@ import { EncodeError } from "../errors/decode-error.js";
 import { AMQPAbortError, ClientTimeout, MessageResponse, MessageSendFailed } from "../errors/exceptions.js";
 import { sendErrorFromOutcome } from "../errors/mapping.js";
 import type { DeliveryState } from "../engine/delivery.js";
+import { toSource, toTarget, type SourceLike, type TargetLike } from "../address/termini.js";
 import { RcvSettleMode } from "../engine/link.js";
 import type { SenderLink } from "../engine/sender-link.js";
 import type { Message } from "../message/message.js";
 import { MessageSendResult } from "../message/send-result.js";
-import { deadline } from "../policy/wait.js";
+import { WAIT_OPTIONS, deadline, type WaitOptions } from "../policy/wait.js";
 import { inspectEnum, inspectFields } from "../util/enum-names.js";
 import {
   DEFAULTS,
   MESSAGE_SENDER_OPTIONS,
   SEND_OPTIONS,
-  WAIT_OPTIONS,
   checkOptions,
   type MessageSenderOptions,
   type SendOptions,
-  type WaitOptions,
 } from "./client-options.js";
 import { logLinkEvent } from "./lifecycle-log.js";
 import { MessageSenderState, SenderSettleMode, ReceiverSettleMode } from "./link-states.js";
 import type { Session } from "./session.js";
 import { clientError } from "./shutdown.js";
-import { toSource, toTarget, type SourceLike, type TargetLike } from "./termini.js";
 
 export type { MessageSenderOptions, SendOptions } from "./client-options.js";
 

@@ -9,41 +9,44 @@ import type { AmqpSession } from "../engine/session.js";
 import type { Link } from "../engine/link.js";
 import type { AttachFields } from "../frames/performatives.js";
 import type { AMQPError } from "../errors/amqp-error.js";
-import { abortError, bounded } from "../policy/wait.js";
+import { abortError, bounded, type WaitOptions } from "../policy/wait.js";
 import type { Message } from "../message/message.js";
+import type { SourceLike, TargetLike } from "../address/termini.js";
+import {
+  DEFAULT_OP_TYPE,
+  MANAGEMENT_NODE,
+  MGMT_REQUEST_OPTIONS,
+  executeRequest,
+  openManagementLink,
+  type MgmtRequestOptions,
+  type MgmtResponse,
+} from "../management/mgmt-operation.js";
+import {
+  RequestResponseLink,
+  type PairLink,
+  type RequestPairSpec,
+  type RequestSender,
+} from "../management/request-response.js";
 import {
   CREATE_RECEIVER_OPTIONS,
   CREATE_SENDER_OPTIONS,
-  MGMT_REQUEST_OPTIONS,
   SESSION_OPTIONS,
   checkOptions,
   type AttachInfo,
   type CreateReceiverOptions,
   type CreateSenderOptions,
-  type MgmtRequestOptions,
   type SessionOptions,
-  type WaitOptions,
 } from "./client-options.js";
 import type { Connection } from "./connection.js";
 import { MessageReceiver } from "./message-receiver.js";
 import { MessageSender } from "./message-sender.js";
-import {
-  DEFAULT_OP_TYPE,
-  MANAGEMENT_NODE,
-  executeRequest,
-  openManagementLink,
-  type MgmtResponse,
-} from "./mgmt-operation.js";
-import { RequestResponseLink } from "./request-response.js";
 import { clientError, inClientTerms } from "./shutdown.js";
-import type { SourceLike, TargetLike } from "./termini.js";
 
 export type {
   AttachInfo,
   SessionOptions,
   CreateSenderOptions,
   CreateReceiverOptions,
-  MgmtRequestOptions,
 } from "./client-options.js";
 
 /**
@@ -257,6 +260,26 @@ export class Session implements AsyncDisposable {
     const entry = { link, opened };
     this.#mgmt.set(node, entry);
     return entry;
+  }
+
+  /**
+   * @internal The links of a request/response pair (management/request-response.ts): a
+   * {@link MessageSender} to the node and a {@link MessageReceiver} from it, attached now, reporting
+   * to `spec`.
+   */
+  attachRequestPair(spec: RequestPairSpec): { readonly sender: RequestSender; readonly receiver: PairLink } {
+    const sender = new MessageSender(this, spec.node, spec.node, { name: spec.senderName });
+    const receiver = new MessageReceiver(this, spec.node, spec.replyTo, {
+      name: spec.receiverName,
+      onMessageReceived: spec.onResponse,
+    });
+    sender.onDetached = (error) => {
+      spec.onDetached(error, "sender");
+    };
+    receiver.onDetached = (error) => {
+      spec.onDetached(error, "receiver");
+    };
+    return { sender, receiver };
   }
 
   /** Ends the session (and its management links). Never rejects. */

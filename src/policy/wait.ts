@@ -9,6 +9,7 @@
  * - {@link settleWithin}: a grace period for a promise that must not hold up a close.
  */
 import { AMQPAbortError, ClientTimeout } from "../errors/exceptions.js";
+import type { OptionNames } from "../util/options.js";
 
 /** Largest delay a Node timer supports (2^31 − 1 ms, about 24.8 days). */
 export const MAX_TIMER_MS = 2_147_483_647;
@@ -70,12 +71,24 @@ function race<T>(
   });
 }
 
-/** Options of {@link bounded}. */
-export interface BoundOptions {
-  /** Reject with {@link ClientTimeout} after this many ms (0 or undefined = no timeout). */
+/** A bound on one call: a timeout and an abort signal. */
+export interface WaitOptions {
+  /** Bound on the call (ms); 0 or unset = none. The call rejects with `ClientTimeout`. */
   readonly timeout?: number | undefined;
-  /** Reject with {@link AMQPAbortError} when it aborts. */
+  /** Stops the call: it rejects with an `AMQPAbortError`. */
   readonly signal?: AbortSignal | undefined;
+}
+export const WAIT_OPTIONS: OptionNames<WaitOptions> = { timeout: true, signal: true };
+
+/** A call that only an abort signal stops. */
+export interface SignalOptions {
+  /** Stops the call: it rejects with an `AMQPAbortError`. */
+  readonly signal?: AbortSignal | undefined;
+}
+export const SIGNAL_OPTIONS: OptionNames<SignalOptions> = { signal: true };
+
+/** Options of {@link bounded}: a timeout (0 or undefined = none) and a signal. */
+export interface BoundOptions extends WaitOptions {
   /** Names the operation in the timeout's message. */
   readonly what: string;
 }

@@ -8,20 +8,82 @@
  */
 import { AMQPError } from "../errors/amqp-error.js";
 import { AMQPConnectionError } from "../errors/exceptions.js";
-import { bounded } from "../policy/wait.js";
 import type { Message } from "../message/message.js";
-import {
-  EXECUTE_OPTIONS,
-  MGMT_OPERATION_OPTIONS,
-  checkOptions,
-  type ExecuteOptions,
-  type MgmtOperationOptions,
-  type MgmtStatusOptions,
-} from "./client-options.js";
-import { RequestResponseLink, isSuccess, responseStatus } from "./request-response.js";
-import type { Session } from "./session.js";
+import { WAIT_OPTIONS, bounded, type WaitOptions } from "../policy/wait.js";
+import { checkOptions, type OptionNames } from "../util/options.js";
+import { RequestResponseLink, isSuccess, responseStatus, type RequestSession } from "./request-response.js";
 
-export type { ExecuteOptions, MgmtOperationOptions, MgmtRequestOptions } from "./client-options.js";
+/** How the status of a management reply is read, and what a status other than 2xx does. */
+export interface MgmtStatusOptions {
+  /**
+   * Application property (or properties, tried in order) of the reply's status code (uamqp's
+   * `status_code_field`). @defaultValue `"statusCode"`, else `"status-code"` (Service Bus and Event
+   * Hubs spell it differently)
+   */
+  readonly statusCodeField?: string | readonly string[] | undefined;
+  /**
+   * Application property (or properties, tried in order) of the reply's status description
+   * (uamqp's `description_fields`). @defaultValue `"statusDescription"`, else `"status-description"`
+   */
+  readonly descriptionFields?: string | readonly string[] | undefined;
+  /**
+   * Reject a reply whose status is not 2xx with an `ErrorResponse`; `false` resolves with it
+   * instead (uamqp's behaviour, which only logged it). @defaultValue true
+   */
+  readonly throwOnErrorStatus?: boolean | undefined;
+}
+const MGMT_STATUS_OPTIONS: OptionNames<MgmtStatusOptions> = {
+  statusCodeField: true,
+  descriptionFields: true,
+  throwOnErrorStatus: true,
+};
+
+/** Options of a `MgmtOperation` (uamqp's `MgmtOperation` kwargs). */
+export interface MgmtOperationOptions extends MgmtStatusOptions {
+  /** The management node. @defaultValue "$management" */
+  readonly target?: string | undefined;
+}
+const MGMT_OPERATION_OPTIONS: OptionNames<MgmtOperationOptions> = {
+  ...MGMT_STATUS_OPTIONS,
+  target: true,
+};
+
+/**
+ * Options of `MgmtOperation.execute()`: `timeout` (ms) bounds the wait for the reply (uamqp's
+ * `timeout`, 0 = none), `signal` stops it.
+ */
+export type ExecuteOptions = WaitOptions;
+const EXECUTE_OPTIONS: OptionNames<ExecuteOptions> = WAIT_OPTIONS;
+
+/** Options of `Session.mgmtRequest()` and `AMQPClient.mgmtRequest()` (uamqp's `mgmt_request` kwargs). */
+export interface MgmtRequestOptions extends MgmtStatusOptions, WaitOptions {
+  /** The request's `type` application property (uamqp's `op_type`). @defaultValue "empty" */
+  readonly opType?: string | undefined;
+  /** The management node. @defaultValue "$management" */
+  readonly node?: string | undefined;
+}
+/** @internal */
+export const MGMT_REQUEST_OPTIONS: OptionNames<MgmtRequestOptions> = {
+  ...MGMT_STATUS_OPTIONS,
+  ...WAIT_OPTIONS,
+  opType: true,
+  node: true,
+};
+
+/**
+ * What a {@link MgmtOperation} needs of its session (the client's `Session` is one): its link
+ * pairs, and its connection, whose token (with a token auth) must be in force before the
+ * management node accepts the links.
+ */
+export interface ManagementSession extends RequestSession {
+  /** The session's connection. */
+  readonly connection: {
+    /** Whether the connection authenticates with a token over CBS. */
+    readonly usesTokenAuth: boolean;
+    /** Resolves once the connection is open and, with a token auth, its token is in force. */
+    open(): Promise<void>;
+  };
+}
 
 /** The default management node. */
 export const MANAGEMENT_NODE = "$management";
@@ -168,9 +230,9 @@ export async function openManagementLink(link: RequestResponseLink, options: Exe
  * await mgmt.close();
  * ```
  */
-export class MgmtOperation implements AsyncDisposable {
+export class MgmtOperation<S extends ManagementSession = ManagementSession> implements AsyncDisposable {
   /** The session the links are on. */
-  readonly session: Session;
+  readonly session: S;
   /** The management node. */
   readonly target: string;
   readonly #status: MgmtStatusOptions;
@@ -185,7 +247,7 @@ export class MgmtOperation implements AsyncDisposable {
    * accepted the token: the management node wants it); the first `execute` waits for it.
    * @throws {TypeError} for an unknown option.
    */
-  constructor(session: Session, options: MgmtOperationOptions = {}) {
+  constructor(session: S, options: MgmtOperationOptions = {}) {
     checkOptions(options, MGMT_OPERATION_OPTIONS, "MgmtOperation");
     const { target, ...status } = options;
     this.session = session;

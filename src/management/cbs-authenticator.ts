@@ -24,8 +24,7 @@ import {
 import { Message } from "../message/message.js";
 import { MAX_TIMER_MS, bounded, delay } from "../policy/wait.js";
 import { getLogger } from "../util/log.js";
-import type { Connection } from "./connection.js";
-import { RequestResponseLink, isSuccess, responseStatus } from "./request-response.js";
+import { RequestResponseLink, isSuccess, responseStatus, type RequestSession } from "./request-response.js";
 
 /** The node tokens are put to. */
 export const CBS_NODE = "$cbs";
@@ -47,6 +46,12 @@ const MAX_PACE_MS = 30_000;
  */
 export function refreshPaceMs(remaining: number, backoff: number): number {
   return Math.max(backoff, Math.min(MAX_PACE_MS, Math.max(MIN_PACE_MS, remaining / 4)));
+}
+
+/** What the authenticator needs of its connection (the client's `Connection` is one). */
+export interface CBSConnection {
+  /** Begins a session for the `$cbs` link pair (a new one when the last pair died). */
+  createSession(): RequestSession;
 }
 
 /** Where the token authentication of a connection is. */
@@ -105,7 +110,7 @@ function iso(ms: number): string {
 export class CBSAuthenticator {
   /** The token auth of the connection. */
   readonly auth: CBSAuth;
-  readonly #connection: Connection;
+  readonly #connection: CBSConnection;
   #link: RequestResponseLink | undefined;
   #linkOpen: Promise<void> | undefined;
   #status: CBSStatus = "idle";
@@ -128,7 +133,7 @@ export class CBSAuthenticator {
   /** Aborted when the connection is gone. */
   readonly #stop = new AbortController();
 
-  constructor(connection: Connection, auth: CBSAuth) {
+  constructor(connection: CBSConnection, auth: CBSAuth) {
     this.#connection = connection;
     this.auth = auth;
   }
