@@ -12,7 +12,7 @@ import { Address } from "../address/index.js";
 import { redirectAuth, resolveAuth } from "../auth/address-auth.js";
 import type { AMQPAuth } from "../auth/amqp-auth.js";
 import { clientSetup, connectionStringNames } from "../auth/connection-string.js";
-import { AMQPError, type RecoveryFailure } from "../errors/amqp-error.js";
+import { asAMQPError, type AMQPError, type RecoveryFailure } from "../errors/amqp-error.js";
 import {
   AMQPClientShutdown,
   AMQPConnectionError,
@@ -31,7 +31,7 @@ import {
 import type { Message } from "../message/message.js";
 import { computeBackoffMs } from "../policy/backoff.js";
 import type { ErrorAction } from "../policy/error-action.js";
-import { ErrorPolicy } from "../policy/error-policy.js";
+import { ErrorPolicy, decide } from "../policy/error-policy.js";
 import {
   WAIT_OPTIONS,
   abortError,
@@ -85,23 +85,6 @@ type RedirectError = LinkRedirect | ConnectionRedirect;
 
 function isRedirect(e: unknown): e is RedirectError {
   return e instanceof LinkRedirect || e instanceof ConnectionRedirect;
-}
-
-/** `e` as an {@link AMQPError} (a foreign error is wrapped, keeping it as the `cause`). @internal */
-export function asAMQPError(e: unknown): AMQPError {
-  if (e instanceof AMQPError) return e;
-  const text = e instanceof Error ? e.message : String(e);
-  return new AMQPError(text, { cause: e });
-}
-
-/**
- * The decision of `policy` for `error`, also recorded on it (uamqp's `error.action`): for the
- * recoveries here and the message retries of `SendClient`. @internal
- */
-export function decide(policy: ErrorPolicy, error: AMQPError): ErrorAction {
-  const action = policy.actionFor(error);
-  error.recordAction(action);
-  return action;
 }
 
 /**

@@ -2,7 +2,7 @@ export { Connection, type ConnectionState } from "./connection.js";
 export { Session } from "./session.js";
 export { MessageSender, type SendOutcome } from "./message-sender.js";
 export { MessageReceiver } from "./message-receiver.js";
-export { SettleMode, MessageSettleFailed } from "./settle-confirm.js";
+export { SettleMode } from "./settle-confirm.js";
 export {
   MessageSenderState,
   MessageReceiverState,

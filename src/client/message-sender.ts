@@ -14,12 +14,13 @@ import { AMQPAbortError, ClientTimeout, MessageResponse, MessageSendFailed } fro
 import { sendErrorFromOutcome } from "../errors/mapping.js";
 import type { DeliveryState } from "../engine/delivery.js";
 import { toSource, toTarget, type SourceLike, type TargetLike } from "../address/termini.js";
-import { RcvSettleMode } from "../engine/link.js";
+import { RcvSettleMode, type LinkOptions } from "../engine/link.js";
 import type { SenderLink } from "../engine/sender-link.js";
 import type { Message } from "../message/message.js";
 import { MessageSendResult } from "../message/send-result.js";
 import { WAIT_OPTIONS, deadline, type WaitOptions } from "../policy/wait.js";
 import { inspectEnum, inspectFields } from "../util/enum-names.js";
+import { compact } from "../util/options.js";
 import {
   DEFAULTS,
   MESSAGE_SENDER_OPTIONS,
@@ -135,18 +136,18 @@ export class MessageSender implements AsyncDisposable {
   constructor(session: Session, source: SourceLike, target: TargetLike, options: MessageSenderOptions = {}) {
     checkOptions(options, MESSAGE_SENDER_OPTIONS, "MessageSender");
     this.session = session;
-    const src = toSource(source);
-    const tgt = toTarget(target);
-    this.#link = session.engine.attachSender({
-      ...(options.name !== undefined ? { name: options.name } : {}),
-      ...(src ? { source: src } : {}),
-      ...(tgt ? { target: tgt } : {}),
-      sndSettleMode: options.sendSettleMode ?? SenderSettleMode.Unsettled,
-      rcvSettleMode: RcvSettleMode.First,
-      maxMessageSize: options.maxMessageSize ?? DEFAULTS.maxMessageSize,
-      ...(options.properties ? { properties: options.properties } : {}),
-      ...(options.desiredCapabilities ? { desiredCapabilities: options.desiredCapabilities } : {}),
-    });
+    this.#link = session.engine.attachSender(
+      compact<LinkOptions>({
+        name: options.name,
+        source: toSource(source),
+        target: toTarget(target),
+        sndSettleMode: options.sendSettleMode ?? SenderSettleMode.Unsettled,
+        rcvSettleMode: RcvSettleMode.First,
+        maxMessageSize: options.maxMessageSize ?? DEFAULTS.maxMessageSize,
+        properties: options.properties,
+        desiredCapabilities: options.desiredCapabilities,
+      }),
+    );
     this.receiveSettleMode = options.receiveSettleMode ?? ReceiverSettleMode.PeekLock;
     this.name = this.#link.name;
     this.#state = MessageSenderState.Opening;

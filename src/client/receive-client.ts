@@ -13,6 +13,7 @@ import { clientSetup, connectionStringNames } from "../auth/connection-string.js
 import { AMQPClientShutdown } from "../errors/exceptions.js";
 import type { Message } from "../message/message.js";
 import { MessageState } from "../message/message-state.js";
+import { MessageSettleFailed } from "../message/settlement.js";
 import { SIGNAL_OPTIONS, abortError, bounded, nextTurn } from "../policy/wait.js";
 import { compact } from "../util/options.js";
 import { AMQPClient } from "./amqp-client.js";
@@ -34,7 +35,7 @@ import { ReceiverSettleMode } from "./link-states.js";
 import { MessageReceiver } from "./message-receiver.js";
 import { ReceiveBuffer, type WaitResult } from "./receive-buffer.js";
 import type { Session } from "./session.js";
-import { MessageSettleFailed, resolveSettleMode, type SettleMode } from "./settle-confirm.js";
+import { resolveSettleMode, type SettleMode } from "./settle-confirm.js";
 
 export type { MessageHandler, ReceiveBatchOptions, ReceiveStreamOptions } from "./client-options.js";
 

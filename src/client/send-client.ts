@@ -25,9 +25,10 @@ import type { BatchMessage } from "../message/batch.js";
 import type { Message } from "../message/message.js";
 import { MessageState } from "../message/message-state.js";
 import { MessageSendResult } from "../message/send-result.js";
+import { decide } from "../policy/error-policy.js";
 import { SIGNAL_OPTIONS, abortError, bounded, type SignalOptions } from "../policy/wait.js";
 import { compact } from "../util/options.js";
-import { AMQPClient, decide } from "./amqp-client.js";
+import { AMQPClient } from "./amqp-client.js";
 import type { ClientLinkEvent, ClientLinkHost } from "./client-link.js";
 import {
   DEFAULTS,

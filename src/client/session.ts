@@ -5,28 +5,21 @@
  */
 import { Source, Target } from "../address/index.js";
 import { AMQPConnectionError } from "../errors/exceptions.js";
-import type { AmqpSession } from "../engine/session.js";
+import type { AmqpSession, SessionOptions as EngineSessionOptions } from "../engine/session.js";
 import type { Link } from "../engine/link.js";
 import type { AttachFields } from "../frames/performatives.js";
 import type { AMQPError } from "../errors/amqp-error.js";
 import { abortError, bounded, type WaitOptions } from "../policy/wait.js";
 import type { Message } from "../message/message.js";
+import { compact } from "../util/options.js";
 import type { SourceLike, TargetLike } from "../address/termini.js";
 import {
-  DEFAULT_OP_TYPE,
-  MANAGEMENT_NODE,
   MGMT_REQUEST_OPTIONS,
-  executeRequest,
-  openManagementLink,
+  ManagementLinks,
   type MgmtRequestOptions,
   type MgmtResponse,
 } from "../management/mgmt-operation.js";
-import {
-  RequestResponseLink,
-  type PairLink,
-  type RequestPairSpec,
-  type RequestSender,
-} from "../management/request-response.js";
+import type { PairLink, RequestPairSpec, RequestSender } from "../management/request-response.js";
 import {
   CREATE_RECEIVER_OPTIONS,
   CREATE_SENDER_OPTIONS,
@@ -99,8 +92,8 @@ export class Session implements AsyncDisposable {
   /** Our highest link handle. */
   readonly handleMax: number;
   readonly #engine: AmqpSession;
-  /** The management link pairs of `mgmtRequest`, one per node (uamqp caches one per node too). */
-  readonly #mgmt = new Map<string, { link: RequestResponseLink; opened: Promise<void> }>();
+  /** The management link pairs of `mgmtRequest`, one per node. */
+  readonly #mgmt = new ManagementLinks(this);
 
   /**
    * Begins a session on `connection` (same as {@link Connection.createSession}).
@@ -111,11 +104,7 @@ export class Session implements AsyncDisposable {
     this.connection = connection;
     const { onAttach, ...windows } = options;
     try {
-      this.#engine = connection.engine.createSession({
-        ...(windows.incomingWindow !== undefined ? { incomingWindow: windows.incomingWindow } : {}),
-        ...(windows.outgoingWindow !== undefined ? { outgoingWindow: windows.outgoingWindow } : {}),
-        ...(windows.handleMax !== undefined ? { handleMax: windows.handleMax } : {}),
-      });
+      this.#engine = connection.engine.createSession(compact<EngineSessionOptions>(windows));
     } catch (e) {
       throw clientError(e);
     }
@@ -242,24 +231,7 @@ export class Session implements AsyncDisposable {
     options: MgmtRequestOptions = {},
   ): Promise<MgmtResponse> {
     checkOptions(options, MGMT_REQUEST_OPTIONS, "Session.mgmtRequest()");
-    const { opType, node = MANAGEMENT_NODE, timeout, signal, ...status } = options;
-    const wait = { timeout, signal };
-    await this.#authenticated(wait);
-    const link = this.#managementLink(node);
-    await bounded(link.opened, { ...wait, what: `management link to ${node}` });
-    return executeRequest(link.link, operation, opType ?? DEFAULT_OP_TYPE, message, { ...status, ...wait });
-  }
-
-  /** The session's link pair to `node`: the cached one while usable, else a new one. */
-  #managementLink(node: string): { link: RequestResponseLink; opened: Promise<void> } {
-    const cached = this.#mgmt.get(node);
-    if (cached?.link.usable === true) return cached;
-    const link = new RequestResponseLink(this, node);
-    const opened = openManagementLink(link, {});
-    opened.catch(() => undefined);
-    const entry = { link, opened };
-    this.#mgmt.set(node, entry);
-    return entry;
+    return this.#mgmt.request(message, operation, options);
   }
 
   /**

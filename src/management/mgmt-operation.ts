@@ -9,7 +9,7 @@
 import { AMQPError } from "../errors/amqp-error.js";
 import { AMQPConnectionError } from "../errors/exceptions.js";
 import type { Message } from "../message/message.js";
-import { WAIT_OPTIONS, bounded, type WaitOptions } from "../policy/wait.js";
+import { WAIT_OPTIONS, abortError, bounded, type WaitOptions } from "../policy/wait.js";
 import { checkOptions, type OptionNames } from "../util/options.js";
 import { RequestResponseLink, isSuccess, responseStatus, type RequestSession } from "./request-response.js";
 
@@ -89,7 +89,7 @@ export interface ManagementSession extends RequestSession {
 export const MANAGEMENT_NODE = "$management";
 
 /** `type` of a request when none is given (uamqp's `op_type` default). */
-export const DEFAULT_OP_TYPE = "empty";
+const DEFAULT_OP_TYPE = "empty";
 
 /** Where replies carry their status when the caller names no field: Service Bus's, then Azure CBS/Event Hubs'. */
 const DEFAULT_STATUS_CODE_FIELDS = ["statusCode", "status-code"] as const;
@@ -169,9 +169,8 @@ function fieldList(
 /**
  * Sends one management request on `link` and reads its reply: the one path of `MgmtOperation`,
  * `Session.mgmtRequest` and `AMQPClient.mgmtRequest`.
- * @internal
  */
-export async function executeRequest(
+async function executeRequest(
   link: RequestResponseLink,
   operation: string,
   opType: string | undefined,
@@ -200,9 +199,9 @@ export async function executeRequest(
 
 /**
  * Attaches a link pair for management requests and wraps a refusal in uamqp's error
- * (`AMQPConnectionError`: "Failed to open mgmt link"). @internal
+ * (`AMQPConnectionError`: "Failed to open mgmt link").
  */
-export async function openManagementLink(link: RequestResponseLink, options: ExecuteOptions): Promise<void> {
+async function openManagementLink(link: RequestResponseLink, options: ExecuteOptions): Promise<void> {
   try {
     await link.open(options);
   } catch (e) {
@@ -211,6 +210,61 @@ export async function openManagementLink(link: RequestResponseLink, options: Exe
       cause: link.error,
       retryable: link.error.retryable,
     });
+  }
+}
+
+/**
+ * With a token auth the management node accepts links once the token is in force: waits for the
+ * connection's open (within `wait`). At once otherwise.
+ */
+async function tokenInForce(session: ManagementSession, wait: WaitOptions): Promise<void> {
+  const connection = session.connection;
+  if (!connection.usesTokenAuth) return;
+  if (wait.signal?.aborted === true) throw abortError(wait.signal);
+  await bounded(connection.open(), { ...wait, what: "authorization" });
+}
+
+/**
+ * The management link pairs of a session, one per node, each kept while usable (uamqp caches one
+ * per node too): the path of `Session.mgmtRequest` and `AMQPClient.mgmtRequest`.
+ * @internal
+ */
+export class ManagementLinks {
+  readonly #session: ManagementSession;
+  readonly #pairs = new Map<string, { readonly link: RequestResponseLink; readonly opened: Promise<void> }>();
+
+  constructor(session: ManagementSession) {
+    this.#session = session;
+  }
+
+  /**
+   * Sends a management request to `options.node` (default `$management`) on its link pair, made
+   * when there is none or the last one failed. The caller checked the option names.
+   */
+  async request(message: Message, operation: string, options: MgmtRequestOptions): Promise<MgmtResponse> {
+    const { opType, node = MANAGEMENT_NODE, timeout, signal, ...status } = options;
+    const wait = { timeout, signal };
+    await tokenInForce(this.#session, wait);
+    const pair = this.#pair(node);
+    await bounded(pair.opened, { ...wait, what: `management link to ${node}` });
+    return executeRequest(pair.link, operation, opType ?? DEFAULT_OP_TYPE, message, { ...status, ...wait });
+  }
+
+  /** The link pair to `node`: the cached one while usable, else a new one. */
+  #pair(node: string): { readonly link: RequestResponseLink; readonly opened: Promise<void> } {
+    const cached = this.#pairs.get(node);
+    if (cached?.link.usable === true) return cached;
+    const link = new RequestResponseLink(this.#session, node);
+    const opened = openManagementLink(link, {});
+    opened.catch(() => undefined);
+    const entry = { link, opened };
+    this.#pairs.set(node, entry);
+    return entry;
+  }
+
+  /** Forgets the pairs (their session ended). */
+  clear(): void {
+    this.#pairs.clear();
   }
 }
 
@@ -260,8 +314,7 @@ export class MgmtOperation<S extends ManagementSession = ManagementSession> impl
   }
 
   async #attach(): Promise<RequestResponseLink> {
-    const connection = this.session.connection;
-    if (connection.usesTokenAuth) await connection.open();
+    await tokenInForce(this.session, {});
     if (this.#closed) throw new AMQPConnectionError("the MgmtOperation was closed", { retryable: false });
     const link = new RequestResponseLink(this.session, this.target);
     this.#link = link;
