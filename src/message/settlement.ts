@@ -1,7 +1,7 @@
 /**
  * What a received message needs to settle itself: the outcome shapes (members of the codec's
  * `DeliveryState` union), the settler interface that the receiving layer implements, and what a
- * settlement the peer confirms must match (`settleMode: "confirm"`, client/settle-confirm.ts).
+ * settlement the peer confirms must match (a receiver's `settleMode: "confirm"`).
  */
 import type { DeliveryState } from "../codec/definitions/messaging.js";
 import type { AMQPValue } from "../codec/values.js";
