@@ -5,6 +5,7 @@
  * - {@link bounded}: a promise within a timeout (`ClientTimeout`) and a signal (`AMQPAbortError`);
  * - {@link deadline}: a signal that aborts at a timeout, for work that is itself cancelled by a
  *   signal (a queued delivery is taken back, not only given up on);
+ * - {@link within}: a promise within a timeout that ends it quietly (undefined) and a signal;
  * - {@link sleep} / {@link delay}: a delay a signal can cut short;
  * - {@link settleWithin}: a grace period for a promise that must not hold up a close.
  */
@@ -193,6 +194,20 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export function delay(ms: number, signal: AbortSignal): Promise<void> {
   checkDelay(ms);
   return race<undefined>(undefined, ms, signal, { resolve: true }, true);
+}
+
+/**
+ * `promise`, or undefined once `ms` elapsed first (undefined: no limit), or a rejection with an
+ * {@link AMQPAbortError} when `signal` aborts (at once when it already has). The timer keeps the
+ * process alive: a receive call with a timeout resolves after it, whatever else runs.
+ * @internal
+ */
+export function within<T>(
+  promise: Promise<T>,
+  ms: number | undefined,
+  signal: AbortSignal | undefined,
+): Promise<T | undefined> {
+  return race(promise, ms, signal, { resolve: true }, true);
 }
 
 /** Resolves after `p` settles or `ms` elapse, whichever is first; never rejects. @internal */
