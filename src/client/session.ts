@@ -13,6 +13,7 @@ import { abortError, bounded, type WaitOptions } from "../policy/wait.js";
 import type { Message } from "../message/message.js";
 import { compact } from "../util/options.js";
 import type { SourceLike, TargetLike } from "../address/termini.js";
+import { tokenInForce } from "../management/cbs-authenticator.js";
 import {
   MGMT_REQUEST_OPTIONS,
   ManagementLinks,
@@ -165,7 +166,7 @@ export class Session implements AsyncDisposable {
   async createSender(target: TargetLike, options: CreateSenderOptions = {}): Promise<MessageSender> {
     checkOptions(options, CREATE_SENDER_OPTIONS, "Session.createSender()");
     const { source, timeout, signal, ...senderOptions } = options;
-    await this.#authenticated({ timeout, signal });
+    await tokenInForce(this.connection, { timeout, signal });
     const sender = new MessageSender(this, source ?? this.connection.containerId, target, senderOptions);
     await opened(sender, { timeout, signal });
     return sender;
@@ -179,7 +180,7 @@ export class Session implements AsyncDisposable {
   async createReceiver(source: SourceLike, options: CreateReceiverOptions = {}): Promise<MessageReceiver> {
     checkOptions(options, CREATE_RECEIVER_OPTIONS, "Session.createReceiver()");
     const { target, timeout, signal, ...receiverOptions } = options;
-    await this.#authenticated({ timeout, signal });
+    await tokenInForce(this.connection, { timeout, signal });
     const receiver = new MessageReceiver(
       this,
       source,
@@ -188,16 +189,6 @@ export class Session implements AsyncDisposable {
     );
     await opened(receiver, { timeout, signal });
     return receiver;
-  }
-
-  /**
-   * On a connection with a token auth, links attach only once `$cbs` accepted the token (their
-   * ATTACH would be refused before): waits for the connection's open. At once otherwise.
-   */
-  async #authenticated(options: WaitOptions): Promise<void> {
-    if (!this.connection.usesTokenAuth) return;
-    if (options.signal?.aborted === true) throw abortError(options.signal);
-    await bounded(this.connection.open(), { ...options, what: "authorization" });
   }
 
   /**

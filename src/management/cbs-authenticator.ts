@@ -22,7 +22,7 @@ import {
   TokenExpired,
 } from "../errors/exceptions.js";
 import { Message } from "../message/message.js";
-import { MAX_TIMER_MS, bounded, delay } from "../policy/wait.js";
+import { MAX_TIMER_MS, abortError, bounded, delay, type WaitOptions } from "../policy/wait.js";
 import { getLogger } from "../util/log.js";
 import { RequestResponseLink, isSuccess, responseStatus, type RequestSession } from "./request-response.js";
 
@@ -52,6 +52,27 @@ export function refreshPaceMs(remaining: number, backoff: number): number {
 export interface CBSConnection {
   /** Begins a session for the `$cbs` link pair (a new one when the last pair died). */
   createSession(): RequestSession;
+}
+
+/** A connection as what waits for its token sees it (the client's `Connection` is one). */
+export interface TokenConnection {
+  /** Whether the connection authenticates with a token over CBS. */
+  readonly usesTokenAuth: boolean;
+  /** Resolves once the connection is open and, with a token auth, its token is in force. */
+  open(): Promise<void>;
+}
+
+/**
+ * With a token auth, a node accepts links (data links, management links) only once the token is in
+ * force: waits for `connection`'s open, within `wait`. At once otherwise.
+ * @throws the open's errors; `ClientTimeout` after `wait.timeout`; `AMQPAbortError` (at once for
+ *   an aborted signal, without starting the open).
+ * @internal
+ */
+export async function tokenInForce(connection: TokenConnection, wait: WaitOptions): Promise<void> {
+  if (!connection.usesTokenAuth) return;
+  if (wait.signal?.aborted === true) throw abortError(wait.signal);
+  await bounded(connection.open(), { ...wait, what: "authorization" });
 }
 
 /** Where the token authentication of a connection is. */

@@ -9,3 +9,4 @@ export {
   type ExecuteOptions,
 } from "./mgmt-operation.js";
 export type { RequestSession } from "./request-response.js";
+export type { TokenConnection } from "./cbs-authenticator.js";

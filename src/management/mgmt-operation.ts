@@ -9,8 +9,9 @@
 import { AMQPError } from "../errors/amqp-error.js";
 import { AMQPConnectionError } from "../errors/exceptions.js";
 import type { Message } from "../message/message.js";
-import { WAIT_OPTIONS, abortError, bounded, type WaitOptions } from "../policy/wait.js";
+import { WAIT_OPTIONS, bounded, type WaitOptions } from "../policy/wait.js";
 import { checkOptions, type OptionNames } from "../util/options.js";
+import { tokenInForce, type TokenConnection } from "./cbs-authenticator.js";
 import { RequestResponseLink, isSuccess, responseStatus, type RequestSession } from "./request-response.js";
 
 /** How the status of a management reply is read, and what a status other than 2xx does. */
@@ -77,12 +78,7 @@ export const MGMT_REQUEST_OPTIONS: OptionNames<MgmtRequestOptions> = {
  */
 export interface ManagementSession extends RequestSession {
   /** The session's connection. */
-  readonly connection: {
-    /** Whether the connection authenticates with a token over CBS. */
-    readonly usesTokenAuth: boolean;
-    /** Resolves once the connection is open and, with a token auth, its token is in force. */
-    open(): Promise<void>;
-  };
+  readonly connection: TokenConnection;
 }
 
 /** The default management node. */
@@ -214,17 +210,6 @@ async function openManagementLink(link: RequestResponseLink, options: ExecuteOpt
 }
 
 /**
- * With a token auth the management node accepts links once the token is in force: waits for the
- * connection's open (within `wait`). At once otherwise.
- */
-async function tokenInForce(session: ManagementSession, wait: WaitOptions): Promise<void> {
-  const connection = session.connection;
-  if (!connection.usesTokenAuth) return;
-  if (wait.signal?.aborted === true) throw abortError(wait.signal);
-  await bounded(connection.open(), { ...wait, what: "authorization" });
-}
-
-/**
  * The management link pairs of a session, one per node, each kept while usable (uamqp caches one
  * per node too): the path of `Session.mgmtRequest` and `AMQPClient.mgmtRequest`.
  * @internal
@@ -244,7 +229,7 @@ export class ManagementLinks {
   async request(message: Message, operation: string, options: MgmtRequestOptions): Promise<MgmtResponse> {
     const { opType, node = MANAGEMENT_NODE, timeout, signal, ...status } = options;
     const wait = { timeout, signal };
-    await tokenInForce(this.#session, wait);
+    await tokenInForce(this.#session.connection, wait);
     const pair = this.#pair(node);
     await bounded(pair.opened, { ...wait, what: `management link to ${node}` });
     return executeRequest(pair.link, operation, opType ?? DEFAULT_OP_TYPE, message, { ...status, ...wait });
@@ -314,7 +299,7 @@ export class MgmtOperation<S extends ManagementSession = ManagementSession> impl
   }
 
   async #attach(): Promise<RequestResponseLink> {
-    await tokenInForce(this.session, {});
+    await tokenInForce(this.session.connection, {});
     if (this.#closed) throw new AMQPConnectionError("the MgmtOperation was closed", { retryable: false });
     const link = new RequestResponseLink(this.session, this.target);
     this.#link = link;
