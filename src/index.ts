@@ -42,6 +42,7 @@ export * from "./policy/index.js";
 export * from "./message/index.js";
 export * from "./address/index.js";
 export * from "./auth/index.js";
+export * from "./management/index.js";
 export * from "./client/index.js";
 export { setLogger, getLogger, type AMQPLogger, type AMQPLoggerLike } from "./util/log.js";
 export { VERSION, getPlatformInfo } from "./util/platform.js";

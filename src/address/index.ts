@@ -26,3 +26,4 @@ export {
   type DistributionMode,
   type TerminusExpiryPolicy,
 } from "./terminus-types.js";
+export type { SourceLike, TargetLike } from "./termini.js";

@@ -1,14 +1,18 @@
 /**
  * Azure connection strings (`Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=…;
- * SharedAccessKey=…;EntityPath=…`): parsing, and the host, port, scheme and SAS auth a client needs.
+ * SharedAccessKey=…;EntityPath=…`): parsing, the host, port, scheme and SAS auth a client needs,
+ * and the one path from a string to a client's address and options (the `fromConnectionString()`
+ * constructors of `AMQPClient`, `SendClient` and `ReceiveClient`).
  * Keys are case-insensitive (as Azure treats them); values are kept as written (`+`, `/`, `=` intact).
  * The key and signature are not own properties of the parsed result, so logging it does not show them.
  */
 import { inspect, type InspectOptionsStylized } from "node:util";
 import { AMQPError } from "../errors/amqp-error.js";
-import { REDACTED } from "./amqp-auth.js";
+import { checkOptions, type OptionNames } from "../util/options.js";
+import { REDACTED, type AMQPAuth, type TransportOptions } from "./amqp-auth.js";
 import { hostForUrl, urlWithHost } from "./uri.js";
 import { SASTokenAuth, type CBSAuthOptions } from "./cbs-auth.js";
+import type { TokenRetryPolicy, TokenRetryPolicyOptions } from "./token-retry-policy.js";
 
 /** Which check a connection string failed (see {@link ConnectionStringError.reason}). */
 export type ConnectionStringErrorReason =
@@ -355,4 +359,98 @@ export function authFromConnectionString(
     useDevelopmentEmulator: p.useDevelopmentEmulator,
     auth,
   };
+}
+
+// ---- clients from connection strings -------------------------------------------------------------
+
+/** Token settings of a client made from a connection string (those of `SASTokenAuth`). */
+export interface ConnectionStringTokenOptions {
+  /** Lifetime of each token made from the key, in ms. @defaultValue 3600000 (one hour) */
+  readonly expiry?: number | undefined;
+  /** Refresh each token this many ms before it expires. @defaultValue 10 % of its lifetime */
+  readonly refreshWindow?: number | undefined;
+  /** Bound on one put-token, in ms. @defaultValue 10000 */
+  readonly timeout?: number | undefined;
+  /** Retries of a refused put-token. @defaultValue `{ retries: 3, backoff: 0 }` */
+  readonly retryPolicy?: TokenRetryPolicy | TokenRetryPolicyOptions | undefined;
+  /** The put-token `type`. @defaultValue "servicebus.windows.net:sastoken" */
+  readonly tokenType?: string | undefined;
+}
+const CONNECTION_STRING_TOKEN_OPTIONS: OptionNames<ConnectionStringTokenOptions> = {
+  expiry: true,
+  refreshWindow: true,
+  timeout: true,
+  retryPolicy: true,
+  tokenType: true,
+};
+
+/**
+ * What the `fromConnectionString()` constructors add to a client's options (which then have no
+ * `auth`: the connection string gives it; the `transport` option applies to it).
+ */
+export interface ConnectionStringOptions {
+  /** The entity (queue, topic, event hub) when the string has no `EntityPath`; both must agree. */
+  readonly entityPath?: string | undefined;
+  /** Settings of the SAS tokens made from the string. */
+  readonly tokenAuth?: ConnectionStringTokenOptions | undefined;
+}
+
+/** The options of a client that takes an auth and transport settings (`AMQPClientOptions`…). */
+interface AuthOptions {
+  readonly auth?: AMQPAuth | undefined;
+  readonly transport?: TransportOptions | undefined;
+}
+
+/** `names` with `auth` left out and the connection-string options added. @internal */
+export function connectionStringNames<T extends { auth?: unknown }>(
+  names: OptionNames<T>,
+): OptionNames<Omit<T, "auth"> & ConnectionStringOptions> {
+  const { auth: _auth, ...rest } = names;
+  return { ...rest, entityPath: true, tokenAuth: true } as OptionNames<
+    Omit<T, "auth"> & ConnectionStringOptions
+  >;
+}
+
+/**
+ * The address and options of a client made from `connectionString`: the string's endpoint and SAS
+ * credentials ({@link authFromConnectionString}) give the URL and a `SASTokenAuth`; the development
+ * emulator's string gives plain TCP. `fallbackPath`: the node to use when neither the string nor
+ * the options name an entity (`AMQPClient`: `$management`); without one an entity is required.
+ *
+ * @param names - the known names of the client's options (see {@link connectionStringNames})
+ * @param owner - the client class, for error messages
+ * @throws {TypeError} for an unknown option, or no entity when one is required.
+ * @throws {ConnectionStringError} for a malformed string (see {@link parseConnectionString}).
+ * @throws {TokenExpired} when the string's `SharedAccessSignature` has expired.
+ * @internal
+ */
+export function clientSetup<O extends AuthOptions>(
+  connectionString: string,
+  options: Omit<O, "auth"> & ConnectionStringOptions,
+  names: OptionNames<Omit<O, "auth"> & ConnectionStringOptions>,
+  owner: string,
+  fallbackPath?: string,
+): { readonly address: string; readonly options: O } {
+  checkOptions(options, names, `${owner}.fromConnectionString()`);
+  const { entityPath, tokenAuth, ...clientOptions } = options;
+  checkOptions(
+    tokenAuth,
+    CONNECTION_STRING_TOKEN_OPTIONS,
+    `the tokenAuth option of ${owner}.fromConnectionString()`,
+  );
+  const info = authFromConnectionString(connectionString, {
+    ...clientOptions.transport,
+    ...tokenAuth,
+    ...(entityPath !== undefined ? { entityPath } : {}),
+  });
+  let address = info.address;
+  if (address === undefined) {
+    if (fallbackPath === undefined) {
+      throw new TypeError(
+        `${owner}.fromConnectionString(): name the entity, with EntityPath in the connection string or the entityPath option`,
+      );
+    }
+    address = `${info.scheme}://${hostForUrl(info.host)}:${info.port}/${fallbackPath}`;
+  }
+  return { address, options: { ...clientOptions, auth: info.auth } as unknown as O };
 }

@@ -35,4 +35,6 @@ export {
   type ConnectionStringProperties,
   type ConnectionStringAuthOptions,
   type ConnectionStringInfo,
+  type ConnectionStringOptions,
+  type ConnectionStringTokenOptions,
 } from "./connection-string.js";

@@ -3,6 +3,7 @@
  * ({@link CommandSpec}); parsing, validation and the `--help` text are all derived from that table.
  */
 import { parseArgs } from "node:util";
+import { nearestName } from "../util/options.js";
 
 /**
  * A bad command line or configuration: printed as one line (with the command's usage when
@@ -189,30 +190,5 @@ export function positiveInt(v: string | undefined, dflt: number, name: string): 
 
 /** The candidate closest to `word` when it is close enough to be a likely typo; else undefined. */
 export function nearest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  const w = word.toLowerCase();
-  for (const c of candidates) {
-    const d = editDistance(w, c.toLowerCase());
-    if (d < bestDistance) {
-      best = c;
-      bestDistance = d;
-    }
-  }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(w.length / 3)) ? best : undefined;
-}
-
-/** Levenshtein distance (insertions, deletions and substitutions cost 1). */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row.push(
-        Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)),
-      );
-    }
-    previous = row;
-  }
-  return previous[b.length]!;
+  return nearestName(word, candidates, Math.max(2, Math.floor(word.length / 3)));
 }

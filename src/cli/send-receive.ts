@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { Address } from "../address/index.js";
 import type { TransportOptions } from "../auth/amqp-auth.js";
-import { resolveAuth } from "../client/amqp-client.js";
+import { resolveAuth } from "../auth/address-auth.js";
 import { Connection } from "../client/connection.js";
 import { SenderSettleMode } from "../client/link-states.js";
 import { MessageReceiver } from "../client/message-receiver.js";

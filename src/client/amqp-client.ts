@@ -9,14 +9,10 @@
  */
 import { randomUUID } from "node:crypto";
 import { Address } from "../address/index.js";
-import {
-  SASLAnonymous,
-  SASLPlain,
-  TransportType,
-  type AMQPAuth,
-  type TransportOptions,
-} from "../auth/amqp-auth.js";
-import { AMQPError, type RecoveryFailure } from "../errors/amqp-error.js";
+import { redirectAuth, resolveAuth } from "../auth/address-auth.js";
+import type { AMQPAuth } from "../auth/amqp-auth.js";
+import { clientSetup, connectionStringNames } from "../auth/connection-string.js";
+import { asAMQPError, type AMQPError, type RecoveryFailure } from "../errors/amqp-error.js";
 import {
   AMQPClientShutdown,
   AMQPConnectionError,
@@ -25,37 +21,44 @@ import {
   LinkDetach,
   LinkRedirect,
 } from "../errors/exceptions.js";
+import type { CBSEvent } from "../management/cbs-authenticator.js";
+import {
+  MANAGEMENT_NODE,
+  MGMT_REQUEST_OPTIONS,
+  type MgmtRequestOptions,
+  type MgmtResponse,
+} from "../management/mgmt-operation.js";
+import type { Message } from "../message/message.js";
 import { computeBackoffMs } from "../policy/backoff.js";
 import type { ErrorAction } from "../policy/error-action.js";
-import { ErrorPolicy } from "../policy/error-policy.js";
-import { abortError, bounded, delay, nextTurn, settleWithin } from "../policy/wait.js";
+import { ErrorPolicy, decide } from "../policy/error-policy.js";
+import {
+  WAIT_OPTIONS,
+  abortError,
+  bounded,
+  delay,
+  nextTurn,
+  settleWithin,
+  type WaitOptions,
+} from "../policy/wait.js";
 import { deferred } from "../util/deferred.js";
+import { EventStream } from "../util/event-stream.js";
+import { compact, type OptionNames } from "../util/options.js";
 import type { ClientLink, ClientLinkEvent, ClientLinkHost } from "./client-link.js";
-import type { Message } from "../message/message.js";
-import type { CBSEvent } from "./cbs-authenticator.js";
 import {
   AMQP_CLIENT_OPTIONS,
   DEFAULTS,
-  MGMT_REQUEST_OPTIONS,
-  WAIT_OPTIONS,
   checkOptions,
-  compact,
-  connectionStringNames,
   optionsError,
   resolveReconnect,
   type AMQPClientConnectionStringOptions,
   type AMQPClientOptions,
   type ConnectionOptions,
-  type MgmtRequestOptions,
-  type OptionNames,
   type ResolvedReconnect,
   type SessionOptions,
-  type WaitOptions,
 } from "./client-options.js";
-import { StatusStream, logStatus, type ClientState, type ClientStatus } from "./client-status.js";
+import { logStatus, type ClientState, type ClientStatus } from "./client-status.js";
 import { Connection } from "./connection.js";
-import { clientSetup } from "./from-connection-string.js";
-import { MANAGEMENT_NODE, type MgmtResponse } from "./mgmt-operation.js";
 import type { Session } from "./session.js";
 
 export type { ClientState } from "./client-status.js";
@@ -82,23 +85,6 @@ type RedirectError = LinkRedirect | ConnectionRedirect;
 
 function isRedirect(e: unknown): e is RedirectError {
   return e instanceof LinkRedirect || e instanceof ConnectionRedirect;
-}
-
-/** `e` as an {@link AMQPError} (a foreign error is wrapped, keeping it as the `cause`). @internal */
-export function asAMQPError(e: unknown): AMQPError {
-  if (e instanceof AMQPError) return e;
-  const text = e instanceof Error ? e.message : String(e);
-  return new AMQPError(text, { cause: e });
-}
-
-/**
- * The decision of `policy` for `error`, also recorded on it (uamqp's `error.action`): for the
- * recoveries here and the message retries of `SendClient`. @internal
- */
-export function decide(policy: ErrorPolicy, error: AMQPError): ErrorAction {
-  const action = policy.actionFor(error);
-  error.recordAction(action);
-  return action;
 }
 
 /**
@@ -153,7 +139,7 @@ export class AMQPClient implements AsyncDisposable {
   #openSince = 0;
 
   // What the client reports.
-  #status = new StatusStream<ClientStatus>();
+  #status = new EventStream<ClientStatus>();
   readonly #closed = deferred<AMQPError | undefined>();
   /** The error that stopped the client (sticky). */
   #error: AMQPError | undefined;
@@ -726,7 +712,7 @@ export class AMQPClient implements AsyncDisposable {
     await this.#teardown();
     const redirected = this.#redirectTo(error, auth);
     // A failed client revived by a redirect: a new status stream, no error.
-    if (this.#status.ended) this.#status = new StatusStream<ClientStatus>();
+    if (this.#status.ended) this.#status = new EventStream<ClientStatus>();
     this.#error = undefined;
     this.#emit(redirected);
     this.#pendingFailure = undefined;
@@ -1009,67 +995,4 @@ class SharedOpen {
       );
     });
   }
-}
-
-/**
- * What the URL says about the transport: TLS, WebSocket, and the port only when the URL names one
- * (the scheme's default is left to the auth, which picks 443 for WebSocket and proxies).
- */
-function urlTransport(address: Address): TransportOptions {
-  const ep = address.endpoint();
-  return {
-    tls: ep.tls,
-    ...(address.port !== undefined ? { port: address.port } : {}),
-    ...(ep.webSocket ? { type: TransportType.AmqpOverWebsocket } : {}),
-  };
-}
-
-/**
- * The auth of a client for `address` (uamqp: SASL PLAIN from the URL's credentials, else SASL
- * ANONYMOUS): `auth` with `tls`/`port`/`type` taken from the URL where its transport leaves them
- * unset, or SASL PLAIN / ANONYMOUS built from the URL.
- * @throws {InvalidAddressError} when there is no auth and the address has no host.
- */
-export function resolveAuth(
-  address: Address,
-  auth: AMQPAuth | undefined,
-  transport: TransportOptions | undefined,
-): AMQPAuth {
-  if (auth) {
-    if (address.isNode) return auth;
-    const fromUrl = urlTransport(address);
-    const t = auth.transport;
-    const fill: TransportOptions = {
-      ...(t.tls === undefined && fromUrl.tls !== undefined ? { tls: fromUrl.tls } : {}),
-      ...(t.port === undefined && address.port !== undefined ? { port: address.port } : {}),
-      ...(t.type === undefined && fromUrl.type !== undefined ? { type: fromUrl.type } : {}),
-    };
-    if (Object.keys(fill).length === 0) return auth;
-    return auth.withHost(auth.hostname, { ...t, ...fill });
-  }
-  const merged: TransportOptions = { ...urlTransport(address), ...transport };
-  const creds = address.credentials();
-  return creds
-    ? new SASLPlain(address.hostname, creds.username, creds.password, merged)
-    : new SASLAnonymous(address.hostname, merged);
-}
-
-/**
- * The auth to use after a redirect: `auth` when given (its port filled in from the redirect when it
- * has none), else the current credentials for the redirect's host, port and network host.
- */
-function redirectAuth(current: AMQPAuth, error: RedirectError, auth?: AMQPAuth): AMQPAuth {
-  if (auth) {
-    if (auth.transport.port !== undefined || error.port === undefined) return auth;
-    return auth.withHost(auth.hostname, { ...auth.transport, port: error.port });
-  }
-  const host = error.hostname ?? error.networkHost ?? current.hostname;
-  const transport: TransportOptions = { ...current.transport };
-  if (error.port !== undefined) transport.port = error.port;
-  if (error.networkHost !== undefined && error.networkHost !== host) {
-    transport.customEndpointHostname = error.networkHost;
-  } else {
-    delete transport.customEndpointHostname;
-  }
-  return current.withHost(host, transport);
 }

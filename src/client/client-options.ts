@@ -5,16 +5,18 @@
  * (uamqp raised `ValueError`) instead of ignoring it. The defaults are in {@link DEFAULTS}.
  */
 import type { AMQPAuth, TransportOptions } from "../auth/amqp-auth.js";
-import type { TokenRetryPolicy, TokenRetryPolicyOptions } from "../auth/token-retry-policy.js";
+import type { ConnectionStringOptions } from "../auth/connection-string.js";
 import type { Source, Target } from "../address/index.js";
 import type { AMQPValue } from "../codec/values.js";
 import type { AMQPError } from "../errors/amqp-error.js";
 import type { Message } from "../message/message.js";
 import type { BackoffOptions } from "../policy/backoff.js";
 import type { ErrorPolicy } from "../policy/error-policy.js";
+import { WAIT_OPTIONS, type WaitOptions } from "../policy/wait.js";
+import { optionsError as unknownOptionError, type OptionNames } from "../util/options.js";
 import type { ReceiverSettleMode, SenderSettleMode } from "./link-states.js";
 import type { SettleMode } from "./settle-confirm.js";
-import type { SourceLike, TargetLike } from "./termini.js";
+import type { SourceLike, TargetLike } from "../address/termini.js";
 
 /**
  * The documented defaults of the client layer (every duration in milliseconds). Nothing a client
@@ -49,54 +51,16 @@ export const DEFAULTS = {
   maxPendingBytes: 64 * 1024 * 1024,
 } as const;
 
-/** The names of the options of `T`: one entry per option, checked against `T` by the compiler. */
-export type OptionNames<T> = { readonly [K in keyof T]-?: true };
-
 /** Options renamed when every option got one name: their error names the option that replaced them. */
-const REPLACED_BY: Readonly<Record<string, string>> = {
+const RENAMED: Readonly<Record<string, string>> = {
   networkTrace: "debug",
   connectionProperties: "properties",
   inactivityTimeoutMs: "timeout",
 };
 
-/** Edit distance of `a` and `b`, case-insensitive. */
-function distance(a: string, b: string): number {
-  const s = a.toLowerCase();
-  const t = b.toLowerCase();
-  let prev = Array.from({ length: t.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= s.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= t.length; j++) {
-      const cost = s[i - 1] === t[j - 1] ? 0 : 1;
-      row.push(Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + cost));
-    }
-    prev = row;
-  }
-  return prev[t.length]!;
-}
-
-/** The known name closest to `key` (the replacement of a renamed option first). */
-function nearestName(key: string, known: readonly string[]): string | undefined {
-  const replacement = REPLACED_BY[key];
-  if (replacement !== undefined && known.includes(replacement)) return replacement;
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const name of known) {
-    const d = distance(key, name);
-    if (d < bestDistance) {
-      best = name;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
 /**
- * The error of an `options` (from TypeScript or JavaScript) that has an option not named in
- * `names`, or is not an object: a `TypeError` naming the first unknown option and the nearest known
- * name. Undefined when the options are fine.
- *
- * @param owner - how the error names the call, e.g. `"SendClient"`, `"Connection.open()"`
+ * The error of a client's `options` with an unknown option (util/options.ts), naming the option
+ * that replaced a renamed one.
  * @internal
  */
 export function optionsError<T>(
@@ -104,23 +68,11 @@ export function optionsError<T>(
   names: OptionNames<T>,
   owner: string,
 ): TypeError | undefined {
-  if (options === undefined) return undefined;
-  if (typeof options !== "object" || options === null) {
-    return new TypeError(
-      `${owner}: options must be an object, got ${options === null ? "null" : typeof options}`,
-    );
-  }
-  for (const key of Object.keys(options)) {
-    if (Object.hasOwn(names, key)) continue;
-    const near = nearestName(key, Object.keys(names));
-    const hint = near === undefined ? "" : `; did you mean "${near}"?`;
-    return new TypeError(`unknown option "${key}" of ${owner}${hint}`);
-  }
-  return undefined;
+  return unknownOptionError(options, names, owner, RENAMED);
 }
 
 /**
- * Checks `options` (see {@link optionsError}).
+ * Checks a client's `options` (see {@link optionsError}).
  * @throws {TypeError} naming the first unknown option and the nearest known name.
  * @internal
  */
@@ -128,31 +80,6 @@ export function checkOptions<T>(options: T | undefined, names: OptionNames<T>, o
   const error = optionsError(options, names, owner);
   if (error) throw error;
 }
-
-/** @internal `o` without its undefined properties (for `exactOptionalPropertyTypes` option objects). */
-export function compact<T extends object>(o: { [K in keyof T]?: T[K] | undefined }): T {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
-  return out as T;
-}
-
-// ---- waits -------------------------------------------------------------------------------------------
-
-/** A bound on one call: a timeout and an abort signal. */
-export interface WaitOptions {
-  /** Bound on the call (ms); 0 or unset = none. The call rejects with `ClientTimeout`. */
-  readonly timeout?: number | undefined;
-  /** Stops the call: it rejects with an `AMQPAbortError`. */
-  readonly signal?: AbortSignal | undefined;
-}
-export const WAIT_OPTIONS: OptionNames<WaitOptions> = { timeout: true, signal: true };
-
-/** A call that only an abort signal stops. */
-export interface SignalOptions {
-  /** Stops the call: it rejects with an `AMQPAbortError`. */
-  readonly signal?: AbortSignal | undefined;
-}
-export const SIGNAL_OPTIONS: OptionNames<SignalOptions> = { signal: true };
 
 // ---- low-level API: Connection, Session, MessageSender, MessageReceiver -------------------------------
 
@@ -656,107 +583,7 @@ export const RECEIVE_MESSAGES_OPTIONS: OptionNames<ReceiveMessagesOptions> = {
   maxBatchSize: true,
 };
 
-// ---- management requests -------------------------------------------------------------------------
-
-/** How the status of a management reply is read, and what a status other than 2xx does. */
-export interface MgmtStatusOptions {
-  /**
-   * Application property (or properties, tried in order) of the reply's status code (uamqp's
-   * `status_code_field`). @defaultValue `"statusCode"`, else `"status-code"` (Service Bus and Event
-   * Hubs spell it differently)
-   */
-  readonly statusCodeField?: string | readonly string[] | undefined;
-  /**
-   * Application property (or properties, tried in order) of the reply's status description
-   * (uamqp's `description_fields`). @defaultValue `"statusDescription"`, else `"status-description"`
-   */
-  readonly descriptionFields?: string | readonly string[] | undefined;
-  /**
-   * Reject a reply whose status is not 2xx with an `ErrorResponse`; `false` resolves with it
-   * instead (uamqp's behaviour, which only logged it). @defaultValue true
-   */
-  readonly throwOnErrorStatus?: boolean | undefined;
-}
-const MGMT_STATUS_OPTIONS: OptionNames<MgmtStatusOptions> = {
-  statusCodeField: true,
-  descriptionFields: true,
-  throwOnErrorStatus: true,
-};
-
-/** Options of a `MgmtOperation` (uamqp's `MgmtOperation` kwargs). */
-export interface MgmtOperationOptions extends MgmtStatusOptions {
-  /** The management node. @defaultValue "$management" */
-  readonly target?: string | undefined;
-}
-export const MGMT_OPERATION_OPTIONS: OptionNames<MgmtOperationOptions> = {
-  ...MGMT_STATUS_OPTIONS,
-  target: true,
-};
-
-/**
- * Options of `MgmtOperation.execute()`: `timeout` (ms) bounds the wait for the reply (uamqp's
- * `timeout`, 0 = none), `signal` stops it.
- */
-export type ExecuteOptions = WaitOptions;
-export const EXECUTE_OPTIONS: OptionNames<ExecuteOptions> = WAIT_OPTIONS;
-
-/** Options of `Session.mgmtRequest()` and `AMQPClient.mgmtRequest()` (uamqp's `mgmt_request` kwargs). */
-export interface MgmtRequestOptions extends MgmtStatusOptions, WaitOptions {
-  /** The request's `type` application property (uamqp's `op_type`). @defaultValue "empty" */
-  readonly opType?: string | undefined;
-  /** The management node. @defaultValue "$management" */
-  readonly node?: string | undefined;
-}
-export const MGMT_REQUEST_OPTIONS: OptionNames<MgmtRequestOptions> = {
-  ...MGMT_STATUS_OPTIONS,
-  ...WAIT_OPTIONS,
-  opType: true,
-  node: true,
-};
-
 // ---- clients from connection strings -------------------------------------------------------------
-
-/** Token settings of a client made from a connection string (those of `SASTokenAuth`). */
-export interface ConnectionStringTokenOptions {
-  /** Lifetime of each token made from the key, in ms. @defaultValue 3600000 (one hour) */
-  readonly expiry?: number | undefined;
-  /** Refresh each token this many ms before it expires. @defaultValue 10 % of its lifetime */
-  readonly refreshWindow?: number | undefined;
-  /** Bound on one put-token, in ms. @defaultValue 10000 */
-  readonly timeout?: number | undefined;
-  /** Retries of a refused put-token. @defaultValue `{ retries: 3, backoff: 0 }` */
-  readonly retryPolicy?: TokenRetryPolicy | TokenRetryPolicyOptions | undefined;
-  /** The put-token `type`. @defaultValue "servicebus.windows.net:sastoken" */
-  readonly tokenType?: string | undefined;
-}
-export const CONNECTION_STRING_TOKEN_OPTIONS: OptionNames<ConnectionStringTokenOptions> = {
-  expiry: true,
-  refreshWindow: true,
-  timeout: true,
-  retryPolicy: true,
-  tokenType: true,
-};
-
-/**
- * What the `fromConnectionString()` constructors add to a client's options (which then have no
- * `auth`: the connection string gives it; the `transport` option applies to it).
- */
-export interface ConnectionStringOptions {
-  /** The entity (queue, topic, event hub) when the string has no `EntityPath`; both must agree. */
-  readonly entityPath?: string | undefined;
-  /** Settings of the SAS tokens made from the string. */
-  readonly tokenAuth?: ConnectionStringTokenOptions | undefined;
-}
-
-/** `names` with `auth` left out and the connection-string options added. @internal */
-export function connectionStringNames<T extends { auth?: unknown }>(
-  names: OptionNames<T>,
-): OptionNames<Omit<T, "auth"> & ConnectionStringOptions> {
-  const { auth: _auth, ...rest } = names;
-  return { ...rest, entityPath: true, tokenAuth: true } as OptionNames<
-    Omit<T, "auth"> & ConnectionStringOptions
-  >;
-}
 
 /** Options of `AMQPClient.fromConnectionString()`. */
 export type AMQPClientConnectionStringOptions = Omit<AMQPClientOptions, "auth"> & ConnectionStringOptions;

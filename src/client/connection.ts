@@ -11,22 +11,22 @@ import {
   type ConnectionRedirect,
 } from "../errors/exceptions.js";
 import { AmqpConnection } from "../engine/connection.js";
+import type { ConnectionOptions as EngineConnectionOptions } from "../engine/options.js";
 import type { ErrorFields } from "../engine/remote-errors.js";
 import type { AMQPAuth } from "../auth/amqp-auth.js";
 import { CBSAuth } from "../auth/cbs-auth.js";
-import { abortError, bounded } from "../policy/wait.js";
+import { WAIT_OPTIONS, abortError, bounded, type WaitOptions } from "../policy/wait.js";
 import { describeError, frameTrace, framesTraced, log, newConnectionLogId } from "../util/log.js";
+import { compact } from "../util/options.js";
+import { CBSAuthenticator } from "../management/cbs-authenticator.js";
 import {
   CONNECTION_OPTIONS,
   DEFAULTS,
-  WAIT_OPTIONS,
   checkOptions,
   optionsError,
   type ConnectionOptions,
   type SessionOptions,
-  type WaitOptions,
 } from "./client-options.js";
-import { CBSAuthenticator } from "./cbs-authenticator.js";
 import { Session } from "./session.js";
 
 export type { ConnectionOptions } from "./client-options.js";
@@ -95,25 +95,24 @@ export class Connection implements AsyncDisposable {
     const mechanism = auth instanceof CBSAuth ? auth.saslMechanisms() : auth.mechanism();
     const logId = newConnectionLogId();
     this.#logId = logId;
-    const engine = new AmqpConnection({
-      hostname: this.hostname,
-      ...(o.containerId !== undefined ? { containerId: o.containerId } : {}),
-      maxFrameSize: o.maxFrameSize ?? DEFAULTS.maxFrameSize,
-      ...(o.channelMax !== undefined ? { channelMax: o.channelMax } : {}),
-      ...(o.idleTimeout !== undefined ? { idleTimeoutMs: o.idleTimeout } : {}),
-      ...(o.properties !== undefined ? { properties: o.properties } : {}),
-      ...(o.remoteIdleTimeoutEmptyFrameSendRatio !== undefined
-        ? { remoteIdleTimeoutEmptyFrameSendRatio: o.remoteIdleTimeoutEmptyFrameSendRatio }
-        : {}),
-      ...(o.offeredCapabilities !== undefined ? { offeredCapabilities: o.offeredCapabilities } : {}),
-      ...(o.desiredCapabilities !== undefined ? { desiredCapabilities: o.desiredCapabilities } : {}),
-      ...(o.closeTimeoutMs !== undefined ? { closeTimeoutMs: o.closeTimeoutMs } : {}),
-      ...(mechanism ? { sasl: mechanism } : {}),
-      // The trace finds the logger when it writes a line: setLogger() applies to this connection too.
-      ...(o.debug === true || framesTraced("uamqp:frames")
-        ? { trace: frameTrace("uamqp:frames", logId) }
-        : {}),
-    });
+    const engine = new AmqpConnection(
+      compact<EngineConnectionOptions>({
+        hostname: this.hostname,
+        containerId: o.containerId,
+        maxFrameSize: o.maxFrameSize ?? DEFAULTS.maxFrameSize,
+        channelMax: o.channelMax,
+        idleTimeoutMs: o.idleTimeout,
+        properties: o.properties,
+        remoteIdleTimeoutEmptyFrameSendRatio: o.remoteIdleTimeoutEmptyFrameSendRatio,
+        offeredCapabilities: o.offeredCapabilities,
+        desiredCapabilities: o.desiredCapabilities,
+        closeTimeoutMs: o.closeTimeoutMs,
+        sasl: mechanism,
+        // The trace finds the logger when it writes a line: setLogger() applies to this connection too.
+        trace:
+          o.debug === true || framesTraced("uamqp:frames") ? frameTrace("uamqp:frames", logId) : undefined,
+      }),
+    );
     engine.onClose = (error) => {
       // No OPEN from the peer: the connection never was open.
       const what = engine.remote === undefined ? "failed to open" : "closed";

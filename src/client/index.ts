@@ -2,14 +2,13 @@ export { Connection, type ConnectionState } from "./connection.js";
 export { Session } from "./session.js";
 export { MessageSender, type SendOutcome } from "./message-sender.js";
 export { MessageReceiver } from "./message-receiver.js";
-export { SettleMode, MessageSettleFailed } from "./settle-confirm.js";
+export { SettleMode } from "./settle-confirm.js";
 export {
   MessageSenderState,
   MessageReceiverState,
   SenderSettleMode,
   ReceiverSettleMode,
 } from "./link-states.js";
-export type { SourceLike, TargetLike } from "./termini.js";
 export { AMQPClient, type ClientState, type OpenOptions } from "./amqp-client.js";
 export { SendClient } from "./send-client.js";
 export {
@@ -19,7 +18,6 @@ export {
 } from "./pending-messages.js";
 export { ReceiveClient } from "./receive-client.js";
 export { sendMessage, receiveMessage, receiveMessages } from "./helpers.js";
-export { MgmtOperation, ErrorResponse, type MgmtResponse } from "./mgmt-operation.js";
 export {
   DEFAULTS,
   DEFAULT_RECONNECT,
@@ -37,8 +35,6 @@ export {
   type MessageReceiverOptions,
   type SendOptions,
   type ResetCreditOptions,
-  type WaitOptions,
-  type SignalOptions,
   type SendCallOptions,
   type WaitForRoomOptions,
   type ReceiveBatchOptions,
@@ -47,12 +43,6 @@ export {
   type SendMessageOptions,
   type ReceiveMessageOptions,
   type ReceiveMessagesOptions,
-  type MgmtStatusOptions,
-  type MgmtOperationOptions,
-  type MgmtRequestOptions,
-  type ExecuteOptions,
-  type ConnectionStringOptions,
-  type ConnectionStringTokenOptions,
   type AMQPClientConnectionStringOptions,
   type SendClientConnectionStringOptions,
   type ReceiveClientConnectionStringOptions,

@@ -12,26 +12,26 @@
 import { inspect, type InspectOptionsStylized } from "node:util";
 import { AMQPError } from "../errors/amqp-error.js";
 import type { IncomingDelivery } from "../engine/delivery.js";
-import { RcvSettleMode } from "../engine/link.js";
+import { toSource, toTarget, type SourceLike, type TargetLike } from "../address/termini.js";
+import { RcvSettleMode, type LinkOptions } from "../engine/link.js";
 import type { ReceiverLink } from "../engine/receiver-link.js";
 import { Message } from "../message/message.js";
+import { WAIT_OPTIONS, type WaitOptions } from "../policy/wait.js";
 import { inspectEnum, inspectFields } from "../util/enum-names.js";
+import { compact } from "../util/options.js";
 import {
   DEFAULTS,
   MESSAGE_RECEIVER_OPTIONS,
   RESET_CREDIT_OPTIONS,
-  WAIT_OPTIONS,
   checkOptions,
   type MessageReceiverOptions,
   type ResetCreditOptions,
-  type WaitOptions,
 } from "./client-options.js";
 import { logLinkEvent } from "./lifecycle-log.js";
 import { MessageReceiverState, ReceiverSettleMode, SenderSettleMode } from "./link-states.js";
 import { deliverySettler, resolveSettleMode, SettleMode } from "./settle-confirm.js";
 import type { Session } from "./session.js";
 import { clientError, inClientTerms } from "./shutdown.js";
-import { toSource, toTarget, type SourceLike, type TargetLike } from "./termini.js";
 
 export type { MessageReceiverOptions } from "./client-options.js";
 
@@ -89,19 +89,19 @@ export class MessageReceiver implements AsyncDisposable {
     this.settleMode = resolveSettleMode(options.settleMode, this.receiveSettleMode);
     this.onMessageReceived = options.onMessageReceived;
     this.#prefetch = options.creditMode === "manual" ? 0 : (options.prefetch ?? DEFAULTS.prefetch);
-    const src = toSource(source);
-    const tgt = toTarget(target);
     const peekLock = this.receiveSettleMode === ReceiverSettleMode.PeekLock;
-    this.#link = session.engine.attachReceiver({
-      ...(options.name !== undefined ? { name: options.name } : {}),
-      ...(src ? { source: src } : {}),
-      ...(tgt ? { target: tgt } : {}),
-      sndSettleMode: peekLock ? SenderSettleMode.Unsettled : SenderSettleMode.Settled,
-      rcvSettleMode: this.settleMode === SettleMode.Confirm ? RcvSettleMode.Second : RcvSettleMode.First,
-      maxMessageSize: options.maxMessageSize ?? DEFAULTS.maxMessageSize,
-      ...(options.properties ? { properties: options.properties } : {}),
-      ...(options.desiredCapabilities ? { desiredCapabilities: options.desiredCapabilities } : {}),
-    });
+    this.#link = session.engine.attachReceiver(
+      compact<LinkOptions>({
+        name: options.name,
+        source: toSource(source),
+        target: toTarget(target),
+        sndSettleMode: peekLock ? SenderSettleMode.Unsettled : SenderSettleMode.Settled,
+        rcvSettleMode: this.settleMode === SettleMode.Confirm ? RcvSettleMode.Second : RcvSettleMode.First,
+        maxMessageSize: options.maxMessageSize ?? DEFAULTS.maxMessageSize,
+        properties: options.properties,
+        desiredCapabilities: options.desiredCapabilities,
+      }),
+    );
     this.name = this.#link.name;
     this.#state = MessageReceiverState.Opening;
     this.#link.onDelivery = (d) => {

@@ -13,27 +13,26 @@ import { EncodeError } from "../errors/decode-error.js";
 import { AMQPAbortError, ClientTimeout, MessageResponse, MessageSendFailed } from "../errors/exceptions.js";
 import { sendErrorFromOutcome } from "../errors/mapping.js";
 import type { DeliveryState } from "../engine/delivery.js";
-import { RcvSettleMode } from "../engine/link.js";
+import { toSource, toTarget, type SourceLike, type TargetLike } from "../address/termini.js";
+import { RcvSettleMode, type LinkOptions } from "../engine/link.js";
 import type { SenderLink } from "../engine/sender-link.js";
 import type { Message } from "../message/message.js";
 import { MessageSendResult } from "../message/send-result.js";
-import { deadline } from "../policy/wait.js";
+import { WAIT_OPTIONS, deadline, type WaitOptions } from "../policy/wait.js";
 import { inspectEnum, inspectFields } from "../util/enum-names.js";
+import { compact } from "../util/options.js";
 import {
   DEFAULTS,
   MESSAGE_SENDER_OPTIONS,
   SEND_OPTIONS,
-  WAIT_OPTIONS,
   checkOptions,
   type MessageSenderOptions,
   type SendOptions,
-  type WaitOptions,
 } from "./client-options.js";
 import { logLinkEvent } from "./lifecycle-log.js";
 import { MessageSenderState, SenderSettleMode, ReceiverSettleMode } from "./link-states.js";
 import type { Session } from "./session.js";
 import { clientError } from "./shutdown.js";
-import { toSource, toTarget, type SourceLike, type TargetLike } from "./termini.js";
 
 export type { MessageSenderOptions, SendOptions } from "./client-options.js";
 
@@ -137,18 +136,18 @@ export class MessageSender implements AsyncDisposable {
   constructor(session: Session, source: SourceLike, target: TargetLike, options: MessageSenderOptions = {}) {
     checkOptions(options, MESSAGE_SENDER_OPTIONS, "MessageSender");
     this.session = session;
-    const src = toSource(source);
-    const tgt = toTarget(target);
-    this.#link = session.engine.attachSender({
-      ...(options.name !== undefined ? { name: options.name } : {}),
-      ...(src ? { source: src } : {}),
-      ...(tgt ? { target: tgt } : {}),
-      sndSettleMode: options.sendSettleMode ?? SenderSettleMode.Unsettled,
-      rcvSettleMode: RcvSettleMode.First,
-      maxMessageSize: options.maxMessageSize ?? DEFAULTS.maxMessageSize,
-      ...(options.properties ? { properties: options.properties } : {}),
-      ...(options.desiredCapabilities ? { desiredCapabilities: options.desiredCapabilities } : {}),
-    });
+    this.#link = session.engine.attachSender(
+      compact<LinkOptions>({
+        name: options.name,
+        source: toSource(source),
+        target: toTarget(target),
+        sndSettleMode: options.sendSettleMode ?? SenderSettleMode.Unsettled,
+        rcvSettleMode: RcvSettleMode.First,
+        maxMessageSize: options.maxMessageSize ?? DEFAULTS.maxMessageSize,
+        properties: options.properties,
+        desiredCapabilities: options.desiredCapabilities,
+      }),
+    );
     this.receiveSettleMode = options.receiveSettleMode ?? ReceiverSettleMode.PeekLock;
     this.name = this.#link.name;
     this.#state = MessageSenderState.Opening;

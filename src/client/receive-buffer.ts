@@ -5,7 +5,7 @@
  * @internal
  */
 import type { Message } from "../message/message.js";
-import { abortError } from "../policy/wait.js";
+import { abortError, within } from "../policy/wait.js";
 
 /** Why a wait for a message ended. @internal */
 export type WaitResult = "message" | "timeout" | "inactive" | "closed";
@@ -57,34 +57,19 @@ export class ReceiveBuffer {
    * Waits until {@link ReceiveBuffer.wakeAll} is called, or `"timeout"` at `deadline` (epoch ms;
    * undefined = none). Rejects with an `AMQPAbortError` when `signal` aborts.
    */
-  wait(deadline: number | undefined, signal: AbortSignal | undefined): Promise<WaitResult> {
-    if (signal?.aborted === true) return Promise.reject(abortError(signal));
-    return new Promise<WaitResult>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const cleanup = (): void => {
-        this.#wakers.delete(wake);
-        if (timer) clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      const wake = (r: WaitResult): void => {
-        cleanup();
-        resolve(r);
-      };
-      const onAbort = (): void => {
-        cleanup();
-        reject(abortError(signal!));
-      };
-      this.#wakers.add(wake);
-      if (deadline !== undefined) {
-        timer = setTimeout(
-          () => {
-            wake("timeout");
-          },
-          Math.max(0, deadline - Date.now()),
-        );
-      }
-      signal?.addEventListener("abort", onAbort, { once: true });
+  async wait(deadline: number | undefined, signal: AbortSignal | undefined): Promise<WaitResult> {
+    if (signal?.aborted === true) throw abortError(signal);
+    let wake!: (r: WaitResult) => void;
+    const woken = new Promise<WaitResult>((resolve) => {
+      wake = resolve;
     });
+    this.#wakers.add(wake);
+    try {
+      const ms = deadline === undefined ? undefined : Math.max(0, deadline - Date.now());
+      return (await within(woken, ms, signal)) ?? "timeout";
+    } finally {
+      this.#wakers.delete(wake);
+    }
   }
 
   /** Ends every wait with `r`. */

@@ -9,20 +9,20 @@
  */
 import { randomUUID } from "node:crypto";
 import { Source } from "../address/index.js";
+import { clientSetup, connectionStringNames } from "../auth/connection-string.js";
 import { AMQPClientShutdown } from "../errors/exceptions.js";
 import type { Message } from "../message/message.js";
 import { MessageState } from "../message/message-state.js";
-import { abortError, bounded, nextTurn } from "../policy/wait.js";
+import { MessageSettleFailed } from "../message/settlement.js";
+import { SIGNAL_OPTIONS, abortError, bounded, nextTurn } from "../policy/wait.js";
+import { compact } from "../util/options.js";
 import { AMQPClient } from "./amqp-client.js";
 import type { ClientLinkEvent, ClientLinkHost } from "./client-link.js";
 import {
   DEFAULTS,
   RECEIVE_BATCH_OPTIONS,
   RECEIVE_CLIENT_OPTIONS,
-  connectionStringNames,
-  SIGNAL_OPTIONS,
   checkOptions,
-  compact,
   type MessageHandler,
   type MessageReceiverOptions,
   type ReceiveBatchOptions,
@@ -30,13 +30,12 @@ import {
   type ReceiveStreamOptions,
   type ReceiveClientConnectionStringOptions,
 } from "./client-options.js";
-import { clientSetup } from "./from-connection-string.js";
 import { InactivityTimer } from "./inactivity-timer.js";
 import { ReceiverSettleMode } from "./link-states.js";
 import { MessageReceiver } from "./message-receiver.js";
 import { ReceiveBuffer, type WaitResult } from "./receive-buffer.js";
 import type { Session } from "./session.js";
-import { MessageSettleFailed, resolveSettleMode, type SettleMode } from "./settle-confirm.js";
+import { resolveSettleMode, type SettleMode } from "./settle-confirm.js";
 
 export type { MessageHandler, ReceiveBatchOptions, ReceiveStreamOptions } from "./client-options.js";
 

@@ -15,6 +15,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Target } from "../address/index.js";
+import { clientSetup, connectionStringNames } from "../auth/connection-string.js";
 import type { AMQPError } from "../errors/amqp-error.js";
 import {
   AMQPAbortError,
@@ -27,26 +28,23 @@ import type { BatchMessage } from "../message/batch.js";
 import type { Message } from "../message/message.js";
 import { MessageState } from "../message/message-state.js";
 import { MessageSendResult } from "../message/send-result.js";
-import { abortError, bounded, deadline } from "../policy/wait.js";
-import { AMQPClient, decide } from "./amqp-client.js";
+import { decide } from "../policy/error-policy.js";
+import { SIGNAL_OPTIONS, abortError, bounded, deadline, type SignalOptions } from "../policy/wait.js";
+import { compact } from "../util/options.js";
+import { AMQPClient } from "./amqp-client.js";
 import type { ClientLinkEvent, ClientLinkHost } from "./client-link.js";
 import {
   DEFAULTS,
   SEND_CALL_OPTIONS,
   SEND_CLIENT_OPTIONS,
-  connectionStringNames,
-  SIGNAL_OPTIONS,
   WAIT_FOR_ROOM_OPTIONS,
   checkOptions,
-  compact,
   type MessageSenderOptions,
   type SendCallOptions,
   type SendClientOptions,
-  type SignalOptions,
   type SendClientConnectionStringOptions,
   type WaitForRoomOptions,
 } from "./client-options.js";
-import { clientSetup } from "./from-connection-string.js";
 import { MessageSenderState, SenderSettleMode } from "./link-states.js";
 import { MessageSender, sendOutcome, type SendOutcome } from "./message-sender.js";
 import { PendingMessages } from "./pending-messages.js";

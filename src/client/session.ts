@@ -5,45 +5,42 @@
  */
 import { Source, Target } from "../address/index.js";
 import { AMQPConnectionError } from "../errors/exceptions.js";
-import type { AmqpSession } from "../engine/session.js";
+import type { AmqpSession, SessionOptions as EngineSessionOptions } from "../engine/session.js";
 import type { Link } from "../engine/link.js";
 import type { AttachFields } from "../frames/performatives.js";
 import type { AMQPError } from "../errors/amqp-error.js";
-import { abortError, bounded } from "../policy/wait.js";
+import { abortError, bounded, type WaitOptions } from "../policy/wait.js";
 import type { Message } from "../message/message.js";
+import { compact } from "../util/options.js";
+import type { SourceLike, TargetLike } from "../address/termini.js";
+import { tokenInForce } from "../management/cbs-authenticator.js";
+import {
+  MGMT_REQUEST_OPTIONS,
+  ManagementLinks,
+  type MgmtRequestOptions,
+  type MgmtResponse,
+} from "../management/mgmt-operation.js";
+import type { PairLink, RequestPairSpec, RequestSender } from "../management/request-response.js";
 import {
   CREATE_RECEIVER_OPTIONS,
   CREATE_SENDER_OPTIONS,
-  MGMT_REQUEST_OPTIONS,
   SESSION_OPTIONS,
   checkOptions,
   type AttachInfo,
   type CreateReceiverOptions,
   type CreateSenderOptions,
-  type MgmtRequestOptions,
   type SessionOptions,
-  type WaitOptions,
 } from "./client-options.js";
 import type { Connection } from "./connection.js";
 import { MessageReceiver } from "./message-receiver.js";
 import { MessageSender } from "./message-sender.js";
-import {
-  DEFAULT_OP_TYPE,
-  MANAGEMENT_NODE,
-  executeRequest,
-  openManagementLink,
-  type MgmtResponse,
-} from "./mgmt-operation.js";
-import { RequestResponseLink } from "./request-response.js";
 import { clientError, inClientTerms } from "./shutdown.js";
-import type { SourceLike, TargetLike } from "./termini.js";
 
 export type {
   AttachInfo,
   SessionOptions,
   CreateSenderOptions,
   CreateReceiverOptions,
-  MgmtRequestOptions,
 } from "./client-options.js";
 
 /**
@@ -96,8 +93,8 @@ export class Session implements AsyncDisposable {
   /** Our highest link handle. */
   readonly handleMax: number;
   readonly #engine: AmqpSession;
-  /** The management link pairs of `mgmtRequest`, one per node (uamqp caches one per node too). */
-  readonly #mgmt = new Map<string, { link: RequestResponseLink; opened: Promise<void> }>();
+  /** The management link pairs of `mgmtRequest`, one per node. */
+  readonly #mgmt = new ManagementLinks(this);
 
   /**
    * Begins a session on `connection` (same as {@link Connection.createSession}).
@@ -108,11 +105,7 @@ export class Session implements AsyncDisposable {
     this.connection = connection;
     const { onAttach, ...windows } = options;
     try {
-      this.#engine = connection.engine.createSession({
-        ...(windows.incomingWindow !== undefined ? { incomingWindow: windows.incomingWindow } : {}),
-        ...(windows.outgoingWindow !== undefined ? { outgoingWindow: windows.outgoingWindow } : {}),
-        ...(windows.handleMax !== undefined ? { handleMax: windows.handleMax } : {}),
-      });
+      this.#engine = connection.engine.createSession(compact<EngineSessionOptions>(windows));
     } catch (e) {
       throw clientError(e);
     }
@@ -173,7 +166,7 @@ export class Session implements AsyncDisposable {
   async createSender(target: TargetLike, options: CreateSenderOptions = {}): Promise<MessageSender> {
     checkOptions(options, CREATE_SENDER_OPTIONS, "Session.createSender()");
     const { source, timeout, signal, ...senderOptions } = options;
-    await this.#authenticated({ timeout, signal });
+    await tokenInForce(this.connection, { timeout, signal });
     const sender = new MessageSender(this, source ?? this.connection.containerId, target, senderOptions);
     await opened(sender, { timeout, signal });
     return sender;
@@ -187,7 +180,7 @@ export class Session implements AsyncDisposable {
   async createReceiver(source: SourceLike, options: CreateReceiverOptions = {}): Promise<MessageReceiver> {
     checkOptions(options, CREATE_RECEIVER_OPTIONS, "Session.createReceiver()");
     const { target, timeout, signal, ...receiverOptions } = options;
-    await this.#authenticated({ timeout, signal });
+    await tokenInForce(this.connection, { timeout, signal });
     const receiver = new MessageReceiver(
       this,
       source,
@@ -196,16 +189,6 @@ export class Session implements AsyncDisposable {
     );
     await opened(receiver, { timeout, signal });
     return receiver;
-  }
-
-  /**
-   * On a connection with a token auth, links attach only once `$cbs` accepted the token (their
-   * ATTACH would be refused before): waits for the connection's open. At once otherwise.
-   */
-  async #authenticated(options: WaitOptions): Promise<void> {
-    if (!this.connection.usesTokenAuth) return;
-    if (options.signal?.aborted === true) throw abortError(options.signal);
-    await bounded(this.connection.open(), { ...options, what: "authorization" });
   }
 
   /**
@@ -239,24 +222,27 @@ export class Session implements AsyncDisposable {
     options: MgmtRequestOptions = {},
   ): Promise<MgmtResponse> {
     checkOptions(options, MGMT_REQUEST_OPTIONS, "Session.mgmtRequest()");
-    const { opType, node = MANAGEMENT_NODE, timeout, signal, ...status } = options;
-    const wait = { timeout, signal };
-    await this.#authenticated(wait);
-    const link = this.#managementLink(node);
-    await bounded(link.opened, { ...wait, what: `management link to ${node}` });
-    return executeRequest(link.link, operation, opType ?? DEFAULT_OP_TYPE, message, { ...status, ...wait });
+    return this.#mgmt.request(message, operation, options);
   }
 
-  /** The session's link pair to `node`: the cached one while usable, else a new one. */
-  #managementLink(node: string): { link: RequestResponseLink; opened: Promise<void> } {
-    const cached = this.#mgmt.get(node);
-    if (cached?.link.usable === true) return cached;
-    const link = new RequestResponseLink(this, node);
-    const opened = openManagementLink(link, {});
-    opened.catch(() => undefined);
-    const entry = { link, opened };
-    this.#mgmt.set(node, entry);
-    return entry;
+  /**
+   * @internal The links of a request/response pair (management/request-response.ts): a
+   * {@link MessageSender} to the node and a {@link MessageReceiver} from it, attached now, reporting
+   * to `spec`.
+   */
+  attachRequestPair(spec: RequestPairSpec): { readonly sender: RequestSender; readonly receiver: PairLink } {
+    const sender = new MessageSender(this, spec.node, spec.node, { name: spec.senderName });
+    const receiver = new MessageReceiver(this, spec.node, spec.replyTo, {
+      name: spec.receiverName,
+      onMessageReceived: spec.onResponse,
+    });
+    sender.onDetached = (error) => {
+      spec.onDetached(error, "sender");
+    };
+    receiver.onDetached = (error) => {
+      spec.onDetached(error, "receiver");
+    };
+    return { sender, receiver };
   }
 
   /** Ends the session (and its management links). Never rejects. */

@@ -1,13 +1,17 @@
 /**
  * Settlement confirmation (beyond uamqp, which settles received messages fire-and-forget and never
- * sees the service's answer): the `settleMode` option, the message settler of a receiver link, and
- * the error raised when the peer does not confirm the outcome asked for.
+ * sees the service's answer): the `settleMode` option and the message settler of a receiver link,
+ * which raises `MessageSettleFailed` (message/settlement.ts) when the peer does not confirm the
+ * outcome asked for.
  */
-import type { DeliveryState } from "../codec/definitions/messaging.js";
-import { AMQPError, formatConditionMessage } from "../errors/amqp-error.js";
 import type { IncomingDelivery } from "../engine/delivery.js";
 import type { ReceiverLink, SettleConfirmation } from "../engine/receiver-link.js";
-import type { MessageSettler, SettlementState } from "../message/settlement.js";
+import {
+  MessageSettleFailed,
+  confirmsOutcome,
+  type MessageSettler,
+  type SettlementState,
+} from "../message/settlement.js";
 import { ReceiverSettleMode } from "./link-states.js";
 import { inClientTerms } from "./shutdown.js";
 
@@ -43,66 +47,6 @@ export const SettleMode = {
 export type SettleMode = (typeof SettleMode)[keyof typeof SettleMode];
 
 /**
- * The peer settled a received message with another outcome than the one asked for (confirm
- * settle mode), e.g. Azure Service Bus answering `accept()` with `rejected` /
- * `com.microsoft:message-lock-lost` when the lock expired. `condition`, `description` and `info`
- * are those of the peer's `rejected` error, when it sent one.
- *
- * @example
- * ```ts
- * try { await message.accept(); }
- * catch (e) {
- *   if (e instanceof MessageSettleFailed && e.condition === "com.microsoft:message-lock-lost") {
- *     // the message will be (or was) delivered again
- *   }
- * }
- * ```
- */
-export class MessageSettleFailed extends AMQPError {
-  /** Always `"AMQP_MESSAGE_SETTLE_FAILED"`. */
-  override readonly code: string = "AMQP_MESSAGE_SETTLE_FAILED";
-  /** The outcome the application asked for. */
-  readonly requested: SettlementState;
-  /** The state the peer settled the delivery with (undefined: none). */
-  readonly outcome: DeliveryState | undefined;
-  /**
-   * Set when nothing was sent because the peer's source does not offer the requested outcome:
-   * the outcomes it offers (e.g. RabbitMQ 3.10: accepted, rejected, released, no modified). The
-   * message stays unsettled; settle it with one of these.
-   */
-  readonly offeredOutcomes: readonly string[] | undefined;
-
-  /**
-   * @param requested - the outcome asked for
-   * @param outcome - the state the peer settled with (its `rejected` error fills `condition`…)
-   * @param offeredOutcomes - the peer's offered outcomes, when `requested` is not among them
-   */
-  constructor(
-    requested: SettlementState,
-    outcome: DeliveryState | undefined,
-    offeredOutcomes?: readonly string[],
-  ) {
-    const error = outcome?.type === "rejected" ? outcome.error : undefined;
-    const got = outcome?.type ?? "no outcome";
-    const why = error ? ` (${formatConditionMessage(error.condition, error.description)})` : "";
-    super(
-      offeredOutcomes
-        ? `the peer does not offer the ${requested.type} outcome on this link (it offers ${offeredOutcomes.join(", ") || "none"}): nothing was sent, the message is still unsettled`
-        : `asked the peer to settle the message ${requested.type}, it settled it ${got}${why}`,
-      {
-        condition: error?.condition,
-        description: error?.description,
-        info: error?.info as Readonly<Record<string, unknown>> | undefined,
-        retryable: false,
-      },
-    );
-    this.requested = requested;
-    this.outcome = outcome;
-    this.offeredOutcomes = offeredOutcomes;
-  }
-}
-
-/**
  * Checks and resolves a `settleMode` option: `"local"` by default. `"confirm"` needs PeekLock (in
  * ReceiveAndDelete messages arrive settled and there is nothing to confirm).
  *
@@ -120,20 +64,6 @@ export function resolveSettleMode(
     throw new RangeError('settleMode "confirm" needs receiveSettleMode PeekLock');
   }
   return m;
-}
-
-/**
- * Whether the peer's settling state confirms `requested`: the same outcome; for `rejected`, a
- * peer error with another condition does not (a lock-lost answer to a reject). A settlement
- * without state confirms (the peer adopted ours).
- */
-export function confirmsOutcome(requested: SettlementState, outcome: DeliveryState | undefined): boolean {
-  if (outcome === undefined) return true;
-  if (outcome.type !== requested.type) return false;
-  if (outcome.type === "rejected" && requested.type === "rejected" && outcome.error !== undefined) {
-    return outcome.error.condition === requested.error?.condition;
-  }
-  return true;
 }
 
 /** The result of a confirmed settlement: `true`, or throws {@link MessageSettleFailed}. */

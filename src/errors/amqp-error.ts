@@ -156,3 +156,10 @@ export class AMQPError extends Error {
     return true;
   }
 }
+
+/** `e` as an {@link AMQPError} (a foreign error is wrapped, keeping it as the `cause`). @internal */
+export function asAMQPError(e: unknown): AMQPError {
+  if (e instanceof AMQPError) return e;
+  const text = e instanceof Error ? e.message : String(e);
+  return new AMQPError(text, { cause: e });
+}

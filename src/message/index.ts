@@ -25,5 +25,11 @@ export {
 } from "./annotations.js";
 export { MessageState, DONE_STATES, RECEIVE_STATES, PENDING_STATES } from "./message-state.js";
 export { MessageSendResult } from "./send-result.js";
-export type { MessageSettler, SettlementState, RejectOptions, ModifyOptions } from "./settlement.js";
+export {
+  MessageSettleFailed,
+  type MessageSettler,
+  type SettlementState,
+  type RejectOptions,
+  type ModifyOptions,
+} from "./settlement.js";
 export { BATCH_MESSAGE_FORMAT, MAX_FRAME_SIZE_BYTES, MAX_MESSAGE_LENGTH_BYTES } from "./constants.js";

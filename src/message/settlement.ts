@@ -1,9 +1,11 @@
 /**
  * What a received message needs to settle itself: the outcome shapes (members of the codec's
- * `DeliveryState` union) and the settler interface that the receiving layer implements.
+ * `DeliveryState` union), the settler interface that the receiving layer implements, and what a
+ * settlement the peer confirms must match (a receiver's `settleMode: "confirm"`).
  */
 import type { DeliveryState } from "../codec/definitions/messaging.js";
 import type { AMQPValue } from "../codec/values.js";
+import { AMQPError, formatConditionMessage } from "../errors/amqp-error.js";
 import type { AnnotationsMap } from "./annotations.js";
 
 /** An outcome a receiver can settle with: accepted, rejected, released or modified. */
@@ -45,4 +47,78 @@ export interface ModifyOptions {
   readonly undeliverableHere: boolean;
   /** Annotations the peer merges into the message's message annotations. */
   readonly messageAnnotations?: AnnotationsMap | undefined;
+}
+
+/**
+ * The peer settled a received message with another outcome than the one asked for (confirm
+ * settle mode), e.g. Azure Service Bus answering `accept()` with `rejected` /
+ * `com.microsoft:message-lock-lost` when the lock expired. `condition`, `description` and `info`
+ * are those of the peer's `rejected` error, when it sent one.
+ *
+ * @example
+ * ```ts
+ * try { await message.accept(); }
+ * catch (e) {
+ *   if (e instanceof MessageSettleFailed && e.condition === "com.microsoft:message-lock-lost") {
+ *     // the message will be (or was) delivered again
+ *   }
+ * }
+ * ```
+ */
+export class MessageSettleFailed extends AMQPError {
+  /** Always `"AMQP_MESSAGE_SETTLE_FAILED"`. */
+  override readonly code: string = "AMQP_MESSAGE_SETTLE_FAILED";
+  /** The outcome the application asked for. */
+  readonly requested: SettlementState;
+  /** The state the peer settled the delivery with (undefined: none). */
+  readonly outcome: DeliveryState | undefined;
+  /**
+   * Set when nothing was sent because the peer's source does not offer the requested outcome:
+   * the outcomes it offers (e.g. RabbitMQ 3.10: accepted, rejected, released, no modified). The
+   * message stays unsettled; settle it with one of these.
+   */
+  readonly offeredOutcomes: readonly string[] | undefined;
+
+  /**
+   * @param requested - the outcome asked for
+   * @param outcome - the state the peer settled with (its `rejected` error fills `condition`…)
+   * @param offeredOutcomes - the peer's offered outcomes, when `requested` is not among them
+   */
+  constructor(
+    requested: SettlementState,
+    outcome: DeliveryState | undefined,
+    offeredOutcomes?: readonly string[],
+  ) {
+    const error = outcome?.type === "rejected" ? outcome.error : undefined;
+    const got = outcome?.type ?? "no outcome";
+    const why = error ? ` (${formatConditionMessage(error.condition, error.description)})` : "";
+    super(
+      offeredOutcomes
+        ? `the peer does not offer the ${requested.type} outcome on this link (it offers ${offeredOutcomes.join(", ") || "none"}): nothing was sent, the message is still unsettled`
+        : `asked the peer to settle the message ${requested.type}, it settled it ${got}${why}`,
+      {
+        condition: error?.condition,
+        description: error?.description,
+        info: error?.info as Readonly<Record<string, unknown>> | undefined,
+        retryable: false,
+      },
+    );
+    this.requested = requested;
+    this.outcome = outcome;
+    this.offeredOutcomes = offeredOutcomes;
+  }
+}
+
+/**
+ * Whether the peer's settling state confirms `requested`: the same outcome; for `rejected`, a
+ * peer error with another condition does not (a lock-lost answer to a reject). A settlement
+ * without state confirms (the peer adopted ours).
+ */
+export function confirmsOutcome(requested: SettlementState, outcome: DeliveryState | undefined): boolean {
+  if (outcome === undefined) return true;
+  if (outcome.type !== requested.type) return false;
+  if (outcome.type === "rejected" && requested.type === "rejected" && outcome.error !== undefined) {
+    return outcome.error.condition === requested.error?.condition;
+  }
+  return true;
 }

@@ -124,3 +124,13 @@ export class ErrorPolicy {
     return this.noRetry.has(error.condition) ? FAIL : RETRY;
   }
 }
+
+/**
+ * The decision of `policy` for `error`, also recorded on it (uamqp's `error.action`): for the
+ * recoveries of a client and the message retries of `SendClient`. @internal
+ */
+export function decide(policy: ErrorPolicy, error: AMQPError): ErrorAction {
+  const action = policy.actionFor(error);
+  error.recordAction(action);
+  return action;
+}

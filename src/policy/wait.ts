@@ -5,10 +5,12 @@
  * - {@link bounded}: a promise within a timeout (`ClientTimeout`) and a signal (`AMQPAbortError`);
  * - {@link deadline}: a signal that aborts at a timeout, for work that is itself cancelled by a
  *   signal (a queued delivery is taken back, not only given up on);
+ * - {@link within}: a promise within a timeout that ends it quietly (undefined) and a signal;
  * - {@link sleep} / {@link delay}: a delay a signal can cut short;
  * - {@link settleWithin}: a grace period for a promise that must not hold up a close.
  */
 import { AMQPAbortError, ClientTimeout } from "../errors/exceptions.js";
+import type { OptionNames } from "../util/options.js";
 
 /** Largest delay a Node timer supports (2^31 − 1 ms, about 24.8 days). */
 export const MAX_TIMER_MS = 2_147_483_647;
@@ -70,12 +72,24 @@ function race<T>(
   });
 }
 
-/** Options of {@link bounded}. */
-export interface BoundOptions {
-  /** Reject with {@link ClientTimeout} after this many ms (0 or undefined = no timeout). */
+/** A bound on one call: a timeout and an abort signal. */
+export interface WaitOptions {
+  /** Bound on the call (ms); 0 or unset = none. The call rejects with `ClientTimeout`. */
   readonly timeout?: number | undefined;
-  /** Reject with {@link AMQPAbortError} when it aborts. */
+  /** Stops the call: it rejects with an `AMQPAbortError`. */
   readonly signal?: AbortSignal | undefined;
+}
+export const WAIT_OPTIONS: OptionNames<WaitOptions> = { timeout: true, signal: true };
+
+/** A call that only an abort signal stops. */
+export interface SignalOptions {
+  /** Stops the call: it rejects with an `AMQPAbortError`. */
+  readonly signal?: AbortSignal | undefined;
+}
+export const SIGNAL_OPTIONS: OptionNames<SignalOptions> = { signal: true };
+
+/** Options of {@link bounded}: a timeout (0 or undefined = none) and a signal. */
+export interface BoundOptions extends WaitOptions {
   /** Names the operation in the timeout's message. */
   readonly what: string;
 }
@@ -180,6 +194,20 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export function delay(ms: number, signal: AbortSignal): Promise<void> {
   checkDelay(ms);
   return race<undefined>(undefined, ms, signal, { resolve: true }, true);
+}
+
+/**
+ * `promise`, or undefined once `ms` elapsed first (undefined: no limit), or a rejection with an
+ * {@link AMQPAbortError} when `signal` aborts (at once when it already has). The timer keeps the
+ * process alive: a receive call with a timeout resolves after it, whatever else runs.
+ * @internal
+ */
+export function within<T>(
+  promise: Promise<T>,
+  ms: number | undefined,
+  signal: AbortSignal | undefined,
+): Promise<T | undefined> {
+  return race(promise, ms, signal, { resolve: true }, true);
 }
 
 /** Resolves after `p` settles or `ms` elapse, whichever is first; never rejects. @internal */

@@ -33,7 +33,7 @@ function expectInvalid(url: string, reason: InvalidAddressReason): InvalidAddres
   return caught;
 }
 
-describe("Address parsing (scenario 39)", () => {
+describe("Address parsing", () => {
   it("splits and percent-decodes amqps://user%40x:p%2Fw@host:5671/q?x=1", () => {
     const a = new Address("amqps://user%40x:p%2Fw@host:5671/q?x=1");
     assert.equal(a.scheme, "amqps");
@@ -132,7 +132,7 @@ describe("Address parsing (scenario 39)", () => {
     assert.equal(Address.parse("amqp://user:@host/q").password, undefined);
   });
 
-  it("has no credentials without userinfo (scenario 40: SASL ANONYMOUS)", () => {
+  it("has no credentials without userinfo (SASL ANONYMOUS)", () => {
     const a = Address.parse("amqps://host/q");
     assert.equal(a.username, undefined);
     assert.equal(a.password, undefined);
@@ -234,7 +234,7 @@ describe("Address: bad addresses raise InvalidAddressError without the password"
     expectInvalid(`amqps://user:${SECRET}@host:56x/q`, "invalid-port");
   });
 
-  it("no path (scenario 40)", () => {
+  it("no path", () => {
     const e = expectInvalid(`amqps://user:${SECRET}@host:5671`, "no-path");
     assert.equal(e.message, 'Invalid address "amqps://user:***@host:5671": it has no path (the node name)');
     expectInvalid(`amqps://user:${SECRET}@host?x=1`, "no-path");

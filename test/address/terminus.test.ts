@@ -71,7 +71,7 @@ function compound8(code: string, count: number, body: string): string {
 const OFFSET_EXPR = "amqp.annotation.x-opt-offset > '-1'";
 const EH_NODE = "myhub/ConsumerGroups/$default/Partitions/0";
 
-describe("Source filters (scenario 37)", () => {
+describe("Source filters: uamqp's selector filter encoding", () => {
   it("encodes setFilter(expr) as {symbol STRING_FILTER → described(symbol STRING_FILTER, string expr)}", () => {
     const expr = "amqp.annotation.x-opt-offset > '@latest'";
     const s = Source.parse("amqps://ns.servicebus.windows.net/hub/ConsumerGroups/$default/Partitions/0");
@@ -132,7 +132,7 @@ describe("Source filters (scenario 37)", () => {
   });
 });
 
-describe("Source filters (scenario 38 and beyond uamqp)", () => {
+describe("Source filters: other descriptors and several filters (beyond uamqp)", () => {
   it("descriptor null encodes the plain string value", () => {
     const s = Source.node("q");
     s.setFilter("x > 1", { descriptor: null });

@@ -8,7 +8,8 @@ import { MessageReceiver, type MessageReceiverOptions } from "../../src/client/m
 import { MessageSender } from "../../src/client/message-sender.js";
 import { ReceiveClient } from "../../src/client/receive-client.js";
 import { Session } from "../../src/client/session.js";
-import { confirmsOutcome, MessageSettleFailed, SettleMode } from "../../src/client/settle-confirm.js";
+import { SettleMode } from "../../src/client/settle-confirm.js";
+import { confirmsOutcome, MessageSettleFailed } from "../../src/message/settlement.js";
 import { RcvSettleMode } from "../../src/engine/link.js";
 import { AMQPError } from "../../src/errors/amqp-error.js";
 import { AMQPConnectionError, LinkDetach } from "../../src/errors/exceptions.js";

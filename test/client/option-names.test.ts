@@ -12,7 +12,7 @@ import { Connection } from "../../src/client/connection.js";
 import { receiveMessage, receiveMessages, sendMessage } from "../../src/client/helpers.js";
 import { MessageReceiver } from "../../src/client/message-receiver.js";
 import { MessageSender } from "../../src/client/message-sender.js";
-import { MgmtOperation } from "../../src/client/mgmt-operation.js";
+import { MgmtOperation } from "../../src/management/mgmt-operation.js";
 import { ReceiveClient } from "../../src/client/receive-client.js";
 import { SendClient } from "../../src/client/send-client.js";
 import { Session } from "../../src/client/session.js";

@@ -1,6 +1,6 @@
 /**
- * Quirk 6 end to end: the non-accepted outcomes of a send (`released`, `modified`, `rejected`)
- * through the embedded broker. uamqp crashed on `modified` and treated `released` as an unknown
+ * The non-accepted outcomes of a send (`released`, `modified`, `rejected`), end to end through
+ * the embedded broker. uamqp crashed on `modified` and treated `released` as an unknown
  * error; here `released` and `modified` without `undeliverable-here` are retried by the error
  * policy, `modified` with `undeliverable-here` and rejections with a no-retry condition are not.
  */

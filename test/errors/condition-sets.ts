@@ -1,6 +1,6 @@
-/** Condition lists shared by the error and policy tests, copied from the spec (§10.3). */
+/** Condition lists shared by the error and policy tests, as uamqp's `ErrorPolicy` has them. */
 
-/** uamqp's `ErrorPolicy.no_retry` (spec §10.3). */
+/** uamqp's `ErrorPolicy.no_retry`. */
 export const UAMQP_NO_RETRY = [
   "amqp:decode-error",
   "amqp:link:message-size-exceeded",
@@ -24,7 +24,7 @@ export const UAMQP_NO_RETRY = [
   "amqp:session:window-violation",
 ];
 
-/** The conditions uamqp retries (spec §10.3), plus the transaction conditions uamqp did not know. */
+/** The conditions uamqp's `ErrorPolicy` retries, plus the transaction conditions uamqp did not know. */
 export const RETRYABLE = [
   "amqp:internal-error",
   "amqp:resource-locked",

@@ -9,7 +9,7 @@ import {
 } from "../../src/errors/index.js";
 import { RETRYABLE, UAMQP_NO_RETRY } from "./condition-sets.js";
 
-/** uamqp's `ErrorCodes` (spec §11.5), name → value. */
+/** uamqp's `ErrorCodes` enum (`uamqp.constants.ErrorCodes`), name → value. */
 const UAMQP_ERROR_CODES: Record<string, string> = {
   InternalServerError: "amqp:internal-error",
   IllegalState: "amqp:illegal-state",

@@ -258,7 +258,7 @@ describe("embedded broker with Python uamqp over TLS", { skip: peerSkip("uamqp")
       });
 
       // On the wire (as the broker stored it): int, long, string, boolean; bytes went as a string
-      // (uamqp 1.5.3's quirk, see the capabilities spec §14 #10).
+      // (uamqp 1.5.3 encodes Python `bytes` as an AMQP string, not as binary).
       const stored = events.filter(
         (e): e is Extract<BrokerEvent, { type: "message" }> => e.type === "message" && e.address === queue,
       );

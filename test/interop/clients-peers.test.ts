@@ -14,7 +14,7 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { Source, Target } from "../../src/address/index.js";
 import { ReceiverSettleMode, SenderSettleMode } from "../../src/client/link-states.js";
-import { MessageSettleFailed } from "../../src/client/settle-confirm.js";
+import { MessageSettleFailed } from "../../src/message/settlement.js";
 import { AMQPAbortError } from "../../src/errors/index.js";
 import { receiveMessage, sendMessage } from "../../src/client/helpers.js";
 import { ReceiveClient } from "../../src/client/receive-client.js";

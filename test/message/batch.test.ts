@@ -22,7 +22,7 @@ describe("BatchMessage", () => {
     assert.equal(new BatchMessage([]).maxMessageLength, 1048576);
   });
 
-  it("50 strings → one envelope of 50 Data sections, each a full message (scenario 14)", () => {
+  it("50 strings → one envelope of 50 Data sections, each a full message", () => {
     const items = Array.from({ length: 50 }, (_, i) => `Hello world ${i}`);
     const envelopes = new BatchMessage(items).gather();
     assert.equal(envelopes.length, 1);
@@ -52,13 +52,13 @@ describe("BatchMessage", () => {
     assert.deepEqual(wire.header, { durable: true, deliveryCount: 0 });
   });
 
-  it("throws MessageContentTooLarge when the items exceed 1 MiB without multiMessages (scenario 15)", () => {
+  it("throws MessageContentTooLarge when the items exceed 1 MiB without multiMessages", () => {
     const chunk = Buffer.alloc(100 * 1024, 1);
     const batch = new BatchMessage(Array.from({ length: 11 }, () => chunk));
     assert.throws(() => batch.gather(), MessageContentTooLarge);
   });
 
-  it("multiMessages splits in order, each envelope ≤ maxMessageLength (scenario 16)", () => {
+  it("multiMessages splits in order, each envelope ≤ maxMessageLength", () => {
     const items = Array.from({ length: 25 }, (_, i) => Buffer.alloc(100 * 1024, i));
     const envelopes = new BatchMessage(items, { multiMessages: true }).gather();
     assert.ok(envelopes.length > 1);
@@ -111,7 +111,7 @@ describe("BatchMessage", () => {
     assert.throws(() => batch.gather(), MessageContentTooLarge);
   });
 
-  it("batch applicationProperties go to inner messages that have none (scenario 17)", () => {
+  it("batch applicationProperties go to inner messages that have none", () => {
     const own = new Message({ body: "own", applicationProperties: { mine: 1 } });
     const none = new Message({ body: "none" });
     const emptyProps = new Message({ body: "empty", applicationProperties: {} });
@@ -127,7 +127,7 @@ describe("BatchMessage", () => {
     assert.equal(msgs[4]!.bodyType, "value");
   });
 
-  it("inner message sections survive the round trip (scenario 18)", () => {
+  it("inner message sections survive the round trip", () => {
     const m = new Message({
       body: ["p1", "p2"],
       header: { priority: 7 },

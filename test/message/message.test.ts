@@ -115,7 +115,7 @@ describe("body selection (uamqp rules)", () => {
   });
 });
 
-describe("golden encoding (spec §4.6, scenario 10)", () => {
+describe("golden encoding: uamqp's sample message (every section set), byte for byte", () => {
   const golden = new Message({
     body: "hello world",
     header: { durable: true },

@@ -17,7 +17,7 @@ describe("send state and gather()", () => {
     assert.equal(m.retries, 0);
     assert.deepEqual(m.gather(), [m]);
   });
-  it("re-queueing a completed message throws MessageAlreadySettled (scenario 12)", () => {
+  it("re-queueing a completed message throws MessageAlreadySettled", () => {
     const m = new Message({ body: "a" });
     const calls: unknown[] = [];
     m.onSendComplete = (result, error) => calls.push([result, error]);
@@ -62,7 +62,7 @@ describe("settlement hooks", () => {
       deliveryTag: Uint8Array.of(1),
     });
 
-  it("a local message has no settler: TypeError (scenario 32)", () => {
+  it("a local message has no settler: TypeError", () => {
     const m = new Message({ body: "a" });
     assert.throws(() => m.accept(), TypeError);
     assert.throws(() => m.reject(), TypeError);

@@ -8,6 +8,7 @@ import {
   computeBackoffMs,
   sleep,
 } from "../../src/policy/index.js";
+import { within } from "../../src/policy/wait.js";
 
 const ZERO = (): number => 0;
 const ALMOST_ONE = (): number => 0.999999999;
@@ -147,5 +148,41 @@ describe("sleep", () => {
     assert.throws(() => sleep(-1), RangeError);
     assert.throws(() => sleep(Number.NaN), RangeError);
     assert.throws(() => sleep(MAX_TIMER_MS + 1), RangeError);
+  });
+});
+
+describe("within", () => {
+  it("resolves with the promise when it settles first, and stops its timer", async () => {
+    const started = Date.now();
+    assert.equal(await within(Promise.resolve("done"), 60_000, undefined), "done");
+    assert.ok(Date.now() - started < 1000);
+  });
+
+  it("resolves undefined once the time is up", async () => {
+    const started = Date.now();
+    assert.equal(await within(new Promise<string>(() => undefined), 30, undefined), undefined);
+    assert.ok(Date.now() - started >= 25);
+  });
+
+  it("rejects with an AMQPAbortError when the signal aborts, at once when it already has", async () => {
+    const ac = new AbortController();
+    const p = within(new Promise<string>(() => undefined), 60_000, ac.signal);
+    ac.abort("stop");
+    await assert.rejects(p, (e: unknown) => e instanceof AMQPAbortError && e.cause === "stop");
+    await assert.rejects(
+      within(Promise.resolve(1), 60_000, AbortSignal.abort("gone")),
+      (e: unknown) => e instanceof AMQPAbortError && e.cause === "gone",
+    );
+  });
+
+  it("keeps the process alive until the time is up (a receive call waits out its timeout)", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const url = new URL("../../src/policy/wait.ts", import.meta.url).href;
+    const script = `import(${JSON.stringify(url)}).then((m) => { m.within(new Promise(() => {}), 200, undefined).then((v) => process.exit(v === undefined ? 3 : 4)); });`;
+    const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    assert.equal(r.status, 3, r.stderr);
   });
 });

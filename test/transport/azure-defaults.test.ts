@@ -1,5 +1,5 @@
 /**
- * Azure's transport defaults (scenarios 50, 51): `AmqpOverWebsocket` without a port means
+ * Azure's transport defaults: `AmqpOverWebsocket` without a port means
  * `wss://host:443/$servicebus/websocket/` with subprotocol `AMQPWSB10`; an HTTP proxy (even with
  * type `Amqp`) means `CONNECT host:443` (Basic auth when credentials are given), then WebSocket.
  *
@@ -179,182 +179,175 @@ async function connectAndEcho(auth: SASLAnonymous | SASLPlain): Promise<{ encryp
   return { encrypted: transport.encrypted };
 }
 
-describe(
-  "Azure transport defaults: WebSocket on 443, HTTP CONNECT proxy (scenarios 50, 51)",
-  { timeout: 60_000 },
-  () => {
+describe("Azure transport defaults: WebSocket on 443, HTTP CONNECT proxy", { timeout: 60_000 }, () => {
+  before(async () => {
+    certs = await within(getTestCertificates(), "test certificates", 60_000);
+  });
+
+  it("AmqpOverWebsocket without a port is wss on 443; Amqp is TLS on 5671; a proxy forces WebSocket on 443", () => {
+    const ws = new SASLAnonymous(HOST, { type: TransportType.AmqpOverWebsocket });
+    assert.equal(ws.webSocket, true);
+    assert.equal(ws.tls, true);
+    assert.equal(ws.port, 443);
+    const amqp = new SASLAnonymous(HOST, { type: TransportType.Amqp });
+    assert.equal(amqp.webSocket, false);
+    assert.equal(amqp.port, 5671);
+    const proxied = new SASLAnonymous(HOST, {
+      type: TransportType.Amqp,
+      proxy: { host: "127.0.0.1", port: 3128 },
+    });
+    assert.equal(proxied.webSocket, true);
+    assert.equal(proxied.tls, true);
+    assert.equal(proxied.port, 443);
+  });
+
+  it("AmqpOverWebsocket through a proxy: CONNECT host:443 with Basic auth, TLS with SNI host, GET /$servicebus/websocket/ offering AMQPWSB10", async () => {
+    const proxy = await capturingProxy();
+    const server = await wsServer(true);
+    proxy.upstreamPort = server.port;
+    const auth = new SASLAnonymous(HOST, {
+      type: TransportType.AmqpOverWebsocket,
+      proxy: { host: "127.0.0.1", port: proxy.port, username: PROXY_USER, password: PROXY_PASSWORD },
+      ...trustTestCa(),
+    });
+    const { encrypted } = await connectAndEcho(auth);
+    assert.equal(encrypted, true);
+
+    assert.equal(proxy.tunnels.length, 1);
+    const tunnel = proxy.tunnels[0]!;
+    assert.equal(tunnel.method, "CONNECT");
+    assert.equal(tunnel.target, "myns.example.net:443");
+    assert.equal(tunnel.headers.host, "myns.example.net:443");
+    assert.equal(tunnel.headers["proxy-authorization"], PROXY_AUTHORIZATION);
+    // TLS from the first byte of the tunnel: a handshake record holding a ClientHello for HOST.
+    assert.equal(tunnel.sent[0], 0x16, "TLS handshake record");
+    assert.equal(tunnel.sent[5], 0x01, "ClientHello");
+    assert.equal(clientHelloSni(tunnel.sent), HOST);
+
+    assert.equal(server.upgrades.length, 1);
+    const upgrade = server.upgrades[0]!;
+    assert.equal(upgrade.servername, HOST);
+    assert.equal(upgrade.url, PATH);
+    assert.equal(upgrade.headers["sec-websocket-protocol"], "AMQPWSB10");
+    assert.equal(upgrade.headers.host, HOST);
+  });
+
+  it("type Amqp with a proxy still tunnels to host:443 and speaks wss", async () => {
+    const proxy = await capturingProxy();
+    const server = await wsServer(true);
+    proxy.upstreamPort = server.port;
+    const auth = new SASLPlain(HOST, "sas-key-name", "sas-key", {
+      type: TransportType.Amqp,
+      proxy: { host: "127.0.0.1", port: proxy.port, username: PROXY_USER, password: PROXY_PASSWORD },
+      ...trustTestCa(),
+    });
+    const { encrypted } = await connectAndEcho(auth);
+    assert.equal(encrypted, true);
+
+    assert.deepEqual(
+      proxy.tunnels.map((t) => [t.method, t.target, t.headers["proxy-authorization"]]),
+      [["CONNECT", "myns.example.net:443", PROXY_AUTHORIZATION]],
+    );
+    assert.equal(clientHelloSni(proxy.tunnels[0]!.sent), HOST);
+    assert.deepEqual(
+      server.upgrades.map((u) => [u.servername, u.url, u.headers["sec-websocket-protocol"]]),
+      [[HOST, PATH, "AMQPWSB10"]],
+    );
+  });
+
+  it("without TLS and without proxy credentials: CONNECT host:80, no Proxy-Authorization, then the plain upgrade request", async () => {
+    const proxy = await capturingProxy();
+    const server = await wsServer(false);
+    proxy.upstreamPort = server.port;
+    const auth = new SASLAnonymous(HOST, {
+      type: TransportType.AmqpOverWebsocket,
+      tls: false,
+      proxy: { host: "127.0.0.1", port: proxy.port },
+    });
+    const { encrypted } = await connectAndEcho(auth);
+    assert.equal(encrypted, false);
+
+    assert.equal(proxy.tunnels.length, 1);
+    const tunnel = proxy.tunnels[0]!;
+    assert.equal(tunnel.target, "myns.example.net:80");
+    assert.equal(tunnel.headers["proxy-authorization"], undefined);
+    const end = tunnel.sent.indexOf("\r\n\r\n");
+    assert.ok(end > 0, "the upgrade request went through the tunnel");
+    const [requestLine, ...headerLines] = tunnel.sent.subarray(0, end).toString("latin1").split("\r\n");
+    assert.equal(requestLine, "GET /$servicebus/websocket/ HTTP/1.1");
+    const headers = new Map(
+      headerLines.map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]),
+    );
+    assert.equal(headers.get("sec-websocket-protocol"), "AMQPWSB10");
+    assert.equal(headers.get("upgrade"), "websocket");
+    assert.equal(headers.get("host"), HOST);
+  });
+
+  describe("SendClient over wss through the proxy, to the embedded broker", () => {
+    let broker: Broker;
     before(async () => {
-      certs = await within(getTestCertificates(), "test certificates", 60_000);
-    });
-
-    it("AmqpOverWebsocket without a port is wss on 443; Amqp is TLS on 5671; a proxy forces WebSocket on 443", () => {
-      const ws = new SASLAnonymous(HOST, { type: TransportType.AmqpOverWebsocket });
-      assert.equal(ws.webSocket, true);
-      assert.equal(ws.tls, true);
-      assert.equal(ws.port, 443);
-      const amqp = new SASLAnonymous(HOST, { type: TransportType.Amqp });
-      assert.equal(amqp.webSocket, false);
-      assert.equal(amqp.port, 5671);
-      const proxied = new SASLAnonymous(HOST, {
-        type: TransportType.Amqp,
-        proxy: { host: "127.0.0.1", port: 3128 },
+      broker = await Broker.start({
+        tls: { cert: certs.serverCert, key: certs.serverKey },
+        webSocket: { tls: true, path: PATH },
       });
-      assert.equal(proxied.webSocket, true);
-      assert.equal(proxied.tls, true);
-      assert.equal(proxied.port, 443);
+    });
+    after(async () => {
+      await broker.close();
     });
 
-    it("AmqpOverWebsocket through a proxy: CONNECT host:443 with Basic auth, TLS with SNI host, GET /$servicebus/websocket/ offering AMQPWSB10 (scenario 50)", async () => {
+    /** Sends one message to `address` on HOST (amqps://, no port); the proxy relays to the broker. */
+    async function sendThroughProxy(
+      address: string,
+      options: ConstructorParameters<typeof SendClient>[1],
+    ): Promise<void> {
+      const client = new SendClient(`amqps://${HOST}/${address}`, {
+        reconnect: false,
+        openTimeout: 10_000,
+        ...options,
+      });
+      cleanup.push(() => client.close());
+      client.queueMessage(new Message({ body: "over wss" }));
+      assert.deepEqual(await within(client.sendAllMessages(), "sendAllMessages"), [
+        MessageState.SendComplete,
+      ]);
+      assert.equal(broker.stats(address).messageCount, 1);
+    }
+
+    async function proxyToBroker(): Promise<CapturingProxy> {
       const proxy = await capturingProxy();
-      const server = await wsServer(true);
-      proxy.upstreamPort = server.port;
-      const auth = new SASLAnonymous(HOST, {
-        type: TransportType.AmqpOverWebsocket,
-        proxy: { host: "127.0.0.1", port: proxy.port, username: PROXY_USER, password: PROXY_PASSWORD },
-        ...trustTestCa(),
+      assert.ok(broker.wsPort !== undefined);
+      proxy.upstreamPort = broker.wsPort;
+      return proxy;
+    }
+
+    it("with an auth of type AmqpOverWebsocket and no port: CONNECT host:443, SNI host, the message arrives", async () => {
+      const proxy = await proxyToBroker();
+      await sendThroughProxy("azure-auth-q", {
+        auth: new SASLAnonymous(HOST, {
+          type: TransportType.AmqpOverWebsocket,
+          proxy: { host: "127.0.0.1", port: proxy.port, username: PROXY_USER, password: PROXY_PASSWORD },
+          ...trustTestCa(),
+        }),
       });
-      const { encrypted } = await connectAndEcho(auth);
-      assert.equal(encrypted, true);
-
-      assert.equal(proxy.tunnels.length, 1);
-      const tunnel = proxy.tunnels[0]!;
-      assert.equal(tunnel.method, "CONNECT");
-      assert.equal(tunnel.target, "myns.example.net:443");
-      assert.equal(tunnel.headers.host, "myns.example.net:443");
-      assert.equal(tunnel.headers["proxy-authorization"], PROXY_AUTHORIZATION);
-      // TLS from the first byte of the tunnel: a handshake record holding a ClientHello for HOST.
-      assert.equal(tunnel.sent[0], 0x16, "TLS handshake record");
-      assert.equal(tunnel.sent[5], 0x01, "ClientHello");
-      assert.equal(clientHelloSni(tunnel.sent), HOST);
-
-      assert.equal(server.upgrades.length, 1);
-      const upgrade = server.upgrades[0]!;
-      assert.equal(upgrade.servername, HOST);
-      assert.equal(upgrade.url, PATH);
-      assert.equal(upgrade.headers["sec-websocket-protocol"], "AMQPWSB10");
-      assert.equal(upgrade.headers.host, HOST);
-    });
-
-    it("type Amqp with a proxy still tunnels to host:443 and speaks wss (scenario 51)", async () => {
-      const proxy = await capturingProxy();
-      const server = await wsServer(true);
-      proxy.upstreamPort = server.port;
-      const auth = new SASLPlain(HOST, "sas-key-name", "sas-key", {
-        type: TransportType.Amqp,
-        proxy: { host: "127.0.0.1", port: proxy.port, username: PROXY_USER, password: PROXY_PASSWORD },
-        ...trustTestCa(),
-      });
-      const { encrypted } = await connectAndEcho(auth);
-      assert.equal(encrypted, true);
-
       assert.deepEqual(
-        proxy.tunnels.map((t) => [t.method, t.target, t.headers["proxy-authorization"]]),
-        [["CONNECT", "myns.example.net:443", PROXY_AUTHORIZATION]],
+        proxy.tunnels.map((t) => [t.target, t.headers["proxy-authorization"], clientHelloSni(t.sent)]),
+        [["myns.example.net:443", PROXY_AUTHORIZATION, HOST]],
       );
-      assert.equal(clientHelloSni(proxy.tunnels[0]!.sent), HOST);
+    });
+
+    it("with transport options {type: AmqpOverWebsocket, proxy} on an amqps:// URL without a port: CONNECT host:443", async () => {
+      const proxy = await proxyToBroker();
+      await sendThroughProxy("azure-transport-q", {
+        transport: {
+          type: TransportType.AmqpOverWebsocket,
+          proxy: { host: "127.0.0.1", port: proxy.port },
+          ...trustTestCa(),
+        },
+      });
       assert.deepEqual(
-        server.upgrades.map((u) => [u.servername, u.url, u.headers["sec-websocket-protocol"]]),
-        [[HOST, PATH, "AMQPWSB10"]],
+        proxy.tunnels.map((t) => [t.target, clientHelloSni(t.sent)]),
+        [["myns.example.net:443", HOST]],
       );
     });
-
-    it("without TLS and without proxy credentials: CONNECT host:80, no Proxy-Authorization, then the plain upgrade request", async () => {
-      const proxy = await capturingProxy();
-      const server = await wsServer(false);
-      proxy.upstreamPort = server.port;
-      const auth = new SASLAnonymous(HOST, {
-        type: TransportType.AmqpOverWebsocket,
-        tls: false,
-        proxy: { host: "127.0.0.1", port: proxy.port },
-      });
-      const { encrypted } = await connectAndEcho(auth);
-      assert.equal(encrypted, false);
-
-      assert.equal(proxy.tunnels.length, 1);
-      const tunnel = proxy.tunnels[0]!;
-      assert.equal(tunnel.target, "myns.example.net:80");
-      assert.equal(tunnel.headers["proxy-authorization"], undefined);
-      const end = tunnel.sent.indexOf("\r\n\r\n");
-      assert.ok(end > 0, "the upgrade request went through the tunnel");
-      const [requestLine, ...headerLines] = tunnel.sent.subarray(0, end).toString("latin1").split("\r\n");
-      assert.equal(requestLine, "GET /$servicebus/websocket/ HTTP/1.1");
-      const headers = new Map(
-        headerLines.map((l) => [
-          l.slice(0, l.indexOf(":")).toLowerCase(),
-          l.slice(l.indexOf(":") + 1).trim(),
-        ]),
-      );
-      assert.equal(headers.get("sec-websocket-protocol"), "AMQPWSB10");
-      assert.equal(headers.get("upgrade"), "websocket");
-      assert.equal(headers.get("host"), HOST);
-    });
-
-    describe("SendClient over wss through the proxy, to the embedded broker", () => {
-      let broker: Broker;
-      before(async () => {
-        broker = await Broker.start({
-          tls: { cert: certs.serverCert, key: certs.serverKey },
-          webSocket: { tls: true, path: PATH },
-        });
-      });
-      after(async () => {
-        await broker.close();
-      });
-
-      /** Sends one message to `address` on HOST (amqps://, no port); the proxy relays to the broker. */
-      async function sendThroughProxy(
-        address: string,
-        options: ConstructorParameters<typeof SendClient>[1],
-      ): Promise<void> {
-        const client = new SendClient(`amqps://${HOST}/${address}`, {
-          reconnect: false,
-          openTimeout: 10_000,
-          ...options,
-        });
-        cleanup.push(() => client.close());
-        client.queueMessage(new Message({ body: "over wss" }));
-        assert.deepEqual(await within(client.sendAllMessages(), "sendAllMessages"), [
-          MessageState.SendComplete,
-        ]);
-        assert.equal(broker.stats(address).messageCount, 1);
-      }
-
-      async function proxyToBroker(): Promise<CapturingProxy> {
-        const proxy = await capturingProxy();
-        assert.ok(broker.wsPort !== undefined);
-        proxy.upstreamPort = broker.wsPort;
-        return proxy;
-      }
-
-      it("with an auth of type AmqpOverWebsocket and no port: CONNECT host:443, SNI host, the message arrives", async () => {
-        const proxy = await proxyToBroker();
-        await sendThroughProxy("azure-auth-q", {
-          auth: new SASLAnonymous(HOST, {
-            type: TransportType.AmqpOverWebsocket,
-            proxy: { host: "127.0.0.1", port: proxy.port, username: PROXY_USER, password: PROXY_PASSWORD },
-            ...trustTestCa(),
-          }),
-        });
-        assert.deepEqual(
-          proxy.tunnels.map((t) => [t.target, t.headers["proxy-authorization"], clientHelloSni(t.sent)]),
-          [["myns.example.net:443", PROXY_AUTHORIZATION, HOST]],
-        );
-      });
-
-      it("with transport options {type: AmqpOverWebsocket, proxy} on an amqps:// URL without a port: CONNECT host:443", async () => {
-        const proxy = await proxyToBroker();
-        await sendThroughProxy("azure-transport-q", {
-          transport: {
-            type: TransportType.AmqpOverWebsocket,
-            proxy: { host: "127.0.0.1", port: proxy.port },
-            ...trustTestCa(),
-          },
-        });
-        assert.deepEqual(
-          proxy.tunnels.map((t) => [t.target, clientHelloSni(t.sent)]),
-          [["myns.example.net:443", HOST]],
-        );
-      });
-    });
-  },
-);
+  });
+});

@@ -22,10 +22,9 @@ import {
   TokenExpired,
 } from "../errors/exceptions.js";
 import { Message } from "../message/message.js";
-import { MAX_TIMER_MS, bounded, delay } from "../policy/wait.js";
+import { MAX_TIMER_MS, abortError, bounded, delay, type WaitOptions } from "../policy/wait.js";
 import { getLogger } from "../util/log.js";
-import type { Connection } from "./connection.js";
-import { RequestResponseLink, isSuccess, responseStatus } from "./request-response.js";
+import { RequestResponseLink, isSuccess, responseStatus, type RequestSession } from "./request-response.js";
 
 /** The node tokens are put to. */
 export const CBS_NODE = "$cbs";
@@ -47,6 +46,33 @@ const MAX_PACE_MS = 30_000;
  */
 export function refreshPaceMs(remaining: number, backoff: number): number {
   return Math.max(backoff, Math.min(MAX_PACE_MS, Math.max(MIN_PACE_MS, remaining / 4)));
+}
+
+/** What the authenticator needs of its connection (the client's `Connection` is one). */
+export interface CBSConnection {
+  /** Begins a session for the `$cbs` link pair (a new one when the last pair died). */
+  createSession(): RequestSession;
+}
+
+/** A connection as what waits for its token sees it (the client's `Connection` is one). */
+export interface TokenConnection {
+  /** Whether the connection authenticates with a token over CBS. */
+  readonly usesTokenAuth: boolean;
+  /** Resolves once the connection is open and, with a token auth, its token is in force. */
+  open(): Promise<void>;
+}
+
+/**
+ * With a token auth, a node accepts links (data links, management links) only once the token is in
+ * force: waits for `connection`'s open, within `wait`. At once otherwise.
+ * @throws the open's errors; `ClientTimeout` after `wait.timeout`; `AMQPAbortError` (at once for
+ *   an aborted signal, without starting the open).
+ * @internal
+ */
+export async function tokenInForce(connection: TokenConnection, wait: WaitOptions): Promise<void> {
+  if (!connection.usesTokenAuth) return;
+  if (wait.signal?.aborted === true) throw abortError(wait.signal);
+  await bounded(connection.open(), { ...wait, what: "authorization" });
 }
 
 /** Where the token authentication of a connection is. */
@@ -105,7 +131,7 @@ function iso(ms: number): string {
 export class CBSAuthenticator {
   /** The token auth of the connection. */
   readonly auth: CBSAuth;
-  readonly #connection: Connection;
+  readonly #connection: CBSConnection;
   #link: RequestResponseLink | undefined;
   #linkOpen: Promise<void> | undefined;
   #status: CBSStatus = "idle";
@@ -128,7 +154,7 @@ export class CBSAuthenticator {
   /** Aborted when the connection is gone. */
   readonly #stop = new AbortController();
 
-  constructor(connection: Connection, auth: CBSAuth) {
+  constructor(connection: CBSConnection, auth: CBSAuth) {
     this.#connection = connection;
     this.auth = auth;
   }

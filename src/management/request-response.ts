@@ -6,7 +6,8 @@
  * to its request. Any number of requests may be in flight at once.
  *
  * The one implementation of the pattern: the CBS put-token (cbs-authenticator.ts) and management
- * requests (mgmt-operation.ts) both run on it.
+ * requests (mgmt-operation.ts) both run on it. The links come from a {@link RequestSession} (the
+ * client's `Session` is one), so this layer needs nothing of the client.
  */
 import { randomUUID } from "node:crypto";
 import { AMQPError } from "../errors/amqp-error.js";
@@ -15,12 +16,49 @@ import type { ApplicationProperties } from "../message/annotations.js";
 import type { MessageBody } from "../message/body.js";
 import { Message } from "../message/message.js";
 import { MessageSendResult } from "../message/send-result.js";
-import { bounded } from "../policy/wait.js";
+import { bounded, type WaitOptions } from "../policy/wait.js";
 import { deferred, type Deferred } from "../util/deferred.js";
-import type { WaitOptions } from "./client-options.js";
-import { MessageReceiver } from "./message-receiver.js";
-import { MessageSender } from "./message-sender.js";
-import type { Session } from "./session.js";
+
+/** One link of a request/response pair, as the pair uses it (the client's `MessageReceiver` is one). */
+export interface PairLink {
+  /** Why the link ended, if it did (sticky). */
+  readonly error: AMQPError | undefined;
+  /** Resolves when the peer attached the link. @throws its refusal, `ClientTimeout`, `AMQPAbortError`. */
+  open(options?: WaitOptions): Promise<void>;
+  /** Detaches the link. Never rejects. */
+  close(): Promise<void>;
+}
+
+/** The sending link of a pair (the client's `MessageSender` is one). */
+export interface RequestSender extends PairLink {
+  /** Sends `message`; resolves with how the transfer ended (a delivery failure does not reject). */
+  send(
+    message: Message,
+    options?: { readonly signal?: AbortSignal | undefined },
+  ): Promise<{ readonly result: MessageSendResult; readonly error?: AMQPError | undefined }>;
+}
+
+/** The links a {@link RequestSession} attaches for a pair, and what they report. */
+export interface RequestPairSpec {
+  /** The node: the sender's target and the receiver's source. */
+  readonly node: string;
+  /** The receiver's own address (its target): the `reply-to` of every request. */
+  readonly replyTo: string;
+  /** The sender's link name. */
+  readonly senderName: string;
+  /** The receiver's link name. */
+  readonly receiverName: string;
+  /** Called for each message the receiver gets. */
+  readonly onResponse: (message: Message) => void;
+  /** Called when either link is detached (by the peer, or because its session or connection ended). */
+  readonly onDetached: (error: AMQPError | undefined, link: "sender" | "receiver") => void;
+}
+
+/** What a request/response pair needs of its session: its two links. */
+export interface RequestSession {
+  /** Attaches the sender and the receiver of `spec` now (the ATTACHes are pipelined). @internal */
+  attachRequestPair(spec: RequestPairSpec): { readonly sender: RequestSender; readonly receiver: PairLink };
+}
 
 /** The message-id (and expected correlation-id) of a request, as a map key. */
 function idKey(id: unknown): string | undefined {
@@ -80,8 +118,8 @@ export class RequestResponseLink {
   readonly node: string;
   /** Our receiver's address: the `reply-to` of every request. */
   readonly replyTo: string;
-  readonly #sender: MessageSender;
-  readonly #receiver: MessageReceiver;
+  readonly #sender: RequestSender;
+  readonly #receiver: PairLink;
   readonly #pending = new Map<string, Deferred<Message>>();
   #nextId = 0;
   /** Why the pair is dead (sticky). */
@@ -92,23 +130,24 @@ export class RequestResponseLink {
    * Attaches the pair on `session` now (the ATTACHes are pipelined); {@link open} waits for them.
    * @param node - the node's address, e.g. `$management`
    */
-  constructor(session: Session, node: string) {
+  constructor(session: RequestSession, node: string) {
     this.node = node;
     const suffix = randomUUID();
     this.replyTo = `${node}-reply-${suffix}`;
-    this.#sender = new MessageSender(session, node, node, { name: `${node}-sender-${suffix}` });
-    this.#receiver = new MessageReceiver(session, node, this.replyTo, {
-      name: `${node}-receiver-${suffix}`,
-      onMessageReceived: (m) => {
+    const { sender, receiver } = session.attachRequestPair({
+      node,
+      replyTo: this.replyTo,
+      senderName: `${node}-sender-${suffix}`,
+      receiverName: `${node}-receiver-${suffix}`,
+      onResponse: (m) => {
         this.#onResponse(m);
       },
+      onDetached: (error, link) => {
+        this.#die(error, link);
+      },
     });
-    this.#sender.onDetached = (error) => {
-      this.#die(error, "sender");
-    };
-    this.#receiver.onDetached = (error) => {
-      this.#die(error, "receiver");
-    };
+    this.#sender = sender;
+    this.#receiver = receiver;
   }
 
   /** Why the pair is dead, if it is. */

@@ -8,26 +8,84 @@
  */
 import { AMQPError } from "../errors/amqp-error.js";
 import { AMQPConnectionError } from "../errors/exceptions.js";
-import { bounded } from "../policy/wait.js";
 import type { Message } from "../message/message.js";
-import {
-  EXECUTE_OPTIONS,
-  MGMT_OPERATION_OPTIONS,
-  checkOptions,
-  type ExecuteOptions,
-  type MgmtOperationOptions,
-  type MgmtStatusOptions,
-} from "./client-options.js";
-import { RequestResponseLink, isSuccess, responseStatus } from "./request-response.js";
-import type { Session } from "./session.js";
+import { WAIT_OPTIONS, bounded, type WaitOptions } from "../policy/wait.js";
+import { checkOptions, type OptionNames } from "../util/options.js";
+import { tokenInForce, type TokenConnection } from "./cbs-authenticator.js";
+import { RequestResponseLink, isSuccess, responseStatus, type RequestSession } from "./request-response.js";
 
-export type { ExecuteOptions, MgmtOperationOptions, MgmtRequestOptions } from "./client-options.js";
+/** How the status of a management reply is read, and what a status other than 2xx does. */
+export interface MgmtStatusOptions {
+  /**
+   * Application property (or properties, tried in order) of the reply's status code (uamqp's
+   * `status_code_field`). @defaultValue `"statusCode"`, else `"status-code"` (Service Bus and Event
+   * Hubs spell it differently)
+   */
+  readonly statusCodeField?: string | readonly string[] | undefined;
+  /**
+   * Application property (or properties, tried in order) of the reply's status description
+   * (uamqp's `description_fields`). @defaultValue `"statusDescription"`, else `"status-description"`
+   */
+  readonly descriptionFields?: string | readonly string[] | undefined;
+  /**
+   * Reject a reply whose status is not 2xx with an `ErrorResponse`; `false` resolves with it
+   * instead (uamqp's behaviour, which only logged it). @defaultValue true
+   */
+  readonly throwOnErrorStatus?: boolean | undefined;
+}
+const MGMT_STATUS_OPTIONS: OptionNames<MgmtStatusOptions> = {
+  statusCodeField: true,
+  descriptionFields: true,
+  throwOnErrorStatus: true,
+};
+
+/** Options of a `MgmtOperation` (uamqp's `MgmtOperation` kwargs). */
+export interface MgmtOperationOptions extends MgmtStatusOptions {
+  /** The management node. @defaultValue "$management" */
+  readonly target?: string | undefined;
+}
+const MGMT_OPERATION_OPTIONS: OptionNames<MgmtOperationOptions> = {
+  ...MGMT_STATUS_OPTIONS,
+  target: true,
+};
+
+/**
+ * Options of `MgmtOperation.execute()`: `timeout` (ms) bounds the wait for the reply (uamqp's
+ * `timeout`, 0 = none), `signal` stops it.
+ */
+export type ExecuteOptions = WaitOptions;
+const EXECUTE_OPTIONS: OptionNames<ExecuteOptions> = WAIT_OPTIONS;
+
+/** Options of `Session.mgmtRequest()` and `AMQPClient.mgmtRequest()` (uamqp's `mgmt_request` kwargs). */
+export interface MgmtRequestOptions extends MgmtStatusOptions, WaitOptions {
+  /** The request's `type` application property (uamqp's `op_type`). @defaultValue "empty" */
+  readonly opType?: string | undefined;
+  /** The management node. @defaultValue "$management" */
+  readonly node?: string | undefined;
+}
+/** @internal */
+export const MGMT_REQUEST_OPTIONS: OptionNames<MgmtRequestOptions> = {
+  ...MGMT_STATUS_OPTIONS,
+  ...WAIT_OPTIONS,
+  opType: true,
+  node: true,
+};
+
+/**
+ * What a {@link MgmtOperation} needs of its session (the client's `Session` is one): its link
+ * pairs, and its connection, whose token (with a token auth) must be in force before the
+ * management node accepts the links.
+ */
+export interface ManagementSession extends RequestSession {
+  /** The session's connection. */
+  readonly connection: TokenConnection;
+}
 
 /** The default management node. */
 export const MANAGEMENT_NODE = "$management";
 
 /** `type` of a request when none is given (uamqp's `op_type` default). */
-export const DEFAULT_OP_TYPE = "empty";
+const DEFAULT_OP_TYPE = "empty";
 
 /** Where replies carry their status when the caller names no field: Service Bus's, then Azure CBS/Event Hubs'. */
 const DEFAULT_STATUS_CODE_FIELDS = ["statusCode", "status-code"] as const;
@@ -107,9 +165,8 @@ function fieldList(
 /**
  * Sends one management request on `link` and reads its reply: the one path of `MgmtOperation`,
  * `Session.mgmtRequest` and `AMQPClient.mgmtRequest`.
- * @internal
  */
-export async function executeRequest(
+async function executeRequest(
   link: RequestResponseLink,
   operation: string,
   opType: string | undefined,
@@ -138,9 +195,9 @@ export async function executeRequest(
 
 /**
  * Attaches a link pair for management requests and wraps a refusal in uamqp's error
- * (`AMQPConnectionError`: "Failed to open mgmt link"). @internal
+ * (`AMQPConnectionError`: "Failed to open mgmt link").
  */
-export async function openManagementLink(link: RequestResponseLink, options: ExecuteOptions): Promise<void> {
+async function openManagementLink(link: RequestResponseLink, options: ExecuteOptions): Promise<void> {
   try {
     await link.open(options);
   } catch (e) {
@@ -149,6 +206,50 @@ export async function openManagementLink(link: RequestResponseLink, options: Exe
       cause: link.error,
       retryable: link.error.retryable,
     });
+  }
+}
+
+/**
+ * The management link pairs of a session, one per node, each kept while usable (uamqp caches one
+ * per node too): the path of `Session.mgmtRequest` and `AMQPClient.mgmtRequest`.
+ * @internal
+ */
+export class ManagementLinks {
+  readonly #session: ManagementSession;
+  readonly #pairs = new Map<string, { readonly link: RequestResponseLink; readonly opened: Promise<void> }>();
+
+  constructor(session: ManagementSession) {
+    this.#session = session;
+  }
+
+  /**
+   * Sends a management request to `options.node` (default `$management`) on its link pair, made
+   * when there is none or the last one failed. The caller checked the option names.
+   */
+  async request(message: Message, operation: string, options: MgmtRequestOptions): Promise<MgmtResponse> {
+    const { opType, node = MANAGEMENT_NODE, timeout, signal, ...status } = options;
+    const wait = { timeout, signal };
+    await tokenInForce(this.#session.connection, wait);
+    const pair = this.#pair(node);
+    await bounded(pair.opened, { ...wait, what: `management link to ${node}` });
+    return executeRequest(pair.link, operation, opType ?? DEFAULT_OP_TYPE, message, { ...status, ...wait });
+  }
+
+  /** The link pair to `node`: the cached one while usable, else a new one. */
+  #pair(node: string): { readonly link: RequestResponseLink; readonly opened: Promise<void> } {
+    const cached = this.#pairs.get(node);
+    if (cached?.link.usable === true) return cached;
+    const link = new RequestResponseLink(this.#session, node);
+    const opened = openManagementLink(link, {});
+    opened.catch(() => undefined);
+    const entry = { link, opened };
+    this.#pairs.set(node, entry);
+    return entry;
+  }
+
+  /** Forgets the pairs (their session ended). */
+  clear(): void {
+    this.#pairs.clear();
   }
 }
 
@@ -168,9 +269,9 @@ export async function openManagementLink(link: RequestResponseLink, options: Exe
  * await mgmt.close();
  * ```
  */
-export class MgmtOperation implements AsyncDisposable {
+export class MgmtOperation<S extends ManagementSession = ManagementSession> implements AsyncDisposable {
   /** The session the links are on. */
-  readonly session: Session;
+  readonly session: S;
   /** The management node. */
   readonly target: string;
   readonly #status: MgmtStatusOptions;
@@ -185,7 +286,7 @@ export class MgmtOperation implements AsyncDisposable {
    * accepted the token: the management node wants it); the first `execute` waits for it.
    * @throws {TypeError} for an unknown option.
    */
-  constructor(session: Session, options: MgmtOperationOptions = {}) {
+  constructor(session: S, options: MgmtOperationOptions = {}) {
     checkOptions(options, MGMT_OPERATION_OPTIONS, "MgmtOperation");
     const { target, ...status } = options;
     this.session = session;
@@ -198,8 +299,7 @@ export class MgmtOperation implements AsyncDisposable {
   }
 
   async #attach(): Promise<RequestResponseLink> {
-    const connection = this.session.connection;
-    if (connection.usesTokenAuth) await connection.open();
+    await tokenInForce(this.session.connection, {});
     if (this.#closed) throw new AMQPConnectionError("the MgmtOperation was closed", { retryable: false });
     const link = new RequestResponseLink(this.session, this.target);
     this.#link = link;
