@@ -274,7 +274,8 @@ function attachConsumer(owner: AttachOwner, attach: AttachFields, session: AmqpS
     session,
     linkName: attach.name,
     targetAddress: addressText(target?.address),
-    queue: new Queue(ctx.queueHost, `${b.address}/reply/${attach.name}`, true),
+    // Its locks do not expire: a response redelivered to the same link would only repeat itself.
+    queue: new Queue(ctx.queueHost, `${b.address}/reply/${attach.name}`, true, { lockDuration: 0 }),
   };
   owner.addReplyLink(reply);
   const record = startConsumer(owner, link, reply.queue, b.address);

@@ -53,6 +53,7 @@ export class Broker implements AsyncDisposable {
   readonly #options: BrokerOptions;
   readonly #settings: BrokerSettings;
   readonly #sasl: BrokerSaslPolicy;
+  readonly #keepAliveInitialDelayMs: number;
   readonly #ctx: BrokerContext;
   readonly #queues: QueueRegistry;
   readonly #serviceBus: ServiceBusNamespace;
@@ -72,6 +73,13 @@ export class Broker implements AsyncDisposable {
     this.#options = options;
     this.#sasl = new BrokerSaslPolicy(options);
     const limits = options.limits ?? {};
+    const keepAlive = limits.keepAliveInitialDelayMs ?? BROKER_DEFAULTS.limits.keepAliveInitialDelayMs;
+    if (!Number.isInteger(keepAlive) || keepAlive < 0) {
+      throw new BrokerError(
+        `limits.keepAliveInitialDelayMs must be a whole number of ms >= 0, got ${keepAlive}`,
+      );
+    }
+    this.#keepAliveInitialDelayMs = keepAlive;
     this.#serviceBus = new ServiceBusNamespace(options);
     this.#queues = new QueueRegistry(
       options,
@@ -104,7 +112,8 @@ export class Broker implements AsyncDisposable {
 
   /**
    * Starts a broker listening on the configured ports (0 = any free port).
-   * @throws {BrokerError} `port: null` with neither `tls` nor `webSocket`; `webSocket.tls` without `tls`; `sasl` options that offer ANONYMOUS (or no SASL)
+   * @throws {BrokerError} `port: null` with neither `tls` nor `webSocket`; `webSocket.tls` without `tls`; a negative
+   *   `limits.keepAliveInitialDelayMs`; `sasl` options that offer ANONYMOUS (or no SASL)
    *   next to configured users without `allowAnonymous`, or MSSBCBS there while `$cbs` verifies no
    *   token; a malformed `authorization` rule, or one naming users or key names the broker cannot
    *   verify (no `sasl.users`, no `cbs.keys`); a `TransportError` (code `AMQP_TRANSPORT`,
@@ -173,17 +182,21 @@ export class Broker implements AsyncDisposable {
     if (o.port === null && !o.tls && !o.webSocket) {
       throw new BrokerError("port: null (no plain listener) needs the tls or webSocket option");
     }
+    const keepAliveInitialDelayMs = this.#keepAliveInitialDelayMs;
     const servers: TransportServer[] = [];
     try {
       const ports: { tcp?: number; tls?: number; ws?: number } = {};
       if (o.port !== null) {
-        const tcp = await listenTcp({ host, port: this.#ports?.tcp ?? o.port ?? 0 }, onTransport);
+        const tcp = await listenTcp(
+          { host, port: this.#ports?.tcp ?? o.port ?? 0, keepAliveInitialDelayMs },
+          onTransport,
+        );
         servers.push(tcp);
         ports.tcp = tcp.port;
       }
       if (o.tls) {
         const tls = await listenTls(
-          { ...o.tls, host, port: this.#ports?.tls ?? o.tls.port ?? 0 },
+          { ...o.tls, host, port: this.#ports?.tls ?? o.tls.port ?? 0, keepAliveInitialDelayMs },
           onTransport,
         );
         servers.push(tls);
@@ -195,6 +208,7 @@ export class Broker implements AsyncDisposable {
           {
             host,
             port: this.#ports?.ws ?? o.webSocket.port ?? 0,
+            keepAliveInitialDelayMs,
             ...(o.webSocket.path !== undefined ? { path: o.webSocket.path } : {}),
             ...(o.webSocket.tls === true && o.tls ? { tls: o.tls } : {}),
           },

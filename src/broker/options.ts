@@ -134,15 +134,17 @@ export const BROKER_DEFAULTS = {
     maxQueueDepth: 100_000,
     producerCredit: 500,
     maxFrameSize: 65_536,
-    idleTimeoutMs: 0,
+    idleTimeoutMs: 60_000,
     handshakeTimeoutMs: 10_000,
+    keepAliveInitialDelayMs: 30_000,
   },
   queues: {
     autoCreate: true,
     maxDeliveryCount: 10,
     deadLetterOnExpiry: true,
-    lockDuration: 0,
+    lockDuration: 60_000,
     splitBatches: true,
+    maxLockedPerConsumer: 1000,
   },
 } as const satisfies {
   readonly host: string;
@@ -168,13 +170,27 @@ export interface BrokerLimits {
   readonly producerCredit?: number;
   /** Largest frame accepted (bytes). @defaultValue 65536 */
   readonly maxFrameSize?: number;
-  /** Idle time-out announced to clients, in milliseconds (0 = none). @defaultValue 0 */
+  /**
+   * Idle time-out announced to clients in OPEN, in milliseconds (0 = none): a connection on which
+   * the client sent nothing, not even an empty frame, for this long is closed with
+   * `amqp:resource-limit-exceeded`, and its locked messages go back to their queues. Clients keep the
+   * connection open by sending empty frames (heartbeats) when idle, as AMQP 1.0 section 2.4.5 asks;
+   * ours, rhea, Qpid Proton, Python uamqp and the Azure SDKs send them at half this time.
+   * @defaultValue 60000
+   */
   readonly idleTimeoutMs?: number;
   /**
    * A client that has not opened its connection within this time (milliseconds) is disconnected.
    * @defaultValue 10000
    */
   readonly handshakeTimeoutMs?: number;
+  /**
+   * TCP keep-alive on accepted sockets (plain, TLS and WebSocket listeners): the operating system
+   * probes a connection silent for this many milliseconds and drops it when the other host is gone
+   * (a crashed machine, a lost network), which no AMQP frame would tell. 0 = off.
+   * @defaultValue 30000
+   */
+  readonly keepAliveInitialDelayMs?: number;
 }
 
 /** Queue behaviour. */
@@ -191,12 +207,21 @@ export interface BrokerQueueOptions {
    * PeekLock lock duration (ms): a message a consumer has not settled within it is delivered again
    * (its delivery-count goes up), and the consumer's late outcome is discarded; a consumer in
    * receiver-settle-mode second gets it settled `rejected` with `com.microsoft:message-lock-lost`
-   * (as Azure Service Bus answers). 0 = locks last until the consumer settles or detaches.
-   * @defaultValue 0
+   * (as Azure Service Bus answers). A lock is renewed with `com.microsoft:renew-lock` on
+   * `<queue>/$management` (docs/broker.md, "Lock duration"). 0 = locks last until the consumer
+   * settles or detaches.
+   * @defaultValue 60000 (as Azure Service Bus)
    */
   readonly lockDuration?: number;
   /** Split batched messages (message-format 0x80013700) into their inner messages. @defaultValue true */
   readonly splitBatches?: boolean;
+  /**
+   * Messages one consumer (a link) holds at a time, whatever credit it grants: delivered and not yet
+   * settled (locked), plus those waiting to be written to it. A consumer at the maximum gets more
+   * once it settles some, so a stuck consumer with a large credit cannot lock a whole queue.
+   * @defaultValue 1000
+   */
+  readonly maxLockedPerConsumer?: number;
   /**
    * Maps a link or message address to a queue name (after URL normalization), e.g. to make
    * Event Hubs style partition addresses of senders and receivers meet.

@@ -1,7 +1,8 @@
 /**
  * One queue: a FIFO of encoded messages, the consumers competing for them (round robin among those
- * with credit), PeekLock locking until the consumer settles, redelivery at the head, dead-lettering,
- * time-to-live expiry, and back-pressure towards producers when the queue is full.
+ * with credit, each holding at most `maxLockedPerConsumer` at a time), PeekLock locking until the
+ * consumer settles or the lock expires, redelivery at the head, dead-lettering, time-to-live expiry,
+ * and back-pressure towards producers when the queue is full.
  */
 import type { DeliveryState } from "../codec/definitions/messaging.js";
 import { SenderSettleMode } from "../engine/link.js";
@@ -48,10 +49,12 @@ export interface DeliveryPolicy {
   ): { readonly disposition: Disposition; readonly confirm: DeliveryState | undefined };
 }
 
-/** Per-queue settings that differ from the broker's (Service Bus entities). */
+/** Per-queue settings that differ from the broker's (Service Bus entities, request nodes' replies). */
 export interface QueueSettings {
   /** Deliveries of a message before it is dead-lettered. @defaultValue the host's */
   readonly maxDeliveryCount?: number | undefined;
+  /** Lock duration of plain consumers' deliveries (ms; 0 = until settled). @defaultValue the host's */
+  readonly lockDuration?: number | undefined;
 }
 
 /** What a queue needs from its broker. */
@@ -61,6 +64,8 @@ export interface QueueHost {
   readonly deadLetterOnExpiry: boolean;
   /** How long a consumer may hold an unsettled message (ms); 0 = until it settles or detaches. */
   readonly lockDuration: number;
+  /** Messages one consumer holds at a time (unsettled, or waiting to be written), whatever its credit. */
+  readonly maxLockedPerConsumer: number;
   /** The dead-letter queue of `queue`, or undefined to drop dead letters (a dead-letter queue's own). */
   deadLetterQueueOf(queue: Queue): Queue | undefined;
   /** A consumer settled a delivery. */
@@ -97,6 +102,9 @@ export class Queue {
 
   readonly #host: QueueHost;
   readonly #maxDeliveryCount: number;
+  readonly #lockDuration: number;
+  /** Consumers passed over because they held `maxLockedPerConsumer`: served again when they settle. */
+  readonly #full = new Set<QueueConsumer>();
   #main: StoredMessage[] = [];
   #head = 0;
   /** Messages back from a consumer, in arrival order; always older than everything in `#main`. */
@@ -115,11 +123,17 @@ export class Queue {
     this.name = name;
     this.temporary = temporary;
     this.#maxDeliveryCount = settings.maxDeliveryCount ?? host.maxDeliveryCount;
+    this.#lockDuration = settings.lockDuration ?? host.lockDuration;
   }
 
   /** Deliveries of a message before it is dead-lettered. */
   get maxDeliveryCount(): number {
     return this.#maxDeliveryCount;
+  }
+
+  /** Lock duration of plain consumers' deliveries (ms; 0 = until settled or detached). */
+  get lockDuration(): number {
+    return this.#lockDuration;
   }
 
   /** Messages waiting for a consumer. */
@@ -186,6 +200,7 @@ export class Queue {
   removeConsumer(c: QueueConsumer): void {
     const i = this.consumers.indexOf(c);
     if (i >= 0) this.consumers.splice(i, 1);
+    this.#full.delete(c);
   }
 
   /** Delivers ready messages to consumers with credit, round robin, until either runs out. */
@@ -218,7 +233,7 @@ export class Queue {
         const at = (this.#rr + i) % cs.length;
         const c = cs[at]!;
         const l = c.link;
-        if (!l.isAttached || l.linkCredit <= l.queued) continue;
+        if (!l.isAttached || l.linkCredit <= l.queued || this.#holdsMax(c)) continue;
         const accepts = c.policy?.accepts;
         const m = accepts ? this.#takeMatching(accepts) : this.#take();
         if (!m) {
@@ -232,6 +247,23 @@ export class Queue {
       }
       if (!delivered) return;
     }
+  }
+
+  /**
+   * Whether `c` holds as many messages as a consumer may (unsettled on its link, or waiting to be
+   * written), whatever credit it granted; it is then served again when it settles one. A delivery
+   * whose lock expired still counts until the consumer settles it (its outcome is discarded), so a
+   * stuck consumer gets nothing more.
+   */
+  #holdsMax(c: QueueConsumer): boolean {
+    if (c.link.unsettled + c.link.queued < this.#host.maxLockedPerConsumer) return false;
+    this.#full.add(c);
+    return true;
+  }
+
+  /** `c` settled a delivery (or one was written pre-settled): serve it again if it was full. */
+  #settledBy(c: QueueConsumer): void {
+    if (this.#full.delete(c) && !this.deleted) this.dispatch();
   }
 
   /** The first ready message `accepts` takes (expired ones on the way are expired). */
@@ -297,6 +329,7 @@ export class Queue {
         () => {
           this.#locked--;
           if (!this.deleted) this.#freed();
+          this.#settledBy(c);
         },
         () => {
           this.#locked--;
@@ -308,7 +341,7 @@ export class Queue {
     const lock = this.#locks.take(
       m,
       c,
-      policy ? policy.lockDuration : this.#host.lockDuration,
+      policy ? policy.lockDuration : this.#lockDuration,
       (l) => {
         // The consumer kept it too long: redelivered (a failed attempt), its outcome will find no lock.
         this.#locked--;
@@ -320,6 +353,7 @@ export class Queue {
     link.send(payload, { messageFormat: m.messageFormat, tag: lock.token }).then(
       (state) => {
         this.#applyOutcome(lock, state);
+        this.#settledBy(c);
       },
       () => {
         // Link or connection gone before the consumer settled: back to the head of the queue.
@@ -491,6 +525,7 @@ export class Queue {
     this.#redeliver = [];
     this.#locked = 0;
     this.#locks.clear();
+    this.#full.clear();
     if (this.#expiryTimer) clearTimeout(this.#expiryTimer);
     this.#expiryTimer = undefined;
     this.spaceListeners.clear();

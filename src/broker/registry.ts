@@ -66,6 +66,7 @@ export class QueueRegistry implements ManagedQueues {
       maxQueueDepth: options.limits?.maxQueueDepth ?? BROKER_DEFAULTS.limits.maxQueueDepth,
       deadLetterOnExpiry: q.deadLetterOnExpiry ?? BROKER_DEFAULTS.queues.deadLetterOnExpiry,
       lockDuration: lockDurationOf(q.lockDuration),
+      maxLockedPerConsumer: maxLockedOf(q.maxLockedPerConsumer),
       deadLetterQueueOf: (queue) =>
         queue.temporary || isDeadLetterAddress(queue.name)
           ? undefined
@@ -184,5 +185,14 @@ export class QueueRegistry implements ManagedQueues {
 function lockDurationOf(ms: number | undefined): number {
   const v = ms ?? BROKER_DEFAULTS.queues.lockDuration;
   if (!Number.isFinite(v) || v < 0) throw new RangeError(`queues.lockDuration must be ms >= 0, got ${v}`);
+  return v;
+}
+
+/** Checks the `queues.maxLockedPerConsumer` option (a whole number >= 1). */
+function maxLockedOf(n: number | undefined): number {
+  const v = n ?? BROKER_DEFAULTS.queues.maxLockedPerConsumer;
+  if (!Number.isInteger(v) || v < 1) {
+    throw new RangeError(`queues.maxLockedPerConsumer must be a whole number >= 1, got ${v}`);
+  }
   return v;
 }

@@ -98,6 +98,13 @@ const LIMIT_FIELDS = {
   maxFrameSize: { kind: "int", min: 512, max: UINT, default: D.limits.maxFrameSize },
   idleTimeoutMs: { kind: "int", min: 0, max: UINT, default: D.limits.idleTimeoutMs },
   handshakeTimeoutMs: { kind: "int", min: 1, default: D.limits.handshakeTimeoutMs },
+  // 32767 s is the largest keep-alive idle time Linux accepts (TCP_KEEPIDLE).
+  keepAliveInitialDelayMs: {
+    kind: "int",
+    min: 0,
+    max: 32_767_000,
+    default: D.limits.keepAliveInitialDelayMs,
+  },
 } as const satisfies Fields<BrokerLimits>;
 
 const QUEUE_FIELDS = {
@@ -107,6 +114,7 @@ const QUEUE_FIELDS = {
   deadLetterOnExpiry: { kind: "boolean", default: D.queues.deadLetterOnExpiry },
   lockDuration: { kind: "int", min: 0, default: D.queues.lockDuration },
   splitBatches: { kind: "boolean", default: D.queues.splitBatches },
+  maxLockedPerConsumer: { kind: "int", min: 1, default: D.queues.maxLockedPerConsumer },
   resolve: { kind: "program" },
 } as const satisfies Fields<BrokerQueueOptions>;
 
@@ -540,7 +548,7 @@ const FLAGS: readonly BrokerFlag[] = [
     key: "limits.idleTimeoutMs",
     type: "string",
     value: "MS",
-    help: "idle time-out announced to clients (they must send something this often); 0 = none",
+    help: "idle time-out announced to clients: a connection silent for longer is closed and its locks return; 0 = none",
   },
   {
     group: LIMITS,
@@ -549,6 +557,14 @@ const FLAGS: readonly BrokerFlag[] = [
     type: "string",
     value: "MS",
     help: "a client that has not opened its connection within this time is disconnected",
+  },
+  {
+    group: LIMITS,
+    name: "tcp-keep-alive",
+    key: "limits.keepAliveInitialDelayMs",
+    type: "string",
+    value: "MS",
+    help: "TCP keep-alive on accepted sockets: probe a connection silent this long, drop it when its host is gone; 0 = off",
   },
   {
     group: QUEUES,
@@ -582,6 +598,14 @@ const FLAGS: readonly BrokerFlag[] = [
     type: "string",
     value: "MS",
     help: "PeekLock lock duration: a message not settled within it is delivered again; 0 = until settled or detached",
+  },
+  {
+    group: QUEUES,
+    name: "max-locked-per-consumer",
+    key: "queues.maxLockedPerConsumer",
+    type: "string",
+    value: "N",
+    help: "messages one consumer holds unsettled at a time, whatever credit it grants",
   },
   {
     group: QUEUES,

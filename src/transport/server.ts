@@ -12,15 +12,26 @@ import type { OnTransport, TransportServer } from "./transport.js";
 export class ConnectionTracker {
   readonly #sockets = new Set<Socket>();
   readonly #transports = new Set<BaseTransport>();
+  readonly #keepAliveInitialDelayMs: number | undefined;
   #closing = false;
 
-  /** Tracks every raw connection of `server` (including those still in a TLS/HTTP handshake). */
+  /** `keepAliveInitialDelayMs`: TCP keep-alive on every accepted socket (undefined or 0: off). */
+  constructor(keepAliveInitialDelayMs?: number) {
+    this.#keepAliveInitialDelayMs = keepAliveInitialDelayMs;
+  }
+
+  /**
+   * Tracks every raw connection of `server` (including those still in a TLS/HTTP handshake), with
+   * TCP keep-alive when asked.
+   */
   watch(server: Server): void {
     server.on("connection", (socket: Socket) => {
       if (this.#closing) {
         socket.destroy();
         return;
       }
+      const keepAlive = this.#keepAliveInitialDelayMs;
+      if (keepAlive !== undefined && keepAlive > 0) socket.setKeepAlive(true, keepAlive);
       this.#sockets.add(socket);
       socket.once("close", () => this.#sockets.delete(socket));
     });

@@ -94,6 +94,12 @@ export interface TcpListenOptions {
   host?: string | undefined;
   /** @defaultValue 0 (any free port; read it from `TransportServer.port`) */
   port?: number | undefined;
+  /**
+   * TCP keep-alive on accepted sockets: the first probe after this many milliseconds without
+   * traffic (0: off).
+   * @defaultValue keep-alive off
+   */
+  keepAliveInitialDelayMs?: number | undefined;
 }
 
 /**
@@ -112,7 +118,7 @@ export async function listenTcp(
   onTransport: OnTransport,
 ): Promise<TransportServer> {
   const host = options.host ?? "127.0.0.1";
-  const tracker = new ConnectionTracker();
+  const tracker = new ConnectionTracker(options.keepAliveInitialDelayMs);
   const server = createServer({ noDelay: true }, (socket) => {
     const description = `tcp from ${formatHostPort(socket.remoteAddress, socket.remotePort)}`;
     tracker.adopt(new SocketTransport(socket, description), onTransport);

@@ -142,6 +142,12 @@ export interface TlsListenOptions extends TlsServerOptions {
   host?: string | undefined;
   /** @defaultValue 0 (any free port) */
   port?: number | undefined;
+  /**
+   * TCP keep-alive on accepted sockets: the first probe after this many milliseconds without
+   * traffic (0: off).
+   * @defaultValue keep-alive off
+   */
+  keepAliveInitialDelayMs?: number | undefined;
 }
 
 /** @internal `tls.createServer` options from {@link TlsServerOptions}. */
@@ -170,7 +176,7 @@ export async function listenTls(
   onTransport: OnTransport,
 ): Promise<TransportServer> {
   const host = options.host ?? "127.0.0.1";
-  const tracker = new ConnectionTracker();
+  const tracker = new ConnectionTracker(options.keepAliveInitialDelayMs);
   const server = createServer(tlsServerOptions(options), (socket) => {
     socket.setNoDelay(true);
     const description = `tls from ${formatHostPort(socket.remoteAddress, socket.remotePort)}`;

@@ -40,6 +40,12 @@ export interface WebSocketListenOptions {
    * @defaultValue 104857600 (ws's default, 100 MiB)
    */
   maxPayload?: number | undefined;
+  /**
+   * TCP keep-alive on accepted sockets: the first probe after this many milliseconds without
+   * traffic (0: off).
+   * @defaultValue keep-alive off
+   */
+  keepAliveInitialDelayMs?: number | undefined;
 }
 
 function normalizePath(path: string): string {
@@ -80,7 +86,7 @@ export async function listenWebSocket(
   const protocols = options.protocols ?? ["AMQPWSB10", "amqp"];
   const path = options.path === undefined ? undefined : normalizePath(options.path);
   const secure = options.tls !== undefined;
-  const tracker = new ConnectionTracker();
+  const tracker = new ConnectionTracker(options.keepAliveInitialDelayMs);
   const onRequest = (_request: IncomingMessage, response: ServerResponse): void => {
     response.writeHead(426, { Connection: "close", Upgrade: "websocket", "Content-Length": "0" });
     response.end();

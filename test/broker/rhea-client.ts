@@ -61,8 +61,23 @@ export async function connect(
   container.on("error", () => undefined);
   const conn = container.connect({ host: "127.0.0.1", port, reconnect: false, ...options });
   conn.on("error", () => undefined);
+  noticeSocketClose(conn);
   await waitEvent(conn, "connection_open", ["connection_error", "disconnected"]);
   return conn;
+}
+
+/**
+ * rhea notices a lost socket by its `end` and `error` events only, not by `close`: a socket destroyed
+ * on our side (as tests do to drop a consumer) leaves its heartbeat timers (armed from the broker's
+ * idle time-out, and not unref'd) running for good, which keeps the test process alive. Telling rhea
+ * at `close` stops them; `disconnected` gets a listener so that rhea does not print a warning.
+ */
+function noticeSocketClose(conn: rhea.Connection): void {
+  const c = conn as unknown as { socket?: EventEmitter; eof?: () => void };
+  conn.on("disconnected", () => undefined);
+  c.socket?.once("close", () => {
+    c.eof?.();
+  });
 }
 
 /** Closes a rhea connection and waits until the socket is gone. */

@@ -116,12 +116,13 @@ describe("uamqp broker", () => {
     assert.equal(line(openOut, "tls: "), "tls: off (no --tls-cert and --tls-key)");
     assert.equal(
       line(openOut, "limits: "),
-      "limits: maxConnections=10000 maxSessionsPerConnection=256 maxLinksPerSession=1024 maxMessageSize=16777216 maxQueueDepth=100000 producerCredit=500 maxFrameSize=65536 idleTimeoutMs=0 handshakeTimeoutMs=10000",
+      "limits: maxConnections=10000 maxSessionsPerConnection=256 maxLinksPerSession=1024 maxMessageSize=16777216 maxQueueDepth=100000 producerCredit=500 maxFrameSize=65536 idleTimeoutMs=60000 handshakeTimeoutMs=10000 keepAliveInitialDelayMs=30000",
     );
 
     const locked = await startBroker([
       ...["--user", "alice:pw-alice", "--user", "bob:pw-bob", "--failed-login-delay", "0"],
-      ...["--max-connections", "20", "--idle-timeout", "60000", "--lock-duration", "30000"],
+      ...["--max-connections", "20", "--idle-timeout", "90000", "--lock-duration", "30000"],
+      ...["--tcp-keep-alive", "0", "--max-locked-per-consumer", "50"],
       ...["--queue", "orders", "--no-auto-create", "--cbs-key", "root:c2VjcmV0a2V5", "--cbs-guard", "orders"],
     ]);
     const out = locked.output();
@@ -134,11 +135,11 @@ describe("uamqp broker", () => {
       assert.equal(line(out, "sasl: "), "sasl: mechanisms PLAIN; failed logins answered after up to 0 ms");
       assert.match(
         line(out, "limits: "),
-        /^limits: maxConnections=20 .* idleTimeoutMs=60000 handshakeTimeoutMs=10000$/,
+        /^limits: maxConnections=20 .* idleTimeoutMs=90000 handshakeTimeoutMs=10000 keepAliveInitialDelayMs=0$/,
       );
       assert.equal(
         line(out, "queues: "),
-        "queues: autoCreate=false maxDeliveryCount=10 deadLetterOnExpiry=true lockDuration=30000 splitBatches=true; created at start: orders",
+        "queues: autoCreate=false maxDeliveryCount=10 deadLetterOnExpiry=true lockDuration=30000 splitBatches=true maxLockedPerConsumer=50; created at start: orders",
       );
       assert.equal(line(out, "cbs: "), "cbs: keys root; guarded addresses: orders");
       for (const secret of ["pw-alice", "pw-bob", "c2VjcmV0a2V5"]) assert.ok(!out.includes(secret), secret);
@@ -161,8 +162,8 @@ describe("uamqp broker", () => {
     const path = configFile("broker.json", {
       port: 5, // overridden by --port 0 (startBroker)
       sasl: { users: { alice: "from-file-pw" }, failedLoginDelayMs: 0 },
-      queues: { autoCreate: false, names: ["orders"] },
-      limits: { maxConnections: 50, producerCredit: 20 },
+      queues: { autoCreate: false, names: ["orders"], maxLockedPerConsumer: 7 },
+      limits: { maxConnections: 50, producerCredit: 20, keepAliveInitialDelayMs: 5000 },
     });
     const cli = await startBroker([
       "--config",
@@ -177,8 +178,14 @@ describe("uamqp broker", () => {
     const out = cli.output();
     try {
       assert.equal(line(out, "users: "), "users: alice, bob");
-      assert.match(line(out, "limits: "), /^limits: maxConnections=7 .*producerCredit=20 /);
-      assert.match(line(out, "queues: "), /autoCreate=false .*; created at start: orders, billing$/);
+      assert.match(
+        line(out, "limits: "),
+        /^limits: maxConnections=7 .*producerCredit=20 .* keepAliveInitialDelayMs=5000$/,
+      );
+      assert.match(
+        line(out, "queues: "),
+        /autoCreate=false .* maxLockedPerConsumer=7; created at start: orders, billing$/,
+      );
       const alice = cli.url.replace("://", "://alice:from-file-pw@");
       const bob = cli.url.replace("://", "://bob:flag-pw@");
       assert.equal((await run(["send", `${alice}/orders`])).code, 0);
@@ -268,6 +275,8 @@ describe("uamqp broker", () => {
       [["--port", "70000"], '--port must be an integer from 0 to 65535 (got "70000")'],
       [["--idle-timeout", "-1"], '--idle-timeout must be an integer from 0 to 4294967295 (got "-1")'],
       [["--lock-duration", "1.5"], '--lock-duration must be an integer of 0 or more (got "1.5")'],
+      [["--tcp-keep-alive", "-5"], '--tcp-keep-alive must be an integer from 0 to 32767000 (got "-5")'],
+      [["--max-locked-per-consumer", "0"], '--max-locked-per-consumer must be a positive integer (got "0")'],
       [["--max-connections", "ten"], '--max-connections must be a positive integer (got "ten")'],
       [["--user", "nocolon"], "--user expects name:password"],
       [["--cbs-key", ":k"], "--cbs-key expects name:key"],

@@ -42,10 +42,12 @@ const FLAGS: Record<string, readonly string[]> = {
     "--max-frame-size BYTES",
     "--idle-timeout MS",
     "--handshake-timeout MS",
+    "--tcp-keep-alive MS",
     "--queue NAME",
     "--no-auto-create",
     "--max-delivery-count N",
     "--lock-duration MS",
+    "--max-locked-per-consumer N",
     "--drop-expired",
     "--no-split-batches",
     "--cbs-key NAME:KEY",
@@ -121,7 +123,10 @@ describe("uamqp --help", () => {
     assert.match(broker, /--port PORT +AMQP \(TCP\) port; 0 picks a free port \(default 5672\)/);
     assert.match(broker, /--tls-port PORT +AMQPS \(TLS\) port; 0 picks a free port \(default 5671\)/);
     assert.match(broker, /--max-connections N +.*\(default 10000\)/);
-    assert.match(broker, /--idle-timeout MS +.*0 = none \(default 0\)/);
+    assert.match(broker, /--idle-timeout MS +.*0 = none \(default 60000\)/);
+    assert.match(broker, /--tcp-keep-alive MS +.*0 = off \(default 30000\)/);
+    assert.match(broker, /--lock-duration MS +.*\(default 60000\)/);
+    assert.match(broker, /--max-locked-per-consumer N +.*\(default 1000\)/);
     assert.match(broker, /--max-message-size BYTES +.*\(default 16777216\)/);
     assert.match(broker, /--user NAME:PASSWORD +.*; repeatable/);
     const receive = (await run(["receive", "--help"])).stdout.replace(/\n {3,}/g, " ");

@@ -93,6 +93,14 @@ const EXPECTED: Record<string, readonly RegExp[]> = {
   "event-hubs.ts": [/^partition 0: sequence numbers 0\.\.\d+, last offset \d+, empty: false$/m],
   "servicebus-emulator.ts": [/^# pass [1-9]\d*$/m, /^# fail 0$/m],
   "management.ts": [/^received after \d+ s: still authorized$/m],
+  "lock-renewal.ts": [
+    /^renew 4: status 200$/m,
+    /^accept after 2\.4 s: true$/m,
+    /^after its lock expired: forgotten job, delivery count 1$/m,
+    /^late accept of the first delivery: .*com\.microsoft:message-lock-lost/m,
+    /^accept of the redelivery: true$/m,
+    /^messages left: 0$/m,
+  ],
   "types.ts": [
     /^text +→ string$/m,
     /^1099511627776 +→ long$/m,

@@ -310,7 +310,12 @@ export class ServiceBusEntity {
     }
     const l = this.#queueLock(token);
     if (!l) return undefined;
-    return this.queue.renewLock(l, l.consumer.policy?.lockDuration || this.settings.lockDuration);
+    // A plain AMQP consumer's lock is renewed by the queue's own lock duration.
+    const policy = l.consumer.policy;
+    return this.queue.renewLock(
+      l,
+      policy ? policy.lockDuration || this.settings.lockDuration : this.queue.lockDuration,
+    );
   }
 
   /** Settles the message locked under `token` (delivery-tag order) as `s` says. */

@@ -35,6 +35,8 @@ export function managedEntity(node: string): string {
 /** Condition names Service Bus answers failed requests with (`errorCondition`). */
 const MESSAGE_NOT_FOUND = "com.microsoft:message-not-found";
 const MESSAGE_LOCK_LOST = "com.microsoft:message-lock-lost";
+/** 9999-12-31T23:59:59.999Z, the latest time .NET (and so Service Bus) represents. */
+const LAST_TIMESTAMP_MS = 253_402_300_799_999;
 const SESSION_LOCK_LOST = "com.microsoft:session-lock-lost";
 
 // ---- reading request bodies ------------------------------------------------------------------------
@@ -206,8 +208,25 @@ function lockTokens(body: Map<string, AMQPValue>): Buffer[] | undefined {
   return out;
 }
 
+/**
+ * The lock tokens of a renew-lock: GUIDs as Service Bus clients send them, or, from a plain AMQP
+ * consumer, the delivery tags of its PeekLock deliveries as binary (8 bytes; docs/broker.md).
+ */
+function renewTokens(body: Map<string, AMQPValue>): Buffer[] | undefined {
+  const list = items(body.get("lock-tokens"));
+  if (!list) return undefined;
+  const out: Buffer[] = [];
+  for (const v of list) {
+    const raw = v instanceof AMQPBinary ? v.value : v instanceof Uint8Array ? v : undefined;
+    const t = raw !== undefined && raw.length > 0 && raw.length !== 16 ? Buffer.from(raw) : lockToken(v);
+    if (!t) return undefined;
+    out.push(t);
+  }
+  return out;
+}
+
 function renewLock(entity: ServiceBusEntity, body: Map<string, AMQPValue>): NodeResponse {
-  const tokens = lockTokens(body);
+  const tokens = renewTokens(body);
   if (!tokens) return badRequest("'lock-tokens' is missing or malformed");
   const expirations: Date[] = [];
   for (const t of tokens) {
@@ -219,7 +238,8 @@ function renewLock(entity: ServiceBusEntity, body: Map<string, AMQPValue>): Node
         MESSAGE_LOCK_LOST,
       );
     }
-    expirations.push(new Date(until));
+    // A lock that lasts until settled (`queues.lockDuration: 0`) is answered with the last timestamp.
+    expirations.push(new Date(Math.min(until, LAST_TIMESTAMP_MS)));
   }
   return ok({ expirations: new AMQPArray("timestamp", expirations) });
 }
