@@ -2,7 +2,8 @@
  * Answers a peer's ATTACH: binds the link to a queue (named, dynamic, or the anonymous relay), to a
  * request node (`$management`, `$cbs`), to an event hub or one of its partitions, or refuses it
  * (attach with a null terminus, then detach with the error), applying the address hooks, the CBS
- * guard, the rights of the `authorization` rules and the per-session link limit.
+ * guard, the rights of the `authorization` rules, the per-session and per-connection link limits and
+ * the queue limit.
  */
 import type { SourceFields, TargetFields } from "../codec/definitions/messaging.js";
 import type { AttachFields } from "../frames/performatives.js";
@@ -34,8 +35,8 @@ export interface ReplyLink {
 export interface AttachOwner extends ProducerOwner {
   /** Keeps the record until the link is gone. */
   track(record: LinkRecord): void;
-  /** Links of `session` still attached. */
-  linkCount(session: AmqpSession): number;
+  /** Links of `session` (without one: of the whole connection) still attached. */
+  linkCount(session?: AmqpSession): number;
   /** Every link of the connection still attached. */
   readonly links: readonly LinkRecord[];
   addReplyLink(reply: ReplyLink): void;
@@ -52,11 +53,6 @@ function targetFields(t: AttachFields["target"]): TargetFields | undefined {
   const { type: _type, ...fields } = t;
   return fields;
 }
-
-const notFound = (address: string): BrokerErrorFields => ({
-  condition: "amqp:not-found",
-  description: `the queue '${address}' does not exist`,
-});
 
 /** Handles one ATTACH from the peer. */
 export function handleAttach(owner: AttachOwner, attach: AttachFields, session: AmqpSession): void {
@@ -85,6 +81,14 @@ export function handleAttach(owner: AttachOwner, attach: AttachFields, session: 
     refuse(session, attach, {
       condition: "amqp:resource-limit-exceeded",
       description: `at most ${max} links may be attached per session`,
+    });
+    return;
+  }
+  const maxPerConnection = ctx.settings.maxLinksPerConnection;
+  if (owner.linkCount() >= maxPerConnection) {
+    refuse(session, attach, {
+      condition: "amqp:resource-limit-exceeded",
+      description: `at most ${maxPerConnection} links may be attached per connection`,
     });
     return;
   }
@@ -123,7 +127,7 @@ function bind(
   const hub = ctx.eventHubs.bind(address, attach, session.connection.remote?.properties);
   if (hub) return "error" in hub ? hub : { address, hooks, ...hub };
   const queue = ctx.queueFor(address);
-  if (!queue) return { error: notFound(address) };
+  if ("error" in queue) return queue;
   return { address, hooks, queue };
 }
 
@@ -153,6 +157,10 @@ function attachProducer(owner: AttachOwner, attach: AttachFields, session: AmqpS
     }) as ReceiverLink;
   if (target.dynamic === true) {
     const q = ctx.createTemporaryQueue();
+    if ("error" in q) {
+      refuse(session, attach, q.error);
+      return;
+    }
     const record = startProducer(
       owner,
       accept({ ...target, address: q.name }),
@@ -222,6 +230,10 @@ function attachConsumer(owner: AttachOwner, attach: AttachFields, session: AmqpS
     }) as SenderLink;
   if (source.dynamic === true) {
     const q = ctx.createTemporaryQueue();
+    if ("error" in q) {
+      refuse(session, attach, q.error);
+      return;
+    }
     const record = startConsumer(owner, accept({ ...source, address: q.name }), q, q.name);
     record.whenGone(() => ctx.deleteQueue(q.name));
     return;

@@ -13,6 +13,7 @@ import { listenWebSocket } from "../transport/websocket-server.js";
 import { scopeCovers } from "./address.js";
 import { BrokerAuthorization } from "./authorization.js";
 import { brokerTraceOption, logBrokerEvent } from "./broker-log.js";
+import { ByteBudget } from "./byte-budget.js";
 import { BrokerConnection } from "./connection.js";
 import type { BrokerContext, BrokerSettings } from "./context.js";
 import { BrokerError } from "./errors.js";
@@ -56,6 +57,7 @@ export class Broker implements AsyncDisposable {
   readonly #keepAliveInitialDelayMs: number;
   readonly #ctx: BrokerContext;
   readonly #queues: QueueRegistry;
+  readonly #memory: ByteBudget;
   readonly #serviceBus: ServiceBusNamespace;
   readonly #eventHubs: EventHubRegistry;
   readonly #authorization: BrokerAuthorization;
@@ -80,9 +82,11 @@ export class Broker implements AsyncDisposable {
       );
     }
     this.#keepAliveInitialDelayMs = keepAlive;
+    this.#memory = new ByteBudget(Math.max(1, limits.maxTotalBytes ?? BROKER_DEFAULTS.limits.maxTotalBytes));
     this.#serviceBus = new ServiceBusNamespace(options);
     this.#queues = new QueueRegistry(
       options,
+      this.#memory,
       (e) => {
         this.#emit(e);
       },
@@ -92,7 +96,7 @@ export class Broker implements AsyncDisposable {
       this.#serviceBus,
     );
     this.#serviceBus.bind(this.#queues);
-    this.#eventHubs = new EventHubRegistry(options, (a) => this.#queues.resolve(a));
+    this.#eventHubs = new EventHubRegistry(options, this.#memory, (a) => this.#queues.resolve(a));
     this.#authorization = new BrokerAuthorization(options, (a) => this.#queues.resolve(a));
     this.#settings = {
       maxSessionsPerConnection: Math.max(
@@ -100,6 +104,7 @@ export class Broker implements AsyncDisposable {
         limits.maxSessionsPerConnection ?? BROKER_DEFAULTS.limits.maxSessionsPerConnection,
       ),
       maxLinksPerSession: limits.maxLinksPerSession ?? BROKER_DEFAULTS.limits.maxLinksPerSession,
+      maxLinksPerConnection: limits.maxLinksPerConnection ?? BROKER_DEFAULTS.limits.maxLinksPerConnection,
       maxMessageSize: limits.maxMessageSize ?? BROKER_DEFAULTS.limits.maxMessageSize,
       producerCredit: Math.max(1, limits.producerCredit ?? BROKER_DEFAULTS.limits.producerCredit),
       autoCreate: this.#queues.autoCreate,
@@ -378,8 +383,18 @@ export class Broker implements AsyncDisposable {
         consumerCount: 0,
         producerCount: 0,
         deadLetterCount: 0,
+        byteCount: 0,
       }
     );
+  }
+
+  /**
+   * Bytes of messages the broker holds, counted against `limits.maxTotalBytes`: every queue's
+   * `byteCount` (dead-letter and temporary queues included) and the events retained by the event
+   * hubs' partitions (each its encoded size plus 256 bytes).
+   */
+  get byteCount(): number {
+    return this.#memory.used;
   }
 
   /** Creates a queue (no effect if it exists). */
@@ -451,8 +466,9 @@ export class Broker implements AsyncDisposable {
     return {
       settings: this.#settings,
       queueHost: queues.host,
+      memory: this.#memory,
       resolveAddress: (a) => queues.resolve(a),
-      queueFor: (name) => queues.forUse(name),
+      queueFor: (name) => queues.lookup(name),
       existingQueue: (name) => queues.get(name),
       createTemporaryQueue: () => queues.temporary(),
       deleteQueue: (name) => queues.delete(name),

@@ -135,7 +135,8 @@ export class BrokerConnection implements AttachOwner {
     record.whenGone(() => this.#links.delete(record));
   }
 
-  linkCount(session: AmqpSession): number {
+  linkCount(session?: AmqpSession): number {
+    if (session === undefined) return this.#links.size;
     let n = 0;
     for (const r of this.#links) if (r.link.session === session) n++;
     return n;

@@ -3,15 +3,18 @@
  * the modules do not import each other in a cycle).
  */
 import type { BrokerAuthorization } from "./authorization.js";
+import type { ByteBudget } from "./byte-budget.js";
 import type { EventHubRegistry } from "./eventhubs/hub-registry.js";
 import type { AddressHooks, BrokerCbsOptions, BrokerEvent, NodeRequest, NodeResponse } from "./options.js";
 import type { Queue, QueueHost } from "./queue.js";
+import type { QueueLookup } from "./registry.js";
 import type { ServiceBusNamespace } from "./servicebus/namespace.js";
 
 /** Resolved limits and queue settings (every default filled in). */
 export interface BrokerSettings {
   readonly maxSessionsPerConnection: number;
   readonly maxLinksPerSession: number;
+  readonly maxLinksPerConnection: number;
   readonly maxMessageSize: number;
   readonly producerCredit: number;
   readonly autoCreate: boolean;
@@ -22,14 +25,19 @@ export interface BrokerSettings {
 export interface BrokerContext {
   readonly settings: BrokerSettings;
   readonly queueHost: QueueHost;
+  /** The bytes of every stored message and retained event, against `limits.maxTotalBytes`. */
+  readonly memory: ByteBudget;
   /** The queue name of a link or message address (URL normalized, then the `resolve` option). */
   resolveAddress(address: string): string;
-  /** The queue named `name`: existing, or created when auto-creation is on; undefined otherwise. */
-  queueFor(name: string): Queue | undefined;
+  /**
+   * The queue named `name`: existing, or created when auto-creation is on and `maxQueues` leaves
+   * room; else the error refusing it.
+   */
+  queueFor(name: string): QueueLookup;
   /** The queue named `name` if it exists. */
   existingQueue(name: string): Queue | undefined;
-  /** Creates a temporary queue with a generated name (dynamic nodes). */
-  createTemporaryQueue(): Queue;
+  /** Creates a temporary queue with a generated name (dynamic nodes), unless `maxQueues` is reached. */
+  createTemporaryQueue(): QueueLookup;
   /** Deletes a queue (and detaches its links with `amqp:resource-deleted`). */
   deleteQueue(name: string): boolean;
   /** The event hubs: asked before the queues whether an address is a hub's (src/broker/eventhubs/). */

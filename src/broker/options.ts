@@ -130,8 +130,12 @@ export const BROKER_DEFAULTS = {
     maxConnections: 10_000,
     maxSessionsPerConnection: 256,
     maxLinksPerSession: 1024,
+    maxLinksPerConnection: 4096,
     maxMessageSize: 16 * 1024 * 1024,
     maxQueueDepth: 100_000,
+    maxQueueBytes: 64 * 1024 * 1024,
+    maxTotalBytes: 256 * 1024 * 1024,
+    maxQueues: 10_000,
     producerCredit: 500,
     maxFrameSize: 65_536,
     idleTimeoutMs: 60_000,
@@ -162,11 +166,45 @@ export interface BrokerLimits {
   readonly maxSessionsPerConnection?: number;
   /** Links attached per session; more are refused with `amqp:resource-limit-exceeded`. @defaultValue 1024 */
   readonly maxLinksPerSession?: number;
+  /**
+   * Links attached per connection, over all its sessions; more are refused with
+   * `amqp:resource-limit-exceeded`.
+   * @defaultValue 4096
+   */
+  readonly maxLinksPerConnection?: number;
   /** Largest message accepted (bytes); larger ones detach the link with `amqp:link:message-size-exceeded`. @defaultValue 16777216 */
   readonly maxMessageSize?: number;
   /** Messages per queue (ready + locked); producers get no more credit beyond it. @defaultValue 100000 */
   readonly maxQueueDepth?: number;
-  /** Credit granted to a producer at a time. @defaultValue 500 */
+  /**
+   * Bytes of messages per queue: ready, locked, and (Service Bus) deferred and scheduled ones, each
+   * counted as its encoded size plus 256 bytes of bookkeeping. Once a queue reaches it, its producers
+   * get no credit (messages already in flight are rejected with `amqp:resource-limit-exceeded`)
+   * until consumers have drained it to three quarters of the limit. Dead-letter queues take every
+   * dead letter regardless (they count in `maxTotalBytes`).
+   * @defaultValue 67108864 (64 MiB)
+   */
+  readonly maxQueueBytes?: number;
+  /**
+   * Bytes of messages in the whole broker: every queue's (as `maxQueueBytes` counts them) and the
+   * events the event hubs' partitions retain. Once reached, every producer is held back as a full
+   * queue's are, until the total has come down to three quarters of it.
+   * @defaultValue 268435456 (256 MiB)
+   */
+  readonly maxTotalBytes?: number;
+  /**
+   * Queues the broker holds (dynamic ones included, the `$deadletter` sub-queues of queues not);
+   * clients creating more (an ATTACH or relayed message to a new address, `$management` CREATE, a
+   * dynamic node) are refused with `amqp:resource-limit-exceeded`. `queues.names` and
+   * `Broker.createQueue` are not limited.
+   * @defaultValue 10000
+   */
+  readonly maxQueues?: number;
+  /**
+   * Credit granted to a producer at a time, at most: less when the queue's or broker's byte limit
+   * leaves room for fewer messages of the size the producer sends.
+   * @defaultValue 500
+   */
   readonly producerCredit?: number;
   /** Largest frame accepted (bytes). @defaultValue 65536 */
   readonly maxFrameSize?: number;
@@ -368,6 +406,11 @@ export interface QueueStats {
   readonly producerCount: number;
   /** Messages in the queue's `$deadletter` sub-queue. */
   readonly deadLetterCount: number;
+  /**
+   * Bytes its messages count against `limits.maxQueueBytes`: each message's encoded size plus 256
+   * bytes of bookkeeping (ready, locked, and deferred and scheduled ones of Service Bus entities).
+   */
+  readonly byteCount: number;
 }
 
 /** What the broker reports to {@link Broker.observe} listeners. */

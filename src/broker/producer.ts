@@ -1,16 +1,21 @@
 /**
  * A producer: a receiving link of the broker. Messages go to its queue, to the queue named by each
- * message's `properties.to` (anonymous relay), or to a request node (`$management`, `$cbs`).
- * Credit is granted in windows and withheld while the queue is full (back-pressure).
+ * message's `properties.to` (anonymous relay), to an event hub, or to a request node (`$management`,
+ * `$cbs`). Credit is the engine's automatic credit (`producerCredit` at most), capped by what the
+ * queue and the broker have room for: messages (`maxQueueDepth`, shared with the queue's other
+ * producers) and bytes (`maxQueueBytes`, `maxTotalBytes`, at the size this producer's messages have
+ * had). A full queue or broker gets no new credit until drained to its low-water mark (back-pressure);
+ * a message already in flight then is rejected with `amqp:resource-limit-exceeded`.
  */
 import type { DeliveryState, IncomingDelivery } from "../engine/delivery.js";
 import type { LinkSession } from "../engine/link.js";
 import type { ReceiverLink } from "../engine/receiver-link.js";
 import { addressText } from "./address.js";
+import { MESSAGE_OVERHEAD_BYTES } from "./byte-budget.js";
 import type { BrokerContext } from "./context.js";
 import { readDataSections, readProperties, scanSections } from "./message-scan.js";
 import type { BrokerErrorFields, BrokerRight, DeliveryHook } from "./options.js";
-import type { Queue } from "./queue.js";
+import type { Queue, QueueProducer } from "./queue.js";
 import { isRequestNode } from "./registry.js";
 import { BATCH_FORMAT, type MessageSink } from "./message-sink.js";
 import { storeMessage } from "./stored-message.js";
@@ -63,15 +68,25 @@ function rejected(condition: string, description: string): DeliveryState {
   return { type: "rejected", error: { condition, description } };
 }
 
-export class Producer {
+function overLimit(description: string): DeliveryState {
+  return rejected("amqp:resource-limit-exceeded", description);
+}
+
+export class Producer implements QueueProducer {
   readonly link: ReceiverLink;
   readonly target: ProducerTarget;
   /** The address the producer attached to (undefined for the anonymous relay). */
   readonly address: string | undefined;
   readonly #owner: ProducerOwner;
   readonly #window: number;
+  /**
+   * The bytes one of its messages counts (encoded size plus overhead), as its messages have been:
+   * up at once to a larger one, down slowly (an eighth of the way per message) to smaller ones.
+   * Undefined before the first: then the largest message allowed is assumed.
+   */
+  #messageBytes: number | undefined;
   readonly #onSpace = (): void => {
-    this.topUp();
+    this.link.topUpCredit();
   };
 
   constructor(owner: ProducerOwner, link: ReceiverLink, target: ProducerTarget, address: string | undefined) {
@@ -83,8 +98,8 @@ export class Producer {
   }
 
   /**
-   * Starts receiving: installs the delivery handler and grants the first credit (the link took
-   * the client's initial delivery-count from its ATTACH).
+   * Starts receiving: installs the delivery handler and the credit allowance, and grants the first
+   * credit (the link took the client's initial delivery-count from its ATTACH).
    */
   start(): void {
     const link = this.link;
@@ -93,45 +108,76 @@ export class Producer {
     link.onDelivery = (d) => {
       this.#onDelivery(d);
     };
-    link.onSenderFlow = () => {
-      this.topUp();
-    };
+    // Requests to a node are not stored: their credit is not held back (managing the broker, e.g.
+    // deleting a queue, must stay possible while it is full).
+    if (this.target.kind !== "node") link.setCreditAllowance(() => this.#allowance());
     if (this.target.kind === "queue") {
       this.target.queue.producers.add(this);
       this.target.queue.spaceListeners.add(this.#onSpace);
-      this.topUp();
-    } else {
-      link.setAutoCredit(this.#window);
-      link.flow(this.#window);
     }
+    link.setAutoCredit(this.#window);
+    link.topUpCredit();
   }
 
-  /** Stops listening for room in the queue. */
+  /** The bytes its outstanding credit may bring: 0 before its first message (its size unknown). */
+  get creditBytes(): number {
+    return Math.max(0, this.link.linkCredit) * (this.#messageBytes ?? 0);
+  }
+
+  /** Stops listening for room in the queue and the broker. */
   stop(): void {
     if (this.target.kind === "queue") {
       this.target.queue.producers.delete(this);
       this.target.queue.spaceListeners.delete(this.#onSpace);
     }
+    this.#owner.ctx.memory.cancelWhenRoom(this.#onSpace);
   }
 
-  /** Grants credit up to the window, within the room left in the queue (shared with its other producers). */
-  topUp(): void {
-    if (this.target.kind !== "queue") return;
-    const link = this.link;
-    if (link.state === "detached" || link.state === "detaching") return;
+  /**
+   * The credit this producer may have outstanding now: for a queue, within the messages left before
+   * `maxQueueDepth` and the bytes left in the queue (less what the credit of its other producers may
+   * bring) and in the broker; for the relay and event hubs, within the broker's bytes (the relay's
+   * destinations are checked per message). None while the queue or the broker is full.
+   */
+  #allowance(): number {
+    const memory = this.#owner.ctx.memory;
+    if (memory.full) {
+      memory.whenRoom(this.#onSpace);
+      return 0;
+    }
+    if (this.target.kind !== "queue") return this.#fitting(memory.room);
     const q = this.target.queue;
     let others = 0;
-    for (const p of q.producers) if (p !== this) others += Math.max(0, p.link.linkCredit);
-    const credit = Math.min(this.#window, Math.max(0, q.room - others));
-    const current = Math.max(0, link.linkCredit);
-    if (credit > current && (credit * 2 >= this.#window || current === 0) && current * 2 < this.#window) {
-      link.flow(credit);
+    let othersBytes = 0;
+    for (const p of q.producers) {
+      if (p === this) continue;
+      others += Math.max(0, p.link.linkCredit);
+      othersBytes += p.creditBytes;
     }
+    return Math.min(q.room - others, this.#fitting(Math.min(q.bytes.room - othersBytes, memory.room)));
+  }
+
+  /**
+   * Messages of this producer's size that take `room` bytes, the last one possibly past it (so that
+   * a queue fills up to its limit and turns full, rather than stopping just short of it).
+   */
+  #fitting(room: number): number {
+    if (room <= 0) return 0;
+    const size = this.#messageBytes ?? this.#owner.ctx.settings.maxMessageSize + MESSAGE_OVERHEAD_BYTES;
+    return Math.ceil(room / size);
+  }
+
+  /** Learns the size of the producer's messages from one that arrived. */
+  #measure(d: IncomingDelivery): void {
+    const n = d.payload.length + MESSAGE_OVERHEAD_BYTES;
+    const m = this.#messageBytes;
+    this.#messageBytes = m === undefined || n >= m ? n : m - (m - n) / 8;
   }
 
   #onDelivery(d: IncomingDelivery): void {
     const owner = this.#owner;
     const ctx = owner.ctx;
+    this.#measure(d);
     let target = this.target;
     let address = this.address;
     if (target.kind === "relay") {
@@ -156,8 +202,12 @@ export class Producer {
       owner.handleNodeRequest(target.node, d.payload, this.link.session);
       return;
     }
+    const memory = ctx.memory;
     if (target.kind === "sink") {
-      this.#settle(d, target.sink.accept(d.payload, d.messageFormat));
+      this.#settle(
+        d,
+        memory.full ? overLimit(this.#brokerFull()) : target.sink.accept(d.payload, d.messageFormat),
+      );
       return;
     }
     if (target.kind === "queue") {
@@ -165,13 +215,26 @@ export class Producer {
       if (q.deleted) {
         this.#settle(d, rejected("amqp:not-found", `the queue '${q.name}' was deleted`));
       } else if (q.room <= 0) {
-        this.#settle(d, rejected("amqp:resource-limit-exceeded", `the queue '${q.name}' is full`));
+        this.#settle(d, overLimit(`the queue '${q.name}' is full`));
+      } else if (q.bytes.full) {
+        this.#settle(
+          d,
+          overLimit(
+            `the queue '${q.name}' is full: it holds its limit of ${q.bytes.limit} bytes (limits.maxQueueBytes)`,
+          ),
+        );
+      } else if (memory.full) {
+        this.#settle(d, overLimit(this.#brokerFull()));
       } else {
         this.#store(q, d);
         this.#settle(d, { type: "accepted" });
       }
     }
-    this.topUp();
+  }
+
+  #brokerFull(): string {
+    const limit = this.#owner.ctx.memory.limit;
+    return `the broker is full: it holds its limit of ${limit} bytes of messages (limits.maxTotalBytes)`;
   }
 
   /** Anonymous relay: the queue (or node) named by the message's `to`, or the outcome refusing it. */
@@ -192,8 +255,10 @@ export class Producer {
     const sink = ctx.eventHubs.sinkFor(address);
     if (sink) return { target: { kind: "sink", sink }, address };
     const queue = ctx.queueFor(address);
-    if (!queue)
-      return { state: rejected("amqp:not-found", `the queue '${address}' does not exist`), address };
+    if ("error" in queue) {
+      const e = queue.error;
+      return { state: rejected(e.condition, e.description ?? e.condition), address };
+    }
     return { target: { kind: "queue", queue }, address };
   }
 

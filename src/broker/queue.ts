@@ -2,12 +2,14 @@
  * One queue: a FIFO of encoded messages, the consumers competing for them (round robin among those
  * with credit, each holding at most `maxLockedPerConsumer` at a time), PeekLock locking until the
  * consumer settles or the lock expires, redelivery at the head, dead-lettering, time-to-live expiry,
- * and back-pressure towards producers when the queue is full.
+ * the bytes it holds (counted against its limit and the broker's), and back-pressure towards
+ * producers when the queue is full.
  */
 import type { DeliveryState } from "../codec/definitions/messaging.js";
 import { SenderSettleMode } from "../engine/link.js";
 import type { ReceiverLink } from "../engine/receiver-link.js";
 import type { SenderLink } from "../engine/sender-link.js";
+import { ByteBudget } from "./byte-budget.js";
 import { lockLostState, MessageLocks, type MessageLock } from "./message-lock.js";
 import { incrementDeliveryCount, type StoredMessage } from "./stored-message.js";
 
@@ -17,6 +19,13 @@ export interface QueueConsumer {
   readonly connectionId: number;
   /** How its deliveries are made and settled when it is not a plain AMQP consumer. */
   readonly policy?: DeliveryPolicy;
+}
+
+/** A producer: a receiving link of the broker sending to a queue. */
+export interface QueueProducer {
+  readonly link: ReceiverLink;
+  /** The bytes its outstanding credit may bring (credit × the size of its messages so far). */
+  readonly creditBytes: number;
 }
 
 /** What becomes of a message a consumer settled. */
@@ -61,6 +70,10 @@ export interface QueueSettings {
 export interface QueueHost {
   readonly maxDeliveryCount: number;
   readonly maxQueueDepth: number;
+  /** Bytes of messages per queue (`limits.maxQueueBytes`). */
+  readonly maxQueueBytes: number;
+  /** The broker's total (`limits.maxTotalBytes`): every queue's bytes count there too. */
+  readonly memory: ByteBudget;
   readonly deadLetterOnExpiry: boolean;
   /** How long a consumer may hold an unsettled message (ms); 0 = until it settles or detaches. */
   readonly lockDuration: number;
@@ -86,10 +99,15 @@ export class Queue {
   readonly name: string;
   /** A dynamic node: deleted when the link that created it detaches. */
   readonly temporary: boolean;
+  /**
+   * The bytes of its messages (ready, locked, and those the Service Bus emulation keeps for it:
+   * deferred, scheduled), against `maxQueueBytes` and, through it, the broker's total.
+   */
+  readonly bytes: ByteBudget;
   deleted = false;
   readonly consumers: QueueConsumer[] = [];
   /** Links sending to this queue (their outstanding credit counts against the room left). */
-  readonly producers = new Set<{ readonly link: ReceiverLink }>();
+  readonly producers = new Set<QueueProducer>();
   /** Called when room frees up in a full queue (producers waiting for credit). */
   readonly spaceListeners = new Set<() => void>();
   /** Messages dead-lettered, by reason (for tests and stats). */
@@ -124,6 +142,7 @@ export class Queue {
     this.temporary = temporary;
     this.#maxDeliveryCount = settings.maxDeliveryCount ?? host.maxDeliveryCount;
     this.#lockDuration = settings.lockDuration ?? host.lockDuration;
+    this.bytes = new ByteBudget(host.maxQueueBytes, host.memory);
   }
 
   /** Deliveries of a message before it is dead-lettered. */
@@ -151,7 +170,7 @@ export class Queue {
     return this.readyCount + this.#locked;
   }
 
-  /** Room left before the queue is full (never negative). */
+  /** Messages that may still be stored before `maxQueueDepth` (never negative). */
   get room(): number {
     return Math.max(0, this.#host.maxQueueDepth - this.depth);
   }
@@ -164,9 +183,23 @@ export class Queue {
     if (this.deleted) return;
     if (this.#host.onEnqueue?.(this, m) === true) return;
     if (m.seq === 0) m.seq = this.#nextSeq++;
+    this.bytes.add(m.byteCount);
     this.#main.push(m);
     this.#watchExpiry(m.expiresAt);
     this.dispatch();
+  }
+
+  /**
+   * A message kept for this queue outside it (by the Service Bus emulation: deferred, scheduled)
+   * counts against its byte limit until {@link Queue.release}d or dead-lettered.
+   */
+  retain(m: StoredMessage): void {
+    if (!this.deleted) this.bytes.add(m.byteCount);
+  }
+
+  /** A message kept outside the queue (see {@link Queue.retain}) is gone. */
+  release(m: StoredMessage): void {
+    if (!this.deleted) this.#freed(m);
   }
 
   /** Takes the next sequence number for a message enqueued later (a scheduled message). */
@@ -328,7 +361,7 @@ export class Queue {
       link.send(payload, { messageFormat: m.messageFormat, settled: true }).then(
         () => {
           this.#locked--;
-          if (!this.deleted) this.#freed();
+          if (!this.deleted) this.#freed(m);
           this.#settledBy(c);
         },
         () => {
@@ -401,7 +434,7 @@ export class Queue {
     switch (state?.type) {
       case undefined:
       case "accepted":
-        this.#freed();
+        this.#freed(m);
         return;
       case "rejected":
         this.deadLetter(m, "rejected");
@@ -424,7 +457,7 @@ export class Queue {
     switch (d.kind) {
       case "remove":
       case "taken":
-        this.#freed();
+        this.#freed(m);
         return;
       case "requeue":
         this.requeue(m, d.failed);
@@ -458,7 +491,7 @@ export class Queue {
   /** Moves a message that left this queue to the dead-letter queue (it gets a sequence number there). */
   deadLetter(m: StoredMessage, reason: DeadLetterReason): void {
     this.deadLettered[reason]++;
-    this.#freed();
+    this.#freed(m);
     m.expiresAt = Infinity;
     const dlq = this.#host.deadLetterQueueOf(this);
     if (!dlq) return;
@@ -472,12 +505,13 @@ export class Queue {
       this.deadLetter(m, "expired");
     } else {
       this.deadLettered.expired++;
-      this.#freed();
+      this.#freed(m);
     }
   }
 
-  /** A message left the queue: wake producers waiting for room. */
-  #freed(): void {
+  /** A message left the queue: its bytes are no longer counted; wake producers waiting for room. */
+  #freed(m: StoredMessage): void {
+    this.bytes.remove(m.byteCount);
     if (this.spaceListeners.size === 0) return;
     for (const f of [...this.spaceListeners]) f();
   }
@@ -526,6 +560,7 @@ export class Queue {
     this.#locked = 0;
     this.#locks.clear();
     this.#full.clear();
+    this.bytes.clear();
     if (this.#expiryTimer) clearTimeout(this.#expiryTimer);
     this.#expiryTimer = undefined;
     this.spaceListeners.clear();

@@ -1,11 +1,18 @@
 /**
- * The broker's queues by name: address resolution, creation on first use (or refusal), dead-letter
- * sub-queues, temporary (dynamic) queues, deletion, and statistics.
+ * The broker's queues by name: address resolution, creation on first use (or refusal, also beyond
+ * `limits.maxQueues`), dead-letter sub-queues, temporary (dynamic) queues, deletion, and statistics.
  */
 import { randomUUID } from "node:crypto";
 import { deadLetterAddress, isDeadLetterAddress, normalizeAddress, scopeCovers } from "./address.js";
+import type { ByteBudget } from "./byte-budget.js";
 import type { ManagedQueues } from "./nodes/management.js";
-import { BROKER_DEFAULTS, type BrokerEvent, type BrokerOptions, type QueueStats } from "./options.js";
+import {
+  BROKER_DEFAULTS,
+  type BrokerErrorFields,
+  type BrokerEvent,
+  type BrokerOptions,
+  type QueueStats,
+} from "./options.js";
 import { Queue, type DeadLetterReason, type QueueHost, type QueueSettings } from "./queue.js";
 import { isEntityManagementNode } from "./servicebus/management.js";
 import type { StoredMessage } from "./stored-message.js";
@@ -37,21 +44,29 @@ export interface RegistryExtension {
 
 const DLQ_SUFFIX = "/$deadletter";
 
+/** A queue a link or message may use, or why not. */
+export type QueueLookup = Queue | { readonly error: BrokerErrorFields };
+
 export class QueueRegistry implements ManagedQueues {
   readonly host: QueueHost;
   readonly autoCreate: boolean;
   readonly #queues = new Map<string, Queue>();
+  readonly #maxQueues: number;
+  /** Names of the queues counted against `maxQueues`: all but the dead-letter sub-queues of queues. */
+  readonly #counted = new Set<string>();
   readonly #resolveOption: ((address: string) => string) | undefined;
   readonly #onDeleted: (name: string) => void;
   readonly #extension: RegistryExtension | undefined;
 
   /**
+   * @param memory the broker's total of stored bytes, which every queue's bytes count in.
    * @param emit receives the `outcome` events of consumers.
    * @param onDeleted called after a queue was deleted (the broker detaches its links).
    * @param extension the Service Bus emulation's hooks.
    */
   constructor(
     options: BrokerOptions,
+    memory: ByteBudget,
     emit: (e: BrokerEvent) => void,
     onDeleted: (name: string) => void,
     extension?: RegistryExtension,
@@ -61,9 +76,13 @@ export class QueueRegistry implements ManagedQueues {
     this.#resolveOption = q.resolve;
     this.#onDeleted = onDeleted;
     this.#extension = extension;
+    const limits = options.limits ?? {};
+    this.#maxQueues = limits.maxQueues ?? BROKER_DEFAULTS.limits.maxQueues;
     this.host = {
       maxDeliveryCount: q.maxDeliveryCount ?? BROKER_DEFAULTS.queues.maxDeliveryCount,
-      maxQueueDepth: options.limits?.maxQueueDepth ?? BROKER_DEFAULTS.limits.maxQueueDepth,
+      maxQueueDepth: limits.maxQueueDepth ?? BROKER_DEFAULTS.limits.maxQueueDepth,
+      maxQueueBytes: limits.maxQueueBytes ?? BROKER_DEFAULTS.limits.maxQueueBytes,
+      memory,
       deadLetterOnExpiry: q.deadLetterOnExpiry ?? BROKER_DEFAULTS.queues.deadLetterOnExpiry,
       lockDuration: lockDurationOf(q.lockDuration),
       maxLockedPerConsumer: maxLockedOf(q.maxLockedPerConsumer),
@@ -102,33 +121,58 @@ export class QueueRegistry implements ManagedQueues {
     return [...this.#queues.keys()];
   }
 
-  /** The queue, created if missing. */
+  /** The queue, created if missing (whatever `maxQueues` says: the caller decided). */
   ensure(name: string, temporary = false): Queue {
     let q = this.#queues.get(name);
     if (!q) {
       q = new Queue(this.host, name, temporary, temporary ? {} : this.#extension?.queueSettings(name));
       this.#queues.set(name, q);
+      if (this.#parentOf(name) === undefined) this.#counted.add(name);
       this.#extension?.created(q);
     }
     return q;
   }
 
-  /**
-   * The queue a link or message may use: existing, or created when auto-creation is on (a
-   * dead-letter sub-queue of an existing queue is always available).
-   */
-  forUse(name: string): Queue | undefined {
-    const q = this.#queues.get(name);
-    if (q) return q;
-    if (isRequestNode(name)) return undefined;
-    const parent = isDeadLetterAddress(name) ? name.slice(0, -DLQ_SUFFIX.length) : undefined;
-    const allowed = this.autoCreate || (parent !== undefined && this.#queues.has(parent));
-    return allowed ? this.ensure(name) : undefined;
+  /** The refusal of a queue a client would create now: `maxQueues` reached; undefined when there is room. */
+  #overLimit(): { readonly error: BrokerErrorFields } | undefined {
+    if (this.#counted.size < this.#maxQueues) return undefined;
+    return {
+      error: {
+        condition: "amqp:resource-limit-exceeded",
+        description: `the broker holds its limit of ${this.#maxQueues} queues (limits.maxQueues)`,
+      },
+    };
   }
 
-  /** A temporary queue with a generated name (a dynamic node). */
-  temporary(): Queue {
-    return this.ensure(`$dynamic/${randomUUID()}`, true);
+  /**
+   * The queue a link or message may use: existing, or created when auto-creation is on and
+   * `maxQueues` leaves room (a dead-letter sub-queue of an existing queue is always available).
+   * The error says why not: `amqp:not-found`, or `amqp:resource-limit-exceeded`.
+   */
+  lookup(name: string): QueueLookup {
+    const q = this.#queues.get(name);
+    if (q) return q;
+    if (this.#parentOf(name) !== undefined) return this.ensure(name);
+    if (!this.autoCreate || isRequestNode(name)) {
+      return { error: { condition: "amqp:not-found", description: `the queue '${name}' does not exist` } };
+    }
+    return this.#overLimit() ?? this.ensure(name);
+  }
+
+  /** The existing queue whose dead-letter sub-queue `name` is, if any. */
+  #parentOf(name: string): Queue | undefined {
+    return isDeadLetterAddress(name) ? this.#queues.get(name.slice(0, -DLQ_SUFFIX.length)) : undefined;
+  }
+
+  /** The queue a link or message may use (see {@link QueueRegistry.lookup}), or undefined. */
+  forUse(name: string): Queue | undefined {
+    const q = this.lookup(name);
+    return q instanceof Queue ? q : undefined;
+  }
+
+  /** A temporary queue with a generated name (a dynamic node), unless `maxQueues` is reached. */
+  temporary(): QueueLookup {
+    return this.#overLimit() ?? this.ensure(`$dynamic/${randomUUID()}`, true);
   }
 
   /** Whether a queue exists under `scope` (always true while queues are auto-created). */
@@ -138,10 +182,12 @@ export class QueueRegistry implements ManagedQueues {
     return false;
   }
 
-  create(name: string): boolean {
-    if (this.#queues.has(name)) return false;
+  create(name: string): "created" | "exists" | BrokerErrorFields {
+    if (this.#queues.has(name)) return "exists";
+    const refused = this.#overLimit();
+    if (refused) return refused.error;
     this.ensure(name);
-    return true;
+    return "created";
   }
 
   /** Deletes a queue and its messages (and its dead-letter queue). */
@@ -149,6 +195,7 @@ export class QueueRegistry implements ManagedQueues {
     const q = this.#queues.get(name);
     if (!q) return false;
     this.#queues.delete(name);
+    this.#counted.delete(name);
     q.delete();
     this.#extension?.deleted(q);
     this.#onDeleted(name);
@@ -168,6 +215,7 @@ export class QueueRegistry implements ManagedQueues {
       consumerCount: q.consumers.length,
       producerCount: q.producers.size,
       deadLetterCount: dlq?.depth ?? 0,
+      byteCount: q.bytes.used,
     };
   }
 
@@ -178,6 +226,7 @@ export class QueueRegistry implements ManagedQueues {
       this.#extension?.deleted(q);
     }
     this.#queues.clear();
+    this.#counted.clear();
   }
 }
 

@@ -2,6 +2,7 @@
  * A message held by a queue: its encoded bytes (passed through untouched except for the header's
  * delivery-count), its message format, and what the broker read from its header.
  */
+import { MESSAGE_OVERHEAD_BYTES } from "./byte-budget.js";
 import { readAbsoluteExpiry, readHeader, scanSections, withDeliveryCount } from "./message-scan.js";
 
 /** A message in a queue. */
@@ -18,6 +19,12 @@ export interface StoredMessage {
   seq: number;
   /** When the broker received (or, scheduled, enqueued) the message (ms since the epoch). */
   enqueuedAt: number;
+  /**
+   * What the message counts against the byte limits: its encoded size when it arrived plus
+   * `MESSAGE_OVERHEAD_BYTES` (fixed, so that what is added when it is stored is what is taken off
+   * when it goes, whatever rewrites its header in between).
+   */
+  readonly byteCount: number;
 }
 
 /**
@@ -45,7 +52,15 @@ export function storeMessage(payload: Buffer, messageFormat: number, now: number
       if (abs !== undefined && abs > 0) expiresAt = Math.min(expiresAt, abs);
     }
   }
-  return { payload: bytes, messageFormat, deliveryCount, expiresAt, seq: 0, enqueuedAt: now };
+  return {
+    payload: bytes,
+    messageFormat,
+    deliveryCount,
+    expiresAt,
+    seq: 0,
+    enqueuedAt: now,
+    byteCount: bytes.length + MESSAGE_OVERHEAD_BYTES,
+  };
 }
 
 /** Adds one to the delivery-count, rewriting the header section of a standard message. */

@@ -1,6 +1,6 @@
 /**
- * The receiving end of a link: issues credit (automatically, keeping `autoCredit` outstanding,
- * or manually), reassembles multi-frame deliveries (views collected, joined once), discards
+ * The receiving end of a link: issues credit (automatically, keeping `autoCredit` outstanding
+ * within what an optional allowance permits, or manually), reassembles multi-frame deliveries (views collected, joined once), discards
  * aborted ones, enforces the max message size, and settles deliveries.
  */
 import type { AMQPError } from "../errors/amqp-error.js";
@@ -49,6 +49,7 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
   #deliveryCount = 0;
   #linkCredit = 0;
   #autoCredit: number;
+  #allowance: (() => number) | undefined;
   #strictCredit = false;
   #unsettled = 0;
   #assembly: Assembly | undefined;
@@ -96,6 +97,25 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
    */
   setAutoCredit(credit: number): void {
     this.#autoCredit = Math.max(0, credit);
+  }
+
+  /**
+   * Caps the automatic credit: before each top-up the link asks `allowance()` how much credit may be
+   * outstanding now (at most `autoCredit`; 0 withholds credit), e.g. the broker's memory limits.
+   * Credit already granted is never taken back. Call {@link ReceiverLink.topUpCredit} when the
+   * allowance may have grown. `undefined` removes the cap.
+   */
+  setCreditAllowance(allowance: (() => number) | undefined): void {
+    this.#allowance = allowance;
+  }
+
+  /**
+   * Tops the automatic credit up now, as after a delivery: when less than half of `autoCredit` is
+   * outstanding, to `autoCredit` or what the allowance permits (a FLOW only when that is at least
+   * half a window, or no credit is left).
+   */
+  topUpCredit(): void {
+    this.#topUp();
   }
 
   /**
@@ -147,7 +167,7 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
 
   protected onRemoteAttach(attach: AttachFields): void {
     if (attach.initialDeliveryCount !== undefined) this.#deliveryCount = attach.initialDeliveryCount;
-    if (this.#autoCredit > 0 && this.#linkCredit === 0) this.flow(this.#autoCredit);
+    if (this.#linkCredit === 0) this.#topUp();
   }
 
   handleFlow(flow: FlowFields): void {
@@ -261,14 +281,18 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
       this.#unsettled++;
       this.session.trackIncoming(delivery);
     }
-    this.#topUp();
+    // The application sees the delivery first, so that an allowance counts what it stored.
     this.onDelivery?.(delivery);
+    this.#topUp();
   }
 
   #topUp(): void {
-    if (this.#autoCredit > 0 && !this.#drainMode && this.#linkCredit * 2 < this.#autoCredit) {
-      this.flow(this.#autoCredit);
-    }
+    const window = this.#autoCredit;
+    if (window <= 0 || this.#drainMode || this.#linkCredit * 2 >= window) return;
+    if (this.state === "detached" || this.state === "detaching") return;
+    const allowed = this.#allowance ? Math.min(window, Math.max(0, Math.floor(this.#allowance()))) : window;
+    // A FLOW per freed message is not worth it: wait until half a window is allowed, unless none is left.
+    if (allowed > this.#linkCredit && (allowed * 2 >= window || this.#linkCredit === 0)) this.flow(allowed);
   }
 
   /**

@@ -116,7 +116,7 @@ describe("uamqp broker", () => {
     assert.equal(line(openOut, "tls: "), "tls: off (no --tls-cert and --tls-key)");
     assert.equal(
       line(openOut, "limits: "),
-      "limits: maxConnections=10000 maxSessionsPerConnection=256 maxLinksPerSession=1024 maxMessageSize=16777216 maxQueueDepth=100000 producerCredit=500 maxFrameSize=65536 idleTimeoutMs=60000 handshakeTimeoutMs=10000 keepAliveInitialDelayMs=30000",
+      "limits: maxConnections=10000 maxSessionsPerConnection=256 maxLinksPerSession=1024 maxLinksPerConnection=4096 maxMessageSize=16777216 maxQueueDepth=100000 maxQueueBytes=67108864 maxTotalBytes=268435456 maxQueues=10000 producerCredit=500 maxFrameSize=65536 idleTimeoutMs=60000 handshakeTimeoutMs=10000 keepAliveInitialDelayMs=30000",
     );
 
     const locked = await startBroker([
@@ -199,6 +199,25 @@ describe("uamqp broker", () => {
       const r = await run(["receive", `${bob}/orders`]);
       assert.equal(r.stdout, "hello\n");
       assert.ok(!out.includes("from-file-pw") && !out.includes("flag-pw"));
+    } finally {
+      assert.equal(await cli.stop(), 0);
+    }
+  });
+
+  it("sets the memory, queue and link limits by flag and by --config, and the broker applies them", async () => {
+    const path = configFile("memory.json", { limits: { maxTotalBytes: 100_000, maxLinksPerConnection: 9 } });
+    const cli = await startBroker(["--config", path, "--max-queue-bytes", "5000", "--max-queues", "2"]);
+    const out = cli.output();
+    try {
+      assert.match(
+        line(out, "limits: "),
+        / maxLinksPerConnection=9 .* maxQueueBytes=5000 maxTotalBytes=100000 maxQueues=2 /,
+      );
+      assert.equal((await run(["send", `${cli.url}/first`])).code, 0);
+      assert.equal((await run(["send", `${cli.url}/second`])).code, 0);
+      const third = await run(["send", `${cli.url}/third`]);
+      assert.equal(third.code, 1);
+      assert.match(third.stderr, /amqp:resource-limit-exceeded: the broker holds its limit of 2 queues/);
     } finally {
       assert.equal(await cli.stop(), 0);
     }

@@ -3,6 +3,7 @@
  * (round robin, or the partition of their partition key), and the receivers of each partition and
  * consumer group, among which a receiver with a higher `com.microsoft:epoch` takes over.
  */
+import type { ByteBudget } from "../byte-budget.js";
 import type { BrokerErrorFields } from "../options.js";
 import type { IncomingEvent } from "./event-format.js";
 import type { PartitionStats } from "./options.js";
@@ -26,11 +27,18 @@ export class EventHub {
   readonly #readers = new Map<string, Set<PartitionReader>>();
   #nextPartition = 0;
 
-  constructor(name: string, partitionCount: number, retention: Retention, consumerGroups: readonly string[]) {
+  /** `memory`: the broker's total, where the partitions count the events they keep. */
+  constructor(
+    name: string,
+    partitionCount: number,
+    retention: Retention,
+    consumerGroups: readonly string[],
+    memory: ByteBudget,
+  ) {
     this.name = name;
     this.createdAt = new Date();
     const partitions: PartitionLog[] = [];
-    for (let i = 0; i < partitionCount; i++) partitions.push(new PartitionLog(String(i), retention));
+    for (let i = 0; i < partitionCount; i++) partitions.push(new PartitionLog(String(i), retention, memory));
     this.partitions = partitions;
     this.addConsumerGroup(DEFAULT_CONSUMER_GROUP);
     for (const g of consumerGroups) this.addConsumerGroup(g);

@@ -28,6 +28,7 @@ import {
   type NodeRequest,
   type NodeResponse,
 } from "../options.js";
+import type { ByteBudget } from "../byte-budget.js";
 import type { MessageSink } from "../message-sink.js";
 import { DEFAULT_CONSUMER_GROUP, EventHub } from "./event-hub.js";
 import { EventSink } from "./event-sink.js";
@@ -127,14 +128,17 @@ export class EventHubRegistry {
   readonly #partitionCount: number;
   readonly #retention: Retention;
   readonly #resolve: (name: string) => string;
+  readonly #memory: ByteBudget;
 
   /**
+   * @param memory the broker's total of stored bytes, where the partitions count their events.
    * @param resolve the broker's address resolution (URL normalization and `queues.resolve`).
    * @throws {BrokerError} for options out of range.
    */
-  constructor(options: BrokerOptions, resolve: (name: string) => string) {
+  constructor(options: BrokerOptions, memory: ByteBudget, resolve: (name: string) => string) {
     const o = options.eventHubs ?? {};
     this.#resolve = resolve;
+    this.#memory = memory;
     this.#autoCreate = o.autoCreate ?? options.queues?.autoCreate ?? BROKER_DEFAULTS.queues.autoCreate;
     this.#partitionCount = count(
       "eventHubs.partitionCount",
@@ -159,6 +163,7 @@ export class EventHubRegistry {
         partitions,
         retentionOf(`${where}.retention`, h.retention, this.#retention),
         h.consumerGroups ?? [],
+        memory,
       );
       this.#hubs.set(name.toLowerCase(), hub);
     }
@@ -172,7 +177,7 @@ export class EventHubRegistry {
   #hub(name: string): EventHub | undefined {
     const existing = this.#existing(name);
     if (existing || !this.#autoCreate) return existing;
-    const hub = new EventHub(name, this.#partitionCount, this.#retention, []);
+    const hub = new EventHub(name, this.#partitionCount, this.#retention, [], this.#memory);
     this.#hubs.set(name.toLowerCase(), hub);
     return hub;
   }

@@ -2,8 +2,9 @@
  * One partition of an event hub: an append-only log of events, numbered from 0, each at the offset
  * of the bytes before it, kept within the retention limits (count, bytes, age; the oldest go first)
  * and read by any number of readers without being removed. Age is checked whenever the log is
- * written or read, so no timer runs.
+ * written or read, so no timer runs. The events kept count in the broker's total of stored bytes.
  */
+import { MESSAGE_OVERHEAD_BYTES, type ByteBudget } from "../byte-budget.js";
 import { stampEvent, type IncomingEvent, type LastEnqueued, type StoredEvent } from "./event-format.js";
 import type { EventPosition } from "./position-filter.js";
 
@@ -30,6 +31,7 @@ const COMPACT_AT = 1024;
 export class PartitionLog {
   readonly id: string;
   readonly #retention: Retention;
+  readonly #memory: ByteBudget;
   #events: StoredEvent[] = [];
   #head = 0;
   #nextSequenceNumber = 0;
@@ -38,9 +40,11 @@ export class PartitionLog {
   #last: LastEnqueued | undefined;
   readonly #watchers = new Set<() => void>();
 
-  constructor(id: string, retention: Retention) {
+  /** `memory`: the broker's total, where the events kept are counted (encoded size plus overhead). */
+  constructor(id: string, retention: Retention, memory: ByteBudget) {
     this.id = id;
     this.#retention = retention;
+    this.#memory = memory;
   }
 
   /** Events kept. */
@@ -77,6 +81,7 @@ export class PartitionLog {
       const stored = stampEvent(e, this.#nextSequenceNumber++, this.#nextOffset, now);
       this.#nextOffset += stored.payload.length;
       this.#bytes += stored.payload.length;
+      this.#memory.add(stored.payload.length + MESSAGE_OVERHEAD_BYTES);
       this.#events.push(stored);
       this.#last = stored;
     }
@@ -150,6 +155,7 @@ export class PartitionLog {
       const over = count > r.maxEvents || (count > 1 && this.#bytes > r.maxBytes) || e.enqueuedTime <= oldest;
       if (!over) break;
       this.#bytes -= e.payload.length;
+      this.#memory.remove(e.payload.length + MESSAGE_OVERHEAD_BYTES);
       this.#events[this.#head++] = undefined as unknown as StoredEvent;
     }
     if (this.#head === this.#events.length) {
@@ -163,6 +169,7 @@ export class PartitionLog {
 
   /** Drops every event and reader (the broker closed). */
   clear(): void {
+    this.#memory.remove(this.#bytes + this.eventCount * MESSAGE_OVERHEAD_BYTES);
     this.#events = [];
     this.#head = 0;
     this.#bytes = 0;

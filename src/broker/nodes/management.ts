@@ -4,15 +4,15 @@
  * operations answer 501.
  */
 import type { AMQPValue } from "../../codec/values.js";
-import type { NodeRequest, NodeResponse, QueueStats } from "../options.js";
+import type { BrokerErrorFields, NodeRequest, NodeResponse, QueueStats } from "../options.js";
 
 /** The queues the management node acts on. */
 export interface ManagedQueues {
   /** The queue name of an entity name (addresses normalized). */
   resolve(name: string): string;
   stats(name: string): QueueStats | undefined;
-  /** Creates a queue; false if it already exists. */
-  create(name: string): boolean;
+  /** Creates a queue; or says it exists, or why it cannot be created (`limits.maxQueues`). */
+  create(name: string): "created" | "exists" | BrokerErrorFields;
   /** Deletes a queue; false if it does not exist. */
   delete(name: string): boolean;
   /** Whether queues are created on demand (`queues.autoCreate`); if not, CREATE is refused. */
@@ -59,12 +59,22 @@ export function handleManagement(req: NodeRequest, queues: ManagedQueues): NodeR
           errorCondition: "amqp:not-allowed",
         };
       }
-      return queues.create(name)
-        ? { statusCode: 201, statusDescription: `created '${name}'` }
-        : { statusCode: 409, statusDescription: `the entity '${name}' already exists` };
+      return createdResponse(name, queues.create(name));
     case "DELETE":
       return queues.delete(name)
         ? { statusCode: 200, statusDescription: `deleted '${name}'` }
         : { statusCode: 404, statusDescription: `the entity '${name}' could not be found` };
   }
+}
+
+function createdResponse(name: string, created: "created" | "exists" | BrokerErrorFields): NodeResponse {
+  if (created === "created") return { statusCode: 201, statusDescription: `created '${name}'` };
+  if (created === "exists")
+    return { statusCode: 409, statusDescription: `the entity '${name}' already exists` };
+  // Too many queues: the broker cannot take more now (not a denial, so not 403).
+  return {
+    statusCode: 503,
+    statusDescription: created.description ?? created.condition,
+    errorCondition: created.condition,
+  };
 }

@@ -176,6 +176,7 @@ export class ServiceBusEntity {
     factsOf(m).scheduledAt = at;
     if (m.seq === 0) m.seq = this.queue.reserveSequenceNumber();
     this.#scheduled.set(m.seq, { message: m, at });
+    this.queue.retain(m);
     this.#armSchedule();
     return m.seq;
   }
@@ -210,6 +211,7 @@ export class ServiceBusEntity {
       this.#scheduled.delete(message.seq);
       factsOf(message).scheduledAt = undefined;
       message.enqueuedAt = now;
+      this.queue.release(message);
       this.queue.enqueue(message);
     }
     this.#armSchedule();
@@ -222,7 +224,10 @@ export class ServiceBusEntity {
 
   /** Cancels a scheduled message; false when there is none with that sequence number. */
   cancelScheduled(seq: number): boolean {
-    if (!this.#scheduled.delete(seq)) return false;
+    const s = this.#scheduled.get(seq);
+    if (!s) return false;
+    this.#scheduled.delete(seq);
+    this.queue.release(s.message);
     this.#armSchedule();
     return true;
   }
@@ -232,6 +237,7 @@ export class ServiceBusEntity {
   /** Keeps a message (taken out of the queue) until it is received by sequence number. */
   defer(m: StoredMessage): void {
     this.#deferred.set(m.seq, m);
+    this.queue.retain(m);
   }
 
   /**
@@ -254,7 +260,10 @@ export class ServiceBusEntity {
     return found.map((m) => {
       this.#deferred.delete(m.seq);
       factsOf(m).seenByServiceBus = true;
-      if (!lock) return { message: m, token: undefined, lockedUntil: undefined };
+      if (!lock) {
+        this.queue.release(m);
+        return { message: m, token: undefined, lockedUntil: undefined };
+      }
       const l = this.#lockDeferred(m);
       return { message: m, token: l.token, lockedUntil: l.lockedUntil };
     });
@@ -328,6 +337,7 @@ export class ServiceBusEntity {
       const m = d.message;
       switch (s.status) {
         case "completed":
+          this.queue.release(m);
           break;
         case "abandoned":
           this.#host.modify(m, propsOf(s.propertiesToModify));
