@@ -12,6 +12,7 @@ export interface BenchResult {
   readonly opsPerSec: number;
 }
 
+import os from "node:os";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
@@ -116,4 +117,37 @@ export function printTable(header: readonly string[], rows: readonly (readonly s
     "| " + widths.map((w, i) => (i === 0 ? "-".repeat(w) : "-".repeat(w - 1) + ":")).join(" | ") + " |",
   );
   for (const r of rows) console.log(line(r));
+}
+
+/** The median of `values` (the mean of the middle two for an even count); NaN for none. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** The `q`-quantile (0..1) of `sorted` (ascending), nearest rank. */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+/**
+ * One line that says where numbers were taken: CPU model, cores, memory, OS, Node version and the load
+ * average when the line was made (other work on a shared machine lowers every figure).
+ */
+export function machineLine(): string {
+  const cpus = os.cpus();
+  const model = cpus[0]?.model.trim() ?? "unknown CPU";
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
+  const gib = (os.totalmem() / 2 ** 30).toFixed(0);
+  return (
+    `machine: ${model}, ${cpus.length} cores, ${gib} GiB, ${os.type()} ${os.release()}, ` +
+    `Node ${process.version}, load average ${load}, ${new Date().toISOString().slice(0, 16)}Z`
+  );
 }
