@@ -120,14 +120,20 @@ async function stoppedConsumer(
 }
 
 /** The state of every TCP socket bound to local `port` (Linux /proc/net/tcp): keep-alive timer or not. */
-function serverSockets(port: number): { keepAlive: boolean; timerMs: number }[] {
+/**
+ * The broker's end of the connection from `client` (matched by both ports: other processes' sockets
+ * share /proc/net/tcp), with its keep-alive timer.
+ */
+function serverSockets(port: number, client: Socket): { keepAlive: boolean; timerMs: number }[] {
   const out: { keepAlive: boolean; timerMs: number }[] = [];
   for (const line of readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1)) {
     const f = line.trim().split(/\s+/);
     if (f.length < 6) continue;
     const local = f[1]!;
+    const remote = f[2]!;
     const state = f[3]!;
     if (parseInt(local.split(":")[1]!, 16) !== port || state !== "01") continue; // 01: ESTABLISHED
+    if (parseInt(remote.split(":")[1]!, 16) !== client.localPort) continue;
     // "tr:tm->when": timer 2 is the keep-alive timer; "when" is in clock ticks (USER_HZ, 100 on Linux).
     const [tr, when] = f[5]!.split(":");
     out.push({ keepAlive: tr === "02", timerMs: parseInt(when!, 16) * 10 });
@@ -357,14 +363,15 @@ describe("broker: locks come back", () => {
       try {
         for (const port of [on.port!, on.tlsPort!, on.wsPort!, off.port!])
           sockets.push(await rawSocket(port));
-        for (const port of [on.port!, on.tlsPort!, on.wsPort!]) {
-          await until(() => serverSockets(port).length === 1, `the accepted socket on ${port}`);
-          const [s] = serverSockets(port);
+        for (const [i, port] of [on.port!, on.tlsPort!, on.wsPort!].entries()) {
+          const client = sockets[i]!;
+          await until(() => serverSockets(port, client).length === 1, `the accepted socket on ${port}`);
+          const [s] = serverSockets(port, client);
           assert.ok(s!.keepAlive, `no keep-alive timer on the socket accepted on ${port}`);
           assert.ok(s!.timerMs > 25_000 && s!.timerMs <= 30_000, `keep-alive after ${s!.timerMs} ms`);
         }
-        await until(() => serverSockets(off.port!).length === 1, "the accepted socket");
-        assert.equal(serverSockets(off.port!)[0]!.keepAlive, false, "keep-alive with 0");
+        await until(() => serverSockets(off.port!, sockets[3]!).length === 1, "the accepted socket");
+        assert.equal(serverSockets(off.port!, sockets[3]!)[0]!.keepAlive, false, "keep-alive with 0");
       } finally {
         for (const s of sockets) s.destroy();
       }
