@@ -15,6 +15,7 @@ import type { ConnectionOptions as EngineConnectionOptions } from "../engine/opt
 import type { ErrorFields } from "../engine/remote-errors.js";
 import type { AMQPAuth } from "../auth/amqp-auth.js";
 import { CBSAuth } from "../auth/cbs-auth.js";
+import { redirectAuth } from "../auth/address-auth.js";
 import { WAIT_OPTIONS, abortError, bounded, type WaitOptions } from "../policy/wait.js";
 import { describeError, frameTrace, framesTraced, log, newConnectionLogId } from "../util/log.js";
 import { compact } from "../util/options.js";
@@ -327,24 +328,24 @@ export class Connection implements AsyncDisposable {
   }
 
   /**
-   * Follows a redirect (uamqp `redirect`): closes this connection and connects to the host in the
-   * redirect error (with `auth`, or the current auth with the new host). No-op if it is the same host.
+   * Follows a redirect (uamqp `redirect`): closes this connection and connects where the redirect
+   * error points (its `hostname`, `network-host` and `port`, as `AMQPClient.redirect` does), with
+   * `auth` or the current auth. No-op if that is where it is connected.
    * @throws the errors of {@link Connection.open} for the new host.
    */
   async redirect(error: LinkRedirect | ConnectionRedirect, auth?: AMQPAuth): Promise<void> {
-    const host = error.hostname ?? error.networkHost;
-    if (host === undefined || (host === this.hostname && auth === undefined)) return;
+    if (error.hostname === undefined && error.networkHost === undefined) return;
+    const next = redirectAuth(this.auth, error, auth);
+    const t = this.auth.transport;
+    const same =
+      next.hostname === this.hostname &&
+      next.transport.port === t.port &&
+      next.transport.customEndpointHostname === t.customEndpointHostname;
+    if (auth === undefined && same) return;
     await this.close();
     this.#cbs = undefined;
-    this.hostname = host;
-    if (auth) {
-      this.auth = auth;
-    } else {
-      this.auth = this.auth.withHost(host, {
-        ...this.auth.transport,
-        ...(error.port !== undefined ? { port: error.port } : {}),
-      });
-    }
+    this.hostname = next.hostname;
+    this.auth = next;
     this.#engine = this.#createEngine();
     this.#state = "idle";
     this.#opening = undefined;

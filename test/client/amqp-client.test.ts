@@ -94,6 +94,44 @@ describe("AMQPClient: addresses, auth, shared connections, peer errors", () => {
     await conn.close();
   });
 
+  it("Connection.redirect goes where the error points: another port on the same host, and a network-host apart from the OPEN hostname", async () => {
+    const other = await startBroker();
+    const conn = new Connection(
+      "127.0.0.1",
+      new SASLAnonymous("127.0.0.1", { tls: false, port: t.broker.port! }),
+    );
+    try {
+      await conn.open();
+      // Same hostname, another port: a move, not a no-op.
+      await conn.redirect(
+        new LinkRedirect("moved", { info: { hostname: "127.0.0.1", port: other.broker.port! } }),
+      );
+      assert.equal(conn.state, "open");
+      assert.equal(other.broker.connectionCount, 1);
+      assert.equal(conn.auth.transport.port, other.broker.port);
+      // The TCP connection goes to network-host; OPEN carries the redirect's hostname.
+      await conn.redirect(
+        new LinkRedirect("moved", {
+          info: { hostname: "redirected.invalid", "network-host": "127.0.0.1", port: t.broker.port! },
+        }),
+      );
+      assert.equal(conn.state, "open");
+      assert.equal(conn.hostname, "redirected.invalid");
+      assert.equal(conn.auth.transport.customEndpointHostname, "127.0.0.1");
+      assert.equal(other.broker.connectionCount, 0);
+      const sender = new SendClient(t.url("redirected"));
+      await sender.open({ connection: conn });
+      const m = new Message({ body: "r" });
+      await sender.sendMessage(m);
+      assert.equal(m.state, MessageState.SendComplete);
+      assert.equal(t.transfers("redirected").length, 1);
+      await sender.close();
+    } finally {
+      await conn.close();
+      await other.broker.close();
+    }
+  });
+
   it("the base AMQPClient opens a connection and a session; authComplete/clientReady report readiness", async () => {
     const client = new AMQPClient(t.url("base"), { auth: new SASLPlain("127.0.0.1", "alice", "secret") });
     assert.equal(await client.authComplete(), false);
