@@ -33,7 +33,6 @@ export class BrokerConnection implements AttachOwner {
   readonly #admission: SaslAdmission;
   readonly #links = new Set<LinkRecord>();
   readonly #replies: ReplyLink[] = [];
-  #sessions = 0;
   #grants: TokenGrant[] = [];
   #grantTimer: NodeJS.Timeout | undefined;
   #handshakeTimer: NodeJS.Timeout | undefined;
@@ -91,20 +90,11 @@ export class BrokerConnection implements AttachOwner {
     this.engine.start(this.transport);
   }
 
-  /** A session the peer began: links attach through it, unless the session limit is reached. */
+  /**
+   * A session the peer began: links attach through it. The session limit needs no count here: it
+   * is the channel-max the engine announces and enforces (`Broker`'s connection options).
+   */
   #onBegin(session: AmqpSession): void {
-    this.#sessions++;
-    session.onEnd = () => {
-      this.#sessions--;
-    };
-    const max = this.ctx.settings.maxSessionsPerConnection;
-    if (this.#sessions > max) {
-      void session.end({
-        condition: "amqp:resource-limit-exceeded",
-        description: `at most ${max} sessions are allowed per connection`,
-      });
-      return;
-    }
     session.onRemoteAttach = (attach, s) => {
       handleAttach(this, attach, s);
     };
