@@ -36,6 +36,8 @@ export class BrokerConnection implements AttachOwner {
   #grants: TokenGrant[] = [];
   #grantTimer: NodeJS.Timeout | undefined;
   #handshakeTimer: NodeJS.Timeout | undefined;
+  /** Runs while the connection is open without a link (`limits.attachTimeoutMs`). */
+  #attachTimer: NodeJS.Timeout | undefined;
 
   /**
    * Serves `transport` once started. `admission` is the SASL side of `options` (how the client got
@@ -80,6 +82,7 @@ export class BrokerConnection implements AttachOwner {
           mechanism: admission.mechanism,
         });
         if (refuse) void engine.close(refuse);
+        else this.#armAttachTimer();
       },
       () => undefined,
     );
@@ -118,7 +121,11 @@ export class BrokerConnection implements AttachOwner {
 
   track(record: LinkRecord): void {
     this.#links.add(record);
-    record.whenGone(() => this.#links.delete(record));
+    this.#clearAttachTimer();
+    record.whenGone(() => {
+      this.#links.delete(record);
+      if (this.#links.size === 0) this.#armAttachTimer();
+    });
   }
 
   linkCount(session: AmqpSession): number {
@@ -289,6 +296,30 @@ export class BrokerConnection implements AttachOwner {
     this.#armGrantTimer();
   }
 
+  // ---- reaping ----------------------------------------------------------------------------------
+
+  /**
+   * Starts the clock of a connection that has no link (just opened, or its last link went away):
+   * one that holds a connection slot without using it is closed after `limits.attachTimeoutMs`.
+   */
+  #armAttachTimer(): void {
+    const ms = this.ctx.settings.attachTimeoutMs;
+    if (ms <= 0 || this.#attachTimer !== undefined || this.#links.size > 0 || this.engine.isClosing) return;
+    this.#attachTimer = setTimeout(() => {
+      this.#attachTimer = undefined;
+      void this.engine.close({
+        condition: "amqp:resource-limit-exceeded",
+        description: `no link was attached for ${ms} ms`,
+      });
+    }, ms);
+    this.#attachTimer.unref();
+  }
+
+  #clearAttachTimer(): void {
+    if (this.#attachTimer) clearTimeout(this.#attachTimer);
+    this.#attachTimer = undefined;
+  }
+
   // ---- teardown ---------------------------------------------------------------------------------
 
   #clearHandshakeTimer(): void {
@@ -298,6 +329,7 @@ export class BrokerConnection implements AttachOwner {
 
   #closed(error: AMQPError | undefined): void {
     this.#clearHandshakeTimer();
+    this.#clearAttachTimer();
     if (this.#grantTimer) clearTimeout(this.#grantTimer);
     this.#grantTimer = undefined;
     for (const r of [...this.#links]) r.gone();

@@ -13,6 +13,8 @@ export interface BrokerSettings {
   readonly maxLinksPerSession: number;
   readonly maxMessageSize: number;
   readonly producerCredit: number;
+  /** A connection without a link for this long (ms) is closed; 0 = never. */
+  readonly attachTimeoutMs: number;
   readonly autoCreate: boolean;
   readonly splitBatches: boolean;
   readonly cbs: BrokerCbsOptions | undefined;

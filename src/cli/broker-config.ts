@@ -89,6 +89,8 @@ const LIMIT_FIELDS = {
   maxFrameSize: { kind: "int", min: 512, max: UINT, default: D.limits.maxFrameSize },
   idleTimeoutMs: { kind: "int", min: 0, max: UINT, default: D.limits.idleTimeoutMs },
   handshakeTimeoutMs: { kind: "int", min: 1, default: D.limits.handshakeTimeoutMs },
+  maxConnectionsPerSource: { kind: "int", min: 1, default: D.limits.maxConnectionsPerSource },
+  attachTimeoutMs: { kind: "int", min: 0, default: D.limits.attachTimeoutMs },
 } as const satisfies Fields<BrokerLimits>;
 
 const QUEUE_FIELDS = {
@@ -529,6 +531,22 @@ const FLAGS: readonly BrokerFlag[] = [
     type: "string",
     value: "MS",
     help: "a client that has not opened its connection within this time is disconnected",
+  },
+  {
+    group: LIMITS,
+    name: "max-connections-per-source",
+    key: "limits.maxConnectionsPerSource",
+    type: "string",
+    value: "N",
+    help: "connections open at once from one client address (loopback included); more are dropped on arrival",
+  },
+  {
+    group: LIMITS,
+    name: "attach-timeout",
+    key: "limits.attachTimeoutMs",
+    type: "string",
+    value: "MS",
+    help: "a connection without a link for this long is closed (amqp:resource-limit-exceeded); 0 = never",
   },
   {
     group: QUEUES,

@@ -42,6 +42,8 @@ const FLAGS: Record<string, readonly string[]> = {
     "--max-frame-size BYTES",
     "--idle-timeout MS",
     "--handshake-timeout MS",
+    "--max-connections-per-source N",
+    "--attach-timeout MS",
     "--queue NAME",
     "--no-auto-create",
     "--max-delivery-count N",
@@ -122,6 +124,8 @@ describe("uamqp --help", () => {
     assert.match(broker, /--max-connections N +.*\(default 10000\)/);
     assert.match(broker, /--idle-timeout MS +.*0 = none \(default 0\)/);
     assert.match(broker, /--max-message-size BYTES +.*\(default 16777216\)/);
+    assert.match(broker, /--max-connections-per-source N +.*\(default 1000\)/);
+    assert.match(broker, /--attach-timeout MS +.*0 = never \(default 30000\)/);
     assert.match(broker, /--user NAME:PASSWORD +.*; repeatable/);
     const receive = (await run(["receive", "--help"])).stdout.replace(/\n {3,}/g, " ");
     assert.match(receive, /--timeout MS +how long to wait for the next message .* \(default 5000\)/);
