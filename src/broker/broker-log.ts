@@ -77,3 +77,13 @@ export function logBrokerEvent(event: BrokerEvent): void {
   const line = lineOf(event);
   if (line !== undefined) log("uamqp:broker", line[0], line[1]);
 }
+
+/** A connection dropped on arrival: its source address holds `max` connections already. */
+export function logRefusedConnection(source: string, max: number): void {
+  if (!logEnabled("uamqp:broker", "debug")) return;
+  log(
+    "uamqp:broker",
+    "debug",
+    `connection from ${source} dropped: it has ${max} connections open (limits.maxConnectionsPerSource)`,
+  );
+}

@@ -12,7 +12,7 @@ import type { Transport, TransportServer } from "../transport/transport.js";
 import { listenWebSocket } from "../transport/websocket-server.js";
 import { scopeCovers } from "./address.js";
 import { BrokerAuthorization } from "./authorization.js";
-import { brokerTraceOption, logBrokerEvent } from "./broker-log.js";
+import { brokerTraceOption, logBrokerEvent, logRefusedConnection } from "./broker-log.js";
 import { ByteBudget } from "./byte-budget.js";
 import { BrokerConnection } from "./connection.js";
 import type { BrokerContext, BrokerSettings } from "./context.js";
@@ -31,6 +31,7 @@ import {
 import { isRequestNode, QueueRegistry } from "./registry.js";
 import { BrokerSaslPolicy, type SaslAdmission } from "./sasl-policy.js";
 import { ServiceBusNamespace } from "./servicebus/namespace.js";
+import { SourceCounts } from "./source-counts.js";
 
 /** How long `stop()` / `close()` wait for clients to answer CLOSE before dropping them. */
 const CLOSE_GRACE_MS = 1000;
@@ -63,6 +64,9 @@ export class Broker implements AsyncDisposable {
   readonly #authorization: BrokerAuthorization;
   readonly #hooks = new Map<string, AddressHooks>();
   readonly #connections = new Map<number, BrokerConnection>();
+  /** Connections by source address (`limits.maxConnectionsPerSource`). */
+  readonly #sources = new SourceCounts();
+  #refusedConnections = 0;
   readonly #listeners = new Set<(event: BrokerEvent) => void>();
   #servers: TransportServer[] = [];
   #ports: { tcp?: number; tls?: number; ws?: number } | undefined;
@@ -107,6 +111,7 @@ export class Broker implements AsyncDisposable {
       maxLinksPerConnection: limits.maxLinksPerConnection ?? BROKER_DEFAULTS.limits.maxLinksPerConnection,
       maxMessageSize: limits.maxMessageSize ?? BROKER_DEFAULTS.limits.maxMessageSize,
       producerCredit: Math.max(1, limits.producerCredit ?? BROKER_DEFAULTS.limits.producerCredit),
+      attachTimeoutMs: Math.max(0, limits.attachTimeoutMs ?? BROKER_DEFAULTS.limits.attachTimeoutMs),
       autoCreate: this.#queues.autoCreate,
       splitBatches: options.queues?.splitBatches ?? BROKER_DEFAULTS.queues.splitBatches,
       cbs: options.cbs,
@@ -176,6 +181,14 @@ export class Broker implements AsyncDisposable {
     return this.#connections.size;
   }
 
+  /**
+   * Connections dropped on arrival because their source address held `limits.maxConnectionsPerSource`
+   * connections already.
+   */
+  get refusedConnections(): number {
+    return this.#refusedConnections;
+  }
+
   // ---- lifecycle -----------------------------------------------------------------------------------
 
   async #listen(): Promise<void> {
@@ -200,8 +213,13 @@ export class Broker implements AsyncDisposable {
         ports.tcp = tcp.port;
       }
       if (o.tls) {
+        // A client that never finishes its TLS handshake is dropped within the AMQP handshake time
+        // too (Node's own default is 120 s).
+        const handshakeMs = o.limits?.handshakeTimeoutMs ?? BROKER_DEFAULTS.limits.handshakeTimeoutMs;
+        const tlsOptions =
+          handshakeMs > 0 ? { handshakeTimeout: handshakeMs, ...o.tls.tlsOptions } : o.tls.tlsOptions;
         const tls = await listenTls(
-          { ...o.tls, host, port: this.#ports?.tls ?? o.tls.port ?? 0, keepAliveInitialDelayMs },
+          { ...o.tls, tlsOptions, host, port: this.#ports?.tls ?? o.tls.port ?? 0, keepAliveInitialDelayMs },
           onTransport,
         );
         servers.push(tls);
@@ -276,6 +294,16 @@ export class Broker implements AsyncDisposable {
       return;
     }
     const limits = this.#options.limits ?? {};
+    const source = sourceOf(transport);
+    const perSource = limits.maxConnectionsPerSource ?? BROKER_DEFAULTS.limits.maxConnectionsPerSource;
+    if (!this.#sources.take(source, perSource)) {
+      // Dropped before a byte is read: refusing with an AMQP CLOSE would cost a handshake (and SASL)
+      // per attempt, which is what a client flooding the broker with connections wants (docs/broker.md).
+      this.#refusedConnections++;
+      logRefusedConnection(source, perSource);
+      transport.destroy();
+      return;
+    }
     const max = limits.maxConnections ?? BROKER_DEFAULTS.limits.maxConnections;
     const refuse: BrokerErrorFields | undefined =
       this.#connections.size >= max
@@ -490,9 +518,19 @@ export class Broker implements AsyncDisposable {
       emit: (e) => {
         this.#emit(e);
       },
-      connectionClosed: (id) => this.#connections.delete(id),
+      connectionClosed: (id) => {
+        const c = this.#connections.get(id);
+        if (c === undefined) return;
+        this.#connections.delete(id);
+        this.#sources.release(sourceOf(c.transport));
+      },
     };
   }
+}
+
+/** The source address a connection counts against (`limits.maxConnectionsPerSource`). */
+function sourceOf(transport: Transport): string {
+  return transport.remoteAddress ?? "unknown";
 }
 
 function hostForUrl(host: string): string {

@@ -37,10 +37,11 @@ export class BrokerConnection implements AttachOwner {
   readonly #admission: SaslAdmission;
   readonly #links = new Set<LinkRecord>();
   readonly #replies: ReplyLink[] = [];
-  #sessions = 0;
   #grants: TokenGrant[] = [];
   #grantTimer: NodeJS.Timeout | undefined;
   #handshakeTimer: NodeJS.Timeout | undefined;
+  /** Runs while the connection is open without a link (`limits.attachTimeoutMs`). */
+  #attachTimer: NodeJS.Timeout | undefined;
 
   /**
    * Serves `transport` once started. `admission` is the SASL side of `options` (how the client got
@@ -85,6 +86,7 @@ export class BrokerConnection implements AttachOwner {
           mechanism: admission.mechanism,
         });
         if (refuse) void engine.close(refuse);
+        else this.#armAttachTimer();
       },
       () => undefined,
     );
@@ -95,20 +97,11 @@ export class BrokerConnection implements AttachOwner {
     this.engine.start(this.transport);
   }
 
-  /** A session the peer began: links attach through it, unless the session limit is reached. */
+  /**
+   * A session the peer began: links attach through it. The session limit needs no count here: it
+   * is the channel-max the engine announces and enforces (`Broker`'s connection options).
+   */
   #onBegin(session: AmqpSession): void {
-    this.#sessions++;
-    session.onEnd = () => {
-      this.#sessions--;
-    };
-    const max = this.ctx.settings.maxSessionsPerConnection;
-    if (this.#sessions > max) {
-      void session.end({
-        condition: "amqp:resource-limit-exceeded",
-        description: `at most ${max} sessions are allowed per connection`,
-      });
-      return;
-    }
     session.onRemoteAttach = (attach, s) => {
       handleAttach(this, attach, s);
     };
@@ -132,7 +125,11 @@ export class BrokerConnection implements AttachOwner {
 
   track(record: LinkRecord): void {
     this.#links.add(record);
-    record.whenGone(() => this.#links.delete(record));
+    this.#clearAttachTimer();
+    record.whenGone(() => {
+      this.#links.delete(record);
+      if (this.#links.size === 0) this.#armAttachTimer();
+    });
   }
 
   linkCount(session?: AmqpSession): number {
@@ -343,6 +340,30 @@ export class BrokerConnection implements AttachOwner {
     this.#armGrantTimer();
   }
 
+  // ---- reaping ----------------------------------------------------------------------------------
+
+  /**
+   * Starts the clock of a connection that has no link (just opened, or its last link went away):
+   * one that holds a connection slot without using it is closed after `limits.attachTimeoutMs`.
+   */
+  #armAttachTimer(): void {
+    const ms = this.ctx.settings.attachTimeoutMs;
+    if (ms <= 0 || this.#attachTimer !== undefined || this.#links.size > 0 || this.engine.isClosing) return;
+    this.#attachTimer = setTimeout(() => {
+      this.#attachTimer = undefined;
+      void this.engine.close({
+        condition: "amqp:resource-limit-exceeded",
+        description: `no link was attached for ${ms} ms`,
+      });
+    }, ms);
+    this.#attachTimer.unref();
+  }
+
+  #clearAttachTimer(): void {
+    if (this.#attachTimer) clearTimeout(this.#attachTimer);
+    this.#attachTimer = undefined;
+  }
+
   // ---- teardown ---------------------------------------------------------------------------------
 
   #clearHandshakeTimer(): void {
@@ -352,6 +373,7 @@ export class BrokerConnection implements AttachOwner {
 
   #closed(error: AMQPError | undefined): void {
     this.#clearHandshakeTimer();
+    this.#clearAttachTimer();
     if (this.#grantTimer) clearTimeout(this.#grantTimer);
     this.#grantTimer = undefined;
     for (const r of [...this.#links]) r.gone();

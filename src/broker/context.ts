@@ -17,6 +17,8 @@ export interface BrokerSettings {
   readonly maxLinksPerConnection: number;
   readonly maxMessageSize: number;
   readonly producerCredit: number;
+  /** A connection without a link for this long (ms) is closed; 0 = never. */
+  readonly attachTimeoutMs: number;
   readonly autoCreate: boolean;
   readonly splitBatches: boolean;
   readonly cbs: BrokerCbsOptions | undefined;

@@ -141,6 +141,8 @@ export const BROKER_DEFAULTS = {
     idleTimeoutMs: 60_000,
     handshakeTimeoutMs: 10_000,
     keepAliveInitialDelayMs: 30_000,
+    maxConnectionsPerSource: 1000,
+    attachTimeoutMs: 30_000,
   },
   queues: {
     autoCreate: true,
@@ -162,7 +164,10 @@ export const BROKER_DEFAULTS = {
 export interface BrokerLimits {
   /** Connections open at once; more are closed with `amqp:resource-limit-exceeded`. @defaultValue 10000 */
   readonly maxConnections?: number;
-  /** Sessions per connection (channel-max + 1). @defaultValue 256 */
+  /**
+   * Sessions per connection: announced as channel-max (this - 1); a frame on a channel above it
+   * closes the connection with `amqp:connection:framing-error` (AMQP 1.0 §2.7.1). @defaultValue 256
+   */
   readonly maxSessionsPerConnection?: number;
   /** Links attached per session; more are refused with `amqp:resource-limit-exceeded`. @defaultValue 1024 */
   readonly maxLinksPerSession?: number;
@@ -219,6 +224,8 @@ export interface BrokerLimits {
   readonly idleTimeoutMs?: number;
   /**
    * A client that has not opened its connection within this time (milliseconds) is disconnected.
+   * The time runs from the moment the connection is accepted, SASL included; nothing the client
+   * sends before its OPEN extends it. The TLS handshake of the amqps listener gets the same time.
    * @defaultValue 10000
    */
   readonly handshakeTimeoutMs?: number;
@@ -229,6 +236,19 @@ export interface BrokerLimits {
    * @defaultValue 30000
    */
   readonly keepAliveInitialDelayMs?: number;
+  /**
+   * Connections open at once from one source address (the client's IP address; loopback clients
+   * count like any other). More are dropped as they arrive, before any byte is read: the socket is
+   * closed without an AMQP error (see `Broker.refusedConnections`).
+   * @defaultValue 1000
+   */
+  readonly maxConnectionsPerSource?: number;
+  /**
+   * A connection that has had no link attached for this long (milliseconds) since its OPEN, or
+   * since its last link went away, is closed with `amqp:resource-limit-exceeded`. 0 = never.
+   * @defaultValue 30000
+   */
+  readonly attachTimeoutMs?: number;
 }
 
 /** Queue behaviour. */

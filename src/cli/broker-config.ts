@@ -109,6 +109,8 @@ const LIMIT_FIELDS = {
     max: 32_767_000,
     default: D.limits.keepAliveInitialDelayMs,
   },
+  maxConnectionsPerSource: { kind: "int", min: 1, default: D.limits.maxConnectionsPerSource },
+  attachTimeoutMs: { kind: "int", min: 0, default: D.limits.attachTimeoutMs },
 } as const satisfies Fields<BrokerLimits>;
 
 const QUEUE_FIELDS = {
@@ -601,6 +603,22 @@ const FLAGS: readonly BrokerFlag[] = [
     type: "string",
     value: "MS",
     help: "TCP keep-alive on accepted sockets: probe a connection silent this long, drop it when its host is gone; 0 = off",
+  },
+  {
+    group: LIMITS,
+    name: "max-connections-per-source",
+    key: "limits.maxConnectionsPerSource",
+    type: "string",
+    value: "N",
+    help: "connections open at once from one client address (loopback included); more are dropped on arrival",
+  },
+  {
+    group: LIMITS,
+    name: "attach-timeout",
+    key: "limits.attachTimeoutMs",
+    type: "string",
+    value: "MS",
+    help: "a connection without a link for this long is closed (amqp:resource-limit-exceeded); 0 = never",
   },
   {
     group: QUEUES,

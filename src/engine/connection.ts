@@ -34,6 +34,7 @@ import {
   Flow,
   Open,
   PerformativeCode as P,
+  PerformativeName,
   readPerformativeCode,
   SaslChallenge,
   SaslInit,
@@ -61,6 +62,7 @@ import { IdleTimeout } from "./idle-timeout.js";
 import {
   DEFAULT_CHANNEL_MAX,
   DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_INPUT_SLICE_MS,
   DEFAULT_MAX_FRAME_SIZE,
   type ConnectionOptions,
 } from "./options.js";
@@ -127,13 +129,17 @@ export class AmqpConnection implements FrameSink {
   #closeSent = false;
   #closeReceived = false;
   #closeTimer: NodeJS.Timeout | undefined;
+  /** The frame reader's time slice ended: the transport is paused until the next turn. */
+  #inputYielded = false;
 
   constructor(options: ConnectionOptions = {}) {
     this.options = options;
     this.role = options.role ?? "client";
     this.fullPerformatives = writesFullPerformatives(this.role);
     this.containerId = options.containerId ?? randomUUID();
-    this.#reader = new FrameReader(this, options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE);
+    this.#reader = new FrameReader(this, options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, {
+      ms: options.inputSliceMs ?? DEFAULT_INPUT_SLICE_MS,
+    });
     this.#idle = new IdleTimeout(options, this.output, (description) => {
       this.closeWithError("amqp:resource-limit-exceeded", description);
     });
@@ -496,12 +502,36 @@ export class AmqpConnection implements FrameSink {
   #onData(chunk: Buffer): void {
     this.#idle.received();
     if (this.#phase === "closed") return;
+    this.#readInput(chunk);
+  }
+
+  /**
+   * Hands bytes to the frame reader (`chunk`), or lets it read on what it held back (undefined).
+   * When its time slice ends (see `frame-reader.ts`), the transport stops reading and the rest
+   * waits for the next turn of the event loop, so one peer's flood of frames cannot starve the
+   * other connections of the process.
+   */
+  #readInput(chunk: Buffer | undefined): void {
+    const reader = this.#reader;
     try {
-      this.#reader.push(chunk);
+      if (chunk === undefined) reader.resume();
+      else reader.push(chunk);
     } catch (e) {
       const { condition, description } = inputErrorReason(e);
       this.closeWithError(condition, description, e);
-      this.#reader.stop();
+      reader.stop();
+      return;
+    }
+    if (reader.yielded && !this.#inputYielded) {
+      this.#inputYielded = true;
+      this.#transport?.pause();
+      setImmediate(() => {
+        this.#inputYielded = false;
+        if (this.#phase === "closed") return;
+        this.#readInput(undefined);
+        // Yielded again: the next turn reads on (and resumes the transport) instead.
+        if (!reader.yielded) this.#transport?.resume();
+      });
     }
   }
 
@@ -525,7 +555,10 @@ export class AmqpConnection implements FrameSink {
         this.#onSaslFrame(code, d);
         return;
       }
-      if (this.#phase !== "amqp") throw new DecodeError("AMQP frame before the AMQP layer", start);
+      if (this.#phase !== "amqp") {
+        // During SASL (or before any header was answered) no AMQP CLOSE can be sent: the socket closes.
+        throw protocolError("amqp:not-allowed", "AMQP frame before the AMQP layer started");
+      }
       // After our CLOSE only the peer's CLOSE matters (AMQP 1.0 §2.4.3).
       if (this.#closeSent && code !== P.Close) return;
       this.#dispatch(code, channel, d, end);
@@ -547,6 +580,23 @@ export class AmqpConnection implements FrameSink {
    */
   #dispatch(code: number, channel: number, d: Decoder, end: number): void {
     const trace = this.options.trace;
+    // The first frame in either direction is an OPEN (AMQP 1.0 §2.4.1, open): nothing the peer
+    // sends before it is handled, so a peer that never opens costs nothing but its bytes. A CLOSE
+    // is taken all the same: its error says more than ours would.
+    if (this.#remote === undefined && code !== P.Open && code !== P.Close) {
+      throw protocolError(
+        "amqp:not-allowed",
+        `${PerformativeName[code] ?? `performative 0x${code.toString(16)}`} before OPEN: the first frame must be an OPEN`,
+      );
+    }
+    // A channel above the channel-max we announced closes the connection (AMQP 1.0 §2.7.1, open).
+    const channelMax = this.options.channelMax ?? DEFAULT_CHANNEL_MAX;
+    if (channel > channelMax) {
+      throw protocolError(
+        "amqp:connection:framing-error",
+        `frame on channel ${channel}, above the channel-max ${channelMax}`,
+      );
+    }
     if (code === P.Transfer) {
       const t = decodeTransferBody(d);
       const payload = d.buf.subarray(d.pos, end);
@@ -660,6 +710,9 @@ export class AmqpConnection implements FrameSink {
     if (!this.#closeSent) {
       // Settlements decided before the close go out before it.
       this.#flushDispositions();
+      // A CLOSE is never the first frame (AMQP 1.0 §2.4.1, open): an accepting side that has not
+      // answered the peer's OPEN yet (closing because of what came instead) sends its OPEN first.
+      if (this.#phase === "amqp" && !this.#openSent) this.open();
       this.#closeSent = true;
       const e = localCloseError("connection");
       this.#opened.reject(e);
@@ -732,6 +785,7 @@ export class AmqpConnection implements FrameSink {
 
   #onTransportClosed(cause: Error | undefined): void {
     if (this.#phase === "closed") return;
+    if (!this.#drainInput()) return;
     // After our CLOSE, a peer that drops the socket instead of answering still closed cleanly.
     const clean = this.#closeSent && (this.#closeReceived || this.#error === undefined);
     const err = clean ? undefined : (this.#error ?? connectionLostError(cause));
@@ -743,6 +797,22 @@ export class AmqpConnection implements FrameSink {
     this.#finish(
       this.#closeSent && !this.#closeReceived && this.#error === undefined ? undefined : this.#error,
     );
+  }
+
+  /**
+   * Handles what the frame reader held back, at once: what arrived before the transport closed is
+   * handled before the close (a CLOSE the peer sent last, say). False when that ended the connection.
+   */
+  #drainInput(): boolean {
+    if (!this.#reader.yielded) return true;
+    try {
+      this.#reader.drain();
+    } catch (e) {
+      const { condition, description } = inputErrorReason(e);
+      this.closeWithError(condition, description, e);
+      this.#reader.stop();
+    }
+    return this.#phase !== "closed";
   }
 
   #shutdown(error: AMQPError | undefined): void {

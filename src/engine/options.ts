@@ -36,6 +36,12 @@ export interface ConnectionOptions {
   saslServer?: SaslServerOptions | undefined;
   /** How long `close()` waits for the peer's CLOSE. @defaultValue 5000 */
   closeTimeoutMs?: number;
+  /**
+   * Handling the peer's frames yields to the event loop after this much work (ms, and at least 64
+   * frames): the rest of what arrived waits for the next turn (the transport is paused meanwhile),
+   * so that one peer cannot starve the other connections of the process. @defaultValue 1
+   */
+  inputSliceMs?: number;
   /** Network trace: one line per frame. */
   trace?: TraceSink | undefined;
 }
@@ -43,3 +49,4 @@ export interface ConnectionOptions {
 export const DEFAULT_MAX_FRAME_SIZE = 65536;
 export const DEFAULT_CHANNEL_MAX = 65535;
 export const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
+export const DEFAULT_INPUT_SLICE_MS = 1;

@@ -14,6 +14,11 @@ import { Link, RcvSettleMode, type LinkSession } from "./link.js";
 export interface ReceiverLinkSession extends LinkSession {
   /** @internal Closes the connection: the peer broke a rule of the protocol. */
   violation(condition: string, description: string): void;
+  /**
+   * @internal The sender started a delivery with `deliveryId` (its first transfer arrived); false
+   * when the id is out of the session's sequence (the session is then ending, the transfer dropped).
+   */
+  deliveryStarted(deliveryId: number): boolean;
   /** @internal The sender aborted the delivery `deliveryId`. */
   deliveryAborted(deliveryId: number): void;
   /** @internal Files an unsettled delivery (the sender's DISPOSITIONs find it by delivery-id). */
@@ -53,6 +58,12 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
   #strictCredit = false;
   #unsettled = 0;
   #assembly: Assembly | undefined;
+  /**
+   * The delivery-id of the delivery whose first transfer said `more` and whose last has not come
+   * yet: the next transfer continues it. Kept while the link detaches (then nothing is assembled),
+   * so that the session's delivery-id sequence stays right.
+   */
+  #continuing: number | undefined;
   /** Deliveries settled in mode second by `settleAndConfirm`, waiting for the sender to settle. */
   readonly #confirming = new Map<IncomingDelivery, Deferred<SettleConfirmation>>();
   #drain: Deferred<void> | undefined;
@@ -205,10 +216,8 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
 
   /** @internal A transfer frame for this link. `payload` is a view into the frame. */
   handleTransfer(t: TransferFields, payload: Buffer): void {
-    // Transfers the peer sent before it saw our DETACH are dropped: neither delivered nor settled.
-    if (this.state === "detaching" || this.state === "detached") return;
-    let a = this.#assembly;
-    if (a === undefined) {
+    const continuing = this.#continuing;
+    if (continuing === undefined) {
       if (t.deliveryId === undefined || t.deliveryTag === undefined) {
         this.session.violation(
           "amqp:invalid-field",
@@ -216,6 +225,22 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
         );
         return;
       }
+      if (!this.session.deliveryStarted(t.deliveryId)) return;
+    } else if (t.deliveryId !== undefined && t.deliveryId !== continuing) {
+      this.#assembly = undefined;
+      this.session.violation(
+        "amqp:invalid-field",
+        `continuation transfer of delivery ${continuing} carries delivery-id ${t.deliveryId}`,
+      );
+      return;
+    }
+    this.#continuing = t.more === true && t.aborted !== true ? (continuing ?? t.deliveryId) : undefined;
+    // Transfers the peer sent before it saw our DETACH are dropped: neither delivered nor settled.
+    if (this.state === "detaching" || this.state === "detached") return;
+    let a = this.#assembly;
+    if (a === undefined) {
+      // (Unreachable for a continuation: an attached link keeps its assembly until the last frame.)
+      if (t.deliveryId === undefined || t.deliveryTag === undefined) return;
       if (this.#strictCredit && this.#linkCredit <= 0) {
         this.detachWithError({
           condition: "amqp:link:transfer-limit-exceeded",
@@ -235,13 +260,6 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
       this.#assembly = a;
       this.#deliveryCount = serialAdd(this.#deliveryCount, 1);
       this.#linkCredit--;
-    } else if (t.deliveryId !== undefined && t.deliveryId !== a.deliveryId) {
-      this.#assembly = undefined;
-      this.session.violation(
-        "amqp:invalid-field",
-        `continuation transfer of delivery ${a.deliveryId} carries delivery-id ${t.deliveryId}`,
-      );
-      return;
     } else if (t.settled === true) {
       a.settled = true;
     }

@@ -133,6 +133,8 @@ export class AmqpSession {
   #remoteIncomingWindow = 0;
   /** Next delivery-id we assign. */
   #nextDeliveryId: number;
+  /** The delivery-id the peer's next delivery must carry, once its first delivery set the sequence. */
+  #nextIncomingDeliveryId: number | undefined;
   /** Our links by our handle; a free handle is undefined. */
   readonly #linksByHandle: (Link | undefined)[] = [];
   /** Links by the peer's handle (set once its ATTACH arrived): FLOW and TRANSFER are routed with it. */
@@ -560,6 +562,26 @@ export class AmqpSession {
   /** @internal */
   trackIncoming(d: IncomingDelivery): void {
     this.#incoming.set(d.deliveryId, d);
+  }
+
+  /**
+   * @internal The peer started a delivery on one of our receivers. Its delivery-ids come from one
+   * sequence for the whole session (AMQP 1.0 §2.6.12, §2.7.5): the first may be any number, each
+   * next one follows it. Out of sequence the DISPOSITIONs of both sides would name the wrong
+   * deliveries, so the session ends with `amqp:invalid-field` and the transfer is dropped (false).
+   */
+  deliveryStarted(deliveryId: number): boolean {
+    if (this.#endSent) return false;
+    const expected = this.#nextIncomingDeliveryId;
+    if (expected !== undefined && deliveryId !== expected) {
+      this.endWithError(
+        "amqp:invalid-field",
+        `delivery-id ${deliveryId} is out of sequence (${expected} was expected)`,
+      );
+      return false;
+    }
+    this.#nextIncomingDeliveryId = serialAdd(deliveryId, 1);
+    return true;
   }
 
   /** @internal */

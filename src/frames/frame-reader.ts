@@ -8,6 +8,13 @@
  *
  * Aliasing: the body views stay valid forever (chunks are fresh buffers and straddling frames get
  * their own buffer), so receivers may keep views into them.
+ *
+ * Time slices: with a slice, the reader stops once the frames it delivered since it last stopped
+ * took that long to handle (the sink's work included) and were at least `minFrames` many, and holds
+ * the rest of the stream until `resume()`. Its owner then lets the event loop serve everything else
+ * first, so that one peer writing megabytes of cheap frames cannot keep the others waiting. The
+ * floor keeps a small burst (a few dozen deliveries written at once) in one piece even on a machine
+ * so loaded that a millisecond passes within it.
  */
 import { FramingError } from "./framing-error.js";
 import { parseProtocolHeader, type ProtocolHeader } from "./protocol-header.js";
@@ -17,6 +24,17 @@ export const FrameType = {
   Amqp: 0,
   Sasl: 1,
 } as const;
+
+/** How long the reader reads before it stops and holds the rest (see the file's comment). */
+export interface ReadSlice {
+  /** Handling time, in milliseconds. */
+  readonly ms: number;
+  /** Frames (and protocol headers) delivered at least. @defaultValue 64 */
+  readonly minFrames?: number;
+}
+
+/** Frames a slice delivers at least (`ReadSlice.minFrames`). */
+const DEFAULT_SLICE_MIN_FRAMES = 64;
 
 /** Where the reader delivers what it parses. Called synchronously from `push()`. */
 export interface FrameSink {
@@ -33,6 +51,18 @@ export class FrameReader {
   /** Largest frame accepted; larger declared sizes raise `amqp:connection:framing-error`. */
   maxFrameSize: number;
   readonly #sink: FrameSink;
+  /** Handling time (ms) after which the reader stops and holds the rest (Infinity: never). */
+  readonly #sliceMs: number;
+  /** Frames the reader delivers at least before it stops. */
+  readonly #sliceMinFrames: number;
+  /** Handling time spent since the reader last stopped, in ms (counted only with a slice). */
+  #spentMs = 0;
+  /** Frames and headers delivered since the reader last stopped. */
+  #sliceFrames = 0;
+  /** Stopped at the end of a slice: bytes are held in `#held` until `resume()`. */
+  #yielded = false;
+  /** Bytes received and not yet read, in order (while the reader is yielded). */
+  readonly #held: Buffer[] = [];
   #expectHeader = false;
   #stopped = false;
   /** Bytes of a header (protocol or frame) split across chunks. */
@@ -44,9 +74,16 @@ export class FrameReader {
   /** Total bytes consumed (for error offsets). */
   #consumed = 0;
 
-  constructor(sink: FrameSink, maxFrameSize: number) {
+  /**
+   * @param slice - stop after this much reading and hold the rest until `resume()` (see the file's
+   *   comment). @defaultValue none (every byte pushed is read before `push()` returns)
+   */
+  constructor(sink: FrameSink, maxFrameSize: number, slice?: ReadSlice) {
     this.#sink = sink;
     this.maxFrameSize = maxFrameSize;
+    this.#sliceMs = slice?.ms ?? Infinity;
+    // At least one, so that every slice makes progress.
+    this.#sliceMinFrames = Math.max(1, slice?.minFrames ?? DEFAULT_SLICE_MIN_FRAMES);
   }
 
   /** The next 8 bytes are a protocol header. */
@@ -58,20 +95,71 @@ export class FrameReader {
   stop(): void {
     this.#stopped = true;
     this.#partial = undefined;
+    this.#held.length = 0;
+    this.#yielded = false;
   }
 
   get stopped(): boolean {
     return this.#stopped;
   }
 
+  /** The reader stopped at the end of a time slice and holds bytes until `resume()`. */
+  get yielded(): boolean {
+    return this.#yielded;
+  }
+
   /**
-   * Feeds bytes. Frames and headers are delivered to the sink before this returns.
+   * Feeds bytes. Frames and headers are delivered to the sink before this returns, unless the
+   * reader is yielded or its time slice ends on the way: then the rest waits for `resume()`.
    * @throws {FramingError} on a malformed header or an oversized frame; the reader is stopped.
    */
   push(chunk: Buffer): void {
+    if (this.#yielded) this.#held.push(chunk);
+    else this.#read(chunk, true);
+  }
+
+  /**
+   * Starts a new time slice and reads the bytes held so far, until they are read or the slice ends
+   * again (then `yielded` is true once more).
+   * @throws {FramingError} as `push()`.
+   */
+  resume(): void {
+    this.#yielded = false;
+    this.#spentMs = 0;
+    this.#sliceFrames = 0;
+    while (this.#held.length > 0 && !this.yielded && !this.#stopped) this.#read(this.#held.shift()!, true);
+  }
+
+  /**
+   * Reads every byte held, regardless of the time slice (the transport closed: what arrived before
+   * the close is handled before it).
+   * @throws {FramingError} as `push()`.
+   */
+  drain(): void {
+    this.#yielded = false;
+    this.#spentMs = 0;
+    this.#sliceFrames = 0;
+    while (this.#held.length > 0 && !this.#stopped) this.#read(this.#held.shift()!, false);
+  }
+
+  #read(chunk: Buffer, sliced: boolean): void {
+    const timed = sliced && this.#sliceMs !== Infinity;
+    const started = timed ? performance.now() : 0;
     let off = 0;
     const len = chunk.length;
     while (off < len && !this.#stopped) {
+      if (
+        timed &&
+        this.#sliceFrames >= this.#sliceMinFrames &&
+        this.#spentMs + (performance.now() - started) >= this.#sliceMs
+      ) {
+        // The slice is over: hold the rest. Reading can go on from `off` later, whatever it was in
+        // the middle of (a split header or frame is buffered in `#head` or `#partial`).
+        this.#yielded = true;
+        this.#held.unshift(chunk.subarray(off));
+        this.#consumed += off;
+        return;
+      }
       const partial = this.#partial;
       if (partial !== undefined) {
         const n = Math.min(partial.length - this.#partialFill, len - off);
@@ -125,10 +213,12 @@ export class FrameReader {
       }
     }
     this.#consumed += len;
+    if (timed) this.#spentMs += performance.now() - started;
   }
 
   #protocolHeader(buf: Buffer, at: number): void {
     this.#expectHeader = false;
+    this.#sliceFrames++;
     const h = parseProtocolHeader(buf, at);
     if (!h) {
       this.stop();
@@ -159,6 +249,7 @@ export class FrameReader {
   }
 
   #deliver(buf: Buffer, start: number, size: number): void {
+    this.#sliceFrames++;
     const doff = buf[start + 4]!;
     const type = buf[start + 5]!;
     const channel = (buf[start + 6]! << 8) | buf[start + 7]!;

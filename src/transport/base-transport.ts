@@ -31,6 +31,8 @@ export abstract class BaseTransport implements Transport {
   abstract writev(chunks: readonly Uint8Array[]): boolean;
   abstract end(): void;
   abstract destroy(error?: Error): void;
+  abstract pause(): void;
+  abstract resume(): void;
 
   setHandler(handler: TransportHandler): void {
     if (this.#closeEmitted && this.#queue.length === 0) return;

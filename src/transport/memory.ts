@@ -46,6 +46,8 @@ export class MemoryTransport extends BaseTransport {
   #queued = 0;
   #scheduled = false;
   #needDrain = false;
+  /** `pause()`d: the peer's bytes wait in its queue until `resume()`. */
+  #paused = false;
 
   /** @internal */
   constructor(description: string, options: MemoryTransportOptions) {
@@ -113,6 +115,17 @@ export class MemoryTransport extends BaseTransport {
     }
   }
 
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    const peer = this.#peer!;
+    if (peer.#queued > 0 || peer.#state === "ending") peer.#schedule();
+  }
+
   #shutdown(error: Error | undefined): void {
     this.#state = "closed";
     this.#queue = [];
@@ -150,7 +163,7 @@ export class MemoryTransport extends BaseTransport {
     if (this.#state === "closed") return;
     const peer = this.#peer!;
     if (this.#queued > 0) {
-      if (!peer.hasHandler) return; // resumed by peer.setHandler
+      if (!peer.hasHandler || peer.#paused) return; // resumed by peer.setHandler or peer.resume
       // One copy per batch: the receiver owns a fresh buffer, as with a socket read.
       const data = Buffer.concat(this.#queue, this.#queued);
       this.#queue = [];

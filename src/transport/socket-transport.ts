@@ -85,6 +85,14 @@ export class SocketTransport extends BaseTransport {
     this.#socket.destroy();
   }
 
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#socket.resume();
+  }
+
   #writable(): boolean {
     return !this.#ending && !this.isDestroyed && !this.closeEmitted && !this.#socket.destroyed;
   }

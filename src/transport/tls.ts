@@ -182,6 +182,11 @@ export async function listenTls(
     const description = `tls from ${formatHostPort(socket.remoteAddress, socket.remotePort)}`;
     tracker.adopt(new SocketTransport(socket, description), onTransport);
   });
+  // A failed or timed-out handshake (`tlsOptions.handshakeTimeout`) is reported here; Node leaves
+  // the socket open after a time-out, so it is closed here.
+  server.on("tlsClientError", (_error, socket) => {
+    socket.destroy();
+  });
   tracker.watch(server);
   const address = await listen(server, host, options.port ?? 0, "tls");
   return transportServer(server, address, tracker);

@@ -68,6 +68,13 @@ export interface Transport {
   end(): void;
   /** Closes at once, discarding queued bytes; `onClose(error)` follows. Idempotent. */
   destroy(error?: Error): void;
+  /**
+   * Stops reading from the peer until `resume()` (back-pressure on a peer that sends faster than
+   * its bytes are handled). Bytes already read may still arrive. Idempotent.
+   */
+  pause(): void;
+  /** Reads from the peer again after `pause()`. Idempotent. */
+  resume(): void;
   /** Whether the bytes travel encrypted (TLS, wss). */
   readonly encrypted: boolean;
   /** The peer's IP address, when known. */

@@ -94,6 +94,14 @@ export class WebSocketTransport extends BaseTransport {
     this.#ws.terminate();
   }
 
+  pause(): void {
+    this.#ws.pause();
+  }
+
+  resume(): void {
+    this.#ws.resume();
+  }
+
   #writable(): boolean {
     return !this.#ending && !this.isDestroyed && !this.closeEmitted && this.#ws.readyState === this.#ws.OPEN;
   }

@@ -64,23 +64,38 @@ describe("broker: limits and hygiene", () => {
     await until(() => b.connectionCount === 2, "the refused connection to go");
   });
 
-  it("ends sessions beyond maxSessionsPerConnection with amqp:resource-limit-exceeded", async () => {
+  it("announces maxSessionsPerConnection - 1 as channel-max and closes a connection that begins a session above it with amqp:connection:framing-error", async () => {
     const b = await start({ limits: { maxSessionsPerConnection: 2 } });
     const c = await open(b);
+    assert.equal((c as unknown as { remote: { open: { channel_max?: number } } }).remote.open.channel_max, 1);
     await openSender(c, "first-session");
     const second = c.create_session();
     const opened = waitEvent(second, "session_open");
     second.begin();
     await opened;
+    // rhea takes the lowest free channel whatever the peer's channel-max: this BEGIN is on channel 2.
     const third = c.create_session();
-    const ended = waitEvent(third, "session_error");
+    const closed = waitEvent(c, "connection_error");
     third.begin();
-    const ctx = await ended;
+    const ctx = await closed;
     assert.equal(
-      (ctx.session?.error as { condition?: string } | undefined)?.condition,
-      "amqp:resource-limit-exceeded",
+      (ctx.connection.error as { condition?: string } | undefined)?.condition,
+      "amqp:connection:framing-error",
     );
-    await openSender(c, "still-works");
+    await until(() => b.connectionCount === 0, "the connection to go");
+    // A client that ends a session before beginning another stays within the limit.
+    const d = await open(b);
+    const s1 = d.create_session();
+    s1.begin();
+    await waitEvent(s1, "session_open");
+    const s2 = d.create_session();
+    s2.begin();
+    await waitEvent(s2, "session_open");
+    const ended = waitEvent(s2, "session_close");
+    s2.close();
+    await ended;
+    await openSender(d, "still-works");
+    assert.equal(b.connectionCount, 1);
   });
 
   it("refuses links beyond maxLinksPerSession", async () => {

@@ -2,6 +2,7 @@
  * rhea as the client of the embedded broker in tests: promise helpers to connect, attach, collect
  * messages and close, each waiting at most `WAIT_MS` so a broken broker fails instead of hanging.
  */
+import assert from "node:assert/strict";
 import type { EventEmitter } from "node:events";
 import { after } from "node:test";
 import rhea from "rhea";
@@ -261,6 +262,41 @@ export function sendAll(
 }
 
 export { until } from "../support/waits.js";
+
+/** One message sent to `address` on `conn` and received back: the broker serves this client. */
+export async function roundTrip(
+  conn: rhea.Connection,
+  address: string,
+  body = "still serving",
+): Promise<void> {
+  const r = await openReceiver(conn, address);
+  const got = collect(r, 1);
+  assert.deepEqual(await sendAll(await openSender(conn, address), [{ body }]), ["accepted"]);
+  assert.equal((await got)[0]!.message?.body, body);
+}
+
+/**
+ * The median of `n` round trips of one message from `sender` to `receiver` (attached to the same
+ * queue), `before` called before each: for "another client's round trip stays within 2x its quiet
+ * value" under a storm that `before` keeps up.
+ */
+export async function medianRoundTrip(
+  sender: rhea.Sender,
+  receiver: rhea.Receiver,
+  n: number,
+  before: () => void,
+): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    before();
+    const started = performance.now();
+    const got = collect(receiver, 1, 60_000);
+    assert.deepEqual(await sendAll(sender, [{ body: i }], 60_000), ["accepted"]);
+    await got;
+    times.push(performance.now() - started);
+  }
+  return times.sort((x, y) => x - y)[n >> 1]!;
+}
 
 /** Brokers and rhea connections of a test suite, all closed after it (see {@link brokerFixture}). */
 export interface BrokerFixture {

@@ -7,6 +7,10 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { configDefault, configKeys } from "../../src/cli/broker-config.js";
+import { Close, Open } from "../../src/frames/performatives.js";
+import { ProtocolId } from "../../src/frames/protocol-header.js";
+import { connectTcp } from "../../src/transport/tcp.js";
+import { frameError, ScriptedPeer } from "../support/scripted-peer.js";
 import { ROOT, listenerUrl, run, startBroker, tempDir, writeCertificates } from "./harness.js";
 
 const dir = tempDir();
@@ -116,7 +120,7 @@ describe("uamqp broker", () => {
     assert.equal(line(openOut, "tls: "), "tls: off (no --tls-cert and --tls-key)");
     assert.equal(
       line(openOut, "limits: "),
-      "limits: maxConnections=10000 maxSessionsPerConnection=256 maxLinksPerSession=1024 maxLinksPerConnection=4096 maxMessageSize=16777216 maxQueueDepth=100000 maxQueueBytes=67108864 maxTotalBytes=268435456 maxQueues=10000 producerCredit=500 maxFrameSize=65536 idleTimeoutMs=60000 handshakeTimeoutMs=10000 keepAliveInitialDelayMs=30000",
+      "limits: maxConnections=10000 maxSessionsPerConnection=256 maxLinksPerSession=1024 maxLinksPerConnection=4096 maxMessageSize=16777216 maxQueueDepth=100000 maxQueueBytes=67108864 maxTotalBytes=268435456 maxQueues=10000 producerCredit=500 maxFrameSize=65536 idleTimeoutMs=60000 handshakeTimeoutMs=10000 keepAliveInitialDelayMs=30000 maxConnectionsPerSource=1000 attachTimeoutMs=30000",
     );
 
     const locked = await startBroker([
@@ -135,7 +139,7 @@ describe("uamqp broker", () => {
       assert.equal(line(out, "sasl: "), "sasl: mechanisms PLAIN; failed logins answered after up to 0 ms");
       assert.match(
         line(out, "limits: "),
-        /^limits: maxConnections=20 .* idleTimeoutMs=90000 handshakeTimeoutMs=10000 keepAliveInitialDelayMs=0$/,
+        /^limits: maxConnections=20 .* idleTimeoutMs=90000 handshakeTimeoutMs=10000 keepAliveInitialDelayMs=0 /,
       );
       assert.equal(
         line(out, "queues: "),
@@ -218,6 +222,34 @@ describe("uamqp broker", () => {
       const third = await run(["send", `${cli.url}/third`]);
       assert.equal(third.code, 1);
       assert.match(third.stderr, /amqp:resource-limit-exceeded: the broker holds its limit of 2 queues/);
+    } finally {
+      assert.equal(await cli.stop(), 0);
+    }
+  });
+
+  it("--max-connections-per-source and --attach-timeout (or their --config keys) limit what the broker keeps", async () => {
+    const path = configFile("reaping.json", { limits: { attachTimeoutMs: 60_000 } });
+    const cli = await startBroker([
+      ...["--config", path, "--max-connections-per-source", "1", "--attach-timeout", "300"],
+    ]);
+    const out = cli.output();
+    try {
+      assert.match(line(out, "limits: "), / maxConnectionsPerSource=1 attachTimeoutMs=300$/);
+      const port = Number(new URL(cli.url).port);
+      // The first connection opens and, without a link, is closed after 300 ms with
+      // amqp:resource-limit-exceeded; a second one from the same address meanwhile is dropped.
+      const first = new ScriptedPeer(await connectTcp({ host: "127.0.0.1", port }));
+      first.header(ProtocolId.Amqp);
+      first.frame(0, Open, { containerId: "first" });
+      await first.frameNamed("OPEN");
+      const second = new ScriptedPeer(await connectTcp({ host: "127.0.0.1", port }));
+      second.header(ProtocolId.Amqp);
+      await second.ended();
+      assert.equal(second.headers.length, 0, "dropped before anything was answered");
+      const close = await first.frameNamed("CLOSE");
+      assert.equal(frameError(close)?.condition, "amqp:resource-limit-exceeded");
+      first.frame(0, Close, {});
+      await first.ended();
     } finally {
       assert.equal(await cli.stop(), 0);
     }

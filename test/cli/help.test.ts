@@ -47,6 +47,8 @@ const FLAGS: Record<string, readonly string[]> = {
     "--idle-timeout MS",
     "--handshake-timeout MS",
     "--tcp-keep-alive MS",
+    "--max-connections-per-source N",
+    "--attach-timeout MS",
     "--queue NAME",
     "--no-auto-create",
     "--max-delivery-count N",
@@ -132,6 +134,8 @@ describe("uamqp --help", () => {
     assert.match(broker, /--lock-duration MS +.*\(default 60000\)/);
     assert.match(broker, /--max-locked-per-consumer N +.*\(default 1000\)/);
     assert.match(broker, /--max-message-size BYTES +.*\(default 16777216\)/);
+    assert.match(broker, /--max-connections-per-source N +.*\(default 1000\)/);
+    assert.match(broker, /--attach-timeout MS +.*0 = never \(default 30000\)/);
     assert.match(broker, /--user NAME:PASSWORD +.*; repeatable/);
     const receive = (await run(["receive", "--help"])).stdout.replace(/\n {3,}/g, " ");
     assert.match(receive, /--timeout MS +how long to wait for the next message .* \(default 5000\)/);

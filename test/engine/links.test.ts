@@ -8,7 +8,8 @@ import { AmqpConnection } from "../../src/engine/connection.js";
 import type { DeliveryState, IncomingDelivery } from "../../src/engine/delivery.js";
 import { RcvSettleMode } from "../../src/engine/link.js";
 import { AMQPConnectionError, LinkDetach } from "../../src/errors/exceptions.js";
-import { Attach, Detach, Disposition, Flow, Open } from "../../src/frames/performatives.js";
+import { FrameType } from "../../src/frames/frame-reader.js";
+import { Attach, Detach, Disposition, Flow, type Open } from "../../src/frames/performatives.js";
 import { SaslAnonymousMechanism } from "../../src/sasl/mechanisms.js";
 import { connectTcp } from "../../src/transport/tcp.js";
 import {
@@ -53,15 +54,19 @@ const flowFor = (handle: number, deliveryCount: number, linkCredit: number, extr
 describe("engine links (scripted peer)", () => {
   it("pipelined open: BEGIN and ATTACH go out before the peer's OPEN arrives", async () => {
     const { conn, pc } = await connect({ open: {} }, (c) => {
-      // Hold our OPEN until the client's ATTACH arrived: a client waiting for OPEN would deadlock.
+      // Hold our OPEN, and the answers that must follow it, until the client's ATTACH arrived: a
+      // client waiting for OPEN would deadlock.
       const original = c.frame.bind(c);
-      let held: (() => void) | undefined;
+      const held: (() => void)[] = [];
+      let holding = true;
       c.frame = ((ch: number, comp: typeof Open, v: object, t?: number) => {
-        if (comp === Open) held = () => original(ch, comp, v as never, t);
+        if (holding && t !== FrameType.Sasl) held.push(() => original(ch, comp, v as never, t));
         else original(ch, comp as never, v as never, t);
       }) as typeof c.frame;
       c.responder = (f) => {
-        if (f.name === "ATTACH") held?.();
+        if (f.name !== "ATTACH" || !holding) return;
+        holding = false;
+        for (const write of held.splice(0)) write();
       };
     });
     const sender = conn.createSession().attachSender({ target: { address: "t" } });

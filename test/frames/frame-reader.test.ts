@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ByteWriter } from "../../src/util/byte-writer.js";
-import { FrameReader, type FrameSink } from "../../src/frames/frame-reader.js";
+import { FrameReader, type FrameSink, type ReadSlice } from "../../src/frames/frame-reader.js";
 import { FramingError } from "../../src/frames/framing-error.js";
 import { protocolHeader, ProtocolId, type ProtocolHeader } from "../../src/frames/protocol-header.js";
 import {
@@ -127,5 +127,114 @@ describe("FrameReader", () => {
 
   it("rejects a stream that does not start with an AMQP header", () => {
     assert.throws(() => collect([Buffer.from("HTTP/1.1 200 OK\r\n")]), FramingError);
+  });
+
+  describe("time slices", () => {
+    /** Slices of one frame each: the reader stops after every frame. */
+    const EVERY_FRAME: ReadSlice = { ms: 0, minFrames: 1 };
+
+    /** A reader with `slice` over the fixture stream, and what it delivered so far. */
+    function sliced(slice: ReadSlice | undefined): { r: FrameReader; events: Event[] } {
+      const events: Event[] = [];
+      const r = new FrameReader(
+        {
+          onProtocolHeader(header) {
+            events.push({ header });
+          },
+          onFrame(type, channel, buf, s, e) {
+            events.push({ type, channel, body: buf.subarray(s, e).toString("hex") });
+          },
+        },
+        1 << 20,
+        slice,
+      );
+      r.expectProtocolHeader();
+      return { r, events };
+    }
+
+    it("with slices of 0 ms and one frame: every resume() delivers the next frame, in order", () => {
+      const { r, events } = sliced(EVERY_FRAME);
+      r.push(stream);
+      assert.equal(events.length, 1, "the header, then the slice is over");
+      assert.equal(r.yielded, true);
+      let resumes = 0;
+      while (r.yielded) {
+        const before: number = events.length;
+        r.resume();
+        resumes++;
+        assert.equal(events.length, before + 1, `resume ${resumes} delivers exactly one frame`);
+      }
+      assert.deepEqual(events, whole);
+      assert.equal(resumes, whole.length - 1);
+    });
+
+    it("holds what is pushed while it is yielded and reads it in order, at every split point", () => {
+      for (const size of [1, 7, 64, 700]) {
+        const { r, events } = sliced(EVERY_FRAME);
+        for (let off = 0; off < stream.length; off += size) {
+          r.push(Buffer.from(stream.subarray(off, off + size)));
+          // Held chunks are not read while the reader is yielded.
+          if (r.yielded) {
+            const before = events.length;
+            r.push(Buffer.alloc(0));
+            assert.equal(events.length, before);
+          }
+        }
+        while (r.yielded) r.resume();
+        assert.deepEqual(events, whole, `chunks of ${size} bytes`);
+      }
+    });
+
+    it("drain() reads everything held at once, whatever the slice", () => {
+      const { r, events } = sliced(EVERY_FRAME);
+      r.push(stream.subarray(0, 100));
+      r.push(stream.subarray(100));
+      assert.equal(r.yielded, true);
+      r.drain();
+      assert.equal(r.yielded, false);
+      assert.deepEqual(events, whole);
+    });
+
+    it("by default a slice delivers 64 frames at least, however long they take", () => {
+      const w = new ByteWriter();
+      w.bytes(protocolHeader(ProtocolId.Amqp));
+      for (let i = 0; i < 100; i++) writeEmptyFrame(w);
+      const hundred = w.toBuffer();
+      const { r, events } = sliced({ ms: 0 });
+      r.push(hundred.subarray(0, 8 + 50 * 8));
+      assert.equal(events.length, 51, "a burst under the floor is read whole");
+      assert.equal(r.yielded, false);
+      r.push(hundred.subarray(8 + 50 * 8));
+      assert.equal(events.length, 64, "then the slice ends at the floor");
+      assert.equal(r.yielded, true);
+      r.resume();
+      assert.equal(events.length, 101);
+    });
+
+    it("stop() drops what is held; no slice (the default) never yields", () => {
+      const { r, events } = sliced(EVERY_FRAME);
+      r.push(stream);
+      r.stop();
+      assert.equal(r.yielded, false);
+      r.resume();
+      assert.equal(events.length, 1);
+      const unlimited = sliced(undefined);
+      unlimited.r.push(stream);
+      assert.equal(unlimited.r.yielded, false);
+      assert.deepEqual(unlimited.events, whole);
+    });
+
+    it("a framing error in held bytes is thrown by resume()", () => {
+      const { r } = sliced(EVERY_FRAME);
+      r.push(
+        Buffer.concat([stream.subarray(0, 8), Buffer.from([0, 0, 0, 8, 2, 0, 0, 0, 0, 0, 0, 4, 2, 0, 0, 0])]),
+      );
+      assert.equal(r.yielded, true);
+      r.resume();
+      assert.throws(() => {
+        r.resume();
+      }, FramingError);
+      assert.equal(r.stopped, true);
+    });
   });
 });

@@ -22,6 +22,7 @@ import {
   endFrame,
   writeCompositeFrame,
   writeTransferPerformative,
+  type TransferHead,
 } from "../../src/frames/frame-writer.js";
 import * as performatives from "../../src/frames/performatives.js";
 import {
@@ -175,15 +176,21 @@ export class ScriptedPeer {
     this.frame(0, composite, value, FrameType.Sasl);
   }
 
-  /** Writes one TRANSFER frame carrying `payload`. */
-  transfer(
-    channel: number,
-    head: Parameters<typeof writeTransferPerformative>[1],
-    payload: Uint8Array,
-  ): void {
+  /**
+   * Writes one TRANSFER frame carrying `payload`; the fields of `head` left out are left out of the
+   * frame (`settled` and `more` false).
+   */
+  transfer(channel: number, head: Partial<TransferHead> & { handle: number }, payload: Uint8Array): void {
     this.#w.reset();
     const at = beginFrame(this.#w, 0, channel);
-    writeTransferPerformative(this.#w, head);
+    writeTransferPerformative(this.#w, {
+      deliveryId: undefined,
+      deliveryTag: undefined,
+      messageFormat: undefined,
+      settled: false,
+      more: false,
+      ...head,
+    });
     this.#w.bytes(payload);
     endFrame(this.#w, at);
     this.raw(this.#w.toBuffer());

@@ -76,6 +76,20 @@ describe("memory transport pair", { timeout: 30_000 }, () => {
     a.destroy();
   });
 
+  it("pause() holds the peer's bytes, and its end, until resume()", async () => {
+    const [a, b] = createMemoryTransportPair();
+    const rb = record(b);
+    b.pause();
+    a.write(Buffer.from("held"));
+    a.end();
+    await settle();
+    assert.equal(rb.bytes, 0, "nothing is delivered while paused");
+    assert.equal(rb.closeCalls, 0, "nor the end behind the bytes");
+    b.resume();
+    assert.equal((await rb.waitBytes(4)).toString(), "held");
+    assert.equal(await within(rb.closed, "the close after the held bytes"), undefined);
+  });
+
   it("end() delivers queued bytes both ways, then closes both ends gracefully, once", async () => {
     const [a, b] = createMemoryTransportPair({ chunkSize: 2 });
     const ra = record(a);

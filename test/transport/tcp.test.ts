@@ -74,6 +74,19 @@ describe("TCP transport", { timeout: 30_000 }, () => {
     assert.ok(got.equals(payload), "echoed bytes differ");
   });
 
+  it("pause() stops reading until resume(): the bytes written meanwhile arrive after it, in order", async () => {
+    const { server: s, accepted } = await server(new Accepted(record));
+    const t = await client(s);
+    const { transport, recorder } = await accepted.first();
+    transport.pause();
+    t.write(Buffer.from("while "));
+    t.write(Buffer.from("paused"));
+    await settle();
+    assert.equal(recorder.bytes, 0, "nothing is read while paused");
+    transport.resume();
+    assert.equal((await recorder.waitBytes(12)).toString(), "while paused");
+  });
+
   it("writev keeps the order of chunks and of later writes", async () => {
     const { server: s, accepted } = await server();
     const t = await client(s);

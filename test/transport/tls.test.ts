@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { connect as netConnect } from "node:net";
+import type { TlsOptions } from "node:tls";
 import { afterEach, before, describe, it } from "node:test";
 import {
   ConnectTimeoutError,
@@ -20,7 +22,7 @@ afterEach(async () => {
 });
 
 async function tlsServer(
-  options: { requestCert?: boolean } = {},
+  options: { requestCert?: boolean; tlsOptions?: TlsOptions } = {},
 ): Promise<{ server: TransportServer; accepted: Accepted }> {
   const accepted = new Accepted();
   const server = await listenTls(
@@ -152,6 +154,21 @@ describe("TLS transport", { timeout: 60_000 }, () => {
     );
     assert.ok(outcome instanceof Error, "the connection fails");
     assert.equal(accepted.transports.length, 0, "no transport is handed to the server");
+  });
+
+  it("a client that never sends its ClientHello is dropped after tlsOptions.handshakeTimeout", async () => {
+    const { server, accepted } = await tlsServer({ tlsOptions: { handshakeTimeout: 200 } });
+    const started = performance.now();
+    const silent = netConnect({ host: "127.0.0.1", port: server.port });
+    cleanup.push(() => {
+      silent.destroy();
+    });
+    silent.on("error", () => undefined);
+    silent.resume();
+    await within(new Promise((resolve) => silent.once("close", resolve)), "the silent socket to be dropped");
+    const ms = performance.now() - started;
+    assert.ok(ms >= 180, `dropped after ${ms.toFixed(0)} ms, not before the time-out`);
+    assert.equal(accepted.transports.length, 0);
   });
 
   describe("against a server that never completes the handshake", () => {

@@ -88,6 +88,21 @@ describe("WebSocket transport", { timeout: 60_000 }, () => {
     assert.ok((await r.waitBytes(payload.length)).equals(payload));
   });
 
+  it("pause() stops reading until resume(): the messages sent meanwhile arrive after it, in order", async () => {
+    const { server, accepted } = await wsServer({}, new Accepted(record));
+    const t = await connect({ url: `ws://127.0.0.1:${server.port}${PATH}` });
+    t.write(Buffer.from("first"));
+    const { transport, recorder } = await accepted.first();
+    await recorder.waitBytes(5);
+    transport.pause();
+    t.write(Buffer.from("-while-"));
+    t.write(Buffer.from("paused"));
+    await settle();
+    assert.equal(recorder.bytes, 5, "nothing is read while paused");
+    transport.resume();
+    assert.equal((await recorder.waitBytes(18)).toString(), "first-while-paused");
+  });
+
   it("accepts the 'amqp' subprotocol too, and any path when none is configured", async () => {
     const { server } = await wsServer({ path: undefined });
     const t = await connect({ url: `ws://127.0.0.1:${server.port}/anything`, protocol: "amqp" });
