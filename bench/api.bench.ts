@@ -667,11 +667,36 @@ async function ceiling(): Promise<void> {
   console.log(
     `\n## broker ceiling: 2 producer + 2 consumer processes (${lib}) on one queue, 16 B, ${perProducer} messages per producer\n`,
   );
+  const baselineOpt = opt("baseline");
+  const baseline = typeof baselineOpt === "string" ? resolve(baselineOpt) : undefined;
+  /** With `--cpu-prof`, each `uamqp broker` process of the case runs under the profiler. */
+  const brokerProfile = (slug: string): { nodeFlags?: string[] } => {
+    if (PROFILE_DIR === undefined) return {};
+    mkdirSync(PROFILE_DIR, { recursive: true });
+    return {
+      nodeFlags: [
+        "--cpu-prof",
+        `--cpu-prof-dir=${PROFILE_DIR}`,
+        `--cpu-prof-name=${slug}.cpuprofile`,
+        "--cpu-prof-interval=250",
+      ],
+    };
+  };
   const brokers: {
     name: string;
     start: () => Promise<{ pid: number; port: number; stop: () => Promise<void> }>;
   }[] = [
-    { name: "uamqp broker", start: () => startBroker([], BUILT) },
+    { name: "uamqp broker", start: () => startBroker([], BUILT, brokerProfile("ceiling-uamqp-broker")) },
+    // `--baseline=DIR`: the broker of another build (a `dist/` directory) in the same run, for A/B.
+    ...(baseline !== undefined
+      ? [
+          {
+            name: "uamqp broker (baseline)",
+            start: () =>
+              startBroker([], true, { dist: baseline, ...brokerProfile("ceiling-uamqp-broker-baseline") }),
+          },
+        ]
+      : []),
     {
       name: "rhea container.listen as a queue broker",
       start: async () => {
