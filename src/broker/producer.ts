@@ -165,8 +165,21 @@ export class Producer implements QueueProducer {
       q.room - others,
       this.#fitting(Math.min(q.bytes.room - othersBytes, memory.room)),
     );
-    if (allowed < this.#window) q.waitForRoom(this);
+    // Waits for messages to leave (and for the other producers' credit to turn into messages that
+    // leave) only when that can bring it more credit: as the engine grants it (half a window at a
+    // time, or from none), up to what it would get from an empty queue. Not, for instance, a
+    // producer that has sent nothing yet and holds the credit messages of the largest size allowed
+    // would get: no room that frees up changes that, and there may be thousands of them.
+    const most = Math.min(this.#window, this.#mostAllowed(q));
+    const credit = Math.max(0, this.link.linkCredit);
+    if (allowed < most && most > credit && (most * 2 >= this.#window || credit === 0)) q.waitForRoom(this);
     return allowed;
+  }
+
+  /** The allowance with `q` empty and no other producer holding credit. */
+  #mostAllowed(q: Queue): number {
+    const memory = this.#owner.ctx.memory;
+    return Math.min(q.room + q.depth, this.#fitting(Math.min(q.bytes.limit, memory.room + q.bytes.used)));
   }
 
   /**
