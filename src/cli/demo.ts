@@ -5,9 +5,9 @@
  * half the rate that reached (or at `--rate`), shows live progress and a table of throughput and
  * latency, and succeeds only if every message arrived intact.
  *
- * A process each is how a producer, a broker and a consumer run in practice; on the project's 2-core
- * VM both arrangements reached the same rate with these clients (docs/cli.md, "uamqp demo"), and
- * with cheaper clients separate processes reach more (bench/README.md, the broker's ceiling).
+ * A process each is how a producer, a broker and a consumer run in practice, and it shows each
+ * one's CPU per message; on the project's 2-core VM neither arrangement was measurably faster with
+ * these clients (docs/cli.md, "uamqp demo").
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { dirname, extname, join } from "node:path";
