@@ -29,6 +29,7 @@ import { createRequire } from "node:module";
 import { mkdtempSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import rhea from "rhea";
 import { getTestCertificates } from "../test/support/certs.js";
 import { machineLine, median, printTable, quantile } from "./harness.js";
 import {
@@ -665,13 +666,38 @@ async function ceiling(): Promise<void> {
   const libOpt = opt("ceiling-lib");
   const lib: ClientLib = typeof libOpt === "string" ? (libOpt as ClientLib) : "engine";
   console.log(
-    `\n## broker ceiling: 2 producer + 2 consumer processes (${lib}) on one queue, 16 B, ${perProducer} messages per producer\n`,
+    `\n## broker ceiling: 2 producer + 2 consumer processes (${lib}) on one queue, 16 B, ${perProducer} messages per producer${typeof opt("idle-links") === "string" ? `, ${String(opt("idle-links"))} idle consumers and producers` : ""}\n`,
   );
+  const baselineOpt = opt("baseline");
+  const baseline = typeof baselineOpt === "string" ? resolve(baselineOpt) : undefined;
+  /** With `--cpu-prof`, each `uamqp broker` process of the case runs under the profiler. */
+  const brokerProfile = (slug: string): { nodeFlags?: string[] } => {
+    if (PROFILE_DIR === undefined) return {};
+    mkdirSync(PROFILE_DIR, { recursive: true });
+    return {
+      nodeFlags: [
+        "--cpu-prof",
+        `--cpu-prof-dir=${PROFILE_DIR}`,
+        `--cpu-prof-name=${slug}.cpuprofile`,
+        "--cpu-prof-interval=250",
+      ],
+    };
+  };
   const brokers: {
     name: string;
     start: () => Promise<{ pid: number; port: number; stop: () => Promise<void> }>;
   }[] = [
-    { name: "uamqp broker", start: () => startBroker([], BUILT) },
+    { name: "uamqp broker", start: () => startBroker([], BUILT, brokerProfile("ceiling-uamqp-broker")) },
+    // `--baseline=DIR`: the broker of another build (a `dist/` directory) in the same run, for A/B.
+    ...(baseline !== undefined
+      ? [
+          {
+            name: "uamqp broker (baseline)",
+            start: () =>
+              startBroker([], true, { dist: baseline, ...brokerProfile("ceiling-uamqp-broker-baseline") }),
+          },
+        ]
+      : []),
     {
       name: "rhea container.listen as a queue broker",
       start: async () => {
@@ -681,6 +707,14 @@ async function ceiling(): Promise<void> {
     },
   ].filter((b) => matches(b.name));
   if (brokers.length === 0) return;
+  const idleOpt = opt("idle-links");
+  /**
+   * `--idle-links=N`: N consumers without credit and N producers that send nothing on the queue
+   * besides the measured clients (one rhea connection from this process), which a broker should not
+   * have to look at per message.
+   */
+  const idle = typeof idleOpt === "string" ? Number(idleOpt) : 0;
+  const idleConnections: rhea.Connection[] = [];
   const setups: {
     broker: string;
     server: { pid: number; port: number; stop: () => Promise<void> };
@@ -689,6 +723,7 @@ async function ceiling(): Promise<void> {
   }[] = [];
   for (const b of brokers) {
     const server = await b.start();
+    if (idle > 0) idleConnections.push(await idleLinks(server.port, "ceiling", idle));
     const endpoint: Endpoint = { host: "127.0.0.1", port: server.port, address: "ceiling" };
     const spawnClient = (role: "send" | "recv", n: number) =>
       start(
@@ -769,11 +804,29 @@ async function ceiling(): Promise<void> {
     );
     report["ceiling"] = setups.map((s, i) => ({ broker: s.broker, rounds: results[i] }));
   } finally {
+    for (const c of idleConnections) c.close();
     for (const s of setups) {
       await stopAll([...s.producers, ...s.consumers]);
       await s.server.stop();
     }
   }
+}
+
+/** `n` receivers without credit and `n` senders that send nothing on `address`, attached. */
+async function idleLinks(port: number, address: string, n: number): Promise<rhea.Connection> {
+  const container = rhea.create_container();
+  const conn = container.connect({ host: "127.0.0.1", port, reconnect: false });
+  const links: (rhea.Receiver | rhea.Sender)[] = [];
+  for (let i = 0; i < n; i++) {
+    links.push(conn.open_receiver({ source: address, credit_window: 0 }));
+    links.push(conn.open_sender(address));
+  }
+  const deadline = Date.now() + 30_000;
+  while (!links.every((l) => l.is_open())) {
+    if (Date.now() > deadline) throw new Error(`${n} idle consumers and producers did not attach in 30 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return conn;
 }
 
 // ---- event-loop delay -------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { REPLY_PREFIX, type Command, type Done, type Ended, type WorkerConfig } from "./protocol.js";
@@ -166,12 +167,32 @@ export interface ServerProcess {
 /**
  * Starts `uamqp broker` on free ports of 127.0.0.1: `node dist/cli/bin.js` when `built`, else the
  * sources under tsx (`node --import tsx src/cli/bin.ts`); resolves once it printed its listeners.
+ * `options.dist` runs another build instead (a baseline for A/B runs), `options.nodeFlags` are given
+ * to node (`--cpu-prof`).
  */
-export async function startBroker(extraArgs: readonly string[], built: boolean): Promise<ServerProcess> {
-  const entry = built ? ["dist/cli/bin.js"] : ["--import", "tsx", "src/cli/bin.ts"];
+export async function startBroker(
+  extraArgs: readonly string[],
+  built: boolean,
+  options: { dist?: string; nodeFlags?: readonly string[] } = {},
+): Promise<ServerProcess> {
+  const entry =
+    options.dist !== undefined
+      ? [join(options.dist, "cli/bin.js")]
+      : built
+        ? ["dist/cli/bin.js"]
+        : ["--import", "tsx", "src/cli/bin.ts"];
   const child = spawn(
     process.execPath,
-    [...entry, "broker", "--port", "0", "--max-queue-depth", "10000000", ...extraArgs],
+    [
+      ...(options.nodeFlags ?? []),
+      ...entry,
+      "broker",
+      "--port",
+      "0",
+      "--max-queue-depth",
+      "10000000",
+      ...extraArgs,
+    ],
     {
       cwd: REPO_ROOT,
       stdio: ["ignore", "pipe", "inherit"],

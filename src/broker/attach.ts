@@ -313,7 +313,7 @@ function startConsumer(
   });
   owner.track(record);
   link.onCredit = () => {
-    queue.dispatch();
+    queue.creditArrived(consumer);
   };
   link.onReceiverOutcome = (delivery, state) => queue.confirmOutcome(delivery.tag, state);
   queue.addConsumer(consumer);

@@ -3,6 +3,11 @@
  * a lock token that is also the delivery tag (as Azure Service Bus does). A lock ends once: when
  * the consumer's outcome is applied, when the consumer's link goes, or when it expires
  * (`queues.lockDuration`), after which the consumer's outcome finds no lock: the lock is lost.
+ *
+ * Taking and releasing a lock is O(1) and costs one small object and the 8-byte token: locks are
+ * indexed by the number in their token (not by a string), and expiry needs no timer per lock. Locks
+ * of the same duration expire in the order they were taken, so each duration has a list in expiry
+ * order, and one timer per queue waits for the earliest head of these lists.
  */
 import type { DeliveryState } from "../codec/definitions/messaging.js";
 import type { StoredMessage } from "./stored-message.js";
@@ -20,10 +25,52 @@ export interface MessageLock<C = unknown> {
   readonly lockedUntil: number;
 }
 
-interface LockEntry<C> extends MessageLock<C> {
-  timer: NodeJS.Timeout | undefined;
-  lockedUntil: number;
-  readonly onExpired: (lock: MessageLock<C>) => void;
+/** A held lock; also a link of the expiry list of its duration. */
+class LockEntry<C> implements MessageLock<C> {
+  readonly token: Buffer;
+  readonly key: LockKey;
+  readonly message: StoredMessage;
+  readonly consumer: C;
+  lockedUntil = Infinity;
+  /** The expiry list it is on (none: it does not expire). */
+  list: ExpiryList<C> | undefined = undefined;
+  prev: LockEntry<C> | undefined = undefined;
+  next: LockEntry<C> | undefined = undefined;
+
+  constructor(token: Buffer, key: LockKey, message: StoredMessage, consumer: C) {
+    this.token = token;
+    this.key = key;
+    this.message = message;
+    this.consumer = consumer;
+  }
+}
+
+/** The locks of one duration, in the order they expire (oldest first). */
+interface ExpiryList<C> {
+  readonly durationMs: number;
+  head: LockEntry<C> | undefined;
+  tail: LockEntry<C> | undefined;
+}
+
+/**
+ * A lock token's key in the index: the number an 8-byte token holds when it is below 2^53 (every
+ * token of ours), else the token in hex (a Service Bus GUID). One key per token either way.
+ */
+type LockKey = number | string;
+
+const TWO_32 = 2 ** 32;
+/** setTimeout's largest delay. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function keyOf(token: Uint8Array): LockKey {
+  if (token.length === 8) {
+    const hi = ((token[0]! << 24) | (token[1]! << 16) | (token[2]! << 8) | token[3]!) >>> 0;
+    if (hi < 0x200000) {
+      const lo = ((token[4]! << 24) | (token[5]! << 16) | (token[6]! << 8) | token[7]!) >>> 0;
+      return hi * TWO_32 + lo;
+    }
+  }
+  return Buffer.from(token.buffer, token.byteOffset, token.length).toString("hex");
 }
 
 /** The state an outcome for a lost lock is settled with (receiver-settle-mode second). */
@@ -39,8 +86,24 @@ export function lockLostState(): DeliveryState {
 
 /** The locks of one queue; `C` is its consumer type (generic so that this module needs no queue). */
 export class MessageLocks<C> {
-  readonly #locks = new Map<string, LockEntry<C>>();
-  #next = 0n;
+  readonly #locks = new Map<LockKey, LockEntry<C>>();
+  /** The expiry lists, by lock duration (ms). */
+  readonly #lists = new Map<number, ExpiryList<C>>();
+  readonly #onExpired: (lock: MessageLock<C>) => void;
+  #next = 0;
+  #timer: NodeJS.Timeout | undefined;
+  /** When the timer fires (Infinity: not armed). */
+  #timerAt = Infinity;
+  readonly #fire = (): void => {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    this.#expire();
+  };
+
+  /** `onExpired` runs for each lock that expired, after it was dropped. */
+  constructor(onExpired: (lock: MessageLock<C>) => void) {
+    this.#onExpired = onExpired;
+  }
 
   /** Locks held. */
   get size(): number {
@@ -48,64 +111,47 @@ export class MessageLocks<C> {
   }
 
   /**
-   * Takes a lock on `message` for `consumer`; after `durationMs` (0 = never) it is dropped and
-   * `onExpired` runs. `token` is the lock token to use (default: the next 8-byte counter).
+   * Takes a lock on `message` for `consumer`, expiring `durationMs` after `now` (0 = never).
+   * `token` is the lock token to use (default: the next 8-byte counter).
    */
-  take(
-    message: StoredMessage,
-    consumer: C,
-    durationMs: number,
-    onExpired: (lock: MessageLock<C>) => void,
-    token?: Buffer,
-  ): MessageLock<C> {
+  take(message: StoredMessage, consumer: C, durationMs: number, now: number, token?: Buffer): MessageLock<C> {
     let t = token;
+    let key: LockKey;
     if (t === undefined) {
-      t = Buffer.alloc(8);
-      t.writeBigUInt64BE(++this.#next);
+      const n = ++this.#next;
+      t = Buffer.allocUnsafe(8);
+      const hi = Math.floor(n / TWO_32);
+      t[0] = 0;
+      t[1] = hi >>> 16;
+      t[2] = hi >>> 8;
+      t[3] = hi;
+      t[4] = n >>> 24;
+      t[5] = n >>> 16;
+      t[6] = n >>> 8;
+      t[7] = n;
+      key = n;
+    } else {
+      key = keyOf(t);
     }
-    const entry: LockEntry<C> = {
-      token: t,
-      message,
-      consumer,
-      timer: undefined,
-      lockedUntil: Infinity,
-      onExpired,
-    };
-    this.#locks.set(t.toString("hex"), entry);
-    this.#arm(entry, durationMs);
+    const entry = new LockEntry(t, key, message, consumer);
+    this.#locks.set(key, entry);
+    if (durationMs > 0) this.#append(entry, durationMs, now);
     return entry;
-  }
-
-  #arm(entry: LockEntry<C>, durationMs: number): void {
-    if (entry.timer) clearTimeout(entry.timer);
-    entry.timer = undefined;
-    if (durationMs <= 0) {
-      entry.lockedUntil = Infinity;
-      return;
-    }
-    entry.lockedUntil = Date.now() + durationMs;
-    const key = entry.token.toString("hex");
-    entry.timer = setTimeout(() => {
-      entry.timer = undefined;
-      if (this.#locks.get(key) === entry) {
-        this.#locks.delete(key);
-        entry.onExpired(entry);
-      }
-    }, durationMs);
-    entry.timer.unref();
   }
 
   /** The lock held under `token`, if it is still held. */
   find(token: Uint8Array | undefined): MessageLock<C> | undefined {
     if (token === undefined || token.length === 0) return undefined;
-    return this.#locks.get(Buffer.from(token.buffer, token.byteOffset, token.length).toString("hex"));
+    return this.#locks.get(keyOf(token));
   }
 
   /** Extends a held lock by `durationMs` from now; returns its new expiry, undefined when not held. */
-  renew(lock: MessageLock<C>, durationMs: number): number | undefined {
-    const entry = this.#locks.get(lock.token.toString("hex"));
-    if (entry !== lock) return undefined;
-    this.#arm(entry, durationMs);
+  renew(lock: MessageLock, durationMs: number): number | undefined {
+    const entry = this.#locks.get(keyOf(lock.token));
+    if (entry === undefined || entry !== lock) return undefined;
+    this.#unlink(entry);
+    if (durationMs > 0) this.#append(entry, durationMs, Date.now());
+    else entry.lockedUntil = Infinity;
     return entry.lockedUntil;
   }
 
@@ -116,17 +162,80 @@ export class MessageLocks<C> {
 
   /** Ends a lock; false when it had already ended (expired, or released before). */
   release(lock: MessageLock<C>): boolean {
-    const key = lock.token.toString("hex");
-    const entry = this.#locks.get(key);
-    if (entry !== lock) return false;
-    this.#locks.delete(key);
-    if (entry.timer) clearTimeout(entry.timer);
+    const entry = this.#locks.get(lock instanceof LockEntry ? lock.key : keyOf(lock.token));
+    if (entry === undefined || entry !== lock) return false;
+    this.#locks.delete(entry.key);
+    this.#unlink(entry);
     return true;
   }
 
   /** Ends every lock (the queue is deleted). */
   clear(): void {
-    for (const e of this.#locks.values()) if (e.timer) clearTimeout(e.timer);
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
     this.#locks.clear();
+    this.#lists.clear();
+  }
+
+  /** Puts `entry` at the end of its duration's list (locks of one duration expire in order). */
+  #append(entry: LockEntry<C>, durationMs: number, now: number): void {
+    entry.lockedUntil = now + durationMs;
+    let list = this.#lists.get(durationMs);
+    if (list === undefined) {
+      list = { durationMs, head: undefined, tail: undefined };
+      this.#lists.set(durationMs, list);
+    }
+    entry.list = list;
+    const tail = list.tail;
+    entry.prev = tail;
+    entry.next = undefined;
+    if (tail) {
+      tail.next = entry;
+    } else {
+      list.head = entry;
+    }
+    list.tail = entry;
+    // Only a new head can expire before the timer fires.
+    if (list.head === entry && entry.lockedUntil < this.#timerAt) this.#arm(entry.lockedUntil, now);
+  }
+
+  #unlink(entry: LockEntry<C>): void {
+    const list = entry.list;
+    if (list === undefined) return;
+    const { prev, next } = entry;
+    if (prev) prev.next = next;
+    else list.head = next;
+    if (next) next.prev = prev;
+    else list.tail = prev;
+    entry.list = entry.prev = entry.next = undefined;
+    if (list.head === undefined) this.#lists.delete(list.durationMs);
+    // The timer stays armed: if it fires for a lock released meanwhile, it finds the next one.
+  }
+
+  #arm(at: number, now: number): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(this.#fire, Math.min(MAX_TIMER_MS, Math.max(0, at - now)));
+    this.#timer.unref();
+  }
+
+  /** Drops the locks whose time is up, tells `onExpired` of each, and waits for the next one. */
+  #expire(): void {
+    const now = Date.now();
+    const expired: LockEntry<C>[] = [];
+    for (const list of [...this.#lists.values()]) {
+      while (list.head !== undefined && list.head.lockedUntil <= now) {
+        const e = list.head;
+        this.#locks.delete(e.key);
+        this.#unlink(e);
+        expired.push(e);
+      }
+    }
+    let next = Infinity;
+    for (const list of this.#lists.values()) if (list.head!.lockedUntil < next) next = list.head!.lockedUntil;
+    if (next !== Infinity) this.#arm(next, now);
+    // Last: expiring requeues messages, which may take new locks.
+    for (const e of expired) this.#onExpired(e);
   }
 }

@@ -93,30 +93,43 @@ export function skipValue(buf: Uint8Array, pos: number, end: number, depth = 0):
   return next;
 }
 
-/** The section code of the described value at `pos` and the offset of its value. */
-function sectionAt(buf: Buffer, pos: number, end: number): { code: number; valueStart: number } {
+/**
+ * The section code of the described value at `pos` and the offset of its value, in one number
+ * (`valueStart * 256 + code`: section codes are below 256), so that walking a message allocates
+ * nothing; read it with {@link codeOf} and {@link valueStartOf}.
+ */
+function sectionAt(buf: Buffer, pos: number, end: number): number {
   if (buf[pos] !== F.Described) throw new DecodeError("expected a message section", pos, buf[pos]);
-  if (buf[pos + 1] === F.SmallUlong && pos + 2 < end) return { code: buf[pos + 2]!, valueStart: pos + 3 };
+  if (buf[pos + 1] === F.SmallUlong && pos + 2 < end) return (pos + 3) * 256 + buf[pos + 2]!;
   const d = new Decoder(buf, pos + 1, end);
   const key = readDescriptorKey(d);
   const code = typeof key === "number" ? key : typeof key === "string" ? SYMBOLIC.get(key) : undefined;
-  if (code === undefined) throw new DecodeError("unknown message section", pos);
-  return { code, valueStart: d.pos };
+  if (code === undefined || code < 0 || code > 0xff) throw new DecodeError("unknown message section", pos);
+  return d.pos * 256 + code;
 }
 
-/** Locates the sections of an encoded message; undefined if the bytes are not a valid section sequence. */
-export function scanSections(payload: Buffer): SectionMap | undefined {
+const codeOf = (section: number): number => section % 256;
+const valueStartOf = (section: number): number => Math.floor(section / 256);
+
+const NO_BODY: SectionMap["body"] = Object.freeze([]);
+
+/**
+ * Locates the sections of an encoded message; undefined if the bytes are not a valid section
+ * sequence. Without `withBody` the body sections are checked but not listed (`body` is empty).
+ */
+export function scanSections(payload: Buffer, withBody = true): SectionMap | undefined {
   let headerStart = -1;
   let headerEnd = -1;
   let propertiesStart = -1;
   let applicationPropertiesStart = -1;
-  const body: { code: number; start: number }[] = [];
+  let body: { code: number; start: number }[] | undefined;
   const end = payload.length;
   let pos = 0;
   try {
     while (pos < end) {
-      const { code, valueStart } = sectionAt(payload, pos, end);
-      const next = skipValue(payload, valueStart, end);
+      const section = sectionAt(payload, pos, end);
+      const code = codeOf(section);
+      const next = skipValue(payload, valueStartOf(section), end);
       if (code === SectionCode.Header) {
         headerStart = pos;
         headerEnd = next;
@@ -125,7 +138,7 @@ export function scanSections(payload: Buffer): SectionMap | undefined {
       } else if (code === SectionCode.ApplicationProperties) {
         applicationPropertiesStart = pos;
       } else if (code >= SectionCode.Data && code <= SectionCode.AmqpValue) {
-        body.push({ code, start: pos });
+        if (withBody) (body ??= []).push({ code, start: pos });
       } else if (code < SectionCode.Header || code > SectionCode.Footer) {
         return undefined;
       }
@@ -134,7 +147,29 @@ export function scanSections(payload: Buffer): SectionMap | undefined {
   } catch {
     return undefined;
   }
-  return { headerStart, headerEnd, propertiesStart, applicationPropertiesStart, body };
+  return { headerStart, headerEnd, propertiesStart, applicationPropertiesStart, body: body ?? NO_BODY };
+}
+
+/**
+ * Whether the message-annotations section holds the bytes `needle` (a quick test before decoding
+ * it: the other sections are skipped over, not read); false when the message has none, or its
+ * sections cannot be read that far.
+ */
+export function messageAnnotationsInclude(payload: Buffer, needle: Buffer): boolean {
+  const end = payload.length;
+  let pos = 0;
+  try {
+    while (pos < end) {
+      const section = sectionAt(payload, pos, end);
+      const code = codeOf(section);
+      const next = skipValue(payload, valueStartOf(section), end);
+      if (code === SectionCode.MessageAnnotations) return payload.subarray(pos, next).includes(needle);
+      pos = next;
+    }
+  } catch {
+    return false;
+  }
+  return false;
 }
 
 /** The header section, if present and valid. */
@@ -224,7 +259,7 @@ export function readDataSections(payload: Buffer, map: SectionMap): Buffer[] | u
   const out: Buffer[] = [];
   for (const s of map.body) {
     if (s.code !== SectionCode.Data) return undefined;
-    const { valueStart } = sectionAt(payload, s.start, payload.length);
+    const valueStart = valueStartOf(sectionAt(payload, s.start, payload.length));
     const c = payload[valueStart];
     if (c === F.Vbin8) {
       const n = payload[valueStart + 1]!;

@@ -19,6 +19,7 @@ import type { Queue, QueueProducer } from "./queue.js";
 import { isRequestNode } from "./registry.js";
 import { BATCH_FORMAT, type MessageSink } from "./message-sink.js";
 import { storeMessage } from "./stored-message.js";
+import { tickNow } from "../util/tick-clock.js";
 
 /** Where a producer's messages go. */
 export type ProducerTarget =
@@ -72,6 +73,9 @@ function overLimit(description: string): DeliveryState {
   return rejected("amqp:resource-limit-exceeded", description);
 }
 
+/** The outcome of every message stored (one object for all: the engine only reads it). */
+const ACCEPTED: DeliveryState = Object.freeze({ type: "accepted" });
+
 export class Producer implements QueueProducer {
   readonly link: ReceiverLink;
   readonly target: ProducerTarget;
@@ -111,10 +115,7 @@ export class Producer implements QueueProducer {
     // Requests to a node are not stored: their credit is not held back (managing the broker, e.g.
     // deleting a queue, must stay possible while it is full).
     if (this.target.kind !== "node") link.setCreditAllowance(() => this.#allowance());
-    if (this.target.kind === "queue") {
-      this.target.queue.producers.add(this);
-      this.target.queue.spaceListeners.add(this.#onSpace);
-    }
+    if (this.target.kind === "queue") this.target.queue.producers.add(this);
     link.setAutoCredit(this.#window);
     link.topUpCredit();
   }
@@ -124,11 +125,16 @@ export class Producer implements QueueProducer {
     return Math.max(0, this.link.linkCredit) * (this.#messageBytes ?? 0);
   }
 
+  /** Room freed up in the queue it waited for: its credit is topped up as far as the room allows. */
+  roomFreed(): void {
+    this.link.topUpCredit();
+  }
+
   /** Stops listening for room in the queue and the broker. */
   stop(): void {
     if (this.target.kind === "queue") {
       this.target.queue.producers.delete(this);
-      this.target.queue.spaceListeners.delete(this.#onSpace);
+      this.target.queue.stopWaiting(this);
     }
     this.#owner.ctx.memory.cancelWhenRoom(this.#onSpace);
   }
@@ -137,7 +143,8 @@ export class Producer implements QueueProducer {
    * The credit this producer may have outstanding now: for a queue, within the messages left before
    * `maxQueueDepth` and the bytes left in the queue (less what the credit of its other producers may
    * bring) and in the broker; for the relay and event hubs, within the broker's bytes (the relay's
-   * destinations are checked per message). None while the queue or the broker is full.
+   * destinations are checked per message). None while the queue or the broker is full. Held back
+   * below its window by the queue, the producer waits for room in it (asked again when some frees).
    */
   #allowance(): number {
     const memory = this.#owner.ctx.memory;
@@ -154,7 +161,25 @@ export class Producer implements QueueProducer {
       others += Math.max(0, p.link.linkCredit);
       othersBytes += p.creditBytes;
     }
-    return Math.min(q.room - others, this.#fitting(Math.min(q.bytes.room - othersBytes, memory.room)));
+    const allowed = Math.min(
+      q.room - others,
+      this.#fitting(Math.min(q.bytes.room - othersBytes, memory.room)),
+    );
+    // Waits for messages to leave (and for the other producers' credit to turn into messages that
+    // leave) only when that can bring it more credit: as the engine grants it (half a window at a
+    // time, or from none), up to what it would get from an empty queue. Not, for instance, a
+    // producer that has sent nothing yet and holds the credit messages of the largest size allowed
+    // would get: no room that frees up changes that, and there may be thousands of them.
+    const most = Math.min(this.#window, this.#mostAllowed(q));
+    const credit = Math.max(0, this.link.linkCredit);
+    if (allowed < most && most > credit && (most * 2 >= this.#window || credit === 0)) q.waitForRoom(this);
+    return allowed;
+  }
+
+  /** The allowance with `q` empty and no other producer holding credit. */
+  #mostAllowed(q: Queue): number {
+    const memory = this.#owner.ctx.memory;
+    return Math.min(q.room + q.depth, this.#fitting(Math.min(q.bytes.limit, memory.room + q.bytes.used)));
   }
 
   /**
@@ -227,7 +252,7 @@ export class Producer implements QueueProducer {
         this.#settle(d, overLimit(this.#brokerFull()));
       } else {
         this.#store(q, d);
-        this.#settle(d, { type: "accepted" });
+        this.#settle(d, ACCEPTED);
       }
     }
   }
@@ -263,7 +288,7 @@ export class Producer implements QueueProducer {
   }
 
   #store(q: Queue, d: IncomingDelivery): void {
-    const now = Date.now();
+    const now = tickNow();
     if (d.messageFormat === BATCH_FORMAT && this.#owner.ctx.settings.splitBatches) {
       const map = scanSections(d.payload);
       const inner = map ? readDataSections(d.payload, map) : undefined;

@@ -4,12 +4,20 @@
  * consumer settles or the lock expires, redelivery at the head, dead-lettering, time-to-live expiry,
  * the bytes it holds (counted against its limit and the broker's), and back-pressure towards
  * producers when the queue is full.
+ *
+ * The work per message is O(1) whatever the number of consumers and producers: consumers that may
+ * take a message wait in a FIFO of their own (a consumer leaves it when it turns out to have no
+ * credit, or to hold its maximum, and comes back with its next credit or settlement), producers held
+ * back by the queue's limits are woken once per tick when room frees (not each on every message),
+ * and a delivery is reported to a long-lived receipt (src/broker/delivery-receipt.ts).
  */
 import type { DeliveryState } from "../codec/definitions/messaging.js";
 import { SenderSettleMode } from "../engine/link.js";
 import type { ReceiverLink } from "../engine/receiver-link.js";
 import type { SenderLink } from "../engine/sender-link.js";
+import { tickNow } from "../util/tick-clock.js";
 import { ByteBudget } from "./byte-budget.js";
+import { sendDelivery, type SentDeliveryReceipt } from "./delivery-receipt.js";
 import { lockLostState, MessageLocks, type MessageLock } from "./message-lock.js";
 import { incrementDeliveryCount, type StoredMessage } from "./stored-message.js";
 
@@ -18,7 +26,7 @@ export interface QueueConsumer {
   readonly link: SenderLink;
   readonly connectionId: number;
   /** How its deliveries are made and settled when it is not a plain AMQP consumer. */
-  readonly policy?: DeliveryPolicy;
+  readonly policy?: DeliveryPolicy | undefined;
 }
 
 /** A producer: a receiving link of the broker sending to a queue. */
@@ -26,6 +34,8 @@ export interface QueueProducer {
   readonly link: ReceiverLink;
   /** The bytes its outstanding credit may bring (credit × the size of its messages so far). */
   readonly creditBytes: number;
+  /** Room freed up in the queue after the producer asked to wait for it ({@link Queue.waitForRoom}). */
+  roomFreed(): void;
 }
 
 /** What becomes of a message a consumer settled. */
@@ -95,6 +105,31 @@ export interface QueueHost {
 /** Why a message leaves a queue for its dead-letter queue. */
 export type DeadLetterReason = "rejected" | "undeliverable" | "max-delivery-count" | "expired";
 
+const EMPTY = new Uint8Array(0);
+
+/** A consumer as its queue serves it: its place among the consumers that may take a message. */
+class Subscriber implements QueueConsumer {
+  readonly link: SenderLink;
+  readonly connectionId: number;
+  readonly policy: DeliveryPolicy | undefined;
+  /** The consumer given to {@link Queue.addConsumer}. */
+  readonly consumer: QueueConsumer;
+  /** In the queue's FIFO of consumers that may take a message. */
+  ready = false;
+  /** Passed over because it held `maxLockedPerConsumer`: ready again when it settles one. */
+  full = false;
+  removed = false;
+  /** Told how its pre-settled deliveries ended (set by the queue). */
+  written!: SentDeliveryReceipt<StoredMessage>;
+
+  constructor(consumer: QueueConsumer) {
+    this.consumer = consumer;
+    this.link = consumer.link;
+    this.connectionId = consumer.connectionId;
+    this.policy = consumer.policy;
+  }
+}
+
 export class Queue {
   readonly name: string;
   /** A dynamic node: deleted when the link that created it detaches. */
@@ -105,11 +140,8 @@ export class Queue {
    */
   readonly bytes: ByteBudget;
   deleted = false;
-  readonly consumers: QueueConsumer[] = [];
   /** Links sending to this queue (their outstanding credit counts against the room left). */
   readonly producers = new Set<QueueProducer>();
-  /** Called when room frees up in a full queue (producers waiting for credit). */
-  readonly spaceListeners = new Set<() => void>();
   /** Messages dead-lettered, by reason (for tests and stats). */
   readonly deadLettered: Record<DeadLetterReason, number> = {
     rejected: 0,
@@ -121,16 +153,55 @@ export class Queue {
   readonly #host: QueueHost;
   readonly #maxDeliveryCount: number;
   readonly #lockDuration: number;
-  /** Consumers passed over because they held `maxLockedPerConsumer`: served again when they settle. */
-  readonly #full = new Set<QueueConsumer>();
+  readonly #subscribers = new Map<QueueConsumer, Subscriber>();
+  /**
+   * Consumers that may take a message, in turn (round robin): each is taken from the front, served
+   * one message and put back at the end; one found without credit, or holding its maximum, is left
+   * out until its next credit ({@link Queue.creditArrived}) or settlement.
+   */
+  #ready: (Subscriber | undefined)[] = [];
+  #readyHead = 0;
   #main: StoredMessage[] = [];
   #head = 0;
   /** Messages back from a consumer, in arrival order; always older than everything in `#main`. */
   #redeliver: StoredMessage[] = [];
   #locked = 0;
-  readonly #locks = new MessageLocks<QueueConsumer>();
+  readonly #locks = new MessageLocks<Subscriber>((lock) => {
+    // The consumer kept it too long: redelivered (a failed attempt), its outcome will find no lock.
+    this.#locked--;
+    if (!this.deleted) this.requeue(lock.message, true);
+  });
+  /** Told how PeekLock deliveries ended, with their lock. */
+  readonly #lockReceipt: SentDeliveryReceipt<MessageLock<Subscriber>> = {
+    settled: (lock, state) => {
+      this.#applyOutcome(lock, state);
+      this.#settledBy(lock.consumer);
+    },
+    failed: (lock) => {
+      // Link or connection gone before the consumer settled: back to the head of the queue.
+      if (!this.#locks.release(lock)) return;
+      this.#locked--;
+      if (!this.deleted) this.requeue(lock.message, true);
+    },
+  };
+  /** The options of each send, filled in per delivery (the engine reads them during the call). */
+  readonly #lockedSend: { messageFormat: number; tag: Uint8Array } = { messageFormat: 0, tag: EMPTY };
+  readonly #presettledSend = { messageFormat: 0, settled: true };
+  /** Producers held back by this queue's limits, woken once when room frees. */
+  readonly #roomWaiters = new Set<QueueProducer>();
+  #wakeScheduled = false;
+  /** Which waiting producer is woken first next time (they take turns at the room). */
+  #wakeTurn = 0;
+  readonly #wake = (): void => {
+    this.#wakeScheduled = false;
+    const waiters = [...this.#roomWaiters];
+    this.#roomWaiters.clear();
+    const n = waiters.length;
+    if (n === 0 || this.deleted) return;
+    const first = this.#wakeTurn++ % n;
+    for (let i = 0; i < n; i++) waiters[(first + i) % n]!.roomFreed();
+  };
   #nextSeq = 1;
-  #rr = 0;
   #dispatching = false;
   #again = false;
   #expiryTimer: NodeJS.Timeout | undefined;
@@ -153,6 +224,11 @@ export class Queue {
   /** Lock duration of plain consumers' deliveries (ms; 0 = until settled or detached). */
   get lockDuration(): number {
     return this.#lockDuration;
+  }
+
+  /** Consumers attached to the queue. */
+  get consumerCount(): number {
+    return this.#subscribers.size;
   }
 
   /** Messages waiting for a consumer. */
@@ -226,14 +302,49 @@ export class Queue {
   }
 
   addConsumer(c: QueueConsumer): void {
-    this.consumers.push(c);
+    if (this.#subscribers.has(c)) return;
+    const s = new Subscriber(c);
+    s.written = {
+      settled: (m) => {
+        this.#locked--;
+        if (!this.deleted) this.#freed(m);
+        this.#settledBy(s);
+      },
+      failed: (m) => {
+        this.#locked--;
+        if (!this.deleted) this.requeue(m, false);
+      },
+    };
+    this.#subscribers.set(c, s);
+    this.#makeReady(s);
     this.dispatch();
   }
 
   removeConsumer(c: QueueConsumer): void {
-    const i = this.consumers.indexOf(c);
-    if (i >= 0) this.consumers.splice(i, 1);
-    this.#full.delete(c);
+    const s = this.#subscribers.get(c);
+    if (!s) return;
+    this.#subscribers.delete(c);
+    s.removed = true;
+  }
+
+  /** Consumer `c` got credit: it may take messages again. */
+  creditArrived(c: QueueConsumer): void {
+    const s = this.#subscribers.get(c);
+    if (s) this.#makeReady(s);
+    this.dispatch();
+  }
+
+  /**
+   * Producer `p` was held back by this queue's limits: {@link QueueProducer.roomFreed} is called
+   * once, at the end of the tick in which a message next leaves the queue.
+   */
+  waitForRoom(p: QueueProducer): void {
+    if (!this.deleted) this.#roomWaiters.add(p);
+  }
+
+  /** Forgets a producer given to {@link Queue.waitForRoom}. */
+  stopWaiting(p: QueueProducer): void {
+    this.#roomWaiters.delete(p);
   }
 
   /** Delivers ready messages to consumers with credit, round robin, until either runs out. */
@@ -259,49 +370,80 @@ export class Queue {
   }
 
   #dispatchOnce(): void {
-    const cs = this.consumers;
-    while (cs.length > 0 && this.readyCount > 0) {
-      let delivered = false;
-      for (let i = 0; i < cs.length; i++) {
-        const at = (this.#rr + i) % cs.length;
-        const c = cs[at]!;
-        const l = c.link;
-        if (!l.isAttached || l.linkCredit <= l.queued || this.#holdsMax(c)) continue;
-        const accepts = c.policy?.accepts;
-        const m = accepts ? this.#takeMatching(accepts) : this.#take();
-        if (!m) {
-          if (accepts) continue; // nothing this consumer takes: try the next one
-          return;
-        }
-        this.#rr = (at + 1) % cs.length;
-        this.#deliver(c, m);
-        delivered = true;
-        break;
+    /** Consumers in a row that took nothing (each with a policy that accepts only some messages). */
+    let misses = 0;
+    while (this.readyCount > 0) {
+      const s = this.#nextReady();
+      if (s === undefined) return;
+      if (!this.#mayTake(s)) continue;
+      const accepts = s.policy?.accepts;
+      const m = accepts ? this.#takeMatching(accepts) : this.#take();
+      this.#ready.push(s);
+      if (!m) {
+        // Nothing this consumer takes: try the next one, until each ready one had its turn.
+        if (accepts && ++misses < this.#ready.length - this.#readyHead) continue;
+        return;
       }
-      if (!delivered) return;
+      misses = 0;
+      this.#deliver(s, m);
     }
   }
 
+  /** Puts `s` at the end of the consumers that may take a message (unless it is there already). */
+  #makeReady(s: Subscriber): void {
+    if (s.ready || s.removed) return;
+    s.ready = true;
+    this.#ready.push(s);
+  }
+
+  /** Takes the consumer whose turn it is out of the ready FIFO (the caller puts it back or not). */
+  #nextReady(): Subscriber | undefined {
+    const r = this.#ready;
+    if (this.#readyHead >= r.length) return undefined;
+    const s = r[this.#readyHead]!;
+    r[this.#readyHead++] = undefined;
+    if (this.#readyHead === r.length) {
+      r.length = 0;
+      this.#readyHead = 0;
+    } else if (this.#readyHead > 1024 && this.#readyHead * 2 > r.length) {
+      this.#ready = r.slice(this.#readyHead);
+      this.#readyHead = 0;
+    }
+    return s;
+  }
+
   /**
-   * Whether `c` holds as many messages as a consumer may (unsettled on its link, or waiting to be
-   * written), whatever credit it granted; it is then served again when it settles one. A delivery
-   * whose lock expired still counts until the consumer settles it (its outcome is discarded), so a
-   * stuck consumer gets nothing more.
+   * Whether `s` may take a message now: attached, with credit beyond what is waiting to be written,
+   * and not holding as many messages as a consumer may (unsettled on its link, or waiting to be
+   * written), whatever credit it granted. When not, it leaves the ready FIFO: it comes back with its
+   * next credit, or (when full) its next settlement. A delivery whose lock expired still counts until
+   * the consumer settles it (its outcome is discarded), so a stuck consumer gets nothing more.
    */
-  #holdsMax(c: QueueConsumer): boolean {
-    if (c.link.unsettled + c.link.queued < this.#host.maxLockedPerConsumer) return false;
-    this.#full.add(c);
+  #mayTake(s: Subscriber): boolean {
+    const l = s.link;
+    if (s.removed || !l.isAttached || l.linkCredit <= l.queued) {
+      s.ready = false;
+      return false;
+    }
+    if (l.unsettled + l.queued >= this.#host.maxLockedPerConsumer) {
+      s.ready = false;
+      s.full = true;
+      return false;
+    }
     return true;
   }
 
-  /** `c` settled a delivery (or one was written pre-settled): serve it again if it was full. */
-  #settledBy(c: QueueConsumer): void {
-    if (this.#full.delete(c) && !this.deleted) this.dispatch();
+  /** `s` settled a delivery (or one was written pre-settled): serve it again if it was full. */
+  #settledBy(s: Subscriber): void {
+    if (!s.full) return;
+    s.full = false;
+    this.#makeReady(s);
+    if (!this.deleted) this.dispatch();
   }
 
   /** The first ready message `accepts` takes (expired ones on the way are expired). */
   #takeMatching(accepts: (m: StoredMessage) => boolean): StoredMessage | undefined {
-    const now = Date.now();
+    const now = tickNow();
     const r = this.#redeliver;
     for (let i = 0; i < r.length; i++) {
       const m = r[i]!;
@@ -330,7 +472,7 @@ export class Queue {
 
   /** The next ready message that has not expired. */
   #take(): StoredMessage | undefined {
-    const now = Date.now();
+    const now = tickNow();
     for (;;) {
       let m: StoredMessage | undefined;
       if (this.#redeliver.length > 0) {
@@ -352,49 +494,29 @@ export class Queue {
     }
   }
 
-  #deliver(c: QueueConsumer, m: StoredMessage): void {
-    const link = c.link;
-    const policy = c.policy;
+  #deliver(s: Subscriber, m: StoredMessage): void {
+    const link = s.link;
+    const policy = s.policy;
     this.#locked++;
     if (link.local.sndSettleMode === SenderSettleMode.Settled) {
       const payload = policy ? policy.payload(this, m, undefined) : m.payload;
-      link.send(payload, { messageFormat: m.messageFormat, settled: true }).then(
-        () => {
-          this.#locked--;
-          if (!this.deleted) this.#freed(m);
-          this.#settledBy(c);
-        },
-        () => {
-          this.#locked--;
-          if (!this.deleted) this.requeue(m, false);
-        },
-      );
+      const options = this.#presettledSend;
+      options.messageFormat = m.messageFormat;
+      sendDelivery(link, payload, options, s.written, m);
       return;
     }
     const lock = this.#locks.take(
       m,
-      c,
+      s,
       policy ? policy.lockDuration : this.#lockDuration,
-      (l) => {
-        // The consumer kept it too long: redelivered (a failed attempt), its outcome will find no lock.
-        this.#locked--;
-        if (!this.deleted) this.requeue(l.message, true);
-      },
+      tickNow(),
       policy?.newLockToken(),
     );
     const payload = policy ? policy.payload(this, m, lock.lockedUntil) : m.payload;
-    link.send(payload, { messageFormat: m.messageFormat, tag: lock.token }).then(
-      (state) => {
-        this.#applyOutcome(lock, state);
-        this.#settledBy(c);
-      },
-      () => {
-        // Link or connection gone before the consumer settled: back to the head of the queue.
-        if (!this.#locks.release(lock)) return;
-        this.#locked--;
-        if (!this.deleted) this.requeue(m, true);
-      },
-    );
+    const options = this.#lockedSend;
+    options.messageFormat = m.messageFormat;
+    options.tag = lock.token;
+    sendDelivery(link, payload, options, this.#lockReceipt, lock);
   }
 
   /**
@@ -413,7 +535,7 @@ export class Queue {
    * the state to confirm it with.
    */
   #applyOutcome(
-    lock: MessageLock<QueueConsumer>,
+    lock: MessageLock<Subscriber>,
     state: DeliveryState | undefined,
   ): { readonly state: DeliveryState | undefined } | undefined {
     if (!this.#locks.release(lock)) return undefined;
@@ -509,11 +631,15 @@ export class Queue {
     }
   }
 
-  /** A message left the queue: its bytes are no longer counted; wake producers waiting for room. */
+  /**
+   * A message left the queue: its bytes are no longer counted; producers waiting for room are woken
+   * at the end of the tick (once for all the messages that left in it).
+   */
   #freed(m: StoredMessage): void {
     this.bytes.remove(m.byteCount);
-    if (this.spaceListeners.size === 0) return;
-    for (const f of [...this.spaceListeners]) f();
+    if (this.#roomWaiters.size === 0 || this.#wakeScheduled) return;
+    this.#wakeScheduled = true;
+    queueMicrotask(this.#wake);
   }
 
   // ---- time-to-live ---------------------------------------------------------------------------
@@ -559,11 +685,14 @@ export class Queue {
     this.#redeliver = [];
     this.#locked = 0;
     this.#locks.clear();
-    this.#full.clear();
+    for (const s of this.#subscribers.values()) s.removed = true;
+    this.#subscribers.clear();
+    this.#ready = [];
+    this.#readyHead = 0;
     this.bytes.clear();
     if (this.#expiryTimer) clearTimeout(this.#expiryTimer);
     this.#expiryTimer = undefined;
-    this.spaceListeners.clear();
+    this.#roomWaiters.clear();
     this.producers.clear();
   }
 }

@@ -212,7 +212,7 @@ export class QueueRegistry implements ManagedQueues {
     return {
       messageCount: q.depth,
       lockedCount: q.lockedCount,
-      consumerCount: q.consumers.length,
+      consumerCount: q.consumerCount,
       producerCount: q.producers.size,
       deadLetterCount: dlq?.depth ?? 0,
       byteCount: q.bytes.used,

@@ -41,7 +41,7 @@ export function storeMessage(payload: Buffer, messageFormat: number, now: number
   let deliveryCount = 0;
   let expiresAt = Infinity;
   if (messageFormat === 0) {
-    const map = scanSections(bytes);
+    const map = scanSections(bytes, false);
     if (map) {
       const header = readHeader(bytes, map);
       if (header) {

@@ -49,7 +49,7 @@ export function table(rows: readonly (readonly string[])[]): string {
 }
 
 /** The p-th percentile (0–100) of sorted numbers. */
-export function percentile(sorted: readonly number[], p: number): number {
+export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return 0;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[i]!;

@@ -35,8 +35,35 @@ describe("uamqp command", () => {
     const r = await run(["demo", "--count", "3000"]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /embedded broker listening on amqp:\/\/127\.0\.0\.1:\d+/);
-    assert.match(r.stdout, /messages received intact\s+\|\s+3000 of 3000/);
-    assert.match(r.stdout, /latency p50/);
+    assert.match(r.stdout, /producer and consumer: a process each/);
+    // A run as fast as flow control allows, then one paced at half the rate it reached.
+    const runs = /\| run +\| as fast as flow control allows +\| paced at ([\d,]+) msg\/s +\|/.exec(r.stdout);
+    assert.ok(runs, r.stdout);
+    const peak = /end-to-end throughput +\| ([\d,]+) msg\/s/.exec(r.stdout);
+    assert.ok(peak, r.stdout);
+    const paced = Number(runs[1]!.replace(/,/g, ""));
+    const half = Number(peak[1]!.replace(/,/g, "")) / 2;
+    assert.ok(Math.abs(paced - half) <= 1, `paced at ${paced} msg/s, half the peak is ${half}`);
+    assert.match(r.stdout, /messages received intact\s+\|\s+3000 of 3000\s+\|\s+3000 of 3000/);
+    assert.match(
+      r.stdout,
+      /latency p50 \/ p90 \/ p99 \/ max +\| [\d.]+ ms \/ [\d.]+ ms \/ [\d.]+ ms \/ [\d.]+ ms/,
+    );
+    assert.match(r.stdout, /CPU per message: producer \/ broker \/ consumer/);
+    assert.match(r.stdout, /OK: every message arrived intact/);
+  });
+
+  it("demo --rate runs once at that rate; --in-process keeps the clients in the demo's process", async () => {
+    const r = await run(["demo", "--count", "2000", "--rate", "4000", "--in-process", "--size", "100"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /producer and consumer: in this process/);
+    assert.match(r.stdout, /\| run +\| paced at 4,000 msg\/s +\|\n/);
+    assert.match(r.stdout, /messages received intact\s+\|\s+2000 of 2000\s+\|\n/);
+    assert.match(r.stdout, /producer behind schedule \(max\) +\| [\d.]+ ms/);
+    assert.match(r.stdout, /body size 100 B/);
+    const rate = /end-to-end throughput +\| ([\d,]+) msg\/s/.exec(r.stdout);
+    // 2000 messages at 4000 msg/s take half a second: the run cannot be much faster than its rate.
+    assert.ok(rate && Number(rate[1]!.replace(/,/g, "")) <= 4400, r.stdout);
     assert.match(r.stdout, /OK: every message arrived intact/);
   });
 
@@ -100,6 +127,9 @@ describe("uamqp command", () => {
     assert.equal(b.code, 2);
     assert.match(b.stderr, /--count must be a positive integer/);
     assert.match(b.stderr, /usage: uamqp/);
+    const e = await run(["demo", "--rate", "0"]);
+    assert.equal(e.code, 2);
+    assert.match(e.stderr, /--rate must be a positive integer/);
     const c = await run(["demo", "--bogus"]);
     assert.equal(c.code, 2);
     assert.match(c.stderr, /usage: uamqp/);

@@ -11,7 +11,7 @@ import { ROOT, run } from "./harness.js";
 
 /** The flags each command must list (written out here so that a flag that disappears fails). */
 const FLAGS: Record<string, readonly string[]> = {
-  demo: ["--count N", "--size BYTES"],
+  demo: ["--count N", "--size BYTES", "--rate N", "--in-process"],
   broker: [
     "--host HOST",
     "--port PORT",

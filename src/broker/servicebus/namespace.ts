@@ -20,6 +20,7 @@ import {
   type NodeResponse,
 } from "../options.js";
 import type { DeadLetterReason, Queue, QueueSettings } from "../queue.js";
+import { messageAnnotationsInclude } from "../message-scan.js";
 import type { StoredMessage } from "../stored-message.js";
 import { ServiceBusConsumer } from "./consumer.js";
 import { copyFacts, factsOf, ServiceBusEntity, type EntitySettings } from "./entity.js";
@@ -206,7 +207,7 @@ export class ServiceBusNamespace {
    */
   onEnqueue(queue: Queue, m: StoredMessage): boolean {
     if (queue.temporary) return false;
-    if (m.messageFormat === 0 && m.payload.includes(SCHEDULED_KEY)) {
+    if (m.messageFormat === 0 && messageAnnotationsInclude(m.payload, SCHEDULED_KEY)) {
       const at = factsOf(m).scheduledAt;
       if (at !== undefined && at > Date.now()) {
         this.entityOf(queue).schedule(m, at);
