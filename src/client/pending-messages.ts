@@ -324,10 +324,11 @@ export class PendingMessages {
     return next;
   }
 
-  /** `m` is being transferred: `WaitingForSendAck` until its outcome. */
-  markInFlight(m: Message): void {
+  /** `m` is being transferred: `WaitingForSendAck` until its outcome. Returns its encoded size. */
+  markInFlight(m: Message): number {
     m.sentAwaitingOutcome();
     this.#inFlight.add(m);
+    return this.#all.get(m) ?? 0;
   }
 
   /** The outcome of `m`'s transfer arrived. */

@@ -46,7 +46,7 @@ import {
   type WaitForRoomOptions,
 } from "./client-options.js";
 import { MessageSenderState, SenderSettleMode } from "./link-states.js";
-import { MessageSender, sendOutcome, type SendOutcome } from "./message-sender.js";
+import { MessageSender, type SendOutcome } from "./message-sender.js";
 import { PendingMessages } from "./pending-messages.js";
 import type { Session } from "./session.js";
 
@@ -397,19 +397,10 @@ export class SendClient extends AMQPClient {
       this.#pending.complete(m, MessageSendResult.Timeout, new ClientTimeout("Message send timed out."));
       return;
     }
-    this.#pending.markInFlight(m);
-    const gen = this.#linkGen;
     // No timeout per transfer: the pending messages' one sweep ends a transfer whose msgTimeout
-    // passed (a signal per transfer would cost an abort listener on each).
-    sender.send(m).then(
-      (outcome) => {
-        this.#onOutcome(m, outcome, gen);
-      },
-      (e: unknown) => {
-        // The message could not be encoded.
-        this.#onOutcome(m, sendOutcome({ failure: e }), gen);
-      },
-    );
+    // passed (a signal per transfer would cost an abort listener on each). The outcome comes to
+    // #onOutcome (the sender's onOutcome).
+    sender.transfer(m, this.#pending.markInFlight(m));
   }
 
   #onOutcome(m: Message, outcome: SendOutcome, gen: number): void {
@@ -480,6 +471,9 @@ export class SendClient extends AMQPClient {
     };
     sender.onCredit = () => {
       if (gen === this.#linkGen) this.#pump();
+    };
+    sender.onOutcome = (m, outcome) => {
+      this.#onOutcome(m, outcome, gen);
     };
     await bounded(sender.open(), { signal, what: "sender attach" });
   }
