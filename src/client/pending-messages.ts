@@ -83,10 +83,29 @@ interface Settle {
   reject(error: Error): void;
 }
 
-/** A call waiting for messages to complete. */
+/**
+ * A call waiting for messages to complete: for `messages` (a few, by identity), or without them
+ * for every message queued up to `upTo` (a sequence number; Infinity: until nothing is pending).
+ */
 interface Waiter extends Settle {
-  /** The messages waited for; undefined = until nothing is pending. */
-  readonly remaining: Set<Message> | undefined;
+  readonly messages: Set<Message> | undefined;
+  readonly upTo: number;
+  /** How many of the messages waited for by `upTo` are still pending. */
+  left: number;
+}
+
+/** What the pending messages know of one message. */
+interface Entry {
+  /** Its encoded size, measured when it was queued. */
+  readonly size: number;
+  /** Its place in the queue order (the calls waiting for what was queued before them compare it). */
+  readonly seq: number;
+  /** Transferred, its outcome not seen yet. */
+  inFlight: boolean;
+  /** It was in flight on a link that went away: it is sent again after the recovery. */
+  lost: boolean;
+  /** The timer of its retry backoff, while it waits it out. */
+  backoff: NodeJS.Timeout | undefined;
 }
 
 /** A call waiting for room for `messages` messages of `bytes` bytes. */
@@ -137,21 +156,21 @@ export class PendingMessages {
    * the sweep ended transfers in flight.
    */
   readonly #wake: () => void;
-  /**
-   * Every pending message (WaitingToBeSent / WaitingForSendAck), in queue order, with its encoded
-   * size when it was queued.
-   */
-  readonly #all = new Map<Message, number>();
+  /** Every pending message (WaitingToBeSent / WaitingForSendAck), in queue order, with its entry. */
+  readonly #all = new Map<Message, Entry>();
   /** The sum of the sizes in `#all`. */
   #bytes = 0;
+  /** The sequence number of the last message queued. */
+  #seq = 0;
+  /** Entries in flight. */
+  #inFlight = 0;
+  /** Entries lost with a link. */
+  #lost = 0;
   /** Calls waiting for room, served in order. */
   readonly #roomWaiters: RoomWaiter[] = [];
+  /** Messages ready to be transferred, oldest first (stale entries are skipped when taken). */
   #ready: (Message | undefined)[] = [];
   #readyHead = 0;
-  readonly #inFlight = new Set<Message>();
-  readonly #delayed = new Map<Message, NodeJS.Timeout>();
-  /** Messages that were in flight on a lost link (sent again after recovery). */
-  readonly #lost = new Set<Message>();
   readonly #waiters = new Set<Waiter>();
   #sweep: NodeJS.Timeout | undefined;
 
@@ -174,7 +193,7 @@ export class PendingMessages {
 
   /** How many messages are in flight (transferred, outcome pending). */
   get inFlightCount(): number {
-    return this.#inFlight.size;
+    return this.#inFlight;
   }
 
   /** The pending messages, in queue order. */
@@ -182,9 +201,9 @@ export class PendingMessages {
     return [...this.#all.keys()];
   }
 
-  /** Whether `m` is pending. */
-  has(m: Message): boolean {
-    return this.#all.has(m);
+  /** The sequence number of the last message queued (see {@link PendingMessages.waitForQueued}). */
+  get lastQueued(): number {
+    return this.#seq;
   }
 
   /**
@@ -195,27 +214,41 @@ export class PendingMessages {
    *   `EncodeError` for a message that cannot be encoded (its size is measured here).
    */
   add(messages: Message[]): void {
-    const added = new Map<Message, number>();
-    let bytes = 0;
-    for (const m of messages) {
-      if (this.#all.has(m) || added.has(m)) continue;
+    if (messages.length === 1) {
+      // One message (queueMessage(m), sendMessage(m)): no list of the new ones.
+      const m = messages[0]!;
+      if (this.#all.has(m)) return;
       const size = m.encodedSize;
-      added.set(m, size);
-      bytes += size;
+      this.#refuseBeyondBounds(1, size);
+      this.#queue(m, size, Date.now());
+    } else {
+      const added = new Map<Message, number>();
+      let bytes = 0;
+      for (const m of messages) {
+        if (this.#all.has(m) || added.has(m)) continue;
+        const size = m.encodedSize;
+        added.set(m, size);
+        bytes += size;
+      }
+      if (added.size === 0) return;
+      this.#refuseBeyondBounds(added.size, bytes);
+      const now = Date.now();
+      for (const [m, size] of added) this.#queue(m, size, now);
     }
-    if (added.size === 0) return;
-    const refused = this.#refusal(added.size, bytes);
-    if (refused) {
-      throw new PendingLimitExceeded(refused.text, { limit: refused.limit, messages: added.size, bytes });
-    }
-    const now = Date.now();
-    for (const [m, size] of added) {
-      m.queuedForSend(now);
-      this.#all.set(m, size);
-      this.#ready.push(m);
-    }
-    this.#bytes += bytes;
     this.#armSweep();
+  }
+
+  #queue(m: Message, size: number, now: number): void {
+    m.queuedForSend(now);
+    this.#all.set(m, { size, seq: ++this.#seq, inFlight: false, lost: false, backoff: undefined });
+    this.#bytes += size;
+    this.#ready.push(m);
+  }
+
+  /** @throws {PendingLimitExceeded} when `messages` messages of `bytes` bytes do not fit. */
+  #refuseBeyondBounds(messages: number, bytes: number): void {
+    const refused = this.#refusal(messages, bytes);
+    if (refused) throw new PendingLimitExceeded(refused.text, { limit: refused.limit, messages, bytes });
   }
 
   /**
@@ -310,8 +343,9 @@ export class PendingMessages {
     while (next === undefined && this.#readyHead < ready.length) {
       const m = ready[this.#readyHead];
       ready[this.#readyHead++] = undefined;
-      if (!m || !this.#all.has(m) || m.state !== MessageState.WaitingToBeSent) continue;
-      if (this.#delayed.has(m) || this.#inFlight.has(m)) continue;
+      if (!m || m.state !== MessageState.WaitingToBeSent) continue;
+      const e = this.#all.get(m);
+      if (!e || e.backoff || e.inFlight) continue;
       next = m;
     }
     if (this.#readyHead === ready.length) {
@@ -324,16 +358,30 @@ export class PendingMessages {
     return next;
   }
 
-  /** `m` is being transferred: `WaitingForSendAck` until its outcome. Returns its encoded size. */
+  /**
+   * `m` (pending, from {@link PendingMessages.nextReady}) is being transferred: `WaitingForSendAck`
+   * until its outcome. Returns its encoded size.
+   */
   markInFlight(m: Message): number {
+    const e = this.#all.get(m)!;
     m.sentAwaitingOutcome();
-    this.#inFlight.add(m);
-    return this.#all.get(m) ?? 0;
+    e.inFlight = true;
+    this.#inFlight++;
+    return e.size;
   }
 
-  /** The outcome of `m`'s transfer arrived. */
-  landed(m: Message): void {
-    this.#inFlight.delete(m);
+  /**
+   * The outcome of `m`'s transfer arrived. Returns whether it is for a pending message waiting for
+   * it (false: the message ended meanwhile, e.g. its msgTimeout passed; the outcome is ignored).
+   */
+  landed(m: Message): boolean {
+    const e = this.#all.get(m);
+    if (e === undefined) return false;
+    if (e.inFlight) {
+      e.inFlight = false;
+      this.#inFlight--;
+    }
+    return m.state === MessageState.WaitingForSendAck;
   }
 
   /**
@@ -346,12 +394,13 @@ export class PendingMessages {
       this.#ready.push(m);
       return;
     }
-    const timer = setTimeout(() => {
-      this.#delayed.delete(m);
+    const e = this.#all.get(m);
+    if (!e) return;
+    e.backoff = setTimeout(() => {
+      e.backoff = undefined;
       this.#ready.push(m);
       this.#wake();
     }, backoffMs);
-    this.#delayed.set(m, timer);
   }
 
   /**
@@ -360,7 +409,11 @@ export class PendingMessages {
    */
   markLost(m: Message, ready: boolean): void {
     m.sendAgain(false);
-    this.#lost.add(m);
+    const e = this.#all.get(m);
+    if (e && !e.lost) {
+      e.lost = true;
+      this.#lost++;
+    }
     if (ready) this.#ready.push(m);
   }
 
@@ -369,44 +422,47 @@ export class PendingMessages {
    * many were lost in flight (and are now sent again).
    */
   relinked(): number {
-    const resent = this.#lost.size;
-    this.#lost.clear();
+    const resent = this.#lost;
+    this.#lost = 0;
     this.#ready = [];
     this.#readyHead = 0;
-    for (const m of this.#all.keys()) {
-      if (m.state === MessageState.WaitingToBeSent && !this.#delayed.has(m) && !this.#inFlight.has(m)) {
-        this.#ready.push(m);
-      }
+    for (const [m, e] of this.#all) {
+      e.lost = false;
+      if (m.state === MessageState.WaitingToBeSent && !e.backoff && !e.inFlight) this.#ready.push(m);
     }
     return resent;
   }
 
   /** Ends `m` with `result` (its `onSendComplete` runs) and releases the calls waiting for it. */
   complete(m: Message, result: MessageSendResult, error: AMQPError | undefined): void {
-    const size = this.#all.get(m);
-    if (size === undefined) return;
+    const e = this.#all.get(m);
+    if (e === undefined) return;
     this.#all.delete(m);
-    this.#bytes -= size;
-    this.#inFlight.delete(m);
-    this.#lost.delete(m);
-    const timer = this.#delayed.get(m);
-    if (timer) {
-      clearTimeout(timer);
-      this.#delayed.delete(m);
-    }
+    this.#bytes -= e.size;
+    if (e.inFlight) this.#inFlight--;
+    if (e.lost) this.#lost--;
+    if (e.backoff) clearTimeout(e.backoff);
     try {
       m.completeSend(result, error);
     } catch {
       // An application's onSendComplete that throws must not stop the pipeline.
     }
+    if (this.#waiters.size > 0) this.#release(m, e.seq);
+    if (this.#roomWaiters.length > 0) this.#serveRoom();
+  }
+
+  /** Releases the calls that waited for `m` (sequence number `seq`, just completed) and no other. */
+  #release(m: Message, seq: number): void {
     for (const w of this.#waiters) {
-      const done = w.remaining ? (w.remaining.delete(m), w.remaining.size === 0) : this.#all.size === 0;
+      let done: boolean;
+      if (w.messages) done = w.messages.delete(m) && w.messages.size === 0;
+      else if (w.upTo === Infinity) done = this.#all.size === 0;
+      else done = seq <= w.upTo && --w.left === 0;
       if (done) {
         this.#waiters.delete(w);
         w.resolve();
       }
     }
-    this.#serveRoom();
   }
 
   /**
@@ -419,12 +475,41 @@ export class PendingMessages {
     signal: AbortSignal | undefined,
     stopped: () => AMQPError | undefined,
   ): Promise<void> {
-    const remaining = messages ? new Set(messages.filter((m) => this.#all.has(m))) : undefined;
-    if ((remaining ? remaining.size : this.#all.size) === 0) return Promise.resolve();
+    if (messages === undefined) return this.#wait(undefined, Infinity, this.#all.size, signal, stopped);
+    const waited = new Set(messages.filter((m) => this.#all.has(m)));
+    return this.#wait(waited, 0, waited.size, signal, stopped);
+  }
+
+  /**
+   * Resolves when every message that was pending when {@link PendingMessages.lastQueued} was
+   * `upTo` completed (`sendAllMessages`: no set of them is kept). Rejects as
+   * {@link PendingMessages.waitFor} does.
+   */
+  waitForQueued(
+    upTo: number,
+    signal: AbortSignal | undefined,
+    stopped: () => AMQPError | undefined,
+  ): Promise<void> {
+    let left = 0;
+    for (const e of this.#all.values()) {
+      if (e.seq > upTo) break;
+      left++;
+    }
+    return this.#wait(undefined, upTo, left, signal, stopped);
+  }
+
+  #wait(
+    messages: Set<Message> | undefined,
+    upTo: number,
+    left: number,
+    signal: AbortSignal | undefined,
+    stopped: () => AMQPError | undefined,
+  ): Promise<void> {
+    if (left === 0) return Promise.resolve();
     const error = stopped();
     if (error) return Promise.reject(error);
     return waitUntilSettled(signal, (settle) => {
-      const w: Waiter = { remaining, ...settle };
+      const w: Waiter = { messages, upTo, left, ...settle };
       this.#waiters.add(w);
       return () => this.#waiters.delete(w);
     });

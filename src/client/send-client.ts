@@ -279,6 +279,7 @@ export class SendClient extends AMQPClient {
 
   #gather(messages: (Message | BatchMessage)[]): Message[] {
     if (this.#stopped()) throw this.#host.closedError();
+    if (messages.length === 1) return messages[0]!.gather();
     const out: Message[] = [];
     for (const m of messages) out.push(...m.gather());
     return out;
@@ -304,10 +305,13 @@ export class SendClient extends AMQPClient {
   async sendAllMessages(options: SendCallOptions = {}): Promise<MessageState[]> {
     checkOptions(options, SEND_CALL_OPTIONS, "SendClient.sendAllMessages()");
     const snapshot = this.#pending.list();
+    const upTo = this.#pending.lastQueued;
     try {
       await this.open({ signal: options.signal });
       this.#pump();
-      await this.#waitFor(snapshot, options.signal);
+      await this.#pending.waitForQueued(upTo, options.signal, () =>
+        this.#stopped() ? this.#host.closedError() : undefined,
+      );
       return snapshot.map((m) => m.state);
     } finally {
       if (options.closeOnDone ?? true) await this.close();
@@ -385,15 +389,18 @@ export class SendClient extends AMQPClient {
     const pending = this.#pending;
     // Only what the link's credit lets out now: a message waiting for credit stays queued here,
     // where an abort or its deadline still cancels it before it is transferred.
+    let now = 0;
     while (pending.inFlightCount < this.maxInFlight && sender.queued < sender.credit) {
       const m = pending.nextReady();
       if (!m) break;
-      this.#dispatch(m, sender);
+      // One clock reading per pump: a message expiring during it is the sweep's.
+      if (now === 0) now = Date.now();
+      this.#dispatch(m, sender, now);
     }
   }
 
-  #dispatch(m: Message, sender: MessageSender): void {
-    if (this.msgTimeout > 0 && Date.now() - m.idleTime >= this.msgTimeout) {
+  #dispatch(m: Message, sender: MessageSender, now: number): void {
+    if (this.msgTimeout > 0 && now - m.idleTime >= this.msgTimeout) {
       this.#pending.complete(m, MessageSendResult.Timeout, new ClientTimeout("Message send timed out."));
       return;
     }
@@ -404,8 +411,7 @@ export class SendClient extends AMQPClient {
   }
 
   #onOutcome(m: Message, outcome: SendOutcome, gen: number): void {
-    this.#pending.landed(m);
-    if (!this.#pending.has(m) || m.state !== MessageState.WaitingForSendAck) {
+    if (!this.#pending.landed(m)) {
       this.#pump();
       return;
     }

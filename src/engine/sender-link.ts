@@ -78,9 +78,11 @@ export class SenderLink extends Link<SenderLinkSession> implements OutgoingDeliv
   #inFlow = false;
   /**
    * How deliveries ended, not yet told to their receipts: (receipt, context, state or error,
-   * failed) per delivery. Told in a microtask, in order, so that a receipt may send again.
+   * failed) per delivery in the first `#reported` slots. Told in a microtask, in order, so that a
+   * receipt may send again. The array keeps its length (its slots are reused, not regrown).
    */
   readonly #reports: unknown[] = [];
+  #reported = 0;
   readonly #tellReports = (): void => {
     this.#report();
   };
@@ -232,8 +234,13 @@ export class SenderLink extends Link<SenderLinkSession> implements OutgoingDeliv
   /** Queues a report for `receipt`; the first one of a tick schedules the telling. */
   #tell(receipt: DeliveryReceipt, context: unknown, value: unknown, failed: boolean): void {
     const reports = this.#reports;
-    if (reports.length === 0) queueMicrotask(this.#tellReports);
-    reports.push(receipt, context, value, failed);
+    const at = this.#reported;
+    if (at === 0) queueMicrotask(this.#tellReports);
+    reports[at] = receipt;
+    reports[at + 1] = context;
+    reports[at + 2] = value;
+    reports[at + 3] = failed;
+    this.#reported = at + 4;
   }
 
   /**
@@ -243,16 +250,21 @@ export class SenderLink extends Link<SenderLinkSession> implements OutgoingDeliv
   #report(): void {
     const reports = this.#reports;
     let thrown: { error: unknown } | undefined;
-    for (let i = 0; i < reports.length; i += 4) {
+    for (let i = 0; i < this.#reported; i += 4) {
       const receipt = reports[i] as DeliveryReceipt;
+      const context = reports[i + 1];
+      const value = reports[i + 2];
+      const failed = reports[i + 3] === true;
+      // Let go of what the slot held (it stays in the array for the next reports).
+      reports[i + 1] = reports[i + 2] = undefined;
       try {
-        if (reports[i + 3] === true) receipt.failed(reports[i + 1], reports[i + 2]);
-        else receipt.settled(reports[i + 1], reports[i + 2] as DeliveryState | undefined);
+        if (failed) receipt.failed(context, value);
+        else receipt.settled(context, value as DeliveryState | undefined);
       } catch (e) {
         thrown ??= { error: e };
       }
     }
-    reports.length = 0;
+    this.#reported = 0;
     if (thrown) throw thrown.error;
   }
 
