@@ -224,7 +224,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     if (!(await this.#openForReceive(options.signal))) return;
     this.#inactivity.touch();
     for (;;) {
-      const m = await this.#next(options.signal);
+      const m = this.#takeOne(options.signal) ?? (await this.#next(options.signal));
       if (!m) return;
       try {
         await handler(m);
@@ -251,7 +251,8 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     let current: Message | undefined;
     try {
       for (;;) {
-        const m = await this.#next(options.signal);
+        // A buffered message is taken without awaiting anything but the generator's own turn.
+        const m = this.#takeOne(options.signal) ?? (await this.#next(options.signal));
         if (!m) return;
         current = m;
         yield m;
@@ -298,11 +299,22 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     }
   }
 
+  /**
+   * The oldest buffered message, if there is one (undefined: wait with {@link ReceiveClient.#next}).
+   * @throws {AMQPAbortError} when `signal` aborted.
+   */
+  #takeOne(signal: AbortSignal | undefined): Message | undefined {
+    if (signal?.aborted === true) throw abortError(signal);
+    const m = this.#buffer.shift();
+    if (m !== undefined) this.#receiver?.consumed();
+    return m;
+  }
+
   /** The next message, or undefined when the stream ends (inactivity, close). */
   async #next(signal: AbortSignal | undefined): Promise<Message | undefined> {
     for (;;) {
-      if (signal?.aborted === true) throw abortError(signal);
-      if (this.bufferedCount > 0) return this.#take(1)[0];
+      const m = this.#takeOne(signal);
+      if (m !== undefined) return m;
       const r = await this.#wait(undefined, signal);
       if (r === "message" || r === "timeout") continue;
       await this.#ended(r);
@@ -337,7 +349,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
 
   #complete(m: Message): void {
     if (this.autoComplete && m.state === MessageState.ReceivedUnsettled) {
-      m.accept().catch(() => undefined);
+      m.accept().catch(ignore);
     }
   }
 
@@ -416,6 +428,11 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
         return 0;
     }
   }
+}
+
+/** The rejection handler of a settlement nobody waits for (autoComplete): one function for all. */
+function ignore(): void {
+  // Nothing to do: the message keeps the state its settlement left it in.
 }
 
 /**
