@@ -39,6 +39,7 @@ import { deferred, ignoreRejection, type Deferred } from "../util/deferred.js";
 import { serialAdd, serialDiff } from "../util/serial.js";
 import type { AmqpConnection } from "./connection.js";
 import type { DeliveryState, IncomingDelivery, OutgoingDelivery } from "./delivery.js";
+import { DeliveryTable } from "./delivery-table.js";
 import {
   acceptedLinkOptions,
   attachFields,
@@ -140,9 +141,9 @@ export class AmqpSession {
   /** Our links by `role:name`, to pair the peer's ATTACH with ours. */
   readonly #linksByName = new Map<string, Link>();
   /** Unsettled deliveries we sent, by delivery-id. */
-  readonly #outgoing = new Map<number, OutgoingDelivery>();
+  readonly #outgoing = new DeliveryTable<OutgoingDelivery>();
   /** Unsettled deliveries we received (until settled on both sides), by delivery-id. */
-  readonly #incoming = new Map<number, IncomingDelivery>();
+  readonly #incoming = new DeliveryTable<IncomingDelivery>();
   /** Our dispositions waiting for the end of the tick. */
   #dispositions: PendingDisposition[] = [];
   /** Senders with queued deliveries blocked by window or back-pressure. */
@@ -434,7 +435,7 @@ export class AmqpSession {
     if (span < unsettled.size) {
       for (let i = 0, id = d.first; i <= span; i++, id = serialAdd(id, 1)) this.#applyDisposition(id, d);
     } else {
-      for (const id of idsInRange(unsettled.keys(), d.first, span)) this.#applyDisposition(id, d);
+      for (const id of idsInRange(unsettled.entries(), d.first, span)) this.#applyDisposition(id, d);
     }
   }
 
@@ -569,7 +570,7 @@ export class AmqpSession {
   /** @internal Takes the unsettled deliveries of a sender link (they fail with the link). */
   takeUnsettled(link: SenderLink): OutgoingDelivery[] {
     const taken: OutgoingDelivery[] = [];
-    for (const [id, d] of this.#outgoing) {
+    for (const [id, d] of this.#outgoing.entries()) {
       if (d.link !== link) continue;
       this.#outgoing.delete(id);
       taken.push(d);
@@ -710,13 +711,13 @@ function sameSimpleState(a: DeliveryState | undefined, b: DeliveryState | undefi
 }
 
 /**
- * The ids among `ids` within `first`..`first + span` (serial order, `0 <= span < 2^31`), sorted in
+ * The ids of `entries` within `first`..`first + span` (serial order, `0 <= span < 2^31`), sorted in
  * that order: collected before any is applied, so deliveries sent while applying them (a settlement
  * may free credit) are not mistaken for ones the range named.
  */
-function idsInRange(ids: Iterable<number>, first: number, span: number): number[] {
+function idsInRange(entries: Iterable<readonly [number, unknown]>, first: number, span: number): number[] {
   const found: number[] = [];
-  for (const id of ids) if ((id - first) >>> 0 <= span) found.push(id);
+  for (const [id] of entries) if ((id - first) >>> 0 <= span) found.push(id);
   return found.sort((a, b) => ((a - first) >>> 0) - ((b - first) >>> 0));
 }
 
