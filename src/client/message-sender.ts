@@ -152,15 +152,15 @@ export class MessageSender implements AsyncDisposable {
   onDetached: ((error: AMQPError | undefined) => void) | undefined;
   /** Called when the peer grants credit (a FLOW leaves the link with credit). */
   onCredit: (() => void) | undefined;
-  /** @internal Told the outcome of each {@link MessageSender.transfer}. */
-  onOutcome: ((message: Message, outcome: SendOutcome) => void) | undefined;
-  /** The receipt of {@link MessageSender.transfer}: the context of each delivery is its message. */
+  /** @internal Told the outcome of each {@link MessageSender.transfer}, with its context. */
+  onOutcome: ((context: unknown, outcome: SendOutcome) => void) | undefined;
+  /** The receipt of {@link MessageSender.transfer}. */
   readonly #transferReceipt: DeliveryReceipt = {
     settled: (context, state) => {
-      this.onOutcome?.(context as Message, sendOutcome({ state }));
+      this.onOutcome?.(context, sendOutcome({ state }));
     },
     failed: (context, error) => {
-      this.onOutcome?.(context as Message, sendOutcome({ failure: error }));
+      this.onOutcome?.(context, sendOutcome({ failure: error }));
     },
   };
 
@@ -283,16 +283,16 @@ export class MessageSender implements AsyncDisposable {
 
   /**
    * @internal Transfers `message` without a promise (for `SendClient`): its outcome goes to
-   * {@link MessageSender.onOutcome}, after this call returns. `size` is its encoded size, which the
-   * caller measured; the message is encoded straight into its frame when it goes out.
+   * {@link MessageSender.onOutcome} with `context`, after this call returns. `size` is its encoded
+   * size, which the caller measured; the message is encoded straight into its frame when it goes out.
    */
-  transfer(message: Message, size: number): void {
+  transfer(message: Message, size: number, context: unknown): void {
     const refused = this.#tooLarge(size);
     if (refused) {
-      queueMicrotask(() => this.onOutcome?.(message, refused));
+      queueMicrotask(() => this.onOutcome?.(context, refused));
       return;
     }
-    this.#link.transfer(message, size, this.#transferReceipt, message, this.#transferOptions(message));
+    this.#link.transfer(message, size, this.#transferReceipt, context, this.#transferOptions(message));
   }
 
   /** The outcome of a message of `size` bytes that the peer's max-message-size refuses, if it does. */

@@ -94,8 +94,14 @@ interface Waiter extends Settle {
   left: number;
 }
 
-/** What the pending messages know of one message. */
-interface Entry {
+/**
+ * One pending message and what the pending messages know of it. The client's pipeline holds it
+ * from {@link PendingMessages.nextReady} to the outcome (so that an outcome needs no lookup) and
+ * hands it back; only `PendingMessages` changes it.
+ * @internal
+ */
+export interface PendingMessage {
+  readonly message: Message;
   /** Its encoded size, measured when it was queued. */
   readonly size: number;
   /** Its place in the queue order (the calls waiting for what was queued before them compare it). */
@@ -106,6 +112,8 @@ interface Entry {
   lost: boolean;
   /** The timer of its retry backoff, while it waits it out. */
   backoff: NodeJS.Timeout | undefined;
+  /** It completed (it is no longer pending). */
+  done: boolean;
 }
 
 /** A call waiting for room for `messages` messages of `bytes` bytes. */
@@ -157,7 +165,7 @@ export class PendingMessages {
    */
   readonly #wake: () => void;
   /** Every pending message (WaitingToBeSent / WaitingForSendAck), in queue order, with its entry. */
-  readonly #all = new Map<Message, Entry>();
+  readonly #all = new Map<Message, PendingMessage>();
   /** The sum of the sizes in `#all`. */
   #bytes = 0;
   /** The sequence number of the last message queued. */
@@ -168,8 +176,8 @@ export class PendingMessages {
   #lost = 0;
   /** Calls waiting for room, served in order. */
   readonly #roomWaiters: RoomWaiter[] = [];
-  /** Messages ready to be transferred, oldest first (stale entries are skipped when taken). */
-  #ready: (Message | undefined)[] = [];
+  /** Entries ready to be transferred, oldest first (stale ones are skipped when taken). */
+  #ready: (PendingMessage | undefined)[] = [];
   #readyHead = 0;
   readonly #waiters = new Set<Waiter>();
   #sweep: NodeJS.Timeout | undefined;
@@ -240,9 +248,18 @@ export class PendingMessages {
 
   #queue(m: Message, size: number, now: number): void {
     m.queuedForSend(now);
-    this.#all.set(m, { size, seq: ++this.#seq, inFlight: false, lost: false, backoff: undefined });
+    const p: PendingMessage = {
+      message: m,
+      size,
+      seq: ++this.#seq,
+      inFlight: false,
+      lost: false,
+      backoff: undefined,
+      done: false,
+    };
+    this.#all.set(m, p);
     this.#bytes += size;
-    this.#ready.push(m);
+    this.#ready.push(p);
   }
 
   /** @throws {PendingLimitExceeded} when `messages` messages of `bytes` bytes do not fit. */
@@ -337,16 +354,15 @@ export class PendingMessages {
   }
 
   /** The next message ready to be transferred (skipping stale entries), or undefined. */
-  nextReady(): Message | undefined {
+  nextReady(): PendingMessage | undefined {
     const ready = this.#ready;
-    let next: Message | undefined;
+    let next: PendingMessage | undefined;
     while (next === undefined && this.#readyHead < ready.length) {
-      const m = ready[this.#readyHead];
+      const p = ready[this.#readyHead];
       ready[this.#readyHead++] = undefined;
-      if (!m || m.state !== MessageState.WaitingToBeSent) continue;
-      const e = this.#all.get(m);
-      if (!e || e.backoff || e.inFlight) continue;
-      next = m;
+      if (!p || p.done || p.backoff || p.inFlight) continue;
+      if (p.message.state !== MessageState.WaitingToBeSent) continue;
+      next = p;
     }
     if (this.#readyHead === ready.length) {
       this.#ready = [];
@@ -358,63 +374,54 @@ export class PendingMessages {
     return next;
   }
 
-  /**
-   * `m` (pending, from {@link PendingMessages.nextReady}) is being transferred: `WaitingForSendAck`
-   * until its outcome. Returns its encoded size.
-   */
-  markInFlight(m: Message): number {
-    const e = this.#all.get(m)!;
-    m.sentAwaitingOutcome();
-    e.inFlight = true;
+  /** `p` (from {@link PendingMessages.nextReady}) is being transferred: `WaitingForSendAck` until its outcome. */
+  markInFlight(p: PendingMessage): void {
+    p.message.sentAwaitingOutcome();
+    p.inFlight = true;
     this.#inFlight++;
-    return e.size;
   }
 
   /**
-   * The outcome of `m`'s transfer arrived. Returns whether it is for a pending message waiting for
+   * The outcome of `p`'s transfer arrived. Returns whether it is for a pending message waiting for
    * it (false: the message ended meanwhile, e.g. its msgTimeout passed; the outcome is ignored).
    */
-  landed(m: Message): boolean {
-    const e = this.#all.get(m);
-    if (e === undefined) return false;
-    if (e.inFlight) {
-      e.inFlight = false;
+  landed(p: PendingMessage): boolean {
+    if (p.done) return false;
+    if (p.inFlight) {
+      p.inFlight = false;
       this.#inFlight--;
     }
-    return m.state === MessageState.WaitingForSendAck;
+    return p.message.state === MessageState.WaitingForSendAck;
   }
 
   /**
-   * `m` failed and is tried again (`retries` counted when `countRetry`): `WaitingToBeSent`, at the
+   * `p` failed and is tried again (`retries` counted when `countRetry`): `WaitingToBeSent`, at the
    * back of the ready queue at once, or after `backoffMs`.
    */
-  retry(m: Message, countRetry: boolean, backoffMs: number): void {
-    m.sendAgain(countRetry);
+  retry(p: PendingMessage, countRetry: boolean, backoffMs: number): void {
+    p.message.sendAgain(countRetry);
     if (backoffMs <= 0) {
-      this.#ready.push(m);
+      this.#ready.push(p);
       return;
     }
-    const e = this.#all.get(m);
-    if (!e) return;
-    e.backoff = setTimeout(() => {
-      e.backoff = undefined;
-      this.#ready.push(m);
+    p.backoff = setTimeout(() => {
+      p.backoff = undefined;
+      this.#ready.push(p);
       this.#wake();
     }, backoffMs);
   }
 
   /**
-   * `m` was in flight on a link that went away: `WaitingToBeSent`, sent again after the recovery
+   * `p` was in flight on a link that went away: `WaitingToBeSent`, sent again after the recovery
    * (at once, when `ready`: the link it was lost on is already back).
    */
-  markLost(m: Message, ready: boolean): void {
-    m.sendAgain(false);
-    const e = this.#all.get(m);
-    if (e && !e.lost) {
-      e.lost = true;
+  markLost(p: PendingMessage, ready: boolean): void {
+    p.message.sendAgain(false);
+    if (!p.lost) {
+      p.lost = true;
       this.#lost++;
     }
-    if (ready) this.#ready.push(m);
+    if (ready) this.#ready.push(p);
   }
 
   /**
@@ -426,28 +433,38 @@ export class PendingMessages {
     this.#lost = 0;
     this.#ready = [];
     this.#readyHead = 0;
-    for (const [m, e] of this.#all) {
-      e.lost = false;
-      if (m.state === MessageState.WaitingToBeSent && !e.backoff && !e.inFlight) this.#ready.push(m);
+    for (const p of this.#all.values()) {
+      p.lost = false;
+      if (p.message.state === MessageState.WaitingToBeSent && !p.backoff && !p.inFlight) this.#ready.push(p);
     }
     return resent;
   }
 
-  /** Ends `m` with `result` (its `onSendComplete` runs) and releases the calls waiting for it. */
+  /** Ends `m`, if it is pending, as {@link PendingMessages.end} does. */
   complete(m: Message, result: MessageSendResult, error: AMQPError | undefined): void {
-    const e = this.#all.get(m);
-    if (e === undefined) return;
+    const p = this.#all.get(m);
+    if (p !== undefined) this.end(p, result, error);
+  }
+
+  /** Ends `p` with `result` (its `onSendComplete` runs) and releases the calls waiting for it. */
+  end(p: PendingMessage, result: MessageSendResult, error: AMQPError | undefined): void {
+    if (p.done) return;
+    const m = p.message;
+    p.done = true;
     this.#all.delete(m);
-    this.#bytes -= e.size;
-    if (e.inFlight) this.#inFlight--;
-    if (e.lost) this.#lost--;
-    if (e.backoff) clearTimeout(e.backoff);
+    this.#bytes -= p.size;
+    if (p.inFlight) {
+      p.inFlight = false;
+      this.#inFlight--;
+    }
+    if (p.lost) this.#lost--;
+    if (p.backoff) clearTimeout(p.backoff);
     try {
       m.completeSend(result, error);
     } catch {
       // An application's onSendComplete that throws must not stop the pipeline.
     }
-    if (this.#waiters.size > 0) this.#release(m, e.seq);
+    if (this.#waiters.size > 0) this.#release(m, p.seq);
     if (this.#roomWaiters.length > 0) this.#serveRoom();
   }
 
@@ -523,7 +540,7 @@ export class PendingMessages {
     for (const w of this.#waiters) w.reject(error);
     this.#waiters.clear();
     for (const w of this.#roomWaiters.splice(0)) w.reject(error);
-    for (const m of [...this.#all.keys()]) this.complete(m, result, error);
+    for (const p of [...this.#all.values()]) this.end(p, result, error);
     if (this.#sweep) clearTimeout(this.#sweep);
     this.#sweep = undefined;
     this.#ready = [];
