@@ -16,12 +16,8 @@ export interface SentDeliveryReceipt<T> {
 
 /**
  * Sends `payload` on `link`; `receipt` is told how the delivery ended, with `context`, never
- * synchronously. `options` is read during the call only (the queue reuses one object).
- *
- * Today the engine's `SenderLink.send` returns a promise per delivery, so this attaches two closures
- * to it. Once the engine reports to a receipt object itself, this body becomes one call
- * (`link.transfer(payload, payload.length, receipt, context, options)`) and a delivery costs the
- * broker no promise and no closure.
+ * synchronously (the engine batches its reports in a microtask). `options` is read during the call
+ * only (the queue reuses one object). A delivery costs the broker no promise and no closure.
  */
 export function sendDelivery<T>(
   link: SenderLink,
@@ -30,12 +26,5 @@ export function sendDelivery<T>(
   receipt: SentDeliveryReceipt<T>,
   context: T,
 ): void {
-  link.send(payload, options).then(
-    (state) => {
-      receipt.settled(context, state);
-    },
-    (error: unknown) => {
-      receipt.failed(context, error);
-    },
-  );
+  link.transfer(payload, payload.length, receipt, context, options);
 }

@@ -26,7 +26,8 @@ export class InactivityTimer {
 
   /** Something happened: the timeout counts from now. */
   touch(): void {
-    this.#lastActivity = Date.now();
+    // Read only by the timer: no clock reading per message without a timeout.
+    if (this.#timeoutMs > 0) this.#lastActivity = Date.now();
   }
 
   /** Starts the timer, unless there is no timeout, it runs already, or no call waits. */

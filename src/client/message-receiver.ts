@@ -15,7 +15,7 @@ import type { IncomingDelivery } from "../engine/delivery.js";
 import { toSource, toTarget, type SourceLike, type TargetLike } from "../address/termini.js";
 import { RcvSettleMode, type LinkOptions } from "../engine/link.js";
 import type { ReceiverLink } from "../engine/receiver-link.js";
-import { Message } from "../message/message.js";
+import { Message, type MessageDecodeOptions } from "../message/message.js";
 import { WAIT_OPTIONS, type WaitOptions } from "../policy/wait.js";
 import { inspectEnum, inspectFields } from "../util/enum-names.js";
 import { compact } from "../util/options.js";
@@ -29,7 +29,7 @@ import {
 } from "./client-options.js";
 import { logLinkEvent } from "./lifecycle-log.js";
 import { MessageReceiverState, ReceiverSettleMode, SenderSettleMode } from "./link-states.js";
-import { deliverySettler, resolveSettleMode, SettleMode } from "./settle-confirm.js";
+import { DeliverySettler, resolveSettleMode, SettleMode } from "./settle-confirm.js";
 import type { Session } from "./session.js";
 import { clientError, inClientTerms } from "./shutdown.js";
 
@@ -69,6 +69,12 @@ export class MessageReceiver implements AsyncDisposable {
   #held: (() => number) | undefined;
   /** A drain is in progress: no credit is added until it completes. */
   #draining = false;
+  readonly #decodeOptions: MessageDecodeOptions = {
+    settler: undefined,
+    deliveryNo: undefined,
+    deliveryTag: undefined,
+    messageFormat: undefined,
+  };
 
   /**
    * Attaches a receiver link (the ATTACH is sent now; {@link MessageReceiver.open} waits for the answer).
@@ -148,15 +154,15 @@ export class MessageReceiver implements AsyncDisposable {
 
   #deliver(d: IncomingDelivery): void {
     const link = this.#link;
-    const settler = d.settled ? undefined : deliverySettler(link, d, this.settleMode);
+    // One options object, rewritten for each delivery (decode reads it and keeps none of it).
+    const o = this.#decodeOptions;
+    o.settler = d.settled ? undefined : new DeliverySettler(link, d, this.settleMode);
+    o.deliveryNo = d.deliveryId;
+    o.deliveryTag = d.tag;
+    o.messageFormat = d.messageFormat;
     let message: Message;
     try {
-      message = Message.decode(d.payload, {
-        settler,
-        deliveryNo: d.deliveryId,
-        deliveryTag: d.tag,
-        messageFormat: d.messageFormat,
-      });
+      message = Message.decode(d.payload, o);
     } catch (e) {
       // An undecodable message is rejected so it is not redelivered forever.
       if (!d.settled) {

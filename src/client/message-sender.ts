@@ -12,13 +12,13 @@ import { AMQPError } from "../errors/amqp-error.js";
 import { EncodeError } from "../errors/decode-error.js";
 import { AMQPAbortError, ClientTimeout, MessageResponse, MessageSendFailed } from "../errors/exceptions.js";
 import { sendErrorFromOutcome } from "../errors/mapping.js";
-import type { DeliveryState } from "../engine/delivery.js";
+import type { DeliveryReceipt, DeliveryState } from "../engine/delivery.js";
 import { toSource, toTarget, type SourceLike, type TargetLike } from "../address/termini.js";
 import { RcvSettleMode, type LinkOptions } from "../engine/link.js";
-import type { SenderLink } from "../engine/sender-link.js";
+import type { SenderLink, SendOptions as TransferOptions } from "../engine/sender-link.js";
 import type { Message } from "../message/message.js";
 import { MessageSendResult } from "../message/send-result.js";
-import { WAIT_OPTIONS, deadline, type WaitOptions } from "../policy/wait.js";
+import { WAIT_OPTIONS, deadline, type Deadline, type WaitOptions } from "../policy/wait.js";
 import { inspectEnum, inspectFields } from "../util/enum-names.js";
 import { compact } from "../util/options.js";
 import {
@@ -102,6 +102,31 @@ export function sendOutcome(
   return new Outcome(MessageSendResult.Cancelled, undefined, f);
 }
 
+/** One `send()` waiting for its outcome: how to resolve it, and its deadline, if it has one. */
+interface WaitingSend {
+  readonly resolve: (outcome: SendOutcome) => void;
+  readonly limit: Deadline | undefined;
+}
+
+/** The receipt of `send()`: the context of each delivery is its {@link WaitingSend}. */
+const SEND_RECEIPT: DeliveryReceipt = {
+  settled: (context, state) => {
+    const c = context as WaitingSend;
+    c.limit?.clear();
+    c.resolve(sendOutcome({ state }));
+  },
+  failed: (context, error) => {
+    const c = context as WaitingSend;
+    // The deadline takes the delivery back while it waits for credit (the engine's abort).
+    const expired = error instanceof AMQPAbortError ? c.limit?.expired : undefined;
+    c.limit?.clear();
+    c.resolve(sendOutcome({ failure: expired ?? error }));
+  },
+};
+
+/** `send()` without options. */
+const NO_OPTIONS: SendOptions = Object.freeze({});
+
 /**
  * A sending link on a {@link Session} (uamqp's `MessageSender`). ATTACH is sent at construction;
  * `send()` resolves with each message's outcome.
@@ -127,6 +152,17 @@ export class MessageSender implements AsyncDisposable {
   onDetached: ((error: AMQPError | undefined) => void) | undefined;
   /** Called when the peer grants credit (a FLOW leaves the link with credit). */
   onCredit: (() => void) | undefined;
+  /** @internal Told the outcome of each {@link MessageSender.transfer}, with its context. */
+  onOutcome: ((context: unknown, outcome: SendOutcome) => void) | undefined;
+  /** The receipt of {@link MessageSender.transfer}. */
+  readonly #transferReceipt: DeliveryReceipt = {
+    settled: (context, state) => {
+      this.onOutcome?.(context, sendOutcome({ state }));
+    },
+    failed: (context, error) => {
+      this.onOutcome?.(context, sendOutcome({ failure: error }));
+    },
+  };
 
   /**
    * Attaches a sender link (the ATTACH is sent now; {@link MessageSender.open} waits for the answer).
@@ -223,33 +259,64 @@ export class MessageSender implements AsyncDisposable {
    * @throws {EncodeError} when the message cannot be encoded (delivery failures never reject);
    *   `TypeError` for an unknown option.
    */
-  async send(message: Message, options: SendOptions = {}): Promise<SendOutcome> {
-    checkOptions(options, SEND_OPTIONS, "MessageSender.send()");
-    const payload = message.encode();
-    const max = this.peerMaxMessageSize;
-    if (max !== undefined && max > 0n && BigInt(payload.length) > max) {
-      const error = new MessageSendFailed(
-        `message of ${payload.length} bytes exceeds the peer's max-message-size ${max}`,
-        { condition: "amqp:link:message-size-exceeded", retryable: false },
-      );
-      return sendOutcome({ failure: error });
-    }
-    // The deadline takes the delivery back while it waits for credit (the engine's abort), and
-    // stops waiting for its outcome once it is out.
-    const limit = deadline({ timeout: options.timeout, signal: options.signal, what: "message send" });
+  send(message: Message, options: SendOptions = NO_OPTIONS): Promise<SendOutcome> {
+    let size: number;
     try {
-      const state = await this.#link.send(payload, {
-        messageFormat: message.messageFormat,
-        ...(limit.signal ? { signal: limit.signal } : {}),
-        ...(options.settled !== undefined ? { settled: options.settled } : {}),
-      });
-      return sendOutcome({ state });
+      if (options !== NO_OPTIONS) checkOptions(options, SEND_OPTIONS, "MessageSender.send()");
+      // Measured (and checked: an EncodeError rejects) here; encoded into the frame when it goes out.
+      size = message.encodedSize;
     } catch (e) {
-      const expired = e instanceof AMQPAbortError ? limit.expired : undefined;
-      return sendOutcome({ failure: expired ?? e });
-    } finally {
-      limit.clear();
+      return Promise.reject(e instanceof Error ? e : new TypeError(String(e)));
     }
+    const refused = this.#tooLarge(size);
+    if (refused) return Promise.resolve(refused);
+    const limit =
+      options.timeout || options.signal
+        ? deadline({ timeout: options.timeout, signal: options.signal, what: "message send" })
+        : undefined;
+    const transferOptions = this.#transferOptions(message, options.settled, limit?.signal);
+    return new Promise<SendOutcome>((resolve) => {
+      const waiting: WaitingSend = { resolve, limit };
+      this.#link.transfer(message, size, SEND_RECEIPT, waiting, transferOptions);
+    });
+  }
+
+  /**
+   * @internal Transfers `message` without a promise (for `SendClient`): its outcome goes to
+   * {@link MessageSender.onOutcome} with `context`, after this call returns. `size` is its encoded
+   * size, which the caller measured; the message is encoded straight into its frame when it goes out.
+   */
+  transfer(message: Message, size: number, context: unknown): void {
+    const refused = this.#tooLarge(size);
+    if (refused) {
+      queueMicrotask(() => this.onOutcome?.(context, refused));
+      return;
+    }
+    this.#link.transfer(message, size, this.#transferReceipt, context, this.#transferOptions(message));
+  }
+
+  /** The outcome of a message of `size` bytes that the peer's max-message-size refuses, if it does. */
+  #tooLarge(size: number): SendOutcome | undefined {
+    const max = this.peerMaxMessageSize;
+    if (max === undefined || max <= 0n || size <= Number(max)) return undefined;
+    const error = new MessageSendFailed(
+      `message of ${size} bytes exceeds the peer's max-message-size ${max}`,
+      {
+        condition: "amqp:link:message-size-exceeded",
+        retryable: false,
+      },
+    );
+    return sendOutcome({ failure: error });
+  }
+
+  /** The engine's options of one transfer; undefined for the common case (none). */
+  #transferOptions(message: Message, settled?: boolean, signal?: AbortSignal): TransferOptions | undefined {
+    const messageFormat = message.messageFormat;
+    if (messageFormat === 0 && settled === undefined && signal === undefined) return undefined;
+    const o: TransferOptions = { messageFormat };
+    if (settled !== undefined) o.settled = settled;
+    if (signal !== undefined) o.signal = signal;
+    return o;
   }
 
   /** Detaches (closes) the link. Never rejects. */

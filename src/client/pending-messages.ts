@@ -83,10 +83,37 @@ interface Settle {
   reject(error: Error): void;
 }
 
-/** A call waiting for messages to complete. */
+/**
+ * A call waiting for messages to complete: for `messages` (a few, by identity), or without them
+ * for every message queued up to `upTo` (a sequence number; Infinity: until nothing is pending).
+ */
 interface Waiter extends Settle {
-  /** The messages waited for; undefined = until nothing is pending. */
-  readonly remaining: Set<Message> | undefined;
+  readonly messages: Set<Message> | undefined;
+  readonly upTo: number;
+  /** How many of the messages waited for by `upTo` are still pending. */
+  left: number;
+}
+
+/**
+ * One pending message and what the pending messages know of it. The client's pipeline holds it
+ * from {@link PendingMessages.nextReady} to the outcome (so that an outcome needs no lookup) and
+ * hands it back; only `PendingMessages` changes it.
+ * @internal
+ */
+export interface PendingMessage {
+  readonly message: Message;
+  /** Its encoded size, measured when it was queued. */
+  readonly size: number;
+  /** Its place in the queue order (the calls waiting for what was queued before them compare it). */
+  readonly seq: number;
+  /** Transferred, its outcome not seen yet. */
+  inFlight: boolean;
+  /** It was in flight on a link that went away: it is sent again after the recovery. */
+  lost: boolean;
+  /** The timer of its retry backoff, while it waits it out. */
+  backoff: NodeJS.Timeout | undefined;
+  /** It completed (it is no longer pending). */
+  done: boolean;
 }
 
 /** A call waiting for room for `messages` messages of `bytes` bytes. */
@@ -137,21 +164,21 @@ export class PendingMessages {
    * the sweep ended transfers in flight.
    */
   readonly #wake: () => void;
-  /**
-   * Every pending message (WaitingToBeSent / WaitingForSendAck), in queue order, with its encoded
-   * size when it was queued.
-   */
-  readonly #all = new Map<Message, number>();
+  /** Every pending message (WaitingToBeSent / WaitingForSendAck), in queue order, with its entry. */
+  readonly #all = new Map<Message, PendingMessage>();
   /** The sum of the sizes in `#all`. */
   #bytes = 0;
+  /** The sequence number of the last message queued. */
+  #seq = 0;
+  /** Entries in flight. */
+  #inFlight = 0;
+  /** Entries lost with a link. */
+  #lost = 0;
   /** Calls waiting for room, served in order. */
   readonly #roomWaiters: RoomWaiter[] = [];
-  #ready: (Message | undefined)[] = [];
+  /** Entries ready to be transferred, oldest first (stale ones are skipped when taken). */
+  #ready: (PendingMessage | undefined)[] = [];
   #readyHead = 0;
-  readonly #inFlight = new Set<Message>();
-  readonly #delayed = new Map<Message, NodeJS.Timeout>();
-  /** Messages that were in flight on a lost link (sent again after recovery). */
-  readonly #lost = new Set<Message>();
   readonly #waiters = new Set<Waiter>();
   #sweep: NodeJS.Timeout | undefined;
 
@@ -174,7 +201,7 @@ export class PendingMessages {
 
   /** How many messages are in flight (transferred, outcome pending). */
   get inFlightCount(): number {
-    return this.#inFlight.size;
+    return this.#inFlight;
   }
 
   /** The pending messages, in queue order. */
@@ -182,9 +209,9 @@ export class PendingMessages {
     return [...this.#all.keys()];
   }
 
-  /** Whether `m` is pending. */
-  has(m: Message): boolean {
-    return this.#all.has(m);
+  /** The sequence number of the last message queued (see {@link PendingMessages.waitForQueued}). */
+  get lastQueued(): number {
+    return this.#seq;
   }
 
   /**
@@ -195,27 +222,50 @@ export class PendingMessages {
    *   `EncodeError` for a message that cannot be encoded (its size is measured here).
    */
   add(messages: Message[]): void {
-    const added = new Map<Message, number>();
-    let bytes = 0;
-    for (const m of messages) {
-      if (this.#all.has(m) || added.has(m)) continue;
+    if (messages.length === 1) {
+      // One message (queueMessage(m), sendMessage(m)): no list of the new ones.
+      const m = messages[0]!;
+      if (this.#all.has(m)) return;
       const size = m.encodedSize;
-      added.set(m, size);
-      bytes += size;
+      this.#refuseBeyondBounds(1, size);
+      this.#queue(m, size, Date.now());
+    } else {
+      const added = new Map<Message, number>();
+      let bytes = 0;
+      for (const m of messages) {
+        if (this.#all.has(m) || added.has(m)) continue;
+        const size = m.encodedSize;
+        added.set(m, size);
+        bytes += size;
+      }
+      if (added.size === 0) return;
+      this.#refuseBeyondBounds(added.size, bytes);
+      const now = Date.now();
+      for (const [m, size] of added) this.#queue(m, size, now);
     }
-    if (added.size === 0) return;
-    const refused = this.#refusal(added.size, bytes);
-    if (refused) {
-      throw new PendingLimitExceeded(refused.text, { limit: refused.limit, messages: added.size, bytes });
-    }
-    const now = Date.now();
-    for (const [m, size] of added) {
-      m.queuedForSend(now);
-      this.#all.set(m, size);
-      this.#ready.push(m);
-    }
-    this.#bytes += bytes;
     this.#armSweep();
+  }
+
+  #queue(m: Message, size: number, now: number): void {
+    m.queuedForSend(now);
+    const p: PendingMessage = {
+      message: m,
+      size,
+      seq: ++this.#seq,
+      inFlight: false,
+      lost: false,
+      backoff: undefined,
+      done: false,
+    };
+    this.#all.set(m, p);
+    this.#bytes += size;
+    this.#ready.push(p);
+  }
+
+  /** @throws {PendingLimitExceeded} when `messages` messages of `bytes` bytes do not fit. */
+  #refuseBeyondBounds(messages: number, bytes: number): void {
+    const refused = this.#refusal(messages, bytes);
+    if (refused) throw new PendingLimitExceeded(refused.text, { limit: refused.limit, messages, bytes });
   }
 
   /**
@@ -304,15 +354,15 @@ export class PendingMessages {
   }
 
   /** The next message ready to be transferred (skipping stale entries), or undefined. */
-  nextReady(): Message | undefined {
+  nextReady(): PendingMessage | undefined {
     const ready = this.#ready;
-    let next: Message | undefined;
+    let next: PendingMessage | undefined;
     while (next === undefined && this.#readyHead < ready.length) {
-      const m = ready[this.#readyHead];
+      const p = ready[this.#readyHead];
       ready[this.#readyHead++] = undefined;
-      if (!m || !this.#all.has(m) || m.state !== MessageState.WaitingToBeSent) continue;
-      if (this.#delayed.has(m) || this.#inFlight.has(m)) continue;
-      next = m;
+      if (!p || p.done || p.backoff || p.inFlight) continue;
+      if (p.message.state !== MessageState.WaitingToBeSent) continue;
+      next = p;
     }
     if (this.#readyHead === ready.length) {
       this.#ready = [];
@@ -324,43 +374,54 @@ export class PendingMessages {
     return next;
   }
 
-  /** `m` is being transferred: `WaitingForSendAck` until its outcome. */
-  markInFlight(m: Message): void {
-    m.sentAwaitingOutcome();
-    this.#inFlight.add(m);
-  }
-
-  /** The outcome of `m`'s transfer arrived. */
-  landed(m: Message): void {
-    this.#inFlight.delete(m);
+  /** `p` (from {@link PendingMessages.nextReady}) is being transferred: `WaitingForSendAck` until its outcome. */
+  markInFlight(p: PendingMessage): void {
+    p.message.sentAwaitingOutcome();
+    p.inFlight = true;
+    this.#inFlight++;
   }
 
   /**
-   * `m` failed and is tried again (`retries` counted when `countRetry`): `WaitingToBeSent`, at the
+   * The outcome of `p`'s transfer arrived. Returns whether it is for a pending message waiting for
+   * it (false: the message ended meanwhile, e.g. its msgTimeout passed; the outcome is ignored).
+   */
+  landed(p: PendingMessage): boolean {
+    if (p.done) return false;
+    if (p.inFlight) {
+      p.inFlight = false;
+      this.#inFlight--;
+    }
+    return p.message.state === MessageState.WaitingForSendAck;
+  }
+
+  /**
+   * `p` failed and is tried again (`retries` counted when `countRetry`): `WaitingToBeSent`, at the
    * back of the ready queue at once, or after `backoffMs`.
    */
-  retry(m: Message, countRetry: boolean, backoffMs: number): void {
-    m.sendAgain(countRetry);
+  retry(p: PendingMessage, countRetry: boolean, backoffMs: number): void {
+    p.message.sendAgain(countRetry);
     if (backoffMs <= 0) {
-      this.#ready.push(m);
+      this.#ready.push(p);
       return;
     }
-    const timer = setTimeout(() => {
-      this.#delayed.delete(m);
-      this.#ready.push(m);
+    p.backoff = setTimeout(() => {
+      p.backoff = undefined;
+      this.#ready.push(p);
       this.#wake();
     }, backoffMs);
-    this.#delayed.set(m, timer);
   }
 
   /**
-   * `m` was in flight on a link that went away: `WaitingToBeSent`, sent again after the recovery
+   * `p` was in flight on a link that went away: `WaitingToBeSent`, sent again after the recovery
    * (at once, when `ready`: the link it was lost on is already back).
    */
-  markLost(m: Message, ready: boolean): void {
-    m.sendAgain(false);
-    this.#lost.add(m);
-    if (ready) this.#ready.push(m);
+  markLost(p: PendingMessage, ready: boolean): void {
+    p.message.sendAgain(false);
+    if (!p.lost) {
+      p.lost = true;
+      this.#lost++;
+    }
+    if (ready) this.#ready.push(p);
   }
 
   /**
@@ -368,44 +429,57 @@ export class PendingMessages {
    * many were lost in flight (and are now sent again).
    */
   relinked(): number {
-    const resent = this.#lost.size;
-    this.#lost.clear();
+    const resent = this.#lost;
+    this.#lost = 0;
     this.#ready = [];
     this.#readyHead = 0;
-    for (const m of this.#all.keys()) {
-      if (m.state === MessageState.WaitingToBeSent && !this.#delayed.has(m) && !this.#inFlight.has(m)) {
-        this.#ready.push(m);
-      }
+    for (const p of this.#all.values()) {
+      p.lost = false;
+      if (p.message.state === MessageState.WaitingToBeSent && !p.backoff && !p.inFlight) this.#ready.push(p);
     }
     return resent;
   }
 
-  /** Ends `m` with `result` (its `onSendComplete` runs) and releases the calls waiting for it. */
+  /** Ends `m`, if it is pending, as {@link PendingMessages.end} does. */
   complete(m: Message, result: MessageSendResult, error: AMQPError | undefined): void {
-    const size = this.#all.get(m);
-    if (size === undefined) return;
+    const p = this.#all.get(m);
+    if (p !== undefined) this.end(p, result, error);
+  }
+
+  /** Ends `p` with `result` (its `onSendComplete` runs) and releases the calls waiting for it. */
+  end(p: PendingMessage, result: MessageSendResult, error: AMQPError | undefined): void {
+    if (p.done) return;
+    const m = p.message;
+    p.done = true;
     this.#all.delete(m);
-    this.#bytes -= size;
-    this.#inFlight.delete(m);
-    this.#lost.delete(m);
-    const timer = this.#delayed.get(m);
-    if (timer) {
-      clearTimeout(timer);
-      this.#delayed.delete(m);
+    this.#bytes -= p.size;
+    if (p.inFlight) {
+      p.inFlight = false;
+      this.#inFlight--;
     }
+    if (p.lost) this.#lost--;
+    if (p.backoff) clearTimeout(p.backoff);
     try {
       m.completeSend(result, error);
     } catch {
       // An application's onSendComplete that throws must not stop the pipeline.
     }
+    if (this.#waiters.size > 0) this.#release(m, p.seq);
+    if (this.#roomWaiters.length > 0) this.#serveRoom();
+  }
+
+  /** Releases the calls that waited for `m` (sequence number `seq`, just completed) and no other. */
+  #release(m: Message, seq: number): void {
     for (const w of this.#waiters) {
-      const done = w.remaining ? (w.remaining.delete(m), w.remaining.size === 0) : this.#all.size === 0;
+      let done: boolean;
+      if (w.messages) done = w.messages.delete(m) && w.messages.size === 0;
+      else if (w.upTo === Infinity) done = this.#all.size === 0;
+      else done = seq <= w.upTo && --w.left === 0;
       if (done) {
         this.#waiters.delete(w);
         w.resolve();
       }
     }
-    this.#serveRoom();
   }
 
   /**
@@ -418,12 +492,41 @@ export class PendingMessages {
     signal: AbortSignal | undefined,
     stopped: () => AMQPError | undefined,
   ): Promise<void> {
-    const remaining = messages ? new Set(messages.filter((m) => this.#all.has(m))) : undefined;
-    if ((remaining ? remaining.size : this.#all.size) === 0) return Promise.resolve();
+    if (messages === undefined) return this.#wait(undefined, Infinity, this.#all.size, signal, stopped);
+    const waited = new Set(messages.filter((m) => this.#all.has(m)));
+    return this.#wait(waited, 0, waited.size, signal, stopped);
+  }
+
+  /**
+   * Resolves when every message that was pending when {@link PendingMessages.lastQueued} was
+   * `upTo` completed (`sendAllMessages`: no set of them is kept). Rejects as
+   * {@link PendingMessages.waitFor} does.
+   */
+  waitForQueued(
+    upTo: number,
+    signal: AbortSignal | undefined,
+    stopped: () => AMQPError | undefined,
+  ): Promise<void> {
+    let left = 0;
+    for (const e of this.#all.values()) {
+      if (e.seq > upTo) break;
+      left++;
+    }
+    return this.#wait(undefined, upTo, left, signal, stopped);
+  }
+
+  #wait(
+    messages: Set<Message> | undefined,
+    upTo: number,
+    left: number,
+    signal: AbortSignal | undefined,
+    stopped: () => AMQPError | undefined,
+  ): Promise<void> {
+    if (left === 0) return Promise.resolve();
     const error = stopped();
     if (error) return Promise.reject(error);
     return waitUntilSettled(signal, (settle) => {
-      const w: Waiter = { remaining, ...settle };
+      const w: Waiter = { messages, upTo, left, ...settle };
       this.#waiters.add(w);
       return () => this.#waiters.delete(w);
     });
@@ -437,7 +540,7 @@ export class PendingMessages {
     for (const w of this.#waiters) w.reject(error);
     this.#waiters.clear();
     for (const w of this.#roomWaiters.splice(0)) w.reject(error);
-    for (const m of [...this.#all.keys()]) this.complete(m, result, error);
+    for (const p of [...this.#all.values()]) this.end(p, result, error);
     if (this.#sweep) clearTimeout(this.#sweep);
     this.#sweep = undefined;
     this.#ready = [];

@@ -31,6 +31,19 @@ export class ReceiveBuffer {
     this.#messages.push(m);
   }
 
+  /** Takes the oldest message, if there is one. */
+  shift(): Message | undefined {
+    const buf = this.#messages;
+    if (this.#head >= buf.length) return undefined;
+    const m = buf[this.#head];
+    buf[this.#head++] = undefined;
+    if (this.#head === buf.length) {
+      this.#messages = [];
+      this.#head = 0;
+    }
+    return m;
+  }
+
   /** Takes up to `max` messages, oldest first. */
   take(max: number): Message[] {
     const out: Message[] = [];
@@ -72,8 +85,11 @@ export class ReceiveBuffer {
     }
   }
 
-  /** Ends every wait with `r`. */
+  /** Ends every wait with `r` (a woken call waits no more: the messages of a burst wake it once). */
   wakeAll(r: WaitResult): void {
-    for (const w of [...this.#wakers]) w(r);
+    if (this.#wakers.size === 0) return;
+    const woken = [...this.#wakers];
+    this.#wakers.clear();
+    for (const w of woken) w(r);
   }
 }

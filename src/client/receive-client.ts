@@ -224,7 +224,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     if (!(await this.#openForReceive(options.signal))) return;
     this.#inactivity.touch();
     for (;;) {
-      const m = await this.#next(options.signal);
+      const m = this.#takeOne(options.signal) ?? (await this.#next(options.signal));
       if (!m) return;
       try {
         await handler(m);
@@ -243,24 +243,125 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
    *
    * @throws the client's failure error; {@link AMQPAbortError}; {@link AMQPClientShutdown} on a closed client.
    */
-  async *receiveMessagesIter(options: ReceiveStreamOptions = {}): AsyncGenerator<Message, void, undefined> {
-    checkOptions(options, SIGNAL_OPTIONS, "ReceiveClient.receiveMessagesIter()");
-    this.#checkUsable();
-    if (!(await this.#openForReceive(options.signal))) return;
-    this.#inactivity.touch();
+  receiveMessagesIter(options: ReceiveStreamOptions = {}): AsyncGenerator<Message, void, undefined> {
+    // An async generator's contract, written out: a generator costs several promises per message
+    // (its request, the implicit await of `yield`); this hands out a buffered message in one settled
+    // promise. As with a generator, nothing runs before the first next() (the options are checked
+    // then), calls are served in order, and return() / throw() let go of the message given last.
+    type Step = IteratorResult<Message, void>;
+    const signal = options.signal;
+    let started = false;
+    let done = false;
+    /** The message given last: completed when the next one is asked for, or at the end. */
     let current: Message | undefined;
-    try {
-      for (;;) {
-        const m = await this.#next(options.signal);
-        if (!m) return;
-        current = m;
-        yield m;
-        current = undefined;
-        this.#complete(m);
+    /** An open or a wait for a message is in progress: later calls wait in `queued`. */
+    let running = false;
+    const queued: (() => void)[] = [];
+
+    const end = (): void => {
+      done = true;
+      const m = current;
+      current = undefined;
+      if (m) this.#complete(m);
+    };
+    const give = (m: Message | undefined): Step => {
+      if (m === undefined) {
+        end();
+        return { done: true, value: undefined };
       }
-    } finally {
-      if (current) this.#complete(current);
-    }
+      current = m;
+      return { done: false, value: m };
+    };
+    /** The part of a call that waits: the first call's open, or a wait for the next message. */
+    const later = async (open: boolean): Promise<Step> => {
+      running = true;
+      try {
+        if (open) {
+          if (!(await this.#openForReceive(signal))) return give(undefined);
+          this.#inactivity.touch();
+          const m = this.#takeOne(signal);
+          if (m) return give(m);
+        }
+        return give(await this.#next(signal));
+      } catch (e) {
+        end();
+        throw e;
+      } finally {
+        running = false;
+        queued.shift()?.();
+      }
+    };
+    const next = (): Step | Promise<Step> => {
+      if (done) return { done: true, value: undefined };
+      if (!started) {
+        started = true;
+        try {
+          checkOptions(options, SIGNAL_OPTIONS, "ReceiveClient.receiveMessagesIter()");
+          this.#checkUsable();
+        } catch (e) {
+          done = true;
+          throw e;
+        }
+        return later(true);
+      }
+      const previous = current;
+      current = undefined;
+      if (previous) this.#complete(previous);
+      let m: Message | undefined;
+      try {
+        m = this.#takeOne(signal);
+      } catch (e) {
+        end();
+        throw e;
+      }
+      return m ? give(m) : later(false);
+    };
+    /** A call's step; what it throws becomes the call's rejection. */
+    const run = (step: () => Step | Promise<Step>): Step | Promise<Step> => {
+      try {
+        return step();
+      } catch (e) {
+        return rejected(e);
+      }
+    };
+    /** Runs `step` now, or after the calls before it. */
+    const serve = (step: () => Step | Promise<Step>): Promise<Step> => {
+      if (!running && queued.length === 0) {
+        const r = run(step);
+        return r instanceof Promise ? r : Promise.resolve(r);
+      }
+      return new Promise<Step>((resolve, reject) => {
+        queued.push(() => {
+          const r = run(step);
+          if (r instanceof Promise) {
+            r.then(resolve, reject);
+            // A step that waits serves the next call when it is done (`later`).
+            if (!running) queued.shift()?.();
+            return;
+          }
+          resolve(r);
+          queued.shift()?.();
+        });
+      });
+    };
+    const iterator: AsyncGenerator<Message, void, undefined> = {
+      next: () => serve(next),
+      return: () =>
+        serve(() => {
+          end();
+          return { done: true, value: undefined };
+        }),
+      throw: (e: unknown) =>
+        serve(() => {
+          end();
+          throw e;
+        }),
+      [Symbol.asyncIterator]: () => iterator,
+      [Symbol.asyncDispose]: async () => {
+        await iterator.return();
+      },
+    };
+    return iterator;
   }
 
   /** Same as {@link ReceiveClient.receiveMessagesIter}. */
@@ -298,11 +399,22 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     }
   }
 
+  /**
+   * The oldest buffered message, if there is one (undefined: wait with {@link ReceiveClient.#next}).
+   * @throws {AMQPAbortError} when `signal` aborted.
+   */
+  #takeOne(signal: AbortSignal | undefined): Message | undefined {
+    if (signal?.aborted === true) throw abortError(signal);
+    const m = this.#buffer.shift();
+    if (m !== undefined) this.#receiver?.consumed();
+    return m;
+  }
+
   /** The next message, or undefined when the stream ends (inactivity, close). */
   async #next(signal: AbortSignal | undefined): Promise<Message | undefined> {
     for (;;) {
-      if (signal?.aborted === true) throw abortError(signal);
-      if (this.bufferedCount > 0) return this.#take(1)[0];
+      const m = this.#takeOne(signal);
+      if (m !== undefined) return m;
       const r = await this.#wait(undefined, signal);
       if (r === "message" || r === "timeout") continue;
       await this.#ended(r);
@@ -337,7 +449,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
 
   #complete(m: Message): void {
     if (this.autoComplete && m.state === MessageState.ReceivedUnsettled) {
-      m.accept().catch(() => undefined);
+      m.accept().catch(ignore);
     }
   }
 
@@ -416,6 +528,18 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
         return 0;
     }
   }
+}
+
+/** A rejected promise of whatever `e` is (an iterator's throw() passes the caller's value on). */
+function rejected(e: unknown): Promise<never> {
+  return Promise.resolve().then(() => {
+    throw e;
+  });
+}
+
+/** The rejection handler of a settlement nobody waits for (autoComplete): one function for all. */
+function ignore(): void {
+  // Nothing to do: the message keeps the state its settlement left it in.
 }
 
 /**

@@ -46,8 +46,8 @@ import {
   type WaitForRoomOptions,
 } from "./client-options.js";
 import { MessageSenderState, SenderSettleMode } from "./link-states.js";
-import { MessageSender, sendOutcome, type SendOutcome } from "./message-sender.js";
-import { PendingMessages } from "./pending-messages.js";
+import { MessageSender, type SendOutcome } from "./message-sender.js";
+import { PendingMessages, type PendingMessage } from "./pending-messages.js";
 import type { Session } from "./session.js";
 
 export type { SendCallOptions } from "./client-options.js";
@@ -279,6 +279,7 @@ export class SendClient extends AMQPClient {
 
   #gather(messages: (Message | BatchMessage)[]): Message[] {
     if (this.#stopped()) throw this.#host.closedError();
+    if (messages.length === 1) return messages[0]!.gather();
     const out: Message[] = [];
     for (const m of messages) out.push(...m.gather());
     return out;
@@ -304,10 +305,13 @@ export class SendClient extends AMQPClient {
   async sendAllMessages(options: SendCallOptions = {}): Promise<MessageState[]> {
     checkOptions(options, SEND_CALL_OPTIONS, "SendClient.sendAllMessages()");
     const snapshot = this.#pending.list();
+    const upTo = this.#pending.lastQueued;
     try {
       await this.open({ signal: options.signal });
       this.#pump();
-      await this.#waitFor(snapshot, options.signal);
+      await this.#pending.waitForQueued(upTo, options.signal, () =>
+        this.#stopped() ? this.#host.closedError() : undefined,
+      );
       return snapshot.map((m) => m.state);
     } finally {
       if (options.closeOnDone ?? true) await this.close();
@@ -385,80 +389,75 @@ export class SendClient extends AMQPClient {
     const pending = this.#pending;
     // Only what the link's credit lets out now: a message waiting for credit stays queued here,
     // where an abort or its deadline still cancels it before it is transferred.
+    let now = 0;
     while (pending.inFlightCount < this.maxInFlight && sender.queued < sender.credit) {
-      const m = pending.nextReady();
-      if (!m) break;
-      this.#dispatch(m, sender);
+      const p = pending.nextReady();
+      if (!p) break;
+      // One clock reading per pump: a message expiring during it is the sweep's.
+      if (now === 0) now = Date.now();
+      this.#dispatch(p, sender, now);
     }
   }
 
-  #dispatch(m: Message, sender: MessageSender): void {
-    if (this.msgTimeout > 0 && Date.now() - m.idleTime >= this.msgTimeout) {
-      this.#pending.complete(m, MessageSendResult.Timeout, new ClientTimeout("Message send timed out."));
+  #dispatch(p: PendingMessage, sender: MessageSender, now: number): void {
+    const m = p.message;
+    if (this.msgTimeout > 0 && now - m.idleTime >= this.msgTimeout) {
+      this.#pending.end(p, MessageSendResult.Timeout, new ClientTimeout("Message send timed out."));
       return;
     }
-    this.#pending.markInFlight(m);
-    const gen = this.#linkGen;
+    this.#pending.markInFlight(p);
     // No timeout per transfer: the pending messages' one sweep ends a transfer whose msgTimeout
-    // passed (a signal per transfer would cost an abort listener on each).
-    sender.send(m).then(
-      (outcome) => {
-        this.#onOutcome(m, outcome, gen);
-      },
-      (e: unknown) => {
-        // The message could not be encoded.
-        this.#onOutcome(m, sendOutcome({ failure: e }), gen);
-      },
-    );
+    // passed (a signal per transfer would cost an abort listener on each). The outcome comes to
+    // #onOutcome (the sender's onOutcome), with `p`.
+    sender.transfer(m, p.size, p);
   }
 
-  #onOutcome(m: Message, outcome: SendOutcome, gen: number): void {
-    this.#pending.landed(m);
-    if (!this.#pending.has(m) || m.state !== MessageState.WaitingForSendAck) {
+  #onOutcome(p: PendingMessage, outcome: SendOutcome, gen: number): void {
+    if (!this.#pending.landed(p)) {
       this.#pump();
       return;
     }
     switch (outcome.result) {
       case MessageSendResult.Ok:
         this.#host.progressed();
-        this.#pending.complete(m, MessageSendResult.Ok, undefined);
+        this.#pending.end(p, MessageSendResult.Ok, undefined);
         break;
       case MessageSendResult.Timeout:
-        this.#pending.complete(m, MessageSendResult.Timeout, outcome.error);
+        this.#pending.end(p, MessageSendResult.Timeout, outcome.error);
         break;
       case MessageSendResult.Cancelled:
-        this.#cancelled(m, outcome.error, gen);
+        this.#cancelled(p, outcome.error, gen);
         break;
       case MessageSendResult.Error:
         if (outcome.state !== undefined) this.#host.progressed();
-        this.#failedAttempt(m, outcome.error ?? new MessageSendFailed("Message send failed."));
+        this.#failedAttempt(p, outcome.error ?? new MessageSendFailed("Message send failed."));
         break;
     }
     this.#pump();
   }
 
   /** The link went away under an in-flight message: send it again after recovery. */
-  #cancelled(m: Message, error: AMQPError | undefined, gen: number): void {
+  #cancelled(p: PendingMessage, error: AMQPError | undefined, gen: number): void {
     if (this.#stopped()) {
-      this.#pending.complete(m, MessageSendResult.Cancelled, error);
+      this.#pending.end(p, MessageSendResult.Cancelled, error);
       return;
     }
     const sender = this.#sender;
     this.#pending.markLost(
-      m,
+      p,
       gen === this.#linkGen && this.isReady && sender?.state === MessageSenderState.Open,
     );
   }
 
   /** A message-level failure: retry per the error policy (with timer backoff), or fail it. */
-  #failedAttempt(m: Message, error: AMQPError): void {
+  #failedAttempt(p: PendingMessage, error: AMQPError): void {
     const policy = this.errorPolicy;
     const action = decide(policy, error);
-    if (!action.retry || m.retries >= policy.maxRetries) {
-      this.#pending.complete(m, MessageSendResult.Error, error);
+    if (!action.retry || p.message.retries >= policy.maxRetries) {
+      this.#pending.end(p, MessageSendResult.Error, error);
       return;
     }
-    this.#pending.retry(m, action.incrementRetries, action.backoffMs);
+    this.#pending.retry(p, action.incrementRetries, action.backoffMs);
   }
 
   // ---- the link (ClientLink) ---------------------------------------------------------------------
@@ -480,6 +479,9 @@ export class SendClient extends AMQPClient {
     };
     sender.onCredit = () => {
       if (gen === this.#linkGen) this.#pump();
+    };
+    sender.onOutcome = (p, outcome) => {
+      this.#onOutcome(p as PendingMessage, outcome, gen);
     };
     await bounded(sender.open(), { signal, what: "sender attach" });
   }

@@ -84,20 +84,41 @@ function refusedOutcome(link: ReceiverLink, state: SettlementState): readonly st
   return offered.includes(`amqp:${state.type}:list`) ? undefined : offered;
 }
 
+/** The answers of a local settlement, shared (a settled promise is the same for every reader). */
+const SETTLED = Promise.resolve(true);
+const NOT_SETTLED = Promise.resolve(false);
+
 /**
  * The settler of one received delivery. `"local"`: resolves `true` once the disposition is queued.
  * `"confirm"`: see {@link SettleMode}. Both resolve `false` when the delivery was already settled,
  * and reject with {@link MessageSettleFailed} (nothing sent) for an outcome the peer does not offer.
+ * (A class rather than a closure: one small object per received message.)
  */
-export function deliverySettler(link: ReceiverLink, d: IncomingDelivery, mode: SettleMode): MessageSettler {
-  return {
-    settle: async (state) => {
-      const offered = refusedOutcome(link, state);
-      if (offered !== undefined && !d.settled) throw new MessageSettleFailed(state, undefined, offered);
-      if (mode === SettleMode.Local) return link.settle(d, state);
-      const confirmation = link.settleAndConfirm(d, state);
-      if (!confirmation) return false;
-      return checked(state, await inClientTerms(confirmation));
-    },
-  };
+export class DeliverySettler implements MessageSettler {
+  readonly #link: ReceiverLink;
+  readonly #delivery: IncomingDelivery;
+  readonly #mode: SettleMode;
+
+  constructor(link: ReceiverLink, delivery: IncomingDelivery, mode: SettleMode) {
+    this.#link = link;
+    this.#delivery = delivery;
+    this.#mode = mode;
+  }
+
+  settle(state: SettlementState): Promise<boolean> {
+    const link = this.#link;
+    const d = this.#delivery;
+    const offered = refusedOutcome(link, state);
+    if (offered !== undefined && !d.settled) {
+      return Promise.reject(new MessageSettleFailed(state, undefined, offered));
+    }
+    if (this.#mode === SettleMode.Local) return link.settle(d, state) ? SETTLED : NOT_SETTLED;
+    return this.#confirmed(state);
+  }
+
+  async #confirmed(state: SettlementState): Promise<boolean> {
+    const confirmation = this.#link.settleAndConfirm(this.#delivery, state);
+    if (!confirmation) return false;
+    return checked(state, await inClientTerms(confirmation));
+  }
 }

@@ -1,11 +1,38 @@
 /**
  * Deliveries as the engine tracks them: records shared by a link and its session, each typed
  * against the small interface of its link that the session calls (not the link classes). The
- * engine moves payload bytes only; message encoding belongs to the layers above.
+ * engine moves payload bytes; message encoding belongs to the layers above, which may hand the
+ * engine an {@link EncodablePayload} that the session encodes straight into its frame buffer.
  */
 import type { DeliveryState } from "../codec/definitions/messaging.js";
+import type { ByteWriter } from "../util/byte-writer.js";
 
 export type { DeliveryState };
+
+/**
+ * A payload that is encoded when its first frame is written, straight into the frame buffer after
+ * the TRANSFER performative (a message: no buffer of its own, no copy). One larger than a frame is
+ * encoded once into bytes of its own, then sent in frames like any payload.
+ */
+export interface EncodablePayload {
+  /** Appends the payload's encoding to `writer`. A throw fails the delivery with that error. */
+  writeTo(writer: ByteWriter): void;
+}
+
+/**
+ * Hears how the deliveries of a sender ended, each told with the `context` it was sent with: one
+ * object serves every delivery of its owner, so a delivery costs no promise and no closure. Both
+ * are called at most once per delivery, never synchronously from the call that sent it.
+ */
+export interface DeliveryReceipt {
+  /** The peer settled the delivery with `state`; undefined: it was written pre-settled. */
+  settled(context: unknown, state: DeliveryState | undefined): void;
+  /**
+   * The delivery failed: its link, session or connection went away, its `signal` aborted
+   * (`AMQPAbortError`), or its payload could not be encoded (the encoder's error).
+   */
+  failed(context: unknown, error: unknown): void;
+}
 
 /** The link of a delivery we send, as its session settles it (`SenderLink` implements it). */
 export interface OutgoingDeliveryLink {
@@ -34,18 +61,25 @@ export interface IncomingDeliveryLink {
 /** A delivery being sent. */
 export interface OutgoingDelivery {
   readonly link: OutgoingDeliveryLink;
-  readonly payload: Uint8Array;
+  /**
+   * The payload: bytes, or an {@link EncodablePayload} until its first frame is written (then its
+   * bytes, when it did not fit in one frame).
+   */
+  payload: Uint8Array | EncodablePayload;
+  /** The payload's size in bytes: the sender's measure of an encodable payload until it is written. */
+  size: number;
   readonly messageFormat: number;
   readonly settled: boolean;
-  /** Delivery tag: given by the sender, else set by the session from the delivery-id. */
-  tag: Uint8Array | undefined;
+  /** Delivery tag given by the sender; undefined: the 4 bytes of the delivery-id. */
+  readonly tag: Uint8Array | undefined;
   /** Assigned by the session when the first frame is written; -1 before. */
   deliveryId: number;
   /** Bytes of the payload already written (multi-frame deliveries paused by the session window). */
   offset: number;
   done: boolean;
-  resolve: (state: DeliveryState | undefined) => void;
-  reject: (error: unknown) => void;
+  /** Told how the delivery ended, with `context`. */
+  readonly receipt: DeliveryReceipt;
+  readonly context: unknown;
   cleanup: (() => void) | undefined;
 }
 

@@ -248,6 +248,24 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
         });
         return;
       }
+      if (t.more !== true && t.aborted !== true) {
+        // A delivery in one frame (the common case): delivered without an assembly.
+        this.#deliveryCount = serialAdd(this.#deliveryCount, 1);
+        this.#linkCredit--;
+        if (!this.#fitsMaxMessageSize(payload.length)) return;
+        const settled = t.settled === true;
+        this.#delivered({
+          link: this,
+          deliveryId: t.deliveryId,
+          tag: t.deliveryTag,
+          messageFormat: t.messageFormat ?? 0,
+          payload,
+          remoteSettled: settled,
+          settled,
+          remoteState: t.state,
+        });
+        return;
+      }
       a = {
         deliveryId: t.deliveryId,
         tag: t.deliveryTag,
@@ -272,20 +290,15 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
     if (payload.length > 0) {
       a.chunks.push(payload);
       a.size += payload.length;
-      const max = this.local.maxMessageSize;
-      if (max !== undefined && max > 0 && a.size > Number(max)) {
+      if (!this.#fitsMaxMessageSize(a.size)) {
         this.#assembly = undefined;
-        this.detachWithError({
-          condition: "amqp:link:message-size-exceeded",
-          description: `message of more than ${a.size} bytes exceeds the link's max-message-size ${Number(max)}`,
-        });
         return;
       }
     }
     if (t.more === true) return;
     this.#assembly = undefined;
     const body = a.chunks.length === 1 ? a.chunks[0]! : Buffer.concat(a.chunks, a.size);
-    const delivery: IncomingDelivery = {
+    this.#delivered({
       link: this,
       deliveryId: a.deliveryId,
       tag: a.tag,
@@ -294,8 +307,26 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
       remoteSettled: a.settled,
       settled: a.settled,
       remoteState: a.state,
-    };
-    if (!a.settled) {
+    });
+  }
+
+  /**
+   * Whether a message of `size` bytes (so far) is within the link's max-message-size; when it is
+   * not, the link is detached with `amqp:link:message-size-exceeded`.
+   */
+  #fitsMaxMessageSize(size: number): boolean {
+    const max = this.local.maxMessageSize;
+    if (max === undefined || max <= 0 || size <= Number(max)) return true;
+    this.detachWithError({
+      condition: "amqp:link:message-size-exceeded",
+      description: `message of more than ${size} bytes exceeds the link's max-message-size ${Number(max)}`,
+    });
+    return false;
+  }
+
+  /** A complete delivery: filed while unsettled, credit topped up, handed to `onDelivery`. */
+  #delivered(delivery: IncomingDelivery): void {
+    if (!delivery.settled) {
       this.#unsettled++;
       this.session.trackIncoming(delivery);
     }

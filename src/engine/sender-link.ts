@@ -1,13 +1,21 @@
 /**
- * The sending end of a link. `send()` resolves with the peer's outcome when the delivery is
- * settled (at once for pre-settled deliveries) and *waits* for link credit and session window
- * instead of buffering without bound: the promise is the back-pressure.
+ * The sending end of a link. A delivery waits for link credit and session window instead of
+ * buffering without bound. `transfer()` reports how each delivery ended to a
+ * {@link DeliveryReceipt} (no promise or closure per delivery); `send()` is the same with a
+ * promise, for callers that want one: it resolves with the peer's outcome when the delivery is
+ * settled (at once for pre-settled deliveries), and the promise is the back-pressure.
  */
 import type { AMQPError } from "../errors/amqp-error.js";
 import { AMQPAbortError, LinkDetach } from "../errors/exceptions.js";
 import type { AttachFields, FlowFields } from "../frames/performatives.js";
 import { serialAdd, serialDiff } from "../util/serial.js";
-import type { DeliveryState, OutgoingDelivery, OutgoingDeliveryLink } from "./delivery.js";
+import type {
+  DeliveryReceipt,
+  DeliveryState,
+  EncodablePayload,
+  OutgoingDelivery,
+  OutgoingDeliveryLink,
+} from "./delivery.js";
 import { Link, SenderSettleMode, type LinkSession } from "./link.js";
 
 /** Options of one send. */
@@ -16,7 +24,7 @@ export interface SendOptions {
   settled?: boolean;
   /** @defaultValue 0 */
   messageFormat?: number;
-  /** Delivery tag. @defaultValue generated from the delivery id */
+  /** Delivery tag. @defaultValue the 4 bytes of the delivery-id */
   tag?: Uint8Array;
   /**
    * Gives up waiting for credit or an outcome when it aborts (`AMQPAbortError`). A deadline is
@@ -29,9 +37,25 @@ export interface SendOptions {
 export interface SenderLinkSession extends LinkSession {
   /** @internal Writes what the link's credit, the peer's window and back-pressure allow. */
   transmit(link: SenderLink): void;
-  /** @internal Fails the link's deliveries that are out and unsettled. */
-  failUnsettled(link: SenderLink, error: AMQPError): void;
+  /** @internal Takes the link's deliveries that are out and unsettled (they failed with the link). */
+  takeUnsettled(link: SenderLink): OutgoingDelivery[];
 }
+
+/** The resolve and reject of one `send()` promise. */
+interface Resolvers {
+  resolve(state: DeliveryState | undefined): void;
+  reject(error: unknown): void;
+}
+
+/** The receipt of `send()`: its context is the promise's {@link Resolvers}. */
+const PROMISE_RECEIPT: DeliveryReceipt = {
+  settled: (context, state) => {
+    (context as Resolvers).resolve(state);
+  },
+  failed: (context, error) => {
+    (context as Resolvers).reject(error);
+  },
+};
 
 export class SenderLink extends Link<SenderLinkSession> implements OutgoingDeliveryLink {
   readonly role = "sender";
@@ -52,6 +76,16 @@ export class SenderLink extends Link<SenderLinkSession> implements OutgoingDeliv
   #unsettledBytes = 0;
   #drain = false;
   #inFlow = false;
+  /**
+   * How deliveries ended, not yet told to their receipts: (receipt, context, state or error,
+   * failed) per delivery in the first `#reported` slots. Told in a microtask, in order, so that a
+   * receipt may send again. The array keeps its length (its slots are reused, not regrown).
+   */
+  readonly #reports: unknown[] = [];
+  #reported = 0;
+  readonly #tellReports = (): void => {
+    this.#report();
+  };
   /** Called whenever credit arrives (the client uses it for readiness). */
   onCredit: (() => void) | undefined;
   /**
@@ -109,36 +143,55 @@ export class SenderLink extends Link<SenderLinkSession> implements OutgoingDeliv
    * with `AMQPAbortError` when `options.signal` aborts.
    */
   send(payload: Uint8Array, options?: SendOptions): Promise<DeliveryState | undefined> {
+    return new Promise<DeliveryState | undefined>((resolve, reject) => {
+      this.transfer(payload, payload.length, PROMISE_RECEIPT, { resolve, reject }, options);
+    });
+  }
+
+  /**
+   * Sends one message payload without a promise: `receipt` is told how the delivery ended, with
+   * `context` (the peer's outcome, undefined once a pre-settled delivery is written; or the
+   * failure: the link's error, `AMQPAbortError` when `options.signal` aborts, or the error of a
+   * payload that could not be encoded). `size` is the payload's size in bytes (for an encodable
+   * payload, the sender's measure; the session counts what it wrote).
+   */
+  transfer(
+    payload: Uint8Array | EncodablePayload,
+    size: number,
+    receipt: DeliveryReceipt,
+    context: unknown,
+    options?: SendOptions,
+  ): void {
     if (this.state === "detached" || this.state === "detaching") {
-      return Promise.reject(
+      const error =
         this.error ??
-          new LinkDetach(`link ${this.name} is detached`, {
-            condition: "amqp:illegal-state",
-            retryable: true,
-          }),
-      );
+        new LinkDetach(`link ${this.name} is detached`, {
+          condition: "amqp:illegal-state",
+          retryable: true,
+        });
+      this.#tell(receipt, context, error, true);
+      return;
     }
     const mode = this.local.sndSettleMode ?? SenderSettleMode.Mixed;
     const settled =
       mode === SenderSettleMode.Settled || (mode === SenderSettleMode.Mixed && options?.settled === true);
-    return new Promise<DeliveryState | undefined>((resolve, reject) => {
-      const d: OutgoingDelivery = {
-        link: this,
-        payload,
-        messageFormat: options?.messageFormat ?? 0,
-        settled,
-        tag: options?.tag,
-        deliveryId: -1,
-        offset: 0,
-        done: false,
-        resolve,
-        reject,
-        cleanup: undefined,
-      };
-      if (options?.signal) this.#armAbort(d, options.signal);
-      this.#queue.push(d);
-      this.session.transmit(this);
-    });
+    const d: OutgoingDelivery = {
+      link: this,
+      payload,
+      size: payload instanceof Uint8Array ? payload.length : size,
+      messageFormat: options?.messageFormat ?? 0,
+      settled,
+      tag: options?.tag,
+      deliveryId: -1,
+      offset: 0,
+      done: false,
+      receipt,
+      context,
+      cleanup: undefined,
+    };
+    if (options?.signal) this.#armAbort(d, options.signal);
+    this.#queue.push(d);
+    this.session.transmit(this);
   }
 
   #armAbort(d: OutgoingDelivery, signal: AbortSignal): void {
@@ -162,14 +215,57 @@ export class SenderLink extends Link<SenderLinkSession> implements OutgoingDeliv
       const i = this.#queue.indexOf(d, this.#queueHead);
       if (i >= 0 && d.offset === 0) this.#queue.splice(i, 1);
     }
+    this.#fail(d, error);
+  }
+
+  /** Ends `d` with `error` (unless it ended already). */
+  #fail(d: OutgoingDelivery, error: unknown): void {
+    if (d.done) return;
     this.#finish(d);
-    d.reject(error);
+    this.#tell(d.receipt, d.context, error, true);
   }
 
   #finish(d: OutgoingDelivery): void {
     d.done = true;
     d.cleanup?.();
     d.cleanup = undefined;
+  }
+
+  /** Queues a report for `receipt`; the first one of a tick schedules the telling. */
+  #tell(receipt: DeliveryReceipt, context: unknown, value: unknown, failed: boolean): void {
+    const reports = this.#reports;
+    const at = this.#reported;
+    if (at === 0) queueMicrotask(this.#tellReports);
+    reports[at] = receipt;
+    reports[at + 1] = context;
+    reports[at + 2] = value;
+    reports[at + 3] = failed;
+    this.#reported = at + 4;
+  }
+
+  /**
+   * Tells the receipts, in order; reports added meanwhile (a receipt that sends again) are told in
+   * the same pass. A receipt that throws does not stop the others: its error is thrown afterwards.
+   */
+  #report(): void {
+    const reports = this.#reports;
+    let thrown: { error: unknown } | undefined;
+    for (let i = 0; i < this.#reported; i += 4) {
+      const receipt = reports[i] as DeliveryReceipt;
+      const context = reports[i + 1];
+      const value = reports[i + 2];
+      const failed = reports[i + 3] === true;
+      // Let go of what the slot held (it stays in the array for the next reports).
+      reports[i + 1] = reports[i + 2] = undefined;
+      try {
+        if (failed) receipt.failed(context, value);
+        else receipt.settled(context, value as DeliveryState | undefined);
+      } catch (e) {
+        thrown ??= { error: e };
+      }
+    }
+    this.#reported = 0;
+    if (thrown) throw thrown.error;
   }
 
   /** @internal Next delivery to transmit if credit allows (the session checks its window). */
@@ -181,7 +277,7 @@ export class SenderLink extends Link<SenderLinkSession> implements OutgoingDeliv
           if (this.#linkCredit <= 0) return undefined;
           if (!d.settled && this.#unsettled > 0) {
             if (this.#unsettled >= this.maxInFlight) return undefined;
-            if (this.#unsettledBytes + d.payload.length > this.maxInFlightBytes) return undefined;
+            if (this.#unsettledBytes + d.size > this.maxInFlightBytes) return undefined;
           }
         }
         return d;
@@ -199,13 +295,19 @@ export class SenderLink extends Link<SenderLinkSession> implements OutgoingDeliv
     if (d.settled) {
       if (!d.done) {
         this.#finish(d);
-        d.resolve(undefined);
+        this.#tell(d.receipt, d.context, undefined, false);
       }
     } else {
       this.#unsettled++;
-      this.#unsettledBytes += d.payload.length;
+      this.#unsettledBytes += d.size;
     }
     if (this.#drain && !this.#inFlow && (this.queued === 0 || this.#linkCredit <= 0)) this.#completeDrain();
+  }
+
+  /** @internal The head delivery `d` could not be encoded: it is dropped, and fails with `error`. */
+  unsendable(d: OutgoingDelivery, error: unknown): void {
+    this.#shift();
+    this.#fail(d, error);
   }
 
   #shift(): void {
@@ -219,13 +321,13 @@ export class SenderLink extends Link<SenderLinkSession> implements OutgoingDeliv
   /** @internal The peer settled an unsettled delivery of this link. */
   settledByPeer(d: OutgoingDelivery, state: DeliveryState | undefined): void {
     this.#unsettled--;
-    this.#unsettledBytes -= d.payload.length;
+    this.#unsettledBytes -= d.size;
     if (this.queued > 0 && (this.maxInFlight !== Infinity || this.maxInFlightBytes !== Infinity)) {
       this.session.transmit(this);
     }
     if (d.done) return;
     this.#finish(d);
-    d.resolve(state);
+    this.#tell(d.receipt, d.context, state, false);
   }
 
   protected onRemoteAttach(_attach: AttachFields): void {
@@ -267,16 +369,10 @@ export class SenderLink extends Link<SenderLinkSession> implements OutgoingDeliv
 
   /** Fails every queued and unsettled delivery. */
   protected failPending(error: AMQPError): void {
-    for (let i = this.#queueHead; i < this.#queue.length; i++) {
-      const d = this.#queue[i]!;
-      if (!d.done) {
-        this.#finish(d);
-        d.reject(error);
-      }
-    }
+    for (let i = this.#queueHead; i < this.#queue.length; i++) this.#fail(this.#queue[i]!, error);
     this.#queue.length = 0;
     this.#queueHead = 0;
-    this.session.failUnsettled(this, error);
+    for (const d of this.session.takeUnsettled(this)) this.#fail(d, error);
     this.#unsettled = 0;
     this.#unsettledBytes = 0;
   }

@@ -39,6 +39,7 @@ import { deferred, ignoreRejection, type Deferred } from "../util/deferred.js";
 import { serialAdd, serialDiff } from "../util/serial.js";
 import type { AmqpConnection } from "./connection.js";
 import type { DeliveryState, IncomingDelivery, OutgoingDelivery } from "./delivery.js";
+import { DeliveryTable } from "./delivery-table.js";
 import {
   acceptedLinkOptions,
   attachFields,
@@ -142,9 +143,9 @@ export class AmqpSession {
   /** Our links by `role:name`, to pair the peer's ATTACH with ours. */
   readonly #linksByName = new Map<string, Link>();
   /** Unsettled deliveries we sent, by delivery-id. */
-  readonly #outgoing = new Map<number, OutgoingDelivery>();
+  readonly #outgoing = new DeliveryTable<OutgoingDelivery>();
   /** Unsettled deliveries we received (until settled on both sides), by delivery-id. */
-  readonly #incoming = new Map<number, IncomingDelivery>();
+  readonly #incoming = new DeliveryTable<IncomingDelivery>();
   /** Our dispositions waiting for the end of the tick. */
   #dispositions: PendingDisposition[] = [];
   /** Senders with queued deliveries blocked by window or back-pressure. */
@@ -436,7 +437,7 @@ export class AmqpSession {
     if (span < unsettled.size) {
       for (let i = 0, id = d.first; i <= span; i++, id = serialAdd(id, 1)) this.#applyDisposition(id, d);
     } else {
-      for (const id of idsInRange(unsettled.keys(), d.first, span)) this.#applyDisposition(id, d);
+      for (const id of idsInRange(unsettled.entries(), d.first, span)) this.#applyDisposition(id, d);
     }
   }
 
@@ -496,43 +497,67 @@ export class AmqpSession {
         return;
       }
       const first = d.offset === 0;
-      if (first) {
-        d.deliveryId = this.#nextDeliveryId;
-        this.#nextDeliveryId = serialAdd(this.#nextDeliveryId, 1);
-        d.tag ??= tagFor(d.deliveryId);
-        if (!d.settled) this.#outgoing.set(d.deliveryId, d);
-      }
+      // The delivery-id is taken once the first frame is complete (an encoding may fail).
+      const id = first ? this.#nextDeliveryId : d.deliveryId;
       head.handle = link.handle;
-      head.deliveryId = first ? d.deliveryId : undefined;
-      head.deliveryTag = first ? d.tag : undefined;
+      head.deliveryId = first ? id : undefined;
+      head.deliveryTag = first ? (d.tag ?? tagOf(id)) : undefined;
       head.messageFormat = first ? d.messageFormat : undefined;
       head.settled = d.settled;
       const at = beginFrame(w, 0, this.channel);
       head.more = false;
       writeTransferPerformative(w, head, full);
-      const room = maxFrame - (w.pos - at);
-      const left = d.payload.length - d.offset;
-      if (left > room) {
-        // Rewrite the performative with more=true (its size is unchanged but for one boolean).
-        w.pos = at + 8;
-        head.more = true;
-        writeTransferPerformative(w, head, full);
-      }
-      const n = Math.min(left, maxFrame - (w.pos - at));
-      const chunk = d.payload.subarray(d.offset, d.offset + n);
-      if (n >= 16384) {
-        w.patchU32(at, w.pos - at + n);
-        out.appendView(chunk);
+      let n: number;
+      const payload = d.payload;
+      if (payload instanceof Uint8Array) {
+        const room = maxFrame - (w.pos - at);
+        const left = payload.length - d.offset;
+        if (left > room) {
+          // Rewrite the performative with more=true (its size is unchanged but for one boolean).
+          w.pos = at + 8;
+          head.more = true;
+          writeTransferPerformative(w, head, full);
+        }
+        n = Math.min(left, maxFrame - (w.pos - at));
+        const chunk = payload.subarray(d.offset, d.offset + n);
+        if (n >= 16384) {
+          w.patchU32(at, w.pos - at + n);
+          out.appendView(chunk);
+        } else {
+          w.bytes(chunk);
+          endFrame(w, at);
+        }
       } else {
-        w.bytes(chunk);
+        // Encoded straight into the frame, after the performative.
+        const start = w.pos;
+        try {
+          payload.writeTo(w);
+        } catch (e) {
+          w.pos = at;
+          link.unsendable(d, e);
+          continue;
+        }
+        n = w.pos - start;
+        d.size = n;
+        if (w.pos - at > maxFrame) {
+          // Larger than a frame: its bytes are kept and sent in frames (the next turn of the loop).
+          d.payload = Buffer.from(w.buf.subarray(start, w.pos));
+          w.pos = at;
+          continue;
+        }
         endFrame(w, at);
+      }
+      if (first) {
+        d.deliveryId = id;
+        this.#nextDeliveryId = serialAdd(id, 1);
+        if (!d.settled) this.#outgoing.set(id, d);
       }
       conn.traceOut(0x14, this.channel, head, n);
       d.offset += n;
       this.#nextOutgoingId = serialAdd(this.#nextOutgoingId, 1);
       this.#remoteIncomingWindow--;
       out.frameWritten();
-      if (d.offset >= d.payload.length) {
+      if (d.offset >= d.size) {
         link.transmitted(d);
       }
     }
@@ -544,17 +569,15 @@ export class AmqpSession {
     for (const l of this.#waiting) this.transmit(l);
   }
 
-  /** @internal Fails the unsettled deliveries of a sender link. */
-  failUnsettled(link: SenderLink, error: AMQPError): void {
-    for (const [id, d] of this.#outgoing) {
+  /** @internal Takes the unsettled deliveries of a sender link (they fail with the link). */
+  takeUnsettled(link: SenderLink): OutgoingDelivery[] {
+    const taken: OutgoingDelivery[] = [];
+    for (const [id, d] of this.#outgoing.entries()) {
       if (d.link !== link) continue;
       this.#outgoing.delete(id);
-      if (!d.done) {
-        d.done = true;
-        d.cleanup?.();
-        d.reject(error);
-      }
+      taken.push(d);
     }
+    return taken;
   }
 
   // ---- receiving side settlement -----------------------------------------------------------------------
@@ -710,19 +733,21 @@ function sameSimpleState(a: DeliveryState | undefined, b: DeliveryState | undefi
 }
 
 /**
- * The ids among `ids` within `first`..`first + span` (serial order, `0 <= span < 2^31`), sorted in
+ * The ids of `entries` within `first`..`first + span` (serial order, `0 <= span < 2^31`), sorted in
  * that order: collected before any is applied, so deliveries sent while applying them (a settlement
  * may free credit) are not mistaken for ones the range named.
  */
-function idsInRange(ids: Iterable<number>, first: number, span: number): number[] {
+function idsInRange(entries: Iterable<readonly [number, unknown]>, first: number, span: number): number[] {
   const found: number[] = [];
-  for (const id of ids) if ((id - first) >>> 0 <= span) found.push(id);
+  for (const [id] of entries) if ((id - first) >>> 0 <= span) found.push(id);
   return found.sort((a, b) => ((a - first) >>> 0) - ((b - first) >>> 0));
 }
 
-/** A 4-byte delivery tag from the delivery id (unique among a link's unsettled deliveries). */
-function tagFor(id: number): Uint8Array {
-  const b = Buffer.allocUnsafe(4);
-  b.writeUInt32BE(id, 0);
-  return b;
+/** The bytes of the default delivery tag, rewritten for every delivery (copied into the frame at once). */
+const DEFAULT_TAG = Buffer.alloc(4);
+
+/** The 4-byte default delivery tag of delivery `id` (unique among a link's unsettled deliveries). */
+function tagOf(id: number): Uint8Array {
+  DEFAULT_TAG.writeUInt32BE(id, 0);
+  return DEFAULT_TAG;
 }

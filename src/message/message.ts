@@ -59,6 +59,10 @@ export interface MessageDecodeOptions {
 /** Callback run once a send has finished (uamqp's `on_send_complete`). */
 export type SendCompleteCallback = (result: MessageSendResult, error?: AMQPError) => void;
 
+/** The outcomes without fields, shared by every settlement (nothing changes them). */
+const ACCEPTED: SettlementState = Object.freeze({ type: "accepted" });
+const RELEASED: SettlementState = Object.freeze({ type: "released" });
+
 const SHARED_MAX = 4 * 1024 * 1024;
 let shared = new ByteWriter(4096);
 
@@ -352,7 +356,7 @@ export class Message implements MessageSections {
    * @throws {TypeError} (synchronously) for a message that was not received.
    */
   accept(): Promise<boolean> {
-    return this.#settle({ type: "accepted" });
+    return this.#settle(ACCEPTED);
   }
 
   /**
@@ -382,7 +386,7 @@ export class Message implements MessageSections {
    * @throws {TypeError} (synchronously) for a message that was not received.
    */
   release(): Promise<boolean> {
-    return this.#settle({ type: "released" });
+    return this.#settle(RELEASED);
   }
 
   /**

@@ -77,6 +77,38 @@ describe("uamqp low-level API: Connection, Session, MessageSender, MessageReceiv
     await sender.close();
   });
 
+  it("a message larger than a frame (the peer's 64 KiB, our 4 KiB) goes out and comes back in frames, whole, between small ones", async () => {
+    await using conn = new Connection(
+      "localhost",
+      new SASLAnonymous("localhost", { tls: false, port: server.port }),
+      { maxFrameSize: 4096 },
+    );
+    const session = conn.createSession();
+    const sender = new MessageSender(session, "me", "multi-frame-q");
+    await sender.open();
+    const big = Buffer.alloc(200_000);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
+    const outcomes = await Promise.all([
+      sender.send(new Message({ body: "before" })),
+      sender.send(new Message({ body: big, properties: { messageId: "big" } })),
+      sender.send(new Message({ body: "after" })),
+    ]);
+    assert.ok(outcomes.every((o) => o.result === MessageSendResult.Ok));
+    const got: Message[] = [];
+    const receiver = new MessageReceiver(session, "multi-frame-q", "me", {
+      maxMessageSize: 1 << 20,
+      onMessageReceived: (m) => got.push(m),
+    });
+    await receiver.open();
+    await until(() => got.length >= 3, "3 messages");
+    assert.deepEqual(
+      got.map((m) => m.data![0]!.length),
+      [6, big.length, 5],
+    );
+    assert.equal(got[1]!.properties?.messageId, "big");
+    assert.ok(Buffer.from(got[1]!.data![0]!).equals(big));
+  });
+
   it("ReceiveAndDelete messages arrive settled and accept() resolves false", async () => {
     await using conn = new Connection(
       "localhost",

@@ -247,6 +247,53 @@ describe("ReceiveClient", () => {
     assert.equal(t.outcomes("r34").length, 15);
   });
 
+  it("the iterator keeps an async generator's contract: calls in order, return() and throw() accept the last message", async () => {
+    await fill("r-iter", 6);
+    await using client = new ReceiveClient(t.url("r-iter"), { timeout: 500 });
+    const it = client.receiveMessagesIter();
+    // Nothing runs before the first next(): the client is not opened by the call itself.
+    assert.equal(client.state, "idle");
+    // Calls made together are served in order, each with its own message.
+    const [a, b, c] = await Promise.all([it.next(), it.next(), it.next()]);
+    assert.deepEqual(
+      [a, b, c].map((r) => (r.done === true ? "done" : r.value.toString())),
+      ["m0", "m1", "m2"],
+    );
+    // Asking for the next message let go of the ones before it (autoComplete); m2 is still held.
+    assert.equal(a.done === false && a.value.settled, true);
+    assert.equal(b.done === false && b.value.settled, true);
+    const m2 = c.done === false ? c.value : assert.fail("m2");
+    assert.equal(m2.state, MessageState.ReceivedUnsettled);
+    // return() is a generator's finally: the message given last is accepted, the iterator is done.
+    assert.deepEqual(await it.return(), { done: true, value: undefined });
+    assert.equal(m2.state, MessageState.ReceivedSettled);
+    assert.deepEqual(await it.next(), { done: true, value: undefined });
+
+    // throw() likewise accepts the message given last, then rejects with what it was given.
+    const it2 = client.receiveMessagesIter();
+    const m3 = await it2.next();
+    assert.equal(m3.done === false && m3.value.toString(), "m3");
+    const boom = new Error("boom");
+    await assert.rejects(it2.throw(boom), (e) => e === boom);
+    assert.equal(m3.done === false && m3.value.settled, true);
+    assert.deepEqual(await it2.next(), { done: true, value: undefined });
+
+    // return() before the first next() ends it without receiving; `await using` disposes with return().
+    const it3 = client.receiveMessagesIter();
+    assert.deepEqual(await it3.return(), { done: true, value: undefined });
+    assert.deepEqual(await it3.next(), { done: true, value: undefined });
+    {
+      await using it4 = client.receiveMessagesIter();
+      const m4 = await it4.next();
+      assert.equal(m4.done === false && m4.value.toString(), "m4");
+    }
+    await until(() => t.broker.stats("r-iter").messageCount === 1, "m0 to m4 accepted");
+    assert.deepEqual(
+      t.outcomes("r-iter").map((o) => o.state?.type),
+      ["accepted", "accepted", "accepted", "accepted", "accepted"],
+    );
+  });
+
   it("the iterator ends by itself after the inactivity timeout and the client is closed", async () => {
     await fill("r35", 2);
     const client = new ReceiveClient(t.url("r35"), { timeout: 300 });

@@ -5,7 +5,12 @@ import { Connection } from "../../src/client/connection.js";
 import { MessageReceiver } from "../../src/client/message-receiver.js";
 import { Session, type AttachInfo } from "../../src/client/session.js";
 import { AmqpConnection } from "../../src/engine/connection.js";
-import type { DeliveryState, IncomingDelivery } from "../../src/engine/delivery.js";
+import type {
+  DeliveryReceipt,
+  DeliveryState,
+  EncodablePayload,
+  IncomingDelivery,
+} from "../../src/engine/delivery.js";
 import { RcvSettleMode } from "../../src/engine/link.js";
 import { AMQPConnectionError, LinkDetach } from "../../src/errors/exceptions.js";
 import { FrameType } from "../../src/frames/frame-reader.js";
@@ -84,6 +89,69 @@ describe("engine links (scripted peer)", () => {
     assert.ok(outcomes.every((o) => o?.type === "accepted"));
     const ids = (await pc()).frames.filter((f) => f.name === "TRANSFER").map((f) => f.fields["deliveryId"]);
     assert.deepEqual(ids, [0xfffffffe, 0xffffffff, 0, 1]);
+  });
+
+  it("an encodable payload is encoded into its frame; one larger than a frame goes out in frames; one that cannot be encoded fails alone", async () => {
+    const { conn, pc } = await connect({ autoAccept: true, open: { maxFrameSize: 4096 } });
+    const sender = conn.createSession().attachSender({ target: { address: "t" } });
+    await sender.attached();
+    const encodable = (bytes: Buffer): EncodablePayload => ({
+      writeTo: (w) => {
+        w.bytes(bytes);
+      },
+    });
+    const small = Buffer.from("small payload");
+    const large = Buffer.alloc(10_000);
+    for (let i = 0; i < large.length; i++) large[i] = i & 0xff;
+    const broken = new Error("cannot encode this");
+    const ended: { context: unknown; state?: DeliveryState | undefined; error?: unknown }[] = [];
+    const receipt: DeliveryReceipt = {
+      settled: (context, state) => ended.push({ context, state }),
+      failed: (context, error) => ended.push({ context, error }),
+    };
+    // Sizes as the sender measured them; the session counts what it wrote.
+    sender.transfer(encodable(small), 1, receipt, "small");
+    sender.transfer(
+      {
+        writeTo: (w) => {
+          w.bytes(Buffer.from("half of it"));
+          throw broken;
+        },
+      },
+      10,
+      receipt,
+      "broken",
+    );
+    sender.transfer(encodable(large), large.length, receipt, "large");
+    sender.transfer(Buffer.from("bytes"), 5, receipt, "bytes");
+    await until(() => ended.length === 4, "four ends");
+    assert.deepEqual(
+      ended.map((e) => [e.context, e.state?.type ?? (e.error === broken ? "broken" : e.error)]),
+      [
+        ["broken", "broken"],
+        ["small", "accepted"],
+        ["large", "accepted"],
+        ["bytes", "accepted"],
+      ],
+    );
+    const transfers = (await pc()).frames.filter((f) => f.name === "TRANSFER");
+    // The failed encoding took no delivery-id and left nothing on the wire.
+    const firsts = transfers.filter((f) => f.fields["deliveryId"] !== undefined);
+    assert.deepEqual(
+      firsts.map((f) => f.fields["deliveryId"]),
+      [0, 1, 2],
+    );
+    assert.deepEqual(transfers[0]!.payload, small);
+    const largeFrames = transfers.filter((_, i) => i > 0 && i < transfers.length - 1);
+    assert.ok(largeFrames.length >= 3, `${largeFrames.length} frames for 10,000 bytes`);
+    assert.deepEqual(Buffer.concat(largeFrames.map((f) => f.payload)), large);
+    assert.deepEqual(
+      largeFrames.map((f) => f.fields["more"] === true),
+      largeFrames.map((_, i) => i < largeFrames.length - 1),
+    );
+    assert.deepEqual(transfers.at(-1)!.payload, Buffer.from("bytes"));
+    assert.equal(sender.unsettled, 0);
+    assert.equal(sender.unsettledBytes, 0);
   });
 
   it("dispositions settled in one tick go out as one range", async () => {
