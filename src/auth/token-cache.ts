@@ -3,12 +3,8 @@
  * time however many connections ask, bounded in time, checked before it is kept. The token lives in
  * a private field: it is never shown by `util.inspect` or `JSON.stringify`.
  */
-import {
-  AMQPAbortError,
-  AuthenticationException,
-  ClientTimeout,
-  TokenExpired,
-} from "../errors/exceptions.js";
+import { AuthenticationException, ClientTimeout, TokenExpired } from "../errors/exceptions.js";
+import { abortError, bounded } from "../policy/wait.js";
 
 /**
  * A token and its expiry: the shape of `@azure/core-auth`'s `AccessToken` (milliseconds since the
@@ -105,17 +101,6 @@ function checkToken(what: string, value: unknown, now: number): AccessToken {
     : { token: t.token, expiresOnTimestamp: expires, refreshAfterTimestamp: refreshAfter };
 }
 
-/** `promise`, or an {@link AMQPAbortError} as soon as `signal` aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.reject(new AMQPAbortError(undefined, { cause: signal.reason }));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(new AMQPAbortError(undefined, { cause: signal.reason }));
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.finally(() => signal.removeEventListener("abort", onAbort)).then(resolve, reject);
-  });
-}
-
 /**
  * The token of a token auth (shared by the copies `withHost` makes). Not exported from the package
  * root; its type appears in the declarations of `CBSAuth`'s constructor argument.
@@ -154,8 +139,7 @@ export class TokenCache {
     options: { readonly signal?: AbortSignal | undefined; readonly force?: boolean } = {},
   ): Promise<CachedToken> {
     const signal = options.signal;
-    if (signal?.aborted === true)
-      return Promise.reject(new AMQPAbortError(undefined, { cause: signal.reason }));
+    if (signal?.aborted === true) return Promise.reject(abortError(signal));
     const now = Date.now();
     const current = this.#current;
     if (this.#fetch === undefined) {
@@ -170,7 +154,7 @@ export class TokenCache {
       return Promise.resolve(current);
     }
     this.#pending ??= this.#refresh(this.#fetch);
-    return untilAborted(this.#pending, signal);
+    return bounded(this.#pending, { signal, what: this.#what });
   }
 
   #keep(token: AccessToken, obtainedAt: number): CachedToken {

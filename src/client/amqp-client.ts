@@ -32,6 +32,7 @@ import type { Message } from "../message/message.js";
 import { computeBackoffMs } from "../policy/backoff.js";
 import type { ErrorAction } from "../policy/error-action.js";
 import { ErrorPolicy, decide } from "../policy/error-policy.js";
+import { resolveReconnect, type ResolvedReconnect } from "../policy/reconnect.js";
 import {
   WAIT_OPTIONS,
   abortError,
@@ -50,11 +51,9 @@ import {
   DEFAULTS,
   checkOptions,
   optionsError,
-  resolveReconnect,
   type AMQPClientConnectionStringOptions,
   type AMQPClientOptions,
   type ConnectionOptions,
-  type ResolvedReconnect,
   type SessionOptions,
 } from "./client-options.js";
 import { logStatus, type ClientState, type ClientStatus } from "./client-status.js";

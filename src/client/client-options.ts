@@ -10,8 +10,8 @@ import type { Source, Target } from "../address/index.js";
 import type { AMQPValue } from "../codec/values.js";
 import type { AMQPError } from "../errors/amqp-error.js";
 import type { Message } from "../message/message.js";
-import type { BackoffOptions } from "../policy/backoff.js";
 import type { ErrorPolicy } from "../policy/error-policy.js";
+import type { ReconnectOptions } from "../policy/reconnect.js";
 import { WAIT_OPTIONS, type WaitOptions } from "../policy/wait.js";
 import { optionsError as unknownOptionError, type OptionNames } from "../util/options.js";
 import type { ReceiverSettleMode, SenderSettleMode } from "./link-states.js";
@@ -280,88 +280,6 @@ export type OnAttach = (
   properties: Readonly<Record<string, unknown>> | undefined,
   error: AMQPError | undefined,
 ) => void;
-
-/**
- * Automatic recovery (beyond uamqp): after a dropped connection or a link detached with a retryable
- * condition, the client reconnects and re-attaches with exponential backoff and jitter, then resends
- * every message whose outcome it had not received (at-least-once).
- */
-export interface ReconnectOptions extends BackoffOptions {
-  /**
-   * Attempts before the client gives up and fails every pending call with the last error. The count
-   * starts over once the recovered link makes progress (an outcome or a message arrives), or when
-   * the client had been healthy for `healthyMs` before the failure.
-   * @defaultValue 8
-   */
-  readonly maxAttempts?: number | undefined;
-  /**
-   * How long (ms) the client must have been healthy (connection open, link attached, no failure)
-   * for a failure to start a new attempt count: an idle link that recovers and stays up this long
-   * survives any number of outages. @defaultValue 1000
-   */
-  readonly healthyMs?: number | undefined;
-  /** Bound on each attempt (connect, SASL, OPEN, BEGIN, ATTACH), in milliseconds. @defaultValue 30000 */
-  readonly attemptTimeout?: number | undefined;
-}
-export const RECONNECT_OPTIONS: OptionNames<ReconnectOptions> = {
-  maxAttempts: true,
-  healthyMs: true,
-  attemptTimeout: true,
-  initialMs: true,
-  maxMs: true,
-  multiplier: true,
-  jitter: true,
-  random: true,
-};
-
-/** The defaults of {@link ReconnectOptions} (`initialMs`/`maxMs` differ from the policy module's). */
-export const DEFAULT_RECONNECT = {
-  maxAttempts: 8,
-  healthyMs: 1000,
-  attemptTimeout: 30_000,
-  initialMs: 200,
-  maxMs: 15_000,
-} as const;
-
-/** Where a reconnect option resolves to. @internal */
-export interface ResolvedReconnect {
-  readonly enabled: boolean;
-  readonly maxAttempts: number;
-  readonly healthyMs: number;
-  readonly attemptTimeout: number;
-  readonly backoff: BackoffOptions;
-}
-
-/**
- * Fills in the defaults of the `reconnect` option.
- * @throws {TypeError} for an unknown option; {@link RangeError} for an invalid `maxAttempts`.
- * @internal
- */
-export function resolveReconnect(option: boolean | ReconnectOptions | undefined): ResolvedReconnect {
-  const o = typeof option === "object" ? option : {};
-  checkOptions(o, RECONNECT_OPTIONS, "the reconnect option");
-  const maxAttempts = o.maxAttempts ?? DEFAULT_RECONNECT.maxAttempts;
-  if (!(Number.isInteger(maxAttempts) || maxAttempts === Infinity) || maxAttempts < 0) {
-    throw new RangeError(`reconnect.maxAttempts must be an integer >= 0, got ${maxAttempts}`);
-  }
-  const healthyMs = o.healthyMs ?? DEFAULT_RECONNECT.healthyMs;
-  if (!Number.isFinite(healthyMs) || healthyMs < 0) {
-    throw new RangeError(`reconnect.healthyMs must be a finite number >= 0, got ${healthyMs}`);
-  }
-  return {
-    enabled: option !== false,
-    maxAttempts,
-    healthyMs,
-    attemptTimeout: o.attemptTimeout ?? DEFAULT_RECONNECT.attemptTimeout,
-    backoff: {
-      initialMs: o.initialMs ?? DEFAULT_RECONNECT.initialMs,
-      maxMs: o.maxMs ?? DEFAULT_RECONNECT.maxMs,
-      ...(o.multiplier !== undefined ? { multiplier: o.multiplier } : {}),
-      ...(o.jitter !== undefined ? { jitter: o.jitter } : {}),
-      ...(o.random !== undefined ? { random: o.random } : {}),
-    },
-  };
-}
 
 /**
  * Options of `AMQPClient` (uamqp's `AMQPClient` kwargs). The connection's and the session's options

@@ -11,20 +11,13 @@ export {
 } from "./link-states.js";
 export { AMQPClient, type ClientState, type OpenOptions } from "./amqp-client.js";
 export { SendClient } from "./send-client.js";
-export {
-  PendingLimitExceeded,
-  type PendingLimit,
-  type PendingLimitExceededOptions,
-} from "./pending-messages.js";
 export { ReceiveClient } from "./receive-client.js";
 export { sendMessage, receiveMessage, receiveMessages } from "./helpers.js";
 export {
   DEFAULTS,
-  DEFAULT_RECONNECT,
   type AMQPClientOptions,
   type SendClientOptions,
   type ReceiveClientOptions,
-  type ReconnectOptions,
   type OnAttach,
   type ConnectionOptions,
   type SessionOptions,

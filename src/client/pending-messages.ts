@@ -4,68 +4,15 @@
  * with a link; the bounds on how many messages and bytes may be pending, and the calls waiting for
  * room under them; the calls waiting for messages to complete; and the sweep that times out queued
  * messages past `msgTimeout`. The client decides what happens to a message (the pipeline, the
- * outcomes); this records it. Only {@link PendingLimitExceeded} is public.
+ * outcomes); this records it.
  */
-import { AMQPError, withRetryable, type AMQPErrorOptions } from "../errors/amqp-error.js";
+import type { AMQPError } from "../errors/amqp-error.js";
 import { ClientTimeout } from "../errors/exceptions.js";
+import { PendingLimitExceeded, type PendingLimit } from "../errors/message-errors.js";
 import type { Message } from "../message/message.js";
 import { MessageState } from "../message/message-state.js";
 import { MessageSendResult } from "../message/send-result.js";
-import { abortError } from "../policy/wait.js";
-
-/** Which bound of a `SendClient`'s pending messages a call would have gone beyond. */
-export type PendingLimit = "maxPendingMessages" | "maxPendingBytes";
-
-/** Options of {@link PendingLimitExceeded}. */
-export interface PendingLimitExceededOptions extends AMQPErrorOptions {
-  /** The bound the call would have gone beyond. */
-  readonly limit?: PendingLimit | undefined;
-  /** Messages of the refused call. */
-  readonly messages?: number | undefined;
-  /** Encoded bytes of the refused call. */
-  readonly bytes?: number | undefined;
-}
-
-/**
- * A `SendClient` refused to queue messages because they would take its pending messages beyond
- * `maxPendingMessages` or `maxPendingBytes` (beyond uamqp, whose queue had no bound). Nothing of the
- * refused call was queued: the caller still holds every message of it, and every message queued
- * before is untouched. Retryable: wait with `SendClient.waitForRoom({ messages, bytes })` (the
- * error's own `messages` and `bytes`) and queue again.
- *
- * @example
- * ```ts
- * try {
- *   sender.queueMessage(message);
- * } catch (e) {
- *   if (!(e instanceof PendingLimitExceeded)) throw e;
- *   await sender.waitForRoom({ messages: e.messages, bytes: e.bytes });
- *   sender.queueMessage(message);
- * }
- * ```
- */
-export class PendingLimitExceeded extends AMQPError {
-  /** Always `"AMQP_PENDING_LIMIT_EXCEEDED"`. */
-  override readonly code: string = "AMQP_PENDING_LIMIT_EXCEEDED";
-  /** The bound the call would have gone beyond. */
-  readonly limit: PendingLimit | undefined;
-  /** Messages of the refused call. */
-  readonly messages: number | undefined;
-  /** Encoded bytes of the refused call. */
-  readonly bytes: number | undefined;
-
-  /** `retryable` defaults to the condition's retryability, or true without a condition. */
-  constructor(
-    message = "Too many messages pending to queue more.",
-    options: PendingLimitExceededOptions = {},
-  ) {
-    const { limit, messages, bytes, ...rest } = options;
-    super(message, withRetryable(rest, true));
-    this.limit = limit;
-    this.messages = messages;
-    this.bytes = bytes;
-  }
-}
+import { abortError, waitUntilSettled, type Settle } from "../policy/wait.js";
 
 /** The bounds of a `SendClient`'s pending messages. @internal */
 export interface PendingBounds {
@@ -75,12 +22,6 @@ export interface PendingBounds {
   readonly maxMessages: number;
   /** Most encoded bytes pending at once (`Infinity` = no bound). */
   readonly maxBytes: number;
-}
-
-/** How a waiting call is ended. */
-interface Settle {
-  resolve(): void;
-  reject(error: Error): void;
 }
 
 /**
@@ -120,34 +61,6 @@ export interface PendingMessage {
 interface RoomWaiter extends Settle {
   readonly messages: number;
   readonly bytes: number;
-}
-
-/**
- * A waiting call: `enlist` records its `Settle` where it is found later, and returns how to take it
- * out again, which an abort of `signal` does before rejecting with an `AMQPAbortError`.
- */
-function waitUntilSettled(
-  signal: AbortSignal | undefined,
-  enlist: (settle: Settle) => () => void,
-): Promise<void> {
-  if (signal?.aborted === true) return Promise.reject(abortError(signal));
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
-      delist();
-      reject(abortError(signal!));
-    };
-    const delist = enlist({
-      resolve: () => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      },
-      reject: (e) => {
-        signal?.removeEventListener("abort", onAbort);
-        reject(e);
-      },
-    });
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /** Sweeps for expired queued messages at most this often. */

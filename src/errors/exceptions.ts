@@ -53,6 +53,9 @@ export {
   type MessageModifiedOptions,
   MessageContentTooLarge,
   type MessageContentTooLargeOptions,
+  PendingLimitExceeded,
+  type PendingLimit,
+  type PendingLimitExceededOptions,
 } from "./message-errors.js";
 
 /**

@@ -44,6 +44,9 @@ export {
   MessageAlreadySettled,
   MessageContentTooLarge,
   type MessageContentTooLargeOptions,
+  PendingLimitExceeded,
+  type PendingLimit,
+  type PendingLimitExceededOptions,
 } from "./exceptions.js";
 export {
   connectionErrorFromClose,

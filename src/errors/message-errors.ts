@@ -241,3 +241,57 @@ export class MessageContentTooLarge extends AMQPError {
     this.maxSize = options.maxSize;
   }
 }
+
+/** Which bound of a `SendClient`'s pending messages a call would have gone beyond. */
+export type PendingLimit = "maxPendingMessages" | "maxPendingBytes";
+
+/** Options of {@link PendingLimitExceeded}. */
+export interface PendingLimitExceededOptions extends AMQPErrorOptions {
+  /** The bound the call would have gone beyond. */
+  readonly limit?: PendingLimit | undefined;
+  /** Messages of the refused call. */
+  readonly messages?: number | undefined;
+  /** Encoded bytes of the refused call. */
+  readonly bytes?: number | undefined;
+}
+
+/**
+ * A `SendClient` refused to queue messages because they would take its pending messages beyond
+ * `maxPendingMessages` or `maxPendingBytes` (beyond uamqp, whose queue had no bound). Nothing of the
+ * refused call was queued: the caller still holds every message of it, and every message queued
+ * before is untouched. Retryable: wait with `SendClient.waitForRoom({ messages, bytes })` (the
+ * error's own `messages` and `bytes`) and queue again.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   sender.queueMessage(message);
+ * } catch (e) {
+ *   if (!(e instanceof PendingLimitExceeded)) throw e;
+ *   await sender.waitForRoom({ messages: e.messages, bytes: e.bytes });
+ *   sender.queueMessage(message);
+ * }
+ * ```
+ */
+export class PendingLimitExceeded extends AMQPError {
+  /** Always `"AMQP_PENDING_LIMIT_EXCEEDED"`. */
+  override readonly code: string = "AMQP_PENDING_LIMIT_EXCEEDED";
+  /** The bound the call would have gone beyond. */
+  readonly limit: PendingLimit | undefined;
+  /** Messages of the refused call. */
+  readonly messages: number | undefined;
+  /** Encoded bytes of the refused call. */
+  readonly bytes: number | undefined;
+
+  /** `retryable` defaults to the condition's retryability, or true without a condition. */
+  constructor(
+    message = "Too many messages pending to queue more.",
+    options: PendingLimitExceededOptions = {},
+  ) {
+    const { limit, messages, bytes, ...rest } = options;
+    super(message, withRetryable(rest, true));
+    this.limit = limit;
+    this.messages = messages;
+    this.bytes = bytes;
+  }
+}

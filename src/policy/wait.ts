@@ -222,3 +222,37 @@ export async function settleWithin(p: Promise<unknown>, ms: number): Promise<voi
 export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+/** How a call waiting in a list (see {@link waitUntilSettled}) is ended. */
+export interface Settle {
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+/**
+ * A waiting call: `enlist` records its `Settle` where it is found later, and returns how to take it
+ * out again, which an abort of `signal` does before rejecting with an `AMQPAbortError`.
+ */
+export function waitUntilSettled(
+  signal: AbortSignal | undefined,
+  enlist: (settle: Settle) => () => void,
+): Promise<void> {
+  if (signal?.aborted === true) return Promise.reject(abortError(signal));
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      delist();
+      reject(abortError(signal!));
+    };
+    const delist = enlist({
+      resolve: () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      },
+      reject: (e) => {
+        signal?.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    });
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -7,7 +7,7 @@ import { ReceiveClient } from "../../src/client/receive-client.js";
 import { SendClient } from "../../src/client/send-client.js";
 import { sendMessage } from "../../src/client/helpers.js";
 import type { ClientStatus } from "../../src/client/client-status.js";
-import { DEFAULT_RECONNECT } from "../../src/client/client-options.js";
+import { DEFAULT_RECONNECT } from "../../src/policy/reconnect.js";
 import { ConnectionClose } from "../../src/errors/exceptions.js";
 import { Message } from "../../src/message/message.js";
 import { within } from "../support/waits.js";
