@@ -1117,14 +1117,18 @@ async function main(): Promise<void> {
     const command = JSON.parse(line) as Command;
     switch (command.cmd) {
       case "run": {
+        if ("eld" in config && config.eld) {
+          histogram = monitorEventLoopDelay({ resolution: 1 });
+          histogram.enable();
+          // The histogram records from its second tick on (its first only starts the clock): let
+          // ticks pass first, so that a synchronous stretch at the very start of the run (SendClient
+          // queueing every message) is counted.
+          await new Promise((r) => setTimeout(r, 5));
+        }
         const startNs = nowNs();
         run = { startNs, cpu: process.cpuUsage(), gcCount, gcMs, warmup: command.warmup === true };
         asyncCounts.clear();
         countingAsync = true;
-        if ("eld" in config && config.eld) {
-          histogram = monitorEventLoopDelay({ resolution: 1 });
-          histogram.enable();
-        }
         const h = histogram;
         let finished = false;
         await role.start(

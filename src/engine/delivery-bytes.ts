@@ -7,13 +7,17 @@
  * The buffer is sized from what the bytes so far say of the message's length: a message is a
  * sequence of sections, each one encoded value (AMQP 1.0 section 3.2), and a value's size field
  * comes first. When the bytes stop inside a value whose end is known, the buffer is made large
- * enough for that value once (a large body section is reserved when its first frame arrives).
- * Otherwise it doubles. A reservation is capped by the link's max-message-size, if any; its pages
- * become resident only as bytes are copied in, so a peer that announces a large value and sends
- * little of it costs address space, not memory.
+ * enough for that value once (a large body section is reserved when its first frame arrives), with
+ * room for a 64th more, so that a footer or a short section after a large body does not move it.
+ * Otherwise it at least doubles (messages of many small sections). A reservation is capped by the
+ * link's max-message-size, if any; its pages become resident only as bytes are copied in, so a peer
+ * that announces a large value and sends little of it costs address space, not memory.
  */
 import { constants } from "node:buffer";
 import { valueEnd } from "../codec/value-extent.js";
+
+/** `size` and room for a 64th more (see the file's comment). */
+const withRoom = (size: number): number => size + Math.floor(size / 64);
 
 export class DeliveryBytes {
   #buf: Buffer;
@@ -31,7 +35,7 @@ export class DeliveryBytes {
     this.#limit = limit > 0 ? Math.min(limit, constants.MAX_LENGTH) : constants.MAX_LENGTH;
     const n = first.length;
     const bound = this.#boundIn(first, n);
-    this.#buf = this.#allocate(bound > n ? bound : 2 * n, n);
+    this.#buf = this.#allocate(bound > n ? withRoom(bound) : 2 * n, n);
     first.copy(this.#buf, 0);
     this.#size = n;
   }
@@ -50,7 +54,7 @@ export class DeliveryBytes {
     let buf = this.#buf;
     if (need > buf.length) {
       const bound = this.#boundIn(buf, size);
-      const grown = this.#allocate(bound >= need ? bound : Math.max(need, 2 * buf.length), need);
+      const grown = this.#allocate(Math.max(bound >= need ? withRoom(bound) : need, 2 * buf.length), need);
       buf.copy(grown, 0, 0, size);
       buf = this.#buf = grown;
     }
