@@ -834,6 +834,10 @@ async function idleLinks(port: number, address: string, n: number): Promise<rhea
 const eldCells = (e: EventLoopDelay | undefined): string[] =>
   e ? [fmt(e.p50, 1), fmt(e.p99, 1), fmt(e.max, 1)] : ["-", "-", "-"];
 
+/** The busiest turn (CPU ms) of the worst of `rounds`. */
+const busiestCell = (rounds: readonly (EventLoopDelay | undefined)[]): string =>
+  fmt(Math.max(...rounds.map((e) => e?.busiestTurnCpuMs ?? 0)), 1);
+
 async function eld(): Promise<void> {
   const big = 100 * 2 ** 20;
   console.log("\n## event-loop delay (monitorEventLoopDelay, 1 ms resolution), p2p over loopback\n");
@@ -855,6 +859,7 @@ async function eld(): Promise<void> {
           `receiving one 100 MiB message: ${c.name}`,
           `${fmt(median(rs.map((r) => (r.recv.done.endNs - r.send.done.startNs) / 1e6)))} ms`,
           ...eldCells(worst.recv.done.eld),
+          busiestCell(rs.map((r) => r.recv.done.eld)),
           peakCell(rs.map((r) => r.recv)),
         ]);
       });
@@ -878,6 +883,7 @@ async function eld(): Promise<void> {
           `sending ${count} × 16 B unsettled: ${c.name}`,
           `${fmt(median(rs.map((r) => r.rate)))} msg/s`,
           ...eldCells(worst.send.done.eld),
+          busiestCell(rs.map((r) => r.send.done.eld)),
           peakCell(rs.map((r) => r.send)),
         ]);
       });
@@ -888,7 +894,15 @@ async function eld(): Promise<void> {
   }
   console.log(`worst of ${rounds} round(s) after a warm-up:\n`);
   printTable(
-    ["case", "time / rate (median)", "delay p50 ms", "p99 ms", "max ms", "peak RSS MB (+ over start)"],
+    [
+      "case",
+      "time / rate (median)",
+      "delay p50 ms",
+      "p99 ms",
+      "max ms",
+      "busiest turn CPU ms",
+      "peak RSS MB (+ over start)",
+    ],
     rows,
   );
   report["eld"] = out;

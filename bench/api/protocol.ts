@@ -111,6 +111,8 @@ export interface EventLoopDelay {
   readonly max: number;
   /** Samples taken (about one per ms of the run, fewer when the loop was blocked). */
   readonly samples: number;
+  /** The longest the loop was held, in the process's CPU time (see `BusiestTurn` in worker.ts). */
+  readonly busiestTurnCpuMs: number;
 }
 
 /** The worker's resources between `run` and `end`. */

@@ -13,7 +13,7 @@
 import { createHook } from "node:async_hooks";
 import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from "node:perf_hooks";
 import { createServer, connect, type Socket } from "node:net";
-import { writeFileSync } from "node:fs";
+import { openSync, readSync, writeFileSync } from "node:fs";
 import { inspect } from "node:util";
 import { createInterface } from "node:readline";
 import rhea from "rhea";
@@ -1071,7 +1071,7 @@ new PerformanceObserver((list) => {
   }
 }).observe({ entryTypes: ["gc"] });
 
-function eldOf(h: IntervalHistogram): EventLoopDelay {
+function eldOf(h: IntervalHistogram, busiest: BusiestTurn): EventLoopDelay {
   const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
   return {
     mean: ms(h.mean),
@@ -1079,7 +1079,55 @@ function eldOf(h: IntervalHistogram): EventLoopDelay {
     p99: ms(h.percentile(99)),
     max: ms(h.max),
     samples: h.count,
+    busiestTurnCpuMs: Math.round(busiest.stop() * 100) / 100,
   };
+}
+
+/**
+ * The main thread's CPU time so far, in ms: from Linux's `/proc/thread-self/schedstat` (nanoseconds
+ * on a CPU; opened here, on the main thread, so the descriptor stays that thread's), else the
+ * process's CPU time (every thread, GC helpers too).
+ */
+const mainThreadCpuMs: () => number = (() => {
+  try {
+    const fd = openSync("/proc/thread-self/schedstat", "r");
+    const buf = Buffer.alloc(64);
+    const read = (): number => {
+      const n = readSync(fd, buf, 0, buf.length, 0);
+      return Number(buf.toString("latin1", 0, n).split(" ")[0]) / 1e6;
+    };
+    if (Number.isFinite(read())) return read;
+  } catch {
+    // Not Linux: the process's CPU time.
+  }
+  return () => {
+    const c = process.cpuUsage();
+    return (c.user + c.system) / 1000;
+  };
+})();
+
+/**
+ * The longest the event loop was held, in the main thread's CPU time: between ticks of a 1 ms timer,
+ * at most the wall time between them. Unlike the delay itself it does not grow while other processes
+ * have the cores, so it tells a long synchronous stretch from a loaded machine.
+ */
+class BusiestTurn {
+  #max = 0;
+  #lastMs = performance.now();
+  #lastCpuMs = mainThreadCpuMs();
+  readonly #timer = setInterval(() => {
+    const now = performance.now();
+    const cpuMs = mainThreadCpuMs();
+    this.#max = Math.max(this.#max, Math.min(now - this.#lastMs, cpuMs - this.#lastCpuMs));
+    this.#lastMs = now;
+    this.#lastCpuMs = cpuMs;
+  }, 1);
+
+  /** Stops the timer; the longest turn seen, in ms. */
+  stop(): number {
+    clearInterval(this.#timer);
+    return this.#max;
+  }
 }
 
 /**
@@ -1117,14 +1165,20 @@ async function main(): Promise<void> {
     const command = JSON.parse(line) as Command;
     switch (command.cmd) {
       case "run": {
+        let busiest: BusiestTurn | undefined;
+        if ("eld" in config && config.eld) {
+          histogram = monitorEventLoopDelay({ resolution: 1 });
+          histogram.enable();
+          busiest = new BusiestTurn();
+          // The histogram records from its second tick on (its first only starts the clock): let
+          // ticks pass first, so that a synchronous stretch at the very start of the run (SendClient
+          // queueing every message) is counted.
+          await new Promise((r) => setTimeout(r, 5));
+        }
         const startNs = nowNs();
         run = { startNs, cpu: process.cpuUsage(), gcCount, gcMs, warmup: command.warmup === true };
         asyncCounts.clear();
         countingAsync = true;
-        if ("eld" in config && config.eld) {
-          histogram = monitorEventLoopDelay({ resolution: 1 });
-          histogram.enable();
-        }
         const h = histogram;
         let finished = false;
         await role.start(
@@ -1132,9 +1186,18 @@ async function main(): Promise<void> {
           (d) => {
             if (finished) return;
             finished = true;
-            h?.disable();
-            const out: Done = { ...d, startNs, ...(h ? { eld: eldOf(h) } : {}) };
-            reply({ done: out });
+            if (!h || !busiest) {
+              const out: Done = { ...d, startNs };
+              reply({ done: out });
+              return;
+            }
+            // Both see a stretch at their next tick only: let ticks pass, so that a long step that
+            // ended the run (the last frame of a large message, and handing it over) is counted.
+            setTimeout(() => {
+              h.disable();
+              const out: Done = { ...d, startNs, eld: eldOf(h, busiest) };
+              reply({ done: out });
+            }, 5);
           },
           fail,
         );

@@ -1,12 +1,14 @@
 /**
  * The receiving end of a link: issues credit (automatically, keeping `autoCredit` outstanding
- * within what an optional allowance permits, or manually), reassembles multi-frame deliveries (views collected, joined once), discards
+ * within what an optional allowance permits, or manually), reassembles multi-frame deliveries (each
+ * frame copied into one buffer as it arrives, see `delivery-bytes.ts`), discards
  * aborted ones, enforces the max message size, and settles deliveries.
  */
 import type { AMQPError } from "../errors/amqp-error.js";
 import type { AttachFields, FlowFields, TransferFields } from "../frames/performatives.js";
 import { deferred, type Deferred } from "../util/deferred.js";
 import { serialAdd, serialDiff } from "../util/serial.js";
+import { DeliveryBytes } from "./delivery-bytes.js";
 import type { DeliveryState, IncomingDelivery, IncomingDeliveryLink } from "./delivery.js";
 import { Link, RcvSettleMode, type LinkSession } from "./link.js";
 
@@ -41,8 +43,7 @@ interface Assembly {
   messageFormat: number;
   settled: boolean;
   state: DeliveryState | undefined;
-  chunks: Buffer[];
-  size: number;
+  bytes: DeliveryBytes;
 }
 
 export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingDeliveryLink {
@@ -237,7 +238,7 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
     this.#continuing = t.more === true && t.aborted !== true ? (continuing ?? t.deliveryId) : undefined;
     // Transfers the peer sent before it saw our DETACH are dropped: neither delivered nor settled.
     if (this.state === "detaching" || this.state === "detached") return;
-    let a = this.#assembly;
+    const a = this.#assembly;
     if (a === undefined) {
       // (Unreachable for a continuation: an attached link keeps its assembly until the last frame.)
       if (t.deliveryId === undefined || t.deliveryTag === undefined) return;
@@ -266,44 +267,46 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
         });
         return;
       }
-      a = {
+      this.#deliveryCount = serialAdd(this.#deliveryCount, 1);
+      this.#linkCredit--;
+      if (t.aborted === true) {
+        this.session.deliveryAborted(t.deliveryId);
+        this.#topUp();
+        return;
+      }
+      // The first frame of several.
+      if (!this.#fitsMaxMessageSize(payload.length)) return;
+      this.#assembly = {
         deliveryId: t.deliveryId,
         tag: t.deliveryTag,
         messageFormat: t.messageFormat ?? 0,
         settled: t.settled === true,
         state: t.state,
-        chunks: [],
-        size: 0,
+        bytes: new DeliveryBytes(payload, this.#maxMessageSize()),
       };
-      this.#assembly = a;
-      this.#deliveryCount = serialAdd(this.#deliveryCount, 1);
-      this.#linkCredit--;
-    } else if (t.settled === true) {
-      a.settled = true;
+      return;
     }
+    if (t.settled === true) a.settled = true;
     if (t.aborted === true) {
       this.#assembly = undefined;
       this.session.deliveryAborted(a.deliveryId);
       this.#topUp();
       return;
     }
-    if (payload.length > 0) {
-      a.chunks.push(payload);
-      a.size += payload.length;
-      if (!this.#fitsMaxMessageSize(a.size)) {
-        this.#assembly = undefined;
-        return;
-      }
+    // Checked before the copy: a frame that takes the message past the limit is not gathered.
+    if (!this.#fitsMaxMessageSize(a.bytes.size + payload.length)) {
+      this.#assembly = undefined;
+      return;
     }
+    a.bytes.append(payload);
     if (t.more === true) return;
     this.#assembly = undefined;
-    const body = a.chunks.length === 1 ? a.chunks[0]! : Buffer.concat(a.chunks, a.size);
     this.#delivered({
       link: this,
       deliveryId: a.deliveryId,
       tag: a.tag,
       messageFormat: a.messageFormat,
-      payload: body,
+      payload: a.bytes.bytes(),
       remoteSettled: a.settled,
       settled: a.settled,
       remoteState: a.state,
@@ -322,6 +325,12 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
       description: `message of more than ${size} bytes exceeds the link's max-message-size ${Number(max)}`,
     });
     return false;
+  }
+
+  /** The link's max-message-size as a number (0: none). */
+  #maxMessageSize(): number {
+    const max = this.local.maxMessageSize;
+    return max === undefined || max <= 0 ? 0 : Number(max);
   }
 
   /** A complete delivery: filed while unsettled, credit topped up, handed to `onDelivery`. */
