@@ -57,6 +57,8 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
   #allowance: (() => number) | undefined;
   #strictCredit = false;
   #unsettled = 0;
+  /** The max-message-size of our ATTACH in bytes (Infinity: none), as a number. */
+  readonly #maxMessageSize: number;
   #assembly: Assembly | undefined;
   /**
    * The delivery-id of the delivery whose first transfer said `more` and whose last has not come
@@ -73,6 +75,8 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
   constructor(session: ReceiverLinkSession, local: AttachFields, autoCredit: number) {
     super(session, local);
     this.#autoCredit = autoCredit;
+    const max = local.maxMessageSize;
+    this.#maxMessageSize = max === undefined || max <= 0 ? Infinity : Number(max);
   }
 
   get deliveryCount(): number {
@@ -315,11 +319,11 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
    * not, the link is detached with `amqp:link:message-size-exceeded`.
    */
   #fitsMaxMessageSize(size: number): boolean {
-    const max = this.local.maxMessageSize;
-    if (max === undefined || max <= 0 || size <= Number(max)) return true;
+    const max = this.#maxMessageSize;
+    if (size <= max) return true;
     this.detachWithError({
       condition: "amqp:link:message-size-exceeded",
-      description: `message of more than ${size} bytes exceeds the link's max-message-size ${Number(max)}`,
+      description: `message of more than ${size} bytes exceeds the link's max-message-size ${max}`,
     });
     return false;
   }

@@ -10,7 +10,8 @@
  * their own buffer), so receivers may keep views into them.
  *
  * Time slices: with a slice, the reader stops once the frames it delivered since it last stopped
- * took that long to handle (the sink's work included) and were at least `minFrames` many, and holds
+ * took that long to handle (the sink's work included) and were at least `minFrames` many (checked at
+ * that floor and every 8 frames after it), and holds
  * the rest of the stream until `resume()`. Its owner then lets the event loop serve everything else
  * first, so that one peer writing megabytes of cheap frames cannot keep the others waiting. The
  * floor keeps a small burst (a few dozen deliveries written at once) in one piece even on a machine
@@ -35,6 +36,12 @@ export interface ReadSlice {
 
 /** Frames a slice delivers at least (`ReadSlice.minFrames`). */
 const DEFAULT_SLICE_MIN_FRAMES = 64;
+
+/**
+ * Past the floor, the clock is read before every 8th frame only (a clock reading costs about as much
+ * as handling a small delivery): a slice runs over by the handling time of 7 frames at most.
+ */
+const CLOCK_EVERY_MASK = 7;
 
 /** Where the reader delivers what it parses. Called synchronously from `push()`. */
 export interface FrameSink {
@@ -151,6 +158,7 @@ export class FrameReader {
       if (
         timed &&
         this.#sliceFrames >= this.#sliceMinFrames &&
+        ((this.#sliceFrames - this.#sliceMinFrames) & CLOCK_EVERY_MASK) === 0 &&
         this.#spentMs + (performance.now() - started) >= this.#sliceMs
       ) {
         // The slice is over: hold the rest. Reading can go on from `off` later, whatever it was in

@@ -9,7 +9,7 @@ import { ByteWriter } from "../util/byte-writer.js";
 import { inspectEnum, inspectFields } from "../util/enum-names.js";
 import type { AnnotationsMap, ApplicationProperties } from "./annotations.js";
 import { createBody, type MessageBody, type MessageBodyType } from "./body.js";
-import { readSections } from "./decode.js";
+import { readSectionsInto } from "./decode.js";
 import { writeSections, type MessageSections } from "./encode.js";
 import type { MessageHeader } from "./header.js";
 import { MessageState, RECEIVE_STATES } from "./message-state.js";
@@ -62,6 +62,15 @@ export type SendCompleteCallback = (result: MessageSendResult, error?: AMQPError
 /** The outcomes without fields, shared by every settlement (nothing changes them). */
 const ACCEPTED: SettlementState = Object.freeze({ type: "accepted" });
 const RELEASED: SettlementState = Object.freeze({ type: "released" });
+
+/** The answers of a settlement known at once, shared (a settled promise is the same for every reader). */
+const SETTLED = Promise.resolve(true);
+const NOT_SETTLED = Promise.resolve(false);
+
+/** The rejection handler of a settlement nobody waits for: one function for all. */
+function ignore(): void {
+  // Nothing to do: the message is back in the state the failed settlement left it in.
+}
 
 const SHARED_MAX = 4 * 1024 * 1024;
 let shared = new ByteWriter(4096);
@@ -250,15 +259,8 @@ export class Message implements MessageSections {
     bytes: Uint8Array,
     options: MessageDecodeOptions = {},
   ): M {
-    const s = readSections(bytes);
     const m = new this();
-    m.#body = s.body;
-    m.header = s.header;
-    m.deliveryAnnotations = s.deliveryAnnotations;
-    m.messageAnnotations = s.messageAnnotations;
-    m.properties = s.properties;
-    m.applicationProperties = s.applicationProperties;
-    m.footer = s.footer;
+    m.#body = readSectionsInto(bytes, m);
     m.messageFormat = options.messageFormat ?? 0;
     m.deliveryNo = options.deliveryNo;
     m.deliveryTag = options.deliveryTag;
@@ -331,12 +333,32 @@ export class Message implements MessageSections {
   // ---- settlement (received messages) ---------------------------------------------------------
 
   #settle(state: SettlementState): Promise<boolean> {
-    if (!RECEIVE_STATES.has(this.state)) throw new TypeError("not a received message");
-    if (this.state === MessageState.ReceivedSettled) return Promise.resolve(false);
+    const s = this.state;
+    if (s !== MessageState.ReceivedUnsettled && s !== MessageState.ReceivedSettled) {
+      throw new TypeError("not a received message");
+    }
+    if (s === MessageState.ReceivedSettled) return NOT_SETTLED;
     const settler = this.settler;
     if (!settler) throw new TypeError("not a received message (no settler)");
     this.state = MessageState.ReceivedSettled;
+    // A settlement whose answer is known at once (settle mode "local") costs no promise of its own.
+    const now = settler.settleNow?.(state);
+    if (now !== undefined) return now ? SETTLED : NOT_SETTLED;
     return this.#send(settler, state);
+  }
+
+  /**
+   * @internal Accepts a received message that is still unsettled, for a receiving layer that
+   * completes messages on its own (`autoComplete`) and waits for no answer: as {@link Message.accept},
+   * without a promise when the answer is known at once. A failure leaves the message unsettled,
+   * as it leaves it after `accept()`, and is not reported.
+   */
+  acceptQuietly(): void {
+    const settler = this.settler;
+    if (this.state !== MessageState.ReceivedUnsettled || !settler) return;
+    this.state = MessageState.ReceivedSettled;
+    if (settler.settleNow?.(ACCEPTED) !== undefined) return;
+    this.#send(settler, ACCEPTED).catch(ignore);
   }
 
   async #send(settler: MessageSettler, state: SettlementState): Promise<boolean> {

@@ -211,6 +211,37 @@ describe("FrameReader", () => {
       assert.equal(events.length, 101);
     });
 
+    it("past the floor the clock is read every 8 frames: a slice that ran over ends at the next 8th", () => {
+      const w = new ByteWriter();
+      w.bytes(protocolHeader(ProtocolId.Amqp));
+      for (let i = 0; i < 40; i++) writeEmptyFrame(w);
+      let delivered = 0;
+      const r = new FrameReader(
+        {
+          onProtocolHeader() {
+            delivered++;
+          },
+          onFrame() {
+            delivered++;
+            // The first frame takes longer than the whole slice.
+            if (delivered === 2) {
+              const until = performance.now() + 10;
+              while (performance.now() < until);
+            }
+          },
+        },
+        1 << 20,
+        { ms: 5, minFrames: 1 },
+      );
+      r.expectProtocolHeader();
+      r.push(w.toBuffer());
+      // Checked after the floor (1: the header) and then after every 8th: the 9th ends the slice.
+      assert.equal(delivered, 9);
+      assert.equal(r.yielded, true);
+      r.resume();
+      assert.equal(delivered, 41);
+    });
+
     it("stop() drops what is held; no slice (the default) never yields", () => {
       const { r, events } = sliced(EVERY_FRAME);
       r.push(stream);

@@ -208,6 +208,19 @@ describe("decode errors are DecodeError", () => {
       assert.throws(() => Message.decode(b), DecodeError);
     });
   }
+  it("a message decodes the same after a failed decode, from a Buffer or any Uint8Array", () => {
+    const good = Buffer.concat([section(0x70, [true]), section(0x74, new Map([["k", 1]])), data]);
+    for (const [, b] of cases) {
+      assert.throws(() => Message.decode(b), DecodeError);
+      for (const input of [good, new Uint8Array(good)]) {
+        const m = Message.decode(input);
+        assert.deepEqual(m.header, { durable: true, deliveryCount: 0 });
+        assert.deepEqual(m.applicationProperties, { k: 1 });
+        assert.equal(m.bodyType, "data");
+        assert.equal(m.data?.length, 1);
+      }
+    }
+  });
   it("names the problem in the message", () => {
     assert.throws(
       () => Message.decode(Buffer.concat([section(0x73, []), section(0x70, [])])),
