@@ -601,9 +601,9 @@ export class AmqpConnection implements FrameSink {
     }
     if (code === P.Transfer) {
       const t = decodeTransferBody(d, this.#transferIn);
-      const payload = d.buf.subarray(d.pos, end);
-      if (trace) trace(traceLine("<-", code, channel, t, payload.length));
-      this.#sessionOn(channel).handleTransfer(t, payload);
+      // The payload is d.buf[d.pos, end): no view of it unless a reader asks for one.
+      if (trace) trace(traceLine("<-", code, channel, t, end - d.pos));
+      this.#sessionOn(channel).handleTransfer(t, d.buf, d.pos, end);
       return;
     }
     switch (code) {

@@ -7,7 +7,12 @@ import type { AMQPError } from "../errors/amqp-error.js";
 import type { AttachFields, FlowFields, TransferFields } from "../frames/performatives.js";
 import { deferred, type Deferred } from "../util/deferred.js";
 import { serialAdd, serialDiff } from "../util/serial.js";
-import type { DeliveryState, IncomingDelivery, IncomingDeliveryLink } from "./delivery.js";
+import {
+  ReceivedDelivery,
+  type DeliveryState,
+  type IncomingDelivery,
+  type IncomingDeliveryLink,
+} from "./delivery.js";
 import { Link, RcvSettleMode, type LinkSession } from "./link.js";
 
 /** What a receiver calls on its session, beyond {@link LinkSession} (`AmqpSession` implements it). */
@@ -34,6 +39,9 @@ export interface SettleConfirmation {
   /** The state the sender settled with (undefined: settled locally, or the sender sent none). */
   readonly state: DeliveryState | undefined;
 }
+
+/** The default outcome of a settlement, shared (nothing changes it). */
+const ACCEPTED: DeliveryState = Object.freeze({ type: "accepted" });
 
 interface Assembly {
   deliveryId: number;
@@ -218,8 +226,8 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
     if (flow.echo === true) this.session.writeFlow(this, this.#drainMode);
   }
 
-  /** @internal A transfer frame for this link. `payload` is a view into the frame. */
-  handleTransfer(t: TransferFields, payload: Buffer): void {
+  /** @internal A transfer frame for this link; its payload is `frame[start, end)`. */
+  handleTransfer(t: TransferFields, frame: Buffer, start: number, end: number): void {
     const continuing = this.#continuing;
     if (continuing === undefined) {
       if (t.deliveryId === undefined || t.deliveryTag === undefined) {
@@ -256,18 +264,20 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
         // A delivery in one frame (the common case): delivered without an assembly.
         this.#deliveryCount = serialAdd(this.#deliveryCount, 1);
         this.#linkCredit--;
-        if (!this.#fitsMaxMessageSize(payload.length)) return;
-        const settled = t.settled === true;
-        this.#delivered({
-          link: this,
-          deliveryId: t.deliveryId,
-          tag: t.deliveryTag,
-          messageFormat: t.messageFormat ?? 0,
-          payload,
-          remoteSettled: settled,
-          settled,
-          remoteState: t.state,
-        });
+        if (!this.#fitsMaxMessageSize(end - start)) return;
+        this.#delivered(
+          new ReceivedDelivery(
+            this,
+            t.deliveryId,
+            t.deliveryTag,
+            t.messageFormat ?? 0,
+            frame,
+            start,
+            end,
+            t.settled === true,
+            t.state,
+          ),
+        );
         return;
       }
       a = {
@@ -285,6 +295,7 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
     } else if (t.settled === true) {
       a.settled = true;
     }
+    const payload = frame.subarray(start, end);
     if (t.aborted === true) {
       this.#assembly = undefined;
       this.session.deliveryAborted(a.deliveryId);
@@ -302,16 +313,19 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
     if (t.more === true) return;
     this.#assembly = undefined;
     const body = a.chunks.length === 1 ? a.chunks[0]! : Buffer.concat(a.chunks, a.size);
-    this.#delivered({
-      link: this,
-      deliveryId: a.deliveryId,
-      tag: a.tag,
-      messageFormat: a.messageFormat,
-      payload: body,
-      remoteSettled: a.settled,
-      settled: a.settled,
-      remoteState: a.state,
-    });
+    this.#delivered(
+      new ReceivedDelivery(
+        this,
+        a.deliveryId,
+        a.tag,
+        a.messageFormat,
+        body,
+        0,
+        body.length,
+        a.settled,
+        a.state,
+      ),
+    );
   }
 
   /**
@@ -353,7 +367,7 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
    * In receiver-settle-mode second the state is sent unsettled and the delivery settles when the
    * sender confirms.
    */
-  settle(delivery: IncomingDelivery, state: DeliveryState | undefined = { type: "accepted" }): boolean {
+  settle(delivery: IncomingDelivery, state: DeliveryState | undefined = ACCEPTED): boolean {
     if (delivery.settled || this.state === "detached") return false;
     delivery.settled = true;
     this.#unsettled--;
@@ -369,7 +383,7 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
    */
   settleAndConfirm(
     delivery: IncomingDelivery,
-    state: DeliveryState = { type: "accepted" },
+    state: DeliveryState = ACCEPTED,
   ): Promise<SettleConfirmation> | undefined {
     const second = this.settlesSecond;
     if (!this.settle(delivery, state)) return undefined;

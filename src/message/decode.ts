@@ -138,17 +138,22 @@ export function readSections(bytes: Uint8Array): DecodedSections {
 }
 
 /**
- * Decodes the sections of one message: every section but the body is stored into `target` (each of
- * its fields is set, to undefined when the section is absent), the body is returned. On a throw,
- * `target` may hold some of the sections.
- * @throws {DecodeError} on malformed input.
+ * Decodes the sections of one message, `bytes[start, end)`: every section but the body is stored
+ * into `target` (each of its fields is set, to undefined when the section is absent), the body is
+ * returned. On a throw, `target` may hold some of the sections.
+ * @throws {DecodeError} on malformed input (its offset counted from the start of `bytes`).
  */
-export function readSectionsInto(bytes: Uint8Array, target: SectionFields): MessageBody {
-  if (!(bytes instanceof Buffer)) return readWith(new Decoder(bytes), target);
+export function readSectionsInto(
+  bytes: Uint8Array,
+  target: SectionFields,
+  start = 0,
+  end = bytes.length,
+): MessageBody {
+  if (!(bytes instanceof Buffer)) return readWith(new Decoder(bytes, start, end), target);
   // Nothing called while decoding can decode again, so one decoder serves every message; it lets
   // go of the bytes afterwards (they may be a large message).
   const d = SHARED_DECODER;
-  d.reset(bytes, 0, bytes.length);
+  d.reset(bytes, start, end);
   try {
     return readWith(d, target);
   } finally {

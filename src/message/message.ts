@@ -4,6 +4,7 @@
 import { inspect, type InspectOptionsStylized } from "node:util";
 import type { AMQPValue } from "../codec/values.js";
 import type { AMQPError } from "../errors/amqp-error.js";
+import { DecodeError } from "../errors/decode-error.js";
 import { ClientTimeout, MessageAlreadySettled, MessageSendFailed } from "../errors/exceptions.js";
 import { ByteWriter } from "../util/byte-writer.js";
 import { inspectEnum, inspectFields } from "../util/enum-names.js";
@@ -62,6 +63,9 @@ export type SendCompleteCallback = (result: MessageSendResult, error?: AMQPError
 /** The outcomes without fields, shared by every settlement (nothing changes them). */
 const ACCEPTED: SettlementState = Object.freeze({ type: "accepted" });
 const RELEASED: SettlementState = Object.freeze({ type: "released" });
+
+/** The body of a message made without arguments (`new Message()`): an AmqpValue of null. */
+const NO_BODY: MessageBody = Object.freeze({ type: "value", value: null });
 
 /** The answers of a settlement known at once, shared (a settled promise is the same for every reader). */
 const SETTLED = Promise.resolve(true);
@@ -150,7 +154,13 @@ export class Message implements MessageSections {
    * @throws {TypeError} when `body` does not fit `bodyType`.
    * @throws {RangeError} when `messageFormat` is not a uint.
    */
-  constructor(init: MessageInit = {}) {
+  constructor(init?: MessageInit) {
+    if (init === undefined) {
+      // What decode builds before it sets the sections: nothing to check, no body of its own yet.
+      this.#body = NO_BODY;
+      this.messageFormat = 0;
+      return;
+    }
     this.#body = createBody(init.body, init.bodyType, init.encoding);
     this.header = init.header;
     this.deliveryAnnotations = init.deliveryAnnotations;
@@ -261,12 +271,42 @@ export class Message implements MessageSections {
   ): M {
     const m = new this();
     m.#body = readSectionsInto(bytes, m);
-    m.messageFormat = options.messageFormat ?? 0;
-    m.deliveryNo = options.deliveryNo;
-    m.deliveryTag = options.deliveryTag;
-    m.settler = options.settler;
-    m.state = options.settler ? MessageState.ReceivedUnsettled : MessageState.ReceivedSettled;
+    m.#received(options);
     return m;
+  }
+
+  /**
+   * @internal {@link Message.decode} of `bytes.subarray(start, end)`, without making that view (the
+   * receiving layer decodes from the received frame). A decode error is the same as `decode`'s,
+   * its offset counted from `start`.
+   */
+  static decodeRange<M extends Message>(
+    this: new (init?: MessageInit) => M,
+    bytes: Buffer,
+    start: number,
+    end: number,
+    options: MessageDecodeOptions,
+  ): M {
+    const m = new this();
+    try {
+      m.#body = readSectionsInto(bytes, m, start, end);
+    } catch (e) {
+      // Rare: decoding the view raises the error with the offsets `decode` would report.
+      if (e instanceof DecodeError)
+        return Message.decode.call(this, bytes.subarray(start, end), options) as M;
+      throw e;
+    }
+    m.#received(options);
+    return m;
+  }
+
+  /** The delivery context of a decoded message. */
+  #received(options: MessageDecodeOptions): void {
+    this.messageFormat = options.messageFormat ?? 0;
+    this.deliveryNo = options.deliveryNo;
+    this.deliveryTag = options.deliveryTag;
+    this.settler = options.settler;
+    this.state = options.settler ? MessageState.ReceivedUnsettled : MessageState.ReceivedSettled;
   }
 
   /**

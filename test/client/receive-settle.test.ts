@@ -18,7 +18,7 @@ import { rejectionOf, until } from "../support/waits.js";
 const OFFERED = ["amqp:accepted:list", "amqp:rejected:list", "amqp:released:list"];
 
 /** Attaches the client's receivers with a source offering `OFFERED`, and sends `bodies` once credit comes. */
-function offering(peer: ScriptedPeer, bodies: string[]): void {
+function offering(peer: ScriptedPeer, bodies: (string | Buffer)[]): void {
   let sent = false;
   peer.responder = (f, p) => {
     if (f.name === "ATTACH") {
@@ -37,7 +37,7 @@ function offering(peer: ScriptedPeer, bodies: string[]): void {
         p.transfer(
           f.channel,
           { handle: f.fields["handle"] as number, deliveryId: i, deliveryTag: Buffer.from([i]) },
-          new Message({ body }).encode(),
+          typeof body === "string" ? new Message({ body }).encode() : body,
         );
       });
     }
@@ -94,6 +94,55 @@ describe("receiving in settle mode local", () => {
       assert.equal(await b.accept(), false, "a second settlement: false");
       await until(() => dispositions(peer.frames).accepted.length === 2, "the dispositions of both");
       assert.deepEqual(dispositions(peer.frames), { accepted: [0, 1], types: ["accepted"] });
+      await conn.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("an undecodable delivery is rejected with amqp:decode-error, its offset counted in the message", async () => {
+    const server = await startScriptedPeer({ autoAttach: false });
+    try {
+      // A data section, then garbage where the next section should start.
+      const garbage = Buffer.concat([
+        Buffer.from(new Message({ body: "ok" }).encode()),
+        Buffer.from([0x00, 0x53, 0x79, 0x40]),
+      ]);
+      const expected = (() => {
+        try {
+          Message.decode(garbage);
+        } catch (e) {
+          return (e as Error).message;
+        }
+        return assert.fail("the garbage decodes");
+      })();
+      const got: string[] = [];
+      const conn = new Connection(
+        "127.0.0.1",
+        new SASLAnonymous("127.0.0.1", { tls: false, port: server.port }),
+        { closeTimeoutMs: 200 },
+      );
+      const opened = conn.open();
+      const peer = await server.connection();
+      offering(peer, [garbage, "good"]);
+      await opened;
+      const receiver = new MessageReceiver(conn.createSession(), "q", "me", {
+        onMessageReceived: (m) => {
+          got.push(m.toString());
+          void m.accept();
+        },
+      });
+      await receiver.open();
+      await until(() => dispositions(peer.frames).types.length === 2, "both settled");
+      assert.deepEqual(got, ["good"]);
+      const rejected = peer.frames.find(
+        (f) => f.name === "DISPOSITION" && (f.fields["state"] as { type: string }).type === "rejected",
+      );
+      assert.equal(rejected?.fields["first"], 0);
+      assert.deepEqual((rejected?.fields["state"] as { error: unknown }).error, {
+        condition: "amqp:decode-error",
+        description: expected,
+      });
       await conn.close();
     } finally {
       await server.close();

@@ -221,6 +221,33 @@ describe("decode errors are DecodeError", () => {
       }
     }
   });
+  it("decodeRange decodes a range of a larger buffer as decode decodes it, errors and offsets alike", () => {
+    const prefix = Buffer.from("0053140000", "hex");
+    const around = (b: Buffer): Buffer => Buffer.concat([prefix, b, bytes("ffff")]);
+    const range = (b: Buffer): Message =>
+      Message.decodeRange(around(b), prefix.length, prefix.length + b.length, { deliveryNo: 7 });
+    for (const [name, b] of cases) {
+      const expected = (() => {
+        try {
+          Message.decode(b);
+        } catch (e) {
+          return e as DecodeError;
+        }
+        return assert.fail(name);
+      })();
+      assert.throws(
+        () => range(b),
+        (e: unknown) =>
+          e instanceof DecodeError && e.message === expected.message && e.offset === expected.offset,
+        name,
+      );
+    }
+    const good = Buffer.concat([section(0x73, ["id-1"]), data]);
+    const m = range(good);
+    assert.deepEqual(m.properties, { messageId: "id-1" });
+    assert.deepEqual(m.data, [Buffer.from("x")]);
+    assert.equal(m.deliveryNo, 7);
+  });
   it("names the problem in the message", () => {
     assert.throws(
       () => Message.decode(Buffer.concat([section(0x73, []), section(0x70, [])])),
