@@ -138,8 +138,9 @@ describe("receiving in settle mode local", () => {
       const rejected = peer.frames.find(
         (f) => f.name === "DISPOSITION" && (f.fields["state"] as { type: string }).type === "rejected",
       );
-      assert.equal(rejected?.fields["first"], 0);
-      assert.deepEqual((rejected?.fields["state"] as { error: unknown }).error, {
+      assert.ok(rejected, "a rejected disposition");
+      assert.equal(rejected.fields["first"], 0);
+      assert.deepEqual((rejected.fields["state"] as { error: unknown }).error, {
         condition: "amqp:decode-error",
         description: expected,
       });
