@@ -211,10 +211,19 @@ describe("FrameReader", () => {
       assert.equal(events.length, 101);
     });
 
-    it("past the floor the clock is read every 8 frames: a slice that ran over ends at the next 8th", () => {
+    /** A reader over a header and `frames` frames of `size` bytes whose first frame takes 10 ms. */
+    function slowFirst(frames: number, size: number): { r: FrameReader; delivered: () => number } {
       const w = new ByteWriter();
       w.bytes(protocolHeader(ProtocolId.Amqp));
-      for (let i = 0; i < 40; i++) writeEmptyFrame(w);
+      for (let i = 0; i < frames; i++) {
+        if (size === 8) {
+          writeEmptyFrame(w);
+          continue;
+        }
+        const at = beginFrame(w, 0, 0);
+        w.bytes(Buffer.alloc(size - 8));
+        endFrame(w, at);
+      }
       let delivered = 0;
       const r = new FrameReader(
         {
@@ -235,11 +244,24 @@ describe("FrameReader", () => {
       );
       r.expectProtocolHeader();
       r.push(w.toBuffer());
-      // Checked after the floor (1: the header) and then after every 8th: the 9th ends the slice.
-      assert.equal(delivered, 9);
+      return { r, delivered: () => delivered };
+    }
+
+    it("past the floor small frames are timed 8 at a time: a slice that ran over ends at the next 8th", () => {
+      const { r, delivered } = slowFirst(40, 8);
+      // Timed at the floor (1: the header), then after 8 more: the 9th ends the slice.
+      assert.equal(delivered(), 9);
       assert.equal(r.yielded, true);
       r.resume();
-      assert.equal(delivered, 41);
+      assert.equal(delivered(), 41);
+    });
+
+    it("frames of 56 KiB or more are timed one by one", () => {
+      const { r, delivered } = slowFirst(4, 56 * 1024);
+      assert.equal(delivered(), 2, "the slow frame ends the slice");
+      assert.equal(r.yielded, true);
+      r.resume();
+      assert.equal(delivered(), 5);
     });
 
     it("stop() drops what is held; no slice (the default) never yields", () => {
