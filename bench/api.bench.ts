@@ -3,7 +3,7 @@
  * process of its own, several alternating rounds after a warm-up, best and median of each.
  *
  *   node --import tsx bench/api.bench.ts [--case=p2p,rr,broker,ceiling,eld,python] [--quick] [--rounds=N]
- *     [--scale=X] [--only=<contender or size substring>] [--lib=dist|src] [--no-build] [--cpu-prof[=DIR]]
+ *     [--scale=X] [--only=<contender or size substring>[,…]] [--lib=dist|src] [--no-build] [--cpu-prof[=DIR]]
  *     [--count-async] [--json=FILE]
  *
  * Cases (bench/README.md says what each measures and how):
@@ -78,7 +78,8 @@ const ROUNDS = typeof roundsOpt === "string" ? Number(roundsOpt) : quick ? 2 : 5
 const scaleOpt = opt("scale");
 const SCALE = typeof scaleOpt === "string" ? Number(scaleOpt) : quick ? 0.1 : 1;
 const onlyOpt = opt("only");
-const ONLY = typeof onlyOpt === "string" ? onlyOpt : undefined;
+/** `--only=A,B`: any of the substrings (e.g. `--only=Receive,rhea` keeps rhea beside our receivers). */
+const ONLY = typeof onlyOpt === "string" ? onlyOpt.split(",").filter((o) => o !== "") : undefined;
 const libOpt = opt("lib");
 /**
  * What the workers and `uamqp broker` run: the build (`dist/`, built first unless `--no-build`), as
@@ -111,7 +112,8 @@ const peakCell = (es: readonly Ended[]): string => {
   return `${mb(peak)} (+${mb(peak - base)})`;
 };
 const ratio = (a: number, b: number): string => (Number.isFinite(a / b) ? `${(a / b).toFixed(1)}x` : "-");
-const matches = (...names: string[]): boolean => ONLY === undefined || names.some((n) => n.includes(ONLY));
+const matches = (...names: string[]): boolean =>
+  ONLY === undefined || names.some((n) => ONLY.some((o) => n.includes(o)));
 
 const RHEA_VERSION = (createRequire(import.meta.url)("rhea/package.json") as { version: string }).version;
 

@@ -162,7 +162,7 @@ export class MessageReceiver implements AsyncDisposable {
     o.messageFormat = d.messageFormat;
     let message: Message;
     try {
-      message = Message.decode(d.payload, o);
+      message = Message.decodeRange(d.bytes, d.payloadStart, d.payloadEnd, o);
     } catch (e) {
       // An undecodable message is rejected so it is not redelivered forever.
       if (!d.settled) {

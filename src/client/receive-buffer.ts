@@ -7,18 +7,23 @@
 import type { Message } from "../message/message.js";
 import { abortError, within } from "../policy/wait.js";
 
+/** The ring's first size (a power of two). */
+const INITIAL_SLOTS = 64;
+
 /** Why a wait for a message ended. @internal */
 export type WaitResult = "message" | "timeout" | "inactive" | "closed";
 
 /** Received messages and the calls waiting for them. @internal */
 export class ReceiveBuffer {
-  #messages: (Message | undefined)[] = [];
+  /** The messages, oldest at `#head`, in a ring that doubles when full (no allocation per message). */
+  #ring: (Message | undefined)[] = new Array<Message | undefined>(INITIAL_SLOTS).fill(undefined);
   #head = 0;
+  #count = 0;
   readonly #wakers = new Set<(r: WaitResult) => void>();
 
   /** Messages buffered. */
   get count(): number {
-    return this.#messages.length - this.#head;
+    return this.#count;
   }
 
   /** Calls waiting. */
@@ -28,42 +33,44 @@ export class ReceiveBuffer {
 
   /** Buffers `m` (callers then wake the waiting calls). */
   push(m: Message): void {
-    this.#messages.push(m);
+    let ring = this.#ring;
+    if (this.#count === ring.length) ring = this.#grow();
+    ring[(this.#head + this.#count) & (ring.length - 1)] = m;
+    this.#count++;
   }
 
   /** Takes the oldest message, if there is one. */
   shift(): Message | undefined {
-    const buf = this.#messages;
-    if (this.#head >= buf.length) return undefined;
-    const m = buf[this.#head];
-    buf[this.#head++] = undefined;
-    if (this.#head === buf.length) {
-      this.#messages = [];
-      this.#head = 0;
-    }
+    if (this.#count === 0) return undefined;
+    const ring = this.#ring;
+    const m = ring[this.#head];
+    ring[this.#head] = undefined;
+    this.#head = (this.#head + 1) & (ring.length - 1);
+    this.#count--;
     return m;
   }
 
   /** Takes up to `max` messages, oldest first. */
   take(max: number): Message[] {
     const out: Message[] = [];
-    const buf = this.#messages;
-    while (out.length < max && this.#head < buf.length) {
-      const m = buf[this.#head];
-      buf[this.#head++] = undefined;
-      if (m) out.push(m);
-    }
-    if (this.#head === buf.length) {
-      this.#messages = [];
-      this.#head = 0;
-    }
+    while (out.length < max && this.#count > 0) out.push(this.shift()!);
     return out;
+  }
+
+  #grow(): (Message | undefined)[] {
+    const old = this.#ring;
+    const ring = new Array<Message | undefined>(old.length * 2).fill(undefined);
+    for (let i = 0; i < this.#count; i++) ring[i] = old[(this.#head + i) & (old.length - 1)];
+    this.#ring = ring;
+    this.#head = 0;
+    return ring;
   }
 
   /** Drops every buffered message. */
   clear(): void {
-    this.#messages = [];
+    this.#ring = new Array<Message | undefined>(INITIAL_SLOTS).fill(undefined);
     this.#head = 0;
+    this.#count = 0;
   }
 
   /**

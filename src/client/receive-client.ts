@@ -448,9 +448,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
   }
 
   #complete(m: Message): void {
-    if (this.autoComplete && m.state === MessageState.ReceivedUnsettled) {
-      m.accept().catch(ignore);
-    }
+    if (this.autoComplete) m.acceptQuietly();
   }
 
   // ---- waiting -----------------------------------------------------------------------------------
@@ -535,11 +533,6 @@ function rejected(e: unknown): Promise<never> {
   return Promise.resolve().then(() => {
     throw e;
   });
-}
-
-/** The rejection handler of a settlement nobody waits for (autoComplete): one function for all. */
-function ignore(): void {
-  // Nothing to do: the message keeps the state its settlement left it in.
 }
 
 /**

@@ -81,8 +81,16 @@ function checked(requested: SettlementState, c: SettleConfirmation): boolean {
 function refusedOutcome(link: ReceiverLink, state: SettlementState): readonly string[] | undefined {
   const offered = link.remote?.source?.outcomes;
   if (offered === undefined || offered.length === 0) return undefined;
-  return offered.includes(`amqp:${state.type}:list`) ? undefined : offered;
+  return offered.includes(OUTCOME_SYMBOLS[state.type]) ? undefined : offered;
 }
+
+/** The descriptor symbol of each outcome, as a source's `outcomes` lists it. */
+const OUTCOME_SYMBOLS: Readonly<Record<SettlementState["type"], string>> = {
+  accepted: "amqp:accepted:list",
+  rejected: "amqp:rejected:list",
+  released: "amqp:released:list",
+  modified: "amqp:modified:list",
+};
 
 /** The answers of a local settlement, shared (a settled promise is the same for every reader). */
 const SETTLED = Promise.resolve(true);
@@ -114,6 +122,15 @@ export class DeliverySettler implements MessageSettler {
     }
     if (this.#mode === SettleMode.Local) return link.settle(d, state) ? SETTLED : NOT_SETTLED;
     return this.#confirmed(state);
+  }
+
+  /** @internal `"local"`: settles and answers at once; otherwise (or refused) undefined. */
+  settleNow(state: SettlementState): boolean | undefined {
+    if (this.#mode !== SettleMode.Local) return undefined;
+    const link = this.#link;
+    const d = this.#delivery;
+    if (!d.settled && refusedOutcome(link, state) !== undefined) return undefined;
+    return link.settle(d, state);
   }
 
   async #confirmed(state: SettlementState): Promise<boolean> {

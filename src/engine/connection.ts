@@ -50,7 +50,7 @@ import {
   ProtocolId,
   type ProtocolHeader,
 } from "../frames/protocol-header.js";
-import { decodeTransferBody } from "../frames/transfer-decoder.js";
+import { blankTransfer, decodeTransferBody } from "../frames/transfer-decoder.js";
 import { SaslCode } from "../sasl/mechanisms.js";
 import { SaslClientNegotiator, type SaslClientStep } from "../sasl/sasl-client.js";
 import { authenticateInit } from "../sasl/sasl-server.js";
@@ -105,6 +105,8 @@ export class AmqpConnection implements FrameSink {
   #transport: Transport | undefined;
   readonly #reader: FrameReader;
   readonly #decoder = new Decoder(Buffer.alloc(0));
+  /** The fields of the TRANSFER being handled, rewritten for every one (its handlers keep none). */
+  readonly #transferIn = blankTransfer();
   readonly #idle: IdleTimeout;
   /** AMQP frames written before the AMQP layer starts (pipelined open), released behind our AMQP header. */
   readonly #held = new ByteWriter(1024);
@@ -598,10 +600,10 @@ export class AmqpConnection implements FrameSink {
       );
     }
     if (code === P.Transfer) {
-      const t = decodeTransferBody(d);
-      const payload = d.buf.subarray(d.pos, end);
-      if (trace) trace(traceLine("<-", code, channel, t, payload.length));
-      this.#sessionOn(channel).handleTransfer(t, payload);
+      const t = decodeTransferBody(d, this.#transferIn);
+      // The payload is d.buf[d.pos, end): no view of it unless a reader asks for one.
+      if (trace) trace(traceLine("<-", code, channel, t, end - d.pos));
+      this.#sessionOn(channel).handleTransfer(t, d.buf, d.pos, end);
       return;
     }
     switch (code) {

@@ -94,10 +94,63 @@ export interface IncomingDelivery {
    * kept), or one buffer joining the frames of a multi-frame delivery.
    */
   readonly payload: Buffer;
+  /**
+   * Where the payload lies: `payload` is `bytes[payloadStart, payloadEnd)`. A reader that decodes
+   * the message from there (the client's receivers) needs no view of its own.
+   */
+  readonly bytes: Buffer;
+  readonly payloadStart: number;
+  readonly payloadEnd: number;
   /** The sender settled it already (pre-settled, "at most once"). */
   readonly remoteSettled: boolean;
   /** Settled on our side (locally, or because the sender pre-settled or settled it). */
   settled: boolean;
   /** The state the sender reported (transfer `state`, or a later disposition). */
   remoteState: DeliveryState | undefined;
+}
+
+/**
+ * The record of a received delivery, as its link makes it (one shape for every delivery). Its
+ * payload view is made on first use of `payload`.
+ */
+export class ReceivedDelivery implements IncomingDelivery {
+  readonly link: IncomingDeliveryLink;
+  readonly deliveryId: number;
+  readonly tag: Uint8Array;
+  readonly messageFormat: number;
+  readonly bytes: Buffer;
+  readonly payloadStart: number;
+  readonly payloadEnd: number;
+  readonly remoteSettled: boolean;
+  settled: boolean;
+  remoteState: DeliveryState | undefined;
+  #payload: Buffer | undefined;
+
+  /** The delivery `deliveryId` with its payload in `bytes[start, end)`, `settled` by its sender or not. */
+  constructor(
+    link: IncomingDeliveryLink,
+    deliveryId: number,
+    tag: Uint8Array,
+    messageFormat: number,
+    bytes: Buffer,
+    start: number,
+    end: number,
+    settled: boolean,
+    state: DeliveryState | undefined,
+  ) {
+    this.link = link;
+    this.deliveryId = deliveryId;
+    this.tag = tag;
+    this.messageFormat = messageFormat;
+    this.bytes = bytes;
+    this.payloadStart = start;
+    this.payloadEnd = end;
+    this.remoteSettled = settled;
+    this.settled = settled;
+    this.remoteState = state;
+  }
+
+  get payload(): Buffer {
+    return (this.#payload ??= this.bytes.subarray(this.payloadStart, this.payloadEnd));
+  }
 }

@@ -9,7 +9,12 @@ import type { AttachFields, FlowFields, TransferFields } from "../frames/perform
 import { deferred, type Deferred } from "../util/deferred.js";
 import { serialAdd, serialDiff } from "../util/serial.js";
 import { DeliveryBytes } from "./delivery-bytes.js";
-import type { DeliveryState, IncomingDelivery, IncomingDeliveryLink } from "./delivery.js";
+import {
+  ReceivedDelivery,
+  type DeliveryState,
+  type IncomingDelivery,
+  type IncomingDeliveryLink,
+} from "./delivery.js";
 import { Link, RcvSettleMode, type LinkSession } from "./link.js";
 
 /** What a receiver calls on its session, beyond {@link LinkSession} (`AmqpSession` implements it). */
@@ -37,6 +42,9 @@ export interface SettleConfirmation {
   readonly state: DeliveryState | undefined;
 }
 
+/** The default outcome of a settlement, shared (nothing changes it). */
+const ACCEPTED: DeliveryState = Object.freeze({ type: "accepted" });
+
 interface Assembly {
   deliveryId: number;
   tag: Uint8Array;
@@ -58,6 +66,8 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
   #allowance: (() => number) | undefined;
   #strictCredit = false;
   #unsettled = 0;
+  /** The max-message-size of our ATTACH in bytes (Infinity: none), as a number. */
+  readonly #maxMessageSize: number;
   #assembly: Assembly | undefined;
   /**
    * The delivery-id of the delivery whose first transfer said `more` and whose last has not come
@@ -74,6 +84,8 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
   constructor(session: ReceiverLinkSession, local: AttachFields, autoCredit: number) {
     super(session, local);
     this.#autoCredit = autoCredit;
+    const max = local.maxMessageSize;
+    this.#maxMessageSize = max === undefined || max <= 0 ? Infinity : Number(max);
   }
 
   get deliveryCount(): number {
@@ -215,8 +227,8 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
     if (flow.echo === true) this.session.writeFlow(this, this.#drainMode);
   }
 
-  /** @internal A transfer frame for this link. `payload` is a view into the frame. */
-  handleTransfer(t: TransferFields, payload: Buffer): void {
+  /** @internal A transfer frame for this link; its payload is `frame[start, end)`. */
+  handleTransfer(t: TransferFields, frame: Buffer, start: number, end: number): void {
     const continuing = this.#continuing;
     if (continuing === undefined) {
       if (t.deliveryId === undefined || t.deliveryTag === undefined) {
@@ -253,18 +265,20 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
         // A delivery in one frame (the common case): delivered without an assembly.
         this.#deliveryCount = serialAdd(this.#deliveryCount, 1);
         this.#linkCredit--;
-        if (!this.#fitsMaxMessageSize(payload.length)) return;
-        const settled = t.settled === true;
-        this.#delivered({
-          link: this,
-          deliveryId: t.deliveryId,
-          tag: t.deliveryTag,
-          messageFormat: t.messageFormat ?? 0,
-          payload,
-          remoteSettled: settled,
-          settled,
-          remoteState: t.state,
-        });
+        if (!this.#fitsMaxMessageSize(end - start)) return;
+        this.#delivered(
+          new ReceivedDelivery(
+            this,
+            t.deliveryId,
+            t.deliveryTag,
+            t.messageFormat ?? 0,
+            frame,
+            start,
+            end,
+            t.settled === true,
+            t.state,
+          ),
+        );
         return;
       }
       this.#deliveryCount = serialAdd(this.#deliveryCount, 1);
@@ -275,6 +289,7 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
         return;
       }
       // The first frame of several.
+      const payload = frame.subarray(start, end);
       if (!this.#fitsMaxMessageSize(payload.length)) return;
       this.#assembly = {
         deliveryId: t.deliveryId,
@@ -282,11 +297,12 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
         messageFormat: t.messageFormat ?? 0,
         settled: t.settled === true,
         state: t.state,
-        bytes: new DeliveryBytes(payload, this.#maxMessageSize()),
+        bytes: new DeliveryBytes(payload, this.#maxMessageSize),
       };
       return;
     }
     if (t.settled === true) a.settled = true;
+    const payload = frame.subarray(start, end);
     if (t.aborted === true) {
       this.#assembly = undefined;
       this.session.deliveryAborted(a.deliveryId);
@@ -301,16 +317,20 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
     a.bytes.append(payload);
     if (t.more === true) return;
     this.#assembly = undefined;
-    this.#delivered({
-      link: this,
-      deliveryId: a.deliveryId,
-      tag: a.tag,
-      messageFormat: a.messageFormat,
-      payload: a.bytes.bytes(),
-      remoteSettled: a.settled,
-      settled: a.settled,
-      remoteState: a.state,
-    });
+    const body = a.bytes.bytes();
+    this.#delivered(
+      new ReceivedDelivery(
+        this,
+        a.deliveryId,
+        a.tag,
+        a.messageFormat,
+        body,
+        0,
+        body.length,
+        a.settled,
+        a.state,
+      ),
+    );
   }
 
   /**
@@ -318,19 +338,13 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
    * not, the link is detached with `amqp:link:message-size-exceeded`.
    */
   #fitsMaxMessageSize(size: number): boolean {
-    const max = this.local.maxMessageSize;
-    if (max === undefined || max <= 0 || size <= Number(max)) return true;
+    const max = this.#maxMessageSize;
+    if (size <= max) return true;
     this.detachWithError({
       condition: "amqp:link:message-size-exceeded",
-      description: `message of more than ${size} bytes exceeds the link's max-message-size ${Number(max)}`,
+      description: `message of more than ${size} bytes exceeds the link's max-message-size ${max}`,
     });
     return false;
-  }
-
-  /** The link's max-message-size as a number (0: none). */
-  #maxMessageSize(): number {
-    const max = this.local.maxMessageSize;
-    return max === undefined || max <= 0 ? 0 : Number(max);
   }
 
   /** A complete delivery: filed while unsettled, credit topped up, handed to `onDelivery`. */
@@ -358,7 +372,7 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
    * In receiver-settle-mode second the state is sent unsettled and the delivery settles when the
    * sender confirms.
    */
-  settle(delivery: IncomingDelivery, state: DeliveryState | undefined = { type: "accepted" }): boolean {
+  settle(delivery: IncomingDelivery, state: DeliveryState | undefined = ACCEPTED): boolean {
     if (delivery.settled || this.state === "detached") return false;
     delivery.settled = true;
     this.#unsettled--;
@@ -374,7 +388,7 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
    */
   settleAndConfirm(
     delivery: IncomingDelivery,
-    state: DeliveryState = { type: "accepted" },
+    state: DeliveryState = ACCEPTED,
   ): Promise<SettleConfirmation> | undefined {
     const second = this.settlesSecond;
     if (!this.settle(delivery, state)) return undefined;

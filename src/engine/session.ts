@@ -401,7 +401,7 @@ export class AmqpSession {
   }
 
   /** @internal */
-  handleTransfer(t: TransferFields, payload: Buffer): void {
+  handleTransfer(t: TransferFields, frame: Buffer, start: number, end: number): void {
     const link = this.#linksByRemoteHandle.get(t.handle);
     this.#nextIncomingId = serialAdd(this.#nextIncomingId, 1);
     this.#incomingWindow--;
@@ -413,7 +413,7 @@ export class AmqpSession {
       this.endWithError("amqp:session:window-violation", "transfer beyond the incoming window");
       return;
     }
-    link.handleTransfer(t, payload);
+    link.handleTransfer(t, frame, start, end);
     if (this.#incomingWindow * 2 < this.incomingWindowSize) {
       this.#incomingWindow = this.incomingWindowSize;
       this.writeFlow();

@@ -10,7 +10,8 @@
  * their own buffer), so receivers may keep views into them.
  *
  * Time slices: with a slice, the reader stops once the frames it delivered since it last stopped
- * took that long to handle (the sink's work included) and were at least `minFrames` many, and holds
+ * took that long to handle (the sink's work included) and were at least `minFrames` many (timed at
+ * that floor, then every 8 small frames or every large one), and holds
  * the rest of the stream until `resume()`. Its owner then lets the event loop serve everything else
  * first, so that one peer writing megabytes of cheap frames cannot keep the others waiting. The
  * floor keeps a small burst (a few dozen deliveries written at once) in one piece even on a machine
@@ -36,6 +37,14 @@ export interface ReadSlice {
 /** Frames a slice delivers at least (`ReadSlice.minFrames`). */
 const DEFAULT_SLICE_MIN_FRAMES = 64;
 
+/**
+ * Past the floor, the clock is read once the frames delivered since the last reading weigh this much:
+ * a frame weighs 1, and 1 more per 8 KiB of it. A reading costs about as much as handling a small
+ * delivery, so small frames are timed 8 at a time (a slice runs over by 7 of them at most), frames of
+ * 56 KiB or more one by one.
+ */
+const CLOCK_WEIGHT = 8;
+
 /** Where the reader delivers what it parses. Called synchronously from `push()`. */
 export interface FrameSink {
   /** A protocol header arrived (only when the reader was told to expect one). */
@@ -59,6 +68,8 @@ export class FrameReader {
   #spentMs = 0;
   /** Frames and headers delivered since the reader last stopped. */
   #sliceFrames = 0;
+  /** The weight of the frames delivered since the clock was last read (see `CLOCK_WEIGHT`). */
+  #unclocked = 0;
   /** Stopped at the end of a slice: bytes are held in `#held` until `resume()`. */
   #yielded = false;
   /** Bytes received and not yet read, in order (while the reader is yielded). */
@@ -127,6 +138,7 @@ export class FrameReader {
     this.#yielded = false;
     this.#spentMs = 0;
     this.#sliceFrames = 0;
+    this.#unclocked = 0;
     while (this.#held.length > 0 && !this.yielded && !this.#stopped) this.#read(this.#held.shift()!, true);
   }
 
@@ -139,6 +151,7 @@ export class FrameReader {
     this.#yielded = false;
     this.#spentMs = 0;
     this.#sliceFrames = 0;
+    this.#unclocked = 0;
     while (this.#held.length > 0 && !this.#stopped) this.#read(this.#held.shift()!, false);
   }
 
@@ -151,14 +164,17 @@ export class FrameReader {
       if (
         timed &&
         this.#sliceFrames >= this.#sliceMinFrames &&
-        this.#spentMs + (performance.now() - started) >= this.#sliceMs
+        (this.#sliceFrames === this.#sliceMinFrames || this.#unclocked >= CLOCK_WEIGHT)
       ) {
-        // The slice is over: hold the rest. Reading can go on from `off` later, whatever it was in
-        // the middle of (a split header or frame is buffered in `#head` or `#partial`).
-        this.#yielded = true;
-        this.#held.unshift(chunk.subarray(off));
-        this.#consumed += off;
-        return;
+        this.#unclocked = 0;
+        if (this.#spentMs + (performance.now() - started) >= this.#sliceMs) {
+          // The slice is over: hold the rest. Reading can go on from `off` later, whatever it was in
+          // the middle of (a split header or frame is buffered in `#head` or `#partial`).
+          this.#yielded = true;
+          this.#held.unshift(chunk.subarray(off));
+          this.#consumed += off;
+          return;
+        }
       }
       const partial = this.#partial;
       if (partial !== undefined) {
@@ -219,6 +235,7 @@ export class FrameReader {
   #protocolHeader(buf: Buffer, at: number): void {
     this.#expectHeader = false;
     this.#sliceFrames++;
+    this.#unclocked++;
     const h = parseProtocolHeader(buf, at);
     if (!h) {
       this.stop();
@@ -250,6 +267,7 @@ export class FrameReader {
 
   #deliver(buf: Buffer, start: number, size: number): void {
     this.#sliceFrames++;
+    this.#unclocked += 1 + (size >>> 13);
     const doff = buf[start + 4]!;
     const type = buf[start + 5]!;
     const channel = (buf[start + 6]! << 8) | buf[start + 7]!;

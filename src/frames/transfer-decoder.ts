@@ -42,8 +42,46 @@ function boolOf(d: Decoder, code: number): boolean | undefined | -1 {
   }
 }
 
-/** Decodes a transfer body (after its descriptor). */
-export function decodeTransferBody(d: Decoder): TransferFields {
+/** A transfer with every field present and undefined but `handle`: the object to pass as `out`. */
+export function blankTransfer(): TransferFields {
+  return {
+    handle: 0,
+    deliveryId: undefined,
+    deliveryTag: undefined,
+    messageFormat: undefined,
+    settled: undefined,
+    more: undefined,
+    rcvSettleMode: undefined,
+    state: undefined,
+    resume: undefined,
+    aborted: undefined,
+    batchable: undefined,
+  };
+}
+
+/** `t` with every field absent, to be filled again. */
+function cleared(t: TransferFields): TransferFields {
+  t.handle = 0;
+  t.deliveryId = undefined;
+  t.deliveryTag = undefined;
+  t.messageFormat = undefined;
+  t.settled = undefined;
+  t.more = undefined;
+  t.rcvSettleMode = undefined;
+  t.state = undefined;
+  t.resume = undefined;
+  t.aborted = undefined;
+  t.batchable = undefined;
+  return t;
+}
+
+/**
+ * Decodes a transfer body (after its descriptor). With `out`, the fields are written into `out`
+ * (each one, those absent as undefined) and `out` is returned, unless the body needs the generic
+ * decoder: a receiver decoding one frame after the other reuses one object, valid until its next
+ * frame (whoever keeps a field copies it).
+ */
+export function decodeTransferBody(d: Decoder, out?: TransferFields): TransferFields {
   const start = d.pos;
   const lc = d.u8();
   if (lc !== F.List8 && lc !== F.List32) {
@@ -55,7 +93,7 @@ export function decodeTransferBody(d: Decoder): TransferFields {
   if (size > d.end - d.pos) throw new DecodeError(`transfer list size ${size} exceeds the frame`, start, lc);
   const stop = d.pos + size;
   const count = wide ? d.u32() : d.u8();
-  const out: TransferFields = { handle: 0 };
+  const o: TransferFields = out === undefined ? { handle: 0 } : cleared(out);
   let ok = count > 0; // handle is mandatory: the generic decoder reports it
   for (let i = 0; i < count && ok; i++) {
     const code = d.u8();
@@ -65,7 +103,7 @@ export function decodeTransferBody(d: Decoder): TransferFields {
       case 0: {
         const v = uintOf(d, code);
         if (v === undefined || v < 0) ok = false;
-        else out.handle = v;
+        else o.handle = v;
         break;
       }
       case 1:
@@ -73,14 +111,14 @@ export function decodeTransferBody(d: Decoder): TransferFields {
         const v = uintOf(d, code);
         if (v === -1) ok = false;
         else if (v !== undefined) {
-          if (i === 1) out.deliveryId = v;
-          else out.messageFormat = v;
+          if (i === 1) o.deliveryId = v;
+          else o.messageFormat = v;
         }
         break;
       }
       case 2:
-        if (code === F.Vbin8) out.deliveryTag = d.bytes(d.u8(), code);
-        else if (code === F.Vbin32) out.deliveryTag = d.bytes(d.u32(), code);
+        if (code === F.Vbin8) o.deliveryTag = d.bytes(d.u8(), code);
+        else if (code === F.Vbin32) o.deliveryTag = d.bytes(d.u32(), code);
         else if (code !== F.Null) ok = false;
         break;
       case 4:
@@ -91,20 +129,20 @@ export function decodeTransferBody(d: Decoder): TransferFields {
         const v = boolOf(d, code);
         if (v === -1) ok = false;
         else if (v !== undefined) {
-          if (i === 4) out.settled = v;
-          else if (i === 5) out.more = v;
-          else if (i === 8) out.resume = v;
-          else if (i === 9) out.aborted = v;
-          else out.batchable = v;
+          if (i === 4) o.settled = v;
+          else if (i === 5) o.more = v;
+          else if (i === 8) o.resume = v;
+          else if (i === 9) o.aborted = v;
+          else o.batchable = v;
         }
         break;
       }
       case 6:
-        if (code === F.Ubyte) out.rcvSettleMode = d.u8();
+        if (code === F.Ubyte) o.rcvSettleMode = d.u8();
         else if (code !== F.Null) ok = false;
         break;
       case 7:
-        if (code === F.Described) out.state = DeliveryState.decodeDescribed(d);
+        if (code === F.Described) o.state = DeliveryState.decodeDescribed(d);
         else if (code !== F.Null) ok = false;
         break;
       default:
@@ -117,5 +155,5 @@ export function decodeTransferBody(d: Decoder): TransferFields {
     return Transfer.decodeBody(d);
   }
   if (d.pos !== stop) throw new DecodeError("transfer list size does not match its content", start, lc);
-  return out;
+  return o;
 }

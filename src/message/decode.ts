@@ -101,12 +101,70 @@ export interface DecodedSections extends MessageSections {
   footer: AnnotationsMap | undefined;
 }
 
+/** The sections besides the body, as {@link readSectionsInto} fills them in. */
+export interface SectionFields {
+  header: MessageHeader | undefined;
+  deliveryAnnotations: AnnotationsMap | undefined;
+  messageAnnotations: AnnotationsMap | undefined;
+  properties: MessageProperties | undefined;
+  applicationProperties: ApplicationProperties | undefined;
+  footer: AnnotationsMap | undefined;
+}
+
 /**
  * Decodes the sections of one message.
  * @throws {DecodeError} on malformed input.
  */
 export function readSections(bytes: Uint8Array): DecodedSections {
-  const d = new Decoder(bytes);
+  const s: SectionFields = {
+    header: undefined,
+    deliveryAnnotations: undefined,
+    messageAnnotations: undefined,
+    properties: undefined,
+    applicationProperties: undefined,
+    footer: undefined,
+  };
+  const body = readSectionsInto(bytes, s);
+  // One literal (no object spread, which V8 makes slow when properties are added).
+  return {
+    header: s.header,
+    deliveryAnnotations: s.deliveryAnnotations,
+    messageAnnotations: s.messageAnnotations,
+    properties: s.properties,
+    applicationProperties: s.applicationProperties,
+    body,
+    footer: s.footer,
+  };
+}
+
+/**
+ * Decodes the sections of one message, `bytes[start, end)`: every section but the body is stored
+ * into `target` (each of its fields is set, to undefined when the section is absent), the body is
+ * returned. On a throw, `target` may hold some of the sections.
+ * @throws {DecodeError} on malformed input (its offset counted from the start of `bytes`).
+ */
+export function readSectionsInto(
+  bytes: Uint8Array,
+  target: SectionFields,
+  start = 0,
+  end = bytes.length,
+): MessageBody {
+  if (!(bytes instanceof Buffer)) return readWith(new Decoder(bytes, start, end), target);
+  // Nothing called while decoding can decode again, so one decoder serves every message; it lets
+  // go of the bytes afterwards (they may be a large message).
+  const d = SHARED_DECODER;
+  d.reset(bytes, start, end);
+  try {
+    return readWith(d, target);
+  } finally {
+    d.reset(NO_BYTES, 0, 0);
+  }
+}
+
+const NO_BYTES = Buffer.alloc(0);
+const SHARED_DECODER = new Decoder(NO_BYTES);
+
+function readWith(d: Decoder, target: SectionFields): MessageBody {
   let header: MessageHeader | undefined;
   let deliveryAnnotations: AnnotationsMap | undefined;
   let messageAnnotations: AnnotationsMap | undefined;
@@ -148,11 +206,13 @@ export function readSections(bytes: Uint8Array): DecodedSections {
         break;
       case Section.Data:
         bodyCode = code;
-        (sections ??= []).push(readData(d));
+        if (sections === undefined) sections = [readData(d)];
+        else sections.push(readData(d));
         break;
       case Section.AmqpSequence:
         bodyCode = code;
-        (sections ??= []).push(readSequence(d));
+        if (sections === undefined) sections = [readSequence(d)];
+        else sections.push(readSequence(d));
         break;
       case Section.AmqpValue:
         bodyCode = code;
@@ -162,11 +222,13 @@ export function readSections(bytes: Uint8Array): DecodedSections {
         footer = readKeyedMap(d, true, "footer");
     }
   }
-  let body: MessageBody;
-  if (bodyCode === Section.AmqpValue) body = { type: "value", value };
-  else if (bodyCode === Section.AmqpSequence)
-    body = { type: "sequence", sections: sections as AMQPValue[][] };
-  else body = { type: "data", sections: (sections ?? []) as Uint8Array[] };
-  // One literal (no object spread, which V8 makes slow when properties are added).
-  return { header, deliveryAnnotations, messageAnnotations, properties, applicationProperties, body, footer };
+  target.header = header;
+  target.deliveryAnnotations = deliveryAnnotations;
+  target.messageAnnotations = messageAnnotations;
+  target.properties = properties;
+  target.applicationProperties = applicationProperties;
+  target.footer = footer;
+  if (bodyCode === Section.AmqpValue) return { type: "value", value };
+  if (bodyCode === Section.AmqpSequence) return { type: "sequence", sections: sections as AMQPValue[][] };
+  return { type: "data", sections: (sections ?? []) as Uint8Array[] };
 }

@@ -4,12 +4,13 @@
 import { inspect, type InspectOptionsStylized } from "node:util";
 import type { AMQPValue } from "../codec/values.js";
 import type { AMQPError } from "../errors/amqp-error.js";
+import { DecodeError } from "../errors/decode-error.js";
 import { ClientTimeout, MessageAlreadySettled, MessageSendFailed } from "../errors/exceptions.js";
 import { ByteWriter } from "../util/byte-writer.js";
 import { inspectEnum, inspectFields } from "../util/enum-names.js";
 import type { AnnotationsMap, ApplicationProperties } from "./annotations.js";
 import { createBody, type MessageBody, type MessageBodyType } from "./body.js";
-import { readSections } from "./decode.js";
+import { readSectionsInto } from "./decode.js";
 import { writeSections, type MessageSections } from "./encode.js";
 import type { MessageHeader } from "./header.js";
 import { MessageState, RECEIVE_STATES } from "./message-state.js";
@@ -62,6 +63,18 @@ export type SendCompleteCallback = (result: MessageSendResult, error?: AMQPError
 /** The outcomes without fields, shared by every settlement (nothing changes them). */
 const ACCEPTED: SettlementState = Object.freeze({ type: "accepted" });
 const RELEASED: SettlementState = Object.freeze({ type: "released" });
+
+/** The body of a message made without arguments (`new Message()`): an AmqpValue of null. */
+const NO_BODY: MessageBody = Object.freeze({ type: "value", value: null });
+
+/** The answers of a settlement known at once, shared (a settled promise is the same for every reader). */
+const SETTLED = Promise.resolve(true);
+const NOT_SETTLED = Promise.resolve(false);
+
+/** The rejection handler of a settlement nobody waits for: one function for all. */
+function ignore(): void {
+  // Nothing to do: the message is back in the state the failed settlement left it in.
+}
 
 const SHARED_MAX = 4 * 1024 * 1024;
 let shared = new ByteWriter(4096);
@@ -141,7 +154,13 @@ export class Message implements MessageSections {
    * @throws {TypeError} when `body` does not fit `bodyType`.
    * @throws {RangeError} when `messageFormat` is not a uint.
    */
-  constructor(init: MessageInit = {}) {
+  constructor(init?: MessageInit) {
+    if (init === undefined) {
+      // What decode builds before it sets the sections: nothing to check, no body of its own yet.
+      this.#body = NO_BODY;
+      this.messageFormat = 0;
+      return;
+    }
     this.#body = createBody(init.body, init.bodyType, init.encoding);
     this.header = init.header;
     this.deliveryAnnotations = init.deliveryAnnotations;
@@ -250,21 +269,44 @@ export class Message implements MessageSections {
     bytes: Uint8Array,
     options: MessageDecodeOptions = {},
   ): M {
-    const s = readSections(bytes);
     const m = new this();
-    m.#body = s.body;
-    m.header = s.header;
-    m.deliveryAnnotations = s.deliveryAnnotations;
-    m.messageAnnotations = s.messageAnnotations;
-    m.properties = s.properties;
-    m.applicationProperties = s.applicationProperties;
-    m.footer = s.footer;
-    m.messageFormat = options.messageFormat ?? 0;
-    m.deliveryNo = options.deliveryNo;
-    m.deliveryTag = options.deliveryTag;
-    m.settler = options.settler;
-    m.state = options.settler ? MessageState.ReceivedUnsettled : MessageState.ReceivedSettled;
+    m.#body = readSectionsInto(bytes, m);
+    m.#received(options);
     return m;
+  }
+
+  /**
+   * @internal {@link Message.decode} of `bytes.subarray(start, end)`, without making that view (the
+   * receiving layer decodes from the received frame). A decode error is the same as `decode`'s,
+   * its offset counted from `start`.
+   */
+  static decodeRange<M extends Message>(
+    this: new (init?: MessageInit) => M,
+    bytes: Buffer,
+    start: number,
+    end: number,
+    options: MessageDecodeOptions,
+  ): M {
+    const m = new this();
+    try {
+      m.#body = readSectionsInto(bytes, m, start, end);
+    } catch (e) {
+      // Rare: decoding the view raises the error with the offsets `decode` would report.
+      if (e instanceof DecodeError)
+        return Message.decode.call(this, bytes.subarray(start, end), options) as M;
+      throw e;
+    }
+    m.#received(options);
+    return m;
+  }
+
+  /** The delivery context of a decoded message. */
+  #received(options: MessageDecodeOptions): void {
+    this.messageFormat = options.messageFormat ?? 0;
+    this.deliveryNo = options.deliveryNo;
+    this.deliveryTag = options.deliveryTag;
+    this.settler = options.settler;
+    this.state = options.settler ? MessageState.ReceivedUnsettled : MessageState.ReceivedSettled;
   }
 
   /**
@@ -331,12 +373,32 @@ export class Message implements MessageSections {
   // ---- settlement (received messages) ---------------------------------------------------------
 
   #settle(state: SettlementState): Promise<boolean> {
-    if (!RECEIVE_STATES.has(this.state)) throw new TypeError("not a received message");
-    if (this.state === MessageState.ReceivedSettled) return Promise.resolve(false);
+    const s = this.state;
+    if (s !== MessageState.ReceivedUnsettled && s !== MessageState.ReceivedSettled) {
+      throw new TypeError("not a received message");
+    }
+    if (s === MessageState.ReceivedSettled) return NOT_SETTLED;
     const settler = this.settler;
     if (!settler) throw new TypeError("not a received message (no settler)");
     this.state = MessageState.ReceivedSettled;
+    // A settlement whose answer is known at once (settle mode "local") costs no promise of its own.
+    const now = settler.settleNow?.(state);
+    if (now !== undefined) return now ? SETTLED : NOT_SETTLED;
     return this.#send(settler, state);
+  }
+
+  /**
+   * @internal Accepts a received message that is still unsettled, for a receiving layer that
+   * completes messages on its own (`autoComplete`) and waits for no answer: as {@link Message.accept},
+   * without a promise when the answer is known at once. A failure leaves the message unsettled,
+   * as it leaves it after `accept()`, and is not reported.
+   */
+  acceptQuietly(): void {
+    const settler = this.settler;
+    if (this.state !== MessageState.ReceivedUnsettled || !settler) return;
+    this.state = MessageState.ReceivedSettled;
+    if (settler.settleNow?.(ACCEPTED) !== undefined) return;
+    this.#send(settler, ACCEPTED).catch(ignore);
   }
 
   async #send(settler: MessageSettler, state: SettlementState): Promise<boolean> {

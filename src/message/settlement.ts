@@ -24,6 +24,12 @@ export interface MessageSettler {
    * settled any more (e.g. the link is gone and the peer already settled it).
    */
   settle(state: SettlementState): Promise<boolean>;
+  /**
+   * @internal Settles at once when the answer is known at once, without a promise: what
+   * {@link MessageSettler.settle} would resolve with. Undefined when it is not (the settlement
+   * waits for the peer, or would fail): then nothing was done, and `settle` is called instead.
+   */
+  settleNow?(state: SettlementState): boolean | undefined;
 }
 
 /** Options of `reject()`: the AMQP error to attach to the `rejected` outcome. */

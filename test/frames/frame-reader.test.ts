@@ -211,6 +211,59 @@ describe("FrameReader", () => {
       assert.equal(events.length, 101);
     });
 
+    /** A reader over a header and `frames` frames of `size` bytes whose first frame takes 10 ms. */
+    function slowFirst(frames: number, size: number): { r: FrameReader; delivered: () => number } {
+      const w = new ByteWriter();
+      w.bytes(protocolHeader(ProtocolId.Amqp));
+      for (let i = 0; i < frames; i++) {
+        if (size === 8) {
+          writeEmptyFrame(w);
+          continue;
+        }
+        const at = beginFrame(w, 0, 0);
+        w.bytes(Buffer.alloc(size - 8));
+        endFrame(w, at);
+      }
+      let delivered = 0;
+      const r = new FrameReader(
+        {
+          onProtocolHeader() {
+            delivered++;
+          },
+          onFrame() {
+            delivered++;
+            // The first frame takes longer than the whole slice.
+            if (delivered === 2) {
+              const until = performance.now() + 10;
+              while (performance.now() < until);
+            }
+          },
+        },
+        1 << 20,
+        { ms: 5, minFrames: 1 },
+      );
+      r.expectProtocolHeader();
+      r.push(w.toBuffer());
+      return { r, delivered: () => delivered };
+    }
+
+    it("past the floor small frames are timed 8 at a time: a slice that ran over ends at the next 8th", () => {
+      const { r, delivered } = slowFirst(40, 8);
+      // Timed at the floor (1: the header), then after 8 more: the 9th ends the slice.
+      assert.equal(delivered(), 9);
+      assert.equal(r.yielded, true);
+      r.resume();
+      assert.equal(delivered(), 41);
+    });
+
+    it("frames of 56 KiB or more are timed one by one", () => {
+      const { r, delivered } = slowFirst(4, 56 * 1024);
+      assert.equal(delivered(), 2, "the slow frame ends the slice");
+      assert.equal(r.yielded, true);
+      r.resume();
+      assert.equal(delivered(), 5);
+    });
+
     it("stop() drops what is held; no slice (the default) never yields", () => {
       const { r, events } = sliced(EVERY_FRAME);
       r.push(stream);

@@ -8,7 +8,7 @@ import { Transfer } from "../../src/codec/definitions/transport.js";
 import { DecodeError } from "../../src/errors/decode-error.js";
 import { writeTransferPerformative } from "../../src/frames/frame-writer.js";
 import { readPerformativeCode, type TransferFields } from "../../src/frames/performatives.js";
-import { decodeTransferBody } from "../../src/frames/transfer-decoder.js";
+import { blankTransfer, decodeTransferBody } from "../../src/frames/transfer-decoder.js";
 import { ByteWriter } from "../../src/util/byte-writer.js";
 
 function viaFast(bytes: Buffer): TransferFields {
@@ -59,6 +59,28 @@ describe("hand-written transfer decoder", () => {
         assert.deepEqual(viaFast(bytes), viaGeneric(bytes));
       }),
       { seed: 7, numRuns: 500 },
+    );
+  });
+
+  it("decoding into one reused object leaves nothing of the transfer before", () => {
+    const out = blankTransfer();
+    fc.assert(
+      fc.property(transferArb, transferArb, (a, b) => {
+        for (const t of [a, b]) {
+          const w = new ByteWriter();
+          Transfer.encode(
+            w,
+            Object.fromEntries(Object.entries(t).filter(([, v]) => v !== undefined)) as TransferFields,
+          );
+          const bytes = w.toBuffer();
+          const d = new Decoder(bytes);
+          readPerformativeCode(d);
+          const got = decodeTransferBody(d, out);
+          const defined = Object.fromEntries(Object.entries(got).filter(([, v]) => v !== undefined));
+          assert.deepEqual(defined, viaGeneric(bytes));
+        }
+      }),
+      { seed: 13, numRuns: 300 },
     );
   });
 

@@ -208,6 +208,46 @@ describe("decode errors are DecodeError", () => {
       assert.throws(() => Message.decode(b), DecodeError);
     });
   }
+  it("a message decodes the same after a failed decode, from a Buffer or any Uint8Array", () => {
+    const good = Buffer.concat([section(0x70, [true]), section(0x74, new Map([["k", 1]])), data]);
+    for (const [, b] of cases) {
+      assert.throws(() => Message.decode(b), DecodeError);
+      for (const input of [good, new Uint8Array(good)]) {
+        const m = Message.decode(input);
+        assert.deepEqual(m.header, { durable: true, deliveryCount: 0 });
+        assert.deepEqual(m.applicationProperties, { k: 1 });
+        assert.equal(m.bodyType, "data");
+        assert.equal(m.data?.length, 1);
+      }
+    }
+  });
+  it("decodeRange decodes a range of a larger buffer as decode decodes it, errors and offsets alike", () => {
+    const prefix = Buffer.from("0053140000", "hex");
+    const around = (b: Buffer): Buffer => Buffer.concat([prefix, b, bytes("ffff")]);
+    const range = (b: Buffer): Message =>
+      Message.decodeRange(around(b), prefix.length, prefix.length + b.length, { deliveryNo: 7 });
+    for (const [name, b] of cases) {
+      const expected = (() => {
+        try {
+          Message.decode(b);
+        } catch (e) {
+          return e as DecodeError;
+        }
+        return assert.fail(name);
+      })();
+      assert.throws(
+        () => range(b),
+        (e: unknown) =>
+          e instanceof DecodeError && e.message === expected.message && e.offset === expected.offset,
+        name,
+      );
+    }
+    const good = Buffer.concat([section(0x73, ["id-1"]), data]);
+    const m = range(good);
+    assert.deepEqual(m.properties, { messageId: "id-1" });
+    assert.deepEqual(m.data, [Buffer.from("x")]);
+    assert.equal(m.deliveryNo, 7);
+  });
   it("names the problem in the message", () => {
     assert.throws(
       () => Message.decode(Buffer.concat([section(0x73, []), section(0x70, [])])),

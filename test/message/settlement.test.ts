@@ -120,6 +120,65 @@ describe("settlement hooks", () => {
     await assert.rejects(m.accept(), /link gone/);
     assert.equal(m.state, MessageState.ReceivedUnsettled);
   });
+  it("a settler that answers at once (settleNow) is not asked to settle; undefined falls back to settle()", async () => {
+    const now: SettlementState[] = [];
+    let answer: boolean | undefined = true;
+    const s = new FakeSettler();
+    const settler: MessageSettler = {
+      settle: (state) => s.settle(state),
+      settleNow: (state) => {
+        now.push(state);
+        return answer;
+      },
+    };
+    assert.equal(await received(settler).accept(), true);
+    answer = false;
+    const refused = received(settler);
+    assert.equal(await refused.release(), false);
+    assert.equal(refused.state, MessageState.ReceivedSettled);
+    answer = undefined;
+    assert.equal(await received(settler).reject(), true);
+    assert.deepEqual(
+      now.map((st) => st.type),
+      ["accepted", "released", "rejected"],
+    );
+    assert.deepEqual(
+      s.states.map((st) => st.type),
+      ["rejected"],
+      "settle() only when settleNow had no answer",
+    );
+  });
+  it("acceptQuietly accepts an unsettled message once, and a failure leaves it unsettled, unreported", async () => {
+    const s = new FakeSettler();
+    const m = received(s);
+    m.acceptQuietly();
+    assert.equal(m.state, MessageState.ReceivedSettled);
+    m.acceptQuietly();
+    assert.deepEqual(s.states, [{ type: "accepted" }]);
+    received().acceptQuietly(); // already settled: nothing to do
+    let failed!: () => void;
+    const settled = new Promise<void>((resolve) => (failed = resolve));
+    const f = received({
+      settle: () => {
+        failed();
+        return Promise.reject(new Error("link gone"));
+      },
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown): void => {
+      unhandled.push(e);
+    };
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      f.acceptQuietly();
+      await settled;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      assert.equal(f.state, MessageState.ReceivedUnsettled);
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
   it("decode builds the subclass it is called on", () => {
     class ReceivedMessage extends Message {
       get hasSettler(): boolean {
