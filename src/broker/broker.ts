@@ -88,11 +88,17 @@ export class Broker implements AsyncDisposable {
     this.#keepAliveInitialDelayMs = keepAlive;
     this.#memory = new ByteBudget(Math.max(1, limits.maxTotalBytes ?? BROKER_DEFAULTS.limits.maxTotalBytes));
     this.#serviceBus = new ServiceBusNamespace(options);
+    const listeners = this.#listeners;
     this.#queues = new QueueRegistry(
       options,
       this.#memory,
-      (e) => {
-        this.#emit(e);
+      {
+        get observed(): boolean {
+          return listeners.size > 0;
+        },
+        emit: (e) => {
+          this.#emit(e);
+        },
       },
       (name) => {
         this.#queueDeleted(name);

@@ -4,12 +4,16 @@
  * the consumer's outcome is applied, when the consumer's link goes, or when it expires
  * (`queues.lockDuration`), after which the consumer's outcome finds no lock: the lock is lost.
  *
- * Taking and releasing a lock is O(1) and costs one small object and the 8-byte token: locks are
- * indexed by the number in their token (not by a string), and expiry needs no timer per lock. Locks
- * of the same duration expire in the order they were taken, so each duration has a list in expiry
- * order, and one timer per queue waits for the earliest head of these lists.
+ * Taking and releasing a lock is O(1) and costs one small object and the 8-byte token, and no
+ * hashing: our tokens hold a counter, and locks end in about the order they were taken, so they are
+ * indexed by that number in a ring (the engine's `DeliveryTable`, which keeps the few locks held far
+ * longer than those taken after them in a `Map`); tokens we are given (a Service Bus GUID) are
+ * indexed in a `Map`. Expiry needs no timer per lock: locks of the same duration expire in the
+ * order they were taken, so each duration has a list in expiry order, and one timer per queue waits
+ * for the earliest head of these lists.
  */
 import type { DeliveryState } from "../codec/definitions/messaging.js";
+import { DeliveryTable } from "../engine/delivery-table.js";
 import type { StoredMessage } from "./stored-message.js";
 
 /** The condition Azure Service Bus settles an outcome with when the message's lock is gone. */
@@ -32,6 +36,10 @@ class LockEntry<C> implements MessageLock<C> {
   readonly message: StoredMessage;
   readonly consumer: C;
   lockedUntil = Infinity;
+  /** Until released or expired. */
+  held = true;
+  /** Indexed in the ring by its counter (else in the `Map`, by its key). */
+  inRing = false;
   /** The expiry list it is on (none: it does not expire). */
   list: ExpiryList<C> | undefined = undefined;
   prev: LockEntry<C> | undefined = undefined;
@@ -86,9 +94,15 @@ export function lockLostState(): DeliveryState {
 
 /** The locks of one queue; `C` is its consumer type (generic so that this module needs no queue). */
 export class MessageLocks<C> {
-  readonly #locks = new Map<LockKey, LockEntry<C>>();
-  /** The expiry lists, by lock duration (ms). */
+  /** Locks under our own tokens, by the token's counter modulo 2^32 (a serial number). */
+  readonly #ring = new DeliveryTable<LockEntry<C>>();
+  /** Locks under tokens we were given, and any of ours the ring could not take, by key. */
+  readonly #byKey = new Map<LockKey, LockEntry<C>>();
+  #size = 0;
+  /** The expiry lists, by lock duration (ms); an empty one stays until the timer next fires. */
   readonly #lists = new Map<number, ExpiryList<C>>();
+  /** The list last appended to (most locks of a queue have its one duration). */
+  #lastList: ExpiryList<C> | undefined;
   readonly #onExpired: (lock: MessageLock<C>) => void;
   #next = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -107,7 +121,7 @@ export class MessageLocks<C> {
 
   /** Locks held. */
   get size(): number {
-    return this.#locks.size;
+    return this.#size;
   }
 
   /**
@@ -115,11 +129,10 @@ export class MessageLocks<C> {
    * `token` is the lock token to use (default: the next 8-byte counter).
    */
   take(message: StoredMessage, consumer: C, durationMs: number, now: number, token?: Buffer): MessageLock<C> {
-    let t = token;
-    let key: LockKey;
-    if (t === undefined) {
+    let entry: LockEntry<C>;
+    if (token === undefined) {
       const n = ++this.#next;
-      t = Buffer.allocUnsafe(8);
+      const t = Buffer.allocUnsafe(8);
       const hi = Math.floor(n / TWO_32);
       t[0] = 0;
       t[1] = hi >>> 16;
@@ -129,12 +142,19 @@ export class MessageLocks<C> {
       t[5] = n >>> 16;
       t[6] = n >>> 8;
       t[7] = n;
-      key = n;
+      entry = new LockEntry(t, n, message, consumer);
+      // After 2^32 locks a counter meets one still held under the same ring slot: that lock keeps it.
+      if (this.#ring.get(n >>> 0) === undefined) {
+        entry.inRing = true;
+        this.#ring.set(n >>> 0, entry);
+      } else {
+        this.#byKey.set(n, entry);
+      }
     } else {
-      key = keyOf(t);
+      entry = new LockEntry(token, keyOf(token), message, consumer);
+      this.#byKey.set(entry.key, entry);
     }
-    const entry = new LockEntry(t, key, message, consumer);
-    this.#locks.set(key, entry);
+    this.#size++;
     if (durationMs > 0) this.#append(entry, durationMs, now);
     return entry;
   }
@@ -142,13 +162,18 @@ export class MessageLocks<C> {
   /** The lock held under `token`, if it is still held. */
   find(token: Uint8Array | undefined): MessageLock<C> | undefined {
     if (token === undefined || token.length === 0) return undefined;
-    return this.#locks.get(keyOf(token));
+    const key = keyOf(token);
+    if (typeof key === "number") {
+      const entry = this.#ring.get(key >>> 0);
+      if (entry !== undefined && entry.key === key) return entry;
+    }
+    return this.#byKey.size > 0 ? this.#byKey.get(key) : undefined;
   }
 
   /** Extends a held lock by `durationMs` from now; returns its new expiry, undefined when not held. */
   renew(lock: MessageLock, durationMs: number): number | undefined {
-    const entry = this.#locks.get(keyOf(lock.token));
-    if (entry === undefined || entry !== lock) return undefined;
+    const entry = this.#held(lock);
+    if (entry === undefined) return undefined;
     this.#unlink(entry);
     if (durationMs > 0) this.#append(entry, durationMs, Date.now());
     else entry.lockedUntil = Infinity;
@@ -157,14 +182,17 @@ export class MessageLocks<C> {
 
   /** Every lock held. */
   all(): MessageLock<C>[] {
-    return [...this.#locks.values()];
+    const out: MessageLock<C>[] = [];
+    for (const [, entry] of this.#ring.entries()) out.push(entry);
+    for (const entry of this.#byKey.values()) out.push(entry);
+    return out;
   }
 
   /** Ends a lock; false when it had already ended (expired, or released before). */
   release(lock: MessageLock<C>): boolean {
-    const entry = this.#locks.get(lock instanceof LockEntry ? lock.key : keyOf(lock.token));
-    if (entry === undefined || entry !== lock) return false;
-    this.#locks.delete(entry.key);
+    const entry = this.#held(lock);
+    if (entry === undefined) return false;
+    this.#drop(entry);
     this.#unlink(entry);
     return true;
   }
@@ -174,17 +202,40 @@ export class MessageLocks<C> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = Infinity;
-    this.#locks.clear();
+    for (const lock of this.all()) (lock as LockEntry<C>).held = false;
+    this.#ring.clear();
+    this.#byKey.clear();
+    this.#size = 0;
     this.#lists.clear();
+    this.#lastList = undefined;
+  }
+
+  /** `lock` as our entry, when it is one of ours and still held. */
+  #held(lock: MessageLock): LockEntry<C> | undefined {
+    if (lock instanceof LockEntry) return lock.held ? (lock as LockEntry<C>) : undefined;
+    const entry = this.find(lock.token);
+    return entry === lock ? (entry as LockEntry<C>) : undefined;
+  }
+
+  /** Takes a held lock out of the index. */
+  #drop(entry: LockEntry<C>): void {
+    entry.held = false;
+    this.#size--;
+    if (entry.inRing) this.#ring.delete((entry.key as number) >>> 0);
+    else this.#byKey.delete(entry.key);
   }
 
   /** Puts `entry` at the end of its duration's list (locks of one duration expire in order). */
   #append(entry: LockEntry<C>, durationMs: number, now: number): void {
     entry.lockedUntil = now + durationMs;
-    let list = this.#lists.get(durationMs);
-    if (list === undefined) {
-      list = { durationMs, head: undefined, tail: undefined };
-      this.#lists.set(durationMs, list);
+    let list = this.#lastList;
+    if (list === undefined || list.durationMs !== durationMs) {
+      list = this.#lists.get(durationMs);
+      if (list === undefined) {
+        list = { durationMs, head: undefined, tail: undefined };
+        this.#lists.set(durationMs, list);
+      }
+      this.#lastList = list;
     }
     entry.list = list;
     const tail = list.tail;
@@ -209,7 +260,6 @@ export class MessageLocks<C> {
     if (next) next.prev = prev;
     else list.tail = prev;
     entry.list = entry.prev = entry.next = undefined;
-    if (list.head === undefined) this.#lists.delete(list.durationMs);
     // The timer stays armed: if it fires for a lock released meanwhile, it finds the next one.
   }
 
@@ -227,13 +277,22 @@ export class MessageLocks<C> {
     for (const list of [...this.#lists.values()]) {
       while (list.head !== undefined && list.head.lockedUntil <= now) {
         const e = list.head;
-        this.#locks.delete(e.key);
+        this.#drop(e);
         this.#unlink(e);
         expired.push(e);
       }
     }
     let next = Infinity;
-    for (const list of this.#lists.values()) if (list.head!.lockedUntil < next) next = list.head!.lockedUntil;
+    for (const list of [...this.#lists.values()]) {
+      if (list.head === undefined) {
+        // Empty lists go here, not as they empty: a queue whose consumers keep up empties its
+        // list again and again.
+        this.#lists.delete(list.durationMs);
+        if (this.#lastList === list) this.#lastList = undefined;
+      } else if (list.head.lockedUntil < next) {
+        next = list.head.lockedUntil;
+      }
+    }
     if (next !== Infinity) this.#arm(next, now);
     // Last: expiring requeues messages, which may take new locks.
     for (const e of expired) this.#onExpired(e);

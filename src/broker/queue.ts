@@ -107,6 +107,9 @@ export type DeadLetterReason = "rejected" | "undeliverable" | "max-delivery-coun
 
 const EMPTY = new Uint8Array(0);
 
+/** What applying an outcome gives when the message's lock was gone (expired, or released before). */
+const LOCK_LOST: unique symbol = Symbol("lock lost");
+
 /** A consumer as its queue serves it: its place among the consumers that may take a message. */
 class Subscriber implements QueueConsumer {
   readonly link: SenderLink;
@@ -526,30 +529,30 @@ export class Queue {
    */
   confirmOutcome(token: Uint8Array | undefined, state: DeliveryState): DeliveryState {
     const lock = this.#locks.find(token);
-    const confirm = lock ? this.#applyOutcome(lock, state) : undefined;
-    return confirm === undefined ? lockLostState() : (confirm.state ?? state);
+    const confirm = lock ? this.#applyOutcome(lock, state) : LOCK_LOST;
+    return confirm === LOCK_LOST ? lockLostState() : (confirm ?? state);
   }
 
   /**
-   * Applies a consumer's outcome to a locked message; undefined when the lock is gone (lost), else
-   * the state to confirm it with.
+   * Applies a consumer's outcome to a locked message; {@link LOCK_LOST} when the lock is gone, else
+   * the state to confirm it with (undefined: the consumer's own).
    */
   #applyOutcome(
     lock: MessageLock<Subscriber>,
     state: DeliveryState | undefined,
-  ): { readonly state: DeliveryState | undefined } | undefined {
-    if (!this.#locks.release(lock)) return undefined;
+  ): DeliveryState | undefined | typeof LOCK_LOST {
+    if (!this.#locks.release(lock)) return LOCK_LOST;
     this.#locked--;
-    if (this.deleted) return { state };
+    if (this.deleted) return undefined;
     this.#host.onOutcome(this, lock.consumer, state);
     const policy = lock.consumer.policy;
     if (!policy) {
       this.#settled(lock.message, state);
-      return { state };
+      return undefined;
     }
     const { disposition, confirm } = policy.settle(this, lock.message, state);
     this.#dispose(lock.message, disposition);
-    return { state: confirm };
+    return confirm;
   }
 
   #settled(m: StoredMessage, state: DeliveryState | undefined): void {

@@ -60,14 +60,14 @@ export class QueueRegistry implements ManagedQueues {
 
   /**
    * @param memory the broker's total of stored bytes, which every queue's bytes count in.
-   * @param emit receives the `outcome` events of consumers.
+   * @param events receives the `outcome` events of consumers (built only while `observed`).
    * @param onDeleted called after a queue was deleted (the broker detaches its links).
    * @param extension the Service Bus emulation's hooks.
    */
   constructor(
     options: BrokerOptions,
     memory: ByteBudget,
-    emit: (e: BrokerEvent) => void,
+    events: { readonly observed: boolean; emit(e: BrokerEvent): void },
     onDeleted: (name: string) => void,
     extension?: RegistryExtension,
   ) {
@@ -91,7 +91,8 @@ export class QueueRegistry implements ManagedQueues {
           ? undefined
           : this.ensure(deadLetterAddress(queue.name)),
       onOutcome: (queue, consumer, state) => {
-        emit({ type: "outcome", connectionId: consumer.connectionId, address: queue.name, state });
+        if (!events.observed) return;
+        events.emit({ type: "outcome", connectionId: consumer.connectionId, address: queue.name, state });
       },
       ...(extension
         ? {
