@@ -10,8 +10,9 @@
  * their own buffer), so receivers may keep views into them.
  *
  * Time slices: with a slice, the reader stops once the frames it delivered since it last stopped
- * took that long to handle (the sink's work included) and were at least `minFrames` many, and holds
- * the rest of the stream until `resume()`. Its owner then lets the event loop serve everything else
+ * took that long to handle (the sink's work included) and were at least `minFrames` many (looking
+ * at the clock at the floor and every 8 frames past it), and holds the rest of the stream until
+ * `resume()`. Its owner then lets the event loop serve everything else
  * first, so that one peer writing megabytes of cheap frames cannot keep the others waiting. The
  * floor keeps a small burst (a few dozen deliveries written at once) in one piece even on a machine
  * so loaded that a millisecond passes within it.
@@ -35,6 +36,12 @@ export interface ReadSlice {
 
 /** Frames a slice delivers at least (`ReadSlice.minFrames`). */
 const DEFAULT_SLICE_MIN_FRAMES = 64;
+
+/**
+ * Past the floor, the clock is read before every this many frames (a power of two), not before
+ * each: reading it cost more than handling a small transfer frame.
+ */
+const SLICE_CLOCK_FRAMES = 8;
 
 /** Where the reader delivers what it parses. Called synchronously from `push()`. */
 export interface FrameSink {
@@ -151,6 +158,7 @@ export class FrameReader {
       if (
         timed &&
         this.#sliceFrames >= this.#sliceMinFrames &&
+        ((this.#sliceFrames - this.#sliceMinFrames) & (SLICE_CLOCK_FRAMES - 1)) === 0 &&
         this.#spentMs + (performance.now() - started) >= this.#sliceMs
       ) {
         // The slice is over: hold the rest. Reading can go on from `off` later, whatever it was in
