@@ -3,7 +3,13 @@
  * delivery-count), its message format, and what the broker read from its header.
  */
 import { MESSAGE_OVERHEAD_BYTES } from "./byte-budget.js";
-import { readAbsoluteExpiry, readHeader, scanSections, withDeliveryCount } from "./message-scan.js";
+import {
+  readAbsoluteExpiry,
+  readHeader,
+  scanSections,
+  startsWithBody,
+  withDeliveryCount,
+} from "./message-scan.js";
 
 /** A message in a queue. */
 export interface StoredMessage {
@@ -63,7 +69,7 @@ export function storeMessage(payload: Buffer, messageFormat: number, now: number
   const bytes = compact(payload);
   let deliveryCount = 0;
   let expiresAt = Infinity;
-  if (messageFormat === 0) {
+  if (messageFormat === 0 && !startsWithBody(bytes)) {
     const map = scanSections(bytes, false);
     if (map) {
       const header = readHeader(bytes, map);
