@@ -59,7 +59,7 @@ export function handleAttach(owner: AttachOwner, attach: AttachFields, session: 
   const ctx = owner.ctx;
   const peerIsSender = !attach.role;
   const raw = addressText(peerIsSender ? targetFields(attach.target)?.address : attach.source?.address);
-  ctx.emit({
+  ctx.events.emit({
     type: "attach",
     connectionId: owner.id,
     role: peerIsSender ? "sender" : "receiver",

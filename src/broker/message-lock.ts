@@ -161,6 +161,10 @@ export class MessageLocks<C> {
 
   /** The lock held under `token`, if it is still held. */
   find(token: Uint8Array | undefined): MessageLock<C> | undefined {
+    return this.#find(token);
+  }
+
+  #find(token: Uint8Array | undefined): LockEntry<C> | undefined {
     if (token === undefined || token.length === 0) return undefined;
     const key = keyOf(token);
     if (typeof key === "number") {
@@ -202,7 +206,8 @@ export class MessageLocks<C> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = Infinity;
-    for (const lock of this.all()) (lock as LockEntry<C>).held = false;
+    for (const [, entry] of this.#ring.entries()) entry.held = false;
+    for (const entry of this.#byKey.values()) entry.held = false;
     this.#ring.clear();
     this.#byKey.clear();
     this.#size = 0;
@@ -212,9 +217,12 @@ export class MessageLocks<C> {
 
   /** `lock` as our entry, when it is one of ours and still held. */
   #held(lock: MessageLock): LockEntry<C> | undefined {
-    if (lock instanceof LockEntry) return lock.held ? (lock as LockEntry<C>) : undefined;
-    const entry = this.find(lock.token);
-    return entry === lock ? (entry as LockEntry<C>) : undefined;
+    if (lock instanceof LockEntry && lock.held) {
+      // The entry of this set of locks (another's has no slot here).
+      const entry = lock.inRing ? this.#ring.get((lock.key as number) >>> 0) : this.#byKey.get(lock.key);
+      if (entry === lock) return entry;
+    }
+    return undefined;
   }
 
   /** Takes a held lock out of the index. */

@@ -115,6 +115,8 @@ class Subscriber implements QueueConsumer {
   readonly link: SenderLink;
   readonly connectionId: number;
   readonly policy: DeliveryPolicy | undefined;
+  /** Its link sends pre-settled (sender settle mode settled, fixed when it attached). */
+  readonly presettled: boolean;
   /** The consumer given to {@link Queue.addConsumer}. */
   readonly consumer: QueueConsumer;
   /** In the queue's FIFO of consumers that may take a message. */
@@ -130,6 +132,7 @@ class Subscriber implements QueueConsumer {
     this.link = consumer.link;
     this.connectionId = consumer.connectionId;
     this.policy = consumer.policy;
+    this.presettled = consumer.link.local.sndSettleMode === SenderSettleMode.Settled;
   }
 }
 
@@ -501,7 +504,7 @@ export class Queue {
     const link = s.link;
     const policy = s.policy;
     this.#locked++;
-    if (link.local.sndSettleMode === SenderSettleMode.Settled) {
+    if (s.presettled) {
       const payload = policy ? policy.payload(this, m, undefined) : m.payload;
       const options = this.#presettledSend;
       options.messageFormat = m.messageFormat;

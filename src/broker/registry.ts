@@ -4,12 +4,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { deadLetterAddress, isDeadLetterAddress, normalizeAddress, scopeCovers } from "./address.js";
+import type { BrokerEvents } from "./broker-events.js";
 import type { ByteBudget } from "./byte-budget.js";
 import type { ManagedQueues } from "./nodes/management.js";
 import {
   BROKER_DEFAULTS,
   type BrokerErrorFields,
-  type BrokerEvent,
   type BrokerOptions,
   type QueueStats,
 } from "./options.js";
@@ -67,7 +67,7 @@ export class QueueRegistry implements ManagedQueues {
   constructor(
     options: BrokerOptions,
     memory: ByteBudget,
-    events: { readonly observed: boolean; emit(e: BrokerEvent): void },
+    events: Pick<BrokerEvents, "observed" | "emit">,
     onDeleted: (name: string) => void,
     extension?: RegistryExtension,
   ) {
