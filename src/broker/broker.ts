@@ -467,7 +467,6 @@ export class Broker implements AsyncDisposable {
     this.#events.emit(event);
   }
 
-
   #makeContext(): BrokerContext {
     const queues = this.#queues;
     const eventHubs = this.#eventHubs;

@@ -204,7 +204,12 @@ export class BrokerConnection implements AttachOwner {
     try {
       const hooked = this.#refusedRequest(parsed.request) ?? ctx.hooksFor(node)?.onRequest?.(parsed.request);
       if (hooked === "ignore") {
-        ctx.events.emit({ type: "request", connectionId: this.id, request: parsed.request, response: undefined });
+        ctx.events.emit({
+          type: "request",
+          connectionId: this.id,
+          request: parsed.request,
+          response: undefined,
+        });
         return;
       }
       if (hooked !== undefined) {

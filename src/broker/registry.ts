@@ -7,12 +7,7 @@ import { deadLetterAddress, isDeadLetterAddress, normalizeAddress, scopeCovers }
 import type { BrokerEvents } from "./broker-events.js";
 import type { ByteBudget } from "./byte-budget.js";
 import type { ManagedQueues } from "./nodes/management.js";
-import {
-  BROKER_DEFAULTS,
-  type BrokerErrorFields,
-  type BrokerOptions,
-  type QueueStats,
-} from "./options.js";
+import { BROKER_DEFAULTS, type BrokerErrorFields, type BrokerOptions, type QueueStats } from "./options.js";
 import { Queue, type DeadLetterReason, type QueueHost, type QueueSettings } from "./queue.js";
 import { isEntityManagementNode } from "./servicebus/management.js";
 import type { StoredMessage } from "./stored-message.js";
