@@ -315,7 +315,7 @@ function startConsumer(
   link.onCredit = () => {
     queue.creditArrived(consumer);
   };
-  link.onReceiverOutcome = (delivery, state) => queue.confirmOutcome(delivery.tag, state);
+  link.onReceiverOutcome = (delivery, state) => queue.confirmDelivery(delivery.context, state);
   queue.addConsumer(consumer);
   return record;
 }

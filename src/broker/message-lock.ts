@@ -24,6 +24,11 @@ export interface MessageLock<C = unknown> {
   /** The delivery tag of the delivery holding the lock (8 bytes; 16 for a Service Bus consumer). */
   readonly token: Buffer;
   readonly message: StoredMessage;
+  /**
+   * The message's `byteCount`, kept here too: a settlement frees the bytes without reading the
+   * message (which by then has usually left the processor's caches).
+   */
+  readonly bytes: number;
   readonly consumer: C;
   /** When the lock expires (ms since the epoch; Infinity = when the consumer settles or detaches). */
   readonly lockedUntil: number;
@@ -31,9 +36,11 @@ export interface MessageLock<C = unknown> {
 
 /** A held lock; also a link of the expiry list of its duration. */
 class LockEntry<C> implements MessageLock<C> {
-  readonly token: Buffer;
+  /** The token given, or ours once asked for (made from the counter in `key` on first use). */
+  #token: Buffer | undefined;
   readonly key: LockKey;
   readonly message: StoredMessage;
+  readonly bytes: number;
   readonly consumer: C;
   lockedUntil = Infinity;
   /** Until released or expired. */
@@ -45,12 +52,36 @@ class LockEntry<C> implements MessageLock<C> {
   prev: LockEntry<C> | undefined = undefined;
   next: LockEntry<C> | undefined = undefined;
 
-  constructor(token: Buffer, key: LockKey, message: StoredMessage, consumer: C) {
-    this.token = token;
+  constructor(token: Buffer | undefined, key: LockKey, message: StoredMessage, consumer: C) {
+    this.#token = token;
     this.key = key;
     this.message = message;
+    this.bytes = message.byteCount;
     this.consumer = consumer;
   }
+
+  get token(): Buffer {
+    return (this.#token ??= writeCounter(Buffer.allocUnsafe(8), this.key as number));
+  }
+
+  /** The delivery tag to send: the token, or when ours is not made yet, its bytes in `scratch`. */
+  tag(scratch: Buffer): Buffer {
+    return this.#token ?? writeCounter(scratch, this.key as number);
+  }
+}
+
+/** Writes the 8-byte token of counter `n` into `into`; returns `into`. */
+function writeCounter(into: Buffer, n: number): Buffer {
+  const hi = Math.floor(n / TWO_32);
+  into[0] = 0;
+  into[1] = hi >>> 16;
+  into[2] = hi >>> 8;
+  into[3] = hi;
+  into[4] = n >>> 24;
+  into[5] = n >>> 16;
+  into[6] = n >>> 8;
+  into[7] = n;
+  return into;
 }
 
 /** The locks of one duration, in the order they expire (oldest first). */
@@ -131,18 +162,9 @@ export class MessageLocks<C> {
   take(message: StoredMessage, consumer: C, durationMs: number, now: number, token?: Buffer): MessageLock<C> {
     let entry: LockEntry<C>;
     if (token === undefined) {
+      // The token's bytes are made when first asked for: most locks only send them as a tag.
       const n = ++this.#next;
-      const t = Buffer.allocUnsafe(8);
-      const hi = Math.floor(n / TWO_32);
-      t[0] = 0;
-      t[1] = hi >>> 16;
-      t[2] = hi >>> 8;
-      t[3] = hi;
-      t[4] = n >>> 24;
-      t[5] = n >>> 16;
-      t[6] = n >>> 8;
-      t[7] = n;
-      entry = new LockEntry(t, n, message, consumer);
+      entry = new LockEntry<C>(undefined, n, message, consumer);
       // After 2^32 locks a counter meets one still held under the same ring slot: that lock keeps it.
       if (this.#ring.get(n >>> 0) === undefined) {
         entry.inRing = true;
@@ -184,6 +206,19 @@ export class MessageLocks<C> {
     return entry.lockedUntil;
   }
 
+  /** `x` when it is a lock of this set still held (e.g. the context a delivery was sent with). */
+  held(x: unknown): MessageLock<C> | undefined {
+    return this.#held(x);
+  }
+
+  /**
+   * The delivery tag to send for `lock`: its token, or for one of our tokens not made yet, its 8
+   * bytes written into `scratch` (which must then stay untouched until the tag is written).
+   */
+  sendTag(lock: MessageLock<C>, scratch: Buffer): Buffer {
+    return lock instanceof LockEntry ? lock.tag(scratch) : lock.token;
+  }
+
   /** Every lock held. */
   all(): MessageLock<C>[] {
     const out: MessageLock<C>[] = [];
@@ -216,7 +251,7 @@ export class MessageLocks<C> {
   }
 
   /** `lock` as our entry, when it is one of ours and still held. */
-  #held(lock: MessageLock): LockEntry<C> | undefined {
+  #held(lock: unknown): LockEntry<C> | undefined {
     if (lock instanceof LockEntry && lock.held) {
       // The entry of this set of locks (another's has no slot here).
       const entry = lock.inRing ? this.#ring.get((lock.key as number) >>> 0) : this.#byKey.get(lock.key);

@@ -190,6 +190,8 @@ export class Queue {
       if (!this.deleted) this.requeue(lock.message, true);
     },
   };
+  /** Where the 8 bytes of a lock token are written to be sent as a delivery tag. */
+  #tag = Buffer.allocUnsafe(8);
   /** The options of each send, filled in per delivery (the engine reads them during the call). */
   readonly #lockedSend: { messageFormat: number; tag: Uint8Array } = { messageFormat: 0, tag: EMPTY };
   readonly #presettledSend = { messageFormat: 0, settled: true };
@@ -521,8 +523,12 @@ export class Queue {
     const payload = policy ? policy.payload(this, m, lock.lockedUntil) : m.payload;
     const options = this.#lockedSend;
     options.messageFormat = m.messageFormat;
-    options.tag = lock.token;
+    const tag = this.#locks.sendTag(lock, this.#tag);
+    options.tag = tag;
     sendDelivery(link, payload, options, this.#lockReceipt, lock);
+    // The engine copies the tag into the frame when it writes it; one it could not write yet keeps
+    // the buffer, so the next tags go into another.
+    if (tag === this.#tag && link.queued > 0) this.#tag = Buffer.allocUnsafe(8);
   }
 
   /**
@@ -531,7 +537,18 @@ export class Queue {
    * outcome itself, or `rejected` with `com.microsoft:message-lock-lost` when the lock is gone.
    */
   confirmOutcome(token: Uint8Array | undefined, state: DeliveryState): DeliveryState {
-    const lock = this.#locks.find(token);
+    return this.#confirm(this.#locks.find(token), state);
+  }
+
+  /**
+   * Receiver-settle-mode second: a consumer sent an outcome for the delivery sent with `context`
+   * (its lock); as {@link Queue.confirmOutcome}.
+   */
+  confirmDelivery(context: unknown, state: DeliveryState): DeliveryState {
+    return this.#confirm(this.#locks.held(context), state);
+  }
+
+  #confirm(lock: MessageLock<Subscriber> | undefined, state: DeliveryState): DeliveryState {
     const confirm = lock ? this.#applyOutcome(lock, state) : LOCK_LOST;
     return confirm === LOCK_LOST ? lockLostState() : (confirm ?? state);
   }
@@ -550,7 +567,8 @@ export class Queue {
     this.#host.onOutcome(this, lock.consumer, state);
     const policy = lock.consumer.policy;
     if (!policy) {
-      this.#settled(lock.message, state);
+      if (state === undefined || state.type === "accepted") this.#freedBytes(lock.bytes);
+      else this.#settled(lock.message, state);
       return undefined;
     }
     const { disposition, confirm } = policy.settle(this, lock.message, state);
@@ -642,7 +660,12 @@ export class Queue {
    * at the end of the tick (once for all the messages that left in it).
    */
   #freed(m: StoredMessage): void {
-    this.bytes.remove(m.byteCount);
+    this.#freedBytes(m.byteCount);
+  }
+
+  /** A message of `byteCount` bytes left the queue (as `#freed`). */
+  #freedBytes(byteCount: number): void {
+    this.bytes.remove(byteCount);
     if (this.#roomWaiters.size === 0 || this.#wakeScheduled) return;
     this.#wakeScheduled = true;
     queueMicrotask(this.#wake);
