@@ -4,16 +4,16 @@
  * the consumer's outcome is applied, when the consumer's link goes, or when it expires
  * (`queues.lockDuration`), after which the consumer's outcome finds no lock: the lock is lost.
  *
- * Taking and releasing a lock is O(1) and costs one small object and the 8-byte token, and no
- * hashing: our tokens hold a counter, and locks end in about the order they were taken, so they are
- * indexed by that number in a ring (the engine's `DeliveryTable`, which keeps the few locks held far
- * longer than those taken after them in a `Map`); tokens we are given (a Service Bus GUID) are
- * indexed in a `Map`. Expiry needs no timer per lock: locks of the same duration expire in the
- * order they were taken, so each duration has a list in expiry order, and one timer per queue waits
- * for the earliest head of these lists.
+ * Taking and releasing a lock is O(1), costs one small object, and neither hashes nor touches
+ * another lock. Our tokens hold a counter, and locks end in about the order they were taken: the
+ * locks of the queue's one duration live in a ring indexed by that counter, oldest first, so the
+ * oldest is also the next to expire and one timer per queue waits for it. The token's bytes are
+ * made only when asked for (the delivery tag is written from the counter). The rest (tokens we are
+ * given, a Service Bus GUID; locks of another duration; renewed locks; and the few held so much
+ * longer than those taken after them that the ring would have to span too many) are indexed in a
+ * `Map` and wait on lists in expiry order, one per duration, whose heads the timer waits for too.
  */
 import type { DeliveryState } from "../codec/definitions/messaging.js";
-import { DeliveryTable } from "../engine/delivery-table.js";
 import type { StoredMessage } from "./stored-message.js";
 
 /** The condition Azure Service Bus settles an outcome with when the message's lock is gone. */
@@ -45,7 +45,7 @@ class LockEntry<C> implements MessageLock<C> {
   lockedUntil = Infinity;
   /** Until released or expired. */
   held = true;
-  /** Indexed in the ring by its counter (else in the `Map`, by its key). */
+  /** In the ring, at its counter (else in the `Map`, by its key). */
   inRing = false;
   /** The expiry list it is on (none: it does not expire). */
   list: ExpiryList<C> | undefined = undefined;
@@ -123,17 +123,29 @@ export function lockLostState(): DeliveryState {
   };
 }
 
+/** The ring starts with this many slots… */
+const INITIAL_SLOTS = 64;
+/** …and grows (doubling, while at least half full) up to this many. */
+const MAX_SLOTS = 1 << 16;
+
 /** The locks of one queue; `C` is its consumer type (generic so that this module needs no queue). */
 export class MessageLocks<C> {
-  /** Locks under our own tokens, by the token's counter modulo 2^32 (a serial number). */
-  readonly #ring = new DeliveryTable<LockEntry<C>>();
-  /** Locks under tokens we were given, and any of ours the ring could not take, by key. */
+  /** Our locks of the ring's duration, at slot `counter & #mask`, from `#oldest` to `#next`. */
+  #slots: (LockEntry<C> | undefined)[] = new Array<LockEntry<C> | undefined>(INITIAL_SLOTS).fill(undefined);
+  #mask = INITIAL_SLOTS - 1;
+  /** The counter of the oldest lock in the ring (when it holds any). */
+  #oldest = 1;
+  /** Locks in the ring. */
+  #inRing = 0;
+  /** The duration of the locks in the ring: that of the first lock of ours (ms; 0 = no expiry). */
+  #ringDuration = -1;
+  /** Every other lock, by key. */
   readonly #byKey = new Map<LockKey, LockEntry<C>>();
   #size = 0;
-  /** The expiry lists, by lock duration (ms); an empty one stays until the timer next fires. */
+  /** The expiry lists of the locks in the `Map`, by duration (ms); an empty one stays until the timer fires. */
   readonly #lists = new Map<number, ExpiryList<C>>();
-  /** The list last appended to (most locks of a queue have its one duration). */
-  #lastList: ExpiryList<C> | undefined;
+  /** Locks that left the ring still held, in the order they were taken (so, of expiry). */
+  readonly #stragglers: ExpiryList<C> = { durationMs: -1, head: undefined, tail: undefined };
   readonly #onExpired: (lock: MessageLock<C>) => void;
   #next = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -161,49 +173,35 @@ export class MessageLocks<C> {
    */
   take(message: StoredMessage, consumer: C, durationMs: number, now: number, token?: Buffer): MessageLock<C> {
     let entry: LockEntry<C>;
+    this.#size++;
     if (token === undefined) {
-      // The token's bytes are made when first asked for: most locks only send them as a tag.
       const n = ++this.#next;
       entry = new LockEntry<C>(undefined, n, message, consumer);
-      // After 2^32 locks a counter meets one still held under the same ring slot: that lock keeps it.
-      if (this.#ring.get(n >>> 0) === undefined) {
-        entry.inRing = true;
-        this.#ring.set(n >>> 0, entry);
-      } else {
-        this.#byKey.set(n, entry);
+      if (this.#ringDuration < 0) this.#ringDuration = durationMs;
+      if (durationMs === this.#ringDuration) {
+        if (durationMs > 0) entry.lockedUntil = now + durationMs;
+        this.#putInRing(entry, n);
+        // Only a lock that is the ring's oldest can expire before the timer fires.
+        if (this.#inRing === 1 && entry.lockedUntil < this.#timerAt) this.#arm(entry.lockedUntil, now);
+        return entry;
       }
     } else {
-      entry = new LockEntry(token, keyOf(token), message, consumer);
-      this.#byKey.set(entry.key, entry);
+      entry = new LockEntry<C>(token, keyOf(token), message, consumer);
     }
-    this.#size++;
+    this.#byKey.set(entry.key, entry);
     if (durationMs > 0) this.#append(entry, durationMs, now);
     return entry;
   }
 
   /** The lock held under `token`, if it is still held. */
   find(token: Uint8Array | undefined): MessageLock<C> | undefined {
-    return this.#find(token);
-  }
-
-  #find(token: Uint8Array | undefined): LockEntry<C> | undefined {
     if (token === undefined || token.length === 0) return undefined;
     const key = keyOf(token);
-    if (typeof key === "number") {
-      const entry = this.#ring.get(key >>> 0);
+    if (typeof key === "number" && this.#inRing > 0 && key >= this.#oldest && key <= this.#next) {
+      const entry = this.#slots[key & this.#mask];
       if (entry !== undefined && entry.key === key) return entry;
     }
     return this.#byKey.size > 0 ? this.#byKey.get(key) : undefined;
-  }
-
-  /** Extends a held lock by `durationMs` from now; returns its new expiry, undefined when not held. */
-  renew(lock: MessageLock, durationMs: number): number | undefined {
-    const entry = this.#held(lock);
-    if (entry === undefined) return undefined;
-    this.#unlink(entry);
-    if (durationMs > 0) this.#append(entry, durationMs, Date.now());
-    else entry.lockedUntil = Infinity;
-    return entry.lockedUntil;
   }
 
   /** `x` when it is a lock of this set still held (e.g. the context a delivery was sent with). */
@@ -219,10 +217,31 @@ export class MessageLocks<C> {
     return lock instanceof LockEntry ? lock.tag(scratch) : lock.token;
   }
 
+  /** Extends a held lock by `durationMs` from now; returns its new expiry, undefined when not held. */
+  renew(lock: MessageLock, durationMs: number): number | undefined {
+    const entry = this.#held(lock);
+    if (entry === undefined) return undefined;
+    // A renewed lock expires out of the ring's order: it waits on the list of its new duration.
+    if (entry.inRing) {
+      this.#takeFromRing(entry);
+      this.#byKey.set(entry.key, entry);
+    } else {
+      this.#unlink(entry);
+    }
+    if (durationMs > 0) this.#append(entry, durationMs, Date.now());
+    else entry.lockedUntil = Infinity;
+    return entry.lockedUntil;
+  }
+
   /** Every lock held. */
   all(): MessageLock<C>[] {
     const out: MessageLock<C>[] = [];
-    for (const [, entry] of this.#ring.entries()) out.push(entry);
+    for (let n = this.#oldest, left = this.#inRing; left > 0; n++) {
+      const entry = this.#slots[n & this.#mask];
+      if (entry === undefined) continue;
+      out.push(entry);
+      left--;
+    }
     for (const entry of this.#byKey.values()) out.push(entry);
     return out;
   }
@@ -232,7 +251,6 @@ export class MessageLocks<C> {
     const entry = this.#held(lock);
     if (entry === undefined) return false;
     this.#drop(entry);
-    this.#unlink(entry);
     return true;
   }
 
@@ -241,45 +259,100 @@ export class MessageLocks<C> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = Infinity;
-    for (const [, entry] of this.#ring.entries()) entry.held = false;
-    for (const entry of this.#byKey.values()) entry.held = false;
-    this.#ring.clear();
+    for (const lock of this.all()) this.#held(lock)!.held = false;
+    this.#slots.fill(undefined);
+    this.#inRing = 0;
     this.#byKey.clear();
     this.#size = 0;
     this.#lists.clear();
-    this.#lastList = undefined;
+    this.#stragglers.head = this.#stragglers.tail = undefined;
   }
 
   /** `lock` as our entry, when it is one of ours and still held. */
   #held(lock: unknown): LockEntry<C> | undefined {
     if (lock instanceof LockEntry && lock.held) {
-      // The entry of this set of locks (another's has no slot here).
-      const entry = lock.inRing ? this.#ring.get((lock.key as number) >>> 0) : this.#byKey.get(lock.key);
+      // The entry of this set of locks (another's has no place here).
+      const entry = lock.inRing ? this.#slots[(lock.key as number) & this.#mask] : this.#byKey.get(lock.key);
       if (entry === lock) return entry;
     }
     return undefined;
   }
 
-  /** Takes a held lock out of the index. */
+  /** Ends a held lock: out of its index and its expiry list. */
   #drop(entry: LockEntry<C>): void {
     entry.held = false;
     this.#size--;
-    if (entry.inRing) this.#ring.delete((entry.key as number) >>> 0);
-    else this.#byKey.delete(entry.key);
+    if (entry.inRing) {
+      this.#takeFromRing(entry);
+    } else {
+      this.#byKey.delete(entry.key);
+      this.#unlink(entry);
+    }
+  }
+
+  /** Files lock `entry` of counter `n` (the newest) in the ring, making room for it. */
+  #putInRing(entry: LockEntry<C>, n: number): void {
+    while (this.#inRing > 0 && n - this.#oldest >= this.#slots.length) {
+      if (this.#inRing * 2 >= this.#slots.length && this.#slots.length < MAX_SLOTS) this.#grow();
+      else this.#evictOldest();
+    }
+    if (this.#inRing === 0) this.#oldest = n;
+    entry.inRing = true;
+    this.#slots[n & this.#mask] = entry;
+    this.#inRing++;
+  }
+
+  /** Takes a lock out of the ring; the ring then starts at the oldest lock left in it. */
+  #takeFromRing(entry: LockEntry<C>): void {
+    const n = entry.key as number;
+    const slots = this.#slots;
+    slots[n & this.#mask] = undefined;
+    entry.inRing = false;
+    if (--this.#inRing === 0 || n !== this.#oldest) return;
+    let oldest = n + 1;
+    while (slots[oldest & this.#mask] === undefined) oldest++;
+    this.#oldest = oldest;
+  }
+
+  /**
+   * The ring is as large as it gets, or sparse: its oldest lock, held far longer than those after
+   * it, moves to the `Map` and the stragglers' list (its place in expiry order).
+   */
+  #evictOldest(): void {
+    const entry = this.#slots[this.#oldest & this.#mask]!;
+    this.#takeFromRing(entry);
+    this.#byKey.set(entry.key, entry);
+    if (entry.lockedUntil !== Infinity) this.#link(entry, this.#stragglers);
+  }
+
+  #grow(): void {
+    const size = this.#slots.length * 2;
+    const slots = new Array<LockEntry<C> | undefined>(size).fill(undefined);
+    for (let n = this.#oldest, left = this.#inRing; left > 0; n++) {
+      const entry = this.#slots[n & this.#mask];
+      if (entry === undefined) continue;
+      slots[n & (size - 1)] = entry;
+      left--;
+    }
+    this.#slots = slots;
+    this.#mask = size - 1;
   }
 
   /** Puts `entry` at the end of its duration's list (locks of one duration expire in order). */
   #append(entry: LockEntry<C>, durationMs: number, now: number): void {
     entry.lockedUntil = now + durationMs;
-    let list = this.#lastList;
-    if (list === undefined || list.durationMs !== durationMs) {
-      list = this.#lists.get(durationMs);
-      if (list === undefined) {
-        list = { durationMs, head: undefined, tail: undefined };
-        this.#lists.set(durationMs, list);
-      }
-      this.#lastList = list;
+    let list = this.#lists.get(durationMs);
+    if (list === undefined) {
+      list = { durationMs, head: undefined, tail: undefined };
+      this.#lists.set(durationMs, list);
     }
+    this.#link(entry, list);
+    // Only a new head can expire before the timer fires.
+    if (list.head === entry && entry.lockedUntil < this.#timerAt) this.#arm(entry.lockedUntil, now);
+  }
+
+  /** Puts `entry` at the end of `list`. */
+  #link(entry: LockEntry<C>, list: ExpiryList<C>): void {
     entry.list = list;
     const tail = list.tail;
     entry.prev = tail;
@@ -290,8 +363,6 @@ export class MessageLocks<C> {
       list.head = entry;
     }
     list.tail = entry;
-    // Only a new head can expire before the timer fires.
-    if (list.head === entry && entry.lockedUntil < this.#timerAt) this.#arm(entry.lockedUntil, now);
   }
 
   #unlink(entry: LockEntry<C>): void {
@@ -317,21 +388,28 @@ export class MessageLocks<C> {
   #expire(): void {
     const now = Date.now();
     const expired: LockEntry<C>[] = [];
-    for (const list of [...this.#lists.values()]) {
+    while (this.#inRing > 0) {
+      const oldest = this.#slots[this.#oldest & this.#mask]!;
+      if (oldest.lockedUntil > now) break;
+      this.#drop(oldest);
+      expired.push(oldest);
+    }
+    for (const list of [this.#stragglers, ...this.#lists.values()]) {
       while (list.head !== undefined && list.head.lockedUntil <= now) {
         const e = list.head;
         this.#drop(e);
-        this.#unlink(e);
         expired.push(e);
       }
     }
-    let next = Infinity;
+    let next = this.#inRing > 0 ? this.#slots[this.#oldest & this.#mask]!.lockedUntil : Infinity;
+    if (this.#stragglers.head !== undefined && this.#stragglers.head.lockedUntil < next) {
+      next = this.#stragglers.head.lockedUntil;
+    }
     for (const list of [...this.#lists.values()]) {
       if (list.head === undefined) {
-        // Empty lists go here, not as they empty: a queue whose consumers keep up empties its
+        // Empty lists go here, not as they empty: a queue whose consumers keep up would empty its
         // list again and again.
         this.#lists.delete(list.durationMs);
-        if (this.#lastList === list) this.#lastList = undefined;
       } else if (list.head.lockedUntil < next) {
         next = list.head.lockedUntil;
       }

@@ -107,7 +107,9 @@ describe("broker with our own engine as the client", () => {
       Array.from({ length: n }, (_, i) => `t${i}`),
     );
     // Outcomes in receiver-settle-mode second find their locks: nothing is redelivered.
-    const settled = await Promise.all(got.map((d) => receiver.settleAndConfirm(d, { type: "accepted" })));
+    const settled = await Promise.all(
+      got.map(async (d) => receiver.settleAndConfirm(d, { type: "accepted" })),
+    );
     assert.ok(settled.every((c) => c?.confirmed === true && c.state?.type === "accepted"));
     assert.equal(b.stats("tags").messageCount, 0);
   });
