@@ -491,7 +491,7 @@ export class Broker implements AsyncDisposable {
       deleteQueue: (name) => queues.delete(name),
       eventHubs,
       entityExists: (scope) => queues.exists(scope) || eventHubs.exists(scope),
-      hooksFor: (address) => this.#hooks.get(address),
+      hooksFor: (address) => (this.#hooks.size === 0 ? undefined : this.#hooks.get(address)),
       isGuarded: (address) => !isRequestNode(address) && isGuarded(address),
       // Event Hubs READs (com.microsoft:eventhub / com.microsoft:partition) first, then the queues'.
       authorization: this.#authorization,
