@@ -33,8 +33,10 @@ import rhea from "rhea";
 import { getTestCertificates } from "../test/support/certs.js";
 import { machineLine, median, printTable, quantile } from "./harness.js";
 import {
+  procCpuSplitUs,
   procCpuUs,
   procPeakRssKiB,
+  procSyscalls,
   REPO_ROOT,
   startBroker,
   type ServerProcess,
@@ -749,7 +751,9 @@ async function ceiling(): Promise<void> {
   }
   try {
     const results = await alternate(setups, async (s, warmup) => {
-      const b0 = procCpuUs(s.server.pid);
+      const b0 = procCpuSplitUs(s.server.pid);
+      const cpu0 = procCpuUs(s.server.pid);
+      const io0 = procSyscalls(s.server.pid);
       for (const c of s.consumers) await c.run(0, warmup, RUN_TIMEOUT_MS);
       for (const p of s.producers) await p.run(perProducer, warmup, RUN_TIMEOUT_MS);
       const sent = await Promise.all(s.producers.map((p) => p.done(RUN_TIMEOUT_MS)));
@@ -763,13 +767,18 @@ async function ceiling(): Promise<void> {
       }
       const pe = await Promise.all(s.producers.map((p) => p.end()));
       const ce = await Promise.all(s.consumers.map((c) => c.end()));
-      const brokerUs = procCpuUs(s.server.pid) - b0;
+      const brokerUs = procCpuUs(s.server.pid) - cpu0;
+      const b1 = procCpuSplitUs(s.server.pid);
+      const io1 = procSyscalls(s.server.pid);
       const startNs = Math.min(...sent.map((d) => d.startNs));
       const endNs = Math.max(...ce.map((e) => e.endNs ?? 0));
       const total = 2 * perProducer;
       return {
         rate: total / ((endNs - startNs) / 1e9),
         brokerUs: brokerUs / total,
+        brokerSystemUs: (b1.system - b0.system) / total,
+        brokerWrites: ((io1.writes - io0.writes) * 1000) / total,
+        brokerReads: ((io1.reads - io0.reads) * 1000) / total,
         producerUs: pe.reduce((a, e) => a + e.cpuUs, 0) / total,
         consumerUs: ce.reduce((a, e) => a + e.cpuUs, 0) / total,
         split: ce.map((e) => e.count ?? 0),
@@ -782,7 +791,9 @@ async function ceiling(): Promise<void> {
         s.broker,
         fmt(best(rs.map((r) => r.rate))),
         fmt(median(rs.map((r) => r.rate))),
-        fmt(median(rs.map((r) => r.brokerUs)), 1),
+        fmt(median(rs.map((r) => r.brokerUs)), 2),
+        fmt(median(rs.map((r) => r.brokerSystemUs)), 1),
+        `${fmt(median(rs.map((r) => r.brokerWrites)), 1)} / ${fmt(median(rs.map((r) => r.brokerReads)), 1)}`,
         fmt(median(rs.map((r) => r.producerUs)), 1),
         fmt(median(rs.map((r) => r.consumerUs)), 1),
         rhea >= 0 && rhea !== i
@@ -797,6 +808,8 @@ async function ceiling(): Promise<void> {
         "msg/s best",
         "median",
         "broker CPU µs/msg",
+        "of it in the kernel",
+        "broker writes / reads per 1000 msg",
         "producer CPU µs/msg",
         "consumer CPU µs/msg",
         "vs rhea",

@@ -4,7 +4,7 @@
  * reading a process's CPU time and peak RSS from /proc. Every wait is bounded.
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -241,15 +241,48 @@ export async function stopChild(child: ChildProcess): Promise<void> {
 
 let clockTicks: number | undefined;
 
-/** CPU time (user + system) of process `pid` so far, in µs (10 ms resolution on most kernels). */
+/**
+ * CPU time (user + system) of process `pid` so far, in µs: the sum over its threads of the time
+ * the scheduler ran them (`/proc/<pid>/task/<tid>/schedstat`, in ns), so that short runs are
+ * measured too; where that is missing, `/proc/<pid>/stat` (10 ms resolution on most kernels).
+ */
 export function procCpuUs(pid: number): number {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+      } catch {
+        // The thread ended meanwhile.
+      }
+    }
+    if (ns > 0) return ns / 1000;
+  } catch {
+    // No schedstat: the coarser count below.
+  }
+  const t = procCpuSplitUs(pid);
+  return t.user + t.system;
+}
+
+/** CPU time of process `pid` so far in user mode and in the kernel (its system calls), in µs. */
+export function procCpuSplitUs(pid: number): { user: number; system: number } {
   clockTicks ??= Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   // Fields after the command name (which may hold spaces) start after its closing parenthesis.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return ((utime + stime) * 1e6) / clockTicks;
+  return { user: (Number(fields[11]) * 1e6) / clockTicks, system: (Number(fields[12]) * 1e6) / clockTicks };
+}
+
+/**
+ * The read and write system calls process `pid` made so far (`syscr`, `syscw` of `/proc/<pid>/io`:
+ * socket reads and writes count there, epoll and timers do not).
+ */
+export function procSyscalls(pid: number): { reads: number; writes: number } {
+  const io = readFileSync(`/proc/${pid}/io`, "utf8");
+  return {
+    reads: Number(/syscr:\s+(\d+)/.exec(io)?.[1] ?? NaN),
+    writes: Number(/syscw:\s+(\d+)/.exec(io)?.[1] ?? NaN),
+  };
 }
 
 /** Peak RSS (VmHWM) of process `pid`, in KiB. */

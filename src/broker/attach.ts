@@ -59,7 +59,7 @@ export function handleAttach(owner: AttachOwner, attach: AttachFields, session: 
   const ctx = owner.ctx;
   const peerIsSender = !attach.role;
   const raw = addressText(peerIsSender ? targetFields(attach.target)?.address : attach.source?.address);
-  ctx.emit({
+  ctx.events.emit({
     type: "attach",
     connectionId: owner.id,
     role: peerIsSender ? "sender" : "receiver",
@@ -315,7 +315,7 @@ function startConsumer(
   link.onCredit = () => {
     queue.creditArrived(consumer);
   };
-  link.onReceiverOutcome = (delivery, state) => queue.confirmOutcome(delivery.tag, state);
+  link.onReceiverOutcome = (delivery, state) => queue.confirmDelivery(delivery.context, state);
   queue.addConsumer(consumer);
   return record;
 }

@@ -12,7 +12,8 @@ import type { Transport, TransportServer } from "../transport/transport.js";
 import { listenWebSocket } from "../transport/websocket-server.js";
 import { scopeCovers } from "./address.js";
 import { BrokerAuthorization } from "./authorization.js";
-import { brokerTraceOption, logBrokerEvent, logRefusedConnection } from "./broker-log.js";
+import { BrokerEvents } from "./broker-events.js";
+import { brokerTraceOption, logRefusedConnection } from "./broker-log.js";
 import { ByteBudget } from "./byte-budget.js";
 import { BrokerConnection } from "./connection.js";
 import type { BrokerContext, BrokerSettings } from "./context.js";
@@ -67,7 +68,7 @@ export class Broker implements AsyncDisposable {
   /** Connections by source address (`limits.maxConnectionsPerSource`). */
   readonly #sources = new SourceCounts();
   #refusedConnections = 0;
-  readonly #listeners = new Set<(event: BrokerEvent) => void>();
+  readonly #events = new BrokerEvents();
   #servers: TransportServer[] = [];
   #ports: { tcp?: number; tls?: number; ws?: number } | undefined;
   #nextConnectionId = 0;
@@ -91,9 +92,7 @@ export class Broker implements AsyncDisposable {
     this.#queues = new QueueRegistry(
       options,
       this.#memory,
-      (e) => {
-        this.#emit(e);
-      },
+      this.#events,
       (name) => {
         this.#queueDeleted(name);
       },
@@ -278,7 +277,7 @@ export class Broker implements AsyncDisposable {
     this.#closing ??= this.stop().finally(() => {
       this.#queues.clear();
       this.#eventHubs.clear();
-      this.#listeners.clear();
+      this.#events.clear();
     });
     return this.#closing;
   }
@@ -385,8 +384,7 @@ export class Broker implements AsyncDisposable {
 
   /** Calls `listener` for every broker event; returns a function that removes it. */
   observe(listener: (event: BrokerEvent) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#events.add(listener);
   }
 
   /**
@@ -466,21 +464,12 @@ export class Broker implements AsyncDisposable {
   }
 
   #emit(event: BrokerEvent): void {
-    logBrokerEvent(event);
-    if (this.#listeners.size === 0) return;
-    for (const l of this.#listeners) {
-      try {
-        l(event);
-      } catch {
-        // A failing observer must not disturb the broker.
-      }
-    }
+    this.#events.emit(event);
   }
 
   #makeContext(): BrokerContext {
     const queues = this.#queues;
     const eventHubs = this.#eventHubs;
-    const listeners = this.#listeners;
     const guarded = this.#options.cbs?.guardedAddresses;
     const isGuarded =
       guarded === undefined
@@ -502,7 +491,7 @@ export class Broker implements AsyncDisposable {
       deleteQueue: (name) => queues.delete(name),
       eventHubs,
       entityExists: (scope) => queues.exists(scope) || eventHubs.exists(scope),
-      hooksFor: (address) => this.#hooks.get(address),
+      hooksFor: (address) => (this.#hooks.size === 0 ? undefined : this.#hooks.get(address)),
       isGuarded: (address) => !isRequestNode(address) && isGuarded(address),
       // Event Hubs READs (com.microsoft:eventhub / com.microsoft:partition) first, then the queues'.
       authorization: this.#authorization,
@@ -512,12 +501,7 @@ export class Broker implements AsyncDisposable {
       },
       management: (req) => eventHubs.management(req) ?? handleManagement(req, queues),
       serviceBus: this.#serviceBus,
-      get observed(): boolean {
-        return listeners.size > 0;
-      },
-      emit: (e) => {
-        this.#emit(e);
-      },
+      events: this.#events,
       connectionClosed: (id) => {
         const c = this.#connections.get(id);
         if (c === undefined) return;

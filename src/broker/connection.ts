@@ -79,7 +79,7 @@ export class BrokerConnection implements AttachOwner {
     engine.opened().then(
       () => {
         this.#clearHandshakeTimer();
-        ctx.emit({
+        ctx.events.emit({
           type: "connection-open",
           connectionId: id,
           identity: engine.saslIdentity,
@@ -204,7 +204,12 @@ export class BrokerConnection implements AttachOwner {
     try {
       const hooked = this.#refusedRequest(parsed.request) ?? ctx.hooksFor(node)?.onRequest?.(parsed.request);
       if (hooked === "ignore") {
-        ctx.emit({ type: "request", connectionId: this.id, request: parsed.request, response: undefined });
+        ctx.events.emit({
+          type: "request",
+          connectionId: this.id,
+          request: parsed.request,
+          response: undefined,
+        });
         return;
       }
       if (hooked !== undefined) {
@@ -240,7 +245,7 @@ export class BrokerConnection implements AttachOwner {
         description: response.statusDescription ?? `status ${response.statusCode}`,
       });
     }
-    ctx.emit({ type: "request", connectionId: this.id, request: parsed.request, response });
+    ctx.events.emit({ type: "request", connectionId: this.id, request: parsed.request, response });
     // The request's settlement (queued by the producer) must reach the client before the response:
     // uamqp-C's management client (amqp_management.c, on_message_received) fails a response whose
     // request it has not yet seen settled, even with status 200, and Python uamqp then waits forever.
@@ -377,7 +382,7 @@ export class BrokerConnection implements AttachOwner {
     if (this.#grantTimer) clearTimeout(this.#grantTimer);
     this.#grantTimer = undefined;
     for (const r of [...this.#links]) r.gone();
-    this.ctx.emit({ type: "connection-close", connectionId: this.id, error });
+    this.ctx.events.emit({ type: "connection-close", connectionId: this.id, error });
     this.ctx.connectionClosed(this.id);
   }
 }

@@ -5,6 +5,7 @@
 import type { BrokerAuthorization } from "./authorization.js";
 import type { ByteBudget } from "./byte-budget.js";
 import type { EventHubRegistry } from "./eventhubs/hub-registry.js";
+import type { BrokerEvents } from "./broker-events.js";
 import type { AddressHooks, BrokerCbsOptions, BrokerEvent, NodeRequest, NodeResponse } from "./options.js";
 import type { Queue, QueueHost } from "./queue.js";
 import type { QueueLookup } from "./registry.js";
@@ -60,9 +61,8 @@ export interface BrokerContext {
   management(request: NodeRequest): NodeResponse;
   /** The Service Bus emulation (per-entity management nodes, Service Bus receivers). */
   readonly serviceBus: ServiceBusNamespace;
-  /** Whether anyone observes events (so per-message events are only built when needed). */
-  readonly observed: boolean;
-  emit(event: BrokerEvent): void;
+  /** The broker's events: per-message ones are built only while `observed`. */
+  readonly events: Pick<BrokerEvents, "observed" | "emit">;
   /** Called when a connection is gone. */
   connectionClosed(id: number): void;
 }

@@ -4,10 +4,14 @@
  * the consumer's outcome is applied, when the consumer's link goes, or when it expires
  * (`queues.lockDuration`), after which the consumer's outcome finds no lock: the lock is lost.
  *
- * Taking and releasing a lock is O(1) and costs one small object and the 8-byte token: locks are
- * indexed by the number in their token (not by a string), and expiry needs no timer per lock. Locks
- * of the same duration expire in the order they were taken, so each duration has a list in expiry
- * order, and one timer per queue waits for the earliest head of these lists.
+ * Taking and releasing a lock is O(1), costs one small object, and neither hashes nor touches
+ * another lock. Our tokens hold a counter, and locks end in about the order they were taken: the
+ * locks of the queue's one duration live in a ring indexed by that counter, oldest first, so the
+ * oldest is also the next to expire and one timer per queue waits for it. The token's bytes are
+ * made only when asked for (the delivery tag is written from the counter). The rest (tokens we are
+ * given, a Service Bus GUID; locks of another duration; renewed locks; and the few held so much
+ * longer than those taken after them that the ring would have to span too many) are indexed in a
+ * `Map` and wait on lists in expiry order, one per duration, whose heads the timer waits for too.
  */
 import type { DeliveryState } from "../codec/definitions/messaging.js";
 import type { StoredMessage } from "./stored-message.js";
@@ -20,6 +24,11 @@ export interface MessageLock<C = unknown> {
   /** The delivery tag of the delivery holding the lock (8 bytes; 16 for a Service Bus consumer). */
   readonly token: Buffer;
   readonly message: StoredMessage;
+  /**
+   * The message's `byteCount`, kept here too: a settlement frees the bytes without reading the
+   * message (which by then has usually left the processor's caches).
+   */
+  readonly bytes: number;
   readonly consumer: C;
   /** When the lock expires (ms since the epoch; Infinity = when the consumer settles or detaches). */
   readonly lockedUntil: number;
@@ -27,22 +36,52 @@ export interface MessageLock<C = unknown> {
 
 /** A held lock; also a link of the expiry list of its duration. */
 class LockEntry<C> implements MessageLock<C> {
-  readonly token: Buffer;
+  /** The token given, or ours once asked for (made from the counter in `key` on first use). */
+  #token: Buffer | undefined;
   readonly key: LockKey;
   readonly message: StoredMessage;
+  readonly bytes: number;
   readonly consumer: C;
   lockedUntil = Infinity;
+  /** Until released or expired. */
+  held = true;
+  /** In the ring, at its counter (else in the `Map`, by its key). */
+  inRing = false;
   /** The expiry list it is on (none: it does not expire). */
   list: ExpiryList<C> | undefined = undefined;
   prev: LockEntry<C> | undefined = undefined;
   next: LockEntry<C> | undefined = undefined;
 
-  constructor(token: Buffer, key: LockKey, message: StoredMessage, consumer: C) {
-    this.token = token;
+  constructor(token: Buffer | undefined, key: LockKey, message: StoredMessage, consumer: C) {
+    this.#token = token;
     this.key = key;
     this.message = message;
+    this.bytes = message.byteCount;
     this.consumer = consumer;
   }
+
+  get token(): Buffer {
+    return (this.#token ??= writeCounter(Buffer.allocUnsafe(8), this.key as number));
+  }
+
+  /** The delivery tag to send: the token, or when ours is not made yet, its bytes in `scratch`. */
+  tag(scratch: Buffer): Buffer {
+    return this.#token ?? writeCounter(scratch, this.key as number);
+  }
+}
+
+/** Writes the 8-byte token of counter `n` into `into`; returns `into`. */
+function writeCounter(into: Buffer, n: number): Buffer {
+  const hi = Math.floor(n / TWO_32);
+  into[0] = 0;
+  into[1] = hi >>> 16;
+  into[2] = hi >>> 8;
+  into[3] = hi;
+  into[4] = n >>> 24;
+  into[5] = n >>> 16;
+  into[6] = n >>> 8;
+  into[7] = n;
+  return into;
 }
 
 /** The locks of one duration, in the order they expire (oldest first). */
@@ -84,11 +123,29 @@ export function lockLostState(): DeliveryState {
   };
 }
 
+/** The ring starts with this many slots… */
+const INITIAL_SLOTS = 64;
+/** …and grows (doubling, while at least half full) up to this many. */
+const MAX_SLOTS = 1 << 16;
+
 /** The locks of one queue; `C` is its consumer type (generic so that this module needs no queue). */
 export class MessageLocks<C> {
-  readonly #locks = new Map<LockKey, LockEntry<C>>();
-  /** The expiry lists, by lock duration (ms). */
+  /** Our locks of the ring's duration, at slot `counter & #mask`, from `#oldest` to `#next`. */
+  #slots: (LockEntry<C> | undefined)[] = new Array<LockEntry<C> | undefined>(INITIAL_SLOTS).fill(undefined);
+  #mask = INITIAL_SLOTS - 1;
+  /** The counter of the oldest lock in the ring (when it holds any). */
+  #oldest = 1;
+  /** Locks in the ring. */
+  #inRing = 0;
+  /** The duration of the locks in the ring: that of the first lock of ours (ms; 0 = no expiry). */
+  #ringDuration = -1;
+  /** Every other lock, by key. */
+  readonly #byKey = new Map<LockKey, LockEntry<C>>();
+  #size = 0;
+  /** The expiry lists of the locks in the `Map`, by duration (ms); an empty one stays until the timer fires. */
   readonly #lists = new Map<number, ExpiryList<C>>();
+  /** Locks that left the ring still held, in the order they were taken (so, of expiry). */
+  readonly #stragglers: ExpiryList<C> = { durationMs: -1, head: undefined, tail: undefined };
   readonly #onExpired: (lock: MessageLock<C>) => void;
   #next = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -107,7 +164,7 @@ export class MessageLocks<C> {
 
   /** Locks held. */
   get size(): number {
-    return this.#locks.size;
+    return this.#size;
   }
 
   /**
@@ -115,26 +172,23 @@ export class MessageLocks<C> {
    * `token` is the lock token to use (default: the next 8-byte counter).
    */
   take(message: StoredMessage, consumer: C, durationMs: number, now: number, token?: Buffer): MessageLock<C> {
-    let t = token;
-    let key: LockKey;
-    if (t === undefined) {
+    let entry: LockEntry<C>;
+    this.#size++;
+    if (token === undefined) {
       const n = ++this.#next;
-      t = Buffer.allocUnsafe(8);
-      const hi = Math.floor(n / TWO_32);
-      t[0] = 0;
-      t[1] = hi >>> 16;
-      t[2] = hi >>> 8;
-      t[3] = hi;
-      t[4] = n >>> 24;
-      t[5] = n >>> 16;
-      t[6] = n >>> 8;
-      t[7] = n;
-      key = n;
+      entry = new LockEntry<C>(undefined, n, message, consumer);
+      if (this.#ringDuration < 0) this.#ringDuration = durationMs;
+      if (durationMs === this.#ringDuration) {
+        if (durationMs > 0) entry.lockedUntil = now + durationMs;
+        this.#putInRing(entry, n);
+        // Only a lock that is the ring's oldest can expire before the timer fires.
+        if (this.#inRing === 1 && entry.lockedUntil < this.#timerAt) this.#arm(entry.lockedUntil, now);
+        return entry;
+      }
     } else {
-      key = keyOf(t);
+      entry = new LockEntry<C>(token, keyOf(token), message, consumer);
     }
-    const entry = new LockEntry(t, key, message, consumer);
-    this.#locks.set(key, entry);
+    this.#byKey.set(entry.key, entry);
     if (durationMs > 0) this.#append(entry, durationMs, now);
     return entry;
   }
@@ -142,14 +196,38 @@ export class MessageLocks<C> {
   /** The lock held under `token`, if it is still held. */
   find(token: Uint8Array | undefined): MessageLock<C> | undefined {
     if (token === undefined || token.length === 0) return undefined;
-    return this.#locks.get(keyOf(token));
+    const key = keyOf(token);
+    if (typeof key === "number" && this.#inRing > 0 && key >= this.#oldest && key <= this.#next) {
+      const entry = this.#slots[key & this.#mask];
+      if (entry !== undefined && entry.key === key) return entry;
+    }
+    return this.#byKey.size > 0 ? this.#byKey.get(key) : undefined;
+  }
+
+  /** `x` when it is a lock of this set still held (e.g. the context a delivery was sent with). */
+  held(x: unknown): MessageLock<C> | undefined {
+    return this.#held(x);
+  }
+
+  /**
+   * The delivery tag to send for `lock`: its token, or for one of our tokens not made yet, its 8
+   * bytes written into `scratch` (which must then stay untouched until the tag is written).
+   */
+  sendTag(lock: MessageLock<C>, scratch: Buffer): Buffer {
+    return lock instanceof LockEntry ? lock.tag(scratch) : lock.token;
   }
 
   /** Extends a held lock by `durationMs` from now; returns its new expiry, undefined when not held. */
   renew(lock: MessageLock, durationMs: number): number | undefined {
-    const entry = this.#locks.get(keyOf(lock.token));
-    if (entry === undefined || entry !== lock) return undefined;
-    this.#unlink(entry);
+    const entry = this.#held(lock);
+    if (entry === undefined) return undefined;
+    // A renewed lock expires out of the ring's order: it waits on the list of its new duration.
+    if (entry.inRing) {
+      this.#takeFromRing(entry);
+      this.#byKey.set(entry.key, entry);
+    } else {
+      this.#unlink(entry);
+    }
     if (durationMs > 0) this.#append(entry, durationMs, Date.now());
     else entry.lockedUntil = Infinity;
     return entry.lockedUntil;
@@ -157,15 +235,22 @@ export class MessageLocks<C> {
 
   /** Every lock held. */
   all(): MessageLock<C>[] {
-    return [...this.#locks.values()];
+    const out: MessageLock<C>[] = [];
+    for (let n = this.#oldest, left = this.#inRing; left > 0; n++) {
+      const entry = this.#slots[n & this.#mask];
+      if (entry === undefined) continue;
+      out.push(entry);
+      left--;
+    }
+    for (const entry of this.#byKey.values()) out.push(entry);
+    return out;
   }
 
   /** Ends a lock; false when it had already ended (expired, or released before). */
   release(lock: MessageLock<C>): boolean {
-    const entry = this.#locks.get(lock instanceof LockEntry ? lock.key : keyOf(lock.token));
-    if (entry === undefined || entry !== lock) return false;
-    this.#locks.delete(entry.key);
-    this.#unlink(entry);
+    const entry = this.#held(lock);
+    if (entry === undefined) return false;
+    this.#drop(entry);
     return true;
   }
 
@@ -174,8 +259,83 @@ export class MessageLocks<C> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = Infinity;
-    this.#locks.clear();
+    for (const lock of this.all()) this.#held(lock)!.held = false;
+    this.#slots.fill(undefined);
+    this.#inRing = 0;
+    this.#byKey.clear();
+    this.#size = 0;
     this.#lists.clear();
+    this.#stragglers.head = this.#stragglers.tail = undefined;
+  }
+
+  /** `lock` as our entry, when it is one of ours and still held. */
+  #held(lock: unknown): LockEntry<C> | undefined {
+    if (lock instanceof LockEntry && lock.held) {
+      // The entry of this set of locks (another's has no place here).
+      const entry = lock.inRing ? this.#slots[(lock.key as number) & this.#mask] : this.#byKey.get(lock.key);
+      if (entry === lock) return entry;
+    }
+    return undefined;
+  }
+
+  /** Ends a held lock: out of its index and its expiry list. */
+  #drop(entry: LockEntry<C>): void {
+    entry.held = false;
+    this.#size--;
+    if (entry.inRing) {
+      this.#takeFromRing(entry);
+    } else {
+      this.#byKey.delete(entry.key);
+      this.#unlink(entry);
+    }
+  }
+
+  /** Files lock `entry` of counter `n` (the newest) in the ring, making room for it. */
+  #putInRing(entry: LockEntry<C>, n: number): void {
+    while (this.#inRing > 0 && n - this.#oldest >= this.#slots.length) {
+      if (this.#inRing * 2 >= this.#slots.length && this.#slots.length < MAX_SLOTS) this.#grow();
+      else this.#evictOldest();
+    }
+    if (this.#inRing === 0) this.#oldest = n;
+    entry.inRing = true;
+    this.#slots[n & this.#mask] = entry;
+    this.#inRing++;
+  }
+
+  /** Takes a lock out of the ring; the ring then starts at the oldest lock left in it. */
+  #takeFromRing(entry: LockEntry<C>): void {
+    const n = entry.key as number;
+    const slots = this.#slots;
+    slots[n & this.#mask] = undefined;
+    entry.inRing = false;
+    if (--this.#inRing === 0 || n !== this.#oldest) return;
+    let oldest = n + 1;
+    while (slots[oldest & this.#mask] === undefined) oldest++;
+    this.#oldest = oldest;
+  }
+
+  /**
+   * The ring is as large as it gets, or sparse: its oldest lock, held far longer than those after
+   * it, moves to the `Map` and the stragglers' list (its place in expiry order).
+   */
+  #evictOldest(): void {
+    const entry = this.#slots[this.#oldest & this.#mask]!;
+    this.#takeFromRing(entry);
+    this.#byKey.set(entry.key, entry);
+    if (entry.lockedUntil !== Infinity) this.#link(entry, this.#stragglers);
+  }
+
+  #grow(): void {
+    const size = this.#slots.length * 2;
+    const slots = new Array<LockEntry<C> | undefined>(size).fill(undefined);
+    for (let n = this.#oldest, left = this.#inRing; left > 0; n++) {
+      const entry = this.#slots[n & this.#mask];
+      if (entry === undefined) continue;
+      slots[n & (size - 1)] = entry;
+      left--;
+    }
+    this.#slots = slots;
+    this.#mask = size - 1;
   }
 
   /** Puts `entry` at the end of its duration's list (locks of one duration expire in order). */
@@ -186,6 +346,13 @@ export class MessageLocks<C> {
       list = { durationMs, head: undefined, tail: undefined };
       this.#lists.set(durationMs, list);
     }
+    this.#link(entry, list);
+    // Only a new head can expire before the timer fires.
+    if (list.head === entry && entry.lockedUntil < this.#timerAt) this.#arm(entry.lockedUntil, now);
+  }
+
+  /** Puts `entry` at the end of `list`. */
+  #link(entry: LockEntry<C>, list: ExpiryList<C>): void {
     entry.list = list;
     const tail = list.tail;
     entry.prev = tail;
@@ -196,8 +363,6 @@ export class MessageLocks<C> {
       list.head = entry;
     }
     list.tail = entry;
-    // Only a new head can expire before the timer fires.
-    if (list.head === entry && entry.lockedUntil < this.#timerAt) this.#arm(entry.lockedUntil, now);
   }
 
   #unlink(entry: LockEntry<C>): void {
@@ -209,7 +374,6 @@ export class MessageLocks<C> {
     if (next) next.prev = prev;
     else list.tail = prev;
     entry.list = entry.prev = entry.next = undefined;
-    if (list.head === undefined) this.#lists.delete(list.durationMs);
     // The timer stays armed: if it fires for a lock released meanwhile, it finds the next one.
   }
 
@@ -224,16 +388,32 @@ export class MessageLocks<C> {
   #expire(): void {
     const now = Date.now();
     const expired: LockEntry<C>[] = [];
-    for (const list of [...this.#lists.values()]) {
+    while (this.#inRing > 0) {
+      const oldest = this.#slots[this.#oldest & this.#mask]!;
+      if (oldest.lockedUntil > now) break;
+      this.#drop(oldest);
+      expired.push(oldest);
+    }
+    for (const list of [this.#stragglers, ...this.#lists.values()]) {
       while (list.head !== undefined && list.head.lockedUntil <= now) {
         const e = list.head;
-        this.#locks.delete(e.key);
-        this.#unlink(e);
+        this.#drop(e);
         expired.push(e);
       }
     }
-    let next = Infinity;
-    for (const list of this.#lists.values()) if (list.head!.lockedUntil < next) next = list.head!.lockedUntil;
+    let next = this.#inRing > 0 ? this.#slots[this.#oldest & this.#mask]!.lockedUntil : Infinity;
+    if (this.#stragglers.head !== undefined && this.#stragglers.head.lockedUntil < next) {
+      next = this.#stragglers.head.lockedUntil;
+    }
+    for (const list of [...this.#lists.values()]) {
+      if (list.head === undefined) {
+        // Empty lists go here, not as they empty: a queue whose consumers keep up would empty its
+        // list again and again.
+        this.#lists.delete(list.durationMs);
+      } else if (list.head.lockedUntil < next) {
+        next = list.head.lockedUntil;
+      }
+    }
     if (next !== Infinity) this.#arm(next, now);
     // Last: expiring requeues messages, which may take new locks.
     for (const e of expired) this.#onExpired(e);

@@ -152,7 +152,7 @@ export function scanSections(payload: Buffer, withBody = true): SectionMap | und
 
 /**
  * Whether the message-annotations section holds the bytes `needle` (a quick test before decoding
- * it: the other sections are skipped over, not read); false when the message has none, or its
+ * it: the sections before it are skipped over, not read); false when the message has none, or its
  * sections cannot be read that far.
  */
 export function messageAnnotationsInclude(payload: Buffer, needle: Buffer): boolean {
@@ -162,6 +162,8 @@ export function messageAnnotationsInclude(payload: Buffer, needle: Buffer): bool
     while (pos < end) {
       const section = sectionAt(payload, pos, end);
       const code = codeOf(section);
+      // Sections come in a fixed order (AMQP 1.0 section 3.2): none after these is the one.
+      if (code > SectionCode.MessageAnnotations) return false;
       const next = skipValue(payload, valueStartOf(section), end);
       if (code === SectionCode.MessageAnnotations) return payload.subarray(pos, next).includes(needle);
       pos = next;
@@ -170,6 +172,16 @@ export function messageAnnotationsInclude(payload: Buffer, needle: Buffer): bool
     return false;
   }
   return false;
+}
+
+/**
+ * Whether the message starts with a body section (data, amqp-sequence or amqp-value): then it has
+ * no header and no properties, which come before the body (AMQP 1.0 section 3.2).
+ */
+export function startsWithBody(payload: Buffer): boolean {
+  const code =
+    payload.length > 2 && payload[0] === F.Described && payload[1] === F.SmallUlong ? payload[2]! : 0;
+  return code >= SectionCode.Data && code <= SectionCode.AmqpValue;
 }
 
 /** The header section, if present and valid. */

@@ -208,14 +208,14 @@ export class Producer implements QueueProducer {
     if (target.kind === "relay") {
       const routed = this.#route(d);
       if ("state" in routed) {
-        if (ctx.observed) ctx.emit(this.#messageEvent(d, routed.address));
+        if (ctx.events.observed) ctx.events.emit(this.#messageEvent(d, routed.address));
         this.#settle(d, routed.state);
         return;
       }
       target = routed.target;
       address = routed.address;
     }
-    if (ctx.observed) ctx.emit(this.#messageEvent(d, address));
+    if (ctx.events.observed) ctx.events.emit(this.#messageEvent(d, address));
     const hooks = address === undefined ? undefined : ctx.hooksFor(address);
     if (hooks?.neverSettle === true) return;
     if (hooks?.onDelivery) {

@@ -107,11 +107,16 @@ export type DeadLetterReason = "rejected" | "undeliverable" | "max-delivery-coun
 
 const EMPTY = new Uint8Array(0);
 
+/** What applying an outcome gives when the message's lock was gone (expired, or released before). */
+const LOCK_LOST: unique symbol = Symbol("lock lost");
+
 /** A consumer as its queue serves it: its place among the consumers that may take a message. */
 class Subscriber implements QueueConsumer {
   readonly link: SenderLink;
   readonly connectionId: number;
   readonly policy: DeliveryPolicy | undefined;
+  /** Its link sends pre-settled (sender settle mode settled, fixed when it attached). */
+  readonly presettled: boolean;
   /** The consumer given to {@link Queue.addConsumer}. */
   readonly consumer: QueueConsumer;
   /** In the queue's FIFO of consumers that may take a message. */
@@ -127,6 +132,7 @@ class Subscriber implements QueueConsumer {
     this.link = consumer.link;
     this.connectionId = consumer.connectionId;
     this.policy = consumer.policy;
+    this.presettled = consumer.link.local.sndSettleMode === SenderSettleMode.Settled;
   }
 }
 
@@ -184,6 +190,8 @@ export class Queue {
       if (!this.deleted) this.requeue(lock.message, true);
     },
   };
+  /** Where the 8 bytes of a lock token are written to be sent as a delivery tag. */
+  #tag = Buffer.allocUnsafe(8);
   /** The options of each send, filled in per delivery (the engine reads them during the call). */
   readonly #lockedSend: { messageFormat: number; tag: Uint8Array } = { messageFormat: 0, tag: EMPTY };
   readonly #presettledSend = { messageFormat: 0, settled: true };
@@ -498,7 +506,7 @@ export class Queue {
     const link = s.link;
     const policy = s.policy;
     this.#locked++;
-    if (link.local.sndSettleMode === SenderSettleMode.Settled) {
+    if (s.presettled) {
       const payload = policy ? policy.payload(this, m, undefined) : m.payload;
       const options = this.#presettledSend;
       options.messageFormat = m.messageFormat;
@@ -515,8 +523,12 @@ export class Queue {
     const payload = policy ? policy.payload(this, m, lock.lockedUntil) : m.payload;
     const options = this.#lockedSend;
     options.messageFormat = m.messageFormat;
-    options.tag = lock.token;
+    const tag = this.#locks.sendTag(lock, this.#tag);
+    options.tag = tag;
     sendDelivery(link, payload, options, this.#lockReceipt, lock);
+    // The engine copies the tag into the frame when it writes it; one it could not write yet keeps
+    // the buffer, so the next tags go into another.
+    if (tag === this.#tag && link.queued > 0) this.#tag = Buffer.allocUnsafe(8);
   }
 
   /**
@@ -525,31 +537,43 @@ export class Queue {
    * outcome itself, or `rejected` with `com.microsoft:message-lock-lost` when the lock is gone.
    */
   confirmOutcome(token: Uint8Array | undefined, state: DeliveryState): DeliveryState {
-    const lock = this.#locks.find(token);
-    const confirm = lock ? this.#applyOutcome(lock, state) : undefined;
-    return confirm === undefined ? lockLostState() : (confirm.state ?? state);
+    return this.#confirm(this.#locks.find(token), state);
   }
 
   /**
-   * Applies a consumer's outcome to a locked message; undefined when the lock is gone (lost), else
-   * the state to confirm it with.
+   * Receiver-settle-mode second: a consumer sent an outcome for the delivery sent with `context`
+   * (its lock); as {@link Queue.confirmOutcome}.
+   */
+  confirmDelivery(context: unknown, state: DeliveryState): DeliveryState {
+    return this.#confirm(this.#locks.held(context), state);
+  }
+
+  #confirm(lock: MessageLock<Subscriber> | undefined, state: DeliveryState): DeliveryState {
+    const confirm = lock ? this.#applyOutcome(lock, state) : LOCK_LOST;
+    return confirm === LOCK_LOST ? lockLostState() : (confirm ?? state);
+  }
+
+  /**
+   * Applies a consumer's outcome to a locked message; {@link LOCK_LOST} when the lock is gone, else
+   * the state to confirm it with (undefined: the consumer's own).
    */
   #applyOutcome(
     lock: MessageLock<Subscriber>,
     state: DeliveryState | undefined,
-  ): { readonly state: DeliveryState | undefined } | undefined {
-    if (!this.#locks.release(lock)) return undefined;
+  ): DeliveryState | undefined | typeof LOCK_LOST {
+    if (!this.#locks.release(lock)) return LOCK_LOST;
     this.#locked--;
-    if (this.deleted) return { state };
+    if (this.deleted) return undefined;
     this.#host.onOutcome(this, lock.consumer, state);
     const policy = lock.consumer.policy;
     if (!policy) {
-      this.#settled(lock.message, state);
-      return { state };
+      if (state === undefined || state.type === "accepted") this.#freedBytes(lock.bytes);
+      else this.#settled(lock.message, state);
+      return undefined;
     }
     const { disposition, confirm } = policy.settle(this, lock.message, state);
     this.#dispose(lock.message, disposition);
-    return { state: confirm };
+    return confirm;
   }
 
   #settled(m: StoredMessage, state: DeliveryState | undefined): void {
@@ -636,7 +660,12 @@ export class Queue {
    * at the end of the tick (once for all the messages that left in it).
    */
   #freed(m: StoredMessage): void {
-    this.bytes.remove(m.byteCount);
+    this.#freedBytes(m.byteCount);
+  }
+
+  /** A message of `byteCount` bytes left the queue (as `#freed`). */
+  #freedBytes(byteCount: number): void {
+    this.bytes.remove(byteCount);
     if (this.#roomWaiters.size === 0 || this.#wakeScheduled) return;
     this.#wakeScheduled = true;
     queueMicrotask(this.#wake);

@@ -4,15 +4,10 @@
  */
 import { randomUUID } from "node:crypto";
 import { deadLetterAddress, isDeadLetterAddress, normalizeAddress, scopeCovers } from "./address.js";
+import type { BrokerEvents } from "./broker-events.js";
 import type { ByteBudget } from "./byte-budget.js";
 import type { ManagedQueues } from "./nodes/management.js";
-import {
-  BROKER_DEFAULTS,
-  type BrokerErrorFields,
-  type BrokerEvent,
-  type BrokerOptions,
-  type QueueStats,
-} from "./options.js";
+import { BROKER_DEFAULTS, type BrokerErrorFields, type BrokerOptions, type QueueStats } from "./options.js";
 import { Queue, type DeadLetterReason, type QueueHost, type QueueSettings } from "./queue.js";
 import { isEntityManagementNode } from "./servicebus/management.js";
 import type { StoredMessage } from "./stored-message.js";
@@ -60,14 +55,14 @@ export class QueueRegistry implements ManagedQueues {
 
   /**
    * @param memory the broker's total of stored bytes, which every queue's bytes count in.
-   * @param emit receives the `outcome` events of consumers.
+   * @param events receives the `outcome` events of consumers (built only while `observed`).
    * @param onDeleted called after a queue was deleted (the broker detaches its links).
    * @param extension the Service Bus emulation's hooks.
    */
   constructor(
     options: BrokerOptions,
     memory: ByteBudget,
-    emit: (e: BrokerEvent) => void,
+    events: Pick<BrokerEvents, "observed" | "emit">,
     onDeleted: (name: string) => void,
     extension?: RegistryExtension,
   ) {
@@ -91,7 +86,8 @@ export class QueueRegistry implements ManagedQueues {
           ? undefined
           : this.ensure(deadLetterAddress(queue.name)),
       onOutcome: (queue, consumer, state) => {
-        emit({ type: "outcome", connectionId: consumer.connectionId, address: queue.name, state });
+        if (!events.observed) return;
+        events.emit({ type: "outcome", connectionId: consumer.connectionId, address: queue.name, state });
       },
       ...(extension
         ? {

@@ -3,7 +3,13 @@
  * delivery-count), its message format, and what the broker read from its header.
  */
 import { MESSAGE_OVERHEAD_BYTES } from "./byte-budget.js";
-import { readAbsoluteExpiry, readHeader, scanSections, withDeliveryCount } from "./message-scan.js";
+import {
+  readAbsoluteExpiry,
+  readHeader,
+  scanSections,
+  startsWithBody,
+  withDeliveryCount,
+} from "./message-scan.js";
 
 /** A message in a queue. */
 export interface StoredMessage {
@@ -27,12 +33,35 @@ export interface StoredMessage {
   readonly byteCount: number;
 }
 
+/** Payloads up to this size are copied into a shared slab (as Node.js pools small buffers). */
+const SMALL_PAYLOAD_BYTES = 1024;
+/** The size of a slab. */
+const SLAB_BYTES = 8 * 1024;
+
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabBytes = new Uint8Array(slab);
+let slabUsed = 0;
+
 /**
  * Copies a payload that is a small view of a much larger buffer (a socket chunk), so a stored
- * message does not keep the whole chunk alive.
+ * message does not keep the whole chunk alive. A small payload is always copied, into the current
+ * slab: that costs less than finding out whether it must be (`Buffer.from` of a small payload
+ * would copy it into Node.js's pool all the same).
  */
 function compact(payload: Buffer): Buffer {
-  return payload.buffer.byteLength > payload.length * 2 + 1024 ? Buffer.from(payload) : payload;
+  const n = payload.length;
+  if (n > SMALL_PAYLOAD_BYTES) {
+    return payload.buffer.byteLength > n * 2 + 1024 ? Buffer.from(payload) : payload;
+  }
+  if (slabUsed + n > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabBytes = new Uint8Array(slab);
+    slabUsed = 0;
+  }
+  const at = slabUsed;
+  slabBytes.set(payload, at);
+  slabUsed = at + n;
+  return Buffer.from(slab, at, n);
 }
 
 /** Builds the stored form of a received message; `now` is the arrival time (ms). */
@@ -40,7 +69,7 @@ export function storeMessage(payload: Buffer, messageFormat: number, now: number
   const bytes = compact(payload);
   let deliveryCount = 0;
   let expiresAt = Infinity;
-  if (messageFormat === 0) {
+  if (messageFormat === 0 && !startsWithBody(bytes)) {
     const map = scanSections(bytes, false);
     if (map) {
       const header = readHeader(bytes, map);

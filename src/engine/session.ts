@@ -519,7 +519,9 @@ export class AmqpSession {
           writeTransferPerformative(w, head, full);
         }
         n = Math.min(left, maxFrame - (w.pos - at));
-        const chunk = payload.subarray(d.offset, d.offset + n);
+        // The whole payload in one frame (the common case) needs no view of its own.
+        const chunk =
+          d.offset === 0 && n === payload.length ? payload : payload.subarray(d.offset, d.offset + n);
         if (n >= 16384) {
           w.patchU32(at, w.pos - at + n);
           out.appendView(chunk);

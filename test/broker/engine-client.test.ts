@@ -73,6 +73,46 @@ describe("broker with our own engine as the client", () => {
     assert.deepEqual(bodies, ["d1"]);
     assert.equal(receiver.linkCredit, 0);
   });
+
+  it("tags each delivery with its own lock token, also those it could not write at once", async () => {
+    const { b, conn } = await open();
+    const sender = conn.createSession().attachSender({ target: { address: "tags" } });
+    await sender.attached();
+    const n = 40;
+    const outcomes = await Promise.all(
+      Array.from({ length: n }, (_, i) => sender.send(valueMessage(`t${i}`))),
+    );
+    assert.ok(outcomes.every((o) => o?.type === "accepted"));
+    // A session window of 2 transfers: the broker writes two, and holds the rest of its deliveries
+    // until our FLOW reopens the window.
+    const receiver = conn.createSession({ incomingWindow: 2 }).attachReceiver({
+      source: { address: "tags" },
+      rcvSettleMode: RcvSettleMode.Second,
+      autoCredit: n,
+    });
+    const got: IncomingDelivery[] = [];
+    await new Promise<void>((resolve) => {
+      receiver.onDelivery = (d) => {
+        got.push(d);
+        if (got.length === n) resolve();
+      };
+    });
+    // The broker's tokens count up per queue from 1: each tag is its own lock's token.
+    assert.deepEqual(
+      got.map((d) => Buffer.from(d.tag).toString("hex")),
+      Array.from({ length: n }, (_, i) => (i + 1).toString(16).padStart(16, "0")),
+    );
+    assert.deepEqual(
+      got.map((d) => valueOf(d.payload)),
+      Array.from({ length: n }, (_, i) => `t${i}`),
+    );
+    // Outcomes in receiver-settle-mode second find their locks: nothing is redelivered.
+    const settled = await Promise.all(
+      got.map(async (d) => receiver.settleAndConfirm(d, { type: "accepted" })),
+    );
+    assert.ok(settled.every((c) => c?.confirmed === true && c.state?.type === "accepted"));
+    assert.equal(b.stats("tags").messageCount, 0);
+  });
 });
 
 /** A properties section with only `to` set. */

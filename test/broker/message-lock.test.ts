@@ -84,6 +84,51 @@ describe("broker: message locks", () => {
     assert.equal(locks.renew(a, 100), undefined);
   });
 
+  it("finds and releases locks in any order, many at once and one held far longer than the rest", () => {
+    const locks = new MessageLocks<number>(() => assert.fail("nothing expires"));
+    const now = Date.now();
+    const old = locks.take(message(0), -1, 60_000, now);
+    // 100,000 locks taken and released after it, with up to 3000 held at a time.
+    const held: MessageLock<number>[] = [];
+    for (let i = 0; i < 100_000; i++) {
+      held.push(locks.take(message(i & 0xff), i, 60_000, now));
+      if (held.length > 3000) {
+        // Out of order: a random one of the held goes.
+        const j = (i * 7919) % held.length;
+        const l = held[j]!;
+        held[j] = held[held.length - 1]!;
+        held.pop();
+        assert.equal(locks.release(l), true);
+        assert.equal(locks.find(l.token), undefined);
+      }
+    }
+    assert.equal(locks.size, held.length + 1);
+    assert.equal(locks.find(Buffer.from(old.token)), old, "the old lock is still found by its token");
+    for (const l of held) assert.equal(locks.find(Buffer.from(l.token)), l);
+    assert.equal(new Set(held.map((l) => l.token.toString("hex"))).size, held.length, "tokens differ");
+    assert.equal(locks.all().length, held.length + 1);
+    assert.equal(locks.release(old), true);
+    for (const l of held) assert.equal(locks.release(l), true);
+    assert.equal(locks.size, 0);
+    assert.deepEqual(locks.all(), []);
+  });
+
+  it("expires a lock held far longer than those taken after it at its own time", async () => {
+    const expired: number[] = [];
+    const locks = new MessageLocks<number>((l) => expired.push(l.consumer));
+    const t0 = Date.now();
+    locks.take(message(0), 0, 150, t0);
+    // Taken and released after it: the first lock leaves the ring's order, not its expiry.
+    for (let i = 1; i <= 1000; i++)
+      assert.equal(locks.release(locks.take(message(i & 0xff), i, 150, t0)), true);
+    const last = locks.take(message(1), 1001, 150, t0 + 100);
+    await until(() => expired.length === 2, "both held locks to expire", 5000);
+    assert.deepEqual(expired, [0, 1001]);
+    assert.ok(Date.now() - t0 >= 250, "the later lock lasted its duration");
+    assert.equal(locks.find(last.token), undefined);
+    assert.equal(locks.size, 0);
+  });
+
   it("holds 10,000 locks with one timer, and drops it when the locks are cleared", () => {
     const before = timers();
     const locks = new MessageLocks<number>(() => undefined);

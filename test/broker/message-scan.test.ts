@@ -4,12 +4,14 @@ import rhea from "rhea";
 import { decode } from "../../src/codec/index.js";
 import {
   encodeResponse,
+  messageAnnotationsInclude,
   readApplicationProperties,
   readHeader,
   readProperties,
   readValueBody,
   scanSections,
   skipValue,
+  startsWithBody,
   withDeliveryCount,
 } from "../../src/broker/message-scan.js";
 import { incrementDeliveryCount, storeMessage } from "../../src/broker/stored-message.js";
@@ -110,6 +112,39 @@ describe("broker: reading and rewriting encoded messages", () => {
     assert.equal(storeMessage(encode({ body: 1 }), 0, now).expiresAt, Infinity);
     const abs = storeMessage(encode({ absolute_expiry_time: new Date(now + 100), body: 1 }), 0, now);
     assert.equal(abs.expiresAt, now + 100);
+  });
+
+  it("reads nothing more of a message that starts with its body: it has no header and no properties", () => {
+    const data = Buffer.from("005375a003616263", "hex");
+    const value = Buffer.from("005377a10178", "hex");
+    const sequence = Buffer.from("00537645", "hex");
+    for (const m of [data, value, sequence]) assert.equal(startsWithBody(m), true, m.toString("hex"));
+    // rhea writes a header (and properties) before every body.
+    assert.equal(startsWithBody(encode({ body: 1 })), false);
+    assert.equal(startsWithBody(Buffer.from([0x00, 0x53])), false);
+    const bare = storeMessage(Buffer.concat([value, data]), 0, 1_000_000);
+    assert.equal(bare.deliveryCount, 0);
+    assert.equal(bare.expiresAt, Infinity);
+    assert.ok(bare.payload.equals(Buffer.concat([value, data])));
+  });
+
+  it("stores a small payload as a copy, not as a view of the chunk it arrived in", () => {
+    const chunk = Buffer.concat([Buffer.alloc(100), encode({ body: "in a chunk" }), Buffer.alloc(4000)]);
+    const payload = chunk.subarray(100, chunk.length - 4000);
+    const m = storeMessage(payload, 0, Date.now());
+    assert.ok(m.payload.equals(payload));
+    assert.notEqual(m.payload.buffer, chunk.buffer);
+    chunk.fill(0);
+    assert.equal((rhea.message.decode(m.payload) as unknown as rhea.Message).body, "in a chunk");
+  });
+
+  it("finds a key in the message annotations only, not in a later section", () => {
+    const key = Buffer.from("x-opt-scheduled-enqueue-time");
+    const annotated = encode({ message_annotations: { "x-opt-scheduled-enqueue-time": 1 }, body: 1 });
+    assert.equal(messageAnnotationsInclude(annotated, key), true);
+    const inProperties = encode({ application_properties: { "x-opt-scheduled-enqueue-time": 1 }, body: 1 });
+    assert.equal(messageAnnotationsInclude(inProperties, key), false);
+    assert.equal(messageAnnotationsInclude(encode({ body: "x-opt-scheduled-enqueue-time" }), key), false);
   });
 
   it("encodes responses rhea can decode", () => {

@@ -218,7 +218,7 @@ export class ServiceBusNamespace {
     if (settings.defaultMessageTimeToLive > 0 && m.expiresAt === Infinity) {
       m.expiresAt = m.enqueuedAt + settings.defaultMessageTimeToLive;
     }
-    const subs = this.#topics.get(queue.name);
+    const subs = this.#topics.size > 0 ? this.#topics.get(queue.name) : undefined;
     if (subs) {
       for (const name of subs) {
         const sub = this.#queues.get(name);
