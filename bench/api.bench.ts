@@ -111,7 +111,10 @@ const peakCell = (es: readonly Ended[]): string => {
   return `${mb(peak)} (+${mb(peak - base)})`;
 };
 const ratio = (a: number, b: number): string => (Number.isFinite(a / b) ? `${(a / b).toFixed(1)}x` : "-");
-const matches = (...names: string[]): boolean => ONLY === undefined || names.some((n) => n.includes(ONLY));
+/** `--only=A|B`: any of the alternatives (e.g. `--only="SendClient|rhea"` keeps rhea in the run). */
+const ONLY_ANY = ONLY?.split("|").filter((o) => o.length > 0);
+const matches = (...names: string[]): boolean =>
+  ONLY_ANY === undefined || names.some((n) => ONLY_ANY.some((o) => n.includes(o)));
 
 const RHEA_VERSION = (createRequire(import.meta.url)("rhea/package.json") as { version: string }).version;
 
