@@ -124,6 +124,9 @@ const SEND_RECEIPT: DeliveryReceipt = {
   },
 };
 
+/** The outcome of a pre-settled transfer, once written (shared: see `MessageSender.#okOutcome`). */
+const PRESETTLED_OK: SendOutcome = Object.freeze(new Outcome(MessageSendResult.Ok, undefined, undefined));
+
 /** `send()` without options. */
 const NO_OPTIONS: SendOptions = Object.freeze({});
 
@@ -154,10 +157,27 @@ export class MessageSender implements AsyncDisposable {
   onCredit: (() => void) | undefined;
   /** @internal Told the outcome of each {@link MessageSender.transfer}, with its context. */
   onOutcome: ((context: unknown, outcome: SendOutcome) => void) | undefined;
+  /**
+   * The `Ok` outcome of {@link MessageSender.transfer}s settled with `#okState`: one DISPOSITION
+   * settles a range of deliveries with one state, and these outcomes stay inside the caller
+   * (`SendClient`), so they are shared rather than made per message.
+   */
+  #okState: DeliveryState | undefined;
+  #okOutcome: SendOutcome = PRESETTLED_OK;
   /** The receipt of {@link MessageSender.transfer}. */
   readonly #transferReceipt: DeliveryReceipt = {
     settled: (context, state) => {
-      this.onOutcome?.(context, sendOutcome({ state }));
+      let outcome: SendOutcome;
+      if (state === undefined) outcome = PRESETTLED_OK;
+      else if (state === this.#okState) outcome = this.#okOutcome;
+      else {
+        outcome = sendOutcome({ state });
+        if (outcome.result === MessageSendResult.Ok) {
+          this.#okState = state;
+          this.#okOutcome = outcome;
+        }
+      }
+      this.onOutcome?.(context, outcome);
     },
     failed: (context, error) => {
       this.onOutcome?.(context, sendOutcome({ failure: error }));

@@ -31,6 +31,7 @@ import { MessageSendResult } from "../message/send-result.js";
 import { decide } from "../policy/error-policy.js";
 import { SIGNAL_OPTIONS, abortError, bounded, deadline, type SignalOptions } from "../policy/wait.js";
 import { compact } from "../util/options.js";
+import { tickNow } from "../util/tick-clock.js";
 import { AMQPClient } from "./amqp-client.js";
 import type { ClientLinkEvent, ClientLinkHost } from "./client-link.js";
 import {
@@ -393,8 +394,8 @@ export class SendClient extends AMQPClient {
     while (pending.inFlightCount < this.maxInFlight && sender.queued < sender.credit) {
       const p = pending.nextReady();
       if (!p) break;
-      // One clock reading per pump: a message expiring during it is the sweep's.
-      if (now === 0) now = Date.now();
+      // The clock of the tick: a message expiring during it is the sweep's.
+      if (now === 0) now = tickNow();
       this.#dispatch(p, sender, now);
     }
   }

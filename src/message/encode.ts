@@ -78,7 +78,40 @@ export function writeSections(
   s: MessageSections,
   fallbackApplicationProperties?: ApplicationProperties,
 ): void {
-  const { header, deliveryAnnotations, messageAnnotations, properties, footer } = s;
+  writeLeadingSections(w, s, fallbackApplicationProperties);
+  writeBody(w, s.body);
+  const footer = s.footer;
+  if (footer && !mapEmpty(footer)) writeAnnotations(w, Section.Footer, footer);
+}
+
+/**
+ * The size of what {@link writeSections} writes, checked as it checks (an `EncodeError` for what
+ * cannot be encoded). `w` is scratch space: every section but Data is encoded into it; Data
+ * sections, the bulk of most messages, are counted without being copied.
+ */
+export function sectionsSize(w: ByteWriter, s: MessageSections): number {
+  const start = w.pos;
+  writeLeadingSections(w, s, undefined);
+  let data = 0;
+  const body = s.body;
+  if (body.type === "data") {
+    for (const d of body.sections) {
+      if (!(d instanceof Uint8Array)) throw new EncodeError("a Data section must be a Uint8Array");
+      data += dataSectionSize(d.length);
+    }
+  } else writeBody(w, body);
+  const footer = s.footer;
+  if (footer && !mapEmpty(footer)) writeAnnotations(w, Section.Footer, footer);
+  return w.pos - start + data;
+}
+
+/** The sections before the body. */
+function writeLeadingSections(
+  w: ByteWriter,
+  s: MessageSections,
+  fallbackApplicationProperties: ApplicationProperties | undefined,
+): void {
+  const { header, deliveryAnnotations, messageAnnotations, properties } = s;
   if (header) writeHeader(w, header);
   if (deliveryAnnotations && !mapEmpty(deliveryAnnotations)) {
     writeAnnotations(w, Section.DeliveryAnnotations, deliveryAnnotations);
@@ -90,6 +123,4 @@ export function writeSections(
   let app = s.applicationProperties;
   if (!app || mapEmpty(app)) app = fallbackApplicationProperties;
   if (app && !mapEmpty(app)) writeApplicationProperties(w, app);
-  writeBody(w, s.body);
-  if (footer && !mapEmpty(footer)) writeAnnotations(w, Section.Footer, footer);
 }
