@@ -10,7 +10,7 @@ import { inspectEnum, inspectFields } from "../util/enum-names.js";
 import type { AnnotationsMap, ApplicationProperties } from "./annotations.js";
 import { createBody, type MessageBody, type MessageBodyType } from "./body.js";
 import { readSections } from "./decode.js";
-import { sectionsSize, writeSections, type MessageSections } from "./encode.js";
+import { sectionPieces, sectionsSize, writeSections, type MessageSections } from "./encode.js";
 import type { MessageHeader } from "./header.js";
 import { MessageState, RECEIVE_STATES } from "./message-state.js";
 import type { MessageProperties } from "./properties.js";
@@ -235,6 +235,19 @@ export class Message implements MessageSections {
    */
   writeTo(writer: ByteWriter): void {
     writeSections(writer, this);
+  }
+
+  /**
+   * @internal The encoding as pieces, for the sending layer (see `sectionPieces`): Data sections of
+   * at least `minView` bytes are the body's own arrays, not copies.
+   */
+  pieces(minView: number): Uint8Array[] {
+    try {
+      return sectionPieces(shared, this, minView);
+    } finally {
+      shared.reset();
+      trimShared();
+    }
   }
 
   /**
