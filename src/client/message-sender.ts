@@ -315,10 +315,21 @@ export class MessageSender implements AsyncDisposable {
     this.#link.transfer(message, size, this.#transferReceipt, context, this.#transferOptions(message));
   }
 
+  /** The peer's max-message-size as a number (0: none), read from the ATTACH `#maxSizeOf` once. */
+  #maxSize = 0;
+  #maxSizeOf: object | undefined;
+
   /** The outcome of a message of `size` bytes that the peer's max-message-size refuses, if it does. */
   #tooLarge(size: number): SendOutcome | undefined {
-    const max = this.peerMaxMessageSize;
-    if (max === undefined || max <= 0n || size <= Number(max)) return undefined;
+    const remote = this.#link.remote;
+    if (remote !== this.#maxSizeOf) {
+      this.#maxSizeOf = remote;
+      const m = remote?.maxMessageSize;
+      this.#maxSize = m === undefined || m <= 0n ? 0 : Number(m);
+    }
+    // A size beyond it is below 2^53, where the number is exact.
+    const max = this.#maxSize;
+    if (max === 0 || size <= max) return undefined;
     const error = new MessageSendFailed(
       `message of ${size} bytes exceeds the peer's max-message-size ${max}`,
       {
