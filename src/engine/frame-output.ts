@@ -1,24 +1,18 @@
 /**
- * The write side of a connection: frames produced during one tick accumulate in one `ByteWriter`
- * and go to the transport in a single write when the tick ends (or inline above a threshold).
- * What goes to the transport is the writer's own memory, never a copy of it: the writer goes on in
- * the rest of its memory, or in a fresh slab (see `#cut`). Large transfer payloads are passed as
- * views, never copied. When the transport reports back-pressure, `blocked` is set until it
- * drains; producers of transfers check it.
+ * The write side of a connection: frames produced during one tick accumulate in one reusable
+ * `ByteWriter` and go to the transport in a single write when the tick ends (or inline above a
+ * threshold). Large transfer payloads are passed as views, never copied. When the transport
+ * reports back-pressure, `blocked` is set until it drains; producers of transfers check it.
  */
 import type { Transport } from "../transport/transport.js";
 import { ByteWriter } from "../util/byte-writer.js";
 
 /** Flush inline once this many bytes are pending, without waiting for the end of the tick. */
 const INLINE_FLUSH_BYTES = 256 * 1024;
-/** The writer's memory: fresh slabs are at least this large (the writer's first one too)… */
-const SLAB_BYTES = 64 * 1024;
-/** …and the writer goes on in the rest of a slab while at least this much of it is left. */
-const MIN_REST_BYTES = 8 * 1024;
 
 export class FrameOutput {
   /** Where frames are encoded. Call `frameWritten()` after writing into it. */
-  readonly writer = new ByteWriter(SLAB_BYTES);
+  readonly writer = new ByteWriter(64 * 1024);
   /** True while the transport asked us to wait for `drain`. */
   blocked = false;
   /** Called when the transport drained after back-pressure. */
@@ -73,21 +67,14 @@ export class FrameOutput {
     this.#pendingViewBytes += view.length;
   }
 
-  /**
-   * Moves the writer's content into the chunk list without a copy: the transport gets the writer's
-   * memory, which is never written again (the writer goes on after it). A fresh slab is as large
-   * as the next power of two of what was cut, so that a connection writing much per tick does not
-   * grow its writer (copying what it holds) tick after tick, and one writing little keeps small
-   * slabs; the memory of a connection is about that of its largest recent tick, as with one
-   * reused buffer.
-   */
+  /** Moves the writer's content into the chunk list as a copy (the writer's memory is reused). */
   #cut(): void {
     const w = this.writer;
-    const n = w.pos;
-    if (n === 0) return;
-    let slab = SLAB_BYTES;
-    while (slab < n) slab *= 2;
-    this.#chunks.push(w.take(MIN_REST_BYTES, slab));
+    if (w.pos === 0) return;
+    const copy = Buffer.allocUnsafe(w.pos);
+    w.buf.copy(copy, 0, 0, w.pos);
+    this.#chunks.push(copy);
+    w.reset();
   }
 
   /** Writes everything pending to the transport now. */

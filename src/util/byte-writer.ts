@@ -154,17 +154,15 @@ export class ByteWriter {
   /**
    * The bytes written so far, without a copy; the writer then starts over (as after `reset()`) in
    * memory that does not overlap them, so the returned buffer is never written again. Small results
-   * are carved out of one larger allocation, like `Buffer.allocUnsafe` does from its pool: the
-   * writer goes on in the rest of its memory while at least `minRest` bytes are left (and no more
-   * than `slab`: a large leftover is dropped, so that small results never pin big memory), else in
-   * a fresh allocation of `slab` bytes.
+   * are carved out of one larger allocation, like `Buffer.allocUnsafe` does from its pool.
    */
-  take(minRest = TAKE_MIN_REST, slab = TAKE_SLAB): Buffer {
+  take(): Buffer {
     const buf = this.buf;
     const n = this.pos;
     const out = buf.subarray(0, n);
     const rest = buf.length - n;
-    this.buf = rest >= minRest && rest <= slab ? buf.subarray(n) : Buffer.allocUnsafe(slab);
+    // A large leftover (after a big result) is dropped, so that small results never pin big memory.
+    this.buf = rest >= TAKE_MIN_REST && rest <= TAKE_SLAB ? buf.subarray(n) : Buffer.allocUnsafe(TAKE_SLAB);
     this.pos = 0;
     return out;
   }
