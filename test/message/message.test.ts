@@ -331,7 +331,7 @@ describe("round trips", () => {
       [new Message({ body: bigger }), [bigger]],
       [new Message({ body: [small, big] }), [big]],
       [full(small), []],
-      [full({ big: Buffer.alloc(20_000) }, "value"), []],
+      [full({ blob: Buffer.alloc(20_000) }, "value"), []],
       [new Message({ body: Buffer.alloc(300) }), []],
     ];
     for (const [m, views] of cases) {
