@@ -488,12 +488,13 @@ export class PendingMessages {
     signal: AbortSignal | undefined,
     stopped: () => AMQPError | undefined,
   ): Promise<void> {
-    let left = 0;
+    // The pending ones less those queued after `upTo`: counted from the back, where they are.
+    let left = this.#count;
     const entries = this.#entries;
-    for (let i = this.#head; i < entries.length; i++) {
+    for (let i = entries.length - 1; i >= this.#head; i--) {
       const p = entries[i]!;
-      if (p.seq > upTo) break;
-      if (!p.done) left++;
+      if (p.seq <= upTo) break;
+      if (!p.done) left--;
     }
     return this.#wait(undefined, upTo, left, signal, stopped);
   }

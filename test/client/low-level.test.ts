@@ -124,7 +124,7 @@ describe("uamqp low-level API: Connection, Session, MessageSender, MessageReceiv
       const sender = new MessageSender(session, "me", "layouts-q", {
         sendSettleMode: SenderSettleMode.Mixed,
       });
-      await sender.open();
+      await sender.open({ timeout: 10_000 });
       const bytes = (n: number, seed: number): Buffer => {
         const b = Buffer.alloc(n);
         for (let i = 0; i < n; i++) b[i] = (i * seed + 1) & 0xff;
@@ -145,8 +145,8 @@ describe("uamqp low-level API: Connection, Session, MessageSender, MessageReceiv
       const unsettled = make();
       const presettled = make();
       const outcomes = await Promise.all([
-        ...unsettled.map((m) => sender.send(m)),
-        ...presettled.map((m) => sender.send(m, { settled: true })),
+        ...unsettled.map((m) => sender.send(m, { timeout: 10_000 })),
+        ...presettled.map((m) => sender.send(m, { settled: true, timeout: 10_000 })),
       ]);
       assert.deepEqual(
         outcomes.map((o) => o.result),
