@@ -200,7 +200,8 @@ export class SendClient extends AMQPClient {
    * The pending messages are bounded (`maxPendingMessages`, `maxPendingBytes`): a call that would go
    * beyond a bound throws {@link PendingLimitExceeded} and queues none of its messages; the
    * messages already pending are untouched. Wait for room with {@link SendClient.waitForRoom}. Each
-   * message's encoded size is measured here (one encoding; it is encoded again when transferred).
+   * message's encoded size is measured here (its Data sections counted, not copied; it is encoded
+   * when transferred).
    *
    * @throws {PendingLimitExceeded} when the messages do not fit now; {@link MessageAlreadySettled}
    *   for a message that was already sent; the recorded error of a failed one;

@@ -86,9 +86,10 @@ function trimShared(): void {
 /**
  * An AMQP 1.0 message.
  *
- * Sections are plain mutable fields. Bytes given as body data are kept by reference; a decoded message's
- * Data sections, binary values and `userId` are views into the decoded bytes (copy them, or the input,
- * if that buffer is reused).
+ * Sections are plain mutable fields. Bytes given as body data are kept by reference (sent unsettled,
+ * Data sections of 16 KiB or more are written to the connection as they are: leave them unchanged
+ * while the send is pending); a decoded message's Data sections, binary values and `userId` are views
+ * into the decoded bytes (copy them, or the input, if that buffer is reused).
  *
  * @example
  * ```ts
