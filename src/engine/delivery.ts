@@ -21,7 +21,8 @@ export interface EncodablePayload {
    * Optional, for large payloads: the encoding as pieces in order, those of at least `minView`
    * bytes being the payload's own memory, written to the transport as they are (no copy into the
    * frame buffer). Asked instead of `writeTo` for an unsettled delivery of at least that size, whose
-   * bytes the peer has received before its outcome is told. A throw fails the delivery.
+   * bytes the peer has received before its outcome is told; a delivery whose frames must wait
+   * halfway (the peer's window, back-pressure) is copied then. A throw fails the delivery.
    */
   pieces?(minView: number): Uint8Array[];
 }

@@ -493,6 +493,9 @@ export class AmqpSession {
     let d: OutgoingDelivery | undefined;
     while ((d = link.peek()) !== undefined) {
       if (this.#remoteIncomingWindow <= 0 || out.blocked) {
+        // A delivery paused halfway keeps a copy of its own: the rest of its frames are written in
+        // a later turn, and the caller may reuse the pieces' memory once it gave up on the send.
+        if (d.offset > 0 && Array.isArray(d.payload)) d.payload = Buffer.concat(d.payload, d.size);
         this.#waiting.add(link);
         out.frameWritten();
         return;
