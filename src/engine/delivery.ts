@@ -84,6 +84,11 @@ export interface OutgoingDelivery {
   deliveryId: number;
   /** Bytes of the payload already written (multi-frame deliveries paused by the session window). */
   offset: number;
+  /**
+   * Where `payload` starts in the delivery's bytes: 0, or, for a delivery of pieces paused halfway,
+   * `offset` at the pause (its payload is then a copy of the bytes not written yet).
+   */
+  base: number;
   done: boolean;
   /** Told how the delivery ended, with `context`. */
   readonly receipt: DeliveryReceipt;

@@ -493,9 +493,13 @@ export class AmqpSession {
     let d: OutgoingDelivery | undefined;
     while ((d = link.peek()) !== undefined) {
       if (this.#remoteIncomingWindow <= 0 || out.blocked) {
-        // A delivery paused halfway keeps a copy of its own: the rest of its frames are written in
-        // a later turn, and the caller may reuse the pieces' memory once it gave up on the send.
-        if (d.offset > 0 && Array.isArray(d.payload)) d.payload = Buffer.concat(d.payload, d.size);
+        // A delivery of pieces paused halfway keeps a copy of the bytes it has yet to write: they
+        // are written in a later turn, and the caller may reuse the pieces' memory once it gave up
+        // on the send.
+        if (d.offset > 0 && Array.isArray(d.payload)) {
+          d.payload = restOf(d.payload, d.offset, d.size);
+          d.base = d.offset;
+        }
         this.#waiting.add(link);
         out.frameWritten();
         return;
@@ -525,8 +529,10 @@ export class AmqpSession {
         n = Math.min(left, maxFrame - (w.pos - at));
         // The frame's size first: a large chunk goes to the output as a view, after the frame head.
         w.patchU32(at, w.pos - at + n);
-        if (payload instanceof Uint8Array) writeChunk(out, payload.subarray(d.offset, d.offset + n));
-        else writePieces(out, payload, d.offset, n);
+        if (payload instanceof Uint8Array) {
+          const from = d.offset - d.base;
+          writeChunk(out, payload.subarray(from, from + n));
+        } else writePieces(out, payload, d.offset, n);
       } else if (!d.settled && d.size >= VIEW_BYTES && payload.pieces !== undefined) {
         // A large message as pieces: its big byte arrays are written as they are (next turn of the loop).
         w.pos = at;
@@ -781,6 +787,23 @@ function writePieces(out: FrameOutput, pieces: readonly Uint8Array[], offset: nu
     n -= take;
     skip = 0;
   }
+}
+
+/** A copy of the bytes of `pieces` (`size` in all) from `offset` on. */
+function restOf(pieces: readonly Uint8Array[], offset: number, size: number): Buffer {
+  const rest = Buffer.allocUnsafe(size - offset);
+  let at = 0;
+  let skip = offset;
+  for (const p of pieces) {
+    if (skip >= p.length) {
+      skip -= p.length;
+      continue;
+    }
+    rest.set(skip === 0 ? p : p.subarray(skip), at);
+    at += p.length - skip;
+    skip = 0;
+  }
+  return rest;
 }
 
 /** The bytes of the default delivery tag, rewritten for every delivery (copied into the frame at once). */
