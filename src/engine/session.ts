@@ -492,12 +492,15 @@ export class AmqpSession {
     const head = TRANSFER_HEAD;
     let d: OutgoingDelivery | undefined;
     while ((d = link.peek()) !== undefined) {
-      if (this.#remoteIncomingWindow <= 0 || out.blocked) {
+      // A delivery of pieces goes on to its end under back-pressure (its large pieces are views:
+      // the transport holds references, not copies); only the peer's window pauses it halfway.
+      const pieces = d.offset > 0 && Array.isArray(d.payload) ? d.payload : undefined;
+      if (this.#remoteIncomingWindow <= 0 || (out.blocked && pieces === undefined)) {
         // A delivery of pieces paused halfway keeps a copy of the bytes it has yet to write: they
         // are written in a later turn, and the caller may reuse the pieces' memory once it gave up
         // on the send.
-        if (d.offset > 0 && Array.isArray(d.payload)) {
-          d.payload = restOf(d.payload, d.offset, d.size);
+        if (pieces !== undefined) {
+          d.payload = restOf(pieces, d.offset, d.size);
           d.base = d.offset;
         }
         this.#waiting.add(link);
