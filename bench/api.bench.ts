@@ -81,7 +81,7 @@ const scaleOpt = opt("scale");
 const SCALE = typeof scaleOpt === "string" ? Number(scaleOpt) : quick ? 0.1 : 1;
 const onlyOpt = opt("only");
 /** `--only=A,B`: any of the substrings (e.g. `--only=Receive,rhea` keeps rhea beside our receivers). */
-const ONLY = typeof onlyOpt === "string" ? onlyOpt.split(",").filter((o) => o !== "") : undefined;
+const ONLY = typeof onlyOpt === "string" ? onlyOpt.split(/[,|]/).filter((o) => o !== "") : undefined;
 const libOpt = opt("lib");
 /**
  * What the workers and `uamqp broker` run: the build (`dist/`, built first unless `--no-build`), as
@@ -114,6 +114,7 @@ const peakCell = (es: readonly Ended[]): string => {
   return `${mb(peak)} (+${mb(peak - base)})`;
 };
 const ratio = (a: number, b: number): string => (Number.isFinite(a / b) ? `${(a / b).toFixed(1)}x` : "-");
+/** `--only=A,B` or `--only="A|B"`: any of the alternatives (e.g. `--only="SendClient|rhea"` keeps rhea in the run). */
 const matches = (...names: string[]): boolean =>
   ONLY === undefined || names.some((n) => ONLY.some((o) => n.includes(o)));
 

@@ -179,6 +179,10 @@ async function clientSender(c: Extract<WorkerConfig, { role: "send" }>): Promise
     maxMessageSize: MAX_MESSAGE_SIZE,
     sendSettleMode: c.settled ? SenderSettleMode.Settled : SenderSettleMode.Unsettled,
     maxInFlight: c.window,
+    // Every message of a run is queued at once (uamqp's pattern): runs go beyond the default bounds
+    // (200,000 messages; 4000 of 64 KiB, whose body bytes are one shared buffer).
+    maxPendingMessages: Infinity,
+    maxPendingBytes: Infinity,
     reconnect: false,
     ...(c.endpoint.ca !== undefined ? { transport: { ca: c.endpoint.ca } } : {}),
   });

@@ -124,6 +124,9 @@ const SEND_RECEIPT: DeliveryReceipt = {
   },
 };
 
+/** The outcome of a pre-settled transfer, once written (shared: see `MessageSender.#okOutcome`). */
+const PRESETTLED_OK: SendOutcome = Object.freeze(new Outcome(MessageSendResult.Ok, undefined, undefined));
+
 /** `send()` without options. */
 const NO_OPTIONS: SendOptions = Object.freeze({});
 
@@ -154,10 +157,27 @@ export class MessageSender implements AsyncDisposable {
   onCredit: (() => void) | undefined;
   /** @internal Told the outcome of each {@link MessageSender.transfer}, with its context. */
   onOutcome: ((context: unknown, outcome: SendOutcome) => void) | undefined;
+  /**
+   * The `Ok` outcome of {@link MessageSender.transfer}s settled with `#okState`: one DISPOSITION
+   * settles a range of deliveries with one state, and these outcomes stay inside the caller
+   * (`SendClient`), so they are shared rather than made per message.
+   */
+  #okState: DeliveryState | undefined;
+  #okOutcome: SendOutcome = PRESETTLED_OK;
   /** The receipt of {@link MessageSender.transfer}. */
   readonly #transferReceipt: DeliveryReceipt = {
     settled: (context, state) => {
-      this.onOutcome?.(context, sendOutcome({ state }));
+      let outcome: SendOutcome;
+      if (state === undefined) outcome = PRESETTLED_OK;
+      else if (state === this.#okState) outcome = this.#okOutcome;
+      else {
+        outcome = sendOutcome({ state });
+        if (outcome.result === MessageSendResult.Ok) {
+          this.#okState = state;
+          this.#okOutcome = outcome;
+        }
+      }
+      this.onOutcome?.(context, outcome);
     },
     failed: (context, error) => {
       this.onOutcome?.(context, sendOutcome({ failure: error }));
@@ -295,10 +315,21 @@ export class MessageSender implements AsyncDisposable {
     this.#link.transfer(message, size, this.#transferReceipt, context, this.#transferOptions(message));
   }
 
+  /** The peer's max-message-size as a number (0: none), read from the ATTACH `#maxSizeOf` once. */
+  #maxSize = 0;
+  #maxSizeOf: object | undefined;
+
   /** The outcome of a message of `size` bytes that the peer's max-message-size refuses, if it does. */
   #tooLarge(size: number): SendOutcome | undefined {
-    const max = this.peerMaxMessageSize;
-    if (max === undefined || max <= 0n || size <= Number(max)) return undefined;
+    const remote = this.#link.remote;
+    if (remote !== this.#maxSizeOf) {
+      this.#maxSizeOf = remote;
+      const m = remote?.maxMessageSize;
+      this.#maxSize = m === undefined || m <= 0n ? 0 : Number(m);
+    }
+    // A size beyond it is below 2^53, where the number is exact.
+    const max = this.#maxSize;
+    if (max === 0 || size <= max) return undefined;
     const error = new MessageSendFailed(
       `message of ${size} bytes exceeds the peer's max-message-size ${max}`,
       {

@@ -13,6 +13,7 @@ import type { Message } from "../message/message.js";
 import { MessageState } from "../message/message-state.js";
 import { MessageSendResult } from "../message/send-result.js";
 import { abortError, waitUntilSettled, type Settle } from "../policy/wait.js";
+import { tickNow } from "../util/tick-clock.js";
 
 /** The bounds of a `SendClient`'s pending messages. @internal */
 export interface PendingBounds {
@@ -38,10 +39,13 @@ interface Waiter extends Settle {
 /**
  * One pending message and what the pending messages know of it. The client's pipeline holds it
  * from {@link PendingMessages.nextReady} to the outcome (so that an outcome needs no lookup) and
- * hands it back; only `PendingMessages` changes it.
+ * hands it back; the message holds it too while it is pending (`Message.sendRecord`), so that a
+ * call naming messages finds them without a table. Only `PendingMessages` changes it.
  * @internal
  */
 export interface PendingMessage {
+  /** The pending messages it belongs to (a message is pending in one client at a time). */
+  readonly owner: PendingMessages;
   readonly message: Message;
   /** Its encoded size, measured when it was queued. */
   readonly size: number;
@@ -77,9 +81,20 @@ export class PendingMessages {
    * the sweep ended transfers in flight.
    */
   readonly #wake: () => void;
-  /** Every pending message (WaitingToBeSent / WaitingForSendAck), in queue order, with its entry. */
-  readonly #all = new Map<Message, PendingMessage>();
-  /** The sum of the sizes in `#all`. */
+  /**
+   * Every pending message's entry (WaitingToBeSent / WaitingForSendAck), in queue order, from
+   * `#head` on; entries that ended meanwhile stay among them (`done`) until they reach the head or
+   * outnumber the pending ones. An array rather than a `Map` from message to entry: messages are
+   * queued and completed at the message rate, mostly in order, and a `Map` filled and emptied at
+   * that rate keeps hashing and rebuilding its table.
+   */
+  #entries: (PendingMessage | undefined)[] = [];
+  #head = 0;
+  /** Pending entries (not `done`) in `#entries`. */
+  #count = 0;
+  /** Ended entries still in `#entries` after `#head`. */
+  #ended = 0;
+  /** The sum of the pending entries' sizes. */
   #bytes = 0;
   /** The sequence number of the last message queued. */
   #seq = 0;
@@ -104,7 +119,7 @@ export class PendingMessages {
 
   /** How many messages are pending. */
   get size(): number {
-    return this.#all.size;
+    return this.#count;
   }
 
   /** The encoded bytes of the pending messages (as measured when each was queued). */
@@ -119,7 +134,19 @@ export class PendingMessages {
 
   /** The pending messages, in queue order. */
   list(): Message[] {
-    return [...this.#all.keys()];
+    const out: Message[] = [];
+    const entries = this.#entries;
+    for (let i = this.#head; i < entries.length; i++) {
+      const p = entries[i]!;
+      if (!p.done) out.push(p.message);
+    }
+    return out;
+  }
+
+  /** The entry of `m` if it is pending here. */
+  #entryOf(m: Message): PendingMessage | undefined {
+    const p = m.sendRecord as PendingMessage | undefined;
+    return p !== undefined && p.owner === this && !p.done ? p : undefined;
   }
 
   /** The sequence number of the last message queued (see {@link PendingMessages.waitForQueued}). */
@@ -138,30 +165,30 @@ export class PendingMessages {
     if (messages.length === 1) {
       // One message (queueMessage(m), sendMessage(m)): no list of the new ones.
       const m = messages[0]!;
-      if (this.#all.has(m)) return;
+      if (this.#entryOf(m)) return;
       const size = m.encodedSize;
       this.#refuseBeyondBounds(1, size);
-      this.#queue(m, size, Date.now());
+      this.#queue(m, size, tickNow());
     } else {
       const added = new Map<Message, number>();
       let bytes = 0;
       for (const m of messages) {
-        if (this.#all.has(m) || added.has(m)) continue;
+        if (this.#entryOf(m) || added.has(m)) continue;
         const size = m.encodedSize;
         added.set(m, size);
         bytes += size;
       }
       if (added.size === 0) return;
       this.#refuseBeyondBounds(added.size, bytes);
-      const now = Date.now();
+      const now = tickNow();
       for (const [m, size] of added) this.#queue(m, size, now);
     }
     this.#armSweep();
   }
 
   #queue(m: Message, size: number, now: number): void {
-    m.queuedForSend(now);
     const p: PendingMessage = {
+      owner: this,
       message: m,
       size,
       seq: ++this.#seq,
@@ -170,7 +197,9 @@ export class PendingMessages {
       backoff: undefined,
       done: false,
     };
-    this.#all.set(m, p);
+    m.queuedForSend(now, p);
+    this.#entries.push(p);
+    this.#count++;
     this.#bytes += size;
     this.#ready.push(p);
   }
@@ -194,7 +223,7 @@ export class PendingMessages {
 
   /** Why `messages` messages of `bytes` bytes cannot be queued now (undefined: they can). */
   #refusal(messages: number, bytes: number): { limit: PendingLimit; text: string } | undefined {
-    const count = this.#all.size;
+    const count = this.#count;
     const limit = this.#exceeds(count, this.#bytes, messages, bytes);
     if (limit === "maxPendingMessages") {
       const never =
@@ -254,7 +283,7 @@ export class PendingMessages {
   #serveRoom(): void {
     const waiters = this.#roomWaiters;
     if (waiters.length === 0) return;
-    let count = this.#all.size;
+    let count = this.#count;
     let bytes = this.#bytes;
     let served = 0;
     for (const w of waiters) {
@@ -346,7 +375,10 @@ export class PendingMessages {
     this.#lost = 0;
     this.#ready = [];
     this.#readyHead = 0;
-    for (const p of this.#all.values()) {
+    const entries = this.#entries;
+    for (let i = this.#head; i < entries.length; i++) {
+      const p = entries[i]!;
+      if (p.done) continue;
       p.lost = false;
       if (p.message.state === MessageState.WaitingToBeSent && !p.backoff && !p.inFlight) this.#ready.push(p);
     }
@@ -355,7 +387,7 @@ export class PendingMessages {
 
   /** Ends `m`, if it is pending, as {@link PendingMessages.end} does. */
   complete(m: Message, result: MessageSendResult, error: AMQPError | undefined): void {
-    const p = this.#all.get(m);
+    const p = this.#entryOf(m);
     if (p !== undefined) this.end(p, result, error);
   }
 
@@ -364,7 +396,9 @@ export class PendingMessages {
     if (p.done) return;
     const m = p.message;
     p.done = true;
-    this.#all.delete(m);
+    this.#count--;
+    this.#ended++;
+    this.#dropEnded();
     this.#bytes -= p.size;
     if (p.inFlight) {
       p.inFlight = false;
@@ -381,12 +415,46 @@ export class PendingMessages {
     if (this.#roomWaiters.length > 0) this.#serveRoom();
   }
 
+  /**
+   * Drops the ended entries at the head of `#entries`, and all of them when they outnumber the
+   * pending ones (a message held long, e.g. without a msgTimeout, while many after it completed).
+   */
+  #dropEnded(): void {
+    const entries = this.#entries;
+    let head = this.#head;
+    while (head < entries.length && entries[head]!.done) {
+      entries[head++] = undefined;
+      this.#ended--;
+    }
+    if (head === entries.length) {
+      this.#entries = [];
+      this.#head = 0;
+      return;
+    }
+    if (this.#ended > 1024 && this.#ended > this.#count) {
+      const kept: PendingMessage[] = [];
+      for (let i = head; i < entries.length; i++) {
+        const p = entries[i]!;
+        if (!p.done) kept.push(p);
+      }
+      this.#entries = kept;
+      this.#head = 0;
+      this.#ended = 0;
+      return;
+    }
+    if (head > 4096 && head * 2 > entries.length) {
+      this.#entries = entries.slice(head);
+      head = 0;
+    }
+    this.#head = head;
+  }
+
   /** Releases the calls that waited for `m` (sequence number `seq`, just completed) and no other. */
   #release(m: Message, seq: number): void {
     for (const w of this.#waiters) {
       let done: boolean;
       if (w.messages) done = w.messages.delete(m) && w.messages.size === 0;
-      else if (w.upTo === Infinity) done = this.#all.size === 0;
+      else if (w.upTo === Infinity) done = this.#count === 0;
       else done = seq <= w.upTo && --w.left === 0;
       if (done) {
         this.#waiters.delete(w);
@@ -405,8 +473,8 @@ export class PendingMessages {
     signal: AbortSignal | undefined,
     stopped: () => AMQPError | undefined,
   ): Promise<void> {
-    if (messages === undefined) return this.#wait(undefined, Infinity, this.#all.size, signal, stopped);
-    const waited = new Set(messages.filter((m) => this.#all.has(m)));
+    if (messages === undefined) return this.#wait(undefined, Infinity, this.#count, signal, stopped);
+    const waited = new Set(messages.filter((m) => this.#entryOf(m) !== undefined));
     return this.#wait(waited, 0, waited.size, signal, stopped);
   }
 
@@ -420,10 +488,13 @@ export class PendingMessages {
     signal: AbortSignal | undefined,
     stopped: () => AMQPError | undefined,
   ): Promise<void> {
-    let left = 0;
-    for (const e of this.#all.values()) {
-      if (e.seq > upTo) break;
-      left++;
+    // The pending ones less those queued after `upTo`: counted from the back, where they are.
+    let left = this.#count;
+    const entries = this.#entries;
+    for (let i = entries.length - 1; i >= this.#head; i--) {
+      const p = entries[i]!;
+      if (p.seq <= upTo) break;
+      if (!p.done) left--;
     }
     return this.#wait(undefined, upTo, left, signal, stopped);
   }
@@ -453,7 +524,7 @@ export class PendingMessages {
     for (const w of this.#waiters) w.reject(error);
     this.#waiters.clear();
     for (const w of this.#roomWaiters.splice(0)) w.reject(error);
-    for (const p of [...this.#all.values()]) this.end(p, result, error);
+    for (const p of this.#entries.slice(this.#head)) if (p && !p.done) this.end(p, result, error);
     if (this.#sweep) clearTimeout(this.#sweep);
     this.#sweep = undefined;
     this.#ready = [];
@@ -471,19 +542,23 @@ export class PendingMessages {
   #armSweep(): void {
     const msgTimeout = this.#msgTimeout;
     if (msgTimeout <= 0 || this.#sweep) return;
-    const first = this.#all.keys().next();
-    if (first.done === true) return;
-    const delay = Math.max(MIN_SWEEP_MS, first.value.idleTime + msgTimeout - Date.now());
+    // After #dropEnded the head entry, if any, is pending: the oldest.
+    const first = this.#entries[this.#head];
+    if (first === undefined) return;
+    const delay = Math.max(MIN_SWEEP_MS, first.message.idleTime + msgTimeout - Date.now());
     this.#sweep = setTimeout(() => {
       this.#sweep = undefined;
       const now = Date.now();
-      const expired: Message[] = [];
-      for (const m of this.#all.keys()) {
-        if (now - m.idleTime < msgTimeout) break;
-        expired.push(m);
+      const expired: PendingMessage[] = [];
+      const entries = this.#entries;
+      for (let i = this.#head; i < entries.length; i++) {
+        const p = entries[i]!;
+        if (p.done) continue;
+        if (now - p.message.idleTime < msgTimeout) break;
+        expired.push(p);
       }
-      for (const m of expired) {
-        this.complete(m, MessageSendResult.Timeout, new ClientTimeout("Message send timed out."));
+      for (const p of expired) {
+        this.end(p, MessageSendResult.Timeout, new ClientTimeout("Message send timed out."));
       }
       this.#armSweep();
       // Expired transfers leave room in flight for the messages behind them.

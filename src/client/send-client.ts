@@ -31,6 +31,7 @@ import { MessageSendResult } from "../message/send-result.js";
 import { decide } from "../policy/error-policy.js";
 import { SIGNAL_OPTIONS, abortError, bounded, deadline, type SignalOptions } from "../policy/wait.js";
 import { compact } from "../util/options.js";
+import { tickNow } from "../util/tick-clock.js";
 import { AMQPClient } from "./amqp-client.js";
 import type { ClientLinkEvent, ClientLinkHost } from "./client-link.js";
 import {
@@ -199,7 +200,8 @@ export class SendClient extends AMQPClient {
    * The pending messages are bounded (`maxPendingMessages`, `maxPendingBytes`): a call that would go
    * beyond a bound throws {@link PendingLimitExceeded} and queues none of its messages; the
    * messages already pending are untouched. Wait for room with {@link SendClient.waitForRoom}. Each
-   * message's encoded size is measured here (one encoding; it is encoded again when transferred).
+   * message's encoded size is measured here (its Data sections counted, not copied; it is encoded
+   * when transferred).
    *
    * @throws {PendingLimitExceeded} when the messages do not fit now; {@link MessageAlreadySettled}
    *   for a message that was already sent; the recorded error of a failed one;
@@ -393,8 +395,8 @@ export class SendClient extends AMQPClient {
     while (pending.inFlightCount < this.maxInFlight && sender.queued < sender.credit) {
       const p = pending.nextReady();
       if (!p) break;
-      // One clock reading per pump: a message expiring during it is the sweep's.
-      if (now === 0) now = Date.now();
+      // The clock of the tick: a message expiring during it is the sweep's.
+      if (now === 0) now = tickNow();
       this.#dispatch(p, sender, now);
     }
   }

@@ -17,6 +17,14 @@ export type { DeliveryState };
 export interface EncodablePayload {
   /** Appends the payload's encoding to `writer`. A throw fails the delivery with that error. */
   writeTo(writer: ByteWriter): void;
+  /**
+   * Optional, for large payloads: the encoding as pieces in order, those of at least `minView`
+   * bytes being the payload's own memory, written to the transport as they are (no copy into the
+   * frame buffer). Asked instead of `writeTo` for an unsettled delivery of at least that size, whose
+   * bytes the peer has received before its outcome is told; a delivery whose frames must wait
+   * halfway (the peer's window, back-pressure) is copied then. A throw fails the delivery.
+   */
+  pieces?(minView: number): Uint8Array[];
 }
 
 /**
@@ -63,9 +71,9 @@ export interface OutgoingDelivery {
   readonly link: OutgoingDeliveryLink;
   /**
    * The payload: bytes, or an {@link EncodablePayload} until its first frame is written (then its
-   * bytes, when it did not fit in one frame).
+   * bytes, when it did not fit in one frame, or its pieces).
    */
-  payload: Uint8Array | EncodablePayload;
+  payload: Uint8Array | Uint8Array[] | EncodablePayload;
   /** The payload's size in bytes: the sender's measure of an encodable payload until it is written. */
   size: number;
   readonly messageFormat: number;
@@ -76,6 +84,11 @@ export interface OutgoingDelivery {
   deliveryId: number;
   /** Bytes of the payload already written (multi-frame deliveries paused by the session window). */
   offset: number;
+  /**
+   * Where `payload` starts in the delivery's bytes: 0, or, for a delivery of pieces paused halfway,
+   * `offset` at the pause (its payload is then a copy of the bytes not written yet).
+   */
+  base: number;
   done: boolean;
   /** Told how the delivery ended, with `context`. */
   readonly receipt: DeliveryReceipt;

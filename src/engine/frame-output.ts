@@ -3,16 +3,24 @@
  * `ByteWriter` and go to the transport in a single write when the tick ends (or inline above a
  * threshold). Large transfer payloads are passed as views, never copied. When the transport
  * reports back-pressure, `blocked` is set until it drains; producers of transfers check it.
+ *
+ * A transport that tells what it still holds (`heldBytes`, a socket) is given the writer's own
+ * memory, and the writer starts over in it once the transport holds nothing (a socket mostly
+ * hands a write to the system at once): no copy, and memory that stays in the cache. Otherwise
+ * (another transport, or a socket still holding bytes) what the transport was given is its own:
+ * a copy of the writer's content, or the writer moves to fresh memory.
  */
 import type { Transport } from "../transport/transport.js";
 import { ByteWriter } from "../util/byte-writer.js";
 
 /** Flush inline once this many bytes are pending, without waiting for the end of the tick. */
 const INLINE_FLUSH_BYTES = 256 * 1024;
+/** The writer's memory at first; it grows to the power of two that holds the frames of a tick. */
+const MEMORY_BYTES = 64 * 1024;
 
 export class FrameOutput {
   /** Where frames are encoded. Call `frameWritten()` after writing into it. */
-  readonly writer = new ByteWriter(64 * 1024);
+  readonly writer = new ByteWriter(0);
   /** True while the transport asked us to wait for `drain`. */
   blocked = false;
   /** Called when the transport drained after back-pressure. */
@@ -25,6 +33,12 @@ export class FrameOutput {
   lastWriteMs = 0;
 
   #transport: Transport | undefined;
+  /** The memory the writer starts over in after each flush (never from Node's shared pool). */
+  #memory = Buffer.allocUnsafeSlow(MEMORY_BYTES);
+  /** The transport tells what it holds: it is given the writer's memory, not copies. */
+  #lends = false;
+  /** Bytes of the writer's memory in `#chunks` since the last flush. */
+  #lent = 0;
   #chunks: Uint8Array[] = [];
   #pendingViewBytes = 0;
   #scheduled = false;
@@ -33,8 +47,13 @@ export class FrameOutput {
     this.flush();
   };
 
+  constructor() {
+    this.writer.restart(this.#memory);
+  }
+
   attach(transport: Transport): void {
     this.#transport = transport;
+    this.#lends = transport.heldBytes !== undefined;
   }
 
   /** Stops writing for good (the transport is closing). */
@@ -67,14 +86,37 @@ export class FrameOutput {
     this.#pendingViewBytes += view.length;
   }
 
-  /** Moves the writer's content into the chunk list as a copy (the writer's memory is reused). */
+  /**
+   * Moves the writer's content into the chunk list: its memory itself when the transport lends it
+   * back (the writer goes on after it), else a copy (the writer's memory is reused).
+   */
   #cut(): void {
     const w = this.writer;
-    if (w.pos === 0) return;
-    const copy = Buffer.allocUnsafe(w.pos);
-    w.buf.copy(copy, 0, 0, w.pos);
+    const n = w.pos;
+    if (n === 0) return;
+    if (this.#lends) {
+      this.#lent += n;
+      this.#chunks.push(w.cut());
+      return;
+    }
+    const copy = Buffer.allocUnsafe(n);
+    w.buf.copy(copy, 0, 0, n);
     this.#chunks.push(copy);
     w.reset();
+  }
+
+  /**
+   * After a write of lent memory: the writer starts over in its memory if the transport holds
+   * nothing any more, else in fresh memory (the transport keeps the old). The memory grows to
+   * what a tick wrote, so that the writer does not grow (copying) tick after tick.
+   */
+  #reclaim(transport: Transport): void {
+    let size = this.#memory.length;
+    while (size < this.#lent) size *= 2;
+    this.#lent = 0;
+    if (transport.heldBytes !== 0 || size !== this.#memory.length)
+      this.#memory = Buffer.allocUnsafeSlow(size);
+    this.writer.restart(this.#memory);
   }
 
   /** Writes everything pending to the transport now. */
@@ -91,8 +133,10 @@ export class FrameOutput {
     for (const c of chunks) n += c.length;
     this.bytesOut += n;
     this.lastWriteMs = Date.now();
-    const ok = chunks.length === 1 ? this.#transport.write(chunks[0]!) : this.#transport.writev(chunks);
+    const transport = this.#transport;
+    const ok = chunks.length === 1 ? transport.write(chunks[0]!) : transport.writev(chunks);
     if (!ok) this.blocked = true;
+    if (this.#lends) this.#reclaim(transport);
   }
 
   /** The transport drained. */

@@ -184,6 +184,7 @@ export class SenderLink extends Link<SenderLinkSession> implements OutgoingDeliv
       tag: options?.tag,
       deliveryId: -1,
       offset: 0,
+      base: 0,
       done: false,
       receipt,
       context,

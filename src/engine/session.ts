@@ -40,6 +40,7 @@ import { serialAdd, serialDiff } from "../util/serial.js";
 import type { AmqpConnection } from "./connection.js";
 import type { DeliveryState, IncomingDelivery, OutgoingDelivery } from "./delivery.js";
 import { DeliveryTable } from "./delivery-table.js";
+import type { FrameOutput } from "./frame-output.js";
 import {
   acceptedLinkOptions,
   attachFields,
@@ -491,7 +492,17 @@ export class AmqpSession {
     const head = TRANSFER_HEAD;
     let d: OutgoingDelivery | undefined;
     while ((d = link.peek()) !== undefined) {
-      if (this.#remoteIncomingWindow <= 0 || out.blocked) {
+      // A delivery of pieces goes on to its end under back-pressure (its large pieces are views:
+      // the transport holds references, not copies); only the peer's window pauses it halfway.
+      const pieces = d.offset > 0 && Array.isArray(d.payload) ? d.payload : undefined;
+      if (this.#remoteIncomingWindow <= 0 || (out.blocked && pieces === undefined)) {
+        // A delivery of pieces paused halfway keeps a copy of the bytes it has yet to write: they
+        // are written in a later turn, and the caller may reuse the pieces' memory once it gave up
+        // on the send.
+        if (pieces !== undefined) {
+          d.payload = restOf(pieces, d.offset, d.size);
+          d.base = d.offset;
+        }
         this.#waiting.add(link);
         out.frameWritten();
         return;
@@ -509,9 +520,9 @@ export class AmqpSession {
       writeTransferPerformative(w, head, full);
       let n: number;
       const payload = d.payload;
-      if (payload instanceof Uint8Array) {
+      if (payload instanceof Uint8Array || Array.isArray(payload)) {
         const room = maxFrame - (w.pos - at);
-        const left = payload.length - d.offset;
+        const left = d.size - d.offset;
         if (left > room) {
           // Rewrite the performative with more=true (its size is unchanged but for one boolean).
           w.pos = at + 8;
@@ -519,16 +530,28 @@ export class AmqpSession {
           writeTransferPerformative(w, head, full);
         }
         n = Math.min(left, maxFrame - (w.pos - at));
-        // The whole payload in one frame (the common case) needs no view of its own.
-        const chunk =
-          d.offset === 0 && n === payload.length ? payload : payload.subarray(d.offset, d.offset + n);
-        if (n >= 16384) {
-          w.patchU32(at, w.pos - at + n);
-          out.appendView(chunk);
-        } else {
-          w.bytes(chunk);
-          endFrame(w, at);
+        // The frame's size first: a large chunk goes to the output as a view, after the frame head.
+        w.patchU32(at, w.pos - at + n);
+        if (payload instanceof Uint8Array) {
+          const from = d.offset - d.base;
+          // The whole payload in one frame (the common case) needs no view of its own.
+          writeChunk(out, from === 0 && n === payload.length ? payload : payload.subarray(from, from + n));
+        } else writePieces(out, payload, d.offset, n);
+      } else if (!d.settled && d.size >= VIEW_BYTES && payload.pieces !== undefined) {
+        // A large message as pieces: its big byte arrays are written as they are (next turn of the loop).
+        w.pos = at;
+        let pieces: Uint8Array[];
+        try {
+          pieces = payload.pieces(VIEW_BYTES);
+        } catch (e) {
+          link.unsendable(d, e);
+          continue;
         }
+        let size = 0;
+        for (const p of pieces) size += p.length;
+        d.payload = pieces;
+        d.size = size;
+        continue;
       } else {
         // Encoded straight into the frame, after the performative.
         const start = w.pos;
@@ -743,6 +766,48 @@ function idsInRange(entries: Iterable<readonly [number, unknown]>, first: number
   const found: number[] = [];
   for (const [id] of entries) if ((id - first) >>> 0 <= span) found.push(id);
   return found.sort((a, b) => ((a - first) >>> 0) - ((b - first) >>> 0));
+}
+
+/** Payload chunks of at least this many bytes go to the output as views, smaller ones are copied. */
+const VIEW_BYTES = 16384;
+
+/** Writes payload bytes after a frame head whose size is already patched: copied, or as a view. */
+function writeChunk(out: FrameOutput, chunk: Uint8Array): void {
+  if (chunk.length >= VIEW_BYTES) out.appendView(chunk);
+  else out.writer.bytes(chunk);
+}
+
+/** Writes `n` bytes of `pieces` (taken as one run of bytes) from `offset` on, as {@link writeChunk} does. */
+function writePieces(out: FrameOutput, pieces: readonly Uint8Array[], offset: number, n: number): void {
+  let skip = offset;
+  for (const p of pieces) {
+    if (n === 0) return;
+    if (skip >= p.length) {
+      skip -= p.length;
+      continue;
+    }
+    const take = Math.min(p.length - skip, n);
+    writeChunk(out, skip === 0 && take === p.length ? p : p.subarray(skip, skip + take));
+    n -= take;
+    skip = 0;
+  }
+}
+
+/** A copy of the bytes of `pieces` (`size` in all) from `offset` on. */
+function restOf(pieces: readonly Uint8Array[], offset: number, size: number): Buffer {
+  const rest = Buffer.allocUnsafe(size - offset);
+  let at = 0;
+  let skip = offset;
+  for (const p of pieces) {
+    if (skip >= p.length) {
+      skip -= p.length;
+      continue;
+    }
+    rest.set(skip === 0 ? p : p.subarray(skip), at);
+    at += p.length - skip;
+    skip = 0;
+  }
+  return rest;
 }
 
 /** The bytes of the default delivery tag, rewritten for every delivery (copied into the frame at once). */

@@ -78,7 +78,81 @@ export function writeSections(
   s: MessageSections,
   fallbackApplicationProperties?: ApplicationProperties,
 ): void {
-  const { header, deliveryAnnotations, messageAnnotations, properties, footer } = s;
+  writeLeadingSections(w, s, fallbackApplicationProperties);
+  writeBody(w, s.body);
+  const footer = s.footer;
+  if (footer && !mapEmpty(footer)) writeAnnotations(w, Section.Footer, footer);
+}
+
+/**
+ * The size of what {@link writeSections} writes, checked as it checks (an `EncodeError` for what
+ * cannot be encoded). `w` is scratch space: every section but Data is encoded into it; Data
+ * sections, the bulk of most messages, are counted without being copied.
+ */
+export function sectionsSize(w: ByteWriter, s: MessageSections): number {
+  const start = w.pos;
+  writeLeadingSections(w, s, undefined);
+  let data = 0;
+  const body = s.body;
+  if (body.type === "data") {
+    for (const d of body.sections) {
+      if (!(d instanceof Uint8Array)) throw new EncodeError("a Data section must be a Uint8Array");
+      data += dataSectionSize(d.length);
+    }
+  } else writeBody(w, body);
+  const footer = s.footer;
+  if (footer && !mapEmpty(footer)) writeAnnotations(w, Section.Footer, footer);
+  return w.pos - start + data;
+}
+
+/**
+ * What {@link writeSections} writes, as pieces in order: each Data section of at least `minView`
+ * bytes is the message's own array (a view, not copied), everything between them is encoded with
+ * `w` (scratch space, reset first) and copied into a small buffer of its own. For a large message
+ * this saves copying its body into the frame buffer, and out of it again (the sending layer writes
+ * the big pieces to the transport as they are). The pieces hold the message's arrays by reference.
+ */
+export function sectionPieces(w: ByteWriter, s: MessageSections, minView: number): Uint8Array[] {
+  const pieces: Uint8Array[] = [];
+  w.reset();
+  writeLeadingSections(w, s, undefined);
+  const body = s.body;
+  if (body.type === "data") {
+    for (const d of body.sections) {
+      if (!(d instanceof Uint8Array)) throw new EncodeError("a Data section must be a Uint8Array");
+      if (d.length < minView) {
+        w.ensure(8 + d.length);
+        writeDescriptor(w, Section.Data);
+        writeBinary(w, d);
+        continue;
+      }
+      // The section's descriptor and binary head (as writeBinary writes them), then its bytes as they are.
+      w.ensure(8);
+      writeDescriptor(w, Section.Data);
+      if (d.length < 256) w.u8u8(F.Vbin8, d.length);
+      else {
+        w.u8(F.Vbin32);
+        w.u32(d.length);
+      }
+      pieces.push(w.toBuffer());
+      w.reset();
+      pieces.push(d);
+    }
+  } else writeBody(w, body);
+  const footer = s.footer;
+  if (footer && !mapEmpty(footer)) writeAnnotations(w, Section.Footer, footer);
+  if (w.pos > 0) pieces.push(w.toBuffer());
+  w.reset();
+  return pieces;
+}
+
+/** The sections before the body. */
+function writeLeadingSections(
+  w: ByteWriter,
+  s: MessageSections,
+  fallbackApplicationProperties: ApplicationProperties | undefined,
+): void {
+  const { header, deliveryAnnotations, messageAnnotations, properties } = s;
   if (header) writeHeader(w, header);
   if (deliveryAnnotations && !mapEmpty(deliveryAnnotations)) {
     writeAnnotations(w, Section.DeliveryAnnotations, deliveryAnnotations);
@@ -90,6 +164,4 @@ export function writeSections(
   let app = s.applicationProperties;
   if (!app || mapEmpty(app)) app = fallbackApplicationProperties;
   if (app && !mapEmpty(app)) writeApplicationProperties(w, app);
-  writeBody(w, s.body);
-  if (footer && !mapEmpty(footer)) writeAnnotations(w, Section.Footer, footer);
 }

@@ -11,7 +11,7 @@ import { inspectEnum, inspectFields } from "../util/enum-names.js";
 import type { AnnotationsMap, ApplicationProperties } from "./annotations.js";
 import { createBody, type MessageBody, type MessageBodyType } from "./body.js";
 import { readSectionsInto } from "./decode.js";
-import { writeSections, type MessageSections } from "./encode.js";
+import { sectionPieces, sectionsSize, writeSections, type MessageSections } from "./encode.js";
 import type { MessageHeader } from "./header.js";
 import { MessageState, RECEIVE_STATES } from "./message-state.js";
 import type { MessageProperties } from "./properties.js";
@@ -99,9 +99,10 @@ function trimShared(): void {
 /**
  * An AMQP 1.0 message.
  *
- * Sections are plain mutable fields. Bytes given as body data are kept by reference; a decoded message's
- * Data sections, binary values and `userId` are views into the decoded bytes (copy them, or the input,
- * if that buffer is reused).
+ * Sections are plain mutable fields. Bytes given as body data are kept by reference (sent unsettled,
+ * Data sections of 16 KiB or more are written to the connection as they are: leave them unchanged
+ * while the send is pending); a decoded message's Data sections, binary values and `userId` are views
+ * into the decoded bytes (copy them, or the input, if that buffer is reused).
  *
  * @example
  * ```ts
@@ -149,6 +150,12 @@ export class Message implements MessageSections {
   /** Settles a received delivery; set by {@link Message.decode}. */
   protected settler: MessageSettler | undefined;
   #body: MessageBody;
+  /**
+   * What the sending layer that holds this message pending knows of it (opaque here): given to
+   * {@link Message.queuedForSend}, dropped when the send completes. It finds a message's record
+   * without a lookup table of its own.
+   */
+  #sendRecord: object | undefined = undefined;
 
   /**
    * @throws {TypeError} when `body` does not fit `bodyType`.
@@ -250,11 +257,31 @@ export class Message implements MessageSections {
     writeSections(writer, this);
   }
 
-  /** The size in bytes of {@link Message.encode}'s result. */
+  /**
+   * @internal The encoding as pieces, for the sending layer (see `sectionPieces`): Data sections of
+   * at least `minView` bytes are the body's own arrays, not copies.
+   */
+  pieces(minView: number): Uint8Array[] {
+    try {
+      return sectionPieces(shared, this, minView);
+    } finally {
+      shared.reset();
+      trimShared();
+    }
+  }
+
+  /**
+   * The size in bytes of {@link Message.encode}'s result.
+   * @throws {EncodeError} when a section holds a value that cannot be encoded.
+   */
   get encodedSize(): number {
-    const n = encodeShared(this);
-    trimShared();
-    return n;
+    shared.reset();
+    try {
+      return sectionsSize(shared, this);
+    } finally {
+      shared.reset();
+      trimShared();
+    }
   }
 
   /**
@@ -327,11 +354,18 @@ export class Message implements MessageSections {
 
   /**
    * @internal The sending layer queued the message: `WaitingToBeSent`; its send deadline counts
-   * from `queuedAt` (epoch ms, kept in {@link Message.idleTime}).
+   * from `queuedAt` (epoch ms, kept in {@link Message.idleTime}). `record` is what that layer keeps
+   * of it while it is pending ({@link Message.sendRecord}).
    */
-  queuedForSend(queuedAt: number): void {
+  queuedForSend(queuedAt: number, record?: object): void {
     this.state = MessageState.WaitingToBeSent;
     this.idleTime = queuedAt;
+    this.#sendRecord = record;
+  }
+
+  /** @internal The record given to {@link Message.queuedForSend}, until the send completes. */
+  get sendRecord(): object | undefined {
+    return this.#sendRecord;
   }
 
   /** @internal The sending layer transferred the message: `WaitingForSendAck` until its outcome. */
@@ -354,6 +388,7 @@ export class Message implements MessageSections {
    * {@link Message.sendError}. Unlike uamqp, `Cancelled` is a failure.
    */
   completeSend(result: MessageSendResult, error?: AMQPError): void {
+    this.#sendRecord = undefined;
     if (result === MessageSendResult.Ok) {
       this.state = MessageState.SendComplete;
       this.sendError = undefined;

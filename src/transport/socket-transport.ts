@@ -51,6 +51,11 @@ export class SocketTransport extends BaseTransport {
     if (socket.destroyed) queueMicrotask(() => this.#closed());
   }
 
+  /** The socket's `writableLength`: what it has not passed to the operating system yet. */
+  get heldBytes(): number {
+    return this.#socket.writableLength;
+  }
+
   write(chunk: Uint8Array): boolean {
     if (!this.#writable()) return false;
     return this.#socket.write(chunk);

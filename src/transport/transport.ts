@@ -88,6 +88,12 @@ export interface Transport {
   readonly peerCertificate: PeerCertificate | undefined;
   /** A short description for logs, e.g. `"tcp 127.0.0.1:5672"`. Never contains credentials. */
   readonly description: string;
+  /**
+   * Bytes given to `write()`/`writev()` that the transport still holds (not yet handed to the
+   * operating system), when it can tell. At 0 it holds no chunk any more: their memory is the
+   * writer's again. Undefined: it cannot tell (a chunk may be kept as long as the transport likes).
+   */
+  readonly heldBytes?: number | undefined;
 }
 
 /** Options every connecting function accepts. */

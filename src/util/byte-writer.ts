@@ -167,6 +167,23 @@ export class ByteWriter {
     return out;
   }
 
+  /**
+   * The bytes written so far, without a copy; the writer goes on in the rest of its memory (and
+   * grows as usual when that runs out), so the returned bytes are not written again.
+   */
+  cut(): Buffer {
+    const out = this.buf.subarray(0, this.pos);
+    this.buf = this.buf.subarray(this.pos);
+    this.pos = 0;
+    return out;
+  }
+
+  /** Starts over at the beginning of `memory`, which the caller gives to the writer. */
+  restart(memory: Buffer): void {
+    this.buf = memory;
+    this.pos = 0;
+  }
+
   /** A view of the bytes written so far (valid until the next write or reset). */
   view(): Buffer {
     return this.buf.subarray(0, this.pos);

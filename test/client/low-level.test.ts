@@ -6,6 +6,7 @@ import {
   MessageReceiverState,
   MessageSenderState,
   ReceiverSettleMode,
+  SenderSettleMode,
 } from "../../src/client/link-states.js";
 import { MessageReceiver } from "../../src/client/message-receiver.js";
 import { MessageSender } from "../../src/client/message-sender.js";
@@ -107,6 +108,58 @@ describe("uamqp low-level API: Connection, Session, MessageSender, MessageReceiv
     );
     assert.equal(got[1]!.properties?.messageId, "big");
     assert.ok(Buffer.from(got[1]!.data![0]!).equals(big));
+  });
+
+  it("large messages of every layout reach a peer with a 20,000-byte max frame byte for byte, unsettled and pre-settled", async () => {
+    // Unsettled, a large message goes out as pieces (its big Data sections written as they are);
+    // pre-settled, it is encoded into a buffer of its own. Both are split at the peer's max frame,
+    // which cuts through small and large pieces alike.
+    const peer = await startEngineServer({ maxFrameSize: 20_000 });
+    try {
+      await using conn = new Connection(
+        "localhost",
+        new SASLAnonymous("localhost", { tls: false, port: peer.port }),
+      );
+      const session = conn.createSession();
+      const sender = new MessageSender(session, "me", "layouts-q", {
+        sendSettleMode: SenderSettleMode.Mixed,
+      });
+      await sender.open({ timeout: 10_000 });
+      const bytes = (n: number, seed: number): Buffer => {
+        const b = Buffer.alloc(n);
+        for (let i = 0; i < n; i++) b[i] = (i * seed + 1) & 0xff;
+        return b;
+      };
+      const make = (): Message[] => [
+        new Message({ body: bytes(70_000, 3) }),
+        new Message({
+          body: [bytes(40_000, 5), Buffer.from("between"), bytes(16_384, 7), bytes(19_990, 11)],
+          header: { durable: true },
+          properties: { messageId: "layout", subject: "s".repeat(300) },
+          applicationProperties: { k: "v" },
+          footer: { "x-opt-f": "footer" },
+        }),
+        new Message({ body: { value: bytes(50_000, 13) }, bodyType: "value" }),
+        new Message({ body: bytes(16_000, 17) }),
+      ];
+      const unsettled = make();
+      const presettled = make();
+      const outcomes = await Promise.all([
+        ...unsettled.map((m) => sender.send(m, { timeout: 10_000 })),
+        ...presettled.map((m) => sender.send(m, { settled: true, timeout: 10_000 })),
+      ]);
+      assert.deepEqual(
+        outcomes.map((o) => o.result),
+        outcomes.map(() => MessageSendResult.Ok),
+      );
+      await until(() => (peer.queues.get("layouts-q")?.length ?? 0) >= 8, "8 messages at the peer");
+      const got = peer.queues.get("layouts-q")!;
+      [...unsettled, ...presettled].forEach((m, i) => {
+        assert.ok(Buffer.from(m.encode()).equals(got[i]!), `message ${i} arrived byte for byte`);
+      });
+    } finally {
+      await peer.close();
+    }
   });
 
   it("ReceiveAndDelete messages arrive settled and accept() resolves false", async () => {

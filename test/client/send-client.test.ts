@@ -67,6 +67,21 @@ describe("SendClient", () => {
     assert.equal(t.broker.stats("s2").messageCount, 10);
   });
 
+  it("sendAllMessages waits for what was queued before the call, not for messages queued meanwhile", async () => {
+    await using client = new SendClient(t.url("s-upto"), { maxInFlight: 1 });
+    await client.open();
+    const before = [new Message({ body: "a" }), new Message({ body: "b" })];
+    client.queueMessage(...before);
+    const all = client.sendAllMessages({ closeOnDone: false, signal: AbortSignal.timeout(10_000) });
+    // Queued after the call, and behind the others (one in flight at a time).
+    const later = new Message({ body: "c" });
+    client.queueMessage(later);
+    assert.deepEqual(await all, [MessageState.SendComplete, MessageState.SendComplete]);
+    assert.equal(later.state, MessageState.WaitingForSendAck, "resolved before the later message's outcome");
+    await client.wait({ signal: AbortSignal.timeout(10_000) });
+    assert.equal(later.state, MessageState.SendComplete);
+  });
+
   it("closeOnDone:false leaves the client open for a second queue+send on the same link", async () => {
     const client = new SendClient(t.url("s3"));
     client.queueMessage(new Message({ body: "a" }));

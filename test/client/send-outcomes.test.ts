@@ -186,3 +186,39 @@ describe("SendClient: released / modified / rejected outcomes", () => {
     assert.equal(calls[0]![1], failed);
   });
 });
+
+describe("SendClient: a message beyond the peer's max-message-size", () => {
+  let t: TestBroker;
+  before(async () => {
+    t = await startBroker({ limits: { maxMessageSize: 1000 } });
+  });
+  after(async () => {
+    await t.broker.close();
+  });
+
+  it("fails alone with amqp:link:message-size-exceeded, never transferred; the messages around it are sent", async () => {
+    await using client = new SendClient(t.url("size"));
+    const small = tracked("fits");
+    const large = tracked("x".repeat(1000));
+    const after = tracked("fits too");
+    client.queueMessage(small.message, large.message, after.message);
+    assert.deepEqual(await client.sendAllMessages({ closeOnDone: false }), [
+      MessageState.SendComplete,
+      MessageState.SendFailed,
+      MessageState.SendComplete,
+    ]);
+    const failed = large.message.sendError;
+    assert.ok(failed instanceof MessageSendFailed, String(failed));
+    assert.equal(failed.condition, "amqp:link:message-size-exceeded");
+    assert.match(failed.message, /exceeds the peer's max-message-size 1000/);
+    assert.deepEqual(
+      t.transfers("size").map((e) => Buffer.from(e.payload).length <= 1000),
+      [true, true],
+    );
+    // One just at the limit is sent.
+    const edge = new Message({ body: "y".repeat(1000 - (new Message({ body: "" }).encodedSize + 3)) });
+    assert.equal(edge.encodedSize, 1000);
+    await client.sendMessage(edge);
+    assert.equal(t.transfers("size").length, 3);
+  });
+});

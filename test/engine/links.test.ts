@@ -12,7 +12,7 @@ import type {
   IncomingDelivery,
 } from "../../src/engine/delivery.js";
 import { RcvSettleMode } from "../../src/engine/link.js";
-import { AMQPConnectionError, LinkDetach } from "../../src/errors/exceptions.js";
+import { AMQPAbortError, AMQPConnectionError, LinkDetach } from "../../src/errors/exceptions.js";
 import { FrameType } from "../../src/frames/frame-reader.js";
 import { Attach, Detach, Disposition, Flow, type Open } from "../../src/frames/performatives.js";
 import { SaslAnonymousMechanism } from "../../src/sasl/mechanisms.js";
@@ -364,6 +364,61 @@ describe("engine links (scripted peer)", () => {
     p.frame(0, Disposition, { role: true, first: 0, last: 1, settled: true, state: { type: "accepted" } });
     await Promise.all(sends);
     assert.equal(p.frames.filter((f) => f.name === "TRANSFER").length, 5);
+  });
+});
+
+describe("engine: a payload sent as pieces", () => {
+  it("goes out as pieces in frames; paused halfway by the peer's window it keeps a copy, so changing the caller's bytes after giving up changes nothing on the wire", async () => {
+    const { conn, pc } = await connect({ open: { maxFrameSize: 1024 } });
+    const sender = conn.createSession().attachSender({ target: { address: "t" } });
+    await sender.attached();
+    const p = await pc();
+    // The session window: three frames.
+    p.frame(0, Flow, {
+      nextIncomingId: 0,
+      incomingWindow: 3,
+      nextOutgoingId: 0,
+      outgoingWindow: 100,
+      echo: true,
+    });
+    await until(() => p.frames.some((f) => f.name === "FLOW"), "our FLOW answering the echo");
+    const head = Buffer.from("head of the payload");
+    const body = Buffer.alloc(20_000);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 7) & 0xff;
+    const expected = Buffer.concat([head, body]);
+    let asked = 0;
+    const payload: EncodablePayload = {
+      writeTo: () => assert.fail("an unsettled payload of 16 KiB or more is asked for its pieces"),
+      pieces: (minView) => {
+        asked++;
+        assert.equal(minView, 16_384);
+        return [head, body];
+      },
+    };
+    const abort = new AbortController();
+    const ended = new Promise<unknown>((resolve) => {
+      sender.transfer(
+        payload,
+        expected.length,
+        { settled: () => resolve("settled"), failed: (_, error) => resolve(error) },
+        undefined,
+        { signal: abort.signal },
+      );
+    });
+    await until(() => p.count("TRANSFER") === 3, "three frames, as the window allows");
+    abort.abort();
+    assert.ok((await within(ended, "the send given up")) instanceof AMQPAbortError);
+    // The caller reuses its bytes; the rest of the delivery is already in flight on the wire.
+    body.fill(0xee);
+    p.frame(0, Flow, { nextIncomingId: 3, incomingWindow: 1000, nextOutgoingId: 0, outgoingWindow: 100 });
+    await until(
+      () => p.frames.some((f) => f.name === "TRANSFER" && f.fields["more"] !== true),
+      "the last frame of the delivery",
+    );
+    const frames = p.frames.filter((f) => f.name === "TRANSFER");
+    assert.ok(frames.length >= 20, `split in frames of at most 1024 bytes (${frames.length})`);
+    assert.ok(Buffer.concat(frames.map((f) => f.payload)).equals(expected), "the bytes as they were sent");
+    assert.equal(asked, 1);
   });
 });
 

@@ -305,6 +305,55 @@ describe("round trips", () => {
     m.writeTo(w);
     assert.equal(w.view().toString("hex"), "ee" + hex(m.encode()));
   });
+  it("encodedSize is the length of encode() for every body kind, Data sections counted without being copied", () => {
+    const big = Buffer.alloc(70_000, 7);
+    for (const m of [
+      full("payload"),
+      full(["one", big, Uint8Array.of()]),
+      full({ k: [1, 2, 3] }, "value"),
+      full([[1, "a"], [big]], "sequence"),
+      new Message({ body: [] }),
+      new Message({ body: Buffer.alloc(255) }),
+      new Message({ body: Buffer.alloc(256) }),
+    ]) {
+      assert.equal(m.encodedSize, m.encode().length);
+    }
+    const bad = new Message({ body: [Buffer.from("a")] });
+    (bad.data as unknown[]).push("not bytes");
+    assert.throws(() => bad.encodedSize, EncodeError);
+  });
+  it("pieces(minView) join to encode(), Data sections of at least minView bytes given as the body's own arrays", () => {
+    const big = Buffer.alloc(40_000, 1);
+    const bigger = Buffer.alloc(70_000, 2);
+    const small = Buffer.from("small");
+    const cases: [Message, Uint8Array[]][] = [
+      [full([big, small, bigger]), [big, bigger]],
+      [new Message({ body: bigger }), [bigger]],
+      [new Message({ body: [small, big] }), [big]],
+      [full(small), []],
+      [full({ blob: Buffer.alloc(20_000) }, "value"), []],
+      [new Message({ body: Buffer.alloc(300) }), []],
+    ];
+    for (const [m, views] of cases) {
+      const pieces = m.pieces(16_384);
+      assert.equal(hex(Buffer.concat(pieces)), hex(m.encode()));
+      assert.deepEqual(
+        pieces.filter((p) => views.includes(p)),
+        views,
+        "the large Data sections are the body's arrays, in order",
+      );
+      assert.ok(
+        pieces.every((p) => views.includes(p) || !views.some((v) => v.buffer === p.buffer)),
+        "the other pieces are buffers of their own",
+      );
+    }
+    // Below 256 bytes a view keeps the short binary head that encode() writes.
+    const tiny = new Message({ body: [Buffer.from("ab"), Buffer.alloc(100, 3)] });
+    assert.equal(hex(Buffer.concat(tiny.pieces(1))), hex(tiny.encode()));
+    const bad = new Message({ body: [big] });
+    (bad.data as unknown[]).push(1);
+    assert.throws(() => bad.pieces(16_384), EncodeError);
+  });
   it("omits empty sections but keeps a given header", () => {
     const m = new Message({
       body: "x",

@@ -1,0 +1,77 @@
+/**
+ * `FrameOutput`, the write side of a connection: what a transport is given stays what was written,
+ * whether the transport tells that it holds nothing any more (the writer then starts over in its
+ * memory), still holds its chunks (they are never written again), or cannot tell (it gets copies).
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { FrameOutput } from "../../src/engine/frame-output.js";
+import type { Transport } from "../../src/transport/transport.js";
+
+/** A transport that records each chunk as given and a snapshot of its bytes at that moment. */
+function recorder(held: () => number | undefined): {
+  transport: Transport;
+  given: Uint8Array[];
+  atWrite: Buffer[];
+} {
+  const given: Uint8Array[] = [];
+  const atWrite: Buffer[] = [];
+  const take = (chunks: readonly Uint8Array[]): boolean => {
+    for (const c of chunks) {
+      given.push(c);
+      atWrite.push(Buffer.from(c));
+    }
+    return true;
+  };
+  const transport = {
+    write: (c: Uint8Array) => take([c]),
+    writev: (cs: readonly Uint8Array[]) => take(cs),
+    get heldBytes() {
+      return held();
+    },
+  } as unknown as Transport;
+  return { transport, given, atWrite };
+}
+
+/** Writes `ticks` flushes of frames of distinct bytes, `frames` per tick of `size` bytes, with a large view in between. */
+function writeTicks(out: FrameOutput, ticks: number, frames: number, size: number): Buffer {
+  const all: Buffer[] = [];
+  for (let t = 0; t < ticks; t++) {
+    for (let f = 0; f < frames; f++) {
+      const b = Buffer.alloc(size, (t * frames + f) & 0xff);
+      out.writer.bytes(b);
+      all.push(b);
+      if (f === 1) {
+        const view = Buffer.alloc(20_000, 0xab);
+        out.appendView(view);
+        all.push(view);
+      }
+    }
+    out.flush();
+  }
+  return Buffer.concat(all);
+}
+
+describe("FrameOutput: what the transport is given", () => {
+  for (const [label, held] of [
+    ["a transport that holds nothing once written (a socket)", () => 0],
+    ["a transport that still holds what it was given", () => 1],
+    ["a transport that cannot tell", () => undefined],
+  ] as const) {
+    it(`${label}: every chunk holds, in order, the bytes written, at the write and after later ticks`, () => {
+      const out = new FrameOutput();
+      const r = recorder(held);
+      out.attach(r.transport);
+      // Ticks small and large: the writer's memory grows to what a tick writes.
+      const expected = Buffer.concat([writeTicks(out, 5, 10, 300), writeTicks(out, 3, 40, 9000)]);
+      assert.ok(Buffer.concat(r.atWrite).equals(expected), "the bytes at each write");
+      if (held() !== 0) {
+        assert.ok(
+          r.given.every((c, i) => Buffer.from(c).equals(r.atWrite[i]!)),
+          "chunks the transport may still hold are never written again",
+        );
+      }
+      assert.equal(out.bytesOut, expected.length);
+    });
+  }
+});
