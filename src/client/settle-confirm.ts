@@ -4,6 +4,7 @@
  * which raises `MessageSettleFailed` (message/settlement.ts) when the peer does not confirm the
  * outcome asked for.
  */
+import { Accepted, Modified, Rejected, Released } from "../codec/definitions/messaging.js";
 import type { IncomingDelivery } from "../engine/delivery.js";
 import type { ReceiverLink, SettleConfirmation } from "../engine/receiver-link.js";
 import {
@@ -86,15 +87,11 @@ function refusedOutcome(link: ReceiverLink, state: SettlementState): readonly st
 
 /** The descriptor symbol of each outcome, as a source's `outcomes` lists it. */
 const OUTCOME_SYMBOLS: Readonly<Record<SettlementState["type"], string>> = {
-  accepted: "amqp:accepted:list",
-  rejected: "amqp:rejected:list",
-  released: "amqp:released:list",
-  modified: "amqp:modified:list",
+  accepted: Accepted.symbol,
+  rejected: Rejected.symbol,
+  released: Released.symbol,
+  modified: Modified.symbol,
 };
-
-/** The answers of a local settlement, shared (a settled promise is the same for every reader). */
-const SETTLED = Promise.resolve(true);
-const NOT_SETTLED = Promise.resolve(false);
 
 /**
  * The settler of one received delivery. `"local"`: resolves `true` once the disposition is queued.
@@ -114,13 +111,13 @@ export class DeliverySettler implements MessageSettler {
   }
 
   settle(state: SettlementState): Promise<boolean> {
-    const link = this.#link;
-    const d = this.#delivery;
-    const offered = refusedOutcome(link, state);
-    if (offered !== undefined && !d.settled) {
+    // Off the hot path: a message asks settleNow() first, and calls this only when it answered nothing.
+    const now = this.settleNow(state);
+    if (now !== undefined) return Promise.resolve(now);
+    const offered = refusedOutcome(this.#link, state);
+    if (offered !== undefined && !this.#delivery.settled) {
       return Promise.reject(new MessageSettleFailed(state, undefined, offered));
     }
-    if (this.#mode === SettleMode.Local) return link.settle(d, state) ? SETTLED : NOT_SETTLED;
     return this.#confirmed(state);
   }
 
