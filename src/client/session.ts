@@ -1,8 +1,4 @@
-/**
- * uamqp's `Session`: a session on a {@link Connection}, carrying senders and receivers, and the one
- * place that reports the peer's ATTACH of its links (the `onAttach` option; `AMQPClient`'s
- * `onAttach` goes through it too).
- */
+/** uamqp's `Session`, and the one place that reports the peer's ATTACH of its links (`onAttach`). */
 import { Source, Target } from "../address/index.js";
 import { AMQPConnectionError } from "../errors/exceptions.js";
 import type { AmqpSession, SessionOptions as EngineSessionOptions } from "../engine/session.js";
@@ -44,9 +40,8 @@ export type {
 } from "./client-options.js";
 
 /**
- * What the peer's ATTACH of `link` says: its termini and properties, and an error when it lacks
- * the terminus it must carry (the source for our receivers, the target for our senders). Such an
- * ATTACH refuses the link; the DETACH that follows carries the peer's reason (AMQP 1.0 section 2.6.3).
+ * What the peer's ATTACH of `link` says, with an error when it lacks the terminus it must carry:
+ * such an ATTACH refuses the link (AMQP 1.0 section 2.6.3).
  */
 function attachInfo(link: Link, attach: AttachFields): AttachInfo {
   const missing = link.role === "sender" ? "target" : "source";
@@ -58,18 +53,18 @@ function attachInfo(link: Link, attach: AttachFields): AttachInfo {
   } catch {
     // An undecodable terminus is reported as missing.
   }
-  const absent = link.role === "sender" ? attach.target === undefined : attach.source === undefined;
   return {
     linkName: link.name,
     role: link.role,
     source,
     target,
     properties: attach.properties,
-    error: absent
-      ? new AMQPConnectionError(`the peer's ATTACH of link ${link.name} has no ${missing}`, {
-          retryable: false,
-        })
-      : undefined,
+    error:
+      attach[missing] === undefined
+        ? new AMQPConnectionError(`the peer's ATTACH of link ${link.name} has no ${missing}`, {
+            retryable: false,
+          })
+        : undefined,
   };
 }
 
@@ -93,13 +88,9 @@ export class Session implements AsyncDisposable {
   /** Our highest link handle. */
   readonly handleMax: number;
   readonly #engine: AmqpSession;
-  /** The management link pairs of `mgmtRequest`, one per node. */
   readonly #mgmt = new ManagementLinks(this);
 
-  /**
-   * Begins a session on `connection` (same as {@link Connection.createSession}).
-   * @throws {TypeError} for an unknown option.
-   */
+  /** Begins a session on `connection` (as {@link Connection.createSession}). @throws {TypeError} */
   constructor(connection: Connection, options: SessionOptions = {}) {
     checkOptions(options, SESSION_OPTIONS, "Session");
     this.connection = connection;
@@ -139,25 +130,22 @@ export class Session implements AsyncDisposable {
   }
 
   /**
-   * @internal Resolves when the connection is open and the peer attached `link` (opening a link
-   * opens its connection if nobody did; the frames are pipelined).
-   * @throws {ClientTimeout} after `timeout`; {@link AMQPAbortError} when `signal` aborts (the link
-   *   stays as it is: close it); the link's error if refused.
+   * @internal Resolves when the connection is open and the peer attached `link` (opening the
+   * connection if nobody did). @throws {ClientTimeout}; {@link AMQPAbortError} (the link stays as it
+   *   is: close it); the link's error if refused.
    */
   async linkAttached(link: Link, options: WaitOptions): Promise<void> {
     const { timeout, signal } = options;
-    // An aborted signal connects nowhere.
-    if (signal?.aborted === true) throw abortError(signal);
+    if (signal?.aborted === true) throw abortError(signal); // connects nowhere
     // The AMQP open, not a token auth's put-token: the $cbs links themselves attach meanwhile.
     const attached = Promise.all([this.connection.amqpOpened(), link.attached()]);
     await inClientTerms(bounded(attached, { timeout, signal, what: `${link.role} attach` }));
   }
 
   /**
-   * A {@link MessageSender} to `target`, attached. Our end of the link is `options.source`, else
-   * the connection's container id.
-   * @throws the attach failure (`LinkDetach`…), {@link ClientTimeout}, `AMQPAbortError`; the link is
-   *   closed then. {@link TypeError} for an unknown option.
+   * A {@link MessageSender} to `target`, attached; our end is `options.source`, else the container id.
+   * @throws the attach failure (`LinkDetach`…), {@link ClientTimeout}, `AMQPAbortError` (the link is
+   *   closed then); {@link TypeError} for an unknown option.
    * @example
    * ```ts
    * const sender = await session.createSender("orders", { timeout: 10_000 });
@@ -173,9 +161,8 @@ export class Session implements AsyncDisposable {
   }
 
   /**
-   * A {@link MessageReceiver} from `source`, attached (credit per `prefetch` / `creditMode`). Our
-   * end of the link is `options.target`, else the container id.
-   * @throws as {@link Session.createSender}.
+   * A {@link MessageReceiver} from `source`, attached; our end is `options.target`, else the
+   * container id. @throws as {@link Session.createSender}.
    */
   async createReceiver(source: SourceLike, options: CreateReceiverOptions = {}): Promise<MessageReceiver> {
     checkOptions(options, CREATE_RECEIVER_OPTIONS, "Session.createReceiver()");
@@ -193,27 +180,18 @@ export class Session implements AsyncDisposable {
 
   /**
    * Sends a management request to `node` (uamqp's `mgmt_request`) and resolves with the reply: its
-   * status code, description and message. The request is a copy of `message` with the application
-   * properties `operation` and `type` (`opType`, default `"empty"`), its own message-id and the
-   * reply-to address. One link pair per node is kept on the session for every later request; any
-   * number may be in flight at once.
+   * status code, description and message. One link pair per node is kept on the session; any
+   * number of requests may be in flight (docs/clients.md, "Management requests").
    *
-   * @param options - `opType`, `node` (default `$management`), `timeout` (ms, bounds the attach and
-   *   the reply), `signal`, `statusCodeField` / `descriptionFields` (where the reply's status is),
-   *   `throwOnErrorStatus` (default true)
+   * @param options - `opType` (default `"empty"`), `node` (default `$management`), `timeout`,
+   *   `signal`, `statusCodeField`, `descriptionFields`, `throwOnErrorStatus` (default true)
    * @throws {ErrorResponse} for a reply status other than 2xx (unless `throwOnErrorStatus: false`);
    *   {@link ClientTimeout}; `AMQPAbortError`; `AMQPConnectionError` when the node refuses the
-   *   links ("Failed to open mgmt link"); {@link TypeError} for an unknown option.
+   *   links; {@link TypeError} for an unknown option.
    * @example
    * ```ts
-   * const request = new Message({ body: null, applicationProperties: { name: "my-hub" } });
-   * const reply = await session.mgmtRequest(request, "READ", {
-   *   opType: "com.microsoft:eventhub",
-   *   statusCodeField: "status-code",
-   *   descriptionFields: "status-description",
-   *   timeout: 10_000,
-   * });
-   * reply.message.value; // Map { "name" => "my-hub", "partition_ids" => [...], … }
+   * const request = new Message({ body: null, applicationProperties: { name: "orders" } });
+   * const { statusCode, message } = await session.mgmtRequest(request, "READ", { timeout: 5000 });
    * ```
    */
   async mgmtRequest(
@@ -225,11 +203,7 @@ export class Session implements AsyncDisposable {
     return this.#mgmt.request(message, operation, options);
   }
 
-  /**
-   * @internal The links of a request/response pair (management/request-response.ts): a
-   * {@link MessageSender} to the node and a {@link MessageReceiver} from it, attached now, reporting
-   * to `spec`.
-   */
+  /** @internal The sender and receiver of a request/response pair (management/request-response.ts). */
   attachRequestPair(spec: RequestPairSpec): { readonly sender: RequestSender; readonly receiver: PairLink } {
     const sender = new MessageSender(this, spec.node, spec.node, { name: spec.senderName });
     const receiver = new MessageReceiver(this, spec.node, spec.replyTo, {
