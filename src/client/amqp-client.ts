@@ -54,8 +54,6 @@ import { logStatus, type ClientState, type ClientStatus } from "./client-status.
 import { Connection } from "./connection.js";
 import type { Session } from "./session.js";
 
-export type { ClientState } from "./client-status.js";
-
 /** Options of {@link AMQPClient.open}. */
 export interface OpenOptions {
   /** Run on this connection (shared with other clients; closing the client leaves it open). */
@@ -335,22 +333,11 @@ export class AMQPClient implements AsyncDisposable {
    */
   async clientReady(): Promise<boolean> {
     for (;;) {
-      switch (this.#state) {
-        case "idle":
-          return false;
-        case "open":
-          return true;
-        case "failed":
-        case "closing":
-        case "closed":
-          throw this.#closedError();
-        case "opening":
-          await this.#opening?.promise;
-          break;
-        case "recovering":
-          await Promise.race([this.#nextStatus(), this.#closed.promise]);
-          break;
-      }
+      if (this.#stopped()) throw this.#closedError();
+      if (this.#state === "idle") return false;
+      if (this.#state === "open") return true;
+      if (this.#state === "opening") await this.#opening?.promise;
+      else await Promise.race([this.#nextStatus(), this.#closed.promise]);
     }
   }
 
@@ -552,6 +539,8 @@ export class AMQPClient implements AsyncDisposable {
   #onToken(conn: Connection, event: CBSEvent): void {
     if (conn !== this.#connection) return;
     switch (event.type) {
+      case "authenticated":
+        return;
       case "refreshed":
         this.#emit({ type: "tokenRefreshed", expiresAt: event.expiresAt });
         return;

@@ -26,8 +26,6 @@ import {
 } from "./client-options.js";
 import { Session } from "./session.js";
 
-export type { ConnectionOptions } from "./client-options.js";
-
 /** The abort reason of an open's connect when `close()` ends the open. */
 const CLOSED: unique symbol = Symbol("closed");
 

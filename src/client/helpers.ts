@@ -17,8 +17,6 @@ import {
 import { ReceiveClient } from "./receive-client.js";
 import { SendClient } from "./send-client.js";
 
-export type { ReceiveMessageOptions, ReceiveMessagesOptions, SendMessageOptions } from "./client-options.js";
-
 /**
  * Sends one message (uamqp's `send_message`; other data becomes `new Message({ body: data })`) and
  * resolves with the final state of each message sent: a failed send does not reject.

@@ -32,12 +32,7 @@ import { MessageReceiver } from "./message-receiver.js";
 import { MessageSender } from "./message-sender.js";
 import { clientError, inClientTerms } from "./shutdown.js";
 
-export type {
-  AttachInfo,
-  SessionOptions,
-  CreateSenderOptions,
-  CreateReceiverOptions,
-} from "./client-options.js";
+export type { AttachInfo } from "./client-options.js";
 
 /**
  * What the peer's ATTACH of `link` says, with an error when it lacks the terminus it must carry:
@@ -154,10 +149,8 @@ export class Session implements AsyncDisposable {
   async createSender(target: TargetLike, options: CreateSenderOptions = {}): Promise<MessageSender> {
     checkOptions(options, CREATE_SENDER_OPTIONS, "Session.createSender()");
     const { source, timeout, signal, ...senderOptions } = options;
-    await tokenInForce(this.connection, { timeout, signal });
-    const sender = new MessageSender(this, source ?? this.connection.containerId, target, senderOptions);
-    await opened(sender, { timeout, signal });
-    return sender;
+    const ours = source ?? this.connection.containerId;
+    return this.#opened({ timeout, signal }, () => new MessageSender(this, ours, target, senderOptions));
   }
 
   /**
@@ -167,15 +160,23 @@ export class Session implements AsyncDisposable {
   async createReceiver(source: SourceLike, options: CreateReceiverOptions = {}): Promise<MessageReceiver> {
     checkOptions(options, CREATE_RECEIVER_OPTIONS, "Session.createReceiver()");
     const { target, timeout, signal, ...receiverOptions } = options;
-    await tokenInForce(this.connection, { timeout, signal });
-    const receiver = new MessageReceiver(
-      this,
-      source,
-      target ?? this.connection.containerId,
-      receiverOptions,
-    );
-    await opened(receiver, { timeout, signal });
-    return receiver;
+    const ours = target ?? this.connection.containerId;
+    return this.#opened({ timeout, signal }, () => new MessageReceiver(this, source, ours, receiverOptions));
+  }
+
+  /** Creates a link once a token auth's token is in force, and opens it; closes it when that fails. */
+  async #opened<L extends MessageSender | MessageReceiver>(wait: WaitOptions, create: () => L): Promise<L> {
+    await tokenInForce(this.connection, wait);
+    const link = create();
+    try {
+      await link.open(wait);
+    } catch (e) {
+      // Closed without waiting: a peer that never answered the ATTACH may not answer the DETACH
+      // either (the engine gives up on it after its own bound), and the caller wants the error now.
+      void link.close();
+      throw e;
+    }
+    return link;
   }
 
   /**
@@ -228,17 +229,5 @@ export class Session implements AsyncDisposable {
   /** `await using` support: {@link Session.close}. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
-  }
-}
-
-/** Opens `link` within `options`; starts closing it when the open fails. */
-async function opened(link: MessageSender | MessageReceiver, options: WaitOptions): Promise<void> {
-  try {
-    await link.open(options);
-  } catch (e) {
-    // Closed without waiting: a peer that never answered the ATTACH may not answer the DETACH
-    // either (the engine gives up on it after its own bound), and the caller wants the error now.
-    void link.close();
-    throw e;
   }
 }
