@@ -105,7 +105,6 @@ export class AMQPClient implements AsyncDisposable {
   #external = false;
   /** The link of a SendClient or ReceiveClient (none for a plain AMQPClient). */
   #link: ClientLink | undefined;
-  /** The CBS authentication of the connection this client listens to (token auths). */
   #token: { readonly connection: Connection; readonly stop: () => void } | undefined;
 
   #state: ClientState = "idle";
@@ -451,7 +450,6 @@ export class AMQPClient implements AsyncDisposable {
     }
   }
 
-  /** The connection is open and healthy. */
   #isAlive(): boolean {
     const c = this.#connection;
     return c !== undefined && c.state === "open" && c.error === undefined && c.engine.isOpen;
@@ -579,7 +577,7 @@ export class AMQPClient implements AsyncDisposable {
     checkOptions(options, MGMT_REQUEST_OPTIONS, "AMQPClient.mgmtRequest()");
     const signal = options.signal;
     await this.open({ signal });
-    if (!this.#is("open")) await bounded(this.clientReady(), { signal, what: "mgmtRequest()" });
+    if (!this.isReady) await bounded(this.clientReady(), { signal, what: "mgmtRequest()" });
     const session = this.#session;
     if (!session) throw this.#closedError();
     return session.mgmtRequest(message, operation, options);
@@ -698,10 +696,7 @@ export class AMQPClient implements AsyncDisposable {
           this.#external && (redirect !== undefined || !this.#isAlive())
           ? "sharedConnection"
           : undefined;
-    if (cannot) {
-      await this.#fail(error, { reason: cannot, attempts: this.#attempts });
-      return;
-    }
+    if (cannot) return this.#giveUp(error, cannot);
     let last = error;
     for (let attempt = this.#nextAttempt(); attempt !== undefined; attempt = this.#nextAttempt()) {
       const delayMs = redirect
@@ -732,15 +727,16 @@ export class AMQPClient implements AsyncDisposable {
           continue;
         }
         const a = decide(this.errorPolicy, last);
-        if (!a.retry) {
-          await this.#fail(last, { reason: "notRetryable", attempts: this.#attempts });
-          return;
-        }
+        if (!a.retry) return this.#giveUp(last, "notRetryable");
         action = a;
         if (!this.#isAlive()) await this.#dropConnection();
       }
     }
-    await this.#fail(last, { reason: "attemptsExhausted", attempts: this.#attempts });
+    return this.#giveUp(last, "attemptsExhausted");
+  }
+
+  #giveUp(error: AMQPError, reason: RecoveryFailure["reason"]): Promise<void> {
+    return this.#fail(error, { reason, attempts: this.#attempts });
   }
 
   /** The next attempt's number, or undefined when the budget (across recoveries) is spent. */
@@ -760,7 +756,6 @@ export class AMQPClient implements AsyncDisposable {
     if (moved) await this.#dropConnection();
   }
 
-  /** A recovery (or a redirect) succeeded on `attempt`. */
   #recovered(attempt: number): void {
     if (this.#state !== "recovering") return;
     const failure = this.#nowOpen();
@@ -783,7 +778,6 @@ export class AMQPClient implements AsyncDisposable {
     await this.#teardown();
   }
 
-  /** Reports `status` to the current subscribers and the logger. */
   #emit(status: ClientStatus): void {
     logStatus(this.#label(), status);
     this.#status.push(status);
@@ -802,7 +796,6 @@ export class AMQPClient implements AsyncDisposable {
     return `${this.clientName} ${this.#address.toString()}`;
   }
 
-  /** Resolves on the next status event (or the end of the stream). */
   async #nextStatus(): Promise<void> {
     const it = this.#status.subscribe();
     try {

@@ -28,15 +28,9 @@ export type ClientStatus =
     }
   /** Connection and link are back; `resent` messages were sent again (at-least-once). */
   | { readonly type: "reconnected"; readonly attempt: number; readonly resent: number }
-  /**
-   * A new CBS token was put on the connection before the old one expired (token auths; the
-   * refresh runs on a timer, whatever the application does). `expiresAt`: ms since the epoch.
-   */
+  /** A token auth's token was refreshed on its timer; `expiresAt`: ms since the epoch. */
   | { readonly type: "tokenRefreshed"; readonly expiresAt: number }
-  /**
-   * A token refresh failed; the next attempt is at `retryAt`. When no refresh succeeds before
-   * `expiresAt` the client fails with `TokenExpired` (see `closed`).
-   */
+  /** A token refresh failed; the next is at `retryAt`. None before `expiresAt`: `TokenExpired`. */
   | {
       readonly type: "tokenRefreshFailed";
       readonly error: AMQPError;
@@ -44,8 +38,8 @@ export type ClientStatus =
       readonly retryAt: number;
     }
   /**
-   * The client closed (`error` set when a failure ended it). `recoveryFailure` says why a recovery
-   * gave up (reason and attempts made; `error` is the last error). The stream ends after this event.
+   * The client closed (`error` set when a failure ended it; `recoveryFailure`: why a recovery gave
+   * up). The last event of the stream.
    */
   | {
       readonly type: "closed";

@@ -185,9 +185,8 @@ export class Connection implements AsyncDisposable {
         this.error ?? new AMQPClientShutdown("connection is closed", { retryable: false }),
       );
     }
-    if (!this.#opening && options.signal?.aborted === true) {
-      return Promise.reject(abortError(options.signal));
-    }
+    const signal = options.signal;
+    if (!this.#opening && signal?.aborted === true) return Promise.reject(abortError(signal));
     this.#opening ??= this.#open(options);
     return this.#opening;
   }

@@ -19,15 +19,11 @@ import { SendClient } from "./send-client.js";
 
 /**
  * Sends one message (uamqp's `send_message`; other data becomes `new Message({ body: data })`) and
- * resolves with the final state of each message sent: a failed send does not reject.
+ * resolves with the final state of each message sent: a failed send does not reject. Examples in
+ * docs/clients.md.
  *
  * @throws the client's open or failure errors; {@link AMQPAbortError}; {@link InvalidAddressError};
  *   `TypeError` for an unknown option.
- * @example
- * ```ts
- * const states = await sendMessage("amqp://localhost:5672/orders", "Hello world");
- * // [MessageState.SendComplete]
- * ```
  */
 export async function sendMessage(
   target: string | Target,
@@ -49,13 +45,7 @@ export async function sendMessage(
 
 /**
  * Receives one message (uamqp's `receive_message`), accepted unless `autoComplete: false`;
- * `undefined` when none arrived within `timeout` ms.
- *
- * @throws as {@link receiveMessages}.
- * @example
- * ```ts
- * const m = await receiveMessage("amqp://localhost:5672/orders", { timeout: 10_000 });
- * ```
+ * `undefined` when none arrived within `timeout` ms. @throws as {@link receiveMessages}.
  */
 export async function receiveMessage(
   source: string | Source,

@@ -141,10 +141,6 @@ export class Session implements AsyncDisposable {
    * A {@link MessageSender} to `target`, attached; our end is `options.source`, else the container id.
    * @throws the attach failure (`LinkDetach`…), {@link ClientTimeout}, `AMQPAbortError` (the link is
    *   closed then); {@link TypeError} for an unknown option.
-   * @example
-   * ```ts
-   * const sender = await session.createSender("orders", { timeout: 10_000 });
-   * ```
    */
   async createSender(target: TargetLike, options: CreateSenderOptions = {}): Promise<MessageSender> {
     checkOptions(options, CREATE_SENDER_OPTIONS, "Session.createSender()");
@@ -189,11 +185,6 @@ export class Session implements AsyncDisposable {
    * @throws {ErrorResponse} for a reply status other than 2xx (unless `throwOnErrorStatus: false`);
    *   {@link ClientTimeout}; `AMQPAbortError`; `AMQPConnectionError` when the node refuses the
    *   links; {@link TypeError} for an unknown option.
-   * @example
-   * ```ts
-   * const request = new Message({ body: null, applicationProperties: { name: "orders" } });
-   * const { statusCode, message } = await session.mgmtRequest(request, "READ", { timeout: 5000 });
-   * ```
    */
   async mgmtRequest(
     message: Message,
