@@ -560,14 +560,8 @@ export class AMQPClient implements AsyncDisposable {
 
   /**
    * A management request (uamqp's `mgmt_request`) on the client's session, opening the client
-   * first if needed: as {@link Session.mgmtRequest}.
-   *
+   * first if needed: as {@link Session.mgmtRequest} (docs/clients.md, "Management requests").
    * @throws as {@link Session.mgmtRequest}; the client's failure or the open's errors.
-   * @example
-   * ```ts
-   * const request = new Message({ body: null, applicationProperties: { name: "orders" } });
-   * const { statusCode, message } = await client.mgmtRequest(request, "READ", { timeout: 5000 });
-   * ```
    */
   async mgmtRequest(
     message: Message,

@@ -36,16 +36,8 @@ export type ConnectionState = "idle" | "opening" | "open" | "closing" | "closed"
  * One AMQP connection (uamqp's `Connection`) with the transport and SASL mechanism of its
  * {@link AMQPAuth}, carrying {@link Session}s; sessions and links may be created before `open()`
  * resolves (their frames are pipelined). Once closed or failed it cannot be opened again (except by
- * {@link Connection.redirect}). A token auth authenticates over CBS (docs/auth.md).
- *
- * @example
- * ```ts
- * const conn = new Connection("localhost", new SASLAnonymous("localhost", { tls: false }));
- * await conn.open();
- * const session = new Session(conn);
- * // … MessageSender / MessageReceiver on the session …
- * await conn.close();
- * ```
+ * {@link Connection.redirect}). A token auth authenticates over CBS (docs/auth.md). Example in
+ * docs/clients.md, "Low-level API".
  */
 export class Connection implements AsyncDisposable {
   /** The host sent in OPEN (replaced by {@link Connection.redirect}). */
@@ -269,12 +261,9 @@ export class Connection implements AsyncDisposable {
     // close() may have been called since the peer's OPEN arrived: its state wins.
     if (!this.#is("opening")) return;
     this.#state = "open";
-    const peer = this.#engine.remote?.containerId;
-    log(
-      "uamqp:connection",
-      "info",
-      `${this.#logId} ${this.auth.toString()} open (container-id ${JSON.stringify(this.containerId)}, peer ${JSON.stringify(peer)})`,
-    );
+    const peer = JSON.stringify(this.#engine.remote?.containerId);
+    const ids = `container-id ${JSON.stringify(this.containerId)}, peer ${peer}`;
+    log("uamqp:connection", "info", `${this.#logId} ${this.auth.toString()} open (${ids})`);
   }
 
   /** Begins a session on this connection (pipelined: usable before `open()` resolves). */

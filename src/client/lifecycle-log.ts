@@ -35,9 +35,6 @@ export function logLinkEvent(connectionLogId: string, link: Link, event: LinkEve
   const where =
     address === undefined ? "" : ` ${link.role === "sender" ? "to" : "from"} ${JSON.stringify(address)}`;
   const why = error === undefined ? "" : `: ${describeError(error)}`;
-  log(
-    "uamqp:link",
-    level,
-    `${connectionLogId} ch=${link.session.channel} ${link.role} ${JSON.stringify(link.name)}${where} ${event}${why}`,
-  );
+  const line = `${link.role} ${JSON.stringify(link.name)}${where} ${event}${why}`;
+  log("uamqp:link", level, `${connectionLogId} ch=${link.session.channel} ${line}`);
 }

@@ -66,12 +66,6 @@ function attachInfo(link: Link, attach: AttachFields): AttachInfo {
 /**
  * A session on a {@link Connection} (uamqp's `Session`), carrying {@link MessageSender}s and
  * {@link MessageReceiver}s. BEGIN is sent at once (pipelined behind the connection's OPEN).
- *
- * @example
- * ```ts
- * const session = new Session(connection, { incomingWindow: 10000 });
- * await session.begun();
- * ```
  */
 export class Session implements AsyncDisposable {
   /** The connection the session runs on. */
