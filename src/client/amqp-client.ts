@@ -77,16 +77,7 @@ function isRedirect(e: unknown): e is RedirectError {
 
 /**
  * A client on one AMQP connection (uamqp's `AMQPClient`). Usually used through {@link SendClient}
- * or {@link ReceiveClient}; on its own it opens a connection and a session.
- *
- * @example
- * ```ts
- * await using client = new AMQPClient("amqps://user:pass@broker.example/queue");
- * void (async () => {
- *   for await (const s of client.status()) console.log(s.type); // disconnected, reconnecting, …
- * })();
- * await client.open();
- * ```
+ * or {@link ReceiveClient}; on its own it opens a connection and a session (docs/clients.md).
  */
 export class AMQPClient implements AsyncDisposable {
   /** The options given to the constructor. */
@@ -148,14 +139,8 @@ export class AMQPClient implements AsyncDisposable {
    * A client for an Azure connection string (docs/auth.md, "Connection strings"). The node is the
    * string's `EntityPath` (or the `entityPath` option), else the namespace's `$management` node,
    * which suits {@link AMQPClient.mgmtRequest}.
-   *
    * @param options - the client's options (no `auth`), `entityPath`, and `tokenAuth`
    * @throws {ConnectionStringError} for a malformed string; {@link TypeError} for an unknown option.
-   * @example
-   * ```ts
-   * const client = AMQPClient.fromConnectionString(process.env.SERVICEBUS_CONNECTION_STRING!);
-   * const reply = await client.mgmtRequest(new Message({ applicationProperties: { name: "orders" } }), "READ");
-   * ```
    */
   static fromConnectionString(
     connectionString: string,
@@ -241,13 +226,10 @@ export class AMQPClient implements AsyncDisposable {
   }
 
   /**
-   * Connects (or joins `connection`), begins the session and attaches the client's link; resolves
-   * when all of it is up. No-op when open. A failed open leaves the client idle. Concurrent calls
-   * share the open (docs/clients.md, "`AMQPClient`").
-   *
+   * Connects (or joins `connection`), begins the session and attaches the link; resolves when all of
+   * it is up. A failed open leaves the client idle. Concurrent calls share the open (docs/clients.md).
    * @throws the typed error of the failure (`AuthenticationException`, `LinkDetach`, `ClientTimeout`…);
-   *   {@link AMQPClientShutdown} on a closed client; {@link AMQPAbortError}; {@link TypeError} for an
-   *   unknown option.
+   *   {@link AMQPClientShutdown}; {@link AMQPAbortError}; {@link TypeError} for an unknown option.
    */
   open(options: OpenOptions = {}): Promise<void> {
     const unknown = optionsError(options, OPEN_OPTIONS, "AMQPClient.open()");
@@ -579,10 +561,8 @@ export class AMQPClient implements AsyncDisposable {
 
   /**
    * Follows a redirect by hand (uamqp's `redirect(redirect, auth)`): reconnects to the redirect's
-   * host (with `auth`, or the current credentials) and address (docs/clients.md, "`AMQPClient`").
-   *
-   * @throws {AMQPConnectionError} (`amqp:not-allowed`) on a shared connection; the open's error
-   *   (the client is then idle).
+   * host (with `auth`, or the current credentials) and address (docs/clients.md).
+   * @throws {AMQPConnectionError} on a shared connection; the open's error (the client is then idle).
    */
   async redirect(error: LinkRedirect | ConnectionRedirect, auth?: AMQPAuth): Promise<void> {
     if (this.#external) {
@@ -682,15 +662,11 @@ export class AMQPClient implements AsyncDisposable {
     this.#emit(this.#isAlive() ? { type: "linkDetached", error } : { type: "disconnected", error });
     let redirect = isRedirect(error) ? error : undefined;
     let action = redirect ? undefined : decide(this.errorPolicy, error);
-    const cannot: RecoveryFailure["reason"] | undefined = !this.#reconnect.enabled
-      ? "reconnectDisabled"
-      : action !== undefined && !action.retry
-        ? "notRetryable"
-        : // A shared connection is not the client's to reconnect or to move.
-          this.#external && (redirect !== undefined || !this.#isAlive())
-          ? "sharedConnection"
-          : undefined;
-    if (cannot) return this.#giveUp(error, cannot);
+    if (!this.#reconnect.enabled) return this.#giveUp(error, "reconnectDisabled");
+    if (action !== undefined && !action.retry) return this.#giveUp(error, "notRetryable");
+    // A shared connection is not the client's to reconnect or to move.
+    const shared = this.#external && (redirect !== undefined || !this.#isAlive());
+    if (shared) return this.#giveUp(error, "sharedConnection");
     let last = error;
     for (let attempt = this.#nextAttempt(); attempt !== undefined; attempt = this.#nextAttempt()) {
       const delayMs = redirect

@@ -16,10 +16,7 @@ import type { ReceiverSettleMode, SenderSettleMode } from "./link-states.js";
 import type { SettleMode } from "./settle-confirm.js";
 import type { SourceLike, TargetLike } from "../address/termini.js";
 
-/**
- * The documented defaults of the client layer (ms): nothing a client does waits or holds without
- * bound by default.
- */
+/** The documented defaults of the client layer (ms): nothing waits or holds without bound. */
 export const DEFAULTS = {
   /** Bound on `AMQPClient.open()`, the transport's `connectTimeoutMs` and a recovery's `attemptTimeout`. */
   openTimeout: 30_000,

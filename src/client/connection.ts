@@ -159,13 +159,10 @@ export class Connection implements AsyncDisposable {
   }
 
   /**
-   * Connects and opens. Resolves when the peer's OPEN arrived and, with a token auth, a token is in
-   * force (on an open connection whose token expired, once a new one is). Idempotent while opening.
-   * `timeout` (ms) bounds the whole open; none by default.
-   * @throws {AuthenticationException}; `TokenAuthFailure`, `TokenExpired`; `ClientTimeout`;
-   *   transport errors (`AMQP_CONNECT_FAILED`, `AMQP_TLS`…); a `ConnectionClose` if the peer refuses;
-   *   `AMQPAbortError` when `signal` aborts (an open connection is then closed);
-   *   {@link AMQPClientShutdown} when `close()` is called meanwhile; `TypeError` for an unknown option.
+   * Connects and opens; resolves on the peer's OPEN and, with a token auth, once a token is in force
+   * (again after it expired). `timeout` (ms) bounds the whole open; `signal` closes the connection.
+   * @throws {AuthenticationException}; `TokenAuthFailure`, `TokenExpired`; `ClientTimeout`; transport
+   *   errors; `ConnectionClose`; `AMQPAbortError`; {@link AMQPClientShutdown} on `close()`; `TypeError`.
    */
   open(options: WaitOptions = {}): Promise<void> {
     const unknown = optionsError(options, WAIT_OPTIONS, "Connection.open()");

@@ -170,12 +170,9 @@ export class Session implements AsyncDisposable {
   }
 
   /**
-   * Sends a management request to `node` (uamqp's `mgmt_request`) and resolves with the reply: its
-   * status code, description and message. One link pair per node is kept on the session; any
-   * number of requests may be in flight (docs/clients.md, "Management requests").
-   *
-   * @param options - `opType` (default `"empty"`), `node` (default `$management`), `timeout`,
-   *   `signal`, `statusCodeField`, `descriptionFields`, `throwOnErrorStatus` (default true)
+   * Sends a management request (uamqp's `mgmt_request`) and resolves with the reply: status code,
+   * description and message. Options and the link pair kept per node: docs/clients.md, "Management
+   * requests".
    * @throws {ErrorResponse} for a reply status other than 2xx (unless `throwOnErrorStatus: false`);
    *   {@link ClientTimeout}; `AMQPAbortError`; `AMQPConnectionError` when the node refuses the
    *   links; {@link TypeError} for an unknown option.
