@@ -1,11 +1,6 @@
 /**
- * uamqp's `AMQPClient`, the one owner of a client's lifecycle: its state, where it connects (address
- * and auth, switched by redirects), the connection and session it uses (its own, or a shared
- * connection), the open that concurrent calls share, recovery from dropped connections and detached
- * links (beyond uamqp), redirects, and what it reports (`status()`, `closed()`, the sticky error).
- *
- * `SendClient` and `ReceiveClient` plug their link in through the `ClientLink` interface
- * (client-link.ts). The map of this file is in docs/architecture.md, "The client".
+ * uamqp's `AMQPClient`, the one owner of a client's lifecycle; `SendClient` and `ReceiveClient`
+ * plug their link in through client-link.ts. The map is in docs/architecture.md, "The client".
  */
 import { randomUUID } from "node:crypto";
 import { Address } from "../address/index.js";
@@ -30,7 +25,6 @@ import {
 } from "../management/mgmt-operation.js";
 import type { Message } from "../message/message.js";
 import { computeBackoffMs } from "../policy/backoff.js";
-import type { ErrorAction } from "../policy/error-action.js";
 import { ErrorPolicy, decide } from "../policy/error-policy.js";
 import { resolveReconnect, type ResolvedReconnect } from "../policy/reconnect.js";
 import {
@@ -60,8 +54,6 @@ import { logStatus, type ClientState, type ClientStatus } from "./client-status.
 import { Connection } from "./connection.js";
 import type { Session } from "./session.js";
 
-export type { ClientState } from "./client-status.js";
-
 /** Options of {@link AMQPClient.open}. */
 export interface OpenOptions {
   /** Run on this connection (shared with other clients; closing the client leaves it open). */
@@ -72,14 +64,11 @@ export interface OpenOptions {
   readonly timeout?: number | undefined;
 }
 const OPEN_OPTIONS: OptionNames<OpenOptions> = { connection: true, signal: true, timeout: true };
-
-/** Options of `AMQPClient.fromConnectionString()`. */
 const AMQP_CLIENT_CONNECTION_STRING_OPTIONS = connectionStringNames(AMQP_CLIENT_OPTIONS);
 
 /** Redirects followed by one `open()` before giving up. */
 const MAX_REDIRECTS = 5;
 
-/** A redirect error (link or connection). */
 type RedirectError = LinkRedirect | ConnectionRedirect;
 
 function isRedirect(e: unknown): e is RedirectError {
@@ -88,16 +77,7 @@ function isRedirect(e: unknown): e is RedirectError {
 
 /**
  * A client on one AMQP connection (uamqp's `AMQPClient`). Usually used through {@link SendClient}
- * or {@link ReceiveClient}; on its own it opens a connection and a session.
- *
- * @example
- * ```ts
- * await using client = new AMQPClient("amqps://user:pass@broker.example/queue");
- * void (async () => {
- *   for await (const s of client.status()) console.log(s.type); // disconnected, reconnecting, …
- * })();
- * await client.open();
- * ```
+ * or {@link ReceiveClient}; on its own it opens a connection and a session (docs/clients.md).
  */
 export class AMQPClient implements AsyncDisposable {
   /** The options given to the constructor. */
@@ -108,27 +88,22 @@ export class AMQPClient implements AsyncDisposable {
   readonly errorPolicy: ErrorPolicy;
   readonly #reconnect: ResolvedReconnect;
 
-  // Where the client connects.
   #address: Address;
   #auth: AMQPAuth | undefined;
-  // What it is connected with.
   #connection: Connection | undefined;
   #session: Session | undefined;
   /** Runs on a connection passed to `open()`, which it does not own. */
   #external = false;
   /** The link of a SendClient or ReceiveClient (none for a plain AMQPClient). */
   #link: ClientLink | undefined;
-  /** The CBS authentication of the connection this client listens to (token auths). */
   #token: { readonly connection: Connection; readonly stop: () => void } | undefined;
 
-  // Lifecycle.
   #state: ClientState = "idle";
   #opening: SharedOpen | undefined;
   #closing: Promise<void> | undefined;
-  /** The teardown of the last failed open, which runs on after the open rejected; close() awaits it. */
+  /** The teardown of the last failed open, which outlives the open's rejection; close() awaits it. */
   #failedOpenTeardown: Promise<void> | undefined;
 
-  // Recovery.
   /** Aborted on close; replaced on each recovery/redirect so that a superseded loop stops. */
   #epoch = new AbortController();
   /** A failure during an open or a recovery attempt, handled once the attempt ends. */
@@ -137,10 +112,8 @@ export class AMQPClient implements AsyncDisposable {
   /** When the client last became open (connection up, link attached); 0 while it is not open. */
   #openSince = 0;
 
-  // What the client reports.
   #status = new EventStream<ClientStatus>();
   readonly #closed = deferred<AMQPError | undefined>();
-  /** The error that stopped the client (sticky). */
   #error: AMQPError | undefined;
 
   /**
@@ -163,20 +136,11 @@ export class AMQPClient implements AsyncDisposable {
   }
 
   /**
-   * A client for an Azure connection string (`Endpoint=sb://…;SharedAccessKeyName=…;SharedAccessKey=…`):
-   * a `SASTokenAuth` from its key (or its `SharedAccessSignature`), TLS to the endpoint, or plain TCP
-   * with `UseDevelopmentEmulator=true`. The node is the string's `EntityPath` (or the `entityPath`
-   * option), else the namespace's `$management` node (with a namespace-wide token), which suits
-   * {@link AMQPClient.mgmtRequest}.
-   *
-   * @param options - the client's options (no `auth`), `entityPath`, and `tokenAuth`: `expiry`,
-   *   `refreshWindow`, `timeout`, `retryPolicy`, `tokenType` of the tokens
+   * A client for an Azure connection string (docs/auth.md, "Connection strings"). The node is the
+   * string's `EntityPath` (or the `entityPath` option), else the namespace's `$management` node,
+   * which suits {@link AMQPClient.mgmtRequest}.
+   * @param options - the client's options (no `auth`), `entityPath`, and `tokenAuth`
    * @throws {ConnectionStringError} for a malformed string; {@link TypeError} for an unknown option.
-   * @example
-   * ```ts
-   * const client = AMQPClient.fromConnectionString(process.env.SERVICEBUS_CONNECTION_STRING!);
-   * const reply = await client.mgmtRequest(new Message({ applicationProperties: { name: "orders" } }), "READ");
-   * ```
    */
   static fromConnectionString(
     connectionString: string,
@@ -191,8 +155,6 @@ export class AMQPClient implements AsyncDisposable {
     );
     return new AMQPClient(setup.address, setup.options);
   }
-
-  // ---- state -------------------------------------------------------------------------------------
 
   /** The address the client was created for (or redirected to). */
   get remoteAddress(): Address {
@@ -239,11 +201,7 @@ export class AMQPClient implements AsyncDisposable {
     return this.#external;
   }
 
-  /**
-   * Lifecycle events from now on: `disconnected`, `linkDetached`, `reconnecting`, `redirected`,
-   * `reconnected`, `tokenRefreshed`, `tokenRefreshFailed`, `closed`. The iteration ends after
-   * `closed`.
-   */
+  /** Lifecycle events from now on (see {@link ClientStatus}); the iteration ends after `closed`. */
   status(): AsyncIterableIterator<ClientStatus> {
     return this.#status.subscribe();
   }
@@ -253,61 +211,40 @@ export class AMQPClient implements AsyncDisposable {
     return this.#closed.promise;
   }
 
-  /** The client is closing, closed or failed: calls get {@link AMQPClient.#closedError}. */
   #stopped(): boolean {
     const s = this.#state;
     return s === "closing" || s === "closed" || s === "failed";
   }
 
-  /**
-   * Whether the client is in `state` now: for checks after an await, where the compiler would
-   * still assume the state the method set before it.
-   */
+  /** For checks after an await, where the compiler would still assume the state set before it. */
   #is(state: ClientState): boolean {
     return this.#state === state;
   }
 
-  /** The error of calls on a closed (or failed) client. */
   #closedError(): AMQPError {
     return this.#error ?? new AMQPClientShutdown("The client is closed.", { retryable: false });
   }
 
-  // ---- open / close ------------------------------------------------------------------------------
-
   /**
-   * Connects (or joins `connection`), begins the session and attaches the client's link. Resolves
-   * when all of it is up. No-op when open. A failed open leaves the client idle (it can be opened
-   * again); a redirect refusal is followed when recovery is enabled. Calls made while it opens share
-   * the open: a call's `signal` ends that call; the open stops when every waiting call aborted.
-   *
-   * @throws the typed error of the failure (`AuthenticationException`, `LinkDetach`, `ConnectFailedError`,
-   *   `ClientTimeout`…); {@link AMQPClientShutdown} on a closed client; {@link AMQPAbortError};
-   *   {@link TypeError} for an unknown option.
+   * Connects (or joins `connection`), begins the session and attaches the link; resolves when all of
+   * it is up. A failed open leaves the client idle. Concurrent calls share the open (docs/clients.md).
+   * @throws the typed error of the failure (`AuthenticationException`, `LinkDetach`, `ClientTimeout`…);
+   *   {@link AMQPClientShutdown}; {@link AMQPAbortError}; {@link TypeError} for an unknown option.
    */
   open(options: OpenOptions = {}): Promise<void> {
     const unknown = optionsError(options, OPEN_OPTIONS, "AMQPClient.open()");
     if (unknown) return Promise.reject(unknown);
     const signal = options.signal;
-    switch (this.#state) {
-      case "failed":
-      case "closing":
-      case "closed":
-        return Promise.reject(this.#closedError());
-      case "open":
-      case "recovering":
-        return signal?.aborted === true ? Promise.reject(abortError(signal)) : Promise.resolve();
-      case "opening":
-        break;
-      case "idle": {
-        if (signal?.aborted === true) return Promise.reject(abortError(signal));
-        const opening = new SharedOpen((s) => this.#open(options, s));
-        this.#opening = opening;
-        const done = (): void => {
-          if (this.#opening === opening) this.#opening = undefined;
-        };
-        opening.promise.then(done, done);
-        break;
-      }
+    if (this.#stopped()) return Promise.reject(this.#closedError());
+    if (signal?.aborted === true) return Promise.reject(abortError(signal));
+    if (this.isOpen) return Promise.resolve();
+    if (this.#state === "idle") {
+      const opening = new SharedOpen((s) => this.#open(options, s));
+      this.#opening = opening;
+      const done = (): void => {
+        if (this.#opening === opening) this.#opening = undefined;
+      };
+      opening.promise.then(done, done);
     }
     return this.#opening?.join(signal) ?? Promise.resolve();
   }
@@ -315,12 +252,15 @@ export class AMQPClient implements AsyncDisposable {
   async #open(options: OpenOptions, signal: AbortSignal): Promise<void> {
     this.#state = "opening";
     this.#pendingFailure = undefined;
+    // A shared connection's auth replaces the client's.
     const joined = options.connection;
-    if (joined) this.#join(joined);
+    if (joined) {
+      this.#external = true;
+      this.#connection = joined;
+      this.#auth = joined.auth;
+      this.#watch(joined);
+    }
     const timeout = options.timeout ?? this.options.openTimeout ?? DEFAULTS.openTimeout;
-    // The peer's redirect refusals are followed (up to MAX_REDIRECTS) when recovery is enabled and
-    // the connection is the client's own. A failed try is torn down; when the open gives up, the
-    // client is idle again and forgets the shared connection it joined for it.
     for (let hops = 0; ; hops++) {
       try {
         await this.#establish(timeout, signal);
@@ -329,9 +269,8 @@ export class AMQPClient implements AsyncDisposable {
         const error = asAMQPError(e);
         // Only close() moves an opening client elsewhere.
         if (this.#stopped()) throw this.#closedError();
-        // The teardown lets go of the connection at once, then waits (up to closeGrace) for the
-        // peer's CLOSE: a peer that never answered our OPEN must not hold the open's rejection
-        // beyond its timeout, so only a redirect waits for it; close() waits for it too.
+        // Only a redirect waits for the teardown (the peer's CLOSE): a peer that never answered
+        // our OPEN must not hold the rejection beyond the open's timeout. close() waits for it.
         const teardown = this.#teardown();
         this.#failedOpenTeardown = teardown;
         if (isRedirect(error) && this.#reconnect.enabled && !this.#external && hops < MAX_REDIRECTS) {
@@ -345,25 +284,21 @@ export class AMQPClient implements AsyncDisposable {
         if (this.#stopped()) throw this.#closedError();
         this.#state = "idle";
         this.#pendingFailure = undefined;
-        if (joined) this.#leave();
+        if (joined) {
+          this.#external = false;
+          this.#connection = undefined;
+        }
         throw error;
       }
     }
-    this.#state = "open";
-    this.#openSince = Date.now();
-    const failure = this.#takeFailure();
-    if (failure) {
-      this.#onFailure(failure);
-      return;
-    }
-    this.#tell({ type: "opened" });
+    const failure = this.#nowOpen();
+    if (failure) this.#onFailure(failure);
+    else this.#tell({ type: "opened" });
   }
 
   /**
-   * uamqp's `auth_complete()`: resolves true once the connection is open (SASL done and, with a
-   * token auth, the token accepted by `$cbs`), false when the client was not opened.
-   * @throws the connection's error; `TokenAuthFailure`, `TokenExpired`, `ClientTimeout` of the CBS
-   *   authentication.
+   * uamqp's `auth_complete()`: resolves true once the connection is open (with a token auth, the
+   * token accepted), false when the client was not opened. @throws the connection's error.
    */
   async authComplete(): Promise<boolean> {
     if (this.#stopped()) throw this.#closedError();
@@ -379,30 +314,18 @@ export class AMQPClient implements AsyncDisposable {
    */
   async clientReady(): Promise<boolean> {
     for (;;) {
-      switch (this.#state) {
-        case "idle":
-          return false;
-        case "open":
-          return true;
-        case "failed":
-        case "closing":
-        case "closed":
-          throw this.#closedError();
-        case "opening":
-          await this.#opening?.promise;
-          break;
-        case "recovering":
-          await Promise.race([this.#nextStatus(), this.#closed.promise]);
-          break;
-      }
+      if (this.#stopped()) throw this.#closedError();
+      if (this.#state === "idle") return false;
+      if (this.#state === "open") return true;
+      if (this.#state === "opening") await this.#opening?.promise;
+      else await Promise.race([this.#nextStatus(), this.#closed.promise]);
     }
   }
 
   /**
-   * Opens the client if it is not open yet and resolves once connection, session and link are up
-   * (waiting out a recovery in progress), within `timeout` ms.
-   * @throws {ClientTimeout} after `timeout`; {@link AMQPAbortError}; the client's failure;
-   *   {@link TypeError} for an unknown option.
+   * Opens the client if needed and resolves once connection, session and link are up (waiting out
+   * a recovery), within `timeout` ms.
+   * @throws {ClientTimeout}; {@link AMQPAbortError}; the client's failure; {@link TypeError}.
    */
   async waitUntilReady(options: WaitOptions = {}): Promise<void> {
     checkOptions(options, WAIT_OPTIONS, "AMQPClient.waitUntilReady()");
@@ -413,10 +336,7 @@ export class AMQPClient implements AsyncDisposable {
     await bounded(this.clientReady(), { timeout: left, signal, what: "waitUntilReady()" });
   }
 
-  /**
-   * Closes the link, the session and (unless shared) the connection. Pending calls end (see each
-   * client). Idempotent; never rejects; the client cannot be reopened.
-   */
+  /** Closes link, session and (unless shared) connection; idempotent, never rejects, final. */
   close(): Promise<void> {
     this.#closing ??= this.#close();
     return this.#closing;
@@ -426,7 +346,7 @@ export class AMQPClient implements AsyncDisposable {
     this.#state = "closing";
     this.#epoch.abort();
     this.#tell({ type: "closing" });
-    await nextTurn(); // let dispositions queued by the application reach the wire first
+    await nextTurn(); // dispositions queued by the application reach the wire first
     await this.#teardown();
     await this.#failedOpenTeardown;
     this.#state = "closed";
@@ -439,12 +359,7 @@ export class AMQPClient implements AsyncDisposable {
     await this.close();
   }
 
-  // ---- the link ----------------------------------------------------------------------------------
-
-  /**
-   * @internal Plugs the client's link in (called once, by the constructor of `SendClient` and
-   * `ReceiveClient`). Returns what the link reports through.
-   */
+  /** @internal Plugs the link of a `SendClient` / `ReceiveClient` in (once, from its constructor). */
   protected plugLink(link: ClientLink): ClientLinkHost {
     this.#link = link;
     return {
@@ -471,26 +386,7 @@ export class AMQPClient implements AsyncDisposable {
     return this.#link?.on(event) ?? 0;
   }
 
-  // ---- connection and session --------------------------------------------------------------------
-
-  /** Runs on `connection` (shared with other clients; its auth replaces the client's). */
-  #join(connection: Connection): void {
-    this.#external = true;
-    this.#connection = connection;
-    this.#auth = connection.auth;
-    this.#watch(connection);
-  }
-
-  /** Forgets the shared connection given to an open that failed. */
-  #leave(): void {
-    this.#external = false;
-    this.#connection = undefined;
-  }
-
-  /**
-   * Connects what is down (connection, session) and attaches the link, within `timeout` ms, the
-   * current epoch and `signal`.
-   */
+  /** Connects what is down and attaches the link, within `timeout` ms, the epoch and `signal`. */
   async #establish(timeout: number, signal?: AbortSignal): Promise<void> {
     let conn = this.#connection;
     if (!conn || conn.state === "closed" || conn.state === "error" || conn.state === "closing") {
@@ -536,7 +432,6 @@ export class AMQPClient implements AsyncDisposable {
     }
   }
 
-  /** The connection is open and healthy. */
   #isAlive(): boolean {
     const c = this.#connection;
     return c !== undefined && c.state === "open" && c.error === undefined && c.engine.isOpen;
@@ -544,7 +439,6 @@ export class AMQPClient implements AsyncDisposable {
 
   /** Closes the link, the session and (unless shared) the connection, each bounded. Never rejects. */
   async #teardown(): Promise<void> {
-    const conn = this.#connection;
     const session = this.#session;
     this.#session = undefined;
     this.#token?.stop();
@@ -553,8 +447,7 @@ export class AMQPClient implements AsyncDisposable {
     // the peer's DETACH, on a shared one the link and the session are ended one by one.
     const linkClosed = this.#link?.detach() ?? Promise.resolve();
     if (!this.#external) {
-      this.#connection = undefined;
-      if (conn) await settleWithin(conn.close(), DEFAULTS.closeGrace);
+      await this.#dropConnection();
       await settleWithin(linkClosed, DEFAULTS.closeGrace);
     } else {
       await settleWithin(linkClosed, DEFAULTS.closeGrace);
@@ -562,7 +455,7 @@ export class AMQPClient implements AsyncDisposable {
     }
   }
 
-  /** Closes a half-dead connection (and forgets its session) before the next attempt. */
+  /** Closes the owned connection (and forgets its session), bounded. */
   async #dropConnection(): Promise<void> {
     const conn = this.#connection;
     this.#connection = undefined;
@@ -598,18 +491,15 @@ export class AMQPClient implements AsyncDisposable {
   }
 
   #sessionOptions(): SessionOptions {
-    const o = this.options;
-    const onAttach = o.onAttach;
+    const { incomingWindow, outgoingWindow, handleMax, onAttach } = this.options;
     return compact<SessionOptions>({
-      incomingWindow: o.incomingWindow,
-      outgoingWindow: o.outgoingWindow,
-      handleMax: o.handleMax,
-      // The session reports the peer's ATTACH of the client's link (the only link on it).
+      incomingWindow,
+      outgoingWindow,
+      handleMax,
+      // The client's link is the only link on the session.
       onAttach: onAttach && ((info) => onAttach(info.source, info.target, info.properties, info.error)),
     });
   }
-
-  // ---- token authentication ----------------------------------------------------------------------
 
   /** Listens to the CBS authentication of `conn` (token auths), reporting it in `status()`. */
   #watchToken(conn: Connection): void {
@@ -644,32 +534,16 @@ export class AMQPClient implements AsyncDisposable {
         return;
       case "expired":
         // Every pending and later call of the client ends with TokenExpired.
-        if (this.#state === "open" || this.#state === "recovering") void this.#fail(event.error);
+        if (this.isOpen) void this.#fail(event.error);
         else if (this.#state === "opening") this.#pendingFailure ??= event.error;
         return;
     }
   }
 
-  // ---- management --------------------------------------------------------------------------------
-
   /**
-   * Sends a management request (uamqp's `mgmt_request`) on the client's session, opening the client
-   * first if needed, and resolves with the reply: status code, description and message. See
-   * {@link Session.mgmtRequest}; one link pair per node is kept for later requests, and any number
-   * may be in flight. On a token auth the connection's token covers the request.
-   *
-   * @param message - the request (application properties such as `name`; body as the node wants)
-   * @param operation - the `operation` application property, e.g. `"READ"`
-   * @param options - `opType` (default `"empty"`), `node` (default `$management`), `timeout` (ms),
-   *   `signal`, `statusCodeField`, `descriptionFields`, `throwOnErrorStatus` (default true)
-   * @throws {ErrorResponse} for a reply status other than 2xx (unless `throwOnErrorStatus: false`);
-   *   {@link ClientTimeout}; {@link AMQPAbortError}; the client's failure or the open's errors;
-   *   {@link TypeError} for an unknown option.
-   * @example
-   * ```ts
-   * const request = new Message({ body: null, applicationProperties: { name: "orders" } });
-   * const { statusCode, message } = await client.mgmtRequest(request, "READ", { timeout: 5000 });
-   * ```
+   * A management request (uamqp's `mgmt_request`) on the client's session, opening the client
+   * first if needed: as {@link Session.mgmtRequest} (docs/clients.md, "Management requests").
+   * @throws as {@link Session.mgmtRequest}; the client's failure or the open's errors.
    */
   async mgmtRequest(
     message: Message,
@@ -678,24 +552,17 @@ export class AMQPClient implements AsyncDisposable {
   ): Promise<MgmtResponse> {
     checkOptions(options, MGMT_REQUEST_OPTIONS, "AMQPClient.mgmtRequest()");
     const signal = options.signal;
-    if (this.#stopped()) throw this.#closedError();
     await this.open({ signal });
-    if (!this.#is("open")) await bounded(this.clientReady(), { signal, what: "mgmtRequest()" });
+    if (!this.isReady) await bounded(this.clientReady(), { signal, what: "mgmtRequest()" });
     const session = this.#session;
     if (!session) throw this.#closedError();
     return session.mgmtRequest(message, operation, options);
   }
 
-  // ---- redirects ---------------------------------------------------------------------------------
-
   /**
-   * Follows a redirect (uamqp's `redirect(redirect, auth)`): drops the link and connection, switches
-   * to the redirect's host (with `auth`, or the current credentials) and address, reconnects and
-   * re-attaches; unsent messages are sent to the new place. Also revives a client that failed with
-   * the redirect error.
-   *
-   * @throws {AMQPConnectionError} (`amqp:not-allowed`) on a shared connection; the open's error
-   *   (the client is then idle).
+   * Follows a redirect by hand (uamqp's `redirect(redirect, auth)`): reconnects to the redirect's
+   * host (with `auth`, or the current credentials) and address (docs/clients.md).
+   * @throws {AMQPConnectionError} on a shared connection; the open's error (the client is then idle).
    */
   async redirect(error: LinkRedirect | ConnectionRedirect, auth?: AMQPAuth): Promise<void> {
     if (this.#external) {
@@ -725,10 +592,7 @@ export class AMQPClient implements AsyncDisposable {
     this.#recovered(0);
   }
 
-  /**
-   * Switches to the redirect's host (with `auth`, or the current credentials) and address, telling
-   * the link of a new address. Returns the `redirected` status to report.
-   */
+  /** Switches to the redirect's host and address; returns the `redirected` status to report. */
   #redirectTo(error: RedirectError, auth?: AMQPAuth): ClientStatus {
     const current = redirectAuth(this.#requireAuth(), error, auth);
     this.#auth = current;
@@ -751,8 +615,6 @@ export class AMQPClient implements AsyncDisposable {
     return auth;
   }
 
-  // ---- failures and recovery ---------------------------------------------------------------------
-
   /** Aborts the current epoch (stopping its recovery loop) and starts a new one. */
   #newEpoch(): AbortSignal {
     this.#epoch.abort();
@@ -760,17 +622,16 @@ export class AMQPClient implements AsyncDisposable {
     return this.#epoch.signal;
   }
 
-  /** The failure recorded during the attempt that just ended, if any (and forgets it). */
-  #takeFailure(): AMQPError | undefined {
-    const f = this.#pendingFailure;
+  /** An open or recovery attempt succeeded; returns the failure recorded meanwhile, if any. */
+  #nowOpen(): AMQPError | undefined {
+    this.#state = "open";
+    this.#openSince = Date.now();
+    const failure = this.#pendingFailure;
     this.#pendingFailure = undefined;
-    return f;
+    return failure;
   }
 
-  /**
-   * The link or connection failed with `error`: recorded while the client opens or recovers (the
-   * attempt handles it when it ends), ignored unless the client is open, else a recovery starts.
-   */
+  /** The link or connection failed: recorded during an attempt, else a recovery starts when open. */
   #onFailure(error: AMQPError): void {
     const state = this.#state;
     if (state === "opening" || state === "recovering") {
@@ -785,8 +646,7 @@ export class AMQPClient implements AsyncDisposable {
       return;
     }
     this.#state = "recovering";
-    // A connection that was healthy (open, link attached) for `healthyMs` starts a new budget, so
-    // an idle link survives any number of short outages that are far enough apart.
+    // An idle link survives any number of short outages that are far enough apart.
     if (Date.now() - this.#openSince >= this.#reconnect.healthyMs) this.#attempts = 0;
     this.#openSince = 0;
     const signal = this.#newEpoch();
@@ -795,27 +655,18 @@ export class AMQPClient implements AsyncDisposable {
   }
 
   /**
-   * One recovery after `error` (beyond uamqp): reconnect and re-attach with exponential backoff and
-   * jitter, bounded by the reconnect options and the error policy, following redirects; or fail
-   * with the error. Resolves when the client is back, failed, or when `signal` (its epoch) aborted:
-   * closed, or superseded by another recovery or a redirect.
+   * One recovery run (docs/architecture.md, "Recovery"). Resolves when the client is back, failed,
+   * or when `signal` (its epoch) aborted: closed, or superseded by another recovery or a redirect.
    */
   async #recover(error: AMQPError, signal: AbortSignal): Promise<void> {
     this.#emit(this.#isAlive() ? { type: "linkDetached", error } : { type: "disconnected", error });
     let redirect = isRedirect(error) ? error : undefined;
-    let action = redirect ? undefined : this.#actionFor(error);
-    const cannot: RecoveryFailure["reason"] | undefined = !this.#reconnect.enabled
-      ? "reconnectDisabled"
-      : action !== undefined && !action.retry
-        ? "notRetryable"
-        : // A shared connection is not the client's to reconnect or to move.
-          this.#external && (redirect !== undefined || !this.#isAlive())
-          ? "sharedConnection"
-          : undefined;
-    if (cannot) {
-      await this.#fail(error, { reason: cannot, attempts: this.#attempts });
-      return;
-    }
+    let action = redirect ? undefined : decide(this.errorPolicy, error);
+    if (!this.#reconnect.enabled) return this.#giveUp(error, "reconnectDisabled");
+    if (action !== undefined && !action.retry) return this.#giveUp(error, "notRetryable");
+    // A shared connection is not the client's to reconnect or to move.
+    const shared = this.#external && (redirect !== undefined || !this.#isAlive());
+    if (shared) return this.#giveUp(error, "sharedConnection");
     let last = error;
     for (let attempt = this.#nextAttempt(); attempt !== undefined; attempt = this.#nextAttempt()) {
       const delayMs = redirect
@@ -845,22 +696,20 @@ export class AMQPClient implements AsyncDisposable {
           redirect = last;
           continue;
         }
-        const a = this.#actionFor(last);
-        if (!a.retry) {
-          await this.#fail(last, { reason: "notRetryable", attempts: this.#attempts });
-          return;
-        }
+        const a = decide(this.errorPolicy, last);
+        if (!a.retry) return this.#giveUp(last, "notRetryable");
         action = a;
         if (!this.#isAlive()) await this.#dropConnection();
       }
     }
-    await this.#fail(last, { reason: "attemptsExhausted", attempts: this.#attempts });
+    return this.#giveUp(last, "attemptsExhausted");
   }
 
-  /**
-   * The number of the next attempt, or undefined when the budget is spent (attempts are counted
-   * across recoveries until the link makes progress).
-   */
+  #giveUp(error: AMQPError, reason: RecoveryFailure["reason"]): Promise<void> {
+    return this.#fail(error, { reason, attempts: this.#attempts });
+  }
+
+  /** The next attempt's number, or undefined when the budget (across recoveries) is spent. */
   #nextAttempt(): number | undefined {
     return this.#attempts < this.#reconnect.maxAttempts ? ++this.#attempts : undefined;
   }
@@ -877,26 +726,16 @@ export class AMQPClient implements AsyncDisposable {
     if (moved) await this.#dropConnection();
   }
 
-  #actionFor(error: AMQPError): ErrorAction {
-    return decide(this.errorPolicy, error);
-  }
-
-  /** A recovery (or a redirect) succeeded on `attempt`: the client is open again. */
   #recovered(attempt: number): void {
     if (this.#state !== "recovering") return;
-    this.#state = "open";
-    this.#openSince = Date.now();
-    const failure = this.#takeFailure();
+    const failure = this.#nowOpen();
     const resent = failure ? 0 : this.#tell({ type: "recovered" });
     this.#emit({ type: "reconnected", attempt, resent });
     // Lost again while it was being re-established: recover again (the attempt budget goes on).
     if (failure) this.#onFailure(failure);
   }
 
-  /**
-   * The client fails for good with `error` (no-op when closing, closed or failed); `recovery` says
-   * why a recovery gave up, recorded on the error and reported by the `closed` status.
-   */
+  /** The client fails for good with `error`; `recovery` says why a recovery gave up. */
   async #fail(error: AMQPError, recovery?: RecoveryFailure): Promise<void> {
     if (this.#stopped()) return;
     if (recovery) error.recordRecoveryFailure(recovery);
@@ -909,9 +748,6 @@ export class AMQPClient implements AsyncDisposable {
     await this.#teardown();
   }
 
-  // ---- status ------------------------------------------------------------------------------------
-
-  /** Reports `status` to the current subscribers and the logger. */
   #emit(status: ClientStatus): void {
     logStatus(this.#label(), status);
     this.#status.push(status);
@@ -919,20 +755,17 @@ export class AMQPClient implements AsyncDisposable {
 
   /** Emits `closed` (with `error` when a failure ended the client) and ends the stream. */
   #end(error: AMQPError | undefined, recoveryFailure?: RecoveryFailure): void {
-    const closed: ClientStatus = recoveryFailure
-      ? { type: "closed", error, recoveryFailure }
-      : { type: "closed", error };
+    const closed: ClientStatus = { type: "closed", error, ...(recoveryFailure && { recoveryFailure }) };
     if (!this.#status.ended) logStatus(this.#label(), closed);
     this.#status.push(closed);
     this.#status.end();
   }
 
-  /** How the log lines name the client: its name and address (password masked). */
+  /** The client's name and address (password masked) in log lines. */
   #label(): string {
     return `${this.clientName} ${this.#address.toString()}`;
   }
 
-  /** Resolves on the next status event (or the end of the stream). */
   async #nextStatus(): Promise<void> {
     const it = this.#status.subscribe();
     try {
@@ -944,33 +777,27 @@ export class AMQPClient implements AsyncDisposable {
 }
 
 /**
- * One open shared by the calls that wait for it (`AMQPClient.open()`, and the sends and receives
- * that open the client): the `AbortSignal` of a call ends that call's wait only; the open itself is
- * aborted when every call waiting for it has given up.
+ * One open shared by the calls that wait for it: a call's `AbortSignal` ends that call's wait only;
+ * the open is aborted when every waiting call has given up.
  */
 class SharedOpen {
-  /** The open: settles with its outcome. Never reported as unhandled (callers get it via `join`). */
+  /** Never reported as unhandled (callers get it via `join`). */
   readonly promise: Promise<void>;
   readonly #controller = new AbortController();
   /** Calls waiting that may still abort; Infinity once a call that cannot abort is waiting. */
   #waiters = 0;
 
-  /** Starts `run`, giving it the signal that aborts the open. */
   constructor(run: (signal: AbortSignal) => Promise<void>) {
     this.promise = run(this.#controller.signal);
     this.promise.catch(() => undefined);
   }
 
-  /**
-   * Waits for the open. When `signal` aborts, the call rejects with an `AMQPAbortError`; if it was
-   * the last call waiting, the open is aborted and the call rejects once the open has ended.
-   */
+  /** Waits for the open (`signal` not aborted yet); when the last waiting call aborts, so does the open. */
   join(signal: AbortSignal | undefined): Promise<void> {
     if (!signal) {
       this.#waiters = Infinity;
       return this.promise;
     }
-    if (signal.aborted) return Promise.reject(abortError(signal));
     this.#waiters++;
     return new Promise<void>((resolve, reject) => {
       const onAbort = (): void => {

@@ -1,11 +1,7 @@
 /**
  * How a link client (`SendClient`, `ReceiveClient`) plugs into `AMQPClient`, which owns the
- * lifecycle: state, connection and session, open sharing, recovery, redirects and status. The link
- * client owns its link and what waits on it (pending messages, received buffer).
- *
- * `AMQPClient` calls the link: `attach()` whenever connection and session are (re)established,
- * `detach()` when it tears them down, and `on()` for each lifecycle event. The link answers through
- * the {@link ClientLinkHost} it got when it plugged in. See docs/architecture.md, "The client".
+ * lifecycle; the link client owns its link and what waits on it (docs/architecture.md, "The link
+ * interface").
  * @internal
  */
 import type { AMQPError } from "../errors/amqp-error.js";
@@ -28,26 +24,17 @@ export type ClientLinkEvent =
 
 /** The link of a client, as `AMQPClient` drives it. */
 export interface ClientLink {
-  /**
-   * Creates the link on `session` and resolves when the peer attached it; `signal` aborts the
-   * wait (the client gave up on this attempt). The previous link, if any, was detached before.
-   */
+  /** Creates the link on `session` (the previous one was detached) and resolves once attached. */
   attach(session: Session, signal: AbortSignal): Promise<void>;
   /** Detaches the link (the client bounds the wait). Never rejects. */
   detach(): Promise<void>;
-  /**
-   * Reacts to a lifecycle event. Returns how many messages the event made the link send again:
-   * reported as `resent` in the `reconnected` status (non-zero only for `recovered`).
-   */
+  /** Reacts to a lifecycle event; returns how many messages it sent again (`resent` of `reconnected`). */
   on(event: ClientLinkEvent): number;
 }
 
 /** What a link tells its client (given to it when it plugs in). */
 export interface ClientLinkHost {
-  /**
-   * The link failed: the peer detached it (`error` undefined when the DETACH carried none), or its
-   * session or connection ended. The client starts a recovery, or fails.
-   */
+  /** The link failed (`error` undefined: the peer's DETACH carried none); the client recovers or fails. */
   failed(error: AMQPError | undefined): void;
   /** The link made progress (an outcome or a message arrived): the reconnect attempt budget starts over. */
   progressed(): void;

@@ -1,8 +1,6 @@
 /**
- * Every options object of the client layer: uamqp's kwargs in camelCase, every duration in
- * milliseconds, one name per option. Each options type has one table of its known names, which
- * {@link checkOptions} uses to turn a misspelt option passed from JavaScript into a `TypeError`
- * (uamqp raised `ValueError`) instead of ignoring it. The defaults are in {@link DEFAULTS}.
+ * Every options object of the client layer, each with one table of its known names for
+ * {@link checkOptions} (docs/clients.md, "Option names"), and the defaults.
  */
 import type { AMQPAuth, TransportOptions } from "../auth/amqp-auth.js";
 import type { ConnectionStringOptions } from "../auth/connection-string.js";
@@ -18,17 +16,9 @@ import type { ReceiverSettleMode, SenderSettleMode } from "./link-states.js";
 import type { SettleMode } from "./settle-confirm.js";
 import type { SourceLike, TargetLike } from "../address/termini.js";
 
-/**
- * The documented defaults of the client layer (every duration in milliseconds). Nothing a client
- * does waits or holds without bound by default: opens end after `openTimeout`, each message of a
- * `SendClient` after `msgTimeout`, and its pending messages are bounded by `maxPendingMessages`
- * and `maxPendingBytes` (docs/clients.md).
- */
+/** The documented defaults of the client layer (ms): nothing waits or holds without bound. */
 export const DEFAULTS = {
-  /**
-   * Bound on `AMQPClient.open()` (connect, SASL, OPEN, BEGIN, ATTACH): as the transport's
-   * `connectTimeoutMs` and a recovery's `attemptTimeout`.
-   */
+  /** Bound on `AMQPClient.open()`, the transport's `connectTimeoutMs` and a recovery's `attemptTimeout`. */
   openTimeout: 30_000,
   /** Bound on closing a connection or session under a client, and on its link's DETACH. */
   closeGrace: 5000,
@@ -40,10 +30,7 @@ export const DEFAULTS = {
   prefetch: 300,
   /** Messages in flight at once (`SendClient`). */
   maxInFlight: 1000,
-  /**
-   * Deadline of each message of a `SendClient`, from the moment it is queued, retries included:
-   * a peer that never grants credit or never settles fails the send with `ClientTimeout`.
-   */
+  /** Deadline of each message of a `SendClient`, from the moment it is queued, retries included. */
   msgTimeout: 60_000,
   /** Messages a `SendClient` holds at once (queued, in flight, or waiting to be retried). */
   maxPendingMessages: 100_000,
@@ -58,11 +45,7 @@ const RENAMED: Readonly<Record<string, string>> = {
   inactivityTimeoutMs: "timeout",
 };
 
-/**
- * The error of a client's `options` with an unknown option (util/options.ts), naming the option
- * that replaced a renamed one.
- * @internal
- */
+/** The error of an unknown option (util/options.ts), naming what replaced a renamed one. @internal */
 export function optionsError<T>(
   options: T | undefined,
   names: OptionNames<T>,
@@ -71,17 +54,11 @@ export function optionsError<T>(
   return unknownOptionError(options, names, owner, RENAMED);
 }
 
-/**
- * Checks a client's `options` (see {@link optionsError}).
- * @throws {TypeError} naming the first unknown option and the nearest known name.
- * @internal
- */
+/** Checks a client's `options`. @throws {TypeError} for an unknown option. @internal */
 export function checkOptions<T>(options: T | undefined, names: OptionNames<T>, owner: string): void {
   const error = optionsError(options, names, owner);
   if (error) throw error;
 }
-
-// ---- low-level API: Connection, Session, MessageSender, MessageReceiver -------------------------------
 
 /** Options of a `Connection` (uamqp's Connection kwargs). */
 export interface ConnectionOptions {
@@ -131,10 +108,7 @@ export interface AttachInfo {
   readonly target: Target | undefined;
   /** The peer's ATTACH properties. */
   readonly properties: Record<string, AMQPValue> | undefined;
-  /**
-   * Set (an `AMQPConnectionError`) when the peer's ATTACH lacks the terminus it must carry: the
-   * peer refuses the link, and the DETACH that follows carries its reason.
-   */
+  /** Set when the peer's ATTACH lacks the terminus it must carry: a refusal (see {@link OnAttach}). */
   readonly error: AMQPError | undefined;
 }
 
@@ -146,10 +120,7 @@ export interface SessionOptions {
   readonly outgoingWindow?: number | undefined;
   /** Highest link handle of the session. @defaultValue 4294967295 */
   readonly handleMax?: number | undefined;
-  /**
-   * Called when the peer's ATTACH of a link of this session arrives (uamqp's `on_attach`), before
-   * the link's `open()` settles. A callback that throws is ignored.
-   */
+  /** The peer's ATTACH of a link of this session (uamqp's `on_attach`); a throw is ignored. */
   readonly onAttach?: ((info: AttachInfo) => void) | undefined;
 }
 export const SESSION_OPTIONS: OptionNames<SessionOptions> = {
@@ -165,10 +136,7 @@ export interface MessageSenderOptions {
   readonly name?: string | undefined;
   /** `Settled` sends pre-settled (no outcome). @defaultValue SenderSettleMode.Unsettled */
   readonly sendSettleMode?: SenderSettleMode | undefined;
-  /**
-   * Kept for uamqp parity (exposed as `MessageSender.receiveSettleMode`); the ATTACH always asks
-   * for receiver-settle-mode `first`. @defaultValue ReceiverSettleMode.PeekLock
-   */
+  /** Kept for uamqp parity; the ATTACH always asks for `first`. @defaultValue ReceiverSettleMode.PeekLock */
   readonly receiveSettleMode?: ReceiverSettleMode | undefined;
   /** Largest message this link sends (bytes). @defaultValue 1048576 */
   readonly maxMessageSize?: number | undefined;
@@ -203,27 +171,15 @@ export interface MessageReceiverOptions {
   readonly receiveSettleMode?: ReceiverSettleMode | undefined;
   /** Largest message accepted (bytes); bigger ones detach the link. @defaultValue 1048576 */
   readonly maxMessageSize?: number | undefined;
-  /**
-   * Credit kept outstanding automatically (uamqp `prefetch`): topped up to this when half of it
-   * was used; 0 = manual credit (`resetLinkCredit()` / `addCredit()`). @defaultValue 300
-   */
+  /** Credit kept outstanding (topped up when half was used); 0 = manual credit. @defaultValue 300 */
   readonly prefetch?: number | undefined;
-  /**
-   * `"manual"` is `prefetch: 0` (credit only through `resetLinkCredit()` / `addCredit()`), `"auto"`
-   * keeps `prefetch`. @defaultValue "auto"
-   */
+  /** `"manual"` is `prefetch: 0` (`resetLinkCredit()` / `addCredit()`). @defaultValue "auto" */
   readonly creditMode?: "auto" | "manual" | undefined;
   /** ATTACH properties of the link. @defaultValue none */
   readonly properties?: Record<string, AMQPValue> | undefined;
   /** Desired capabilities of the link (symbols). @defaultValue none */
   readonly desiredCapabilities?: string[] | undefined;
-  /**
-   * How `accept()`, `reject()`, `release()` and `modify()` complete (beyond uamqp): `"local"`
-   * when the settled disposition is queued, `"confirm"` when the peer settled the delivery with
-   * that outcome (see {@link SettleMode}). PeekLock only: `"confirm"` with ReceiveAndDelete is a
-   * RangeError. `autoComplete` settlements of a `ReceiveClient` never reject unhandled.
-   * @defaultValue "local"
-   */
+  /** When settlements complete ({@link SettleMode}); `"confirm"` is PeekLock only. @defaultValue "local" */
   readonly settleMode?: SettleMode | undefined;
 }
 export const MESSAGE_RECEIVER_OPTIONS: OptionNames<MessageReceiverOptions> = {
@@ -267,12 +223,9 @@ export interface ResetCreditOptions {
 }
 export const RESET_CREDIT_OPTIONS: OptionNames<ResetCreditOptions> = { drain: true };
 
-// ---- AMQPClient, SendClient, ReceiveClient ------------------------------------------------------------
-
 /**
- * Called for the peer's ATTACH of the client's link (uamqp's `on_attach(source, target,
- * properties, error)`). `error` is set when the peer's ATTACH lacks the terminus it must carry
- * (a refusal; the DETACH that follows rejects the pending open).
+ * The peer's ATTACH of the client's link (uamqp's `on_attach`). `error` is set when it lacks the
+ * terminus it must carry: a refusal, whose DETACH then rejects the open.
  */
 export type OnAttach = (
   source: Source | undefined,
@@ -281,10 +234,7 @@ export type OnAttach = (
   error: AMQPError | undefined,
 ) => void;
 
-/**
- * Options of `AMQPClient` (uamqp's `AMQPClient` kwargs). The connection's and the session's options
- * are those of {@link ConnectionOptions} and {@link SessionOptions}.
- */
+/** Options of `AMQPClient` (uamqp's kwargs), some of {@link ConnectionOptions} and {@link SessionOptions}. */
 export interface AMQPClientOptions
   extends
     Pick<
@@ -297,12 +247,7 @@ export interface AMQPClientOptions
       | "debug"
     >,
     Pick<SessionOptions, "incomingWindow" | "outgoingWindow" | "handleMax"> {
-  /**
-   * Authentication and transport. Without it: SASL PLAIN with the URL's credentials when it has
-   * some, else SASL ANONYMOUS; `amqp://` is plain TCP (port 5672), `amqps://` TLS (5671), `ws://` /
-   * `wss://` WebSocket; a port in the URL wins. A given auth whose transport leaves `tls`, `port` or
-   * `type` unset gets them from the URL too.
-   */
+  /** Authentication and transport (docs/clients.md). @defaultValue built from the URL */
   readonly auth?: AMQPAuth | undefined;
   /** Extra transport settings (TLS `ca`, `connectTimeoutMs`…) for the auth built from the URL. */
   readonly transport?: TransportOptions | undefined;
@@ -310,10 +255,7 @@ export interface AMQPClientOptions
   readonly clientName?: string | undefined;
   /** Decides retries of messages and recovery of links and connections. @defaultValue new ErrorPolicy() */
   readonly errorPolicy?: ErrorPolicy | undefined;
-  /**
-   * Accepted for uamqp compatibility (milliseconds here, seconds in uamqp) and otherwise ignored:
-   * heartbeats are sent automatically from the peer's idle-time-out.
-   */
+  /** Accepted for uamqp compatibility and ignored: heartbeats follow the peer's idle-time-out. */
   readonly keepAliveInterval?: number | undefined;
   /** See {@link OnAttach}. */
   readonly onAttach?: OnAttach | undefined;
@@ -354,29 +296,20 @@ export const AMQP_CLIENT_OPTIONS: OptionNames<AMQPClientOptions> = {
 /** Options of `SendClient` (uamqp's `SendClient` kwargs); its link's as in `MessageSender`. */
 export interface SendClientOptions extends AMQPClientOptions, Pick<MessageSenderOptions, "sendSettleMode"> {
   /**
-   * Deadline of each message from the moment it is queued, retries included (ms). An expired
-   * message fails with `ClientTimeout` (result `Timeout`) and is not retried: this bounds the wait
-   * for credit from a peer that never grants any and for the outcome from a peer that never
-   * settles. 0 = no deadline (uamqp's default; opt in to it explicitly). @defaultValue 60000
+   * Deadline of each message from the moment it is queued, retries included (ms): it then fails with
+   * `ClientTimeout`. 0 = none (uamqp's default). @defaultValue 60000
    */
   readonly msgTimeout?: number | undefined;
-  /**
-   * Messages transferred and waiting for their outcome at once (pipelining). The others wait in
-   * the client, where an abort or their `msgTimeout` still cancels them. @defaultValue 1000
-   */
+  /** Messages transferred and waiting for their outcome at once (pipelining). @defaultValue 1000 */
   readonly maxInFlight?: number | undefined;
   /**
-   * Most messages pending at once (queued, in flight or waiting for a retry; `pendingMessages`).
-   * A `queueMessage` or `sendMessage` that would go beyond it throws `PendingLimitExceeded` and
-   * queues nothing; `waitForRoom()` waits until it fits. An integer >= 1, or `Infinity` for no
-   * bound. @defaultValue 100000
+   * Most messages pending at once; beyond it a call throws `PendingLimitExceeded` (docs/clients.md,
+   * "Bounded pending messages"). An integer >= 1, or `Infinity`. @defaultValue 100000
    */
   readonly maxPendingMessages?: number | undefined;
   /**
-   * Most bytes pending at once: the sum of the encoded sizes (`Message.encodedSize`, measured when
-   * each message is queued) of the pending messages. Beyond it as for `maxPendingMessages`, except
-   * that a call is always let into an empty queue (so a message larger than the bound can still be
-   * sent). An integer >= 1, or `Infinity` for no bound. @defaultValue 67108864 (64 MiB)
+   * Most encoded bytes pending at once, as `maxPendingMessages`; an empty queue always lets a call
+   * in. An integer >= 1, or `Infinity`. @defaultValue 67108864 (64 MiB)
    */
   readonly maxPendingBytes?: number | undefined;
 }
@@ -393,10 +326,7 @@ export const SEND_CLIENT_OPTIONS: OptionNames<SendClientOptions> = {
 export interface WaitForRoomOptions extends WaitOptions {
   /** Messages that must fit. @defaultValue 1 */
   readonly messages?: number | undefined;
-  /**
-   * Encoded bytes that must fit (e.g. the `encodedSize` of the message about to be queued, or the
-   * `bytes` of a `PendingLimitExceeded`). @defaultValue 0
-   */
+  /** Encoded bytes that must fit (e.g. a message's `encodedSize`). @defaultValue 0 */
   readonly bytes?: number | undefined;
 }
 export const WAIT_FOR_ROOM_OPTIONS: OptionNames<WaitForRoomOptions> = {
@@ -408,20 +338,11 @@ export const WAIT_FOR_ROOM_OPTIONS: OptionNames<WaitForRoomOptions> = {
 /** Options of `ReceiveClient` (uamqp's `ReceiveClient` kwargs); its link's as in `MessageReceiver`. */
 export interface ReceiveClientOptions
   extends AMQPClientOptions, Pick<MessageReceiverOptions, "receiveSettleMode" | "settleMode"> {
-  /**
-   * Inactivity timeout (ms): a receive call ends when no message arrived for this long; 0 = never.
-   * @defaultValue 0
-   */
+  /** A receive call ends after this many ms without a message; 0 = never. @defaultValue 0 */
   readonly timeout?: number | undefined;
-  /**
-   * Close the client when the inactivity timeout (`timeout`, ms) is reached (later receives reject with
-   * `AMQPClientShutdown`); otherwise the same client and link stay usable. @defaultValue true
-   */
+  /** Close the client when the inactivity timeout is reached (else it stays usable). @defaultValue true */
   readonly shutdownAfterTimeout?: boolean | undefined;
-  /**
-   * Accept each message when the application receives it (batch returned, iterator advanced, handler
-   * completed). @defaultValue true
-   */
+  /** Accept each message when the application has received it. @defaultValue true */
   readonly autoComplete?: boolean | undefined;
   /** Messages buffered ahead of the application: link credit never exceeds what fits. @defaultValue 300 */
   readonly prefetch?: number | undefined;
@@ -500,8 +421,6 @@ export const RECEIVE_MESSAGES_OPTIONS: OptionNames<ReceiveMessagesOptions> = {
   ...RECEIVE_MESSAGE_OPTIONS,
   maxBatchSize: true,
 };
-
-// ---- clients from connection strings -------------------------------------------------------------
 
 /** Options of `AMQPClient.fromConnectionString()`. */
 export type AMQPClientConnectionStringOptions = Omit<AMQPClientOptions, "auth"> & ConnectionStringOptions;

@@ -1,8 +1,4 @@
-/**
- * The lifecycle of a client: its state, and its events (`client.status()`, on a
- * util/event-stream.ts stream), what recovery does, and how each event is logged. `AMQPClient` owns
- * the state and the stream.
- */
+/** The lifecycle of a client (owned by `AMQPClient`): its states, its events and their log lines. */
 import type { AMQPError, RecoveryFailure } from "../errors/amqp-error.js";
 import { describeError, log, type LogLevel } from "../util/log.js";
 
@@ -32,15 +28,9 @@ export type ClientStatus =
     }
   /** Connection and link are back; `resent` messages were sent again (at-least-once). */
   | { readonly type: "reconnected"; readonly attempt: number; readonly resent: number }
-  /**
-   * A new CBS token was put on the connection before the old one expired (token auths; the
-   * refresh runs on a timer, whatever the application does). `expiresAt`: ms since the epoch.
-   */
+  /** A token auth's token was refreshed on its timer; `expiresAt`: ms since the epoch. */
   | { readonly type: "tokenRefreshed"; readonly expiresAt: number }
-  /**
-   * A token refresh failed; the next attempt is at `retryAt`. When no refresh succeeds before
-   * `expiresAt` the client fails with `TokenExpired` (see `closed`).
-   */
+  /** A token refresh failed; the next is at `retryAt`. None before `expiresAt`: `TokenExpired`. */
   | {
       readonly type: "tokenRefreshFailed";
       readonly error: AMQPError;
@@ -48,8 +38,8 @@ export type ClientStatus =
       readonly retryAt: number;
     }
   /**
-   * The client closed (`error` set when a failure ended it). `recoveryFailure` says why a recovery
-   * gave up (reason and attempts made; `error` is the last error). The stream ends after this event.
+   * The client closed (`error` set when a failure ended it; `recoveryFailure`: why a recovery gave
+   * up). The last event of the stream.
    */
   | {
       readonly type: "closed";
@@ -58,46 +48,37 @@ export type ClientStatus =
     };
 
 /**
- * Logs a lifecycle event in the `uamqp:client` namespace, after `label` (the client's name and
- * address, password masked): `warn` for losses and recovery attempts, `info` for recoveries and
- * redirects, `error` when a failure ends the client, `debug` for a plain close.
- * @internal
+ * Logs a lifecycle event in the `uamqp:client` namespace after `label` (the client's name and
+ * address, password masked). @internal
  */
 export function logStatus(label: string, status: ClientStatus): void {
-  const line = (level: LogLevel, text: string): void => {
-    log("uamqp:client", level, `${label} ${text}`);
-  };
+  const [level, text] = statusLine(status);
+  log("uamqp:client", level, `${label} ${text}`);
+}
+
+function statusLine(status: ClientStatus): [LogLevel, string] {
   switch (status.type) {
     case "disconnected":
-      line("warn", `connection lost: ${describeError(status.error)}`);
-      return;
+      return ["warn", `connection lost: ${describeError(status.error)}`];
     case "linkDetached":
-      line("warn", `link detached: ${describeError(status.error)}`);
-      return;
+      return ["warn", `link detached: ${describeError(status.error)}`];
     case "reconnecting":
-      line("warn", `reconnecting (attempt ${status.attempt}) in ${status.delayMs} ms`);
-      return;
+      return ["warn", `reconnecting (attempt ${status.attempt}) in ${status.delayMs} ms`];
     case "redirected":
-      line("info", `redirected to ${status.hostname}:${status.port} ${status.address ?? ""}`.trimEnd());
-      return;
+      return ["info", `redirected to ${status.hostname}:${status.port} ${status.address ?? ""}`.trimEnd()];
     case "reconnected":
-      line("info", `recovered (attempt ${status.attempt}, ${status.resent} messages sent again)`);
-      return;
+      return ["info", `recovered (attempt ${status.attempt}, ${status.resent} messages sent again)`];
     case "tokenRefreshed":
-      line("debug", `token refreshed (expires ${new Date(status.expiresAt).toISOString()})`);
-      return;
-    case "tokenRefreshFailed":
-      line(
-        "warn",
-        `token refresh failed: ${describeError(status.error)}; next attempt ${new Date(status.retryAt).toISOString()}`,
-      );
-      return;
-    case "closed":
-      if (status.error) {
-        const why = status.recoveryFailure;
-        const gaveUp = why ? ` (recovery gave up: ${why.reason} after ${why.attempts} attempts)` : "";
-        line("error", `failed: ${describeError(status.error)}${gaveUp}`);
-      } else line("debug", "closed");
-      return;
+      return ["debug", `token refreshed (expires ${new Date(status.expiresAt).toISOString()})`];
+    case "tokenRefreshFailed": {
+      const next = new Date(status.retryAt).toISOString();
+      return ["warn", `token refresh failed: ${describeError(status.error)}; next attempt ${next}`];
+    }
+    case "closed": {
+      if (!status.error) return ["debug", "closed"];
+      const why = status.recoveryFailure;
+      const gaveUp = why ? ` (recovery gave up: ${why.reason} after ${why.attempts} attempts)` : "";
+      return ["error", `failed: ${describeError(status.error)}${gaveUp}`];
+    }
   }
 }

@@ -1,8 +1,4 @@
-/**
- * uamqp's low-level `Connection`: one AMQP connection over the transport an {@link AMQPAuth}
- * describes. Event-driven (no pumping); `open()` resolves on the peer's OPEN. Sessions and links
- * may be created before `open()` resolves: their frames are pipelined behind the handshake.
- */
+/** uamqp's low-level `Connection`, thin over the engine's connection (docs/architecture.md, "The client"). */
 import { AMQPError as AMQPErrorClass, type AMQPError } from "../errors/amqp-error.js";
 import {
   AMQPClientShutdown,
@@ -30,8 +26,6 @@ import {
 } from "./client-options.js";
 import { Session } from "./session.js";
 
-export type { ConnectionOptions } from "./client-options.js";
-
 /** The abort reason of an open's connect when `close()` ends the open. */
 const CLOSED: unique symbol = Symbol("closed");
 
@@ -39,23 +33,11 @@ const CLOSED: unique symbol = Symbol("closed");
 export type ConnectionState = "idle" | "opening" | "open" | "closing" | "closed" | "error";
 
 /**
- * One AMQP connection (uamqp's `Connection`): connects with the transport and SASL mechanism of its
- * {@link AMQPAuth}, exchanges OPEN, sends heartbeats, and carries {@link Session}s. Once closed or
- * failed it cannot be opened again (except by {@link Connection.redirect}).
- *
- * With a token auth (`SASTokenAuth`, `JWTTokenAuth`) the connection authenticates over CBS: SASL
- * MSSBCBS when the server offers it (else ANONYMOUS), then a put-token to `$cbs` on a link pair of
- * its own, before `open()` resolves; the token is refreshed ahead of its expiry for as long as the
- * connection lives, whoever uses it (docs/auth.md).
- *
- * @example
- * ```ts
- * const conn = new Connection("localhost", new SASLAnonymous("localhost", { tls: false }));
- * await conn.open();
- * const session = new Session(conn);
- * // … MessageSender / MessageReceiver on the session …
- * await conn.close();
- * ```
+ * One AMQP connection (uamqp's `Connection`) with the transport and SASL mechanism of its
+ * {@link AMQPAuth}, carrying {@link Session}s; sessions and links may be created before `open()`
+ * resolves (their frames are pipelined). Once closed or failed it cannot be opened again (except by
+ * {@link Connection.redirect}). A token auth authenticates over CBS (docs/auth.md). Example in
+ * docs/clients.md, "Low-level API".
  */
 export class Connection implements AsyncDisposable {
   /** The host sent in OPEN (replaced by {@link Connection.redirect}). */
@@ -65,7 +47,7 @@ export class Connection implements AsyncDisposable {
   /** The options given to the constructor. */
   readonly options: Readonly<ConnectionOptions>;
   #engine: AmqpConnection;
-  /** The engine's id in log lines (`conn-N`; a redirect's new engine gets a new one). */
+  /** `conn-N` in log lines; a redirect's new engine gets a new one. */
   #logId = "";
   #state: ConnectionState = "idle";
   #opening: Promise<void> | undefined;
@@ -73,7 +55,6 @@ export class Connection implements AsyncDisposable {
   #connecting: AbortController | undefined;
   /** The connect, SASL and OPEN of the open in progress (or done). */
   #connected: Promise<void> | undefined;
-  /** The CBS token authentication, with a token auth (made at the first open). */
   #cbs: CBSAuthenticator | undefined;
 
   /**
@@ -157,11 +138,6 @@ export class Connection implements AsyncDisposable {
     return this.#state;
   }
 
-  /** Whether no close() came during the open (checked after its awaits). */
-  #stillOpening(): boolean {
-    return this.#state === "opening";
-  }
-
   /** The error that ended the connection, if any (sticky, as in uamqp). */
   get error(): AMQPError | undefined {
     return this.#engine.error;
@@ -183,18 +159,10 @@ export class Connection implements AsyncDisposable {
   }
 
   /**
-   * Connects and opens. Resolves when the peer's OPEN arrived and, with a token auth, when `$cbs`
-   * accepted the token (on an open connection whose token expired, once a new one is in force).
-   * Idempotent while opening. `timeout` bounds the whole open (connect, SASL, OPEN, put-token), in
-   * milliseconds; none by default (the transport's `connectTimeoutMs` still bounds the connect,
-   * the auth's `timeout` each put-token).
-   * @throws {AuthenticationException} wrong credentials; `TokenAuthFailure` when `$cbs`
-   *   refused the token (after the auth's `retryPolicy`), `TokenExpired`; `ClientTimeout` after
-   *   `timeout`, or without an answer to a put-token within the auth's `timeout`;
-   *   transport errors (`AMQP_CONNECT_FAILED`, `AMQP_TLS`…); a `ConnectionClose` if the peer refuses;
-   *   `AMQPAbortError` when `signal` aborts, before (nothing is connected) or during the open (the
-   *   connection is closed); {@link AMQPClientShutdown} when `close()` is called meanwhile;
-   *   `TypeError` for an unknown option.
+   * Connects and opens; resolves on the peer's OPEN and, with a token auth, once a token is in force
+   * (again after it expired). `timeout` (ms) bounds the whole open; `signal` closes the connection.
+   * @throws {AuthenticationException}; `TokenAuthFailure`, `TokenExpired`; `ClientTimeout`; transport
+   *   errors; `ConnectionClose`; `AMQPAbortError`; {@link AMQPClientShutdown} on `close()`; `TypeError`.
    */
   open(options: WaitOptions = {}): Promise<void> {
     const unknown = optionsError(options, WAIT_OPTIONS, "Connection.open()");
@@ -206,18 +174,15 @@ export class Connection implements AsyncDisposable {
         this.error ?? new AMQPClientShutdown("connection is closed", { retryable: false }),
       );
     }
-    if (!this.#opening && options.signal?.aborted === true) {
-      return Promise.reject(abortError(options.signal));
-    }
+    const signal = options.signal;
+    if (!this.#opening && signal?.aborted === true) return Promise.reject(abortError(signal));
     this.#opening ??= this.#open(options);
     return this.#opening;
   }
 
   /**
-   * @internal Resolves when the AMQP connection is open (the peer's OPEN arrived), without waiting
-   * for a token auth's put-token: what links attaching on the connection wait for. Starts the open
-   * when nobody did (links may be created first; their frames are pipelined).
-   * @throws the errors of the open.
+   * @internal Resolves on the peer's OPEN, without waiting for a token auth's put-token (what links
+   * wait for); starts the open when nobody did. @throws the errors of the open.
    */
   amqpOpened(): Promise<void> {
     if (this.#state === "open") return Promise.resolve();
@@ -236,19 +201,12 @@ export class Connection implements AsyncDisposable {
     await this.#authenticate({ timeout: left, signal });
   }
 
-  /**
-   * With a token auth: resolves once a token is in force (see {@link CBSAuthenticator.ensure}),
-   * within `timeout` and `signal`. At once otherwise.
-   */
-  #authenticate(options: WaitOptions): Promise<void> {
+  /** With a token auth: resolves once a token is in force, within `timeout` and `signal`. */
+  #authenticate({ timeout, signal }: WaitOptions): Promise<void> {
     const auth = this.auth;
     if (!(auth instanceof CBSAuth)) return Promise.resolve();
     this.#cbs ??= new CBSAuthenticator(this, auth);
-    return bounded(this.#cbs.ensure(options.signal), {
-      timeout: options.timeout,
-      signal: options.signal,
-      what: "connection open (authorization)",
-    });
+    return bounded(this.#cbs.ensure(signal), { timeout, signal, what: "connection open (authorization)" });
   }
 
   /** Whether the state is `s` now (for checks after an await). */
@@ -298,14 +256,11 @@ export class Connection implements AsyncDisposable {
       if (this.#connecting === controller) this.#connecting = undefined;
     }
     // close() may have been called since the peer's OPEN arrived: its state wins.
-    if (!this.#stillOpening()) return;
+    if (!this.#is("opening")) return;
     this.#state = "open";
-    const peer = this.#engine.remote?.containerId;
-    log(
-      "uamqp:connection",
-      "info",
-      `${this.#logId} ${this.auth.toString()} open (container-id ${JSON.stringify(this.containerId)}, peer ${JSON.stringify(peer)})`,
-    );
+    const peer = JSON.stringify(this.#engine.remote?.containerId);
+    const ids = `container-id ${JSON.stringify(this.containerId)}, peer ${peer}`;
+    log("uamqp:connection", "info", `${this.#logId} ${this.auth.toString()} open (${ids})`);
   }
 
   /** Begins a session on this connection (pipelined: usable before `open()` resolves). */
@@ -328,9 +283,8 @@ export class Connection implements AsyncDisposable {
   }
 
   /**
-   * Follows a redirect (uamqp `redirect`): closes this connection and connects where the redirect
-   * error points (its `hostname`, `network-host` and `port`, as `AMQPClient.redirect` does), with
-   * `auth` or the current auth. No-op if that is where it is connected.
+   * Follows a redirect (uamqp `redirect`): closes this connection and connects where the error
+   * points, with `auth` or the current auth; no-op if already there.
    * @throws the errors of {@link Connection.open} for the new host.
    */
   async redirect(error: LinkRedirect | ConnectionRedirect, auth?: AMQPAuth): Promise<void> {

@@ -1,7 +1,4 @@
-/**
- * uamqp's one-shot module functions: `sendMessage`, `receiveMessage`, `receiveMessages`. Each opens
- * a client, does its work, and closes the client.
- */
+/** uamqp's one-shot functions: each opens a client, does its work, and closes the client. */
 import type { Source, Target } from "../address/index.js";
 import { BatchMessage } from "../message/batch.js";
 import { Message } from "../message/message.js";
@@ -20,22 +17,13 @@ import {
 import { ReceiveClient } from "./receive-client.js";
 import { SendClient } from "./send-client.js";
 
-export type { ReceiveMessageOptions, ReceiveMessagesOptions, SendMessageOptions } from "./client-options.js";
-
 /**
- * Sends one message (uamqp's `send_message`): data that is not a `Message`/`BatchMessage` becomes
- * `new Message({ body: data })`. Resolves with the final state of each message sent (a batch may be
- * several envelopes); a failed send does not reject — check for `MessageState.SendFailed`.
+ * Sends one message (uamqp's `send_message`; other data becomes `new Message({ body: data })`) and
+ * resolves with the final state of each message sent: a failed send does not reject. Examples in
+ * docs/clients.md.
  *
- * @throws connection or link errors (the client could not open, or failed for good);
- *   {@link AMQPAbortError} when `signal` aborts; {@link InvalidAddressError} for an unusable URL;
+ * @throws the client's open or failure errors; {@link AMQPAbortError}; {@link InvalidAddressError};
  *   `TypeError` for an unknown option.
- *
- * @example
- * ```ts
- * const states = await sendMessage("amqp://localhost:5672/orders", "Hello world");
- * // [MessageState.SendComplete]
- * ```
  */
 export async function sendMessage(
   target: string | Target,
@@ -57,16 +45,7 @@ export async function sendMessage(
 
 /**
  * Receives one message (uamqp's `receive_message`), accepted unless `autoComplete: false`;
- * `undefined` when none arrived within `timeout` ms.
- *
- * @throws connection or link errors (the client could not open, or failed for good);
- *   {@link AMQPAbortError} when `signal` aborts; {@link InvalidAddressError} for an unusable URL;
- *   `RangeError` for invalid options; `TypeError` for an unknown option.
- *
- * @example
- * ```ts
- * const m = await receiveMessage("amqp://localhost:5672/orders", { timeout: 10_000 });
- * ```
+ * `undefined` when none arrived within `timeout` ms. @throws as {@link receiveMessages}.
  */
 export async function receiveMessage(
   source: string | Source,
@@ -78,15 +57,12 @@ export async function receiveMessage(
 }
 
 /**
- * Receives a batch (uamqp's `receive_messages`): resolves as soon as at least one message arrived
- * (up to `maxBatchSize`), or `[]` after `timeout` ms. Messages are accepted unless
- * `autoComplete: false` (then settle them before they expire on the broker: the client is closed
- * when this returns, and unsettled messages are released by the broker).
+ * Receives a batch (uamqp's `receive_messages`): resolves once at least one message arrived (up to
+ * `maxBatchSize`), or `[]` after `timeout` ms. Messages are accepted unless `autoComplete: false`
+ * (the client is closed on return: the broker then releases unsettled messages).
  *
- * @throws connection or link errors (the client could not open, or failed for good);
- *   {@link AMQPAbortError} when `signal` aborts; {@link InvalidAddressError} for an unusable URL;
+ * @throws the client's open or failure errors; {@link AMQPAbortError}; {@link InvalidAddressError};
  *   `RangeError` for invalid options; `TypeError` for an unknown option.
- *
  * @example
  * ```ts
  * const batch = await receiveMessages("amqp://localhost:5672/orders", { maxBatchSize: 10, timeout: 1000 });

@@ -1,11 +1,8 @@
 /**
  * The inactivity timeout of a `ReceiveClient` (uamqp's `timeout`): fires once no message arrived
- * for `timeoutMs` while a receive call was waiting. Activity (a message, the start of a receive
- * call) pushes the deadline back; the timer only runs while a call waits.
+ * for `timeoutMs` while a receive call was waiting; the timer only runs while a call waits.
  * @internal
  */
-
-/** One client's inactivity timeout. @internal */
 export class InactivityTimer {
   readonly #timeoutMs: number;
   readonly #isWaiting: () => boolean;
@@ -13,11 +10,7 @@ export class InactivityTimer {
   #lastActivity = Date.now();
   #timer: NodeJS.Timeout | undefined;
 
-  /**
-   * @param timeoutMs - the timeout (0 = none).
-   * @param isWaiting - whether a receive call is waiting (the timer runs only then).
-   * @param onInactive - called when the timeout is reached while a call waits.
-   */
+  /** @param timeoutMs - the timeout (0 = none) */
   constructor(timeoutMs: number, isWaiting: () => boolean, onInactive: () => void) {
     this.#timeoutMs = timeoutMs;
     this.#isWaiting = isWaiting;

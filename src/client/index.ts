@@ -9,7 +9,7 @@ export {
   SenderSettleMode,
   ReceiverSettleMode,
 } from "./link-states.js";
-export { AMQPClient, type ClientState, type OpenOptions } from "./amqp-client.js";
+export { AMQPClient, type OpenOptions } from "./amqp-client.js";
 export { SendClient } from "./send-client.js";
 export { ReceiveClient } from "./receive-client.js";
 export { sendMessage, receiveMessage, receiveMessages } from "./helpers.js";
@@ -40,4 +40,4 @@ export {
   type SendClientConnectionStringOptions,
   type ReceiveClientConnectionStringOptions,
 } from "./client-options.js";
-export type { ClientStatus } from "./client-status.js";
+export type { ClientState, ClientStatus } from "./client-status.js";

@@ -1,9 +1,7 @@
 /**
- * The lifecycle lines of the low-level classes: `uamqp:connection` (open, close, loss of a
- * `Connection`) and `uamqp:link` (attach, detach, close of a `MessageSender` or
- * `MessageReceiver`). Each starts with the connection's id in log lines (`conn-N`, the id its frame
- * trace shows), so both read together. No message content, no secret: names, addresses, errors.
- * See docs/debugging.md.
+ * The lifecycle lines of the low-level classes: `uamqp:connection` and `uamqp:link`, each after the
+ * connection's log id so that they read together with its frame trace (docs/debugging.md,
+ * "Lifecycle lines"). Names, addresses and errors only: no message content, no secret.
  */
 import type { AMQPError } from "../errors/amqp-error.js";
 import { AMQPClientShutdown } from "../errors/exceptions.js";
@@ -13,13 +11,6 @@ import { describeError, log, logEnabled, type LogLevel } from "../util/log.js";
 /** What happened to a link, as its line says it. */
 export type LinkEvent = "attached" | "not attached" | "detached" | "closed";
 
-const LEVELS: Record<LinkEvent, LogLevel> = {
-  attached: "info",
-  "not attached": "warn",
-  detached: "warn",
-  closed: "debug",
-};
-
 /** Our terminus's peer: the node a sender sends to, or a receiver receives from. */
 function nodeAddress(link: Link): string | undefined {
   const node = link.role === "sender" ? link.local.target : link.local.source;
@@ -28,19 +19,15 @@ function nodeAddress(link: Link): string | undefined {
     : undefined;
 }
 
-/** The level of a link event: `detached` and `not attached` are warnings when an error ended the link. */
 function levelOf(event: LinkEvent, error: AMQPError | undefined): LogLevel {
-  if (event !== "detached" && event !== "not attached") return LEVELS[event];
-  // No error: the peer detached it without one. Our own close of the session or connection: not a fault.
+  if (event === "attached") return "info";
+  if (event === "closed") return "debug";
+  // A detach without an error came from the peer; one of our own closes is not a fault.
   if (error === undefined) return "info";
   return error instanceof AMQPClientShutdown ? "debug" : "warn";
 }
 
-/**
- * Logs one link event, e.g. `conn-2 ch=0 sender "sender-…" to "orders" attached`; `detached` (the
- * peer detached it, or its session or connection ended) is a warning with the error, info when the
- * peer gave none, debug when we closed its session or connection.
- */
+/** Logs one link event, e.g. `conn-2 ch=0 sender "sender-…" to "orders" attached`. */
 export function logLinkEvent(connectionLogId: string, link: Link, event: LinkEvent, error?: AMQPError): void {
   const level = levelOf(event, error);
   if (!logEnabled("uamqp:link", level)) return;
@@ -48,9 +35,6 @@ export function logLinkEvent(connectionLogId: string, link: Link, event: LinkEve
   const where =
     address === undefined ? "" : ` ${link.role === "sender" ? "to" : "from"} ${JSON.stringify(address)}`;
   const why = error === undefined ? "" : `: ${describeError(error)}`;
-  log(
-    "uamqp:link",
-    level,
-    `${connectionLogId} ch=${link.session.channel} ${link.role} ${JSON.stringify(link.name)}${where} ${event}${why}`,
-  );
+  const line = `${link.role} ${JSON.stringify(link.name)}${where} ${event}${why}`;
+  log("uamqp:link", level, `${connectionLogId} ch=${link.session.channel} ${line}`);
 }

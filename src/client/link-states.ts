@@ -18,12 +18,9 @@ export type MessageReceiverState = MessageSenderState;
 export { SenderSettleMode } from "../engine/link.js";
 
 /**
- * uamqp's receive settle modes: how a receiver wants its messages, not the ATTACH field
- * `rcv-settle-mode` (the engine's `RcvSettleMode`, `First`/`Second`). ReceiveAndDelete: the broker sends
- * pre-settled messages (at most once). PeekLock: messages stay locked until the receiver settles
- * them (at least once). On the wire PeekLock uses unsettled transfers with receiver-settle-mode
- * `first` (the mode every broker supports; uamqp asked for `second`; `settleMode: "confirm"` asks
- * for `second`), ReceiveAndDelete asks the sender to pre-settle.
+ * uamqp's receive settle modes, not the ATTACH's `rcv-settle-mode`: ReceiveAndDelete asks for
+ * pre-settled messages (at most once); PeekLock settles each (at least once) with `rcv-settle-mode`
+ * `first`, the mode every broker supports (uamqp asked for `second`, as `settleMode: "confirm"` does).
  */
 export const ReceiverSettleMode = { ReceiveAndDelete: 0, PeekLock: 1 } as const;
 /** One of the {@link ReceiverSettleMode} values. */

@@ -1,8 +1,4 @@
-/**
- * uamqp's `Session`: a session on a {@link Connection}, carrying senders and receivers, and the one
- * place that reports the peer's ATTACH of its links (the `onAttach` option; `AMQPClient`'s
- * `onAttach` goes through it too).
- */
+/** uamqp's `Session`, and the one place that reports the peer's ATTACH of its links (`onAttach`). */
 import { Source, Target } from "../address/index.js";
 import { AMQPConnectionError } from "../errors/exceptions.js";
 import type { AmqpSession, SessionOptions as EngineSessionOptions } from "../engine/session.js";
@@ -36,17 +32,11 @@ import { MessageReceiver } from "./message-receiver.js";
 import { MessageSender } from "./message-sender.js";
 import { clientError, inClientTerms } from "./shutdown.js";
 
-export type {
-  AttachInfo,
-  SessionOptions,
-  CreateSenderOptions,
-  CreateReceiverOptions,
-} from "./client-options.js";
+export type { AttachInfo } from "./client-options.js";
 
 /**
- * What the peer's ATTACH of `link` says: its termini and properties, and an error when it lacks
- * the terminus it must carry (the source for our receivers, the target for our senders). Such an
- * ATTACH refuses the link; the DETACH that follows carries the peer's reason (AMQP 1.0 section 2.6.3).
+ * What the peer's ATTACH of `link` says, with an error when it lacks the terminus it must carry:
+ * such an ATTACH refuses the link (AMQP 1.0 section 2.6.3).
  */
 function attachInfo(link: Link, attach: AttachFields): AttachInfo {
   const missing = link.role === "sender" ? "target" : "source";
@@ -58,30 +48,24 @@ function attachInfo(link: Link, attach: AttachFields): AttachInfo {
   } catch {
     // An undecodable terminus is reported as missing.
   }
-  const absent = link.role === "sender" ? attach.target === undefined : attach.source === undefined;
   return {
     linkName: link.name,
     role: link.role,
     source,
     target,
     properties: attach.properties,
-    error: absent
-      ? new AMQPConnectionError(`the peer's ATTACH of link ${link.name} has no ${missing}`, {
-          retryable: false,
-        })
-      : undefined,
+    error:
+      attach[missing] === undefined
+        ? new AMQPConnectionError(`the peer's ATTACH of link ${link.name} has no ${missing}`, {
+            retryable: false,
+          })
+        : undefined,
   };
 }
 
 /**
  * A session on a {@link Connection} (uamqp's `Session`), carrying {@link MessageSender}s and
  * {@link MessageReceiver}s. BEGIN is sent at once (pipelined behind the connection's OPEN).
- *
- * @example
- * ```ts
- * const session = new Session(connection, { incomingWindow: 10000 });
- * await session.begun();
- * ```
  */
 export class Session implements AsyncDisposable {
   /** The connection the session runs on. */
@@ -93,13 +77,9 @@ export class Session implements AsyncDisposable {
   /** Our highest link handle. */
   readonly handleMax: number;
   readonly #engine: AmqpSession;
-  /** The management link pairs of `mgmtRequest`, one per node. */
   readonly #mgmt = new ManagementLinks(this);
 
-  /**
-   * Begins a session on `connection` (same as {@link Connection.createSession}).
-   * @throws {TypeError} for an unknown option.
-   */
+  /** Begins a session on `connection` (as {@link Connection.createSession}). @throws {TypeError} */
   constructor(connection: Connection, options: SessionOptions = {}) {
     checkOptions(options, SESSION_OPTIONS, "Session");
     this.connection = connection;
@@ -139,82 +119,63 @@ export class Session implements AsyncDisposable {
   }
 
   /**
-   * @internal Resolves when the connection is open and the peer attached `link` (opening a link
-   * opens its connection if nobody did; the frames are pipelined).
-   * @throws {ClientTimeout} after `timeout`; {@link AMQPAbortError} when `signal` aborts (the link
-   *   stays as it is: close it); the link's error if refused.
+   * @internal Resolves when the connection is open and the peer attached `link` (opening the
+   * connection if nobody did). @throws {ClientTimeout}; {@link AMQPAbortError} (the link stays as it
+   *   is: close it); the link's error if refused.
    */
   async linkAttached(link: Link, options: WaitOptions): Promise<void> {
     const { timeout, signal } = options;
-    // An aborted signal connects nowhere.
-    if (signal?.aborted === true) throw abortError(signal);
+    if (signal?.aborted === true) throw abortError(signal); // connects nowhere
     // The AMQP open, not a token auth's put-token: the $cbs links themselves attach meanwhile.
     const attached = Promise.all([this.connection.amqpOpened(), link.attached()]);
     await inClientTerms(bounded(attached, { timeout, signal, what: `${link.role} attach` }));
   }
 
   /**
-   * A {@link MessageSender} to `target`, attached. Our end of the link is `options.source`, else
-   * the connection's container id.
-   * @throws the attach failure (`LinkDetach`…), {@link ClientTimeout}, `AMQPAbortError`; the link is
-   *   closed then. {@link TypeError} for an unknown option.
-   * @example
-   * ```ts
-   * const sender = await session.createSender("orders", { timeout: 10_000 });
-   * ```
+   * A {@link MessageSender} to `target`, attached; our end is `options.source`, else the container id.
+   * @throws the attach failure (`LinkDetach`…), {@link ClientTimeout}, `AMQPAbortError` (the link is
+   *   closed then); {@link TypeError} for an unknown option.
    */
   async createSender(target: TargetLike, options: CreateSenderOptions = {}): Promise<MessageSender> {
     checkOptions(options, CREATE_SENDER_OPTIONS, "Session.createSender()");
     const { source, timeout, signal, ...senderOptions } = options;
-    await tokenInForce(this.connection, { timeout, signal });
-    const sender = new MessageSender(this, source ?? this.connection.containerId, target, senderOptions);
-    await opened(sender, { timeout, signal });
-    return sender;
+    const ours = source ?? this.connection.containerId;
+    return this.#opened({ timeout, signal }, () => new MessageSender(this, ours, target, senderOptions));
   }
 
   /**
-   * A {@link MessageReceiver} from `source`, attached (credit per `prefetch` / `creditMode`). Our
-   * end of the link is `options.target`, else the container id.
-   * @throws as {@link Session.createSender}.
+   * A {@link MessageReceiver} from `source`, attached; our end is `options.target`, else the
+   * container id. @throws as {@link Session.createSender}.
    */
   async createReceiver(source: SourceLike, options: CreateReceiverOptions = {}): Promise<MessageReceiver> {
     checkOptions(options, CREATE_RECEIVER_OPTIONS, "Session.createReceiver()");
     const { target, timeout, signal, ...receiverOptions } = options;
-    await tokenInForce(this.connection, { timeout, signal });
-    const receiver = new MessageReceiver(
-      this,
-      source,
-      target ?? this.connection.containerId,
-      receiverOptions,
-    );
-    await opened(receiver, { timeout, signal });
-    return receiver;
+    const ours = target ?? this.connection.containerId;
+    return this.#opened({ timeout, signal }, () => new MessageReceiver(this, source, ours, receiverOptions));
+  }
+
+  /** Creates a link once a token auth's token is in force, and opens it; closes it when that fails. */
+  async #opened<L extends MessageSender | MessageReceiver>(wait: WaitOptions, create: () => L): Promise<L> {
+    await tokenInForce(this.connection, wait);
+    const link = create();
+    try {
+      await link.open(wait);
+    } catch (e) {
+      // Closed without waiting: a peer that never answered the ATTACH may not answer the DETACH
+      // either (the engine gives up on it after its own bound), and the caller wants the error now.
+      void link.close();
+      throw e;
+    }
+    return link;
   }
 
   /**
-   * Sends a management request to `node` (uamqp's `mgmt_request`) and resolves with the reply: its
-   * status code, description and message. The request is a copy of `message` with the application
-   * properties `operation` and `type` (`opType`, default `"empty"`), its own message-id and the
-   * reply-to address. One link pair per node is kept on the session for every later request; any
-   * number may be in flight at once.
-   *
-   * @param options - `opType`, `node` (default `$management`), `timeout` (ms, bounds the attach and
-   *   the reply), `signal`, `statusCodeField` / `descriptionFields` (where the reply's status is),
-   *   `throwOnErrorStatus` (default true)
+   * Sends a management request (uamqp's `mgmt_request`) and resolves with the reply: status code,
+   * description and message. Options and the link pair kept per node: docs/clients.md, "Management
+   * requests".
    * @throws {ErrorResponse} for a reply status other than 2xx (unless `throwOnErrorStatus: false`);
    *   {@link ClientTimeout}; `AMQPAbortError`; `AMQPConnectionError` when the node refuses the
-   *   links ("Failed to open mgmt link"); {@link TypeError} for an unknown option.
-   * @example
-   * ```ts
-   * const request = new Message({ body: null, applicationProperties: { name: "my-hub" } });
-   * const reply = await session.mgmtRequest(request, "READ", {
-   *   opType: "com.microsoft:eventhub",
-   *   statusCodeField: "status-code",
-   *   descriptionFields: "status-description",
-   *   timeout: 10_000,
-   * });
-   * reply.message.value; // Map { "name" => "my-hub", "partition_ids" => [...], … }
-   * ```
+   *   links; {@link TypeError} for an unknown option.
    */
   async mgmtRequest(
     message: Message,
@@ -225,11 +186,7 @@ export class Session implements AsyncDisposable {
     return this.#mgmt.request(message, operation, options);
   }
 
-  /**
-   * @internal The links of a request/response pair (management/request-response.ts): a
-   * {@link MessageSender} to the node and a {@link MessageReceiver} from it, attached now, reporting
-   * to `spec`.
-   */
+  /** @internal The sender and receiver of a request/response pair (management/request-response.ts). */
   attachRequestPair(spec: RequestPairSpec): { readonly sender: RequestSender; readonly receiver: PairLink } {
     const sender = new MessageSender(this, spec.node, spec.node, { name: spec.senderName });
     const receiver = new MessageReceiver(this, spec.node, spec.replyTo, {
@@ -254,17 +211,5 @@ export class Session implements AsyncDisposable {
   /** `await using` support: {@link Session.close}. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
-  }
-}
-
-/** Opens `link` within `options`; starts closing it when the open fails. */
-async function opened(link: MessageSender | MessageReceiver, options: WaitOptions): Promise<void> {
-  try {
-    await link.open(options);
-  } catch (e) {
-    // Closed without waiting: a peer that never answered the ATTACH may not answer the DETACH
-    // either (the engine gives up on it after its own bound), and the caller wants the error now.
-    void link.close();
-    throw e;
   }
 }

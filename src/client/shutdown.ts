@@ -1,10 +1,6 @@
 /**
- * The client's word for what it closed itself. The engine fails the work pending under a
- * connection we closed, a session we ended or a link we detached with the error of that scope
- * (`isLocalClose`: an `AMQPConnectionError`, `SessionEnd` or `LinkDetach` without a condition);
- * the client reports it as uamqp did, as {@link AMQPClientShutdown}, wherever such an error
- * reaches the application: a send's outcome, an open, a drain, a confirmed settlement, the
- * `error` of a link or session.
+ * The client's word for what it closed itself: the engine's local-close errors (`isLocalClose`)
+ * become {@link AMQPClientShutdown}, as in uamqp (docs/architecture.md, "Local closes").
  * @internal
  */
 import type { AMQPError } from "../errors/amqp-error.js";
@@ -30,10 +26,7 @@ export function clientError<E>(error: E): E | AMQPClientShutdown {
   return shutdown;
 }
 
-/**
- * `promise`, its rejection passed through {@link clientError}.
- * @internal
- */
+/** `promise`, its rejection passed through {@link clientError}. @internal */
 export async function inClientTerms<T>(promise: Promise<T>): Promise<T> {
   try {
     return await promise;
