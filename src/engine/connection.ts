@@ -415,7 +415,10 @@ export class AmqpConnection implements FrameSink {
       channelMax: o.channelMax ?? DEFAULT_CHANNEL_MAX,
     };
     if (o.hostname !== undefined) open.hostname = o.hostname;
-    if (o.idleTimeoutMs !== undefined && o.idleTimeoutMs > 0) open.idleTimeOut = o.idleTimeoutMs;
+    // Half of our threshold, as AMQP 1.0 section 2.4.5 advises: a peer that heartbeats at half of what
+    // we announce still has room when its process is slow to get a core.
+    if (o.idleTimeoutMs !== undefined && o.idleTimeoutMs > 0)
+      open.idleTimeOut = Math.ceil(o.idleTimeoutMs / 2);
     if (o.offeredCapabilities !== undefined) open.offeredCapabilities = o.offeredCapabilities;
     if (o.desiredCapabilities !== undefined) open.desiredCapabilities = o.desiredCapabilities;
     if (o.properties !== undefined) open.properties = o.properties;

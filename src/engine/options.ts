@@ -19,7 +19,8 @@ export interface ConnectionOptions {
   channelMax?: number;
   /**
    * Our idle time-out: if the peer sends nothing for this long, the connection is closed with
-   * `amqp:resource-limit-exceeded`. 0 = none. @defaultValue 0
+   * `amqp:resource-limit-exceeded`; OPEN announces half of it (AMQP 1.0 section 2.4.5). 0 = none.
+   * @defaultValue 0
    */
   idleTimeoutMs?: number;
   /** Heartbeats go out at the peer's idle-time-out × this ratio. @defaultValue 0.5 */
