@@ -6,24 +6,19 @@
  */
 import type { Message } from "../message/message.js";
 import { abortError, within } from "../policy/wait.js";
-
-/** The ring's first size (a power of two). */
-const INITIAL_SLOTS = 64;
+import { Fifo } from "../util/fifo.js";
 
 /** Why a wait for a message ended. @internal */
 export type WaitResult = "message" | "timeout" | "inactive" | "closed";
 
 /** Received messages and the calls waiting for them. @internal */
 export class ReceiveBuffer {
-  /** The messages, oldest at `#head`, in a ring that doubles when full (no allocation per message). */
-  #ring: (Message | undefined)[] = new Array<Message | undefined>(INITIAL_SLOTS).fill(undefined);
-  #head = 0;
-  #count = 0;
+  readonly #messages = new Fifo<Message>();
   readonly #wakers = new Set<(r: WaitResult) => void>();
 
   /** Messages buffered. */
   get count(): number {
-    return this.#count;
+    return this.#messages.length;
   }
 
   /** Calls waiting. */
@@ -33,44 +28,24 @@ export class ReceiveBuffer {
 
   /** Buffers `m` (callers then wake the waiting calls). */
   push(m: Message): void {
-    let ring = this.#ring;
-    if (this.#count === ring.length) ring = this.#grow();
-    ring[(this.#head + this.#count) & (ring.length - 1)] = m;
-    this.#count++;
+    this.#messages.push(m);
   }
 
   /** Takes the oldest message, if there is one. */
   shift(): Message | undefined {
-    if (this.#count === 0) return undefined;
-    const ring = this.#ring;
-    const m = ring[this.#head];
-    ring[this.#head] = undefined;
-    this.#head = (this.#head + 1) & (ring.length - 1);
-    this.#count--;
-    return m;
+    return this.#messages.shift();
   }
 
   /** Takes up to `max` messages, oldest first. */
   take(max: number): Message[] {
     const out: Message[] = [];
-    while (out.length < max && this.#count > 0) out.push(this.shift()!);
+    while (out.length < max && this.#messages.length > 0) out.push(this.#messages.shift()!);
     return out;
-  }
-
-  #grow(): (Message | undefined)[] {
-    const old = this.#ring;
-    const ring = new Array<Message | undefined>(old.length * 2).fill(undefined);
-    for (let i = 0; i < this.#count; i++) ring[i] = old[(this.#head + i) & (old.length - 1)];
-    this.#ring = ring;
-    this.#head = 0;
-    return ring;
   }
 
   /** Drops every buffered message. */
   clear(): void {
-    this.#ring = new Array<Message | undefined>(INITIAL_SLOTS).fill(undefined);
-    this.#head = 0;
-    this.#count = 0;
+    this.#messages.clear();
   }
 
   /**
