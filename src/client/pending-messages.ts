@@ -14,15 +14,8 @@ import { abortError, waitUntilSettled, type Settle } from "../policy/wait.js";
 import { Fifo } from "../util/fifo.js";
 import { tickNow } from "../util/tick-clock.js";
 
-/** The bounds of a `SendClient`'s pending messages. @internal */
-export interface PendingBounds {
-  /** Per-message deadline in ms from queueing (0 = none). */
-  readonly msgTimeout: number;
-  /** Most messages pending at once (`Infinity` = no bound). */
-  readonly maxMessages: number;
-  /** Most encoded bytes pending at once (`Infinity` = no bound). */
-  readonly maxBytes: number;
-}
+/** The bounds of a `SendClient`'s pending messages: its fields of these names. @internal */
+export type PendingBounds = Readonly<Record<"msgTimeout" | "maxPendingMessages" | "maxPendingBytes", number>>;
 
 /**
  * A call waiting for messages to complete: for `messages` (a few, by identity), or without them
@@ -101,8 +94,8 @@ export class PendingMessages {
 
   constructor(bounds: PendingBounds, wake: () => void) {
     this.#msgTimeout = bounds.msgTimeout;
-    this.#maxMessages = bounds.maxMessages;
-    this.#maxBytes = bounds.maxBytes;
+    this.#maxMessages = bounds.maxPendingMessages;
+    this.#maxBytes = bounds.maxPendingBytes;
     this.#wake = wake;
   }
 
@@ -193,8 +186,14 @@ export class PendingMessages {
 
   /** @throws {PendingLimitExceeded} when `messages` messages of `bytes` bytes do not fit. */
   #refuseBeyondBounds(messages: number, bytes: number): void {
-    const refused = this.#refusal(messages, bytes);
-    if (refused) throw new PendingLimitExceeded(refused.text, { limit: refused.limit, messages, bytes });
+    const limit = this.#exceeds(this.#count, this.#bytes, messages, bytes);
+    if (limit === undefined) return;
+    const text =
+      limit === "maxPendingBytes"
+        ? `cannot queue ${bytes} byte(s) with ${this.#bytes} pending: maxPendingBytes is ${this.#maxBytes}`
+        : `cannot queue ${messages} message(s) with ${this.#count} pending: maxPendingMessages is ${this.#maxMessages}` +
+          (messages > this.#maxMessages ? " (more than can ever be pending: queue them in parts)" : "");
+    throw new PendingLimitExceeded(text, { limit, messages, bytes });
   }
 
   /**
@@ -208,30 +207,9 @@ export class PendingMessages {
     return undefined;
   }
 
-  /** Why `messages` messages of `bytes` bytes cannot be queued now (undefined: they can). */
-  #refusal(messages: number, bytes: number): { limit: PendingLimit; text: string } | undefined {
-    const count = this.#count;
-    const limit = this.#exceeds(count, this.#bytes, messages, bytes);
-    if (limit === "maxPendingMessages") {
-      const never =
-        messages > this.#maxMessages ? " (more than can ever be pending: queue them in parts)" : "";
-      return {
-        limit,
-        text: `cannot queue ${messages} message(s) with ${count} pending: maxPendingMessages is ${this.#maxMessages}${never}`,
-      };
-    }
-    if (limit === "maxPendingBytes") {
-      return {
-        limit,
-        text: `cannot queue ${bytes} byte(s) with ${this.#bytes} pending: maxPendingBytes is ${this.#maxBytes}`,
-      };
-    }
-    return undefined;
-  }
-
   /** Whether `messages` messages of `bytes` bytes fit now, and no call waits for room before them. */
   hasRoom(messages: number, bytes: number): boolean {
-    return this.#roomWaiters.length === 0 && this.#refusal(messages, bytes) === undefined;
+    return this.#roomWaiters.length === 0 && !this.#exceeds(this.#count, this.#bytes, messages, bytes);
   }
 
   /**
@@ -293,11 +271,14 @@ export class PendingMessages {
   /** The outcome of `p`'s transfer arrived: false when it ended meanwhile (the outcome is ignored). */
   landed(p: PendingMessage): boolean {
     if (p.done) return false;
-    if (p.inFlight) {
-      p.inFlight = false;
-      this.#inFlight--;
-    }
+    this.#ground(p);
     return p.message.state === MessageState.WaitingForSendAck;
+  }
+
+  #ground(p: PendingMessage): void {
+    if (!p.inFlight) return;
+    p.inFlight = false;
+    this.#inFlight--;
   }
 
   /** `p` failed and is tried again (`retries` counted when `countRetry`), now or after `backoffMs`. */
@@ -353,10 +334,7 @@ export class PendingMessages {
     this.#count--;
     this.#dropEnded();
     this.#bytes -= p.size;
-    if (p.inFlight) {
-      p.inFlight = false;
-      this.#inFlight--;
-    }
+    this.#ground(p);
     if (p.lost) this.#lost--;
     if (p.backoff) clearTimeout(p.backoff);
     try {

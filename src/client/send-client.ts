@@ -1,17 +1,8 @@
 /**
- * uamqp's `SendClient`: queue messages, send them pipelined over one sender link, track each
- * message's `state`, `retries` and `onSendComplete`, retry message-level failures per the
- * `ErrorPolicy` with timer backoff, and — beyond uamqp — resend what was in flight when the link or
- * connection was lost (at-least-once). `AMQPClient` owns the lifecycle; this file owns the sender
- * link (plugged in as a `ClientLink`) and the pipeline. The per-message bookkeeping (queue, in
- * flight, backoff timers, `msgTimeout` sweep, waiting calls) is in `pending-messages.ts`.
- *
- * The in-flight limit of the send side is `maxInFlight` here: messages wait in the client, where
- * an abort or their deadline still cancels them, until fewer than `maxInFlight` are in flight and
- * the link has credit for them. The engine's own `maxInFlight` is not set. What may wait in the
- * client at all is bounded by `maxPendingMessages` and `maxPendingBytes`: beyond them queueing
- * throws `PendingLimitExceeded` (synchronously, as `queueMessage` is) and `waitForRoom()` is the
- * way to wait; every message's `msgTimeout` (60 s by default) bounds how long it is held.
+ * uamqp's `SendClient` (docs/clients.md, "SendClient"): the sender link (a `ClientLink` of
+ * `AMQPClient`, which owns the lifecycle) and the pipeline: transfers up to `maxInFlight` and the
+ * link's credit, retries per the `ErrorPolicy`, resends after a recovery. The per-message
+ * bookkeeping is `pending-messages.ts`.
  */
 import { randomUUID } from "node:crypto";
 import { Target } from "../address/index.js";
@@ -95,6 +86,9 @@ export class SendClient extends AMQPClient {
   #linkGen = 0;
   readonly #pending: PendingMessages;
   readonly #host: ClientLinkHost;
+  /** Why the client cannot send (undefined: it can), for the calls waiting on pending messages. */
+  readonly #stoppedError = (): AMQPError | undefined =>
+    this.#stopped() ? this.#host.closedError() : undefined;
 
   /**
    * Creates the client; it connects on the first send (or {@link AMQPClient.open}).
@@ -120,12 +114,7 @@ export class SendClient extends AMQPClient {
       "maxPendingMessages",
     );
     this.maxPendingBytes = pendingBound(options.maxPendingBytes, DEFAULTS.maxPendingBytes, "maxPendingBytes");
-    const bounds = {
-      msgTimeout: this.msgTimeout,
-      maxMessages: this.maxPendingMessages,
-      maxBytes: this.maxPendingBytes,
-    };
-    this.#pending = new PendingMessages(bounds, () => {
+    this.#pending = new PendingMessages(this, () => {
       this.#pump();
     });
     this.#host = this.plugLink({
@@ -136,12 +125,9 @@ export class SendClient extends AMQPClient {
   }
 
   /**
-   * A client for an Azure connection string (`Endpoint=sb://…;SharedAccessKeyName=…;SharedAccessKey=…;EntityPath=…`):
-   * a `SASTokenAuth` from its key (or its `SharedAccessSignature`), refreshed before each token
-   * expires; TLS to the endpoint, or plain TCP with `UseDevelopmentEmulator=true`.
-   *
-   * @param options - the client's options (no `auth`), `entityPath` (when the string has no
-   *   `EntityPath`), and `tokenAuth`: `expiry`, `refreshWindow`, `timeout`, `retryPolicy`, `tokenType`
+   * A client for an Azure connection string, with a `SASTokenAuth` from its key (docs/clients.md,
+   * "Azure: token auth over CBS, connection strings").
+   * @param options - the client's options (no `auth`), `entityPath`, `tokenAuth`
    * @throws {ConnectionStringError} for a malformed string; {@link TypeError} for an unknown option
    *   or no entity.
    * @example
@@ -191,18 +177,10 @@ export class SendClient extends AMQPClient {
     return this.#pending.bytes;
   }
 
-  // ---- queueing and sending ----------------------------------------------------------------------
-
   /**
-   * Queues messages (a `BatchMessage` becomes its envelopes). Sent when the client is open: at once
-   * if it is, else by `sendAllMessages()`, `sendMessage()`, `wait()` or `open()`.
-   *
-   * The pending messages are bounded (`maxPendingMessages`, `maxPendingBytes`): a call that would go
-   * beyond a bound throws {@link PendingLimitExceeded} and queues none of its messages; the
-   * messages already pending are untouched. Wait for room with {@link SendClient.waitForRoom}. Each
-   * message's encoded size is measured here (its Data sections counted, not copied; it is encoded
-   * when transferred).
-   *
+   * Queues messages (a `BatchMessage` becomes its envelopes), sent at once on an open client, else
+   * once it opens. A call beyond `maxPendingMessages` / `maxPendingBytes` queues none of them (see
+   * {@link SendClient.waitForRoom}).
    * @throws {PendingLimitExceeded} when the messages do not fit now; {@link MessageAlreadySettled}
    *   for a message that was already sent; the recorded error of a failed one;
    *   {@link MessageContentTooLarge} for a batch that does not fit; `EncodeError` for a message
@@ -228,13 +206,8 @@ export class SendClient extends AMQPClient {
 
   /**
    * Resolves once `messages` messages of `bytes` encoded bytes fit under `maxPendingMessages` and
-   * `maxPendingBytes` (at once when they do), so that a `queueMessage` of them right after does
-   * not throw {@link PendingLimitExceeded}. Calls waiting for room are served in order. When there
-   * is no room it opens the client if needed, so that the pending messages drain; their
-   * `msgTimeout` bounds how long that can take, `timeout` and `signal` bound the call itself.
-   * Several producers queueing concurrently may take the room first: queueing can then throw
-   * again, and waiting again is right.
-   *
+   * `maxPendingBytes`, calls served in order; opens the client if needed, so that pending messages
+   * drain. Another producer may take the room first: then queueing throws again.
    * @param options - `messages` (1), `bytes` (0; e.g. `message.encodedSize`, or a
    *   `PendingLimitExceeded`'s `bytes`), `timeout` (ms, 0 or unset = none), `signal`
    * @throws {ClientTimeout} after `timeout`; {@link AMQPAbortError}; the client's failure error or
@@ -263,11 +236,8 @@ export class SendClient extends AMQPClient {
     const done = new AbortController();
     const signal = limit.signal ? AbortSignal.any([limit.signal, done.signal]) : done.signal;
     try {
-      const room = this.#pending.waitForRoom(messages, bytes, signal, () =>
-        this.#stopped() ? this.#host.closedError() : undefined,
-      );
+      const room = this.#pending.waitForRoom(messages, bytes, signal, this.#stoppedError);
       room.catch(() => undefined);
-      // The pending messages drain only on an open client.
       await this.open({ signal: limit.signal });
       this.#pump();
       await room;
@@ -300,7 +270,6 @@ export class SendClient extends AMQPClient {
   /**
    * Opens the client, sends every queued message and resolves with the final state of each
    * (`SendComplete` / `SendFailed`) once all are done. Individual failures do not reject.
-   *
    * @throws the connection or link error that stopped the client; {@link AMQPAbortError};
    *   {@link AMQPClientShutdown} when the client is closed meanwhile; `TypeError` for an unknown option.
    */
@@ -311,9 +280,7 @@ export class SendClient extends AMQPClient {
     try {
       await this.open({ signal: options.signal });
       this.#pump();
-      await this.#pending.waitForQueued(upTo, options.signal, () =>
-        this.#stopped() ? this.#host.closedError() : undefined,
-      );
+      await this.#pending.waitForQueued(upTo, options.signal, this.#stoppedError);
       return snapshot.map((m) => m.state);
     } finally {
       if (options.closeOnDone ?? true) await this.close();
@@ -322,7 +289,6 @@ export class SendClient extends AMQPClient {
 
   /**
    * Sends one message (or the envelopes of a batch) and resolves when it is accepted.
-   *
    * @throws {ClientMessageError} when it failed: `numberFailed`, `totalMessages`, `failedMessages`,
    *   `cause` = the last failure (a `MessageSendFailed`, a `ClientTimeout` after `msgTimeout`…);
    *   {@link PendingLimitExceeded} when the message does not fit under `maxPendingMessages` /
@@ -340,7 +306,7 @@ export class SendClient extends AMQPClient {
       if (signal?.aborted === true) throw abortError(signal);
       await this.open({ signal });
       this.#pump();
-      await this.#waitFor(messages, options.signal);
+      await this.#pending.waitFor(messages, signal, this.#stoppedError);
     } catch (e) {
       if (e instanceof AMQPAbortError) {
         for (const m of messages) {
@@ -373,24 +339,15 @@ export class SendClient extends AMQPClient {
     checkOptions(options, SIGNAL_OPTIONS, "SendClient.wait()");
     await this.open({ signal: options.signal });
     this.#pump();
-    await this.#waitFor(undefined, options.signal);
+    await this.#pending.waitFor(undefined, options.signal, this.#stoppedError);
     return this.isOpen;
   }
-
-  #waitFor(messages: Message[] | undefined, signal: AbortSignal | undefined): Promise<void> {
-    return this.#pending.waitFor(messages, signal, () =>
-      this.#stopped() ? this.#host.closedError() : undefined,
-    );
-  }
-
-  // ---- the pipeline ------------------------------------------------------------------------------
 
   #pump(): void {
     const sender = this.#sender;
     if (!this.isReady || !sender || sender.state !== MessageSenderState.Open) return;
     const pending = this.#pending;
-    // Only what the link's credit lets out now: a message waiting for credit stays queued here,
-    // where an abort or its deadline still cancels it before it is transferred.
+    // Only what the credit lets out: a message waiting for credit stays here, still cancellable.
     let now = 0;
     while (pending.inFlightCount < this.maxInFlight && sender.queued < sender.credit) {
       const p = pending.nextReady();
@@ -408,9 +365,7 @@ export class SendClient extends AMQPClient {
       return;
     }
     this.#pending.markInFlight(p);
-    // No timeout per transfer: the pending messages' one sweep ends a transfer whose msgTimeout
-    // passed (a signal per transfer would cost an abort listener on each). The outcome comes to
-    // #onOutcome (the sender's onOutcome), with `p`.
+    // No signal per transfer (an abort listener each): the pending messages' sweep ends it.
     sender.transfer(m, p.size, p);
   }
 
@@ -461,8 +416,6 @@ export class SendClient extends AMQPClient {
     }
     this.#pending.retry(p, action.incrementRetries, action.backoffMs);
   }
-
-  // ---- the link (ClientLink) ---------------------------------------------------------------------
 
   async #attach(session: Session, signal: AbortSignal): Promise<void> {
     const o = this.options;
