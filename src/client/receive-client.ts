@@ -244,118 +244,85 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
    * @throws the client's failure error; {@link AMQPAbortError}; {@link AMQPClientShutdown} on a closed client.
    */
   receiveMessagesIter(options: ReceiveStreamOptions = {}): AsyncGenerator<Message, void, undefined> {
-    // An async generator's contract, written out: a generator costs several promises per message
-    // (its request, the implicit await of `yield`); this hands out a buffered message in one settled
-    // promise. As with a generator, nothing runs before the first next() (the options are checked
-    // then), calls are served in order, and return() / throw() let go of the message given last.
+    // An async generator's contract, written out: a generator costs several promises per message;
+    // this hands out a buffered message in one settled promise. As with a generator, nothing runs
+    // before the first next(), calls are served in order, and return() / throw() let go of the
+    // message given last.
     type Step = IteratorResult<Message, void>;
     const signal = options.signal;
     let started = false;
     let done = false;
     /** The message given last: completed when the next one is asked for, or at the end. */
     let current: Message | undefined;
-    /** An open or a wait for a message is in progress: later calls wait in `queued`. */
-    let running = false;
-    const queued: (() => void)[] = [];
+    /** The last call that waits (for the open or a message): later calls run after it. */
+    let last: Promise<Step> | undefined;
 
-    const end = (): void => {
+    const end = (): Step => {
       done = true;
       const m = current;
       current = undefined;
       if (m) this.#complete(m);
+      return { done: true, value: undefined };
     };
     const give = (m: Message | undefined): Step => {
-      if (m === undefined) {
-        end();
-        return { done: true, value: undefined };
-      }
+      if (m === undefined) return end();
       current = m;
       return { done: false, value: m };
     };
-    /** The part of a call that waits: the first call's open, or a wait for the next message. */
-    const later = async (open: boolean): Promise<Step> => {
-      running = true;
-      try {
-        if (open) {
-          if (!(await this.#openForReceive(signal))) return give(undefined);
-          this.#inactivity.touch();
-          const m = this.#takeOne(signal);
-          if (m) return give(m);
-        }
-        return give(await this.#next(signal));
-      } catch (e) {
-        end();
-        throw e;
-      } finally {
-        running = false;
-        queued.shift()?.();
-      }
+    const failed = (e: unknown): never => {
+      end();
+      throw e;
+    };
+    const first = async (): Promise<Step> => {
+      if (!(await this.#openForReceive(signal))) return end();
+      this.#inactivity.touch();
+      return give(this.#takeOne(signal) ?? (await this.#next(signal)));
     };
     const next = (): Step | Promise<Step> => {
       if (done) return { done: true, value: undefined };
       if (!started) {
         started = true;
-        try {
-          checkOptions(options, SIGNAL_OPTIONS, "ReceiveClient.receiveMessagesIter()");
-          this.#checkUsable();
-        } catch (e) {
-          done = true;
-          throw e;
-        }
-        return later(true);
+        checkOptions(options, SIGNAL_OPTIONS, "ReceiveClient.receiveMessagesIter()");
+        this.#checkUsable();
+        return first();
       }
       const previous = current;
       current = undefined;
       if (previous) this.#complete(previous);
-      let m: Message | undefined;
-      try {
-        m = this.#takeOne(signal);
-      } catch (e) {
-        end();
-        throw e;
-      }
-      return m ? give(m) : later(false);
+      const m = this.#takeOne(signal);
+      return m ? give(m) : this.#next(signal).then(give);
     };
-    /** A call's step; what it throws becomes the call's rejection. */
+    /** A call's step; what it throws ends the iteration and becomes the call's rejection. */
     const run = (step: () => Step | Promise<Step>): Step | Promise<Step> => {
       try {
-        return step();
+        const r = step();
+        return r instanceof Promise ? r.catch(failed) : r;
       } catch (e) {
+        end();
         return rejected(e);
       }
     };
-    /** Runs `step` now, or after the calls before it. */
+    /** Runs `step` now, or after the call that waits. */
     const serve = (step: () => Step | Promise<Step>): Promise<Step> => {
-      if (!running && queued.length === 0) {
-        const r = run(step);
-        return r instanceof Promise ? r : Promise.resolve(r);
-      }
-      return new Promise<Step>((resolve, reject) => {
-        queued.push(() => {
-          const r = run(step);
-          if (r instanceof Promise) {
-            r.then(resolve, reject);
-            // A step that waits serves the next call when it is done (`later`).
-            if (!running) queued.shift()?.();
-            return;
-          }
-          resolve(r);
-          queued.shift()?.();
-        });
-      });
+      const r =
+        last === undefined
+          ? run(step)
+          : last.then(
+              () => run(step),
+              () => run(step),
+            );
+      if (!(r instanceof Promise)) return Promise.resolve(r);
+      last = r;
+      const settled = (): void => {
+        if (last === r) last = undefined;
+      };
+      r.then(settled, settled);
+      return r;
     };
     const iterator: AsyncGenerator<Message, void, undefined> = {
       next: () => serve(next),
-      return: () =>
-        serve(() => {
-          end();
-          return { done: true, value: undefined };
-        }),
-      throw: (e: unknown) =>
-        serve(() => {
-          end();
-          throw e;
-        }),
+      return: () => serve(end),
+      throw: (e: unknown) => serve(() => failed(e)),
       [Symbol.asyncIterator]: () => iterator,
       [Symbol.asyncDispose]: async () => {
         await iterator.return();
