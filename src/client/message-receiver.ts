@@ -1,13 +1,6 @@
 /**
- * uamqp's `MessageReceiver`: a receiving link that decodes each delivery into a `Message` and hands
- * it to `onMessageReceived`. In PeekLock mode the message carries a settler (`accept()`,
- * `reject()`, `release()`, `modify()`); in ReceiveAndDelete mode it arrives settled. With
- * `settleMode: "confirm"` settlements wait for the peer (see `settle-confirm.ts`).
- *
- * It owns the link's credit on the client side: automatic credit keeps `prefetch` outstanding,
- * counting the messages its owner still holds when the owner follows consumption (`ReceiveClient`:
- * credit plus buffered messages never exceed `prefetch`); manual credit is `addCredit()` /
- * `resetLinkCredit()`. The engine's own automatic credit is not used.
+ * uamqp's `MessageReceiver`. It owns the link's credit on the client side (docs/architecture.md,
+ * "One path per concern"; docs/clients.md, "Credit"); the engine's automatic credit is not used.
  */
 import { inspect, type InspectOptionsStylized } from "node:util";
 import { AMQPError } from "../errors/amqp-error.js";
@@ -119,7 +112,7 @@ export class MessageReceiver implements AsyncDisposable {
       logLinkEvent(session.connection.logId, this.#link, event, error);
       this.onDetached?.(clientError(error));
     };
-    // The sender used up or gave back credit without sending (a drain answer, credit returned).
+    // Credit used up or given back without deliveries (a drain answer).
     this.#link.onSenderFlow = () => {
       this.#topUp();
     };
@@ -154,7 +147,7 @@ export class MessageReceiver implements AsyncDisposable {
 
   #deliver(d: IncomingDelivery): void {
     const link = this.#link;
-    // One options object, rewritten for each delivery (decode reads it and keeps none of it).
+    // Rewritten for each delivery: decode keeps none of it.
     const o = this.#decodeOptions;
     o.settler = d.settled ? undefined : new DeliverySettler(link, d, this.settleMode);
     o.deliveryNo = d.deliveryId;
@@ -195,10 +188,8 @@ export class MessageReceiver implements AsyncDisposable {
   }
 
   /**
-   * @internal Credit follows consumption: `held()` says how many delivered messages the owner
-   * (`ReceiveClient`) still holds; they count against `prefetch`, and the owner calls
-   * {@link MessageReceiver.consumed} when it let go of some. Credit set by hand does not end this
-   * mode: it only adds credit once the owner consumed what it holds.
+   * @internal Credit follows consumption: the `held()` messages the owner still holds count against
+   * `prefetch`; it calls {@link MessageReceiver.consumed} when it let go of some.
    */
   followConsumption(held: () => number): void {
     this.#held = held;

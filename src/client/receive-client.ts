@@ -1,11 +1,7 @@
 /**
- * uamqp's `ReceiveClient`: receive from one source in batches, with a handler, or by iteration.
- * Unlike uamqp, credit is issued as the application consumes (the buffer never exceeds `prefetch`;
- * the receiver link owns that credit, see `message-receiver.ts`), `autoComplete` accepts when the
- * application receives a message (not on arrival), and a client closed by its inactivity timeout
- * rejects further receives instead of returning `[]` forever. `AMQPClient` owns the lifecycle;
- * this file owns the receiver link (plugged in as a `ClientLink`) and what the application has not
- * taken yet: `receive-buffer.ts` (buffered messages, waiting calls), `inactivity-timer.ts`.
+ * uamqp's `ReceiveClient` (docs/clients.md, "ReceiveClient"): the receiver link (a `ClientLink` of
+ * `AMQPClient`, which owns the lifecycle) and what the application has not taken yet
+ * (`receive-buffer.ts`, `inactivity-timer.ts`).
  */
 import { randomUUID } from "node:crypto";
 import { Source } from "../address/index.js";
@@ -118,12 +114,9 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
   }
 
   /**
-   * A client for an Azure connection string (`Endpoint=sb://…;SharedAccessKeyName=…;SharedAccessKey=…;EntityPath=…`):
-   * a `SASTokenAuth` from its key (or its `SharedAccessSignature`), refreshed before each token
-   * expires; TLS to the endpoint, or plain TCP with `UseDevelopmentEmulator=true`.
-   *
-   * @param options - the client's options (no `auth`), `entityPath` (when the string has no
-   *   `EntityPath`), and `tokenAuth`: `expiry`, `refreshWindow`, `timeout`, `retryPolicy`, `tokenType`
+   * A client for an Azure connection string, with a `SASTokenAuth` from its key (docs/clients.md,
+   * "Azure: token auth over CBS, connection strings").
+   * @param options - the client's options (no `auth`), `entityPath`, `tokenAuth`
    * @throws {ConnectionStringError} for a malformed string; {@link TypeError} for an unknown option
    *   or no entity.
    * @example
@@ -168,13 +161,10 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     return this.#buffer.count;
   }
 
-  // ---- receiving ---------------------------------------------------------------------------------
-
   /**
    * Opens the client if needed and resolves as soon as at least one message is there (up to
    * `maxBatchSize`), or `[]` after `timeout` ms or the inactivity timeout. Messages are accepted
    * before they are returned when `autoComplete` is on.
-   *
    * @throws {RangeError} `maxBatchSize` above `prefetch`; {@link AMQPClientShutdown} on a closed
    *   client; the client's failure error; {@link AMQPAbortError}.
    */
@@ -215,7 +205,6 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
    * `autoComplete` the message is accepted when the handler completes. A handler that throws
    * (or rejects) leaves its message `modified(deliveryFailed, undeliverableHere)` and the loop goes
    * on. Resolves when the client closes or the inactivity timeout is reached.
-   *
    * @throws the client's failure error; {@link AMQPAbortError}; {@link AMQPClientShutdown} on a closed client.
    */
   async receiveMessages(handler: MessageHandler, options: ReceiveStreamOptions = {}): Promise<void> {
@@ -240,7 +229,6 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
    * Iterates over the messages (uamqp's `receive_messages_iter`). With `autoComplete` each message is
    * accepted when the loop asks for the next one, or leaves (`break`); another iteration continues
    * where this one stopped. Ends at the inactivity timeout or when the client closes.
-   *
    * @throws the client's failure error; {@link AMQPAbortError}; {@link AMQPClientShutdown} on a closed client.
    */
   receiveMessagesIter(options: ReceiveStreamOptions = {}): AsyncGenerator<Message, void, undefined> {
@@ -418,16 +406,12 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     if (this.autoComplete) m.acceptQuietly();
   }
 
-  // ---- waiting -----------------------------------------------------------------------------------
-
   #wait(deadline: number | undefined, signal: AbortSignal | undefined): Promise<WaitResult> {
     if (this.#stopped()) return Promise.resolve("closed");
     const waited = this.#buffer.wait(deadline, signal);
     this.#inactivity.arm();
     return waited;
   }
-
-  // ---- the link (ClientLink) ---------------------------------------------------------------------
 
   #onMessage(m: Message, gen: number): void {
     if (gen !== this.#linkGen) return;

@@ -130,14 +130,6 @@ export class SendClient extends AMQPClient {
    * @param options - the client's options (no `auth`), `entityPath`, `tokenAuth`
    * @throws {ConnectionStringError} for a malformed string; {@link TypeError} for an unknown option
    *   or no entity.
-   * @example
-   * ```ts
-   * const sender = SendClient.fromConnectionString(process.env.SERVICEBUS_CONNECTION_STRING!, {
-   *   entityPath: "orders",
-   *   msgTimeout: 10_000,
-   * });
-   * await sender.sendMessage(new Message({ body: "hello" }));
-   * ```
    */
   static override fromConnectionString(
     connectionString: string,
@@ -180,28 +172,16 @@ export class SendClient extends AMQPClient {
   /**
    * Queues messages (a `BatchMessage` becomes its envelopes), sent at once on an open client, else
    * once it opens. A call beyond `maxPendingMessages` / `maxPendingBytes` queues none of them (see
-   * {@link SendClient.waitForRoom}).
+   * {@link SendClient.waitForRoom}; docs/clients.md has the loop).
    * @throws {PendingLimitExceeded} when the messages do not fit now; {@link MessageAlreadySettled}
    *   for a message that was already sent; the recorded error of a failed one;
    *   {@link MessageContentTooLarge} for a batch that does not fit; `EncodeError` for a message
    *   that cannot be encoded; `TypeError` for a received message; {@link AMQPClientShutdown} on a
    *   closed client. Nothing of the call is queued when it throws.
-   * @example
-   * ```ts
-   * for (const body of bodies) {
-   *   const message = new Message({ body });
-   *   try {
-   *     sender.queueMessage(message);
-   *   } catch (e) {
-   *     if (!(e instanceof PendingLimitExceeded)) throw e;
-   *     await sender.waitForRoom({ messages: e.messages, bytes: e.bytes });
-   *     sender.queueMessage(message);
-   *   }
-   * }
-   * ```
    */
   queueMessage(...messages: (Message | BatchMessage)[]): void {
-    this.#enqueue(this.#gather(messages));
+    this.#pending.add(this.#gather(messages));
+    this.#pump();
   }
 
   /**
@@ -262,11 +242,6 @@ export class SendClient extends AMQPClient {
     return state === "closing" || state === "closed" || state === "failed";
   }
 
-  #enqueue(messages: Message[], pump = true): void {
-    this.#pending.add(messages);
-    if (pump) this.#pump();
-  }
-
   /**
    * Opens the client, sends every queued message and resolves with the final state of each
    * (`SendComplete` / `SendFailed`) once all are done. Individual failures do not reject.
@@ -300,8 +275,9 @@ export class SendClient extends AMQPClient {
     checkOptions(options, SEND_CALL_OPTIONS, "SendClient.sendMessage()");
     const messages = this.#gather([message]);
     const signal = options.signal;
+    this.#pending.add(messages);
     // Aborted already: the messages are cancelled below without being transferred.
-    this.#enqueue(messages, signal?.aborted !== true);
+    if (signal?.aborted !== true) this.#pump();
     try {
       if (signal?.aborted === true) throw abortError(signal);
       await this.open({ signal });
