@@ -119,14 +119,6 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
    * @param options - the client's options (no `auth`), `entityPath`, `tokenAuth`
    * @throws {ConnectionStringError} for a malformed string; {@link TypeError} for an unknown option
    *   or no entity.
-   * @example
-   * ```ts
-   * const receiver = ReceiveClient.fromConnectionString(process.env.SERVICEBUS_CONNECTION_STRING!, {
-   *   entityPath: "orders",
-   *   timeout: 5000,
-   * });
-   * const batch = await receiver.receiveMessageBatch({ maxBatchSize: 10 });
-   * ```
    */
   static override fromConnectionString(
     connectionString: string,
@@ -177,15 +169,14 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     if (max > this.prefetch) {
       throw new RangeError(`maxBatchSize (${max}) cannot be larger than prefetch (${this.prefetch})`);
     }
-    this.#checkUsable();
     if (!(await this.#openForReceive(options.signal))) return [];
     const timeout = options.timeout;
     const deadline = timeout ? Date.now() + timeout : undefined;
-    this.#inactivity.touch();
     for (;;) {
       if (options.signal?.aborted === true) throw abortError(options.signal);
       if (this.bufferedCount > 0) {
-        const batch = this.#take(max);
+        const batch = this.#buffer.take(max);
+        this.#receiver?.consumed();
         for (const m of batch) this.#handled(m, options.onMessage);
         return batch;
       }
@@ -209,9 +200,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
    */
   async receiveMessages(handler: MessageHandler, options: ReceiveStreamOptions = {}): Promise<void> {
     checkOptions(options, SIGNAL_OPTIONS, "ReceiveClient.receiveMessages()");
-    this.#checkUsable();
     if (!(await this.#openForReceive(options.signal))) return;
-    this.#inactivity.touch();
     for (;;) {
       const m = this.#takeOne(options.signal) ?? (await this.#next(options.signal));
       if (!m) return;
@@ -263,7 +252,6 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     };
     const first = async (): Promise<Step> => {
       if (!(await this.#openForReceive(signal))) return end();
-      this.#inactivity.touch();
       return give(this.#takeOne(signal) ?? (await this.#next(signal)));
     };
     const next = (): Step | Promise<Step> => {
@@ -271,7 +259,6 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
       if (!started) {
         started = true;
         checkOptions(options, SIGNAL_OPTIONS, "ReceiveClient.receiveMessagesIter()");
-        this.#checkUsable();
         return first();
       }
       const previous = current;
@@ -334,24 +321,22 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     return state === "failed" || state === "closing" || state === "closed";
   }
 
-  #checkUsable(): void {
-    if (this.#stopped()) throw this.#host.closedError();
-  }
-
   /**
    * Opens the client for a receive call. False when `close()` ended the open: the call then ends as
    * a receive pending at the close does (`[]`, end of the stream).
    */
   async #openForReceive(signal: AbortSignal | undefined): Promise<boolean> {
+    if (this.#stopped()) throw this.#host.closedError();
     try {
       await this.open({ signal });
-      return true;
     } catch (e) {
       const state = this.state;
       const closed = (state === "closing" || state === "closed") && this.error === undefined;
       if (closed && e instanceof AMQPClientShutdown) return false;
       throw e;
     }
+    this.#inactivity.touch();
+    return true;
   }
 
   /**
@@ -381,12 +366,6 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
   async #ended(r: "inactive" | "closed"): Promise<void> {
     if (r === "inactive" && this.#shutdown) await this.#shutdown;
     if (this.state === "failed") throw this.#host.closedError();
-  }
-
-  #take(max: number): Message[] {
-    const out = this.#buffer.take(max);
-    this.#receiver?.consumed();
-    return out;
   }
 
   /** The application received `m` (batch): run its callback, then complete it. */
