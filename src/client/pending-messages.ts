@@ -70,6 +70,8 @@ export class PendingMessages {
   readonly #maxBytes: number;
   /** Called when messages may be sent now (a backoff elapsed, the sweep ended transfers in flight). */
   readonly #wake: () => void;
+  /** Why the client cannot send (undefined: it can): the waits reject with it. */
+  readonly #stopped: () => AMQPError | undefined;
   /**
    * Every pending entry in queue order; ended ones (`done`) stay until they reach the head or
    * outnumber the pending ones. Not a `Map`: one filled and emptied at the message rate keeps
@@ -92,11 +94,12 @@ export class PendingMessages {
   readonly #waiters = new Set<Waiter>();
   #sweep: NodeJS.Timeout | undefined;
 
-  constructor(bounds: PendingBounds, wake: () => void) {
+  constructor(bounds: PendingBounds, wake: () => void, stopped: () => AMQPError | undefined) {
     this.#msgTimeout = bounds.msgTimeout;
     this.#maxMessages = bounds.maxPendingMessages;
     this.#maxBytes = bounds.maxPendingBytes;
     this.#wake = wake;
+    this.#stopped = stopped;
   }
 
   /** How many messages are pending. */
@@ -214,17 +217,12 @@ export class PendingMessages {
 
   /**
    * Resolves once `messages` messages of `bytes` bytes fit, after the calls that waited before it.
-   * Rejects with `stopped()`'s error, the error of {@link endAll}, or an `AMQPAbortError`.
+   * Rejects with the `stopped()` error, the error of {@link endAll}, or an `AMQPAbortError`.
    */
-  waitForRoom(
-    messages: number,
-    bytes: number,
-    signal: AbortSignal | undefined,
-    stopped: () => AMQPError | undefined,
-  ): Promise<void> {
+  waitForRoom(messages: number, bytes: number, signal: AbortSignal | undefined): Promise<void> {
     if (signal?.aborted === true) return Promise.reject(abortError(signal));
     if (this.hasRoom(messages, bytes)) return Promise.resolve();
-    const error = stopped();
+    const error = this.#stopped();
     if (error) return Promise.reject(error);
     return waitUntilSettled(signal, (settle) => {
       const w: RoomWaiter = { messages, bytes, ...settle };
@@ -373,27 +371,19 @@ export class PendingMessages {
 
   /**
    * Resolves when every pending message of `messages` completed (undefined: when nothing is
-   * pending). Rejects with `stopped()`'s error, or an `AMQPAbortError`.
+   * pending). Rejects with the `stopped()` error, or an `AMQPAbortError`.
    */
-  waitFor(
-    messages: Message[] | undefined,
-    signal: AbortSignal | undefined,
-    stopped: () => AMQPError | undefined,
-  ): Promise<void> {
-    if (messages === undefined) return this.#wait(undefined, Infinity, this.#count, signal, stopped);
+  waitFor(messages: Message[] | undefined, signal: AbortSignal | undefined): Promise<void> {
+    if (messages === undefined) return this.#wait(undefined, Infinity, this.#count, signal);
     const waited = new Set(messages.filter((m) => this.#entryOf(m) !== undefined));
-    return this.#wait(waited, 0, waited.size, signal, stopped);
+    return this.#wait(waited, 0, waited.size, signal);
   }
 
   /**
    * Resolves when every message pending when {@link PendingMessages.lastQueued} was `upTo`
    * completed. Rejects as {@link PendingMessages.waitFor} does.
    */
-  waitForQueued(
-    upTo: number,
-    signal: AbortSignal | undefined,
-    stopped: () => AMQPError | undefined,
-  ): Promise<void> {
+  waitForQueued(upTo: number, signal: AbortSignal | undefined): Promise<void> {
     // The pending ones less those queued after `upTo`, counted from the back.
     let left = this.#count;
     const entries = this.#entries;
@@ -402,18 +392,12 @@ export class PendingMessages {
       if (p.seq <= upTo) break;
       if (!p.done) left--;
     }
-    return this.#wait(undefined, upTo, left, signal, stopped);
+    return this.#wait(undefined, upTo, left, signal);
   }
 
-  #wait(
-    messages: Set<Message> | undefined,
-    upTo: number,
-    left: number,
-    signal: AbortSignal | undefined,
-    stopped: () => AMQPError | undefined,
-  ): Promise<void> {
+  #wait(messages: Set<Message> | undefined, upTo: number, left: number, signal?: AbortSignal): Promise<void> {
     if (left === 0) return Promise.resolve();
-    const error = stopped();
+    const error = this.#stopped();
     if (error) return Promise.reject(error);
     return waitUntilSettled(signal, (settle) => {
       const w: Waiter = { messages, upTo, left, ...settle };

@@ -86,9 +86,6 @@ export class SendClient extends AMQPClient {
   #linkGen = 0;
   readonly #pending: PendingMessages;
   readonly #host: ClientLinkHost;
-  /** Why the client cannot send (undefined: it can), for the calls waiting on pending messages. */
-  readonly #stoppedError = (): AMQPError | undefined =>
-    this.#stopped() ? this.#host.closedError() : undefined;
 
   /**
    * Creates the client; it connects on the first send (or {@link AMQPClient.open}).
@@ -114,9 +111,13 @@ export class SendClient extends AMQPClient {
       "maxPendingMessages",
     );
     this.maxPendingBytes = pendingBound(options.maxPendingBytes, DEFAULTS.maxPendingBytes, "maxPendingBytes");
-    this.#pending = new PendingMessages(this, () => {
-      this.#pump();
-    });
+    this.#pending = new PendingMessages(
+      this,
+      () => {
+        this.#pump();
+      },
+      () => (this.#stopped() ? this.#host.closedError() : undefined),
+    );
     this.#host = this.plugLink({
       attach: (session, signal) => this.#attach(session, signal),
       detach: () => this.#detach(),
@@ -216,7 +217,7 @@ export class SendClient extends AMQPClient {
     const done = new AbortController();
     const signal = limit.signal ? AbortSignal.any([limit.signal, done.signal]) : done.signal;
     try {
-      const room = this.#pending.waitForRoom(messages, bytes, signal, this.#stoppedError);
+      const room = this.#pending.waitForRoom(messages, bytes, signal);
       room.catch(() => undefined);
       await this.open({ signal: limit.signal });
       this.#pump();
@@ -255,7 +256,7 @@ export class SendClient extends AMQPClient {
     try {
       await this.open({ signal: options.signal });
       this.#pump();
-      await this.#pending.waitForQueued(upTo, options.signal, this.#stoppedError);
+      await this.#pending.waitForQueued(upTo, options.signal);
       return snapshot.map((m) => m.state);
     } finally {
       if (options.closeOnDone ?? true) await this.close();
@@ -282,7 +283,7 @@ export class SendClient extends AMQPClient {
       if (signal?.aborted === true) throw abortError(signal);
       await this.open({ signal });
       this.#pump();
-      await this.#pending.waitFor(messages, signal, this.#stoppedError);
+      await this.#pending.waitFor(messages, signal);
     } catch (e) {
       if (e instanceof AMQPAbortError) {
         for (const m of messages) {
@@ -315,7 +316,7 @@ export class SendClient extends AMQPClient {
     checkOptions(options, SIGNAL_OPTIONS, "SendClient.wait()");
     await this.open({ signal: options.signal });
     this.#pump();
-    await this.#pending.waitFor(undefined, options.signal, this.#stoppedError);
+    await this.#pending.waitFor(undefined, options.signal);
     return this.isOpen;
   }
 
