@@ -26,7 +26,6 @@ import { DeliverySettler, resolveSettleMode, SettleMode } from "./settle-confirm
 import type { Session } from "./session.js";
 import { clientError, inClientTerms } from "./shutdown.js";
 
-export type { MessageReceiverOptions } from "./client-options.js";
 
 /**
  * A receiving link on a {@link Session} (uamqp's `MessageReceiver`): each delivery is decoded into a

@@ -29,7 +29,6 @@ import { MessageSenderState, SenderSettleMode, ReceiverSettleMode } from "./link
 import type { Session } from "./session.js";
 import { clientError } from "./shutdown.js";
 
-export type { MessageSenderOptions, SendOptions } from "./client-options.js";
 
 /** The outcome of one send. */
 export interface SendOutcome {

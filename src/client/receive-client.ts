@@ -33,7 +33,6 @@ import { ReceiveBuffer, type WaitResult } from "./receive-buffer.js";
 import type { Session } from "./session.js";
 import { resolveSettleMode, type SettleMode } from "./settle-confirm.js";
 
-export type { MessageHandler, ReceiveBatchOptions, ReceiveStreamOptions } from "./client-options.js";
 
 /** Options of `ReceiveClient.fromConnectionString()`. */
 const RECEIVE_CLIENT_CONNECTION_STRING_OPTIONS = connectionStringNames(RECEIVE_CLIENT_OPTIONS);

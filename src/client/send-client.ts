@@ -42,7 +42,6 @@ import { MessageSender, type SendOutcome } from "./message-sender.js";
 import { PendingMessages, type PendingMessage } from "./pending-messages.js";
 import type { Session } from "./session.js";
 
-export type { SendCallOptions } from "./client-options.js";
 
 /** Options of `SendClient.fromConnectionString()`. */
 const SEND_CLIENT_CONNECTION_STRING_OPTIONS = connectionStringNames(SEND_CLIENT_OPTIONS);
