@@ -11,41 +11,20 @@ import { Fifo } from "../util/fifo.js";
 /** Why a wait for a message ended. @internal */
 export type WaitResult = "message" | "timeout" | "inactive" | "closed";
 
-/** Received messages and the calls waiting for them. @internal */
-export class ReceiveBuffer {
-  readonly #messages = new Fifo<Message>();
+/** Received messages, oldest first, and the calls waiting for them. @internal */
+export class ReceiveBuffer extends Fifo<Message> {
   readonly #wakers = new Set<(r: WaitResult) => void>();
-
-  /** Messages buffered. */
-  get count(): number {
-    return this.#messages.length;
-  }
 
   /** Calls waiting. */
   get waiting(): number {
     return this.#wakers.size;
   }
 
-  /** Buffers `m` (callers then wake the waiting calls). */
-  push(m: Message): void {
-    this.#messages.push(m);
-  }
-
-  /** Takes the oldest message, if there is one. */
-  shift(): Message | undefined {
-    return this.#messages.shift();
-  }
-
   /** Takes up to `max` messages, oldest first. */
   take(max: number): Message[] {
     const out: Message[] = [];
-    while (out.length < max && this.#messages.length > 0) out.push(this.#messages.shift()!);
+    while (out.length < max && this.length > 0) out.push(this.shift()!);
     return out;
-  }
-
-  /** Drops every buffered message. */
-  clear(): void {
-    this.#messages.clear();
   }
 
   /**

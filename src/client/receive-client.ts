@@ -149,7 +149,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
 
   /** Messages received and not yet handed to the application. */
   get bufferedCount(): number {
-    return this.#buffer.count;
+    return this.#buffer.length;
   }
 
   /**
@@ -416,7 +416,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     });
     const receiver = new MessageReceiver(session, this.#source, this.clientName, options);
     // Credit follows what the application takes: buffered messages count against prefetch.
-    receiver.followConsumption(() => this.#buffer.count);
+    receiver.followConsumption(() => this.#buffer.length);
     this.#receiver = receiver;
     receiver.onDetached = (error) => {
       if (gen === this.#linkGen) this.#host.failed(error);
