@@ -42,7 +42,6 @@ import { MessageSender, type SendOutcome } from "./message-sender.js";
 import { PendingMessages, type PendingMessage } from "./pending-messages.js";
 import type { Session } from "./session.js";
 
-
 /** Options of `SendClient.fromConnectionString()`. */
 const SEND_CLIENT_CONNECTION_STRING_OPTIONS = connectionStringNames(SEND_CLIENT_OPTIONS);
 
@@ -173,11 +172,9 @@ export class SendClient extends AMQPClient {
    * Queues messages (a `BatchMessage` becomes its envelopes), sent at once on an open client, else
    * once it opens. A call beyond `maxPendingMessages` / `maxPendingBytes` queues none of them (see
    * {@link SendClient.waitForRoom}; docs/clients.md has the loop).
-   * @throws {PendingLimitExceeded} when the messages do not fit now; {@link MessageAlreadySettled}
-   *   for a message that was already sent; the recorded error of a failed one;
-   *   {@link MessageContentTooLarge} for a batch that does not fit; `EncodeError` for a message
-   *   that cannot be encoded; `TypeError` for a received message; {@link AMQPClientShutdown} on a
-   *   closed client. Nothing of the call is queued when it throws.
+   * @throws {PendingLimitExceeded} when they do not fit now; {@link MessageAlreadySettled},
+   *   {@link MessageContentTooLarge}, `EncodeError`, `TypeError`, {@link AMQPClientShutdown}: see
+   *   docs/clients.md. Nothing of the call is queued when it throws.
    */
   queueMessage(...messages: (Message | BatchMessage)[]): void {
     this.#pending.add(this.#gather(messages));
@@ -188,12 +185,10 @@ export class SendClient extends AMQPClient {
    * Resolves once `messages` messages of `bytes` encoded bytes fit under `maxPendingMessages` and
    * `maxPendingBytes`, calls served in order; opens the client if needed, so that pending messages
    * drain. Another producer may take the room first: then queueing throws again.
-   * @param options - `messages` (1), `bytes` (0; e.g. `message.encodedSize`, or a
-   *   `PendingLimitExceeded`'s `bytes`), `timeout` (ms, 0 or unset = none), `signal`
-   * @throws {ClientTimeout} after `timeout`; {@link AMQPAbortError}; the client's failure error or
-   *   {@link AMQPClientShutdown} when it fails or closes meanwhile (or did before); `RangeError`
-   *   when `messages` is more than `maxPendingMessages` (no room ever comes) or the counts are not
-   *   integers >= 0; `TypeError` for an unknown option.
+   * @param options - `messages` (1), `bytes` (0), `timeout` (ms, 0 or unset = none), `signal`
+   * @throws {ClientTimeout}; {@link AMQPAbortError}; the client's failure error or
+   *   {@link AMQPClientShutdown}; `RangeError` for counts that are not integers >= 0 or `messages`
+   *   above `maxPendingMessages` (no room ever comes); `TypeError` for an unknown option.
    */
   async waitForRoom(options: WaitForRoomOptions = {}): Promise<void> {
     checkOptions(options, WAIT_FOR_ROOM_OPTIONS, "SendClient.waitForRoom()");
@@ -264,12 +259,9 @@ export class SendClient extends AMQPClient {
 
   /**
    * Sends one message (or the envelopes of a batch) and resolves when it is accepted.
-   * @throws {ClientMessageError} when it failed: `numberFailed`, `totalMessages`, `failedMessages`,
-   *   `cause` = the last failure (a `MessageSendFailed`, a `ClientTimeout` after `msgTimeout`…);
-   *   {@link PendingLimitExceeded} when the message does not fit under `maxPendingMessages` /
-   *   `maxPendingBytes` (it is not queued: see `waitForRoom()`); the errors of `queueMessage`; the
-   *   client's failure error; {@link AMQPAbortError} (unsent envelopes are cancelled); `TypeError`
-   *   for an unknown option.
+   * @throws {ClientMessageError} when it failed (`cause`: the last failure); the errors of
+   *   `queueMessage` (nothing is queued then); the client's failure error; {@link AMQPAbortError}
+   *   (unsent envelopes are cancelled); `TypeError` for an unknown option.
    */
   async sendMessage(message: Message | BatchMessage, options: SendCallOptions = {}): Promise<void> {
     checkOptions(options, SEND_CALL_OPTIONS, "SendClient.sendMessage()");
@@ -306,10 +298,9 @@ export class SendClient extends AMQPClient {
   }
 
   /**
-   * Opens the client if needed and waits until no message is pending (uamqp's `wait()`).
-   * Resolves whether the client is still running.
-   * @throws the client's failure error; {@link AMQPAbortError}; {@link AMQPClientShutdown} on a
-   *   closed client; `TypeError` for an unknown option.
+   * Opens the client if needed and waits until no message is pending (uamqp's `wait()`); resolves
+   * whether the client is still running.
+   * @throws as {@link SendClient.sendAllMessages} does.
    */
   async wait(options: SignalOptions = {}): Promise<boolean> {
     checkOptions(options, SIGNAL_OPTIONS, "SendClient.wait()");
@@ -346,40 +337,21 @@ export class SendClient extends AMQPClient {
   }
 
   #onOutcome(p: PendingMessage, outcome: SendOutcome, gen: number): void {
-    if (!this.#pending.landed(p)) {
-      this.#pump();
-      return;
-    }
-    switch (outcome.result) {
-      case MessageSendResult.Ok:
-        this.#host.progressed();
-        this.#pending.end(p, MessageSendResult.Ok, undefined);
-        break;
-      case MessageSendResult.Timeout:
-        this.#pending.end(p, MessageSendResult.Timeout, outcome.error);
-        break;
-      case MessageSendResult.Cancelled:
-        this.#cancelled(p, outcome.error, gen);
-        break;
-      case MessageSendResult.Error:
-        if (outcome.state !== undefined) this.#host.progressed();
+    if (this.#pending.landed(p)) {
+      const result = outcome.result;
+      if (result === MessageSendResult.Ok || outcome.state !== undefined) this.#host.progressed();
+      if (result === MessageSendResult.Error) {
         this.#failedAttempt(p, outcome.error ?? new MessageSendFailed("Message send failed."));
-        break;
+      } else if (result === MessageSendResult.Cancelled && !this.#stopped()) {
+        // The link went away under it: sent again after the recovery (now, if the link is back).
+        const ready =
+          gen === this.#linkGen && this.isReady && this.#sender?.state === MessageSenderState.Open;
+        this.#pending.markLost(p, ready);
+      } else {
+        this.#pending.end(p, result, outcome.error);
+      }
     }
     this.#pump();
-  }
-
-  /** The link went away under an in-flight message: send it again after recovery. */
-  #cancelled(p: PendingMessage, error: AMQPError | undefined, gen: number): void {
-    if (this.#stopped()) {
-      this.#pending.end(p, MessageSendResult.Cancelled, error);
-      return;
-    }
-    const sender = this.#sender;
-    this.#pending.markLost(
-      p,
-      gen === this.#linkGen && this.isReady && sender?.state === MessageSenderState.Open,
-    );
   }
 
   /** A message-level failure: retry per the error policy (with timer backoff), or fail it. */
