@@ -26,7 +26,6 @@ import { DeliverySettler, resolveSettleMode, SettleMode } from "./settle-confirm
 import type { Session } from "./session.js";
 import { clientError, inClientTerms } from "./shutdown.js";
 
-
 /**
  * A receiving link on a {@link Session} (uamqp's `MessageReceiver`): each delivery is decoded into a
  * {@link Message} and passed to `onMessageReceived`. Credit is kept at `prefetch` automatically
@@ -200,11 +199,9 @@ export class MessageReceiver implements AsyncDisposable {
   }
 
   /**
-   * Resolves when the peer attached the link (and the connection is open; opening the link opens
-   * the connection). `timeout` bounds the wait, in milliseconds; none by default.
-   * @throws the link's error if it was refused (`LinkDetach`…); the connection's open errors;
-   *   `ClientTimeout` after `timeout`; `AMQPAbortError` when `signal` aborts (then `close()` the
-   *   link); `TypeError` for an unknown option.
+   * Resolves when the peer attached the link, opening the connection if needed; `timeout` in ms.
+   * @throws the link's refusal (`LinkDetach`…); the connection's open errors; `ClientTimeout`;
+   *   `AMQPAbortError` (then `close()` the link); `TypeError` for an unknown option.
    */
   async open(options: WaitOptions = {}): Promise<void> {
     checkOptions(options, WAIT_OPTIONS, "MessageReceiver.open()");

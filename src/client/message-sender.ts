@@ -29,7 +29,6 @@ import { MessageSenderState, SenderSettleMode, ReceiverSettleMode } from "./link
 import type { Session } from "./session.js";
 import { clientError } from "./shutdown.js";
 
-
 /** The outcome of one send. */
 export interface SendOutcome {
   /** `Ok`, `Error` (see `error`), `Timeout` or `Cancelled` (the link or connection failed first, or aborted). */
@@ -235,11 +234,9 @@ export class MessageSender implements AsyncDisposable {
   }
 
   /**
-   * Resolves when the peer attached the link (and the connection is open; opening the link opens
-   * the connection). `timeout` bounds the wait, in milliseconds; none by default.
-   * @throws the link's error if it was refused (`LinkDetach`…); the connection's open errors;
-   *   `ClientTimeout` after `timeout`; `AMQPAbortError` when `signal` aborts (then `close()` the
-   *   link); `TypeError` for an unknown option.
+   * Resolves when the peer attached the link, opening the connection if needed; `timeout` in ms.
+   * @throws the link's refusal (`LinkDetach`…); the connection's open errors; `ClientTimeout`;
+   *   `AMQPAbortError` (then `close()` the link); `TypeError` for an unknown option.
    */
   async open(options: WaitOptions = {}): Promise<void> {
     checkOptions(options, WAIT_OPTIONS, "MessageSender.open()");

@@ -42,13 +42,11 @@ export interface PendingMessage {
   readonly size: number;
   /** Its place in the queue order. */
   readonly seq: number;
-  /** Transferred, its outcome not seen yet. */
   inFlight: boolean;
   /** It was in flight on a link that went away: it is sent again after the recovery. */
   lost: boolean;
-  /** The timer of its retry backoff, while it waits it out. */
+  /** The timer of its retry backoff. */
   backoff: NodeJS.Timeout | undefined;
-  /** It completed (it is no longer pending). */
   done: boolean;
 }
 
@@ -80,12 +78,9 @@ export class PendingMessages {
   readonly #entries = new Fifo<PendingMessage>();
   /** Pending entries (not `done`) in `#entries`. */
   #count = 0;
-  /** The sum of the pending entries' sizes. */
   #bytes = 0;
-  /** The sequence number of the last message queued. */
   #seq = 0;
   #inFlight = 0;
-  /** Entries lost with a link. */
   #lost = 0;
   /** Calls waiting for room, served in order. */
   readonly #roomWaiters: RoomWaiter[] = [];

@@ -33,7 +33,6 @@ import { ReceiveBuffer, type WaitResult } from "./receive-buffer.js";
 import type { Session } from "./session.js";
 import { resolveSettleMode, type SettleMode } from "./settle-confirm.js";
 
-
 /** Options of `ReceiveClient.fromConnectionString()`. */
 const RECEIVE_CLIENT_CONNECTION_STRING_OPTIONS = connectionStringNames(RECEIVE_CLIENT_OPTIONS);
 
@@ -191,10 +190,9 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
   }
 
   /**
-   * Opens the client if needed and calls `handler` for each message, in order, awaiting it; with
-   * `autoComplete` the message is accepted when the handler completes. A handler that throws
-   * (or rejects) leaves its message `modified(deliveryFailed, undeliverableHere)` and the loop goes
-   * on. Resolves when the client closes or the inactivity timeout is reached.
+   * Opens the client if needed and calls `handler` for each message in order, awaiting it; with
+   * `autoComplete` the message is accepted when it completes, and one that throws leaves it
+   * modified (docs/clients.md). Resolves when the client closes or at the inactivity timeout.
    * @throws the client's failure error; {@link AMQPAbortError}; {@link AMQPClientShutdown} on a closed client.
    */
   async receiveMessages(handler: MessageHandler, options: ReceiveStreamOptions = {}): Promise<void> {
@@ -369,13 +367,11 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
 
   /** The application received `m` (batch): run its callback, then complete it. */
   #handled(m: Message, onMessage: ((m: Message) => void) | undefined): void {
-    if (onMessage) {
-      try {
-        onMessage(m);
-      } catch {
-        settleFailed(m);
-        return;
-      }
+    try {
+      onMessage?.(m);
+    } catch {
+      settleFailed(m);
+      return;
     }
     this.#complete(m);
   }
@@ -442,11 +438,8 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
         if (this.receiveSettleMode === ReceiverSettleMode.PeekLock) this.#buffer.clear();
         return 0;
       case "fatal":
-        this.#inactivity.stop();
-        this.#buffer.clear();
-        this.#buffer.wakeAll("closed");
-        return 0;
       case "closing":
+        if (event.type === "fatal") this.#buffer.clear();
         this.#inactivity.stop();
         this.#buffer.wakeAll("closed");
         return 0;
