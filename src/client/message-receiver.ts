@@ -29,15 +29,8 @@ import { clientError, inClientTerms } from "./shutdown.js";
 /**
  * A receiving link on a {@link Session} (uamqp's `MessageReceiver`): each delivery is decoded into a
  * {@link Message} and passed to `onMessageReceived`. Credit is kept at `prefetch` automatically
- * unless set by hand. An undecodable delivery is rejected (`amqp:decode-error`).
- *
- * @example
- * ```ts
- * const receiver = new MessageReceiver(session, "queue-a", "my-client", {
- *   onMessageReceived: (m) => { console.log(m.value); void m.accept(); },
- * });
- * await receiver.open();
- * ```
+ * unless set by hand. An undecodable delivery is rejected (`amqp:decode-error`). Example:
+ * docs/clients.md, "Low-level API".
  */
 export class MessageReceiver implements AsyncDisposable {
   /** The session the link belongs to. */
@@ -151,22 +144,16 @@ export class MessageReceiver implements AsyncDisposable {
     o.deliveryNo = d.deliveryId;
     o.deliveryTag = d.tag;
     o.messageFormat = d.messageFormat;
-    let message: Message;
+    let message: Message | undefined;
     try {
       message = Message.decodeRange(d.bytes, d.payloadStart, d.payloadEnd, o);
     } catch (e) {
       // An undecodable message is rejected so it is not redelivered forever.
-      if (!d.settled) {
-        link.settle(d, {
-          type: "rejected",
-          error: { condition: "amqp:decode-error", description: (e as Error).message },
-        });
-      }
-      this.#topUp();
-      return;
+      const error = { condition: "amqp:decode-error", description: (e as Error).message };
+      if (!d.settled) link.settle(d, { type: "rejected", error });
     }
     try {
-      this.onMessageReceived?.(message);
+      if (message) this.onMessageReceived?.(message);
     } catch {
       if (!d.settled) link.settle(d, { type: "modified", deliveryFailed: true, undeliverableHere: true });
     }

@@ -119,15 +119,7 @@ const NO_OPTIONS: SendOptions = Object.freeze({});
 
 /**
  * A sending link on a {@link Session} (uamqp's `MessageSender`). ATTACH is sent at construction;
- * `send()` resolves with each message's outcome.
- *
- * @example
- * ```ts
- * const sender = new MessageSender(session, "my-client", "queue-a");
- * await sender.open();
- * const { result, error } = await sender.send(new Message({ body: "hello" }), { timeout: 5000 });
- * if (result !== MessageSendResult.Ok) console.log(error?.code);
- * ```
+ * `send()` resolves with each message's outcome. Example: docs/clients.md, "Low-level API".
  */
 export class MessageSender implements AsyncDisposable {
   /** The session the link belongs to. */

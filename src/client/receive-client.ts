@@ -276,13 +276,8 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     };
     /** Runs `step` now, or after the call that waits. */
     const serve = (step: () => Step | Promise<Step>): Promise<Step> => {
-      const r =
-        last === undefined
-          ? run(step)
-          : last.then(
-              () => run(step),
-              () => run(step),
-            );
+      const after = (): Step | Promise<Step> => run(step);
+      const r = last === undefined ? run(step) : last.then(after, after);
       if (!(r instanceof Promise)) return Promise.resolve(r);
       last = r;
       const settled = (): void => {

@@ -19,15 +19,7 @@ import { inClientTerms } from "./shutdown.js";
  * `"local"` (uamqp) resolves `true` once the settled disposition is queued; `"confirm"` (PeekLock
  * only) resolves `true` when the peer settles with the outcome asked for, and rejects with
  * {@link MessageSettleFailed} when it settles with another, or with the link's error when the link
- * is lost first (docs/clients.md, "Confirmed settlement").
- * @example
- * ```ts
- * const client = new ReceiveClient(url, { settleMode: "confirm", autoComplete: false });
- * for await (const m of client) {
- *   try { await m.accept(); } // resolved: the broker has completed the message
- *   catch (e) { if (e instanceof MessageSettleFailed) console.log(e.condition); }
- * }
- * ```
+ * is lost first (docs/clients.md, "Confirmed settlement", has an example).
  */
 export const SettleMode = {
   /** Resolve when the settled disposition is sent (uamqp behaviour). */
