@@ -1,8 +1,6 @@
 /**
- * The per-message bookkeeping of a `SendClient` (docs/clients.md, "SendClient"): the pending
- * messages in queue order, which are ready, in flight, backing off or lost with a link; the bounds
- * on them and the calls waiting for room; the calls waiting for completions; the `msgTimeout`
- * sweep. The client decides what happens to a message; this records it.
+ * The per-message bookkeeping of a `SendClient` (docs/clients.md, "SendClient"): where each pending
+ * message is, the bounds and the calls waiting for room or completions, the `msgTimeout` sweep.
  */
 import type { AMQPError } from "../errors/amqp-error.js";
 import { ClientTimeout } from "../errors/exceptions.js";

@@ -1,9 +1,3 @@
-/**
- * The buffer of a `ReceiveClient`: messages received and not yet handed to the application, in
- * arrival order, and the receive calls waiting for one to arrive (each woken with why its wait
- * ended).
- * @internal
- */
 import type { Message } from "../message/message.js";
 import { abortError, within } from "../policy/wait.js";
 import { Fifo } from "../util/fifo.js";
@@ -11,7 +5,10 @@ import { Fifo } from "../util/fifo.js";
 /** Why a wait for a message ended. @internal */
 export type WaitResult = "message" | "timeout" | "inactive" | "closed";
 
-/** Received messages, oldest first, and the calls waiting for them. @internal */
+/**
+ * The buffer of a `ReceiveClient`: messages not yet handed to the application, oldest first, and
+ * the receive calls waiting for one (each woken with why its wait ended). @internal
+ */
 export class ReceiveBuffer extends Fifo<Message> {
   readonly #wakers = new Set<(r: WaitResult) => void>();
 
