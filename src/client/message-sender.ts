@@ -114,7 +114,6 @@ const SEND_RECEIPT: DeliveryReceipt = {
 /** The outcome of a pre-settled transfer, once written (shared, as `MessageSender.#okOutcome`). */
 const PRESETTLED_OK: SendOutcome = Object.freeze(new Outcome(MessageSendResult.Ok, undefined, undefined));
 
-/** `send()` without options. */
 const NO_OPTIONS: SendOptions = Object.freeze({});
 
 /**

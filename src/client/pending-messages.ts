@@ -121,7 +121,6 @@ export class PendingMessages {
     return out;
   }
 
-  /** The entry of `m` if it is pending here. */
   #entryOf(m: Message): PendingMessage | undefined {
     const p = m.sendRecord as PendingMessage | undefined;
     return p !== undefined && p.owner === this && !p.done ? p : undefined;

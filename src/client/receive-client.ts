@@ -33,7 +33,6 @@ import { ReceiveBuffer, type WaitResult } from "./receive-buffer.js";
 import type { Session } from "./session.js";
 import { resolveSettleMode, type SettleMode } from "./settle-confirm.js";
 
-/** Options of `ReceiveClient.fromConnectionString()`. */
 const RECEIVE_CLIENT_CONNECTION_STRING_OPTIONS = connectionStringNames(RECEIVE_CLIENT_OPTIONS);
 
 /**
@@ -62,8 +61,8 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
   /** Close the client when the inactivity timeout (`timeout`, ms) is reached. */
   readonly shutdownAfterTimeout: boolean;
   #source: Source;
+  /** The receiver link: the messages and events of an older one are stale. */
   #receiver: MessageReceiver | undefined;
-  #linkGen = 0;
   readonly #buffer = new ReceiveBuffer();
   readonly #inactivity: InactivityTimer;
   #shutdown: Promise<void> | undefined;
@@ -382,8 +381,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     return waited;
   }
 
-  #onMessage(m: Message, gen: number): void {
-    if (gen !== this.#linkGen) return;
+  #onMessage(m: Message): void {
     this.#buffer.push(m);
     this.#inactivity.touch();
     this.#host.progressed();
@@ -392,7 +390,6 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
 
   async #attach(session: Session, signal: AbortSignal): Promise<void> {
     const o = this.options;
-    const gen = ++this.#linkGen;
     const options = compact<MessageReceiverOptions>({
       name: `receiver-link-${randomUUID()}`,
       receiveSettleMode: this.receiveSettleMode,
@@ -401,16 +398,16 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
       prefetch: this.prefetch,
       properties: o.linkProperties,
       desiredCapabilities: o.desiredCapabilities,
-      onMessageReceived: (m: Message) => {
-        this.#onMessage(m, gen);
-      },
     });
     const receiver = new MessageReceiver(session, this.#source, this.clientName, options);
+    receiver.onMessageReceived = (m) => {
+      if (receiver === this.#receiver) this.#onMessage(m);
+    };
     // Credit follows what the application takes: buffered messages count against prefetch.
     receiver.followConsumption(() => this.#buffer.length);
     this.#receiver = receiver;
     receiver.onDetached = (error) => {
-      if (gen === this.#linkGen) this.#host.failed(error);
+      if (receiver === this.#receiver) this.#host.failed(error);
     };
     await bounded(receiver.open(), { signal, what: "receiver attach" });
     this.#inactivity.touch();
@@ -419,7 +416,6 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
   async #detach(): Promise<void> {
     const receiver = this.#receiver;
     this.#receiver = undefined;
-    this.#linkGen++;
     if (receiver) await receiver.close();
   }
 

@@ -42,7 +42,6 @@ import { MessageSender, type SendOutcome } from "./message-sender.js";
 import { PendingMessages, type PendingMessage } from "./pending-messages.js";
 import type { Session } from "./session.js";
 
-/** Options of `SendClient.fromConnectionString()`. */
 const SEND_CLIENT_CONNECTION_STRING_OPTIONS = connectionStringNames(SEND_CLIENT_OPTIONS);
 
 /** A bound on pending messages or bytes: an integer >= 1, or `Infinity` (none). */
@@ -79,9 +78,8 @@ export class SendClient extends AMQPClient {
   /** Most encoded bytes pending at once (`Infinity`: no bound). @defaultValue 67108864 (64 MiB) */
   readonly maxPendingBytes: number;
   #target: Target;
+  /** The sender link: the outcomes and events of an older one are stale. */
   #sender: MessageSender | undefined;
-  /** Counts the sender links: an outcome or event of an older link is stale. */
-  #linkGen = 0;
   readonly #pending: PendingMessages;
   readonly #host: ClientLinkHost;
 
@@ -336,7 +334,7 @@ export class SendClient extends AMQPClient {
     sender.transfer(m, p.size, p);
   }
 
-  #onOutcome(p: PendingMessage, outcome: SendOutcome, gen: number): void {
+  #onOutcome(p: PendingMessage, outcome: SendOutcome, sender: MessageSender): void {
     if (this.#pending.landed(p)) {
       const result = outcome.result;
       if (result === MessageSendResult.Ok || outcome.state !== undefined) this.#host.progressed();
@@ -344,8 +342,7 @@ export class SendClient extends AMQPClient {
         this.#failedAttempt(p, outcome.error ?? new MessageSendFailed("Message send failed."));
       } else if (result === MessageSendResult.Cancelled && !this.#stopped()) {
         // The link went away under it: sent again after the recovery (now, if the link is back).
-        const ready =
-          gen === this.#linkGen && this.isReady && this.#sender?.state === MessageSenderState.Open;
+        const ready = sender === this.#sender && this.isReady && sender.state === MessageSenderState.Open;
         this.#pending.markLost(p, ready);
       } else {
         this.#pending.end(p, result, outcome.error);
@@ -375,16 +372,15 @@ export class SendClient extends AMQPClient {
       desiredCapabilities: o.desiredCapabilities,
     });
     const sender = new MessageSender(session, this.clientName, this.#target, options);
-    const gen = ++this.#linkGen;
     this.#sender = sender;
     sender.onDetached = (error) => {
-      if (gen === this.#linkGen) this.#host.failed(error);
+      if (sender === this.#sender) this.#host.failed(error);
     };
     sender.onCredit = () => {
-      if (gen === this.#linkGen) this.#pump();
+      if (sender === this.#sender) this.#pump();
     };
     sender.onOutcome = (p, outcome) => {
-      this.#onOutcome(p as PendingMessage, outcome, gen);
+      this.#onOutcome(p as PendingMessage, outcome, sender);
     };
     await bounded(sender.open(), { signal, what: "sender attach" });
   }
@@ -392,7 +388,6 @@ export class SendClient extends AMQPClient {
   async #detach(): Promise<void> {
     const sender = this.#sender;
     this.#sender = undefined;
-    this.#linkGen++;
     if (sender) await sender.close();
   }
 
