@@ -212,19 +212,14 @@ export class MessageReceiver implements AsyncDisposable {
    */
   resetLinkCredit(credit: number, options: ResetCreditOptions = {}): void {
     checkOptions(options, RESET_CREDIT_OPTIONS, "MessageReceiver.resetLinkCredit()");
-    this.#manual();
+    if (!this.#held) this.#prefetch = 0;
     this.#link.flow(credit, options.drain === true ? { drain: true } : {});
   }
 
   /** Adds credit; switches to manual credit as {@link MessageReceiver.resetLinkCredit} does. */
   addCredit(n: number): void {
-    this.#manual();
-    this.#link.addCredit(n);
-  }
-
-  /** Credit set by hand stands: automatic credit stops, unless it follows the owner's consumption. */
-  #manual(): void {
     if (!this.#held) this.#prefetch = 0;
+    this.#link.addCredit(n);
   }
 
   /**

@@ -278,11 +278,8 @@ export class MessageSender implements AsyncDisposable {
    */
   transfer(message: Message, size: number, context: unknown): void {
     const refused = this.#tooLarge(size);
-    if (refused) {
-      queueMicrotask(() => this.onOutcome?.(context, refused));
-      return;
-    }
-    this.#link.transfer(message, size, this.#transferReceipt, context, this.#transferOptions(message));
+    if (refused) queueMicrotask(() => this.onOutcome?.(context, refused));
+    else this.#link.transfer(message, size, this.#transferReceipt, context, this.#transferOptions(message));
   }
 
   /** The peer's max-message-size as a number (0: none), read from the ATTACH `#maxSizeOf` once. */

@@ -167,8 +167,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
       throw new RangeError(`maxBatchSize (${max}) cannot be larger than prefetch (${this.prefetch})`);
     }
     if (!(await this.#openForReceive(options.signal))) return [];
-    const timeout = options.timeout;
-    const deadline = timeout ? Date.now() + timeout : undefined;
+    const deadline = options.timeout ? Date.now() + options.timeout : undefined;
     for (;;) {
       if (options.signal?.aborted === true) throw abortError(options.signal);
       if (this.bufferedCount > 0) {
@@ -182,8 +181,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
         await nextTurn(); // let the rest of a burst arrive
         continue;
       }
-      if (r === "timeout") return [];
-      await this.#ended(r);
+      if (r !== "timeout") await this.#ended(r);
       return [];
     }
   }

@@ -1,8 +1,6 @@
 /**
  * uamqp's `SendClient` (docs/clients.md, "SendClient"): the sender link (a `ClientLink` of
- * `AMQPClient`, which owns the lifecycle) and the pipeline: transfers up to `maxInFlight` and the
- * link's credit, retries per the `ErrorPolicy`, resends after a recovery. The per-message
- * bookkeeping is `pending-messages.ts`.
+ * `AMQPClient`) and the pipeline; the per-message bookkeeping is `pending-messages.ts`.
  */
 import { randomUUID } from "node:crypto";
 import { Target } from "../address/index.js";
@@ -45,8 +43,8 @@ import type { Session } from "./session.js";
 const SEND_CLIENT_CONNECTION_STRING_OPTIONS = connectionStringNames(SEND_CLIENT_OPTIONS);
 
 /** A bound on pending messages or bytes: an integer >= 1, or `Infinity` (none). */
-function pendingBound(value: number | undefined, fallback: number, name: string): number {
-  const v = value ?? fallback;
+function pendingBound(options: SendClientOptions, name: "maxPendingMessages" | "maxPendingBytes"): number {
+  const v = options[name] ?? DEFAULTS[name];
   if (v !== Infinity && !(Number.isSafeInteger(v) && v >= 1)) {
     throw new RangeError(`${name} must be an integer >= 1 or Infinity, got ${v}`);
   }
@@ -101,12 +99,8 @@ export class SendClient extends AMQPClient {
     if (!Number.isFinite(this.msgTimeout) || this.msgTimeout < 0) {
       throw new RangeError(`msgTimeout must be a number of ms >= 0, got ${this.msgTimeout}`);
     }
-    this.maxPendingMessages = pendingBound(
-      options.maxPendingMessages,
-      DEFAULTS.maxPendingMessages,
-      "maxPendingMessages",
-    );
-    this.maxPendingBytes = pendingBound(options.maxPendingBytes, DEFAULTS.maxPendingBytes, "maxPendingBytes");
+    this.maxPendingMessages = pendingBound(options, "maxPendingMessages");
+    this.maxPendingBytes = pendingBound(options, "maxPendingBytes");
     this.#pending = new PendingMessages(
       this,
       () => {
@@ -224,10 +218,7 @@ export class SendClient extends AMQPClient {
 
   #gather(messages: (Message | BatchMessage)[]): Message[] {
     if (this.#stopped()) throw this.#host.closedError();
-    if (messages.length === 1) return messages[0]!.gather();
-    const out: Message[] = [];
-    for (const m of messages) out.push(...m.gather());
-    return out;
+    return messages.length === 1 ? messages[0]!.gather() : messages.flatMap((m) => m.gather());
   }
 
   #stopped(): boolean {
