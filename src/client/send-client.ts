@@ -310,19 +310,14 @@ export class SendClient extends AMQPClient {
       if (!p) break;
       // The clock of the tick: a message expiring during it is the sweep's.
       if (now === 0) now = tickNow();
-      this.#dispatch(p, sender, now);
+      if (this.msgTimeout > 0 && now - p.message.idleTime >= this.msgTimeout) {
+        pending.end(p, MessageSendResult.Timeout, new ClientTimeout("Message send timed out."));
+        continue;
+      }
+      pending.markInFlight(p);
+      // No signal per transfer (an abort listener each): the pending messages' sweep ends it.
+      sender.transfer(p.message, p.size, p);
     }
-  }
-
-  #dispatch(p: PendingMessage, sender: MessageSender, now: number): void {
-    const m = p.message;
-    if (this.msgTimeout > 0 && now - m.idleTime >= this.msgTimeout) {
-      this.#pending.end(p, MessageSendResult.Timeout, new ClientTimeout("Message send timed out."));
-      return;
-    }
-    this.#pending.markInFlight(p);
-    // No signal per transfer (an abort listener each): the pending messages' sweep ends it.
-    sender.transfer(m, p.size, p);
   }
 
   #onOutcome(p: PendingMessage, outcome: SendOutcome, sender: MessageSender): void {
