@@ -246,8 +246,7 @@ export class MessageSender implements AsyncDisposable {
 
   /**
    * Sends a message, waiting for credit, and resolves with its outcome (see {@link SendOutcome}).
-   * `timeout` (ms, none by default) bounds the wait for credit and outcome; `settled` sends it
-   * pre-settled.
+   * `timeout` (ms) bounds the wait for credit and outcome; `settled` sends it pre-settled.
    * @throws {EncodeError} when the message cannot be encoded (delivery failures never reject);
    *   `TypeError` for an unknown option.
    */

@@ -1,7 +1,6 @@
 /**
  * uamqp's `ReceiveClient` (docs/clients.md, "ReceiveClient"): the receiver link (a `ClientLink` of
- * `AMQPClient`, which owns the lifecycle) and what the application has not taken yet
- * (`receive-buffer.ts`, `inactivity-timer.ts`).
+ * `AMQPClient`) and what the application has not taken yet (`receive-buffer.ts`, `inactivity-timer.ts`).
  */
 import { randomUUID } from "node:crypto";
 import { Source } from "../address/index.js";
@@ -328,10 +327,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     return true;
   }
 
-  /**
-   * The oldest buffered message, if there is one (undefined: wait with {@link ReceiveClient.#next}).
-   * @throws {AMQPAbortError} when `signal` aborted.
-   */
+  /** The oldest buffered message, if there is one. @throws {AMQPAbortError} when `signal` aborted. */
   #takeOne(signal: AbortSignal | undefined): Message | undefined {
     if (signal?.aborted === true) throw abortError(signal);
     const m = this.#buffer.shift();

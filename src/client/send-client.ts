@@ -325,7 +325,12 @@ export class SendClient extends AMQPClient {
       const result = outcome.result;
       if (result === MessageSendResult.Ok || outcome.state !== undefined) this.#host.progressed();
       if (result === MessageSendResult.Error) {
-        this.#failedAttempt(p, outcome.error ?? new MessageSendFailed("Message send failed."));
+        // A message-level failure: retried per the error policy (timer backoff), or the end.
+        const error = outcome.error ?? new MessageSendFailed("Message send failed.");
+        const action = decide(this.errorPolicy, error);
+        const retry = action.retry && p.message.retries < this.errorPolicy.maxRetries;
+        if (retry) this.#pending.retry(p, action.incrementRetries, action.backoffMs);
+        else this.#pending.end(p, result, error);
       } else if (result === MessageSendResult.Cancelled && !this.#stopped()) {
         // The link went away under it: sent again after the recovery (now, if the link is back).
         const ready = sender === this.#sender && this.isReady && sender.state === MessageSenderState.Open;
@@ -335,17 +340,6 @@ export class SendClient extends AMQPClient {
       }
     }
     this.#pump();
-  }
-
-  /** A message-level failure: retry per the error policy (with timer backoff), or fail it. */
-  #failedAttempt(p: PendingMessage, error: AMQPError): void {
-    const policy = this.errorPolicy;
-    const action = decide(policy, error);
-    if (!action.retry || p.message.retries >= policy.maxRetries) {
-      this.#pending.end(p, MessageSendResult.Error, error);
-      return;
-    }
-    this.#pending.retry(p, action.incrementRetries, action.backoffMs);
   }
 
   async #attach(session: Session, signal: AbortSignal): Promise<void> {
