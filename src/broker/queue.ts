@@ -15,6 +15,7 @@ import type { DeliveryState } from "../codec/definitions/messaging.js";
 import { SenderSettleMode } from "../engine/link.js";
 import type { ReceiverLink } from "../engine/receiver-link.js";
 import type { SenderLink } from "../engine/sender-link.js";
+import { Fifo } from "../util/fifo.js";
 import { tickNow } from "../util/tick-clock.js";
 import { ByteBudget } from "./byte-budget.js";
 import { sendDelivery, type SentDeliveryReceipt } from "./delivery-receipt.js";
@@ -165,10 +166,8 @@ export class Queue {
    * one message and put back at the end; one found without credit, or holding its maximum, is left
    * out until its next credit ({@link Queue.creditArrived}) or settlement.
    */
-  #ready: (Subscriber | undefined)[] = [];
-  #readyHead = 0;
-  #main: StoredMessage[] = [];
-  #head = 0;
+  readonly #ready = new Fifo<Subscriber>();
+  readonly #main = new Fifo<StoredMessage>();
   /** Messages back from a consumer, in arrival order; always older than everything in `#main`. */
   #redeliver: StoredMessage[] = [];
   #locked = 0;
@@ -241,7 +240,7 @@ export class Queue {
 
   /** Messages waiting for a consumer. */
   get readyCount(): number {
-    return this.#main.length - this.#head + this.#redeliver.length;
+    return this.#main.length + this.#redeliver.length;
   }
 
   /** Messages delivered and not yet settled. */
@@ -294,7 +293,7 @@ export class Queue {
   /** The messages held: ready ones (in delivery order) and locked ones (for peeking). */
   messages(): { readonly ready: StoredMessage[]; readonly locked: readonly MessageLock<QueueConsumer>[] } {
     return {
-      ready: [...this.#redeliver, ...this.#main.slice(this.#head)],
+      ready: [...this.#redeliver, ...this.#main.toArray()],
       locked: this.#locks.all(),
     };
   }
@@ -381,7 +380,7 @@ export class Queue {
     /** Consumers in a row that took nothing (each with a policy that accepts only some messages). */
     let misses = 0;
     while (this.readyCount > 0) {
-      const s = this.#nextReady();
+      const s = this.#ready.shift();
       if (s === undefined) return;
       if (!this.#mayTake(s)) continue;
       const accepts = s.policy?.accepts;
@@ -389,7 +388,7 @@ export class Queue {
       this.#ready.push(s);
       if (!m) {
         // Nothing this consumer takes: try the next one, until each ready one had its turn.
-        if (accepts && ++misses < this.#ready.length - this.#readyHead) continue;
+        if (accepts && ++misses < this.#ready.length) continue;
         return;
       }
       misses = 0;
@@ -402,22 +401,6 @@ export class Queue {
     if (s.ready || s.removed) return;
     s.ready = true;
     this.#ready.push(s);
-  }
-
-  /** Takes the consumer whose turn it is out of the ready FIFO (the caller puts it back or not). */
-  #nextReady(): Subscriber | undefined {
-    const r = this.#ready;
-    if (this.#readyHead >= r.length) return undefined;
-    const s = r[this.#readyHead]!;
-    r[this.#readyHead++] = undefined;
-    if (this.#readyHead === r.length) {
-      r.length = 0;
-      this.#readyHead = 0;
-    } else if (this.#readyHead > 1024 && this.#readyHead * 2 > r.length) {
-      this.#ready = r.slice(this.#readyHead);
-      this.#readyHead = 0;
-    }
-    return s;
   }
 
   /**
@@ -464,15 +447,13 @@ export class Queue {
       }
     }
     const main = this.#main;
-    for (let i = this.#head; i < main.length; i++) {
-      const m = main[i]!;
+    for (let i = 0; i < main.length; i++) {
+      const m = main.at(i)!;
       if (m.expiresAt <= now) {
-        main.splice(i--, 1);
+        main.removeAt(i--);
         this.#expire(m);
       } else if (accepts(m)) {
-        if (i === this.#head) return this.#take();
-        main.splice(i, 1);
-        return m;
+        return main.removeAt(i);
       }
     }
     return undefined;
@@ -482,17 +463,7 @@ export class Queue {
   #take(): StoredMessage | undefined {
     const now = tickNow();
     for (;;) {
-      let m: StoredMessage | undefined;
-      if (this.#redeliver.length > 0) {
-        m = this.#redeliver.shift();
-      } else if (this.#head < this.#main.length) {
-        m = this.#main[this.#head];
-        this.#main[this.#head++] = undefined as unknown as StoredMessage;
-        if (this.#head > 1024 && this.#head * 2 > this.#main.length) {
-          this.#main = this.#main.slice(this.#head);
-          this.#head = 0;
-        }
-      }
+      const m = this.#redeliver.length > 0 ? this.#redeliver.shift() : this.#main.shift();
       if (!m) return undefined;
       if (m.expiresAt <= now) {
         this.#expire(m);
@@ -701,23 +672,20 @@ export class Queue {
       return true;
     };
     this.#redeliver = this.#redeliver.filter(keep);
-    this.#main = this.#main.slice(this.#head).filter(keep);
-    this.#head = 0;
+    this.#main.retain(keep);
     this.#watchExpiry(next);
   }
 
   /** Drops every message and stops the timer; the queue accepts nothing more. */
   delete(): void {
     this.deleted = true;
-    this.#main = [];
-    this.#head = 0;
+    this.#main.clear();
     this.#redeliver = [];
     this.#locked = 0;
     this.#locks.clear();
     for (const s of this.#subscribers.values()) s.removed = true;
     this.#subscribers.clear();
-    this.#ready = [];
-    this.#readyHead = 0;
+    this.#ready.clear();
     this.bytes.clear();
     if (this.#expiryTimer) clearTimeout(this.#expiryTimer);
     this.#expiryTimer = undefined;

@@ -1,13 +1,6 @@
 /**
- * uamqp's `MessageReceiver`: a receiving link that decodes each delivery into a `Message` and hands
- * it to `onMessageReceived`. In PeekLock mode the message carries a settler (`accept()`,
- * `reject()`, `release()`, `modify()`); in ReceiveAndDelete mode it arrives settled. With
- * `settleMode: "confirm"` settlements wait for the peer (see `settle-confirm.ts`).
- *
- * It owns the link's credit on the client side: automatic credit keeps `prefetch` outstanding,
- * counting the messages its owner still holds when the owner follows consumption (`ReceiveClient`:
- * credit plus buffered messages never exceed `prefetch`); manual credit is `addCredit()` /
- * `resetLinkCredit()`. The engine's own automatic credit is not used.
+ * uamqp's `MessageReceiver`. It owns the link's credit on the client side (docs/architecture.md,
+ * "One path per concern"; docs/clients.md, "Credit"); the engine's automatic credit is not used.
  */
 import { inspect, type InspectOptionsStylized } from "node:util";
 import { AMQPError } from "../errors/amqp-error.js";
@@ -33,20 +26,11 @@ import { DeliverySettler, resolveSettleMode, SettleMode } from "./settle-confirm
 import type { Session } from "./session.js";
 import { clientError, inClientTerms } from "./shutdown.js";
 
-export type { MessageReceiverOptions } from "./client-options.js";
-
 /**
  * A receiving link on a {@link Session} (uamqp's `MessageReceiver`): each delivery is decoded into a
  * {@link Message} and passed to `onMessageReceived`. Credit is kept at `prefetch` automatically
- * unless set by hand. An undecodable delivery is rejected (`amqp:decode-error`).
- *
- * @example
- * ```ts
- * const receiver = new MessageReceiver(session, "queue-a", "my-client", {
- *   onMessageReceived: (m) => { console.log(m.value); void m.accept(); },
- * });
- * await receiver.open();
- * ```
+ * unless set by hand. An undecodable delivery is rejected (`amqp:decode-error`). Example:
+ * docs/clients.md, "Low-level API".
  */
 export class MessageReceiver implements AsyncDisposable {
   /** The session the link belongs to. */
@@ -119,7 +103,7 @@ export class MessageReceiver implements AsyncDisposable {
       logLinkEvent(session.connection.logId, this.#link, event, error);
       this.onDetached?.(clientError(error));
     };
-    // The sender used up or gave back credit without sending (a drain answer, credit returned).
+    // Credit used up or given back without deliveries (a drain answer).
     this.#link.onSenderFlow = () => {
       this.#topUp();
     };
@@ -154,28 +138,22 @@ export class MessageReceiver implements AsyncDisposable {
 
   #deliver(d: IncomingDelivery): void {
     const link = this.#link;
-    // One options object, rewritten for each delivery (decode reads it and keeps none of it).
+    // Rewritten for each delivery: decode keeps none of it.
     const o = this.#decodeOptions;
     o.settler = d.settled ? undefined : new DeliverySettler(link, d, this.settleMode);
     o.deliveryNo = d.deliveryId;
     o.deliveryTag = d.tag;
     o.messageFormat = d.messageFormat;
-    let message: Message;
+    let message: Message | undefined;
     try {
       message = Message.decodeRange(d.bytes, d.payloadStart, d.payloadEnd, o);
     } catch (e) {
       // An undecodable message is rejected so it is not redelivered forever.
-      if (!d.settled) {
-        link.settle(d, {
-          type: "rejected",
-          error: { condition: "amqp:decode-error", description: (e as Error).message },
-        });
-      }
-      this.#topUp();
-      return;
+      const error = { condition: "amqp:decode-error", description: (e as Error).message };
+      if (!d.settled) link.settle(d, { type: "rejected", error });
     }
     try {
-      this.onMessageReceived?.(message);
+      if (message) this.onMessageReceived?.(message);
     } catch {
       if (!d.settled) link.settle(d, { type: "modified", deliveryFailed: true, undeliverableHere: true });
     }
@@ -195,10 +173,8 @@ export class MessageReceiver implements AsyncDisposable {
   }
 
   /**
-   * @internal Credit follows consumption: `held()` says how many delivered messages the owner
-   * (`ReceiveClient`) still holds; they count against `prefetch`, and the owner calls
-   * {@link MessageReceiver.consumed} when it let go of some. Credit set by hand does not end this
-   * mode: it only adds credit once the owner consumed what it holds.
+   * @internal Credit follows consumption: the `held()` messages the owner still holds count against
+   * `prefetch`; it calls {@link MessageReceiver.consumed} when it let go of some.
    */
   followConsumption(held: () => number): void {
     this.#held = held;
@@ -210,11 +186,9 @@ export class MessageReceiver implements AsyncDisposable {
   }
 
   /**
-   * Resolves when the peer attached the link (and the connection is open; opening the link opens
-   * the connection). `timeout` bounds the wait, in milliseconds; none by default.
-   * @throws the link's error if it was refused (`LinkDetach`…); the connection's open errors;
-   *   `ClientTimeout` after `timeout`; `AMQPAbortError` when `signal` aborts (then `close()` the
-   *   link); `TypeError` for an unknown option.
+   * Resolves when the peer attached the link, opening the connection if needed; `timeout` in ms.
+   * @throws the link's refusal (`LinkDetach`…); the connection's open errors; `ClientTimeout`;
+   *   `AMQPAbortError` (then `close()` the link); `TypeError` for an unknown option.
    */
   async open(options: WaitOptions = {}): Promise<void> {
     checkOptions(options, WAIT_OPTIONS, "MessageReceiver.open()");
@@ -238,19 +212,14 @@ export class MessageReceiver implements AsyncDisposable {
    */
   resetLinkCredit(credit: number, options: ResetCreditOptions = {}): void {
     checkOptions(options, RESET_CREDIT_OPTIONS, "MessageReceiver.resetLinkCredit()");
-    this.#manual();
+    if (!this.#held) this.#prefetch = 0;
     this.#link.flow(credit, options.drain === true ? { drain: true } : {});
   }
 
   /** Adds credit; switches to manual credit as {@link MessageReceiver.resetLinkCredit} does. */
   addCredit(n: number): void {
-    this.#manual();
-    this.#link.addCredit(n);
-  }
-
-  /** Credit set by hand stands: automatic credit stops, unless it follows the owner's consumption. */
-  #manual(): void {
     if (!this.#held) this.#prefetch = 0;
+    this.#link.addCredit(n);
   }
 
   /**

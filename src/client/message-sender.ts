@@ -1,11 +1,6 @@
 /**
- * uamqp's `MessageSender`: a sending link that sends `Message`s and reports each outcome.
- * `send()` waits for credit (never buffers without bound) and resolves with the outcome:
- * it does not reject for a delivery failure — the outcome says what happened.
- *
- * {@link sendOutcome} is the one translation of how a transfer ended (the engine's delivery state,
- * or the failure that ended it first) into the send vocabulary (`MessageSendResult` and an error);
- * `Message.completeSend` then records the result as the message's state.
+ * uamqp's `MessageSender`, and {@link sendOutcome}: the one translation of how a transfer ended
+ * into the send vocabulary (docs/architecture.md, "One path per concern").
  */
 import { inspect, type InspectOptionsStylized } from "node:util";
 import { AMQPError } from "../errors/amqp-error.js";
@@ -33,8 +28,6 @@ import { logLinkEvent } from "./lifecycle-log.js";
 import { MessageSenderState, SenderSettleMode, ReceiverSettleMode } from "./link-states.js";
 import type { Session } from "./session.js";
 import { clientError } from "./shutdown.js";
-
-export type { MessageSenderOptions, SendOptions } from "./client-options.js";
 
 /** The outcome of one send. */
 export interface SendOutcome {
@@ -69,16 +62,10 @@ class Outcome implements SendOutcome {
 }
 
 /**
- * How a transfer ended, as the send vocabulary says it:
- * - settled with `accepted`, or written pre-settled (no state) → `Ok`;
- * - settled with another outcome → `Error`, with the error of that outcome (`sendErrorFromOutcome`:
- *   `MessageSendFailed`, `MessageReleased`, `MessageModified`…);
- * - failed with `ClientTimeout` → `Timeout`;
- * - failed with a message-level error (`MessageResponse`: refused before the transfer) or an
- *   `EncodeError`, or with anything that is not an `AMQPError` → `Error`;
- * - failed with any other error (the link, session or connection went away, the call was aborted
- *   or the client closed) → `Cancelled`; the engine's error for a connection, session or link
- *   that we closed is reported as `AMQPClientShutdown` (`shutdown.ts`).
+ * How a transfer ended, as the send vocabulary says it: `accepted` or pre-settled → `Ok`; another
+ * outcome, a message-level failure (`MessageResponse`, `EncodeError`, not an `AMQPError`) →
+ * `Error`; `ClientTimeout` → `Timeout`; any other failure (link, session or connection gone,
+ * aborted, closed) → `Cancelled`.
  * @internal
  */
 export function sendOutcome(
@@ -102,7 +89,7 @@ export function sendOutcome(
   return new Outcome(MessageSendResult.Cancelled, undefined, f);
 }
 
-/** One `send()` waiting for its outcome: how to resolve it, and its deadline, if it has one. */
+/** One `send()` waiting for its outcome, and its deadline, if it has one. */
 interface WaitingSend {
   readonly resolve: (outcome: SendOutcome) => void;
   readonly limit: Deadline | undefined;
@@ -124,23 +111,14 @@ const SEND_RECEIPT: DeliveryReceipt = {
   },
 };
 
-/** The outcome of a pre-settled transfer, once written (shared: see `MessageSender.#okOutcome`). */
+/** The outcome of a pre-settled transfer, once written (shared, as `MessageSender.#okOutcome`). */
 const PRESETTLED_OK: SendOutcome = Object.freeze(new Outcome(MessageSendResult.Ok, undefined, undefined));
 
-/** `send()` without options. */
 const NO_OPTIONS: SendOptions = Object.freeze({});
 
 /**
  * A sending link on a {@link Session} (uamqp's `MessageSender`). ATTACH is sent at construction;
- * `send()` resolves with each message's outcome.
- *
- * @example
- * ```ts
- * const sender = new MessageSender(session, "my-client", "queue-a");
- * await sender.open();
- * const { result, error } = await sender.send(new Message({ body: "hello" }), { timeout: 5000 });
- * if (result !== MessageSendResult.Ok) console.log(error?.code);
- * ```
+ * `send()` resolves with each message's outcome. Example: docs/clients.md, "Low-level API".
  */
 export class MessageSender implements AsyncDisposable {
   /** The session the link belongs to. */
@@ -159,12 +137,10 @@ export class MessageSender implements AsyncDisposable {
   onOutcome: ((context: unknown, outcome: SendOutcome) => void) | undefined;
   /**
    * The `Ok` outcome of {@link MessageSender.transfer}s settled with `#okState`: one DISPOSITION
-   * settles a range of deliveries with one state, and these outcomes stay inside the caller
-   * (`SendClient`), so they are shared rather than made per message.
+   * settles a range with one state, and these outcomes stay in `SendClient`, so they are shared.
    */
   #okState: DeliveryState | undefined;
   #okOutcome: SendOutcome = PRESETTLED_OK;
-  /** The receipt of {@link MessageSender.transfer}. */
   readonly #transferReceipt: DeliveryReceipt = {
     settled: (context, state) => {
       let outcome: SendOutcome;
@@ -249,11 +225,9 @@ export class MessageSender implements AsyncDisposable {
   }
 
   /**
-   * Resolves when the peer attached the link (and the connection is open; opening the link opens
-   * the connection). `timeout` bounds the wait, in milliseconds; none by default.
-   * @throws the link's error if it was refused (`LinkDetach`…); the connection's open errors;
-   *   `ClientTimeout` after `timeout`; `AMQPAbortError` when `signal` aborts (then `close()` the
-   *   link); `TypeError` for an unknown option.
+   * Resolves when the peer attached the link, opening the connection if needed; `timeout` in ms.
+   * @throws the link's refusal (`LinkDetach`…); the connection's open errors; `ClientTimeout`;
+   *   `AMQPAbortError` (then `close()` the link); `TypeError` for an unknown option.
    */
   async open(options: WaitOptions = {}): Promise<void> {
     checkOptions(options, WAIT_OPTIONS, "MessageSender.open()");
@@ -271,11 +245,8 @@ export class MessageSender implements AsyncDisposable {
   }
 
   /**
-   * Sends a message and resolves with its outcome (see `sendOutcome()`): `Ok` when accepted (or
-   * written, if pre-settled), `Error` for rejected/released/modified (with the mapped error),
-   * `Timeout`, or `Cancelled` when the link or connection failed first (or `signal` aborted). Waits
-   * for credit. `timeout` bounds the wait for credit and outcome, in milliseconds (none by
-   * default); `settled` sends it pre-settled.
+   * Sends a message, waiting for credit, and resolves with its outcome (see {@link SendOutcome}).
+   * `timeout` (ms) bounds the wait for credit and outcome; `settled` sends it pre-settled.
    * @throws {EncodeError} when the message cannot be encoded (delivery failures never reject);
    *   `TypeError` for an unknown option.
    */
@@ -283,8 +254,7 @@ export class MessageSender implements AsyncDisposable {
     let size: number;
     try {
       if (options !== NO_OPTIONS) checkOptions(options, SEND_OPTIONS, "MessageSender.send()");
-      // Measured (and checked: an EncodeError rejects) here; encoded into the frame when it goes out.
-      size = message.encodedSize;
+      size = message.encodedSize; // an EncodeError rejects here
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new TypeError(String(e)));
     }
@@ -302,17 +272,13 @@ export class MessageSender implements AsyncDisposable {
   }
 
   /**
-   * @internal Transfers `message` without a promise (for `SendClient`): its outcome goes to
-   * {@link MessageSender.onOutcome} with `context`, after this call returns. `size` is its encoded
-   * size, which the caller measured; the message is encoded straight into its frame when it goes out.
+   * @internal Transfers `message` (of encoded size `size`) without a promise: its outcome goes to
+   * {@link MessageSender.onOutcome} with `context`, after this call returns.
    */
   transfer(message: Message, size: number, context: unknown): void {
     const refused = this.#tooLarge(size);
-    if (refused) {
-      queueMicrotask(() => this.onOutcome?.(context, refused));
-      return;
-    }
-    this.#link.transfer(message, size, this.#transferReceipt, context, this.#transferOptions(message));
+    if (refused) queueMicrotask(() => this.onOutcome?.(context, refused));
+    else this.#link.transfer(message, size, this.#transferReceipt, context, this.#transferOptions(message));
   }
 
   /** The peer's max-message-size as a number (0: none), read from the ATTACH `#maxSizeOf` once. */
@@ -327,16 +293,13 @@ export class MessageSender implements AsyncDisposable {
       const m = remote?.maxMessageSize;
       this.#maxSize = m === undefined || m <= 0n ? 0 : Number(m);
     }
-    // A size beyond it is below 2^53, where the number is exact.
     const max = this.#maxSize;
     if (max === 0 || size <= max) return undefined;
-    const error = new MessageSendFailed(
-      `message of ${size} bytes exceeds the peer's max-message-size ${max}`,
-      {
-        condition: "amqp:link:message-size-exceeded",
-        retryable: false,
-      },
-    );
+    const text = `message of ${size} bytes exceeds the peer's max-message-size ${max}`;
+    const error = new MessageSendFailed(text, {
+      condition: "amqp:link:message-size-exceeded",
+      retryable: false,
+    });
     return sendOutcome({ failure: error });
   }
 

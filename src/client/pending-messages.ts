@@ -1,10 +1,6 @@
 /**
- * The per-message bookkeeping of a `SendClient`: every pending message in queue order with its
- * encoded size, the ones ready to be transferred, in flight, waiting out a retry backoff, or lost
- * with a link; the bounds on how many messages and bytes may be pending, and the calls waiting for
- * room under them; the calls waiting for messages to complete; and the sweep that times out queued
- * messages past `msgTimeout`. The client decides what happens to a message (the pipeline, the
- * outcomes); this records it.
+ * The per-message bookkeeping of a `SendClient` (docs/clients.md, "SendClient"): where each pending
+ * message is, the bounds and the calls waiting for room or completions, the `msgTimeout` sweep.
  */
 import type { AMQPError } from "../errors/amqp-error.js";
 import { ClientTimeout } from "../errors/exceptions.js";
@@ -13,17 +9,11 @@ import type { Message } from "../message/message.js";
 import { MessageState } from "../message/message-state.js";
 import { MessageSendResult } from "../message/send-result.js";
 import { abortError, waitUntilSettled, type Settle } from "../policy/wait.js";
+import { Fifo } from "../util/fifo.js";
 import { tickNow } from "../util/tick-clock.js";
 
-/** The bounds of a `SendClient`'s pending messages. @internal */
-export interface PendingBounds {
-  /** Per-message deadline in ms from queueing (0 = none). */
-  readonly msgTimeout: number;
-  /** Most messages pending at once (`Infinity` = no bound). */
-  readonly maxMessages: number;
-  /** Most encoded bytes pending at once (`Infinity` = no bound). */
-  readonly maxBytes: number;
-}
+/** The bounds of a `SendClient`'s pending messages: its fields of these names. @internal */
+export type PendingBounds = Readonly<Record<"msgTimeout" | "maxPendingMessages" | "maxPendingBytes", number>>;
 
 /**
  * A call waiting for messages to complete: for `messages` (a few, by identity), or without them
@@ -37,10 +27,9 @@ interface Waiter extends Settle {
 }
 
 /**
- * One pending message and what the pending messages know of it. The client's pipeline holds it
- * from {@link PendingMessages.nextReady} to the outcome (so that an outcome needs no lookup) and
- * hands it back; the message holds it too while it is pending (`Message.sendRecord`), so that a
- * call naming messages finds them without a table. Only `PendingMessages` changes it.
+ * One pending message. The pipeline holds it from {@link PendingMessages.nextReady} to its outcome
+ * and the message holds it while pending (`Message.sendRecord`), so neither needs a lookup table.
+ * Only `PendingMessages` changes it.
  * @internal
  */
 export interface PendingMessage {
@@ -49,15 +38,13 @@ export interface PendingMessage {
   readonly message: Message;
   /** Its encoded size, measured when it was queued. */
   readonly size: number;
-  /** Its place in the queue order (the calls waiting for what was queued before them compare it). */
+  /** Its place in the queue order. */
   readonly seq: number;
-  /** Transferred, its outcome not seen yet. */
   inFlight: boolean;
   /** It was in flight on a link that went away: it is sent again after the recovery. */
   lost: boolean;
-  /** The timer of its retry backoff, while it waits it out. */
+  /** The timer of its retry backoff. */
   backoff: NodeJS.Timeout | undefined;
-  /** It completed (it is no longer pending). */
   done: boolean;
 }
 
@@ -70,51 +57,42 @@ interface RoomWaiter extends Settle {
 /** Sweeps for expired queued messages at most this often. */
 const MIN_SWEEP_MS = 20;
 
+const isPending = (p: PendingMessage): boolean => !p.done;
+
 /** The pending messages of one `SendClient`. @internal */
 export class PendingMessages {
-  /** Per-message deadline in ms from queueing (0 = none). */
   readonly #msgTimeout: number;
   readonly #maxMessages: number;
   readonly #maxBytes: number;
-  /**
-   * Called when messages may be sent now: a retry backoff elapsed (the message is ready again), or
-   * the sweep ended transfers in flight.
-   */
+  /** Called when messages may be sent now (a backoff elapsed, the sweep ended transfers in flight). */
   readonly #wake: () => void;
+  /** Why the client cannot send (undefined: it can): the waits reject with it. */
+  readonly #stopped: () => AMQPError | undefined;
   /**
-   * Every pending message's entry (WaitingToBeSent / WaitingForSendAck), in queue order, from
-   * `#head` on; entries that ended meanwhile stay among them (`done`) until they reach the head or
-   * outnumber the pending ones. An array rather than a `Map` from message to entry: messages are
-   * queued and completed at the message rate, mostly in order, and a `Map` filled and emptied at
-   * that rate keeps hashing and rebuilding its table.
+   * Every pending entry in queue order; ended ones (`done`) stay until they reach the head or
+   * outnumber the pending ones. Not a `Map`: one filled and emptied at the message rate keeps
+   * rehashing.
    */
-  #entries: (PendingMessage | undefined)[] = [];
-  #head = 0;
+  readonly #entries = new Fifo<PendingMessage>();
   /** Pending entries (not `done`) in `#entries`. */
   #count = 0;
-  /** Ended entries still in `#entries` after `#head`. */
-  #ended = 0;
-  /** The sum of the pending entries' sizes. */
   #bytes = 0;
-  /** The sequence number of the last message queued. */
   #seq = 0;
-  /** Entries in flight. */
   #inFlight = 0;
-  /** Entries lost with a link. */
   #lost = 0;
   /** Calls waiting for room, served in order. */
   readonly #roomWaiters: RoomWaiter[] = [];
-  /** Entries ready to be transferred, oldest first (stale ones are skipped when taken). */
-  #ready: (PendingMessage | undefined)[] = [];
-  #readyHead = 0;
+  /** Entries ready to be transferred (stale ones are skipped when taken). */
+  readonly #ready = new Fifo<PendingMessage>();
   readonly #waiters = new Set<Waiter>();
   #sweep: NodeJS.Timeout | undefined;
 
-  constructor(bounds: PendingBounds, wake: () => void) {
+  constructor(bounds: PendingBounds, wake: () => void, stopped: () => AMQPError | undefined) {
     this.#msgTimeout = bounds.msgTimeout;
-    this.#maxMessages = bounds.maxMessages;
-    this.#maxBytes = bounds.maxBytes;
+    this.#maxMessages = bounds.maxPendingMessages;
+    this.#maxBytes = bounds.maxPendingBytes;
     this.#wake = wake;
+    this.#stopped = stopped;
   }
 
   /** How many messages are pending. */
@@ -136,14 +114,13 @@ export class PendingMessages {
   list(): Message[] {
     const out: Message[] = [];
     const entries = this.#entries;
-    for (let i = this.#head; i < entries.length; i++) {
-      const p = entries[i]!;
+    for (let i = 0; i < entries.length; i++) {
+      const p = entries.at(i)!;
       if (!p.done) out.push(p.message);
     }
     return out;
   }
 
-  /** The entry of `m` if it is pending here. */
   #entryOf(m: Message): PendingMessage | undefined {
     const p = m.sendRecord as PendingMessage | undefined;
     return p !== undefined && p.owner === this && !p.done ? p : undefined;
@@ -155,15 +132,13 @@ export class PendingMessages {
   }
 
   /**
-   * Queues the messages not pending yet: `WaitingToBeSent`, their deadline counted from now. All or
-   * nothing: nothing is queued when one cannot be encoded or when they do not fit the bounds.
-   *
+   * Queues the messages not pending yet (`WaitingToBeSent`, their deadline counted from now); all
+   * or nothing.
    * @throws {PendingLimitExceeded} when they would take the pending messages beyond a bound;
    *   `EncodeError` for a message that cannot be encoded (its size is measured here).
    */
   add(messages: Message[]): void {
     if (messages.length === 1) {
-      // One message (queueMessage(m), sendMessage(m)): no list of the new ones.
       const m = messages[0]!;
       if (this.#entryOf(m)) return;
       const size = m.encodedSize;
@@ -206,14 +181,20 @@ export class PendingMessages {
 
   /** @throws {PendingLimitExceeded} when `messages` messages of `bytes` bytes do not fit. */
   #refuseBeyondBounds(messages: number, bytes: number): void {
-    const refused = this.#refusal(messages, bytes);
-    if (refused) throw new PendingLimitExceeded(refused.text, { limit: refused.limit, messages, bytes });
+    const limit = this.#exceeds(this.#count, this.#bytes, messages, bytes);
+    if (limit === undefined) return;
+    const text =
+      limit === "maxPendingBytes"
+        ? `cannot queue ${bytes} byte(s) with ${this.#bytes} pending: maxPendingBytes is ${this.#maxBytes}`
+        : `cannot queue ${messages} message(s) with ${this.#count} pending: maxPendingMessages is ${this.#maxMessages}` +
+          (messages > this.#maxMessages ? " (more than can ever be pending: queue them in parts)" : "");
+    throw new PendingLimitExceeded(text, { limit, messages, bytes });
   }
 
   /**
    * The bound that `messages` messages of `bytes` bytes would go beyond, with `count` messages of
-   * `pendingBytes` bytes pending (undefined: they fit). The byte bound lets anything into an empty
-   * queue, so that a message larger than it can still be sent.
+   * `pendingBytes` bytes pending. The byte bound lets anything into an empty queue, so that a
+   * message larger than it can still be sent.
    */
   #exceeds(count: number, pendingBytes: number, messages: number, bytes: number): PendingLimit | undefined {
     if (count + messages > this.#maxMessages) return "maxPendingMessages";
@@ -221,48 +202,19 @@ export class PendingMessages {
     return undefined;
   }
 
-  /** Why `messages` messages of `bytes` bytes cannot be queued now (undefined: they can). */
-  #refusal(messages: number, bytes: number): { limit: PendingLimit; text: string } | undefined {
-    const count = this.#count;
-    const limit = this.#exceeds(count, this.#bytes, messages, bytes);
-    if (limit === "maxPendingMessages") {
-      const never =
-        messages > this.#maxMessages ? " (more than can ever be pending: queue them in parts)" : "";
-      return {
-        limit,
-        text: `cannot queue ${messages} message(s) with ${count} pending: maxPendingMessages is ${this.#maxMessages}${never}`,
-      };
-    }
-    if (limit === "maxPendingBytes") {
-      return {
-        limit,
-        text: `cannot queue ${bytes} byte(s) with ${this.#bytes} pending: maxPendingBytes is ${this.#maxBytes}`,
-      };
-    }
-    return undefined;
-  }
-
   /** Whether `messages` messages of `bytes` bytes fit now, and no call waits for room before them. */
   hasRoom(messages: number, bytes: number): boolean {
-    return this.#roomWaiters.length === 0 && this.#refusal(messages, bytes) === undefined;
+    return this.#roomWaiters.length === 0 && !this.#exceeds(this.#count, this.#bytes, messages, bytes);
   }
 
   /**
-   * Resolves once `messages` messages of `bytes` bytes fit under the bounds, after the calls that
-   * waited before it (at once when they fit and nobody waits). Rejects with `stopped()` when it
-   * returns an error (the client cannot send), with the error of {@link endAll}, or with an
-   * `AMQPAbortError` when `signal` aborts. (`messages` must be at most the bound: no room comes
-   * for more.)
+   * Resolves once `messages` messages of `bytes` bytes fit, after the calls that waited before it.
+   * Rejects with the `stopped()` error, the error of {@link endAll}, or an `AMQPAbortError`.
    */
-  waitForRoom(
-    messages: number,
-    bytes: number,
-    signal: AbortSignal | undefined,
-    stopped: () => AMQPError | undefined,
-  ): Promise<void> {
+  waitForRoom(messages: number, bytes: number, signal: AbortSignal | undefined): Promise<void> {
     if (signal?.aborted === true) return Promise.reject(abortError(signal));
     if (this.hasRoom(messages, bytes)) return Promise.resolve();
-    const error = stopped();
+    const error = this.#stopped();
     if (error) return Promise.reject(error);
     return waitUntilSettled(signal, (settle) => {
       const w: RoomWaiter = { messages, bytes, ...settle };
@@ -270,16 +222,12 @@ export class PendingMessages {
       return () => {
         const i = this.#roomWaiters.indexOf(w);
         if (i >= 0) this.#roomWaiters.splice(i, 1);
-        // The calls behind this one may fit now.
         this.#serveRoom();
       };
     });
   }
 
-  /**
-   * Resolves the calls waiting for room, in order, while each fits with the room promised to those
-   * before it (they queue right after being resolved).
-   */
+  /** Resolves the calls waiting for room, in order, while each fits after those before it. */
   #serveRoom(): void {
     const waiters = this.#roomWaiters;
     if (waiters.length === 0) return;
@@ -297,23 +245,10 @@ export class PendingMessages {
 
   /** The next message ready to be transferred (skipping stale entries), or undefined. */
   nextReady(): PendingMessage | undefined {
-    const ready = this.#ready;
-    let next: PendingMessage | undefined;
-    while (next === undefined && this.#readyHead < ready.length) {
-      const p = ready[this.#readyHead];
-      ready[this.#readyHead++] = undefined;
-      if (!p || p.done || p.backoff || p.inFlight) continue;
-      if (p.message.state !== MessageState.WaitingToBeSent) continue;
-      next = p;
+    for (let p = this.#ready.shift(); p !== undefined; p = this.#ready.shift()) {
+      if (!p.done && !p.backoff && !p.inFlight && p.message.state === MessageState.WaitingToBeSent) return p;
     }
-    if (this.#readyHead === ready.length) {
-      this.#ready = [];
-      this.#readyHead = 0;
-    } else if (this.#readyHead > 4096 && this.#readyHead * 2 > ready.length) {
-      this.#ready = ready.slice(this.#readyHead);
-      this.#readyHead = 0;
-    }
-    return next;
+    return undefined;
   }
 
   /** `p` (from {@link PendingMessages.nextReady}) is being transferred: `WaitingForSendAck` until its outcome. */
@@ -323,23 +258,20 @@ export class PendingMessages {
     this.#inFlight++;
   }
 
-  /**
-   * The outcome of `p`'s transfer arrived. Returns whether it is for a pending message waiting for
-   * it (false: the message ended meanwhile, e.g. its msgTimeout passed; the outcome is ignored).
-   */
+  /** The outcome of `p`'s transfer arrived: false when it ended meanwhile (the outcome is ignored). */
   landed(p: PendingMessage): boolean {
     if (p.done) return false;
-    if (p.inFlight) {
-      p.inFlight = false;
-      this.#inFlight--;
-    }
+    this.#ground(p);
     return p.message.state === MessageState.WaitingForSendAck;
   }
 
-  /**
-   * `p` failed and is tried again (`retries` counted when `countRetry`): `WaitingToBeSent`, at the
-   * back of the ready queue at once, or after `backoffMs`.
-   */
+  #ground(p: PendingMessage): void {
+    if (!p.inFlight) return;
+    p.inFlight = false;
+    this.#inFlight--;
+  }
+
+  /** `p` failed and is tried again (`retries` counted when `countRetry`), now or after `backoffMs`. */
   retry(p: PendingMessage, countRetry: boolean, backoffMs: number): void {
     p.message.sendAgain(countRetry);
     if (backoffMs <= 0) {
@@ -353,10 +285,7 @@ export class PendingMessages {
     }, backoffMs);
   }
 
-  /**
-   * `p` was in flight on a link that went away: `WaitingToBeSent`, sent again after the recovery
-   * (at once, when `ready`: the link it was lost on is already back).
-   */
+  /** `p` was in flight on a link that went away: sent again after the recovery (now, when `ready`). */
   markLost(p: PendingMessage, ready: boolean): void {
     p.message.sendAgain(false);
     if (!p.lost) {
@@ -366,18 +295,14 @@ export class PendingMessages {
     if (ready) this.#ready.push(p);
   }
 
-  /**
-   * After a recovery: queues again, in queue order, every message waiting to be sent. Returns how
-   * many were lost in flight (and are now sent again).
-   */
+  /** After a recovery: readies every message waiting to be sent; returns how many were lost in flight. */
   relinked(): number {
     const resent = this.#lost;
     this.#lost = 0;
-    this.#ready = [];
-    this.#readyHead = 0;
+    this.#ready.clear();
     const entries = this.#entries;
-    for (let i = this.#head; i < entries.length; i++) {
-      const p = entries[i]!;
+    for (let i = 0; i < entries.length; i++) {
+      const p = entries.at(i)!;
       if (p.done) continue;
       p.lost = false;
       if (p.message.state === MessageState.WaitingToBeSent && !p.backoff && !p.inFlight) this.#ready.push(p);
@@ -397,13 +322,9 @@ export class PendingMessages {
     const m = p.message;
     p.done = true;
     this.#count--;
-    this.#ended++;
     this.#dropEnded();
     this.#bytes -= p.size;
-    if (p.inFlight) {
-      p.inFlight = false;
-      this.#inFlight--;
-    }
+    this.#ground(p);
     if (p.lost) this.#lost--;
     if (p.backoff) clearTimeout(p.backoff);
     try {
@@ -416,37 +337,14 @@ export class PendingMessages {
   }
 
   /**
-   * Drops the ended entries at the head of `#entries`, and all of them when they outnumber the
-   * pending ones (a message held long, e.g. without a msgTimeout, while many after it completed).
+   * Drops the ended entries at the head, and all of them when they outnumber the pending ones (one
+   * message held long while many after it completed).
    */
   #dropEnded(): void {
     const entries = this.#entries;
-    let head = this.#head;
-    while (head < entries.length && entries[head]!.done) {
-      entries[head++] = undefined;
-      this.#ended--;
-    }
-    if (head === entries.length) {
-      this.#entries = [];
-      this.#head = 0;
-      return;
-    }
-    if (this.#ended > 1024 && this.#ended > this.#count) {
-      const kept: PendingMessage[] = [];
-      for (let i = head; i < entries.length; i++) {
-        const p = entries[i]!;
-        if (!p.done) kept.push(p);
-      }
-      this.#entries = kept;
-      this.#head = 0;
-      this.#ended = 0;
-      return;
-    }
-    if (head > 4096 && head * 2 > entries.length) {
-      this.#entries = entries.slice(head);
-      head = 0;
-    }
-    this.#head = head;
+    while (entries.length > 0 && entries.at(0)!.done) entries.shift();
+    const ended = entries.length - this.#count;
+    if (ended > 1024 && ended > this.#count) entries.retain(isPending);
   }
 
   /** Releases the calls that waited for `m` (sequence number `seq`, just completed) and no other. */
@@ -464,50 +362,34 @@ export class PendingMessages {
   }
 
   /**
-   * Resolves when every message of `messages` that is pending completed (undefined: when nothing is
-   * pending). Rejects with `stopped()` when it returns an error (the client cannot send), or with an
-   * `AMQPAbortError` when `signal` aborts.
+   * Resolves when every pending message of `messages` completed (undefined: when nothing is
+   * pending). Rejects with the `stopped()` error, or an `AMQPAbortError`.
    */
-  waitFor(
-    messages: Message[] | undefined,
-    signal: AbortSignal | undefined,
-    stopped: () => AMQPError | undefined,
-  ): Promise<void> {
-    if (messages === undefined) return this.#wait(undefined, Infinity, this.#count, signal, stopped);
+  waitFor(messages: Message[] | undefined, signal: AbortSignal | undefined): Promise<void> {
+    if (messages === undefined) return this.#wait(undefined, Infinity, this.#count, signal);
     const waited = new Set(messages.filter((m) => this.#entryOf(m) !== undefined));
-    return this.#wait(waited, 0, waited.size, signal, stopped);
+    return this.#wait(waited, 0, waited.size, signal);
   }
 
   /**
-   * Resolves when every message that was pending when {@link PendingMessages.lastQueued} was
-   * `upTo` completed (`sendAllMessages`: no set of them is kept). Rejects as
-   * {@link PendingMessages.waitFor} does.
+   * Resolves when every message pending when {@link PendingMessages.lastQueued} was `upTo`
+   * completed. Rejects as {@link PendingMessages.waitFor} does.
    */
-  waitForQueued(
-    upTo: number,
-    signal: AbortSignal | undefined,
-    stopped: () => AMQPError | undefined,
-  ): Promise<void> {
-    // The pending ones less those queued after `upTo`: counted from the back, where they are.
+  waitForQueued(upTo: number, signal: AbortSignal | undefined): Promise<void> {
+    // The pending ones less those queued after `upTo`, counted from the back.
     let left = this.#count;
     const entries = this.#entries;
-    for (let i = entries.length - 1; i >= this.#head; i--) {
-      const p = entries[i]!;
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const p = entries.at(i)!;
       if (p.seq <= upTo) break;
       if (!p.done) left--;
     }
-    return this.#wait(undefined, upTo, left, signal, stopped);
+    return this.#wait(undefined, upTo, left, signal);
   }
 
-  #wait(
-    messages: Set<Message> | undefined,
-    upTo: number,
-    left: number,
-    signal: AbortSignal | undefined,
-    stopped: () => AMQPError | undefined,
-  ): Promise<void> {
+  #wait(messages: Set<Message> | undefined, upTo: number, left: number, signal?: AbortSignal): Promise<void> {
     if (left === 0) return Promise.resolve();
-    const error = stopped();
+    const error = this.#stopped();
     if (error) return Promise.reject(error);
     return waitUntilSettled(signal, (settle) => {
       const w: Waiter = { messages, upTo, left, ...settle };
@@ -516,34 +398,27 @@ export class PendingMessages {
     });
   }
 
-  /**
-   * Rejects every waiting call (for completions and for room) with `error` and ends every pending
-   * message with `result`.
-   */
+  /** Rejects every waiting call with `error` and ends every pending message with `result`. */
   endAll(error: AMQPError, result: MessageSendResult): void {
     for (const w of this.#waiters) w.reject(error);
     this.#waiters.clear();
     for (const w of this.#roomWaiters.splice(0)) w.reject(error);
-    for (const p of this.#entries.slice(this.#head)) if (p && !p.done) this.end(p, result, error);
+    for (const p of this.#entries.toArray()) if (!p.done) this.end(p, result, error);
     if (this.#sweep) clearTimeout(this.#sweep);
     this.#sweep = undefined;
-    this.#ready = [];
-    this.#readyHead = 0;
+    this.#ready.clear();
   }
 
   /**
-   * Fails every pending message whose `msgTimeout` passed, wherever it is: queued, backing off,
-   * lost with a link, or in flight (its outcome, should it come, is then ignored). One timer per
-   * client rather than one per transfer: messages are pending in the order they were queued, the
-   * order of their deadlines, so the sweep is armed for the first one and stops at the first that
-   * has not expired; its cost is that of the messages it expires. (Should the clock step back, a
-   * message queued after the step expires at most that step late.)
+   * Fails every pending message whose `msgTimeout` passed, wherever it is (an outcome that comes
+   * later is ignored). One timer per client, not per transfer: entries are in deadline order, so the
+   * sweep is armed for the first and stops at the first that has not expired.
    */
   #armSweep(): void {
     const msgTimeout = this.#msgTimeout;
     if (msgTimeout <= 0 || this.#sweep) return;
     // After #dropEnded the head entry, if any, is pending: the oldest.
-    const first = this.#entries[this.#head];
+    const first = this.#entries.at(0);
     if (first === undefined) return;
     const delay = Math.max(MIN_SWEEP_MS, first.message.idleTime + msgTimeout - Date.now());
     this.#sweep = setTimeout(() => {
@@ -551,8 +426,8 @@ export class PendingMessages {
       const now = Date.now();
       const expired: PendingMessage[] = [];
       const entries = this.#entries;
-      for (let i = this.#head; i < entries.length; i++) {
-        const p = entries[i]!;
+      for (let i = 0; i < entries.length; i++) {
+        const p = entries.at(i)!;
         if (p.done) continue;
         if (now - p.message.idleTime < msgTimeout) break;
         expired.push(p);
@@ -561,7 +436,7 @@ export class PendingMessages {
         this.end(p, MessageSendResult.Timeout, new ClientTimeout("Message send timed out."));
       }
       this.#armSweep();
-      // Expired transfers leave room in flight for the messages behind them.
+      // Expired transfers leave room in flight.
       if (expired.length > 0) this.#wake();
     }, delay);
     this.#sweep.unref();

@@ -1,11 +1,6 @@
 /**
- * uamqp's `ReceiveClient`: receive from one source in batches, with a handler, or by iteration.
- * Unlike uamqp, credit is issued as the application consumes (the buffer never exceeds `prefetch`;
- * the receiver link owns that credit, see `message-receiver.ts`), `autoComplete` accepts when the
- * application receives a message (not on arrival), and a client closed by its inactivity timeout
- * rejects further receives instead of returning `[]` forever. `AMQPClient` owns the lifecycle;
- * this file owns the receiver link (plugged in as a `ClientLink`) and what the application has not
- * taken yet: `receive-buffer.ts` (buffered messages, waiting calls), `inactivity-timer.ts`.
+ * uamqp's `ReceiveClient` (docs/clients.md, "ReceiveClient"): the receiver link (a `ClientLink` of
+ * `AMQPClient`) and what the application has not taken yet (`receive-buffer.ts`, `inactivity-timer.ts`).
  */
 import { randomUUID } from "node:crypto";
 import { Source } from "../address/index.js";
@@ -37,9 +32,6 @@ import { ReceiveBuffer, type WaitResult } from "./receive-buffer.js";
 import type { Session } from "./session.js";
 import { resolveSettleMode, type SettleMode } from "./settle-confirm.js";
 
-export type { MessageHandler, ReceiveBatchOptions, ReceiveStreamOptions } from "./client-options.js";
-
-/** Options of `ReceiveClient.fromConnectionString()`. */
 const RECEIVE_CLIENT_CONNECTION_STRING_OPTIONS = connectionStringNames(RECEIVE_CLIENT_OPTIONS);
 
 /**
@@ -68,8 +60,8 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
   /** Close the client when the inactivity timeout (`timeout`, ms) is reached. */
   readonly shutdownAfterTimeout: boolean;
   #source: Source;
+  /** The receiver link: the messages and events of an older one are stale. */
   #receiver: MessageReceiver | undefined;
-  #linkGen = 0;
   readonly #buffer = new ReceiveBuffer();
   readonly #inactivity: InactivityTimer;
   #shutdown: Promise<void> | undefined;
@@ -118,22 +110,11 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
   }
 
   /**
-   * A client for an Azure connection string (`Endpoint=sb://…;SharedAccessKeyName=…;SharedAccessKey=…;EntityPath=…`):
-   * a `SASTokenAuth` from its key (or its `SharedAccessSignature`), refreshed before each token
-   * expires; TLS to the endpoint, or plain TCP with `UseDevelopmentEmulator=true`.
-   *
-   * @param options - the client's options (no `auth`), `entityPath` (when the string has no
-   *   `EntityPath`), and `tokenAuth`: `expiry`, `refreshWindow`, `timeout`, `retryPolicy`, `tokenType`
+   * A client for an Azure connection string, with a `SASTokenAuth` from its key (docs/clients.md,
+   * "Azure: token auth over CBS, connection strings").
+   * @param options - the client's options (no `auth`), `entityPath`, `tokenAuth`
    * @throws {ConnectionStringError} for a malformed string; {@link TypeError} for an unknown option
    *   or no entity.
-   * @example
-   * ```ts
-   * const receiver = ReceiveClient.fromConnectionString(process.env.SERVICEBUS_CONNECTION_STRING!, {
-   *   entityPath: "orders",
-   *   timeout: 5000,
-   * });
-   * const batch = await receiver.receiveMessageBatch({ maxBatchSize: 10 });
-   * ```
    */
   static override fromConnectionString(
     connectionString: string,
@@ -165,16 +146,13 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
 
   /** Messages received and not yet handed to the application. */
   get bufferedCount(): number {
-    return this.#buffer.count;
+    return this.#buffer.length;
   }
-
-  // ---- receiving ---------------------------------------------------------------------------------
 
   /**
    * Opens the client if needed and resolves as soon as at least one message is there (up to
    * `maxBatchSize`), or `[]` after `timeout` ms or the inactivity timeout. Messages are accepted
    * before they are returned when `autoComplete` is on.
-   *
    * @throws {RangeError} `maxBatchSize` above `prefetch`; {@link AMQPClientShutdown} on a closed
    *   client; the client's failure error; {@link AMQPAbortError}.
    */
@@ -187,15 +165,13 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     if (max > this.prefetch) {
       throw new RangeError(`maxBatchSize (${max}) cannot be larger than prefetch (${this.prefetch})`);
     }
-    this.#checkUsable();
     if (!(await this.#openForReceive(options.signal))) return [];
-    const timeout = options.timeout;
-    const deadline = timeout ? Date.now() + timeout : undefined;
-    this.#inactivity.touch();
+    const deadline = options.timeout ? Date.now() + options.timeout : undefined;
     for (;;) {
       if (options.signal?.aborted === true) throw abortError(options.signal);
       if (this.bufferedCount > 0) {
-        const batch = this.#take(max);
+        const batch = this.#buffer.take(max);
+        this.#receiver?.consumed();
         for (const m of batch) this.#handled(m, options.onMessage);
         return batch;
       }
@@ -204,25 +180,20 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
         await nextTurn(); // let the rest of a burst arrive
         continue;
       }
-      if (r === "timeout") return [];
-      await this.#ended(r);
+      if (r !== "timeout") await this.#ended(r);
       return [];
     }
   }
 
   /**
-   * Opens the client if needed and calls `handler` for each message, in order, awaiting it; with
-   * `autoComplete` the message is accepted when the handler completes. A handler that throws
-   * (or rejects) leaves its message `modified(deliveryFailed, undeliverableHere)` and the loop goes
-   * on. Resolves when the client closes or the inactivity timeout is reached.
-   *
+   * Opens the client if needed and calls `handler` for each message in order, awaiting it; with
+   * `autoComplete` the message is accepted when it completes, and one that throws leaves it
+   * modified (docs/clients.md). Resolves when the client closes or at the inactivity timeout.
    * @throws the client's failure error; {@link AMQPAbortError}; {@link AMQPClientShutdown} on a closed client.
    */
   async receiveMessages(handler: MessageHandler, options: ReceiveStreamOptions = {}): Promise<void> {
     checkOptions(options, SIGNAL_OPTIONS, "ReceiveClient.receiveMessages()");
-    this.#checkUsable();
     if (!(await this.#openForReceive(options.signal))) return;
-    this.#inactivity.touch();
     for (;;) {
       const m = this.#takeOne(options.signal) ?? (await this.#next(options.signal));
       if (!m) return;
@@ -240,122 +211,81 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
    * Iterates over the messages (uamqp's `receive_messages_iter`). With `autoComplete` each message is
    * accepted when the loop asks for the next one, or leaves (`break`); another iteration continues
    * where this one stopped. Ends at the inactivity timeout or when the client closes.
-   *
    * @throws the client's failure error; {@link AMQPAbortError}; {@link AMQPClientShutdown} on a closed client.
    */
   receiveMessagesIter(options: ReceiveStreamOptions = {}): AsyncGenerator<Message, void, undefined> {
-    // An async generator's contract, written out: a generator costs several promises per message
-    // (its request, the implicit await of `yield`); this hands out a buffered message in one settled
-    // promise. As with a generator, nothing runs before the first next() (the options are checked
-    // then), calls are served in order, and return() / throw() let go of the message given last.
+    // An async generator's contract, written out: a generator costs several promises per message;
+    // this hands out a buffered message in one settled promise. As with a generator, nothing runs
+    // before the first next(), calls are served in order, and return() / throw() let go of the
+    // message given last.
     type Step = IteratorResult<Message, void>;
     const signal = options.signal;
     let started = false;
     let done = false;
     /** The message given last: completed when the next one is asked for, or at the end. */
     let current: Message | undefined;
-    /** An open or a wait for a message is in progress: later calls wait in `queued`. */
-    let running = false;
-    const queued: (() => void)[] = [];
+    /** The last call that waits (for the open or a message): later calls run after it. */
+    let last: Promise<Step> | undefined;
 
-    const end = (): void => {
+    const end = (): Step => {
       done = true;
       const m = current;
       current = undefined;
       if (m) this.#complete(m);
+      return { done: true, value: undefined };
     };
     const give = (m: Message | undefined): Step => {
-      if (m === undefined) {
-        end();
-        return { done: true, value: undefined };
-      }
+      if (m === undefined) return end();
       current = m;
       return { done: false, value: m };
     };
-    /** The part of a call that waits: the first call's open, or a wait for the next message. */
-    const later = async (open: boolean): Promise<Step> => {
-      running = true;
-      try {
-        if (open) {
-          if (!(await this.#openForReceive(signal))) return give(undefined);
-          this.#inactivity.touch();
-          const m = this.#takeOne(signal);
-          if (m) return give(m);
-        }
-        return give(await this.#next(signal));
-      } catch (e) {
-        end();
-        throw e;
-      } finally {
-        running = false;
-        queued.shift()?.();
-      }
+    const failed = (e: unknown): never => {
+      end();
+      throw e;
+    };
+    const first = async (): Promise<Step> => {
+      if (!(await this.#openForReceive(signal))) return end();
+      return give(this.#takeOne(signal) ?? (await this.#next(signal)));
     };
     const next = (): Step | Promise<Step> => {
       if (done) return { done: true, value: undefined };
       if (!started) {
         started = true;
-        try {
-          checkOptions(options, SIGNAL_OPTIONS, "ReceiveClient.receiveMessagesIter()");
-          this.#checkUsable();
-        } catch (e) {
-          done = true;
-          throw e;
-        }
-        return later(true);
+        checkOptions(options, SIGNAL_OPTIONS, "ReceiveClient.receiveMessagesIter()");
+        return first();
       }
       const previous = current;
       current = undefined;
       if (previous) this.#complete(previous);
-      let m: Message | undefined;
-      try {
-        m = this.#takeOne(signal);
-      } catch (e) {
-        end();
-        throw e;
-      }
-      return m ? give(m) : later(false);
+      const m = this.#takeOne(signal);
+      return m ? give(m) : this.#next(signal).then(give);
     };
-    /** A call's step; what it throws becomes the call's rejection. */
+    /** A call's step; what it throws ends the iteration and becomes the call's rejection. */
     const run = (step: () => Step | Promise<Step>): Step | Promise<Step> => {
       try {
-        return step();
+        const r = step();
+        return r instanceof Promise ? r.catch(failed) : r;
       } catch (e) {
+        end();
         return rejected(e);
       }
     };
-    /** Runs `step` now, or after the calls before it. */
+    /** Runs `step` now, or after the call that waits. */
     const serve = (step: () => Step | Promise<Step>): Promise<Step> => {
-      if (!running && queued.length === 0) {
-        const r = run(step);
-        return r instanceof Promise ? r : Promise.resolve(r);
-      }
-      return new Promise<Step>((resolve, reject) => {
-        queued.push(() => {
-          const r = run(step);
-          if (r instanceof Promise) {
-            r.then(resolve, reject);
-            // A step that waits serves the next call when it is done (`later`).
-            if (!running) queued.shift()?.();
-            return;
-          }
-          resolve(r);
-          queued.shift()?.();
-        });
-      });
+      const after = (): Step | Promise<Step> => run(step);
+      const r = last === undefined ? run(step) : last.then(after, after);
+      if (!(r instanceof Promise)) return Promise.resolve(r);
+      last = r;
+      const settled = (): void => {
+        if (last === r) last = undefined;
+      };
+      r.then(settled, settled);
+      return r;
     };
     const iterator: AsyncGenerator<Message, void, undefined> = {
       next: () => serve(next),
-      return: () =>
-        serve(() => {
-          end();
-          return { done: true, value: undefined };
-        }),
-      throw: (e: unknown) =>
-        serve(() => {
-          end();
-          throw e;
-        }),
+      return: () => serve(end),
+      throw: (e: unknown) => serve(() => failed(e)),
       [Symbol.asyncIterator]: () => iterator,
       [Symbol.asyncDispose]: async () => {
         await iterator.return();
@@ -379,30 +309,25 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     return state === "failed" || state === "closing" || state === "closed";
   }
 
-  #checkUsable(): void {
-    if (this.#stopped()) throw this.#host.closedError();
-  }
-
   /**
    * Opens the client for a receive call. False when `close()` ended the open: the call then ends as
    * a receive pending at the close does (`[]`, end of the stream).
    */
   async #openForReceive(signal: AbortSignal | undefined): Promise<boolean> {
+    if (this.#stopped()) throw this.#host.closedError();
     try {
       await this.open({ signal });
-      return true;
     } catch (e) {
       const state = this.state;
       const closed = (state === "closing" || state === "closed") && this.error === undefined;
       if (closed && e instanceof AMQPClientShutdown) return false;
       throw e;
     }
+    this.#inactivity.touch();
+    return true;
   }
 
-  /**
-   * The oldest buffered message, if there is one (undefined: wait with {@link ReceiveClient.#next}).
-   * @throws {AMQPAbortError} when `signal` aborted.
-   */
+  /** The oldest buffered message, if there is one. @throws {AMQPAbortError} when `signal` aborted. */
   #takeOne(signal: AbortSignal | undefined): Message | undefined {
     if (signal?.aborted === true) throw abortError(signal);
     const m = this.#buffer.shift();
@@ -428,21 +353,13 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     if (this.state === "failed") throw this.#host.closedError();
   }
 
-  #take(max: number): Message[] {
-    const out = this.#buffer.take(max);
-    this.#receiver?.consumed();
-    return out;
-  }
-
   /** The application received `m` (batch): run its callback, then complete it. */
   #handled(m: Message, onMessage: ((m: Message) => void) | undefined): void {
-    if (onMessage) {
-      try {
-        onMessage(m);
-      } catch {
-        settleFailed(m);
-        return;
-      }
+    try {
+      onMessage?.(m);
+    } catch {
+      settleFailed(m);
+      return;
     }
     this.#complete(m);
   }
@@ -451,8 +368,6 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     if (this.autoComplete) m.acceptQuietly();
   }
 
-  // ---- waiting -----------------------------------------------------------------------------------
-
   #wait(deadline: number | undefined, signal: AbortSignal | undefined): Promise<WaitResult> {
     if (this.#stopped()) return Promise.resolve("closed");
     const waited = this.#buffer.wait(deadline, signal);
@@ -460,10 +375,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     return waited;
   }
 
-  // ---- the link (ClientLink) ---------------------------------------------------------------------
-
-  #onMessage(m: Message, gen: number): void {
-    if (gen !== this.#linkGen) return;
+  #onMessage(m: Message): void {
     this.#buffer.push(m);
     this.#inactivity.touch();
     this.#host.progressed();
@@ -472,7 +384,6 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
 
   async #attach(session: Session, signal: AbortSignal): Promise<void> {
     const o = this.options;
-    const gen = ++this.#linkGen;
     const options = compact<MessageReceiverOptions>({
       name: `receiver-link-${randomUUID()}`,
       receiveSettleMode: this.receiveSettleMode,
@@ -481,16 +392,16 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
       prefetch: this.prefetch,
       properties: o.linkProperties,
       desiredCapabilities: o.desiredCapabilities,
-      onMessageReceived: (m: Message) => {
-        this.#onMessage(m, gen);
-      },
     });
     const receiver = new MessageReceiver(session, this.#source, this.clientName, options);
+    receiver.onMessageReceived = (m) => {
+      if (receiver === this.#receiver) this.#onMessage(m);
+    };
     // Credit follows what the application takes: buffered messages count against prefetch.
-    receiver.followConsumption(() => this.#buffer.count);
+    receiver.followConsumption(() => this.#buffer.length);
     this.#receiver = receiver;
     receiver.onDetached = (error) => {
-      if (gen === this.#linkGen) this.#host.failed(error);
+      if (receiver === this.#receiver) this.#host.failed(error);
     };
     await bounded(receiver.open(), { signal, what: "receiver attach" });
     this.#inactivity.touch();
@@ -499,7 +410,6 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
   async #detach(): Promise<void> {
     const receiver = this.#receiver;
     this.#receiver = undefined;
-    this.#linkGen++;
     if (receiver) await receiver.close();
   }
 
@@ -513,11 +423,8 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
         if (this.receiveSettleMode === ReceiverSettleMode.PeekLock) this.#buffer.clear();
         return 0;
       case "fatal":
-        this.#inactivity.stop();
-        this.#buffer.clear();
-        this.#buffer.wakeAll("closed");
-        return 0;
       case "closing":
+        if (event.type === "fatal") this.#buffer.clear();
         this.#inactivity.stop();
         this.#buffer.wakeAll("closed");
         return 0;

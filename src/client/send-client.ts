@@ -1,17 +1,6 @@
 /**
- * uamqp's `SendClient`: queue messages, send them pipelined over one sender link, track each
- * message's `state`, `retries` and `onSendComplete`, retry message-level failures per the
- * `ErrorPolicy` with timer backoff, and — beyond uamqp — resend what was in flight when the link or
- * connection was lost (at-least-once). `AMQPClient` owns the lifecycle; this file owns the sender
- * link (plugged in as a `ClientLink`) and the pipeline. The per-message bookkeeping (queue, in
- * flight, backoff timers, `msgTimeout` sweep, waiting calls) is in `pending-messages.ts`.
- *
- * The in-flight limit of the send side is `maxInFlight` here: messages wait in the client, where
- * an abort or their deadline still cancels them, until fewer than `maxInFlight` are in flight and
- * the link has credit for them. The engine's own `maxInFlight` is not set. What may wait in the
- * client at all is bounded by `maxPendingMessages` and `maxPendingBytes`: beyond them queueing
- * throws `PendingLimitExceeded` (synchronously, as `queueMessage` is) and `waitForRoom()` is the
- * way to wait; every message's `msgTimeout` (60 s by default) bounds how long it is held.
+ * uamqp's `SendClient` (docs/clients.md, "SendClient"): the sender link (a `ClientLink` of
+ * `AMQPClient`) and the pipeline; the per-message bookkeeping is `pending-messages.ts`.
  */
 import { randomUUID } from "node:crypto";
 import { Target } from "../address/index.js";
@@ -51,14 +40,11 @@ import { MessageSender, type SendOutcome } from "./message-sender.js";
 import { PendingMessages, type PendingMessage } from "./pending-messages.js";
 import type { Session } from "./session.js";
 
-export type { SendCallOptions } from "./client-options.js";
-
-/** Options of `SendClient.fromConnectionString()`. */
 const SEND_CLIENT_CONNECTION_STRING_OPTIONS = connectionStringNames(SEND_CLIENT_OPTIONS);
 
 /** A bound on pending messages or bytes: an integer >= 1, or `Infinity` (none). */
-function pendingBound(value: number | undefined, fallback: number, name: string): number {
-  const v = value ?? fallback;
+function pendingBound(options: SendClientOptions, name: "maxPendingMessages" | "maxPendingBytes"): number {
+  const v = options[name] ?? DEFAULTS[name];
   if (v !== Infinity && !(Number.isSafeInteger(v) && v >= 1)) {
     throw new RangeError(`${name} must be an integer >= 1 or Infinity, got ${v}`);
   }
@@ -90,9 +76,8 @@ export class SendClient extends AMQPClient {
   /** Most encoded bytes pending at once (`Infinity`: no bound). @defaultValue 67108864 (64 MiB) */
   readonly maxPendingBytes: number;
   #target: Target;
+  /** The sender link: the outcomes and events of an older one are stale. */
   #sender: MessageSender | undefined;
-  /** Counts the sender links: an outcome or event of an older link is stale. */
-  #linkGen = 0;
   readonly #pending: PendingMessages;
   readonly #host: ClientLinkHost;
 
@@ -114,20 +99,15 @@ export class SendClient extends AMQPClient {
     if (!Number.isFinite(this.msgTimeout) || this.msgTimeout < 0) {
       throw new RangeError(`msgTimeout must be a number of ms >= 0, got ${this.msgTimeout}`);
     }
-    this.maxPendingMessages = pendingBound(
-      options.maxPendingMessages,
-      DEFAULTS.maxPendingMessages,
-      "maxPendingMessages",
+    this.maxPendingMessages = pendingBound(options, "maxPendingMessages");
+    this.maxPendingBytes = pendingBound(options, "maxPendingBytes");
+    this.#pending = new PendingMessages(
+      this,
+      () => {
+        this.#pump();
+      },
+      () => (this.#stopped() ? this.#host.closedError() : undefined),
     );
-    this.maxPendingBytes = pendingBound(options.maxPendingBytes, DEFAULTS.maxPendingBytes, "maxPendingBytes");
-    const bounds = {
-      msgTimeout: this.msgTimeout,
-      maxMessages: this.maxPendingMessages,
-      maxBytes: this.maxPendingBytes,
-    };
-    this.#pending = new PendingMessages(bounds, () => {
-      this.#pump();
-    });
     this.#host = this.plugLink({
       attach: (session, signal) => this.#attach(session, signal),
       detach: () => this.#detach(),
@@ -136,22 +116,11 @@ export class SendClient extends AMQPClient {
   }
 
   /**
-   * A client for an Azure connection string (`Endpoint=sb://…;SharedAccessKeyName=…;SharedAccessKey=…;EntityPath=…`):
-   * a `SASTokenAuth` from its key (or its `SharedAccessSignature`), refreshed before each token
-   * expires; TLS to the endpoint, or plain TCP with `UseDevelopmentEmulator=true`.
-   *
-   * @param options - the client's options (no `auth`), `entityPath` (when the string has no
-   *   `EntityPath`), and `tokenAuth`: `expiry`, `refreshWindow`, `timeout`, `retryPolicy`, `tokenType`
+   * A client for an Azure connection string, with a `SASTokenAuth` from its key (docs/clients.md,
+   * "Azure: token auth over CBS, connection strings").
+   * @param options - the client's options (no `auth`), `entityPath`, `tokenAuth`
    * @throws {ConnectionStringError} for a malformed string; {@link TypeError} for an unknown option
    *   or no entity.
-   * @example
-   * ```ts
-   * const sender = SendClient.fromConnectionString(process.env.SERVICEBUS_CONNECTION_STRING!, {
-   *   entityPath: "orders",
-   *   msgTimeout: 10_000,
-   * });
-   * await sender.sendMessage(new Message({ body: "hello" }));
-   * ```
    */
   static override fromConnectionString(
     connectionString: string,
@@ -191,56 +160,27 @@ export class SendClient extends AMQPClient {
     return this.#pending.bytes;
   }
 
-  // ---- queueing and sending ----------------------------------------------------------------------
-
   /**
-   * Queues messages (a `BatchMessage` becomes its envelopes). Sent when the client is open: at once
-   * if it is, else by `sendAllMessages()`, `sendMessage()`, `wait()` or `open()`.
-   *
-   * The pending messages are bounded (`maxPendingMessages`, `maxPendingBytes`): a call that would go
-   * beyond a bound throws {@link PendingLimitExceeded} and queues none of its messages; the
-   * messages already pending are untouched. Wait for room with {@link SendClient.waitForRoom}. Each
-   * message's encoded size is measured here (its Data sections counted, not copied; it is encoded
-   * when transferred).
-   *
-   * @throws {PendingLimitExceeded} when the messages do not fit now; {@link MessageAlreadySettled}
-   *   for a message that was already sent; the recorded error of a failed one;
-   *   {@link MessageContentTooLarge} for a batch that does not fit; `EncodeError` for a message
-   *   that cannot be encoded; `TypeError` for a received message; {@link AMQPClientShutdown} on a
-   *   closed client. Nothing of the call is queued when it throws.
-   * @example
-   * ```ts
-   * for (const body of bodies) {
-   *   const message = new Message({ body });
-   *   try {
-   *     sender.queueMessage(message);
-   *   } catch (e) {
-   *     if (!(e instanceof PendingLimitExceeded)) throw e;
-   *     await sender.waitForRoom({ messages: e.messages, bytes: e.bytes });
-   *     sender.queueMessage(message);
-   *   }
-   * }
-   * ```
+   * Queues messages (a `BatchMessage` becomes its envelopes), sent at once on an open client, else
+   * once it opens. A call beyond `maxPendingMessages` / `maxPendingBytes` queues none of them (see
+   * {@link SendClient.waitForRoom}; docs/clients.md has the loop).
+   * @throws {PendingLimitExceeded} when they do not fit now; {@link MessageAlreadySettled},
+   *   {@link MessageContentTooLarge}, `EncodeError`, `TypeError`, {@link AMQPClientShutdown}: see
+   *   docs/clients.md. Nothing of the call is queued when it throws.
    */
   queueMessage(...messages: (Message | BatchMessage)[]): void {
-    this.#enqueue(this.#gather(messages));
+    this.#pending.add(this.#gather(messages));
+    this.#pump();
   }
 
   /**
    * Resolves once `messages` messages of `bytes` encoded bytes fit under `maxPendingMessages` and
-   * `maxPendingBytes` (at once when they do), so that a `queueMessage` of them right after does
-   * not throw {@link PendingLimitExceeded}. Calls waiting for room are served in order. When there
-   * is no room it opens the client if needed, so that the pending messages drain; their
-   * `msgTimeout` bounds how long that can take, `timeout` and `signal` bound the call itself.
-   * Several producers queueing concurrently may take the room first: queueing can then throw
-   * again, and waiting again is right.
-   *
-   * @param options - `messages` (1), `bytes` (0; e.g. `message.encodedSize`, or a
-   *   `PendingLimitExceeded`'s `bytes`), `timeout` (ms, 0 or unset = none), `signal`
-   * @throws {ClientTimeout} after `timeout`; {@link AMQPAbortError}; the client's failure error or
-   *   {@link AMQPClientShutdown} when it fails or closes meanwhile (or did before); `RangeError`
-   *   when `messages` is more than `maxPendingMessages` (no room ever comes) or the counts are not
-   *   integers >= 0; `TypeError` for an unknown option.
+   * `maxPendingBytes`, calls served in order; opens the client if needed, so that pending messages
+   * drain. Another producer may take the room first: then queueing throws again.
+   * @param options - `messages` (1), `bytes` (0), `timeout` (ms, 0 or unset = none), `signal`
+   * @throws {ClientTimeout}; {@link AMQPAbortError}; the client's failure error or
+   *   {@link AMQPClientShutdown}; `RangeError` for counts that are not integers >= 0 or `messages`
+   *   above `maxPendingMessages` (no room ever comes); `TypeError` for an unknown option.
    */
   async waitForRoom(options: WaitForRoomOptions = {}): Promise<void> {
     checkOptions(options, WAIT_FOR_ROOM_OPTIONS, "SendClient.waitForRoom()");
@@ -263,11 +203,8 @@ export class SendClient extends AMQPClient {
     const done = new AbortController();
     const signal = limit.signal ? AbortSignal.any([limit.signal, done.signal]) : done.signal;
     try {
-      const room = this.#pending.waitForRoom(messages, bytes, signal, () =>
-        this.#stopped() ? this.#host.closedError() : undefined,
-      );
+      const room = this.#pending.waitForRoom(messages, bytes, signal);
       room.catch(() => undefined);
-      // The pending messages drain only on an open client.
       await this.open({ signal: limit.signal });
       this.#pump();
       await room;
@@ -281,10 +218,7 @@ export class SendClient extends AMQPClient {
 
   #gather(messages: (Message | BatchMessage)[]): Message[] {
     if (this.#stopped()) throw this.#host.closedError();
-    if (messages.length === 1) return messages[0]!.gather();
-    const out: Message[] = [];
-    for (const m of messages) out.push(...m.gather());
-    return out;
+    return messages.length === 1 ? messages[0]!.gather() : messages.flatMap((m) => m.gather());
   }
 
   #stopped(): boolean {
@@ -292,15 +226,9 @@ export class SendClient extends AMQPClient {
     return state === "closing" || state === "closed" || state === "failed";
   }
 
-  #enqueue(messages: Message[], pump = true): void {
-    this.#pending.add(messages);
-    if (pump) this.#pump();
-  }
-
   /**
    * Opens the client, sends every queued message and resolves with the final state of each
    * (`SendComplete` / `SendFailed`) once all are done. Individual failures do not reject.
-   *
    * @throws the connection or link error that stopped the client; {@link AMQPAbortError};
    *   {@link AMQPClientShutdown} when the client is closed meanwhile; `TypeError` for an unknown option.
    */
@@ -311,9 +239,7 @@ export class SendClient extends AMQPClient {
     try {
       await this.open({ signal: options.signal });
       this.#pump();
-      await this.#pending.waitForQueued(upTo, options.signal, () =>
-        this.#stopped() ? this.#host.closedError() : undefined,
-      );
+      await this.#pending.waitForQueued(upTo, options.signal);
       return snapshot.map((m) => m.state);
     } finally {
       if (options.closeOnDone ?? true) await this.close();
@@ -322,25 +248,22 @@ export class SendClient extends AMQPClient {
 
   /**
    * Sends one message (or the envelopes of a batch) and resolves when it is accepted.
-   *
-   * @throws {ClientMessageError} when it failed: `numberFailed`, `totalMessages`, `failedMessages`,
-   *   `cause` = the last failure (a `MessageSendFailed`, a `ClientTimeout` after `msgTimeout`…);
-   *   {@link PendingLimitExceeded} when the message does not fit under `maxPendingMessages` /
-   *   `maxPendingBytes` (it is not queued: see `waitForRoom()`); the errors of `queueMessage`; the
-   *   client's failure error; {@link AMQPAbortError} (unsent envelopes are cancelled); `TypeError`
-   *   for an unknown option.
+   * @throws {ClientMessageError} when it failed (`cause`: the last failure); the errors of
+   *   `queueMessage` (nothing is queued then); the client's failure error; {@link AMQPAbortError}
+   *   (unsent envelopes are cancelled); `TypeError` for an unknown option.
    */
   async sendMessage(message: Message | BatchMessage, options: SendCallOptions = {}): Promise<void> {
     checkOptions(options, SEND_CALL_OPTIONS, "SendClient.sendMessage()");
     const messages = this.#gather([message]);
     const signal = options.signal;
+    this.#pending.add(messages);
     // Aborted already: the messages are cancelled below without being transferred.
-    this.#enqueue(messages, signal?.aborted !== true);
+    if (signal?.aborted !== true) this.#pump();
     try {
       if (signal?.aborted === true) throw abortError(signal);
       await this.open({ signal });
       this.#pump();
-      await this.#waitFor(messages, options.signal);
+      await this.#pending.waitFor(messages, signal);
     } catch (e) {
       if (e instanceof AMQPAbortError) {
         for (const m of messages) {
@@ -364,105 +287,60 @@ export class SendClient extends AMQPClient {
   }
 
   /**
-   * Opens the client if needed and waits until no message is pending (uamqp's `wait()`).
-   * Resolves whether the client is still running.
-   * @throws the client's failure error; {@link AMQPAbortError}; {@link AMQPClientShutdown} on a
-   *   closed client; `TypeError` for an unknown option.
+   * Opens the client if needed and waits until no message is pending (uamqp's `wait()`); resolves
+   * whether the client is still running.
+   * @throws as {@link SendClient.sendAllMessages} does.
    */
   async wait(options: SignalOptions = {}): Promise<boolean> {
     checkOptions(options, SIGNAL_OPTIONS, "SendClient.wait()");
     await this.open({ signal: options.signal });
     this.#pump();
-    await this.#waitFor(undefined, options.signal);
+    await this.#pending.waitFor(undefined, options.signal);
     return this.isOpen;
   }
-
-  #waitFor(messages: Message[] | undefined, signal: AbortSignal | undefined): Promise<void> {
-    return this.#pending.waitFor(messages, signal, () =>
-      this.#stopped() ? this.#host.closedError() : undefined,
-    );
-  }
-
-  // ---- the pipeline ------------------------------------------------------------------------------
 
   #pump(): void {
     const sender = this.#sender;
     if (!this.isReady || !sender || sender.state !== MessageSenderState.Open) return;
     const pending = this.#pending;
-    // Only what the link's credit lets out now: a message waiting for credit stays queued here,
-    // where an abort or its deadline still cancels it before it is transferred.
+    // Only what the credit lets out: a message waiting for credit stays here, still cancellable.
     let now = 0;
     while (pending.inFlightCount < this.maxInFlight && sender.queued < sender.credit) {
       const p = pending.nextReady();
       if (!p) break;
       // The clock of the tick: a message expiring during it is the sweep's.
       if (now === 0) now = tickNow();
-      this.#dispatch(p, sender, now);
+      if (this.msgTimeout > 0 && now - p.message.idleTime >= this.msgTimeout) {
+        pending.end(p, MessageSendResult.Timeout, new ClientTimeout("Message send timed out."));
+        continue;
+      }
+      pending.markInFlight(p);
+      // No signal per transfer (an abort listener each): the pending messages' sweep ends it.
+      sender.transfer(p.message, p.size, p);
     }
   }
 
-  #dispatch(p: PendingMessage, sender: MessageSender, now: number): void {
-    const m = p.message;
-    if (this.msgTimeout > 0 && now - m.idleTime >= this.msgTimeout) {
-      this.#pending.end(p, MessageSendResult.Timeout, new ClientTimeout("Message send timed out."));
-      return;
-    }
-    this.#pending.markInFlight(p);
-    // No timeout per transfer: the pending messages' one sweep ends a transfer whose msgTimeout
-    // passed (a signal per transfer would cost an abort listener on each). The outcome comes to
-    // #onOutcome (the sender's onOutcome), with `p`.
-    sender.transfer(m, p.size, p);
-  }
-
-  #onOutcome(p: PendingMessage, outcome: SendOutcome, gen: number): void {
-    if (!this.#pending.landed(p)) {
-      this.#pump();
-      return;
-    }
-    switch (outcome.result) {
-      case MessageSendResult.Ok:
-        this.#host.progressed();
-        this.#pending.end(p, MessageSendResult.Ok, undefined);
-        break;
-      case MessageSendResult.Timeout:
-        this.#pending.end(p, MessageSendResult.Timeout, outcome.error);
-        break;
-      case MessageSendResult.Cancelled:
-        this.#cancelled(p, outcome.error, gen);
-        break;
-      case MessageSendResult.Error:
-        if (outcome.state !== undefined) this.#host.progressed();
-        this.#failedAttempt(p, outcome.error ?? new MessageSendFailed("Message send failed."));
-        break;
+  #onOutcome(p: PendingMessage, outcome: SendOutcome, sender: MessageSender): void {
+    if (this.#pending.landed(p)) {
+      const result = outcome.result;
+      if (result === MessageSendResult.Ok || outcome.state !== undefined) this.#host.progressed();
+      if (result === MessageSendResult.Error) {
+        // A message-level failure: retried per the error policy (timer backoff), or the end.
+        const error = outcome.error ?? new MessageSendFailed("Message send failed.");
+        const action = decide(this.errorPolicy, error);
+        const retry = action.retry && p.message.retries < this.errorPolicy.maxRetries;
+        if (retry) this.#pending.retry(p, action.incrementRetries, action.backoffMs);
+        else this.#pending.end(p, result, error);
+      } else if (result === MessageSendResult.Cancelled && !this.#stopped()) {
+        // The link went away under it: sent again after the recovery (now, if the link is back).
+        const ready = sender === this.#sender && this.isReady && sender.state === MessageSenderState.Open;
+        this.#pending.markLost(p, ready);
+      } else {
+        this.#pending.end(p, result, outcome.error);
+      }
     }
     this.#pump();
   }
-
-  /** The link went away under an in-flight message: send it again after recovery. */
-  #cancelled(p: PendingMessage, error: AMQPError | undefined, gen: number): void {
-    if (this.#stopped()) {
-      this.#pending.end(p, MessageSendResult.Cancelled, error);
-      return;
-    }
-    const sender = this.#sender;
-    this.#pending.markLost(
-      p,
-      gen === this.#linkGen && this.isReady && sender?.state === MessageSenderState.Open,
-    );
-  }
-
-  /** A message-level failure: retry per the error policy (with timer backoff), or fail it. */
-  #failedAttempt(p: PendingMessage, error: AMQPError): void {
-    const policy = this.errorPolicy;
-    const action = decide(policy, error);
-    if (!action.retry || p.message.retries >= policy.maxRetries) {
-      this.#pending.end(p, MessageSendResult.Error, error);
-      return;
-    }
-    this.#pending.retry(p, action.incrementRetries, action.backoffMs);
-  }
-
-  // ---- the link (ClientLink) ---------------------------------------------------------------------
 
   async #attach(session: Session, signal: AbortSignal): Promise<void> {
     const o = this.options;
@@ -474,16 +352,15 @@ export class SendClient extends AMQPClient {
       desiredCapabilities: o.desiredCapabilities,
     });
     const sender = new MessageSender(session, this.clientName, this.#target, options);
-    const gen = ++this.#linkGen;
     this.#sender = sender;
     sender.onDetached = (error) => {
-      if (gen === this.#linkGen) this.#host.failed(error);
+      if (sender === this.#sender) this.#host.failed(error);
     };
     sender.onCredit = () => {
-      if (gen === this.#linkGen) this.#pump();
+      if (sender === this.#sender) this.#pump();
     };
     sender.onOutcome = (p, outcome) => {
-      this.#onOutcome(p as PendingMessage, outcome, gen);
+      this.#onOutcome(p as PendingMessage, outcome, sender);
     };
     await bounded(sender.open(), { signal, what: "sender attach" });
   }
@@ -491,7 +368,6 @@ export class SendClient extends AMQPClient {
   async #detach(): Promise<void> {
     const sender = this.#sender;
     this.#sender = undefined;
-    this.#linkGen++;
     if (sender) await sender.close();
   }
 

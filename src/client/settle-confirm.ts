@@ -1,12 +1,10 @@
 /**
- * Settlement confirmation (beyond uamqp, which settles received messages fire-and-forget and never
- * sees the service's answer): the `settleMode` option and the message settler of a receiver link,
- * which raises `MessageSettleFailed` (message/settlement.ts) when the peer does not confirm the
- * outcome asked for.
+ * Settlement confirmation (beyond uamqp; docs/clients.md, "Confirmed settlement"): the `settleMode`
+ * option and the settler of a received delivery.
  */
 import { Accepted, Modified, Rejected, Released } from "../codec/definitions/messaging.js";
 import type { IncomingDelivery } from "../engine/delivery.js";
-import type { ReceiverLink, SettleConfirmation } from "../engine/receiver-link.js";
+import type { ReceiverLink } from "../engine/receiver-link.js";
 import {
   MessageSettleFailed,
   confirmsOutcome,
@@ -17,26 +15,11 @@ import { ReceiverSettleMode } from "./link-states.js";
 import { inClientTerms } from "./shutdown.js";
 
 /**
- * How `accept()`, `reject()`, `release()` and `modify()` of received messages complete.
- *
- * - `"local"` (uamqp): the disposition is sent settled; the promise resolves `true` once it is
- *   queued, and the peer's view of it is never known.
- * - `"confirm"`: the link is attached with receiver-settle-mode `second`; the disposition is sent
- *   unsettled and the promise resolves `true` only when the peer settles the delivery with the
- *   outcome asked for. It rejects with {@link MessageSettleFailed} when the peer settles with
- *   another outcome (e.g. `rejected` with `com.microsoft:message-lock-lost`), and with the link's
- *   error (`LinkDetach`, `AMQPConnectionError`, `AMQPClientShutdown` for a local close) when the
- *   link is lost before the peer answered. A peer that answers the ATTACH with mode `first` gets
- *   settled dispositions, and the promises resolve on send as in `"local"`. PeekLock only.
- *
- * @example
- * ```ts
- * const client = new ReceiveClient(url, { settleMode: "confirm", autoComplete: false });
- * for await (const m of client) {
- *   try { await m.accept(); } // resolved: the broker has completed the message
- *   catch (e) { if (e instanceof MessageSettleFailed) console.log(e.condition); }
- * }
- * ```
+ * How `accept()`, `reject()`, `release()` and `modify()` of received messages complete:
+ * `"local"` (uamqp) resolves `true` once the settled disposition is queued; `"confirm"` (PeekLock
+ * only) resolves `true` when the peer settles with the outcome asked for, and rejects with
+ * {@link MessageSettleFailed} when it settles with another, or with the link's error when the link
+ * is lost first (docs/clients.md, "Confirmed settlement", has an example).
  */
 export const SettleMode = {
   /** Resolve when the settled disposition is sent (uamqp behaviour). */
@@ -48,9 +31,8 @@ export const SettleMode = {
 export type SettleMode = (typeof SettleMode)[keyof typeof SettleMode];
 
 /**
- * Checks and resolves a `settleMode` option: `"local"` by default. `"confirm"` needs PeekLock (in
- * ReceiveAndDelete messages arrive settled and there is nothing to confirm).
- *
+ * Checks and resolves a `settleMode` option: `"local"` by default; `"confirm"` needs PeekLock (in
+ * ReceiveAndDelete there is nothing to confirm).
  * @throws {RangeError} an unknown mode, or `"confirm"` with ReceiveAndDelete.
  */
 export function resolveSettleMode(
@@ -67,17 +49,10 @@ export function resolveSettleMode(
   return m;
 }
 
-/** The result of a confirmed settlement: `true`, or throws {@link MessageSettleFailed}. */
-function checked(requested: SettlementState, c: SettleConfirmation): boolean {
-  if (c.confirmed && !confirmsOutcome(requested, c.state)) throw new MessageSettleFailed(requested, c.state);
-  return true;
-}
-
 /**
- * The outcomes the peer's source offers (its `outcomes` field, AMQP 1.0 specification section
- * 3.5.3) when they leave out `state`; undefined when the peer allows it (it lists it, or lists
- * none). A peer may end the whole connection on an outcome it does not offer (RabbitMQ 3.10 does,
- * for `modified`).
+ * The outcomes the peer's source offers (`outcomes`, AMQP 1.0 specification section 3.5.3) when
+ * they leave out `state` (undefined: allowed). A peer may end the connection on an outcome it does
+ * not offer (RabbitMQ 3.10 does, for `modified`).
  */
 function refusedOutcome(link: ReceiverLink, state: SettlementState): readonly string[] | undefined {
   const offered = link.remote?.source?.outcomes;
@@ -94,10 +69,9 @@ const OUTCOME_SYMBOLS: Readonly<Record<SettlementState["type"], string>> = {
 };
 
 /**
- * The settler of one received delivery. `"local"`: resolves `true` once the disposition is queued.
- * `"confirm"`: see {@link SettleMode}. Both resolve `false` when the delivery was already settled,
- * and reject with {@link MessageSettleFailed} (nothing sent) for an outcome the peer does not offer.
- * (A class rather than a closure: one small object per received message.)
+ * The settler of one received delivery (see {@link SettleMode}): `false` when it was already
+ * settled; {@link MessageSettleFailed}, nothing sent, for an outcome the peer does not offer. A
+ * class rather than a closure: one small object per received message.
  */
 export class DeliverySettler implements MessageSettler {
   readonly #link: ReceiverLink;
@@ -111,7 +85,7 @@ export class DeliverySettler implements MessageSettler {
   }
 
   settle(state: SettlementState): Promise<boolean> {
-    // Off the hot path: a message asks settleNow() first, and calls this only when it answered nothing.
+    // Off the hot path: a message calls this only when settleNow() answered nothing.
     const now = this.settleNow(state);
     if (now !== undefined) return Promise.resolve(now);
     const offered = refusedOutcome(this.#link, state);
@@ -133,6 +107,8 @@ export class DeliverySettler implements MessageSettler {
   async #confirmed(state: SettlementState): Promise<boolean> {
     const confirmation = this.#link.settleAndConfirm(this.#delivery, state);
     if (!confirmation) return false;
-    return checked(state, await inClientTerms(confirmation));
+    const c = await inClientTerms(confirmation);
+    if (c.confirmed && !confirmsOutcome(state, c.state)) throw new MessageSettleFailed(state, c.state);
+    return true;
   }
 }

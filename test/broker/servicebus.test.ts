@@ -29,6 +29,7 @@ describe("@azure/service-bus against the in-process broker", TIMEOUT, () => {
           "short-locks": { lockDuration: 1500 },
           "two-tries": { maxDeliveryCount: 2 },
           sessions: { requiresSession: true, lockDuration: 5000 },
+          "sessions-abandoned": { requiresSession: true, lockDuration: 5000 },
         },
         topics: { events: { subscriptions: { audit: {}, billing: {} } } },
       },
@@ -343,6 +344,26 @@ describe("@azure/service-bus against the in-process broker", TIMEOUT, () => {
     assert.equal(await s1again.getSessionState(), "step 2");
     await s1again.setSessionState(null);
     await Promise.all([s1again.close(), next.close(), third.close()]);
+  });
+
+  it("a session receiver never gets another session's abandoned message waiting for redelivery", async () => {
+    const q = "sessions-abandoned";
+    await client.createSender(q).sendMessages([
+      { body: "s1-a", sessionId: "s1" },
+      { body: "s2-a", sessionId: "s2" },
+    ]);
+    const s1 = await client.acceptSession(q, "s1");
+    const [m1] = await receiveN(s1, 1, "session s1");
+    // Back in the queue ahead of s2-a, for s1 only.
+    await s1.abandonMessage(m1!);
+    const s2 = await client.acceptSession(q, "s2");
+    const got2 = await receiveN(s2, 1, "session s2");
+    assert.deepEqual(bodies(got2), ["s2-a"]);
+    assert.equal(got2[0]!.sessionId, "s2");
+    const again = await receiveN(s1, 1, "s1-a again");
+    assert.deepEqual(bodies(again), ["s1-a"]);
+    await Promise.all([s1.completeMessage(again[0]!), s2.completeMessage(got2[0]!)]);
+    await Promise.all([s1.close(), s2.close()]);
   });
 
   it("acceptNextSession with no free session fails with ServiceTimeout within the client's timeout", async () => {

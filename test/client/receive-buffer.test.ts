@@ -19,12 +19,12 @@ describe("ReceiveBuffer", () => {
         b.push(m);
         if (i % 3 === 0) taken.push(b.shift()!);
       }
-      assert.equal(b.count, pushed.length - taken.length);
+      assert.equal(b.length, pushed.length - taken.length);
       taken.push(...b.take(40));
-      while (b.count > 7) taken.push(b.shift()!);
+      while (b.length > 7) taken.push(b.shift()!);
     }
     taken.push(...b.take(1000));
-    assert.equal(b.count, 0);
+    assert.equal(b.length, 0);
     assert.equal(b.shift(), undefined);
     assert.deepEqual(b.take(5), []);
     assert.equal(taken.length, pushed.length);
@@ -35,11 +35,11 @@ describe("ReceiveBuffer", () => {
     const b = new ReceiveBuffer();
     for (let i = 0; i < 100; i++) b.push(msg(i));
     b.clear();
-    assert.equal(b.count, 0);
+    assert.equal(b.length, 0);
     assert.equal(b.shift(), undefined);
     const m = msg(1);
     b.push(m);
-    assert.equal(b.count, 1);
+    assert.equal(b.length, 1);
     assert.equal(b.shift(), m);
   });
 });

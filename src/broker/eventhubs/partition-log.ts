@@ -4,6 +4,7 @@
  * and read by any number of readers without being removed. Age is checked whenever the log is
  * written or read, so no timer runs. The events kept count in the broker's total of stored bytes.
  */
+import { Fifo } from "../../util/fifo.js";
 import { MESSAGE_OVERHEAD_BYTES, type ByteBudget } from "../byte-budget.js";
 import { stampEvent, type IncomingEvent, type LastEnqueued, type StoredEvent } from "./event-format.js";
 import type { EventPosition } from "./position-filter.js";
@@ -25,15 +26,11 @@ export interface StartPoint {
   readonly after?: (e: StoredEvent) => boolean;
 }
 
-/** Compaction threshold of the array's consumed head (as in the queues). */
-const COMPACT_AT = 1024;
-
 export class PartitionLog {
   readonly id: string;
   readonly #retention: Retention;
   readonly #memory: ByteBudget;
-  #events: StoredEvent[] = [];
-  #head = 0;
+  readonly #events = new Fifo<StoredEvent>();
   #nextSequenceNumber = 0;
   #nextOffset = 0;
   #bytes = 0;
@@ -49,7 +46,7 @@ export class PartitionLog {
 
   /** Events kept. */
   get eventCount(): number {
-    return this.#events.length - this.#head;
+    return this.#events.length;
   }
 
   /** Bytes of the events kept. */
@@ -59,9 +56,7 @@ export class PartitionLog {
 
   /** Sequence number of the oldest event kept, or of the next one when none is. */
   get beginSequenceNumber(): number {
-    return this.#head < this.#events.length
-      ? this.#events[this.#head]!.sequenceNumber
-      : this.#nextSequenceNumber;
+    return this.#events.at(0)?.sequenceNumber ?? this.#nextSequenceNumber;
   }
 
   /** The sequence number the next event will get. */
@@ -91,8 +86,7 @@ export class PartitionLog {
 
   /** The event numbered `sequenceNumber`, if it is kept. */
   at(sequenceNumber: number): StoredEvent | undefined {
-    const i = this.#head + (sequenceNumber - this.beginSequenceNumber);
-    return i >= this.#head && i < this.#events.length ? this.#events[i] : undefined;
+    return this.#events.at(sequenceNumber - this.beginSequenceNumber);
   }
 
   /** Calls `fn` after every append; returns a function that stops it. */
@@ -135,43 +129,34 @@ export class PartitionLog {
    * decrease along the log, so a binary search finds it), or the next one's when none does.
    */
   #firstPassing(test: (e: StoredEvent) => boolean): number {
-    let lo = this.#head;
+    let lo = 0;
     let hi = this.#events.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (test(this.#events[mid]!)) hi = mid;
+      if (test(this.#events.at(mid)!)) hi = mid;
       else lo = mid + 1;
     }
-    return lo < this.#events.length ? this.#events[lo]!.sequenceNumber : this.#nextSequenceNumber;
+    return this.#events.at(lo)?.sequenceNumber ?? this.#nextSequenceNumber;
   }
 
   /** Drops the events beyond the retention limits (the newest event stays within count and bytes). */
   expire(now: number): void {
     const r = this.#retention;
     const oldest = now - r.maxAgeMs;
-    while (this.#head < this.#events.length) {
-      const e = this.#events[this.#head]!;
-      const count = this.#events.length - this.#head;
+    for (let e = this.#events.at(0); e !== undefined; e = this.#events.at(0)) {
+      const count = this.#events.length;
       const over = count > r.maxEvents || (count > 1 && this.#bytes > r.maxBytes) || e.enqueuedTime <= oldest;
       if (!over) break;
       this.#bytes -= e.payload.length;
       this.#memory.remove(e.payload.length + MESSAGE_OVERHEAD_BYTES);
-      this.#events[this.#head++] = undefined as unknown as StoredEvent;
-    }
-    if (this.#head === this.#events.length) {
-      this.#events = [];
-      this.#head = 0;
-    } else if (this.#head > COMPACT_AT && this.#head * 2 > this.#events.length) {
-      this.#events = this.#events.slice(this.#head);
-      this.#head = 0;
+      this.#events.shift();
     }
   }
 
   /** Drops every event and reader (the broker closed). */
   clear(): void {
     this.#memory.remove(this.#bytes + this.eventCount * MESSAGE_OVERHEAD_BYTES);
-    this.#events = [];
-    this.#head = 0;
+    this.#events.clear();
     this.#bytes = 0;
     this.#watchers.clear();
   }
