@@ -1,6 +1,7 @@
 /**
  * How often a refused put-token is tried again (uamqp's `TokenRetryPolicy(retries=3, backoff=0)`).
  */
+import { checkFinite, checkInteger } from "../util/options.js";
 
 /** The longest delay a Node.js timer can wait. */
 const MAX_BACKOFF_MS = 2_147_483_647;
@@ -35,16 +36,8 @@ export class TokenRetryPolicy {
    * @throws {RangeError} when `retries` is not an integer >= 0 or `backoff` not in [0, 2^31 - 1] ms.
    */
   constructor(options: TokenRetryPolicyOptions = {}) {
-    const retries = options.retries ?? 3;
-    const backoff = options.backoff ?? 0;
-    if (typeof retries !== "number" || !Number.isSafeInteger(retries) || retries < 0) {
-      throw new RangeError(`TokenRetryPolicy: retries must be an integer >= 0, got ${String(retries)}`);
-    }
-    if (typeof backoff !== "number" || !Number.isFinite(backoff) || backoff < 0 || backoff > MAX_BACKOFF_MS) {
-      throw new RangeError(
-        `TokenRetryPolicy: backoff must be a number of ms in [0, ${MAX_BACKOFF_MS}], got ${String(backoff)}`,
-      );
-    }
+    const retries = checkInteger("TokenRetryPolicy: retries", options.retries ?? 3, 0);
+    const backoff = checkFinite("TokenRetryPolicy: backoff", options.backoff ?? 0, 0, MAX_BACKOFF_MS);
     this.retries = retries;
     this.backoff = backoff;
   }

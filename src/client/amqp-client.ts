@@ -378,6 +378,7 @@ export class AMQPClient implements AsyncDisposable {
       progressed: () => {
         this.#attempts = 0;
       },
+      stopped: () => this.#stopped(),
       closedError: () => this.#closedError(),
     };
   }
@@ -446,13 +447,9 @@ export class AMQPClient implements AsyncDisposable {
     // DETACH goes out now; on an owned connection the CLOSE ends everything without waiting for
     // the peer's DETACH, on a shared one the link and the session are ended one by one.
     const linkClosed = this.#link?.detach() ?? Promise.resolve();
-    if (!this.#external) {
-      await this.#dropConnection();
-      await settleWithin(linkClosed, DEFAULTS.closeGrace);
-    } else {
-      await settleWithin(linkClosed, DEFAULTS.closeGrace);
-      if (session) await settleWithin(session.close(), DEFAULTS.closeGrace);
-    }
+    if (!this.#external) await this.#dropConnection();
+    await settleWithin(linkClosed, DEFAULTS.closeGrace);
+    if (this.#external && session) await settleWithin(session.close(), DEFAULTS.closeGrace);
   }
 
   /** Closes the owned connection (and forgets its session), bounded. */

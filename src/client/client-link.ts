@@ -38,6 +38,8 @@ export interface ClientLinkHost {
   failed(error: AMQPError | undefined): void;
   /** The link made progress (an outcome or a message arrived): the reconnect attempt budget starts over. */
   progressed(): void;
+  /** The client is closing, closed or failed: calls end with {@link ClientLinkHost.closedError}. */
+  stopped(): boolean;
   /** The error of a call on a client that is closed or failed. */
   closedError(): AMQPError;
 }

@@ -112,13 +112,8 @@ export class PendingMessages {
 
   /** The pending messages, in queue order. */
   list(): Message[] {
-    const out: Message[] = [];
-    const entries = this.#entries;
-    for (let i = 0; i < entries.length; i++) {
-      const p = entries.at(i)!;
-      if (!p.done) out.push(p.message);
-    }
-    return out;
+    const entries = this.#entries.toArray();
+    return entries.filter(isPending).map((p) => p.message);
   }
 
   #entryOf(m: Message): PendingMessage | undefined {

@@ -10,7 +10,7 @@ import type { Message } from "../message/message.js";
 import { MessageState } from "../message/message-state.js";
 import { MessageSettleFailed } from "../message/settlement.js";
 import { SIGNAL_OPTIONS, abortError, bounded, nextTurn } from "../policy/wait.js";
-import { compact } from "../util/options.js";
+import { checkFinite, checkInteger, compact } from "../util/options.js";
 import { AMQPClient } from "./amqp-client.js";
 import type { ClientLinkEvent, ClientLinkHost } from "./client-link.js";
 import {
@@ -80,18 +80,12 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     super(s, options);
     this.#source = s;
     // uamqp coerces prefetch 0 to 300.
-    this.prefetch =
-      options.prefetch === undefined || options.prefetch === 0 ? DEFAULTS.prefetch : options.prefetch;
-    if (!Number.isInteger(this.prefetch) || this.prefetch < 1) {
-      throw new RangeError(`prefetch must be a positive integer, got ${this.prefetch}`);
-    }
+    const prefetch = options.prefetch ?? 0;
+    this.prefetch = checkInteger("prefetch", prefetch === 0 ? DEFAULTS.prefetch : prefetch, 1);
     this.autoComplete = options.autoComplete ?? true;
     this.receiveSettleMode = options.receiveSettleMode ?? ReceiverSettleMode.PeekLock;
     this.settleMode = resolveSettleMode(options.settleMode, this.receiveSettleMode);
-    this.timeout = options.timeout ?? 0;
-    if (!Number.isFinite(this.timeout) || this.timeout < 0) {
-      throw new RangeError(`timeout must be a number of ms >= 0, got ${this.timeout}`);
-    }
+    this.timeout = checkFinite("timeout", options.timeout ?? 0, 0);
     this.shutdownAfterTimeout = options.shutdownAfterTimeout ?? true;
     this.#inactivity = new InactivityTimer(
       this.timeout,
@@ -158,10 +152,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
    */
   async receiveMessageBatch(options: ReceiveBatchOptions = {}): Promise<Message[]> {
     checkOptions(options, RECEIVE_BATCH_OPTIONS, "ReceiveClient.receiveMessageBatch()");
-    const max = options.maxBatchSize ?? this.prefetch;
-    if (!Number.isInteger(max) || max < 1) {
-      throw new RangeError(`maxBatchSize must be a positive integer, got ${max}`);
-    }
+    const max = checkInteger("maxBatchSize", options.maxBatchSize ?? this.prefetch, 1);
     if (max > this.prefetch) {
       throw new RangeError(`maxBatchSize (${max}) cannot be larger than prefetch (${this.prefetch})`);
     }
@@ -304,17 +295,12 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     return this.receiveMessagesIter();
   }
 
-  #stopped(): boolean {
-    const state = this.state;
-    return state === "failed" || state === "closing" || state === "closed";
-  }
-
   /**
    * Opens the client for a receive call. False when `close()` ended the open: the call then ends as
    * a receive pending at the close does (`[]`, end of the stream).
    */
   async #openForReceive(signal: AbortSignal | undefined): Promise<boolean> {
-    if (this.#stopped()) throw this.#host.closedError();
+    if (this.#host.stopped()) throw this.#host.closedError();
     try {
       await this.open({ signal });
     } catch (e) {
@@ -369,7 +355,7 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
   }
 
   #wait(deadline: number | undefined, signal: AbortSignal | undefined): Promise<WaitResult> {
-    if (this.#stopped()) return Promise.resolve("closed");
+    if (this.#host.stopped()) return Promise.resolve("closed");
     const waited = this.#buffer.wait(deadline, signal);
     this.#inactivity.arm();
     return waited;

@@ -19,7 +19,7 @@ import { MessageState } from "../message/message-state.js";
 import { MessageSendResult } from "../message/send-result.js";
 import { decide } from "../policy/error-policy.js";
 import { SIGNAL_OPTIONS, abortError, bounded, deadline, type SignalOptions } from "../policy/wait.js";
-import { compact } from "../util/options.js";
+import { checkFinite, checkInteger, compact } from "../util/options.js";
 import { tickNow } from "../util/tick-clock.js";
 import { AMQPClient } from "./amqp-client.js";
 import type { ClientLinkEvent, ClientLinkHost } from "./client-link.js";
@@ -41,15 +41,6 @@ import { PendingMessages, type PendingMessage } from "./pending-messages.js";
 import type { Session } from "./session.js";
 
 const SEND_CLIENT_CONNECTION_STRING_OPTIONS = connectionStringNames(SEND_CLIENT_OPTIONS);
-
-/** A bound on pending messages or bytes: an integer >= 1, or `Infinity` (none). */
-function pendingBound(options: SendClientOptions, name: "maxPendingMessages" | "maxPendingBytes"): number {
-  const v = options[name] ?? DEFAULTS[name];
-  if (v !== Infinity && !(Number.isSafeInteger(v) && v >= 1)) {
-    throw new RangeError(`${name} must be an integer >= 1 or Infinity, got ${v}`);
-  }
-  return v;
-}
 
 /**
  * Sends messages to one target (uamqp's `SendClient`).
@@ -93,20 +84,19 @@ export class SendClient extends AMQPClient {
     const t = typeof target === "string" ? Target.parse(target) : target;
     super(t, options);
     this.#target = t;
-    this.msgTimeout = options.msgTimeout ?? DEFAULTS.msgTimeout;
+    this.msgTimeout = checkFinite("msgTimeout", options.msgTimeout ?? DEFAULTS.msgTimeout, 0);
     this.sendSettleMode = options.sendSettleMode ?? SenderSettleMode.Unsettled;
     this.maxInFlight = Math.max(1, options.maxInFlight ?? DEFAULTS.maxInFlight);
-    if (!Number.isFinite(this.msgTimeout) || this.msgTimeout < 0) {
-      throw new RangeError(`msgTimeout must be a number of ms >= 0, got ${this.msgTimeout}`);
-    }
-    this.maxPendingMessages = pendingBound(options, "maxPendingMessages");
-    this.maxPendingBytes = pendingBound(options, "maxPendingBytes");
+    const { maxPendingMessages = DEFAULTS.maxPendingMessages, maxPendingBytes = DEFAULTS.maxPendingBytes } =
+      options;
+    this.maxPendingMessages = checkInteger("maxPendingMessages", maxPendingMessages, 1, true);
+    this.maxPendingBytes = checkInteger("maxPendingBytes", maxPendingBytes, 1, true);
     this.#pending = new PendingMessages(
       this,
       () => {
         this.#pump();
       },
-      () => (this.#stopped() ? this.#host.closedError() : undefined),
+      () => (this.#host.stopped() ? this.#host.closedError() : undefined),
     );
     this.#host = this.plugLink({
       attach: (session, signal) => this.#attach(session, signal),
@@ -185,17 +175,14 @@ export class SendClient extends AMQPClient {
   async waitForRoom(options: WaitForRoomOptions = {}): Promise<void> {
     checkOptions(options, WAIT_FOR_ROOM_OPTIONS, "SendClient.waitForRoom()");
     const { messages = 1, bytes = 0 } = options;
-    if (!Number.isSafeInteger(messages) || messages < 0 || !Number.isSafeInteger(bytes) || bytes < 0) {
-      throw new RangeError(
-        `waitForRoom: messages and bytes must be integers >= 0, got ${messages} and ${bytes}`,
-      );
-    }
+    checkInteger("waitForRoom: messages", messages, 0);
+    checkInteger("waitForRoom: bytes", bytes, 0);
     if (messages > this.maxPendingMessages) {
       throw new RangeError(
         `waitForRoom: room for ${messages} messages never comes, maxPendingMessages is ${this.maxPendingMessages}`,
       );
     }
-    if (this.#stopped()) throw this.#host.closedError();
+    if (this.#host.stopped()) throw this.#host.closedError();
     if (options.signal?.aborted === true) throw abortError(options.signal);
     if (this.#pending.hasRoom(messages, bytes)) return;
     const limit = deadline({ timeout: options.timeout, signal: options.signal, what: "waitForRoom()" });
@@ -217,13 +204,8 @@ export class SendClient extends AMQPClient {
   }
 
   #gather(messages: (Message | BatchMessage)[]): Message[] {
-    if (this.#stopped()) throw this.#host.closedError();
+    if (this.#host.stopped()) throw this.#host.closedError();
     return messages.length === 1 ? messages[0]!.gather() : messages.flatMap((m) => m.gather());
-  }
-
-  #stopped(): boolean {
-    const state = this.state;
-    return state === "closing" || state === "closed" || state === "failed";
   }
 
   /**
@@ -331,7 +313,7 @@ export class SendClient extends AMQPClient {
         const retry = action.retry && p.message.retries < this.errorPolicy.maxRetries;
         if (retry) this.#pending.retry(p, action.incrementRetries, action.backoffMs);
         else this.#pending.end(p, result, error);
-      } else if (result === MessageSendResult.Cancelled && !this.#stopped()) {
+      } else if (result === MessageSendResult.Cancelled && !this.#host.stopped()) {
         // The link went away under it: sent again after the recovery (now, if the link is back).
         const ready = sender === this.#sender && this.isReady && sender.state === MessageSenderState.Open;
         this.#pending.markLost(p, ready);

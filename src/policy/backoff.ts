@@ -2,6 +2,7 @@
  * Exponential backoff with jitter, for retry and reconnect loops (the abortable `sleep` is in
  * `wait.ts`).
  */
+import { checkFinite, checkInteger } from "../util/options.js";
 
 /** Options of {@link computeBackoffMs} and {@link ExponentialBackoff}. */
 export interface BackoffOptions {
@@ -28,13 +29,6 @@ export const DEFAULT_BACKOFF = {
   jitter: 1,
 } as const;
 
-function checkNumber(name: string, v: number, min: number, max = Infinity): number {
-  if (!Number.isFinite(v) || v < min || v > max) {
-    throw new RangeError(`backoff: ${name} must be a finite number in [${min}, ${max}], got ${v}`);
-  }
-  return v;
-}
-
 /**
  * The delay before retry number `attempt` (0 for the first retry), in whole milliseconds:
  * the bound `min(maxMs, initialMs × multiplier^attempt)`, of which the `jitter` fraction is
@@ -49,13 +43,11 @@ function checkNumber(name: string, v: number, min: number, max = Infinity): numb
  * ```
  */
 export function computeBackoffMs(attempt: number, options: BackoffOptions = {}): number {
-  if (!Number.isInteger(attempt) || attempt < 0) {
-    throw new RangeError(`backoff: attempt must be an integer >= 0, got ${attempt}`);
-  }
-  const initialMs = checkNumber("initialMs", options.initialMs ?? DEFAULT_BACKOFF.initialMs, 0);
-  const maxMs = checkNumber("maxMs", options.maxMs ?? DEFAULT_BACKOFF.maxMs, 0);
-  const multiplier = checkNumber("multiplier", options.multiplier ?? DEFAULT_BACKOFF.multiplier, 1);
-  const jitter = checkNumber("jitter", options.jitter ?? DEFAULT_BACKOFF.jitter, 0, 1);
+  checkInteger("backoff: attempt", attempt, 0);
+  const initialMs = checkFinite("backoff: initialMs", options.initialMs ?? DEFAULT_BACKOFF.initialMs, 0);
+  const maxMs = checkFinite("backoff: maxMs", options.maxMs ?? DEFAULT_BACKOFF.maxMs, 0);
+  const multiplier = checkFinite("backoff: multiplier", options.multiplier ?? DEFAULT_BACKOFF.multiplier, 1);
+  const jitter = checkFinite("backoff: jitter", options.jitter ?? DEFAULT_BACKOFF.jitter, 0, 1);
   const random = options.random ?? Math.random;
 
   const bound = initialMs === 0 ? 0 : Math.min(maxMs, initialMs * multiplier ** attempt);

@@ -5,6 +5,7 @@ import type { AMQPError } from "../errors/amqp-error.js";
 import { ErrorCondition, NO_RETRY_CONDITIONS, isKnownCondition } from "../errors/conditions.js";
 import { AMQPConnectionError, LinkDetach, MessageHandlerError } from "../errors/connection-errors.js";
 import { MessageResponse } from "../errors/message-errors.js";
+import { checkInteger } from "../util/options.js";
 import { ErrorAction, type ErrorActionInit } from "./error-action.js";
 
 /** Options of {@link ErrorPolicy}. */
@@ -62,11 +63,7 @@ export class ErrorPolicy {
 
   /** @throws {RangeError} when `maxRetries` is not a non-negative integer (or `Infinity`). */
   constructor(options: ErrorPolicyOptions = {}) {
-    const maxRetries = options.maxRetries ?? 3;
-    if (!(Number.isInteger(maxRetries) || maxRetries === Infinity) || maxRetries < 0) {
-      throw new RangeError(`ErrorPolicy: maxRetries must be an integer >= 0, got ${maxRetries}`);
-    }
-    this.maxRetries = maxRetries;
+    this.maxRetries = checkInteger("ErrorPolicy: maxRetries", options.maxRetries ?? 3, 0, true);
     this.#onError = options.onError;
   }
 

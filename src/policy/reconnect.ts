@@ -3,7 +3,7 @@
  * may take, and when a healthy connection starts a new count. The client (`AMQPClient`) runs the
  * recovery; this says what it may do.
  */
-import { optionsError, type OptionNames } from "../util/options.js";
+import { checkFinite, checkInteger, optionsError, type OptionNames } from "../util/options.js";
 import type { BackoffOptions } from "./backoff.js";
 
 /**
@@ -66,14 +66,13 @@ export function resolveReconnect(option: boolean | ReconnectOptions | undefined)
   const o = typeof option === "object" ? option : {};
   const unknown = optionsError(o, RECONNECT_OPTIONS, "the reconnect option");
   if (unknown) throw unknown;
-  const maxAttempts = o.maxAttempts ?? DEFAULT_RECONNECT.maxAttempts;
-  if (!(Number.isInteger(maxAttempts) || maxAttempts === Infinity) || maxAttempts < 0) {
-    throw new RangeError(`reconnect.maxAttempts must be an integer >= 0, got ${maxAttempts}`);
-  }
-  const healthyMs = o.healthyMs ?? DEFAULT_RECONNECT.healthyMs;
-  if (!Number.isFinite(healthyMs) || healthyMs < 0) {
-    throw new RangeError(`reconnect.healthyMs must be a finite number >= 0, got ${healthyMs}`);
-  }
+  const maxAttempts = checkInteger(
+    "reconnect.maxAttempts",
+    o.maxAttempts ?? DEFAULT_RECONNECT.maxAttempts,
+    0,
+    true,
+  );
+  const healthyMs = checkFinite("reconnect.healthyMs", o.healthyMs ?? DEFAULT_RECONNECT.healthyMs, 0);
   return {
     enabled: option !== false,
     maxAttempts,

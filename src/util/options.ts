@@ -97,3 +97,30 @@ export function compact<T extends object>(o: { [K in keyof T]?: T[K] | undefined
   for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
   return out as T;
 }
+
+/**
+ * `v` when it is a finite number in [`min`, `max`] (an option in milliseconds, a ratio…).
+ * @throws {RangeError} naming `name`, the range and the value.
+ * @internal
+ */
+export function checkFinite(name: string, v: number, min: number, max = Infinity): number {
+  if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) {
+    const range = max === Infinity ? `>= ${min}` : `in [${min}, ${max}]`;
+    throw new RangeError(`${name} must be a finite number ${range}, got ${String(v)}`);
+  }
+  return v;
+}
+
+/**
+ * `v` when it is an integer >= `min`, or `Infinity` where that means "no bound" (`orInfinity`).
+ * @throws {RangeError} naming `name`, the bound and the value.
+ * @internal
+ */
+export function checkInteger(name: string, v: number, min: number, orInfinity = false): number {
+  if (!(Number.isSafeInteger(v) || (orInfinity && v === Infinity)) || v < min) {
+    throw new RangeError(
+      `${name} must be an integer >= ${min}${orInfinity ? " or Infinity" : ""}, got ${String(v)}`,
+    );
+  }
+  return v;
+}
