@@ -578,7 +578,8 @@ export class AmqpConnection implements FrameSink {
   /**
    * Routes one AMQP frame whose performative code was read from `d`; the frame's body ends at `end`
    * (a transfer's payload runs from the decoder's position to `end`). OPEN and CLOSE are the
-   * connection's own; every other frame goes to the session on its channel.
+   * connection's own; every other frame goes to the session on its channel. A transfer of which
+   * nothing kept a view (its link copied the payload) releases the frame to the reader.
    *
    * @throws DecodeError for a performative that is not valid on a connection
    * @throws AMQPConnectionError (`amqp:not-allowed`) for a frame on a channel with no session
@@ -606,7 +607,7 @@ export class AmqpConnection implements FrameSink {
       const t = decodeTransferBody(d, this.#transferIn);
       // The payload is d.buf[d.pos, end): no view of it unless a reader asks for one.
       if (trace) trace(traceLine("<-", code, channel, t, end - d.pos));
-      this.#sessionOn(channel).handleTransfer(t, d.buf, d.pos, end);
+      if (!this.#sessionOn(channel).handleTransfer(t, d.buf, d.pos, end)) this.#reader.releaseFrame();
       return;
     }
     switch (code) {

@@ -6,6 +6,7 @@
  */
 import type { AMQPError } from "../errors/amqp-error.js";
 import type { AttachFields, FlowFields, TransferFields } from "../frames/performatives.js";
+import { hasDeliveryTag, IncomingTransfer } from "../frames/transfer-decoder.js";
 import { deferred, type Deferred } from "../util/deferred.js";
 import { serialAdd, serialDiff } from "../util/serial.js";
 import { DeliveryBytes } from "./delivery-bytes.js";
@@ -227,79 +228,88 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
     if (flow.echo === true) this.session.writeFlow(this, this.#drainMode);
   }
 
-  /** @internal A transfer frame for this link; its payload is `frame[start, end)`. */
-  handleTransfer(t: TransferFields, frame: Buffer, start: number, end: number): void {
+  /**
+   * @internal A transfer frame for this link; its payload is `frame[start, end)`. Returns true when
+   * a view of `frame` was kept (a delivery in one frame, or a first frame's state); the payload of a
+   * delivery in several frames is copied, and so is its tag.
+   */
+  handleTransfer(t: TransferFields, frame: Buffer, start: number, end: number): boolean {
     const continuing = this.#continuing;
     if (continuing === undefined) {
-      if (t.deliveryId === undefined || t.deliveryTag === undefined) {
+      if (t.deliveryId === undefined || !hasDeliveryTag(t)) {
         this.session.violation(
           "amqp:invalid-field",
           "first transfer of a delivery lacks delivery-id or delivery-tag",
         );
-        return;
+        return false;
       }
-      if (!this.session.deliveryStarted(t.deliveryId)) return;
+      if (!this.session.deliveryStarted(t.deliveryId)) return false;
     } else if (t.deliveryId !== undefined && t.deliveryId !== continuing) {
       this.#assembly = undefined;
       this.session.violation(
         "amqp:invalid-field",
         `continuation transfer of delivery ${continuing} carries delivery-id ${t.deliveryId}`,
       );
-      return;
+      return false;
     }
     this.#continuing = t.more === true && t.aborted !== true ? (continuing ?? t.deliveryId) : undefined;
     // Transfers the peer sent before it saw our DETACH are dropped: neither delivered nor settled.
-    if (this.state === "detaching" || this.state === "detached") return;
+    if (this.state === "detaching" || this.state === "detached") return false;
     const a = this.#assembly;
     if (a === undefined) {
       // (Unreachable for a continuation: an attached link keeps its assembly until the last frame.)
-      if (t.deliveryId === undefined || t.deliveryTag === undefined) return;
+      if (t.deliveryId === undefined || !hasDeliveryTag(t)) return false;
       if (this.#strictCredit && this.#linkCredit <= 0) {
         this.detachWithError({
           condition: "amqp:link:transfer-limit-exceeded",
           description: `delivery ${t.deliveryId} was sent without link credit`,
         });
-        return;
+        return false;
       }
       if (t.more !== true && t.aborted !== true) {
         // A delivery in one frame (the common case): delivered without an assembly.
         this.#deliveryCount = serialAdd(this.#deliveryCount, 1);
         this.#linkCredit--;
-        if (!this.#fitsMaxMessageSize(end - start)) return;
+        if (!this.#fitsMaxMessageSize(end - start)) return false;
+        // The tag's view is made when it is read, from the frame the delivery keeps anyway.
+        const span = t instanceof IncomingTransfer ? t.tagSpanIn(frame) : undefined;
         this.#delivered(
           new ReceivedDelivery(
             this,
             t.deliveryId,
-            t.deliveryTag,
+            span === undefined ? t.deliveryTag! : undefined,
             t.messageFormat ?? 0,
             frame,
             start,
             end,
             t.settled === true,
             t.state,
+            span?.[0],
+            span?.[1],
           ),
         );
-        return;
+        return true;
       }
       this.#deliveryCount = serialAdd(this.#deliveryCount, 1);
       this.#linkCredit--;
       if (t.aborted === true) {
         this.session.deliveryAborted(t.deliveryId);
         this.#topUp();
-        return;
+        return false;
       }
       // The first frame of several.
       const payload = frame.subarray(start, end);
-      if (!this.#fitsMaxMessageSize(payload.length)) return;
+      if (!this.#fitsMaxMessageSize(payload.length)) return false;
       this.#assembly = {
         deliveryId: t.deliveryId,
-        tag: t.deliveryTag,
+        tag: Uint8Array.prototype.slice.call(t.deliveryTag!),
         messageFormat: t.messageFormat ?? 0,
         settled: t.settled === true,
         state: t.state,
         bytes: new DeliveryBytes(payload, this.#maxMessageSize),
       };
-      return;
+      // A state may hold views of the frame (values decoded in place).
+      return t.state !== undefined;
     }
     if (t.settled === true) a.settled = true;
     const payload = frame.subarray(start, end);
@@ -307,15 +317,15 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
       this.#assembly = undefined;
       this.session.deliveryAborted(a.deliveryId);
       this.#topUp();
-      return;
+      return false;
     }
     // Checked before the copy: a frame that takes the message past the limit is not gathered.
     if (!this.#fitsMaxMessageSize(a.bytes.size + payload.length)) {
       this.#assembly = undefined;
-      return;
+      return false;
     }
     a.bytes.append(payload);
-    if (t.more === true) return;
+    if (t.more === true) return false;
     this.#assembly = undefined;
     const body = a.bytes.bytes();
     this.#delivered(
@@ -331,6 +341,7 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
         a.state,
       ),
     );
+    return false;
   }
 
   /**

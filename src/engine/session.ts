@@ -401,24 +401,25 @@ export class AmqpSession {
     for (const l of this.#waiting) this.transmit(l);
   }
 
-  /** @internal */
-  handleTransfer(t: TransferFields, frame: Buffer, start: number, end: number): void {
+  /** @internal A transfer for one of our receivers; returns true when a view of `frame` was kept. */
+  handleTransfer(t: TransferFields, frame: Buffer, start: number, end: number): boolean {
     const link = this.#linksByRemoteHandle.get(t.handle);
     this.#nextIncomingId = serialAdd(this.#nextIncomingId, 1);
     this.#incomingWindow--;
     if (!link || !(link instanceof ReceiverLink)) {
       this.endWithError("amqp:session:unattached-handle", `transfer for unattached handle ${t.handle}`);
-      return;
+      return false;
     }
     if (this.#incomingWindow < 0) {
       this.endWithError("amqp:session:window-violation", "transfer beyond the incoming window");
-      return;
+      return false;
     }
-    link.handleTransfer(t, frame, start, end);
+    const kept = link.handleTransfer(t, frame, start, end);
     if (this.#incomingWindow * 2 < this.incomingWindowSize) {
       this.#incomingWindow = this.incomingWindowSize;
       this.writeFlow();
     }
+    return kept;
   }
 
   /**

@@ -2,12 +2,15 @@
  * Splits a byte stream into protocol headers and frames.
  *
  * Safe at every split point. A frame that lies wholly inside one chunk is handed over as a view of
- * that chunk (no copy); a frame that straddles chunks is copied once into a buffer of exactly its
- * size. A frame whose declared size exceeds `maxFrameSize` is rejected *before* anything of that
- * size is allocated.
+ * that chunk (no copy); a frame that straddles chunks is copied once into a buffer of its own. A
+ * frame whose declared size exceeds `maxFrameSize` is rejected *before* anything of that size is
+ * allocated.
  *
  * Aliasing: the body views stay valid forever (chunks are fresh buffers and straddling frames get
- * their own buffer), so receivers may keep views into them.
+ * their own buffer), so receivers may keep views into them. The one exception is a straddling frame
+ * the sink released (`releaseFrame()`: it kept no view of it): the reader assembles the next
+ * straddling frame in the same memory. Fresh memory costs its first touch (the system maps its
+ * pages in), and with frames as large as Node's 64 KiB socket reads nearly every frame straddles.
  *
  * Time slices: with a slice, the reader stops once the frames it delivered since it last stopped
  * took that long to handle (the sink's work included) and were at least `minFrames` many (timed at
@@ -51,10 +54,14 @@ export interface FrameSink {
   onProtocolHeader(header: ProtocolHeader): void;
   /**
    * A frame arrived: `buf[bodyStart, bodyEnd)` is its body (after the extended header).
-   * An empty body (`bodyStart === bodyEnd`) is a heartbeat.
+   * An empty body (`bodyStart === bodyEnd`) is a heartbeat. `buf` is the sink's to keep, unless it
+   * calls `FrameReader.releaseFrame()` before it returns.
    */
   onFrame(type: number, channel: number, buf: Buffer, bodyStart: number, bodyEnd: number): void;
 }
+
+/** The largest assembly buffer kept for reuse (see the file's comment); larger ones are dropped. */
+const SPARE_MAX_BYTES = 1024 * 1024;
 
 export class FrameReader {
   /** Largest frame accepted; larger declared sizes raise `amqp:connection:framing-error`. */
@@ -82,6 +89,12 @@ export class FrameReader {
   /** A frame split across chunks, and how much of it has arrived. */
   #partial: Buffer | undefined;
   #partialFill = 0;
+  /** The size of the frame in `#partial` (its buffer may be larger: reused memory). */
+  #partialSize = 0;
+  /** The sink called `releaseFrame()` during the last delivery. */
+  #released = false;
+  /** Memory of an assembled frame the sink released, for the next one (at most `SPARE_MAX_BYTES`). */
+  #spare: Buffer | undefined;
   /** Total bytes consumed (for error offsets). */
   #consumed = 0;
 
@@ -106,12 +119,21 @@ export class FrameReader {
   stop(): void {
     this.#stopped = true;
     this.#partial = undefined;
+    this.#spare = undefined;
     this.#held.length = 0;
     this.#yielded = false;
   }
 
   get stopped(): boolean {
     return this.#stopped;
+  }
+
+  /**
+   * Called by the sink from within `onFrame`: it kept no view of the frame's buffer, nor of anything
+   * decoded from it, so the reader may write over it once `onFrame` returns.
+   */
+  releaseFrame(): void {
+    this.#released = true;
   }
 
   /** The reader stopped at the end of a time slice and holds bytes until `resume()`. */
@@ -178,13 +200,15 @@ export class FrameReader {
       }
       const partial = this.#partial;
       if (partial !== undefined) {
-        const n = Math.min(partial.length - this.#partialFill, len - off);
+        const size = this.#partialSize;
+        const n = Math.min(size - this.#partialFill, len - off);
         chunk.copy(partial, this.#partialFill, off, off + n);
         this.#partialFill += n;
         off += n;
-        if (this.#partialFill === partial.length) {
+        if (this.#partialFill === size) {
           this.#partial = undefined;
-          this.#deliver(partial, 0, partial.length);
+          this.#deliver(partial, 0, size);
+          if (this.#released) this.#keepSpare(partial);
         }
         continue;
       }
@@ -204,9 +228,8 @@ export class FrameReader {
           this.#deliver(this.#head, 0, 8);
           continue;
         }
-        const frame = Buffer.allocUnsafe(size);
+        const frame = this.#assembly(size);
         this.#head.copy(frame, 0, 0, 8);
-        this.#partial = frame;
         this.#partialFill = 8;
         continue;
       }
@@ -221,15 +244,40 @@ export class FrameReader {
         this.#deliver(chunk, off, size);
         off += size;
       } else {
-        const frame = Buffer.allocUnsafe(size);
+        const frame = this.#assembly(size);
         chunk.copy(frame, 0, off, len);
-        this.#partial = frame;
         this.#partialFill = len - off;
         off = len;
       }
     }
     this.#consumed += len;
     if (timed) this.#spentMs += performance.now() - started;
+  }
+
+  /**
+   * Starts assembling a frame of `size` bytes: in the spare memory if it fits and the frame fills at
+   * least half of it (a small frame the sink keeps would hold on to all of it), else in a buffer of
+   * exactly that size. The spare stays the spare only if the sink releases this frame too.
+   */
+  #assembly(size: number): Buffer {
+    const spare = this.#spare;
+    let frame: Buffer;
+    if (spare !== undefined && spare.length >= size && size * 2 >= spare.length) {
+      frame = spare;
+      this.#spare = undefined;
+    } else {
+      frame = Buffer.allocUnsafe(size);
+    }
+    this.#partial = frame;
+    this.#partialSize = size;
+    return frame;
+  }
+
+  /** `buf` was released by the sink: the spare from now on, unless too large or smaller than the spare. */
+  #keepSpare(buf: Buffer): void {
+    if (buf.length > SPARE_MAX_BYTES) return;
+    const spare = this.#spare;
+    if (spare === undefined || buf.length > spare.length) this.#spare = buf;
   }
 
   #protocolHeader(buf: Buffer, at: number): void {
@@ -266,6 +314,7 @@ export class FrameReader {
   }
 
   #deliver(buf: Buffer, start: number, size: number): void {
+    this.#released = false;
     this.#sliceFrames++;
     this.#unclocked += 1 + (size >>> 13);
     const doff = buf[start + 4]!;

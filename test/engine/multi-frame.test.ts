@@ -10,14 +10,15 @@ import type { IncomingDelivery } from "../../src/engine/delivery.js";
 import type { ReceiverLink } from "../../src/engine/receiver-link.js";
 import { Message } from "../../src/message/index.js";
 import { SaslAnonymousMechanism } from "../../src/sasl/mechanisms.js";
+import { createMemoryTransportPair } from "../../src/transport/memory.js";
 import { connectTcp } from "../../src/transport/tcp.js";
 import {
+  ScriptedPeer,
   frameError,
   startScriptedPeer,
-  type ScriptedPeer,
   type ScriptedPeerServer,
 } from "../support/scripted-peer.js";
-import { until } from "../support/waits.js";
+import { until, within } from "../support/waits.js";
 
 let server: ScriptedPeerServer | undefined;
 const conns: AmqpConnection[] = [];
@@ -117,6 +118,54 @@ describe("multi-frame deliveries (scripted peer)", () => {
       [0, 1],
     );
     for (const d of r.got) assert.ok(d.payload.equals(bytes));
+  });
+
+  it("deliveries kept by the application stay byte-exact, tags included, while frames straddle reads of every size", async () => {
+    for (const chunkSize of [1, 13, 512, 1499, 1500, 4096, 7919]) {
+      const [ours, theirs] = createMemoryTransportPair({ chunkSize });
+      const peer = new ScriptedPeer(theirs, { autoAnswer: true });
+      const conn = new AmqpConnection({ closeTimeoutMs: 300 });
+      conns.push(conn);
+      conn.start(ours);
+      const link = conn.createSession().attachReceiver({ source: { address: "s" }, autoCredit: 100 });
+      const got: IncomingDelivery[] = [];
+      link.onDelivery = (d) => got.push(d);
+      await within(link.attached(), "attached");
+      const r: Receiving = { link, peer, handle: peer.attaches[0]!.handle, got };
+      // Multi-frame deliveries (their frames copied, the reader's memory reused) between deliveries
+      // in one frame (kept as views), each with its own bytes.
+      const sent: Buffer[] = [];
+      for (let id = 0; id < 24; id++) {
+        const payload = Buffer.alloc(id % 2 === 0 ? 5000 + id : 800 + id);
+        for (let k = 0; k < payload.length; k++) payload[k] = (id * 53 + k * 7) & 0xff;
+        sent.push(payload);
+        r.peer.transfer(
+          0,
+          {
+            handle: r.handle,
+            deliveryId: id,
+            deliveryTag: Buffer.from([id, 0xa0 + id]),
+            messageFormat: 0,
+            more: id % 2 === 0,
+          },
+          id % 2 === 0 ? payload.subarray(0, 1500) : payload,
+        );
+        if (id % 2 === 0) {
+          for (let off = 1500; off < payload.length; off += 1500) {
+            r.peer.transfer(
+              0,
+              { handle: r.handle, more: off + 1500 < payload.length },
+              payload.subarray(off, off + 1500),
+            );
+          }
+        }
+      }
+      await until(() => got.length === sent.length, `every delivery (chunks of ${chunkSize})`);
+      got.forEach((d, id) => {
+        assert.deepEqual([...d.tag], [id, 0xa0 + id], `tag of ${id}, chunks of ${chunkSize}`);
+        assert.ok(d.payload.equals(sent[id]!), `payload of ${id}, chunks of ${chunkSize}`);
+      });
+    }
   });
 
   it("an aborted delivery is dropped after several frames; the next multi-frame delivery arrives byte-exact", async () => {

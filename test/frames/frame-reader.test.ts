@@ -129,6 +129,104 @@ describe("FrameReader", () => {
     assert.throws(() => collect([Buffer.from("HTTP/1.1 200 OK\r\n")]), FramingError);
   });
 
+  describe("memory of assembled frames the sink releases", () => {
+    /** Transfer frames of sizes that make the reader reuse its spare, outgrow it and skip it. */
+    function transfers(): { stream: Buffer; bodies: string[] } {
+      const w = new ByteWriter();
+      const bodies: string[] = [];
+      const sizes = [300, 1200, 500, 2000, 40, 1900, 700, 2000, 0, 1300, 5];
+      sizes.forEach((size, i) => {
+        const at = beginFrame(w, 0, 1);
+        writeTransferPerformative(w, {
+          handle: 0,
+          deliveryId: i,
+          deliveryTag: Buffer.from([i]),
+          messageFormat: 0,
+          settled: false,
+          more: false,
+        });
+        const payload = Buffer.alloc(size);
+        for (let k = 0; k < size; k++) payload[k] = (i * 37 + k * 11) & 0xff;
+        w.bytes(payload);
+        endFrame(w, at);
+      });
+      const out = w.toBuffer();
+      // The bodies as a reader that copies everything sees them.
+      collectInto(out, 1 << 20, () => true, bodies);
+      return { stream: out, bodies };
+    }
+
+    /** Feeds `stream` in chunks of `size`; `keeps(i)` tells whether the sink keeps frame i. */
+    function collectInto(
+      stream: Buffer,
+      size: number,
+      keeps: (i: number) => boolean,
+      seen: string[],
+      kept: { view: Buffer; hex: string }[] = [],
+    ): void {
+      let i = 0;
+      const r: FrameReader = new FrameReader(
+        {
+          onProtocolHeader() {},
+          onFrame(_type, _channel, buf, s, e) {
+            const view = buf.subarray(s, e);
+            seen.push(view.toString("hex"));
+            if (keeps(i++)) kept.push({ view, hex: view.toString("hex") });
+            else r.releaseFrame();
+          },
+        },
+        1 << 20,
+      );
+      for (let off = 0; off < stream.length; off += size)
+        r.push(Buffer.from(stream.subarray(off, off + size)));
+    }
+
+    const { stream: frames, bodies } = transfers();
+
+    it("a sink that releases every frame sees every frame byte-exact, at every chunk size and two-chunk split", () => {
+      for (let size = 1; size <= frames.length; size += size < 64 ? 1 : 37) {
+        const seen: string[] = [];
+        collectInto(frames, size, () => false, seen);
+        assert.deepEqual(seen, bodies, `chunks of ${size} bytes`);
+      }
+      for (let at = 1; at < frames.length; at++) {
+        const seen: string[] = [];
+        const r: FrameReader = new FrameReader(
+          {
+            onProtocolHeader() {},
+            onFrame(_type, _channel, buf, s, e) {
+              seen.push(buf.subarray(s, e).toString("hex"));
+              r.releaseFrame();
+            },
+          },
+          1 << 20,
+        );
+        r.push(Buffer.from(frames.subarray(0, at)));
+        r.push(Buffer.from(frames.subarray(at)));
+        assert.deepEqual(seen, bodies, `split at ${at}`);
+      }
+    });
+
+    it("frames the sink keeps stay intact while later frames are assembled, whichever frames it releases", () => {
+      const patterns: [string, (i: number) => boolean][] = [
+        ["every other frame kept", (i) => i % 2 === 0],
+        ["every third frame kept", (i) => i % 3 === 0],
+        ["only the large frames released", (i) => i % 4 !== 1],
+        ["every frame kept", () => true],
+      ];
+      for (const [name, keeps] of patterns) {
+        for (const size of [1, 7, 100, 333, 1024, 2100, 4096]) {
+          const seen: string[] = [];
+          const kept: { view: Buffer; hex: string }[] = [];
+          collectInto(frames, size, keeps, seen, kept);
+          assert.deepEqual(seen, bodies, `${name}, chunks of ${size}`);
+          assert.ok(kept.length > 0);
+          for (const k of kept) assert.equal(k.view.toString("hex"), k.hex, `${name}, chunks of ${size}`);
+        }
+      }
+    });
+  });
+
   describe("time slices", () => {
     /** Slices of one frame each: the reader stops after every frame. */
     const EVERY_FRAME: ReadSlice = { ms: 0, minFrames: 1 };
