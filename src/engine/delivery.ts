@@ -129,6 +129,7 @@ export interface IncomingDelivery {
 export class ReceivedDelivery implements IncomingDelivery {
   readonly link: IncomingDeliveryLink;
   readonly deliveryId: number;
+  readonly tag: Uint8Array;
   readonly messageFormat: number;
   readonly bytes: Buffer;
   readonly payloadStart: number;
@@ -137,33 +138,22 @@ export class ReceivedDelivery implements IncomingDelivery {
   settled: boolean;
   remoteState: DeliveryState | undefined;
   #payload: Buffer | undefined;
-  #tag: Uint8Array | undefined;
-  /** Where the tag lies in `bytes` while `#tag` is not made yet. */
-  readonly #tagStart: number;
-  readonly #tagEnd: number;
 
-  /**
-   * The delivery `deliveryId` with its payload in `bytes[start, end)`, `settled` by its sender or
-   * not. Its tag is `tag`, or (undefined) `bytes[tagStart, tagEnd)`, made a view when first read.
-   */
+  /** The delivery `deliveryId` with its payload in `bytes[start, end)`, `settled` by its sender or not. */
   constructor(
     link: IncomingDeliveryLink,
     deliveryId: number,
-    tag: Uint8Array | undefined,
+    tag: Uint8Array,
     messageFormat: number,
     bytes: Buffer,
     start: number,
     end: number,
     settled: boolean,
     state: DeliveryState | undefined,
-    tagStart = 0,
-    tagEnd = 0,
   ) {
     this.link = link;
     this.deliveryId = deliveryId;
-    this.#tag = tag;
-    this.#tagStart = tagStart;
-    this.#tagEnd = tagEnd;
+    this.tag = tag;
     this.messageFormat = messageFormat;
     this.bytes = bytes;
     this.payloadStart = start;
@@ -171,10 +161,6 @@ export class ReceivedDelivery implements IncomingDelivery {
     this.remoteSettled = settled;
     this.settled = settled;
     this.remoteState = state;
-  }
-
-  get tag(): Uint8Array {
-    return (this.#tag ??= this.bytes.subarray(this.#tagStart, this.#tagEnd));
   }
 
   get payload(): Buffer {

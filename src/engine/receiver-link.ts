@@ -6,7 +6,6 @@
  */
 import type { AMQPError } from "../errors/amqp-error.js";
 import type { AttachFields, FlowFields, TransferFields } from "../frames/performatives.js";
-import { hasDeliveryTag, IncomingTransfer } from "../frames/transfer-decoder.js";
 import { deferred, type Deferred } from "../util/deferred.js";
 import { serialAdd, serialDiff } from "../util/serial.js";
 import { DeliveryBytes } from "./delivery-bytes.js";
@@ -236,7 +235,7 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
   handleTransfer(t: TransferFields, frame: Buffer, start: number, end: number): boolean {
     const continuing = this.#continuing;
     if (continuing === undefined) {
-      if (t.deliveryId === undefined || !hasDeliveryTag(t)) {
+      if (t.deliveryId === undefined || t.deliveryTag === undefined) {
         this.session.violation(
           "amqp:invalid-field",
           "first transfer of a delivery lacks delivery-id or delivery-tag",
@@ -258,7 +257,7 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
     const a = this.#assembly;
     if (a === undefined) {
       // (Unreachable for a continuation: an attached link keeps its assembly until the last frame.)
-      if (t.deliveryId === undefined || !hasDeliveryTag(t)) return false;
+      if (t.deliveryId === undefined || t.deliveryTag === undefined) return false;
       if (this.#strictCredit && this.#linkCredit <= 0) {
         this.detachWithError({
           condition: "amqp:link:transfer-limit-exceeded",
@@ -271,21 +270,17 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
         this.#deliveryCount = serialAdd(this.#deliveryCount, 1);
         this.#linkCredit--;
         if (!this.#fitsMaxMessageSize(end - start)) return false;
-        // The tag's view is made when it is read, from the frame the delivery keeps anyway.
-        const span = t instanceof IncomingTransfer ? t.tagSpanIn(frame) : undefined;
         this.#delivered(
           new ReceivedDelivery(
             this,
             t.deliveryId,
-            span === undefined ? t.deliveryTag! : undefined,
+            t.deliveryTag,
             t.messageFormat ?? 0,
             frame,
             start,
             end,
             t.settled === true,
             t.state,
-            span?.[0],
-            span?.[1],
           ),
         );
         return true;
@@ -302,7 +297,7 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
       if (!this.#fitsMaxMessageSize(payload.length)) return false;
       this.#assembly = {
         deliveryId: t.deliveryId,
-        tag: Uint8Array.prototype.slice.call(t.deliveryTag!),
+        tag: Uint8Array.prototype.slice.call(t.deliveryTag),
         messageFormat: t.messageFormat ?? 0,
         settled: t.settled === true,
         state: t.state,

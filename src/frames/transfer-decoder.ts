@@ -42,79 +42,25 @@ function boolOf(d: Decoder, code: number): boolean | undefined | -1 {
   }
 }
 
-/**
- * A transfer decoded into one reused object (`decodeTransferBody`'s `out`): the fields of
- * `TransferFields`, every one present, and a delivery-tag that stays a position in the frame until
- * it is read (a view of the frame costs about as much as the rest of the transfer's decoding, and a
- * receiver that keeps the tag with the frame's bytes never needs one).
- */
-export class IncomingTransfer {
-  handle = 0;
-  deliveryId: number | undefined = undefined;
-  declare deliveryTag: Uint8Array | undefined;
-  messageFormat: number | undefined = undefined;
-  settled: boolean | undefined = undefined;
-  more: boolean | undefined = undefined;
-  rcvSettleMode: number | undefined = undefined;
-  state: TransferFields["state"] = undefined;
-  resume: boolean | undefined = undefined;
-  aborted: boolean | undefined = undefined;
-  batchable: boolean | undefined = undefined;
-  /** Where the delivery-tag lies in `#tagIn` (its view not made yet); -1: no such position. */
-  #tagStart = -1;
-  #tagEnd = -1;
-  #tagIn: Buffer | undefined;
-  #tag: Uint8Array | undefined;
-
-  constructor() {
-    // An own, enumerable accessor: the object lists (and traces) like a plain one.
-    Object.defineProperty(this, "deliveryTag", {
-      enumerable: true,
-      get: (): Uint8Array | undefined => {
-        if (this.#tag === undefined && this.#tagIn !== undefined) {
-          this.#tag = this.#tagIn.subarray(this.#tagStart, this.#tagEnd);
-        }
-        return this.#tag;
-      },
-      set: (tag: Uint8Array | undefined): void => {
-        this.#tag = tag;
-        this.#tagIn = undefined;
-        this.#tagStart = this.#tagEnd = -1;
-      },
-    });
-  }
-
-  /** Whether the transfer carries a delivery-tag (without making a view of it). */
-  get hasTag(): boolean {
-    return this.#tagIn !== undefined || this.#tag !== undefined;
-  }
-
-  /** The delivery-tag is `buf[start, end)` (its view is made when read). */
-  tagAt(buf: Buffer, start: number, end: number): void {
-    this.#tag = undefined;
-    this.#tagIn = buf;
-    this.#tagStart = start;
-    this.#tagEnd = end;
-  }
-
-  /** Where the delivery-tag lies in `buf`, if it lies there and no view of it was asked for. */
-  tagSpanIn(buf: Buffer): readonly [number, number] | undefined {
-    return this.#tagIn === buf && this.#tag === undefined ? [this.#tagStart, this.#tagEnd] : undefined;
-  }
-}
-
 /** A transfer with every field present and undefined but `handle`: the object to pass as `out`. */
-export function blankTransfer(): IncomingTransfer {
-  return new IncomingTransfer();
-}
-
-/** Whether `t` carries a delivery-tag, without making a view of one that lies in its frame. */
-export function hasDeliveryTag(t: TransferFields | IncomingTransfer): boolean {
-  return t instanceof IncomingTransfer ? t.hasTag : t.deliveryTag !== undefined;
+export function blankTransfer(): TransferFields {
+  return {
+    handle: 0,
+    deliveryId: undefined,
+    deliveryTag: undefined,
+    messageFormat: undefined,
+    settled: undefined,
+    more: undefined,
+    rcvSettleMode: undefined,
+    state: undefined,
+    resume: undefined,
+    aborted: undefined,
+    batchable: undefined,
+  };
 }
 
 /** `t` with every field absent, to be filled again. */
-function cleared(t: IncomingTransfer): IncomingTransfer {
+function cleared(t: TransferFields): TransferFields {
   t.handle = 0;
   t.deliveryId = undefined;
   t.deliveryTag = undefined;
@@ -135,7 +81,7 @@ function cleared(t: IncomingTransfer): IncomingTransfer {
  * decoder: a receiver decoding one frame after the other reuses one object, valid until its next
  * frame (whoever keeps a field copies it).
  */
-export function decodeTransferBody(d: Decoder, out?: IncomingTransfer): TransferFields | IncomingTransfer {
+export function decodeTransferBody(d: Decoder, out?: TransferFields): TransferFields {
   const start = d.pos;
   const lc = d.u8();
   if (lc !== F.List8 && lc !== F.List32) {
@@ -147,7 +93,7 @@ export function decodeTransferBody(d: Decoder, out?: IncomingTransfer): Transfer
   if (size > d.end - d.pos) throw new DecodeError(`transfer list size ${size} exceeds the frame`, start, lc);
   const stop = d.pos + size;
   const count = wide ? d.u32() : d.u8();
-  const o: TransferFields | IncomingTransfer = out === undefined ? { handle: 0 } : cleared(out);
+  const o: TransferFields = out === undefined ? { handle: 0 } : cleared(out);
   let ok = count > 0; // handle is mandatory: the generic decoder reports it
   for (let i = 0; i < count && ok; i++) {
     const code = d.u8();
@@ -170,21 +116,11 @@ export function decodeTransferBody(d: Decoder, out?: IncomingTransfer): Transfer
         }
         break;
       }
-      case 2: {
-        if (code !== F.Vbin8 && code !== F.Vbin32) {
-          ok = false;
-          break;
-        }
-        const n = code === F.Vbin8 ? d.u8() : d.u32();
-        if (out === undefined) {
-          o.deliveryTag = d.bytes(n, code);
-        } else {
-          d.need(n, code);
-          out.tagAt(d.buf, d.pos, d.pos + n);
-          d.pos += n;
-        }
+      case 2:
+        if (code === F.Vbin8) o.deliveryTag = d.bytes(d.u8(), code);
+        else if (code === F.Vbin32) o.deliveryTag = d.bytes(d.u32(), code);
+        else if (code !== F.Null) ok = false;
         break;
-      }
       case 4:
       case 5:
       case 8:

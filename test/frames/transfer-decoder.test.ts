@@ -8,7 +8,7 @@ import { Transfer } from "../../src/codec/definitions/transport.js";
 import { DecodeError } from "../../src/errors/decode-error.js";
 import { writeTransferPerformative } from "../../src/frames/frame-writer.js";
 import { readPerformativeCode, type TransferFields } from "../../src/frames/performatives.js";
-import { blankTransfer, decodeTransferBody, hasDeliveryTag } from "../../src/frames/transfer-decoder.js";
+import { blankTransfer, decodeTransferBody } from "../../src/frames/transfer-decoder.js";
 import { ByteWriter } from "../../src/util/byte-writer.js";
 
 function viaFast(bytes: Buffer): TransferFields {
@@ -82,44 +82,6 @@ describe("hand-written transfer decoder", () => {
       }),
       { seed: 13, numRuns: 300 },
     );
-  });
-
-  it("into a reused object: the tag is the frame's bytes whenever it is read, and never a tag of an earlier frame", () => {
-    const frame = (tag: number[] | undefined): Buffer => {
-      const w = new ByteWriter();
-      writeTransferPerformative(w, {
-        handle: 1,
-        deliveryId: tag === undefined ? undefined : 5,
-        deliveryTag: tag === undefined ? undefined : Buffer.from(tag),
-        messageFormat: tag === undefined ? undefined : 0,
-        settled: false,
-        more: false,
-      });
-      return w.toBuffer();
-    };
-    const out = blankTransfer();
-    const into = (bytes: Buffer): TransferFields => {
-      const d = new Decoder(bytes);
-      readPerformativeCode(d);
-      return decodeTransferBody(d, out);
-    };
-    const first = frame([1, 2, 3]);
-    into(first);
-    assert.equal(hasDeliveryTag(out), true);
-    // Not read before the next frame: the next frame's absence of a tag is what shows.
-    into(frame(undefined));
-    assert.equal(hasDeliveryTag(out), false);
-    assert.equal(out.deliveryTag, undefined);
-    into(frame([9, 8]));
-    assert.deepEqual([...out.deliveryTag!], [9, 8]);
-    // Read once, then a frame with another tag: the new one.
-    into(frame([7]));
-    assert.deepEqual([...out.deliveryTag!], [7]);
-    assert.deepEqual(Object.keys(out).includes("deliveryTag"), true, "listed like a plain field");
-    // Set from outside (as a decoder of another kind would): that value, no position.
-    out.deliveryTag = Buffer.from([4]);
-    assert.equal(hasDeliveryTag(out), true);
-    assert.deepEqual([...out.deliveryTag], [4]);
   });
 
   it("decodes what the hot-path writer produces", () => {
