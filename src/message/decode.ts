@@ -12,7 +12,7 @@ import type { AMQPValue } from "../codec/values.js";
 import { DecodeError } from "../errors/decode-error.js";
 import { readKeyedMap, type AnnotationsMap, type ApplicationProperties } from "./annotations.js";
 import type { MessageBody } from "./body.js";
-import { Section, type MessageSections } from "./encode.js";
+import { Section } from "./encode.js";
 import { readHeader, type MessageHeader } from "./header.js";
 import { readProperties, type MessageProperties } from "./properties.js";
 
@@ -90,17 +90,6 @@ function readSequence(d: Decoder): AMQPValue[] {
   throw new DecodeError("amqp-sequence section expects a list", at, c);
 }
 
-/** The sections of a decoded message. A message without body sections has an empty Data body. */
-export interface DecodedSections extends MessageSections {
-  header: MessageHeader | undefined;
-  deliveryAnnotations: AnnotationsMap | undefined;
-  messageAnnotations: AnnotationsMap | undefined;
-  properties: MessageProperties | undefined;
-  applicationProperties: ApplicationProperties | undefined;
-  body: MessageBody;
-  footer: AnnotationsMap | undefined;
-}
-
 /** The sections besides the body, as {@link readSectionsInto} fills them in. */
 export interface SectionFields {
   header: MessageHeader | undefined;
@@ -109,6 +98,11 @@ export interface SectionFields {
   properties: MessageProperties | undefined;
   applicationProperties: ApplicationProperties | undefined;
   footer: AnnotationsMap | undefined;
+}
+
+/** The sections of a decoded message. A message without body sections has an empty Data body. */
+export interface DecodedSections extends SectionFields {
+  body: MessageBody;
 }
 
 /**
