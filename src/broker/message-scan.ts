@@ -11,6 +11,7 @@ import { HeaderSection, PropertiesSection, SectionCode } from "../codec/definiti
 import { encodeValue } from "../codec/encoder.js";
 import { FormatCode as F } from "../codec/format-codes.js";
 import { AMQPDescribed, AMQPuLong, type AMQPValue } from "../codec/values.js";
+import { valueEnd } from "../codec/value-extent.js";
 import { DecodeError } from "../errors/decode-error.js";
 import { ByteWriter } from "../util/byte-writer.js";
 
@@ -41,55 +42,15 @@ const SYMBOLIC: ReadonlyMap<string, number> = new Map([
   ["amqp:footer:map", SectionCode.Footer],
 ]);
 
-const MAX_DEPTH = 32;
-
-/** The offset just after the encoded value starting at `pos`. @throws {DecodeError} */
-export function skipValue(buf: Uint8Array, pos: number, end: number, depth = 0): number {
-  if (pos >= end) throw new DecodeError("truncated value", pos);
-  const code = buf[pos]!;
-  let next: number;
-  if (code === F.Described) {
-    if (depth >= MAX_DEPTH) throw new DecodeError("described values nested too deeply", pos, code);
-    return skipValue(buf, skipValue(buf, pos + 1, end, depth + 1), end, depth + 1);
-  }
-  switch (code >> 4) {
-    case 0x4:
-      next = pos + 1;
-      break;
-    case 0x5:
-      next = pos + 2;
-      break;
-    case 0x6:
-      next = pos + 3;
-      break;
-    case 0x7:
-      next = pos + 5;
-      break;
-    case 0x8:
-      next = pos + 9;
-      break;
-    case 0x9:
-      next = pos + 17;
-      break;
-    case 0xa:
-    case 0xc:
-    case 0xe:
-      if (pos + 1 >= end) throw new DecodeError("truncated size", pos, code);
-      next = pos + 2 + buf[pos + 1]!;
-      break;
-    case 0xb:
-    case 0xd:
-    case 0xf:
-      if (pos + 5 > end) throw new DecodeError("truncated size", pos, code);
-      next =
-        pos +
-        5 +
-        (((buf[pos + 1]! << 24) | (buf[pos + 2]! << 16) | (buf[pos + 3]! << 8) | buf[pos + 4]!) >>> 0);
-      break;
-    default:
-      throw new DecodeError(`invalid format code 0x${code.toString(16)}`, pos, code);
-  }
-  if (next > end) throw new DecodeError("value runs past the end of the message", pos, code);
+/**
+ * The offset just after the encoded value starting at `pos`, which must end by `end` (the codec's
+ * `valueEnd`, with a typed error).
+ * @throws {DecodeError}
+ */
+export function skipValue(buf: Uint8Array, pos: number, end: number): number {
+  const next = valueEnd(buf, pos, end);
+  if (next < 0) throw new DecodeError("truncated or invalid value", pos, buf[pos]);
+  if (next > end) throw new DecodeError("value runs past the end of the message", pos, buf[pos]);
   return next;
 }
 
