@@ -113,6 +113,12 @@ const peakCell = (es: readonly Ended[]): string => {
   const base = Math.min(...es.map((e) => e.readyRssKiB));
   return `${mb(peak)} (+${mb(peak - base)})`;
 };
+/**
+ * Median garbage collections of a process per run and their median pause total: the receiver of large
+ * messages collects more when its reads are small (bench/README.md, "Large messages").
+ */
+const gcCell = (es: readonly Ended[]): string =>
+  `${median(es.map((e) => e.gcCount ?? NaN))} (${fmt(median(es.map((e) => e.gcMs ?? NaN)))})`;
 const ratio = (a: number, b: number): string => (Number.isFinite(a / b) ? `${(a / b).toFixed(1)}x` : "-");
 /** `--only=A,B` or `--only="A|B"`: any of the alternatives (e.g. `--only="SendClient|rhea"` keeps rhea in the run). */
 const matches = (...names: string[]): boolean =>
@@ -387,6 +393,7 @@ async function p2p(): Promise<void> {
           c.lib === "rhea" || !rh ? "" : ratio(median(rhCpu), median(cpu)),
           peakCell(rs.map((r) => r.send)),
           peakCell(rs.map((r) => r.recv)),
+          gcCell(rs.map((r) => r.recv)),
         ]);
         out.push({ case: k.name, contender: c.name, count: k.count, rounds: rs });
         noteAsync(`${k.name}: ${c.name}`, client, k.count);
@@ -410,6 +417,7 @@ async function p2p(): Promise<void> {
       "CPU vs rhea",
       "sender peak RSS MB (+ over start)",
       "receiver peak RSS MB (+ over start)",
+      "receiver GCs (ms) per run",
     ],
     rows,
   );

@@ -129,6 +129,10 @@ export interface Ended {
   /** Garbage collections during the run and their total pause, when the runtime reports them. */
   readonly gcCount?: number;
   readonly gcMs?: number;
+  /** Minor page faults during the run (fresh memory touched for the first time). */
+  readonly minorFaults?: number;
+  /** Read system calls during the run (Linux; every file and socket of the process). */
+  readonly readCalls?: number;
   /**
    * With `BENCH_COUNT_ASYNC=1`: async resources created during the run, by type (`PROMISE`,
    * `Timeout`, `TickObject`…), counted with an `async_hooks` init hook (which slows the run down).
