@@ -86,6 +86,13 @@ import { traceHeaderLine, traceLine } from "./trace.js";
  */
 export type ConnectionPhase = "idle" | "sasl" | "amqp-header" | "amqp" | "closed";
 
+/**
+ * The rest of a frame being assembled is read straight into its memory once at least this much of
+ * it is missing (a transport that asks, see `FrameReader.readTarget`); less is copied, so that a
+ * read is not cut short at the end of a frame for a few bytes.
+ */
+const READ_IN_PLACE_BYTES = 8 * 1024;
+
 export class AmqpConnection implements FrameSink {
   readonly options: Readonly<ConnectionOptions>;
   readonly role: "client" | "server";
@@ -215,6 +222,7 @@ export class AmqpConnection implements FrameSink {
       onData: (chunk) => {
         this.#onData(chunk);
       },
+      readInto: () => (this.#phase === "closed" ? undefined : this.#reader.readTarget(READ_IN_PLACE_BYTES)),
       onDrain: () => {
         this.output.drained();
       },

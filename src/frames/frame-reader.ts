@@ -2,7 +2,8 @@
  * Splits a byte stream into protocol headers and frames.
  *
  * Safe at every split point. A frame that lies wholly inside one chunk is handed over as a view of
- * that chunk (no copy); a frame that straddles chunks is copied once into a buffer of its own. A
+ * that chunk (no copy); a frame that straddles chunks is copied once into a buffer of its own, or
+ * read straight into it by a transport that asks where to read (`readTarget()`). A
  * frame whose declared size exceeds `maxFrameSize` is rejected *before* anything of that size is
  * allocated.
  *
@@ -136,6 +137,20 @@ export class FrameReader {
     this.#released = true;
   }
 
+  /**
+   * Memory the next bytes of the stream may be read into: the rest of the frame being assembled,
+   * when at least `minBytes` of it are missing. A chunk pushed next that is a view of it from its
+   * start completes the frame without a copy. Undefined when no frame is being assembled, while the
+   * reader holds bytes, and once it stopped.
+   */
+  readTarget(minBytes: number): Buffer | undefined {
+    const partial = this.#partial;
+    if (partial === undefined || this.#yielded || this.#held.length > 0 || this.#stopped) return undefined;
+    const fill = this.#partialFill;
+    if (this.#partialSize - fill < minBytes) return undefined;
+    return partial.subarray(fill, this.#partialSize);
+  }
+
   /** The reader stopped at the end of a time slice and holds bytes until `resume()`. */
   get yielded(): boolean {
     return this.#yielded;
@@ -201,8 +216,11 @@ export class FrameReader {
       const partial = this.#partial;
       if (partial !== undefined) {
         const size = this.#partialSize;
-        const n = Math.min(size - this.#partialFill, len - off);
-        chunk.copy(partial, this.#partialFill, off, off + n);
+        const fill = this.#partialFill;
+        const n = Math.min(size - fill, len - off);
+        // Bytes read into `readTarget()` are in place already.
+        if (chunk.buffer !== partial.buffer || chunk.byteOffset + off !== partial.byteOffset + fill)
+          chunk.copy(partial, fill, off, off + n);
         this.#partialFill += n;
         off += n;
         if (this.#partialFill === size) {

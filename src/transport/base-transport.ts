@@ -84,6 +84,15 @@ export abstract class BaseTransport implements Transport {
     if (this.#queue.length > 0) this.#flush();
   }
 
+  /**
+   * The handler's memory for the next read (`TransportHandler.readInto`), asked only when the next
+   * chunk would reach it at once (nothing queued, nothing being delivered).
+   */
+  protected readTarget(): Buffer | undefined {
+    if (this.#delivering || this.#queue.length > 0 || this.#destroyed || this.#closeEmitted) return undefined;
+    return this.#handler?.readInto?.();
+  }
+
   protected emitDrain(): void {
     if (this.#destroyed || this.#closeEmitted) return;
     this.#emit({ kind: "drain" });

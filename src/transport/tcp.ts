@@ -6,7 +6,7 @@ import { formatHostPort } from "./address.js";
 import { guardConnect } from "./connect-guard.js";
 import { ConnectFailedError, toTransportError } from "./errors.js";
 import { ConnectionTracker, listen, transportServer } from "./server.js";
-import { SocketTransport } from "./socket-transport.js";
+import { SocketReads, SocketTransport } from "./socket-transport.js";
 import type { ConnectOptions, OnTransport, Transport, TransportServer } from "./transport.js";
 
 /** Options of {@link connectTcp}. */
@@ -72,6 +72,7 @@ export function connectSocket<S extends Socket>(
 export function connectTcp(options: TcpConnectOptions): Promise<Transport> {
   const { host, port, keepAliveInitialDelayMs } = options;
   const description = `tcp ${formatHostPort(host, port)}`;
+  const reads = new SocketReads();
   return connectSocket(
     options,
     description,
@@ -82,9 +83,10 @@ export function connectTcp(options: TcpConnectOptions): Promise<Transport> {
         noDelay: true,
         keepAlive: keepAliveInitialDelayMs !== undefined,
         keepAliveInitialDelay: keepAliveInitialDelayMs ?? 0,
+        onread: reads.options,
       }),
     "connect",
-    (socket) => new SocketTransport(socket, description),
+    (socket) => new SocketTransport(socket, description, reads),
   );
 }
 

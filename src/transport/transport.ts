@@ -13,10 +13,17 @@
  */
 export interface TransportHandler {
   /**
-   * Bytes received. Each chunk is a fresh Buffer that nobody else writes to: the receiver may keep
-   * views (`subarray`) into it.
+   * Bytes received. Each chunk is a fresh Buffer that nobody else writes to (or a view of the memory
+   * `readInto` gave): the receiver may keep views (`subarray`) into it.
    */
   onData(chunk: Buffer): void;
+  /**
+   * Optional: memory to read the next bytes into, asked right after `onData` returned by a transport
+   * that reads into memory it chooses (plain TCP on the connecting side). The next `onData` then
+   * receives a view of it, from its start, which may be shorter. Undefined: a fresh chunk. The
+   * memory must stay the handler's own until that `onData`.
+   */
+  readInto?(): Buffer | undefined;
   /** The transport can accept writes again after `write()`/`writev()` returned false. */
   onDrain(): void;
   /**

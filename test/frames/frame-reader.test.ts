@@ -227,6 +227,144 @@ describe("FrameReader", () => {
     });
   });
 
+  describe("reading in place (readTarget)", () => {
+    /** Transfer frames, some far larger than the chunks they are fed in. */
+    function stream(): { bytes: Buffer; bodies: string[] } {
+      const w = new ByteWriter();
+      const bodies: string[] = [];
+      [5000, 20, 12_000, 0, 3000, 7, 9000].forEach((size, i) => {
+        const at = beginFrame(w, 0, 1);
+        writeTransferPerformative(w, {
+          handle: 0,
+          deliveryId: i,
+          deliveryTag: Buffer.from([i]),
+          messageFormat: 0,
+          settled: false,
+          more: false,
+        });
+        const payload = Buffer.alloc(size);
+        for (let k = 0; k < size; k++) payload[k] = (i * 31 + k * 7) & 0xff;
+        w.bytes(payload);
+        endFrame(w, at);
+      });
+      const bytes = w.toBuffer();
+      const r = new FrameReader(
+        {
+          onProtocolHeader() {},
+          onFrame(_type, _channel, buf, s, e) {
+            bodies.push(buf.subarray(s, e).toString("hex"));
+          },
+        },
+        1 << 20,
+      );
+      r.push(Buffer.from(bytes));
+      return { bytes, bodies };
+    }
+
+    /**
+     * Feeds `bytes` as a transport that asks where to read does: into the reader's memory when it
+     * offers some (at most `size` bytes a read), else into fresh chunks of `size`.
+     */
+    function readThrough(
+      bytes: Buffer,
+      size: number,
+      minBytes: number,
+      keeps: (i: number) => boolean,
+    ): { seen: string[]; kept: { view: Buffer; hex: string }[]; inPlace: number; inAssembly: number } {
+      const seen: string[] = [];
+      const kept: { view: Buffer; hex: string }[] = [];
+      let i = 0;
+      let target: Buffer | undefined;
+      let inAssembly = 0;
+      const r: FrameReader = new FrameReader(
+        {
+          onProtocolHeader() {},
+          onFrame(_type, _channel, buf, s, e) {
+            const view = buf.subarray(s, e);
+            seen.push(view.toString("hex"));
+            if (target !== undefined && buf.buffer === target.buffer) inAssembly++;
+            if (keeps(i++)) kept.push({ view, hex: view.toString("hex") });
+            else r.releaseFrame();
+          },
+        },
+        1 << 20,
+      );
+      let inPlace = 0;
+      for (let off = 0; off < bytes.length;) {
+        target = r.readTarget(minBytes);
+        if (target !== undefined) {
+          assert.ok(target.length >= minBytes, "an offer holds at least minBytes");
+          const n = Math.min(size, target.length, bytes.length - off);
+          bytes.copy(target, 0, off, off + n);
+          r.push(target.subarray(0, n));
+          inPlace++;
+          off += n;
+        } else {
+          const n = Math.min(size, bytes.length - off);
+          r.push(Buffer.from(bytes.subarray(off, off + n)));
+          off += n;
+        }
+      }
+      return { seen, kept, inPlace, inAssembly };
+    }
+
+    const { bytes, bodies } = stream();
+
+    it("frames read into the memory it offers arrive byte-exact, kept or released, at every chunk size", () => {
+      const patterns: [string, (i: number) => boolean][] = [
+        ["every frame released", () => false],
+        ["every frame kept", () => true],
+        ["every other frame kept", (i) => i % 2 === 0],
+      ];
+      for (const [name, keeps] of patterns) {
+        for (const size of [1, 9, 100, 1000, 4096, 7000, 20_000]) {
+          for (const minBytes of [1, 2048]) {
+            const { seen, kept, inPlace, inAssembly } = readThrough(bytes, size, minBytes, keeps);
+            const where = `${name}, reads of ${size}, minBytes ${minBytes}`;
+            assert.deepEqual(seen, bodies, where);
+            for (const k of kept) assert.equal(k.view.toString("hex"), k.hex, where);
+            if (size < 12_000) assert.ok(inPlace > 0, `${where}: some reads go in place`);
+            // With every rest offered, the last read of a frame goes in place: it arrives in that memory.
+            if (size < 12_000 && minBytes === 1)
+              assert.ok(inAssembly > 0, `${where}: frames completed in place arrive in the assembly memory`);
+          }
+        }
+      }
+    });
+
+    it("offers nothing without a frame being assembled, for fewer than minBytes missing, while yielded and once stopped", () => {
+      const r = new FrameReader({ onProtocolHeader() {}, onFrame() {} }, 1 << 20);
+      assert.equal(r.readTarget(1), undefined, "nothing assembled yet");
+      const first = bytes.readUInt32BE(0); // the 5000-byte transfer's frame size
+      r.push(Buffer.from(bytes.subarray(0, 100)));
+      const target = r.readTarget(1000);
+      assert.ok(target !== undefined);
+      assert.equal(target.length, first - 100, "the rest of the frame");
+      assert.equal(r.readTarget(first - 99), undefined, "fewer than minBytes missing");
+      r.stop();
+      assert.equal(r.readTarget(1), undefined, "stopped");
+
+      // A slice that ends after every frame: the reader holds the rest and offers nothing until it read it.
+      const frames: number[] = [];
+      const y: FrameReader = new FrameReader(
+        {
+          onProtocolHeader() {},
+          onFrame(_t, _c, _b, s, e) {
+            frames.push(e - s);
+          },
+        },
+        1 << 20,
+        { ms: 0, minFrames: 1 },
+      );
+      const second = first + bytes.readUInt32BE(first);
+      y.push(Buffer.from(bytes.subarray(0, second + 100)));
+      assert.equal(y.yielded, true);
+      assert.equal(y.readTarget(1), undefined, "yielded");
+      while (y.yielded) y.resume();
+      assert.ok(y.readTarget(1) !== undefined, "read on: the third frame is being assembled");
+    });
+  });
+
   describe("time slices", () => {
     /** Slices of one frame each: the reader stops after every frame. */
     const EVERY_FRAME: ReadSlice = { ms: 0, minFrames: 1 };

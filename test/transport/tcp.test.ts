@@ -117,6 +117,78 @@ describe("TCP transport", { timeout: 30_000 }, () => {
     assert.equal(first.bytes, 16, "the replaced handler gets nothing more");
   });
 
+  it("connecting side: chunks handed over stay intact while later reads arrive (small ones copied out of reused memory)", async () => {
+    const { server: s, accepted } = await server(new Accepted(record));
+    const t = await client(s);
+    const r = record(t);
+    const { transport } = await accepted.first();
+    // Small writes one at a time (each its own read), then a large one, then small ones again.
+    const sent: Buffer[] = [];
+    const sizes = [5, 100, 3000, 16_384, 16_385, 200_000, 7, 64 * 1024, 1];
+    for (const [i, size] of sizes.entries()) {
+      const chunk = pattern(size, i + 1);
+      sent.push(chunk);
+      transport.write(chunk);
+      await r.waitBytes(
+        sent.reduce((n, c) => n + c.length, 0),
+        `write ${i} of ${size} bytes`,
+      );
+    }
+    assert.ok(r.received().equals(Buffer.concat(sent)), "every chunk kept reads as it arrived");
+  });
+
+  it("connecting side: reads into the memory the handler offers (readInto), then into its own again", async () => {
+    const { server: s, accepted } = await server(new Accepted(record));
+    const t = await client(s);
+    const chunks: Buffer[] = [];
+    const offered = Buffer.alloc(1000);
+    let offers = 0;
+    let waiter: (() => void) | undefined;
+    t.setHandler({
+      onData(chunk) {
+        chunks.push(Buffer.from(chunk));
+        if (chunk.buffer === offered.buffer) chunks.push(Buffer.from("(in place)"));
+        waiter?.();
+      },
+      readInto() {
+        // Offered once, after the first chunk.
+        if (chunks.length !== 1) return undefined;
+        offers++;
+        return offered;
+      },
+      onDrain() {},
+      onClose() {},
+    });
+    const { transport } = await accepted.first();
+    const bytesIn = (): number => chunks.reduce((n, c) => n + c.length, 0);
+    const until = (n: number): Promise<void> =>
+      within(
+        new Promise<void>((resolve) => {
+          waiter = () => {
+            if (bytesIn() >= n) resolve();
+          };
+          waiter();
+        }),
+        `${n} bytes`,
+      );
+    transport.write(Buffer.from("first"));
+    await until(5);
+    const rest = pattern(3000, 9);
+    transport.write(rest);
+    await until(5 + 10 + 3000);
+    assert.equal(offers, 1);
+    assert.equal(chunks[0]!.toString(), "first");
+    assert.equal(
+      chunks[2]!.toString(),
+      "(in place)",
+      "the chunk after the offer is a view of the offered memory",
+    );
+    assert.ok(chunks[1]!.length <= 1000 && chunks[1]!.length > 0);
+    assert.ok(offered.subarray(0, chunks[1]!.length).equals(rest.subarray(0, chunks[1]!.length)));
+    const got = Buffer.concat(chunks.filter((c, i) => i !== 2));
+    assert.ok(got.equals(Buffer.concat([Buffer.from("first"), rest])), "the bytes, in order");
+  });
+
   it("end() closes both sides gracefully, onClose exactly once", async () => {
     const { server: s, accepted } = await server();
     const t = await client(s);
