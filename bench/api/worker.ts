@@ -747,6 +747,14 @@ async function source(c: Extract<WorkerConfig, { role: "source" }>): Promise<Set
 
 // ---- request / response -----------------------------------------------------------------------------
 
+/** The outcome of an answer (sent pre-settled): only a failure is worth a word. */
+const ANSWER_RECEIPT = {
+  settled(): void {},
+  failed(_context: unknown, error: unknown): void {
+    console.error(error);
+  },
+};
+
 /** Answers every request on the link its reply-to names (attached by the requester beforehand). */
 async function responder(c: Extract<WorkerConfig, { role: "responder" }>): Promise<Setup> {
   const idle: Role = {
@@ -782,7 +790,8 @@ async function responder(c: Extract<WorkerConfig, { role: "responder" }>): Promi
               body: request.data?.[0],
               properties: { correlationId: request.properties?.messageId },
             });
-            out.send(answer.encode()).catch((e: unknown) => console.error(e));
+            // Encoded straight into the frame, without a promise (the engine's `transfer`).
+            out.transfer(answer, answer.encodedSize, ANSWER_RECEIPT, undefined);
           };
         };
       };
