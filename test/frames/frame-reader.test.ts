@@ -69,6 +69,74 @@ function fixtureStream(): Buffer {
   return w.toBuffer();
 }
 
+/**
+ * Transfer frames with payloads of `sizes` (payload byte k of frame i is `(i * 37 + k * 11) & 0xff`),
+ * and their bodies as a reader given the whole stream at once sees them (hex).
+ */
+function transferStream(sizes: readonly number[]): { bytes: Buffer; bodies: string[] } {
+  const w = new ByteWriter();
+  sizes.forEach((size, i) => {
+    const at = beginFrame(w, 0, 1);
+    writeTransferPerformative(w, {
+      handle: 0,
+      deliveryId: i,
+      deliveryTag: Buffer.from([i]),
+      messageFormat: 0,
+      settled: false,
+      more: false,
+    });
+    const payload = Buffer.alloc(size);
+    for (let k = 0; k < size; k++) payload[k] = (i * 37 + k * 11) & 0xff;
+    w.bytes(payload);
+    endFrame(w, at);
+  });
+  const bytes = w.toBuffer();
+  const bodies: string[] = [];
+  const r = new FrameReader(
+    {
+      onProtocolHeader() {},
+      onFrame(_type, _channel, buf, s, e) {
+        bodies.push(buf.subarray(s, e).toString("hex"));
+      },
+    },
+    1 << 20,
+  );
+  r.push(Buffer.from(bytes));
+  return { bytes, bodies };
+}
+
+/** What a sink that keeps some frames saw: every body (hex), and the views it kept with their bytes then. */
+interface Seen {
+  readonly seen: string[];
+  readonly kept: { view: Buffer; hex: string }[];
+}
+
+/**
+ * A reader whose sink keeps frame i when `keeps(i)` and releases the others, recording into `into`;
+ * `onBuf` sees the buffer of each frame.
+ */
+function keepingReader(
+  keeps: (i: number) => boolean,
+  into: Seen,
+  onBuf?: (buf: Buffer) => void,
+): FrameReader {
+  let i = 0;
+  const r: FrameReader = new FrameReader(
+    {
+      onProtocolHeader() {},
+      onFrame(_type, _channel, buf, s, e) {
+        const view = buf.subarray(s, e);
+        into.seen.push(view.toString("hex"));
+        onBuf?.(buf);
+        if (keeps(i++)) into.kept.push({ view, hex: view.toString("hex") });
+        else r.releaseFrame();
+      },
+    },
+    1 << 20,
+  );
+  return r;
+}
+
 describe("FrameReader", () => {
   const stream = fixtureStream();
   const whole = collect([stream]);
@@ -131,30 +199,7 @@ describe("FrameReader", () => {
 
   describe("memory of assembled frames the sink releases", () => {
     /** Transfer frames of sizes that make the reader reuse its spare, outgrow it and skip it. */
-    function transfers(): { stream: Buffer; bodies: string[] } {
-      const w = new ByteWriter();
-      const bodies: string[] = [];
-      const sizes = [300, 1200, 500, 2000, 40, 1900, 700, 2000, 0, 1300, 5];
-      sizes.forEach((size, i) => {
-        const at = beginFrame(w, 0, 1);
-        writeTransferPerformative(w, {
-          handle: 0,
-          deliveryId: i,
-          deliveryTag: Buffer.from([i]),
-          messageFormat: 0,
-          settled: false,
-          more: false,
-        });
-        const payload = Buffer.alloc(size);
-        for (let k = 0; k < size; k++) payload[k] = (i * 37 + k * 11) & 0xff;
-        w.bytes(payload);
-        endFrame(w, at);
-      });
-      const out = w.toBuffer();
-      // The bodies as a reader that copies everything sees them.
-      collectInto(out, 1 << 20, () => true, bodies);
-      return { stream: out, bodies };
-    }
+    const { bytes: frames, bodies } = transferStream([300, 1200, 500, 2000, 40, 1900, 700, 2000, 0, 1300, 5]);
 
     /** Feeds `stream` in chunks of `size`; `keeps(i)` tells whether the sink keeps frame i. */
     function collectInto(
@@ -164,24 +209,10 @@ describe("FrameReader", () => {
       seen: string[],
       kept: { view: Buffer; hex: string }[] = [],
     ): void {
-      let i = 0;
-      const r: FrameReader = new FrameReader(
-        {
-          onProtocolHeader() {},
-          onFrame(_type, _channel, buf, s, e) {
-            const view = buf.subarray(s, e);
-            seen.push(view.toString("hex"));
-            if (keeps(i++)) kept.push({ view, hex: view.toString("hex") });
-            else r.releaseFrame();
-          },
-        },
-        1 << 20,
-      );
+      const r = keepingReader(keeps, { seen, kept });
       for (let off = 0; off < stream.length; off += size)
         r.push(Buffer.from(stream.subarray(off, off + size)));
     }
-
-    const { stream: frames, bodies } = transfers();
 
     it("a sink that releases every frame sees every frame byte-exact, at every chunk size and two-chunk split", () => {
       for (let size = 1; size <= frames.length; size += size < 64 ? 1 : 37) {
@@ -228,39 +259,6 @@ describe("FrameReader", () => {
   });
 
   describe("reading in place (readTarget)", () => {
-    /** Transfer frames, some far larger than the chunks they are fed in. */
-    function stream(): { bytes: Buffer; bodies: string[] } {
-      const w = new ByteWriter();
-      const bodies: string[] = [];
-      [5000, 20, 12_000, 0, 3000, 7, 9000].forEach((size, i) => {
-        const at = beginFrame(w, 0, 1);
-        writeTransferPerformative(w, {
-          handle: 0,
-          deliveryId: i,
-          deliveryTag: Buffer.from([i]),
-          messageFormat: 0,
-          settled: false,
-          more: false,
-        });
-        const payload = Buffer.alloc(size);
-        for (let k = 0; k < size; k++) payload[k] = (i * 31 + k * 7) & 0xff;
-        w.bytes(payload);
-        endFrame(w, at);
-      });
-      const bytes = w.toBuffer();
-      const r = new FrameReader(
-        {
-          onProtocolHeader() {},
-          onFrame(_type, _channel, buf, s, e) {
-            bodies.push(buf.subarray(s, e).toString("hex"));
-          },
-        },
-        1 << 20,
-      );
-      r.push(Buffer.from(bytes));
-      return { bytes, bodies };
-    }
-
     /**
      * Feeds `bytes` as a transport that asks where to read does: into the reader's memory when it
      * offers some (at most `size` bytes a read), else into fresh chunks of `size`.
@@ -273,22 +271,11 @@ describe("FrameReader", () => {
     ): { seen: string[]; kept: { view: Buffer; hex: string }[]; inPlace: number; inAssembly: number } {
       const seen: string[] = [];
       const kept: { view: Buffer; hex: string }[] = [];
-      let i = 0;
       let target: Buffer | undefined;
       let inAssembly = 0;
-      const r: FrameReader = new FrameReader(
-        {
-          onProtocolHeader() {},
-          onFrame(_type, _channel, buf, s, e) {
-            const view = buf.subarray(s, e);
-            seen.push(view.toString("hex"));
-            if (target !== undefined && buf.buffer === target.buffer) inAssembly++;
-            if (keeps(i++)) kept.push({ view, hex: view.toString("hex") });
-            else r.releaseFrame();
-          },
-        },
-        1 << 20,
-      );
+      const r = keepingReader(keeps, { seen, kept }, (buf) => {
+        if (target !== undefined && buf.buffer === target.buffer) inAssembly++;
+      });
       let inPlace = 0;
       for (let off = 0; off < bytes.length;) {
         target = r.readTarget(minBytes);
@@ -308,7 +295,8 @@ describe("FrameReader", () => {
       return { seen, kept, inPlace, inAssembly };
     }
 
-    const { bytes, bodies } = stream();
+    /** Transfer frames, some far larger than the chunks they are fed in. */
+    const { bytes, bodies } = transferStream([5000, 20, 12_000, 0, 3000, 7, 9000]);
 
     it("frames read into the memory it offers arrive byte-exact, kept or released, at every chunk size", () => {
       const patterns: [string, (i: number) => boolean][] = [
