@@ -87,6 +87,20 @@ describe("TCP transport", { timeout: 30_000 }, () => {
     assert.equal((await recorder.waitBytes(12)).toString(), "while paused");
   });
 
+  it("pause() on the connecting side (its own reads) stops reading until resume()", async () => {
+    const { server: s, accepted } = await server(new Accepted(record));
+    const t = await client(s);
+    const r = record(t);
+    const { transport } = await accepted.first();
+    t.pause();
+    transport.write(Buffer.from("while "));
+    transport.write(Buffer.from("paused"));
+    await settle();
+    assert.equal(r.bytes, 0, "nothing is read while paused");
+    t.resume();
+    assert.equal((await r.waitBytes(12)).toString(), "while paused");
+  });
+
   it("writev keeps the order of chunks and of later writes", async () => {
     const { server: s, accepted } = await server();
     const t = await client(s);
