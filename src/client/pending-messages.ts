@@ -112,8 +112,14 @@ export class PendingMessages {
 
   /** The pending messages, in queue order. */
   list(): Message[] {
-    const entries = this.#entries.toArray();
-    return entries.filter(isPending).map((p) => p.message);
+    // One pass: `sendAllMessages` takes this snapshot of every message it sends.
+    const out: Message[] = [];
+    const entries = this.#entries;
+    for (let i = 0; i < entries.length; i++) {
+      const p = entries.at(i)!;
+      if (!p.done) out.push(p.message);
+    }
+    return out;
   }
 
   #entryOf(m: Message): PendingMessage | undefined {
