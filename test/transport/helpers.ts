@@ -1,6 +1,7 @@
 /**
  * Test helpers for transports: a recording handler, an echo handler and bounded waits.
  */
+import assert from "node:assert/strict";
 import type { Transport, TransportHandler } from "../../src/transport/index.js";
 import { within } from "../support/waits.js";
 
@@ -92,6 +93,22 @@ export class Recorder implements TransportHandler {
   waitClosed(what = "onClose"): Promise<Error | undefined> {
     return within(this.closed, what);
   }
+}
+
+/**
+ * Pauses `paused`, has `writer` send two chunks meanwhile, and checks that none of it is read until
+ * `resume()`, then that it arrives in order after what `r` (the recorder of `paused`) had.
+ */
+export async function checkPause(paused: Transport, writer: Transport, r: Recorder): Promise<void> {
+  const before = r.bytes;
+  const had = r.received().toString();
+  paused.pause();
+  writer.write(Buffer.from("-while-"));
+  writer.write(Buffer.from("paused"));
+  await settle();
+  assert.equal(r.bytes, before, "nothing is read while paused");
+  paused.resume();
+  assert.equal((await r.waitBytes(before + 13)).toString(), `${had}-while-paused`);
 }
 
 /** Installs a recorder on a transport. */

@@ -16,7 +16,7 @@ import {
 } from "../../src/transport/index.js";
 import { AMQPAbortError } from "../../src/errors/index.js";
 import { getTestCertificates, type TestCertificates } from "../support/certs.js";
-import { Accepted, pattern, record, rejection, settle, within } from "./helpers.js";
+import { Accepted, checkPause, pattern, record, rejection, settle, within } from "./helpers.js";
 import { startConnectProxy, type TestProxy } from "./proxy-server.js";
 import { stalledServer } from "./stalled-server.js";
 
@@ -94,13 +94,7 @@ describe("WebSocket transport", { timeout: 60_000 }, () => {
     t.write(Buffer.from("first"));
     const { transport, recorder } = await accepted.first();
     await recorder.waitBytes(5);
-    transport.pause();
-    t.write(Buffer.from("-while-"));
-    t.write(Buffer.from("paused"));
-    await settle();
-    assert.equal(recorder.bytes, 5, "nothing is read while paused");
-    transport.resume();
-    assert.equal((await recorder.waitBytes(18)).toString(), "first-while-paused");
+    await checkPause(transport, t, recorder);
   });
 
   it("accepts the 'amqp' subprotocol too, and any path when none is configured", async () => {
