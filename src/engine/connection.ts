@@ -88,7 +88,7 @@ export type ConnectionPhase = "idle" | "sasl" | "amqp-header" | "amqp" | "closed
 
 /**
  * The rest of a frame being assembled is read straight into its memory once at least this much of
- * it is missing (a transport that asks, see `FrameReader.readTarget`); less is copied, so that a
+ * it is missing (a transport that asks, see `FrameReader.readInto`); less is copied, so that a
  * read is not cut short at the end of a frame for a few bytes.
  */
 const READ_IN_PLACE_BYTES = 8 * 1024;
@@ -222,7 +222,8 @@ export class AmqpConnection implements FrameSink {
       onData: (chunk) => {
         this.#onData(chunk);
       },
-      readInto: () => (this.#phase === "closed" ? undefined : this.#reader.readTarget(READ_IN_PLACE_BYTES)),
+      // (A stopped reader offers nothing.)
+      readInto: () => this.#reader.readInto(READ_IN_PLACE_BYTES),
       onDrain: () => {
         this.output.drained();
       },

@@ -3,7 +3,7 @@
  *
  * Safe at every split point. A frame that lies wholly inside one chunk is handed over as a view of
  * that chunk (no copy); a frame that straddles chunks is copied once into a buffer of its own, or
- * read straight into it by a transport that asks where to read (`readTarget()`). A
+ * read straight into it by a transport that asks where to read (`readInto()`). A
  * frame whose declared size exceeds `maxFrameSize` is rejected *before* anything of that size is
  * allocated.
  *
@@ -143,7 +143,7 @@ export class FrameReader {
    * start completes the frame without a copy. Undefined when no frame is being assembled, while the
    * reader holds bytes, and once it stopped.
    */
-  readTarget(minBytes: number): Buffer | undefined {
+  readInto(minBytes: number): Buffer | undefined {
     const partial = this.#partial;
     if (partial === undefined || this.#yielded || this.#held.length > 0 || this.#stopped) return undefined;
     const fill = this.#partialFill;
@@ -218,7 +218,7 @@ export class FrameReader {
         const size = this.#partialSize;
         const fill = this.#partialFill;
         const n = Math.min(size - fill, len - off);
-        // Bytes read into `readTarget()` are in place already.
+        // Bytes read into `readInto()` are in place already.
         if (chunk.buffer !== partial.buffer || chunk.byteOffset + off !== partial.byteOffset + fill)
           chunk.copy(partial, fill, off, off + n);
         this.#partialFill += n;

@@ -88,7 +88,7 @@ export abstract class BaseTransport implements Transport {
    * The handler's memory for the next read (`TransportHandler.readInto`), asked only when the next
    * chunk would reach it at once (nothing queued, nothing being delivered).
    */
-  protected readTarget(): Buffer | undefined {
+  protected readInto(): Buffer | undefined {
     if (this.#delivering || this.#queue.length > 0 || this.#destroyed || this.#closeEmitted) return undefined;
     return this.#handler?.readInto?.();
   }

@@ -100,7 +100,7 @@ export class SocketTransport extends BaseTransport {
         (chunk) => {
           this.emitData(chunk);
         },
-        () => this.readTarget(),
+        () => this.readInto(),
       );
     else
       socket.on("data", (chunk: Buffer) => {

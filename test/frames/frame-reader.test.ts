@@ -258,7 +258,7 @@ describe("FrameReader", () => {
     });
   });
 
-  describe("reading in place (readTarget)", () => {
+  describe("reading in place (readInto)", () => {
     /**
      * Feeds `bytes` as a transport that asks where to read does: into the reader's memory when it
      * offers some (at most `size` bytes a read), else into fresh chunks of `size`.
@@ -278,7 +278,7 @@ describe("FrameReader", () => {
       });
       let inPlace = 0;
       for (let off = 0; off < bytes.length;) {
-        target = r.readTarget(minBytes);
+        target = r.readInto(minBytes);
         if (target !== undefined) {
           assert.ok(target.length >= minBytes, "an offer holds at least minBytes");
           const n = Math.min(size, target.length, bytes.length - off);
@@ -322,15 +322,15 @@ describe("FrameReader", () => {
 
     it("offers nothing without a frame being assembled, for fewer than minBytes missing, while yielded and once stopped", () => {
       const r = new FrameReader({ onProtocolHeader() {}, onFrame() {} }, 1 << 20);
-      assert.equal(r.readTarget(1), undefined, "nothing assembled yet");
+      assert.equal(r.readInto(1), undefined, "nothing assembled yet");
       const first = bytes.readUInt32BE(0); // the 5000-byte transfer's frame size
       r.push(Buffer.from(bytes.subarray(0, 100)));
-      const target = r.readTarget(1000);
+      const target = r.readInto(1000);
       assert.ok(target !== undefined);
       assert.equal(target.length, first - 100, "the rest of the frame");
-      assert.equal(r.readTarget(first - 99), undefined, "fewer than minBytes missing");
+      assert.equal(r.readInto(first - 99), undefined, "fewer than minBytes missing");
       r.stop();
-      assert.equal(r.readTarget(1), undefined, "stopped");
+      assert.equal(r.readInto(1), undefined, "stopped");
 
       // A slice that ends after every frame: the reader holds the rest and offers nothing until it read it.
       const frames: number[] = [];
@@ -347,9 +347,9 @@ describe("FrameReader", () => {
       const second = first + bytes.readUInt32BE(first);
       y.push(Buffer.from(bytes.subarray(0, second + 100)));
       assert.equal(y.yielded, true);
-      assert.equal(y.readTarget(1), undefined, "yielded");
+      assert.equal(y.readInto(1), undefined, "yielded");
       while (y.yielded) y.resume();
-      assert.ok(y.readTarget(1) !== undefined, "read on: the third frame is being assembled");
+      assert.ok(y.readInto(1) !== undefined, "read on: the third frame is being assembled");
     });
   });
 
