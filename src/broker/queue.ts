@@ -169,7 +169,7 @@ export class Queue {
   readonly #ready = new Fifo<Subscriber>();
   readonly #main = new Fifo<StoredMessage>();
   /** Messages back from a consumer, in arrival order; always older than everything in `#main`. */
-  #redeliver: StoredMessage[] = [];
+  readonly #redeliver = new Fifo<StoredMessage>();
   #locked = 0;
   readonly #locks = new MessageLocks<Subscriber>((lock) => {
     // The consumer kept it too long: redelivered (a failed attempt), its outcome will find no lock.
@@ -293,7 +293,7 @@ export class Queue {
   /** The messages held: ready ones (in delivery order) and locked ones (for peeking). */
   messages(): { readonly ready: StoredMessage[]; readonly locked: readonly MessageLock<QueueConsumer>[] } {
     return {
-      ready: [...this.#redeliver, ...this.#main.toArray()],
+      ready: [...this.#redeliver.toArray(), ...this.#main.toArray()],
       locked: this.#locks.all(),
     };
   }
@@ -435,25 +435,24 @@ export class Queue {
   /** The first ready message `accepts` takes (expired ones on the way are expired). */
   #takeMatching(accepts: (m: StoredMessage) => boolean): StoredMessage | undefined {
     const now = tickNow();
-    const r = this.#redeliver;
-    for (let i = 0; i < r.length; i++) {
-      const m = r[i]!;
+    return (
+      this.#takeMatchingIn(this.#redeliver, accepts, now) ?? this.#takeMatchingIn(this.#main, accepts, now)
+    );
+  }
+
+  /** Takes the first message of `messages` that `accepts` takes, expiring those on the way. */
+  #takeMatchingIn(
+    messages: Fifo<StoredMessage>,
+    accepts: (m: StoredMessage) => boolean,
+    now: number,
+  ): StoredMessage | undefined {
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages.at(i)!;
       if (m.expiresAt <= now) {
-        r.splice(i--, 1);
+        messages.removeAt(i--);
         this.#expire(m);
       } else if (accepts(m)) {
-        r.splice(i, 1);
-        return m;
-      }
-    }
-    const main = this.#main;
-    for (let i = 0; i < main.length; i++) {
-      const m = main.at(i)!;
-      if (m.expiresAt <= now) {
-        main.removeAt(i--);
-        this.#expire(m);
-      } else if (accepts(m)) {
-        return main.removeAt(i);
+        return messages.removeAt(i);
       }
     }
     return undefined;
@@ -599,8 +598,8 @@ export class Queue {
     }
     const r = this.#redeliver;
     let i = r.length;
-    while (i > 0 && r[i - 1]!.seq > m.seq) i--;
-    r.splice(i, 0, m);
+    while (i > 0 && r.at(i - 1)!.seq > m.seq) i--;
+    r.insertAt(i, m);
     this.#watchExpiry(m.expiresAt);
     this.dispatch();
   }
@@ -671,7 +670,7 @@ export class Queue {
       if (m.expiresAt < next) next = m.expiresAt;
       return true;
     };
-    this.#redeliver = this.#redeliver.filter(keep);
+    this.#redeliver.retain(keep);
     this.#main.retain(keep);
     this.#watchExpiry(next);
   }
@@ -680,7 +679,7 @@ export class Queue {
   delete(): void {
     this.deleted = true;
     this.#main.clear();
-    this.#redeliver = [];
+    this.#redeliver.clear();
     this.#locked = 0;
     this.#locks.clear();
     for (const s of this.#subscribers.values()) s.removed = true;

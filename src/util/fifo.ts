@@ -64,6 +64,25 @@ export class Fifo<T> {
     return item;
   }
 
+  /** Puts `item` at position `i` (0 <= i <= length): O(distance to the nearer end). */
+  insertAt(i: number, item: T): void {
+    if (this.#length === this.#slots.length) this.#grow();
+    const slots = this.#slots;
+    const mask = slots.length - 1;
+    if (i < this.#length >> 1) {
+      // The items before `i` move one slot towards the front.
+      const head = (this.#head - 1) & mask;
+      for (let j = 0; j < i; j++) slots[(head + j) & mask] = slots[(head + j + 1) & mask];
+      slots[(head + i) & mask] = item;
+      this.#head = head;
+    } else {
+      const head = this.#head;
+      for (let j = this.#length; j > i; j--) slots[(head + j) & mask] = slots[(head + j - 1) & mask];
+      slots[(head + i) & mask] = item;
+    }
+    this.#length++;
+  }
+
   /** Keeps the items `keep` returns true for, in order, and drops the others. */
   retain(keep: (item: T) => boolean): void {
     const slots = this.#slots;

@@ -12,7 +12,7 @@ function prng(seed: number): () => number {
 }
 
 describe("Fifo", () => {
-  it("agrees with an array under random pushes, shifts, removals and filters (growth, wrap-around)", () => {
+  it("agrees with an array under random pushes, shifts, insertions, removals and filters (growth, wrap-around)", () => {
     for (const seed of [1, 2, 3]) {
       const random = prng(seed);
       const f = new Fifo<number>();
@@ -20,15 +20,20 @@ describe("Fifo", () => {
       let next = 0;
       for (let step = 0; step < 20_000; step++) {
         const r = random();
-        if (r < 0.5) {
+        if (r < 0.45) {
           f.push(next);
           model.push(next++);
-        } else if (r < 0.85) {
+        } else if (r < 0.8) {
           assert.equal(f.shift(), model.shift());
-        } else if (r < 0.95) {
+        } else if (r < 0.88) {
           if (model.length === 0) continue;
           const i = Math.floor(random() * model.length);
           assert.equal(f.removeAt(i), model.splice(i, 1)[0]);
+        } else if (r < 0.95) {
+          const i = Math.floor(random() * (model.length + 1));
+          f.insertAt(i, next);
+          model.splice(i, 0, next++);
+          assert.equal(f.at(i), model[i]);
         } else if (r < 0.99) {
           const mod = 2 + Math.floor(random() * 5);
           f.retain((x) => x % mod !== 0);
