@@ -6,17 +6,24 @@
  * expression in a `__name(fn, "name")` call (an `Object.defineProperty`), so each closure the library
  * creates per message costs more under tsx than in the build. rhea, from node_modules, never pays it.
  */
+import { pathToFileURL } from "node:url";
 import type * as PublicApiModule from "../../src/index.js";
 import type * as EngineConnectionModule from "../../src/engine/connection.js";
 import type * as EngineLinkModule from "../../src/engine/link.js";
 import type * as TcpModule from "../../src/transport/tcp.js";
+import type * as BrokerModule from "../../src/broker/index.js";
+import type * as BaseTransportModule from "../../src/transport/base-transport.js";
 
-/** `dist` or `src`. */
-export const LIB_ROOT = process.env["BENCH_LIB"] === "dist" ? "dist" : "src";
+/** `dist` or `src`; or the absolute path of another build (a baseline for A/B runs). */
+const BENCH_LIB = process.env["BENCH_LIB"];
+export const LIB_ROOT =
+  BENCH_LIB === "dist" ? "dist" : BENCH_LIB?.startsWith("/") === true ? BENCH_LIB : "src";
 
 async function load<T>(path: string): Promise<T> {
   // A computed specifier: the build may not exist when the sources are type-checked.
-  const url = new URL(`../../${LIB_ROOT}/${path}`, import.meta.url).href;
+  const url = LIB_ROOT.startsWith("/")
+    ? pathToFileURL(`${LIB_ROOT}/${path}`).href
+    : new URL(`../../${LIB_ROOT}/${path}`, import.meta.url).href;
   return (await import(url)) as T;
 }
 
@@ -24,3 +31,5 @@ export const api = await load<typeof PublicApiModule>("index.js");
 export const engineConnection = await load<typeof EngineConnectionModule>("engine/connection.js");
 export const engineLink = await load<typeof EngineLinkModule>("engine/link.js");
 export const tcp = await load<typeof TcpModule>("transport/tcp.js");
+export const broker = await load<typeof BrokerModule>("broker/index.js");
+export const baseTransport = await load<typeof BaseTransportModule>("transport/base-transport.js");

@@ -119,6 +119,8 @@ export interface EventLoopDelay {
 export interface Ended {
   /** Process CPU time (user + system, every thread). */
   readonly cpuUs: number;
+  /** The part of `cpuUs` spent in the kernel (system calls: socket reads and writes, mostly). */
+  readonly systemUs?: number;
   /** Peak resident set size of the process over its whole life, KiB. */
   readonly maxRssKiB: number;
   /**
@@ -133,6 +135,10 @@ export interface Ended {
   readonly minorFaults?: number;
   /** Read system calls during the run (Linux; every file and socket of the process). */
   readonly readCalls?: number;
+  /** Write system calls during the run (Linux; every file and socket of the process). */
+  readonly writeCalls?: number;
+  /** Times the process waited (voluntary context switches: an idle event loop, mostly). */
+  readonly waits?: number;
   /**
    * With `BENCH_COUNT_ASYNC=1`: async resources created during the run, by type (`PROMISE`,
    * `Timeout`, `TickObject`…), counted with an `async_hooks` init hook (which slows the run down).

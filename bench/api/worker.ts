@@ -70,12 +70,16 @@ function nowNs(): number {
   return Number(process.hrtime.bigint());
 }
 
-/** Read system calls of this process so far (Linux), NaN elsewhere. */
-function readCalls(): number {
+/** Read and write system calls of this process so far (Linux), NaN elsewhere. */
+function ioCalls(): { reads: number; writes: number } {
   try {
-    return Number(/syscr:\s+(\d+)/.exec(readFileSync("/proc/self/io", "utf8"))?.[1] ?? NaN);
+    const io = readFileSync("/proc/self/io", "utf8");
+    return {
+      reads: Number(/syscr:\s+(\d+)/.exec(io)?.[1] ?? NaN),
+      writes: Number(/syscw:\s+(\d+)/.exec(io)?.[1] ?? NaN),
+    };
   } catch {
-    return NaN;
+    return { reads: NaN, writes: NaN };
   }
 }
 
@@ -1199,7 +1203,8 @@ async function main(): Promise<void> {
         gcCount: number;
         gcMs: number;
         minorFaults: number;
-        reads: number;
+        waits: number;
+        io: { reads: number; writes: number };
         warmup: boolean;
       }
     | undefined;
@@ -1231,7 +1236,8 @@ async function main(): Promise<void> {
           gcCount,
           gcMs,
           minorFaults: process.resourceUsage().minorPageFault,
-          reads: readCalls(),
+          waits: process.resourceUsage().voluntaryContextSwitches,
+          io: ioCalls(),
           warmup: command.warmup === true,
         };
         asyncCounts.clear();
@@ -1270,6 +1276,7 @@ async function main(): Promise<void> {
         const cpu = process.cpuUsage(r.cpu);
         countingAsync = false;
         const endedAt = nowNs();
+        const io = ioCalls();
         const p = role.progress?.();
         histogram?.disable();
         histogram = undefined;
@@ -1277,12 +1284,15 @@ async function main(): Promise<void> {
         reply({
           ended: {
             cpuUs: cpu.user + cpu.system,
+            systemUs: cpu.system,
             maxRssKiB: process.resourceUsage().maxRSS,
             readyRssKiB,
             gcCount: gcCount - r.gcCount,
             gcMs: Math.round((gcMs - r.gcMs) * 10) / 10,
             minorFaults: process.resourceUsage().minorPageFault - r.minorFaults,
-            readCalls: readCalls() - r.reads,
+            readCalls: io.reads - r.io.reads,
+            writeCalls: io.writes - r.io.writes,
+            waits: process.resourceUsage().voluntaryContextSwitches - r.waits,
             ...(p ? { count: p.count, endNs: p.endNs } : {}),
             ...(asyncCounts.size > 0 ? { asyncResources: Object.fromEntries(asyncCounts) } : {}),
           },
