@@ -4,7 +4,7 @@
  *
  *   node --import tsx bench/api.bench.ts [--case=p2p,rr,broker,ceiling,eld,python] [--quick] [--rounds=N]
  *     [--scale=X] [--only=<contender or size substring>[,…]] [--lib=dist|src] [--no-build] [--cpu-prof[=DIR]]
- *     [--count-async] [--json=FILE]
+ *     [--count-async] [--json=FILE] [--node-flags="<flags for the measured processes>"]
  *
  * Cases (bench/README.md says what each measures and how):
  * - p2p: one sending and one receiving process over loopback, 16 B pre-settled, 16 B / 1 KiB / 64 KiB /
@@ -93,6 +93,13 @@ const profOpt = opt("cpu-prof");
 const PROFILE_DIR =
   profOpt === undefined ? undefined : resolve(typeof profOpt === "string" ? profOpt : "bench/profiles");
 const jsonOpt = opt("json");
+/**
+ * `--node-flags="--a --b"`: more flags for each measured process of ours and rhea's (V8's own
+ * traces, `--perf-basic-prof` for a system profiler), the same for every library.
+ */
+const nodeFlagsOpt = opt("node-flags");
+const EXTRA_NODE_FLAGS =
+  typeof nodeFlagsOpt === "string" ? nodeFlagsOpt.split(/\s+/).filter((f) => f !== "") : [];
 /** Count the async resources (promises, timers…) each measured process creates per message. */
 const COUNT_ASYNC = opt("count-async") === true;
 /** Bound on any one run. */
@@ -153,6 +160,11 @@ async function start(
   }
   if (options.measured === true && COUNT_ASYNC && options.python !== true)
     env = { ...env, BENCH_COUNT_ASYNC: "1" };
+  if (options.measured === true && options.python !== true && EXTRA_NODE_FLAGS.length > 0) {
+    nodeFlags = [...nodeFlags, ...EXTRA_NODE_FLAGS];
+    // Lines between the runs, so that what the flags print can be told apart by run.
+    env = { ...env, BENCH_MARK_RUNS: "1" };
+  }
   const r = await Worker.start(name, config, {
     ...(options.python === true ? { python: true } : {}),
     nodeFlags,

@@ -62,6 +62,9 @@ const OPEN_TIMEOUT_MS = 30_000;
 
 const config = JSON.parse(process.argv[2] ?? "{}") as WorkerConfig;
 
+/** `bench/api.bench.ts --node-flags`: a line at the start and the end of each run, between what V8 prints. */
+const MARK_RUNS = process.env["BENCH_MARK_RUNS"] === "1";
+
 function reply(r: Reply): void {
   process.stdout.write(`${REPLY_PREFIX}${JSON.stringify(r)}\n`);
 }
@@ -1229,6 +1232,7 @@ async function main(): Promise<void> {
           // queueing every message) is counted.
           await new Promise((r) => setTimeout(r, 5));
         }
+        if (MARK_RUNS) process.stdout.write(`=== run ${command.warmup === true ? "warm-up" : "measured"}\n`);
         const startNs = nowNs();
         run = {
           startNs,
@@ -1274,6 +1278,7 @@ async function main(): Promise<void> {
         const r = run;
         if (!r) throw new Error("end without run");
         const cpu = process.cpuUsage(r.cpu);
+        if (MARK_RUNS) process.stdout.write("=== end of run\n");
         countingAsync = false;
         const endedAt = nowNs();
         const io = ioCalls();

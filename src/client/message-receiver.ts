@@ -27,6 +27,15 @@ import type { Session } from "./session.js";
 import { clientError, inClientTerms } from "./shutdown.js";
 
 /**
+ * @internal The owner of a receiver's messages once delivered (a `ReceiveClient`): what it still
+ * holds counts against the receiver's prefetch. An object rather than a callback: the receiver reads
+ * it per message, and one method of one class keeps that call the same for every receiver.
+ */
+export interface MessageHolder {
+  readonly bufferedCount: number;
+}
+
+/**
  * A receiving link on a {@link Session} (uamqp's `MessageReceiver`): each delivery is decoded into a
  * {@link Message} and passed to `onMessageReceived`. Credit is kept at `prefetch` automatically
  * unless set by hand. An undecodable delivery is rejected (`amqp:decode-error`). Example:
@@ -49,14 +58,14 @@ export class MessageReceiver implements AsyncDisposable {
   #state: MessageReceiverState = MessageReceiverState.Idle;
   /** Credit kept outstanding automatically; 0 = manual credit. */
   #prefetch: number;
-  /** How many delivered messages the owner still holds (counted against `prefetch`). */
-  #held: (() => number) | undefined;
+  /** The owner whose held messages count against `prefetch` (see followConsumption). */
+  #holder: MessageHolder | undefined;
   /** A drain is in progress: no credit is added until it completes. */
   #draining = false;
   readonly #decodeOptions: MessageDecodeOptions = {
     settler: undefined,
     deliveryNo: undefined,
-    deliveryTag: undefined,
+    deliveryTagOf: undefined,
     messageFormat: undefined,
   };
 
@@ -142,7 +151,7 @@ export class MessageReceiver implements AsyncDisposable {
     const o = this.#decodeOptions;
     o.settler = d.settled ? undefined : new DeliverySettler(link, d, this.settleMode);
     o.deliveryNo = d.deliveryId;
-    o.deliveryTag = d.tag;
+    o.deliveryTagOf = d;
     o.messageFormat = d.messageFormat;
     let message: Message | undefined;
     try {
@@ -167,17 +176,17 @@ export class MessageReceiver implements AsyncDisposable {
   #topUp(): void {
     const prefetch = this.#prefetch;
     if (prefetch === 0 || this.#draining || !this.#link.isAttached) return;
-    const outstanding = this.#link.linkCredit + (this.#held?.() ?? 0);
+    const outstanding = this.#link.linkCredit + (this.#holder?.bufferedCount ?? 0);
     if (outstanding * 2 > prefetch) return;
     this.#link.addCredit(prefetch - outstanding);
   }
 
   /**
-   * @internal Credit follows consumption: the `held()` messages the owner still holds count against
-   * `prefetch`; it calls {@link MessageReceiver.consumed} when it let go of some.
+   * @internal Credit follows consumption: the messages the owner still holds (its `bufferedCount`)
+   * count against `prefetch`; it calls {@link MessageReceiver.consumed} when it let go of some.
    */
-  followConsumption(held: () => number): void {
-    this.#held = held;
+  followConsumption(holder: MessageHolder): void {
+    this.#holder = holder;
   }
 
   /** @internal The owner let go of messages it held (see {@link MessageReceiver.followConsumption}). */
@@ -212,13 +221,13 @@ export class MessageReceiver implements AsyncDisposable {
    */
   resetLinkCredit(credit: number, options: ResetCreditOptions = {}): void {
     checkOptions(options, RESET_CREDIT_OPTIONS, "MessageReceiver.resetLinkCredit()");
-    if (!this.#held) this.#prefetch = 0;
+    if (!this.#holder) this.#prefetch = 0;
     this.#link.flow(credit, options.drain === true ? { drain: true } : {});
   }
 
   /** Adds credit; switches to manual credit as {@link MessageReceiver.resetLinkCredit} does. */
   addCredit(n: number): void {
-    if (!this.#held) this.#prefetch = 0;
+    if (!this.#holder) this.#prefetch = 0;
     this.#link.addCredit(n);
   }
 

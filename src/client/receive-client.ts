@@ -62,6 +62,8 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
   #source: Source;
   /** The receiver link: the messages and events of an older one are stale. */
   #receiver: MessageReceiver | undefined;
+  /** A message arrived on the current receiver (its first one restarted the reconnect budget). */
+  #progressed = false;
   readonly #buffer = new ReceiveBuffer();
   readonly #inactivity: InactivityTimer;
   #shutdown: Promise<void> | undefined;
@@ -263,8 +265,12 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
     };
     /** Runs `step` now, or after the call that waits. */
     const serve = (step: () => Step | Promise<Step>): Promise<Step> => {
-      const after = (): Step | Promise<Step> => run(step);
-      const r = last === undefined ? run(step) : last.then(after, after);
+      let r: Step | Promise<Step>;
+      if (last === undefined) r = run(step);
+      else {
+        const after = (): Step | Promise<Step> => run(step);
+        r = last.then(after, after);
+      }
       if (!(r instanceof Promise)) return Promise.resolve(r);
       last = r;
       const settled = (): void => {
@@ -364,7 +370,11 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
   #onMessage(m: Message): void {
     this.#buffer.push(m);
     this.#inactivity.touch();
-    this.#host.progressed();
+    // The attempts start over once the new link has shown it works: its first message tells.
+    if (!this.#progressed) {
+      this.#progressed = true;
+      this.#host.progressed();
+    }
     this.#buffer.wakeAll("message");
   }
 
@@ -384,8 +394,9 @@ export class ReceiveClient extends AMQPClient implements AsyncIterable<Message> 
       if (receiver === this.#receiver) this.#onMessage(m);
     };
     // Credit follows what the application takes: buffered messages count against prefetch.
-    receiver.followConsumption(() => this.#buffer.length);
+    receiver.followConsumption(this);
     this.#receiver = receiver;
+    this.#progressed = false;
     receiver.onDetached = (error) => {
       if (receiver === this.#receiver) this.#host.failed(error);
     };

@@ -50,7 +50,7 @@ import {
   ProtocolId,
   type ProtocolHeader,
 } from "../frames/protocol-header.js";
-import { blankTransfer, decodeTransferBody } from "../frames/transfer-decoder.js";
+import { blankTransfer, decodeTransferBody, transferTag } from "../frames/transfer-decoder.js";
 import { SaslCode } from "../sasl/mechanisms.js";
 import { SaslClientNegotiator, type SaslClientStep } from "../sasl/sasl-client.js";
 import { authenticateInit } from "../sasl/sasl-server.js";
@@ -615,7 +615,12 @@ export class AmqpConnection implements FrameSink {
     if (code === P.Transfer) {
       const t = decodeTransferBody(d, this.#transferIn);
       // The payload is d.buf[d.pos, end): no view of it unless a reader asks for one.
-      if (trace) trace(traceLine("<-", code, channel, t, end - d.pos));
+      if (trace) {
+        // The performative's fields, the tag a view of the frame (the range is the decoder's own).
+        const { tagStart: _, tagEnd: __, ...fields } = t;
+        fields.deliveryTag = transferTag(t, d.buf);
+        trace(traceLine("<-", code, channel, fields, end - d.pos));
+      }
       if (!this.#sessionOn(channel).handleTransfer(t, d.buf, d.pos, end)) this.#reader.releaseFrame();
       return;
     }

@@ -129,7 +129,6 @@ export interface IncomingDelivery {
 export class ReceivedDelivery implements IncomingDelivery {
   readonly link: IncomingDeliveryLink;
   readonly deliveryId: number;
-  readonly tag: Uint8Array;
   readonly messageFormat: number;
   readonly bytes: Buffer;
   readonly payloadStart: number;
@@ -138,12 +137,21 @@ export class ReceivedDelivery implements IncomingDelivery {
   settled: boolean;
   remoteState: DeliveryState | undefined;
   #payload: Buffer | undefined;
+  /** The tag, once made; until then it lies at `bytes[#tagStart, #tagEnd)`. */
+  #tag: Uint8Array | undefined;
+  readonly #tagStart: number;
+  readonly #tagEnd: number;
 
-  /** The delivery `deliveryId` with its payload in `bytes[start, end)`, `settled` by its sender or not. */
+  /**
+   * The delivery `deliveryId` with its payload in `bytes[start, end)`, `settled` by its sender or
+   * not; its tag is `tag`, or (`tag` undefined) `bytes[tagStart, tagEnd)`, made a view when read.
+   */
   constructor(
     link: IncomingDeliveryLink,
     deliveryId: number,
-    tag: Uint8Array,
+    tag: Uint8Array | undefined,
+    tagStart: number,
+    tagEnd: number,
     messageFormat: number,
     bytes: Buffer,
     start: number,
@@ -153,7 +161,9 @@ export class ReceivedDelivery implements IncomingDelivery {
   ) {
     this.link = link;
     this.deliveryId = deliveryId;
-    this.tag = tag;
+    this.#tag = tag;
+    this.#tagStart = tagStart;
+    this.#tagEnd = tagEnd;
     this.messageFormat = messageFormat;
     this.bytes = bytes;
     this.payloadStart = start;
@@ -165,5 +175,9 @@ export class ReceivedDelivery implements IncomingDelivery {
 
   get payload(): Buffer {
     return (this.#payload ??= this.bytes.subarray(this.payloadStart, this.payloadEnd));
+  }
+
+  get tag(): Uint8Array {
+    return (this.#tag ??= this.bytes.subarray(this.#tagStart, this.#tagEnd));
   }
 }

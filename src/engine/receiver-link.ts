@@ -5,7 +5,8 @@
  * aborted ones, enforces the max message size, and settles deliveries.
  */
 import type { AMQPError } from "../errors/amqp-error.js";
-import type { AttachFields, FlowFields, TransferFields } from "../frames/performatives.js";
+import type { AttachFields, FlowFields } from "../frames/performatives.js";
+import { hasTransferTag, transferTag, type InboundTransfer } from "../frames/transfer-decoder.js";
 import { deferred, type Deferred } from "../util/deferred.js";
 import { serialAdd, serialDiff } from "../util/serial.js";
 import { DeliveryBytes } from "./delivery-bytes.js";
@@ -232,10 +233,10 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
    * a view of `frame` was kept (a delivery in one frame, or a first frame's state); the payload of a
    * delivery in several frames is copied, and so is its tag.
    */
-  handleTransfer(t: TransferFields, frame: Buffer, start: number, end: number): boolean {
+  handleTransfer(t: InboundTransfer, frame: Buffer, start: number, end: number): boolean {
     const continuing = this.#continuing;
     if (continuing === undefined) {
-      if (t.deliveryId === undefined || t.deliveryTag === undefined) {
+      if (t.deliveryId === undefined || !hasTransferTag(t)) {
         this.session.violation(
           "amqp:invalid-field",
           "first transfer of a delivery lacks delivery-id or delivery-tag",
@@ -257,7 +258,7 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
     const a = this.#assembly;
     if (a === undefined) {
       // (Unreachable for a continuation: an attached link keeps its assembly until the last frame.)
-      if (t.deliveryId === undefined || t.deliveryTag === undefined) return false;
+      if (t.deliveryId === undefined || !hasTransferTag(t)) return false;
       if (this.#strictCredit && this.#linkCredit <= 0) {
         this.detachWithError({
           condition: "amqp:link:transfer-limit-exceeded",
@@ -275,6 +276,8 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
             this,
             t.deliveryId,
             t.deliveryTag,
+            t.tagStart,
+            t.tagEnd,
             t.messageFormat ?? 0,
             frame,
             start,
@@ -297,7 +300,8 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
       if (!this.#fitsMaxMessageSize(payload.length)) return false;
       this.#assembly = {
         deliveryId: t.deliveryId,
-        tag: Uint8Array.prototype.slice.call(t.deliveryTag),
+        // A copy: the frame is let go of (the tag is not a view of it).
+        tag: Uint8Array.prototype.slice.call(transferTag(t, frame)!),
         messageFormat: t.messageFormat ?? 0,
         settled: t.settled === true,
         state: t.state,
@@ -328,6 +332,8 @@ export class ReceiverLink extends Link<ReceiverLinkSession> implements IncomingD
         this,
         a.deliveryId,
         a.tag,
+        -1,
+        -1,
         a.messageFormat,
         body,
         0,

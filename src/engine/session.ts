@@ -33,8 +33,8 @@ import {
   type DispositionFields,
   type EndFields,
   type FlowFields,
-  type TransferFields,
 } from "../frames/performatives.js";
+import type { InboundTransfer } from "../frames/transfer-decoder.js";
 import { deferred, ignoreRejection, type Deferred } from "../util/deferred.js";
 import { serialAdd, serialDiff } from "../util/serial.js";
 import type { AmqpConnection } from "./connection.js";
@@ -402,7 +402,7 @@ export class AmqpSession {
   }
 
   /** @internal A transfer for one of our receivers; returns true when a view of `frame` was kept. */
-  handleTransfer(t: TransferFields, frame: Buffer, start: number, end: number): boolean {
+  handleTransfer(t: InboundTransfer, frame: Buffer, start: number, end: number): boolean {
     const link = this.#linksByRemoteHandle.get(t.handle);
     this.#nextIncomingId = serialAdd(this.#nextIncomingId, 1);
     this.#incomingWindow--;

@@ -42,9 +42,31 @@ function boolOf(d: Decoder, code: number): boolean | undefined | -1 {
   }
 }
 
+/**
+ * A transfer decoded into a reused object: its delivery-tag may be left in the frame, at
+ * `[tagStart, tagEnd)` of the bytes decoded (`tagStart` -1: `deliveryTag` holds the tag, or there is
+ * none). Most receivers never read a tag; one who does makes the view with {@link transferTag}.
+ */
+export interface InboundTransfer extends TransferFields {
+  tagStart: number;
+  tagEnd: number;
+}
+
+/** The delivery-tag of `t` decoded from `frame`: a view of the frame, or undefined when it has none. */
+export function transferTag(t: InboundTransfer, frame: Buffer): Uint8Array | undefined {
+  return t.deliveryTag ?? (t.tagStart >= 0 ? frame.subarray(t.tagStart, t.tagEnd) : undefined);
+}
+
+/** Whether `t` carries a delivery-tag (in `deliveryTag` or in the frame). */
+export function hasTransferTag(t: InboundTransfer): boolean {
+  return t.deliveryTag !== undefined || t.tagStart >= 0;
+}
+
 /** A transfer with every field present and undefined but `handle`: the object to pass as `out`. */
-export function blankTransfer(): TransferFields {
+export function blankTransfer(): InboundTransfer {
   return {
+    tagStart: -1,
+    tagEnd: -1,
     handle: 0,
     deliveryId: undefined,
     deliveryTag: undefined,
@@ -60,7 +82,9 @@ export function blankTransfer(): TransferFields {
 }
 
 /** `t` with every field absent, to be filled again. */
-function cleared(t: TransferFields): TransferFields {
+function cleared(t: InboundTransfer): InboundTransfer {
+  t.tagStart = -1;
+  t.tagEnd = -1;
   t.handle = 0;
   t.deliveryId = undefined;
   t.deliveryTag = undefined;
@@ -77,16 +101,18 @@ function cleared(t: TransferFields): TransferFields {
 
 /**
  * Decodes a transfer body (after its descriptor). With `out`, the fields are written into `out`
- * (each one, those absent as undefined) and `out` is returned, unless the body needs the generic
- * decoder: a receiver decoding one frame after the other reuses one object, valid until its next
- * frame (whoever keeps a field copies it).
+ * (each one, those absent as undefined) and `out` is returned: a receiver decoding one frame after
+ * the other reuses one object, valid until its next frame (whoever keeps a field copies it), and
+ * the delivery-tag stays a range of the frame (see {@link InboundTransfer}).
  */
-export function decodeTransferBody(d: Decoder, out?: TransferFields): TransferFields {
+export function decodeTransferBody(d: Decoder): TransferFields;
+export function decodeTransferBody(d: Decoder, out: InboundTransfer): InboundTransfer;
+export function decodeTransferBody(d: Decoder, out?: InboundTransfer): TransferFields {
   const start = d.pos;
   const lc = d.u8();
   if (lc !== F.List8 && lc !== F.List32) {
     d.pos = start;
-    return Transfer.decodeBody(d);
+    return generic(d, out);
   }
   const wide = lc === F.List32;
   const size = wide ? d.u32() : d.u8();
@@ -94,6 +120,9 @@ export function decodeTransferBody(d: Decoder, out?: TransferFields): TransferFi
   const stop = d.pos + size;
   const count = wide ? d.u32() : d.u8();
   const o: TransferFields = out === undefined ? { handle: 0 } : cleared(out);
+  // Where the tag lies when it is left in the frame (`out` given).
+  let tagStart = -1;
+  let tagEnd = -1;
   let ok = count > 0; // handle is mandatory: the generic decoder reports it
   for (let i = 0; i < count && ok; i++) {
     const code = d.u8();
@@ -117,9 +146,16 @@ export function decodeTransferBody(d: Decoder, out?: TransferFields): TransferFi
         break;
       }
       case 2:
-        if (code === F.Vbin8) o.deliveryTag = d.bytes(d.u8(), code);
-        else if (code === F.Vbin32) o.deliveryTag = d.bytes(d.u32(), code);
-        else if (code !== F.Null) ok = false;
+        if (code === F.Vbin8 || code === F.Vbin32) {
+          const n = code === F.Vbin8 ? d.u8() : d.u32();
+          if (out === undefined) o.deliveryTag = d.bytes(n, code);
+          else {
+            d.need(n, code);
+            tagStart = d.pos;
+            tagEnd = tagStart + n;
+            d.pos = tagEnd;
+          }
+        } else if (code !== F.Null) ok = false;
         break;
       case 4:
       case 5:
@@ -152,8 +188,31 @@ export function decodeTransferBody(d: Decoder, out?: TransferFields): TransferFi
   }
   if (!ok) {
     d.pos = start;
-    return Transfer.decodeBody(d);
+    return generic(d, out);
   }
   if (d.pos !== stop) throw new DecodeError("transfer list size does not match its content", start, lc);
+  if (out !== undefined) {
+    out.tagStart = tagStart;
+    out.tagEnd = tagEnd;
+  }
+  return o;
+}
+
+/** The generic decoder's transfer, into `out` when given (its tag a view in `deliveryTag`). */
+function generic(d: Decoder, out: InboundTransfer | undefined): TransferFields {
+  const t = Transfer.decodeBody(d);
+  if (out === undefined) return t;
+  const o = cleared(out);
+  o.handle = t.handle;
+  o.deliveryId = t.deliveryId;
+  o.deliveryTag = t.deliveryTag;
+  o.messageFormat = t.messageFormat;
+  o.settled = t.settled;
+  o.more = t.more;
+  o.rcvSettleMode = t.rcvSettleMode;
+  o.state = t.state;
+  o.resume = t.resume;
+  o.aborted = t.aborted;
+  o.batchable = t.batchable;
   return o;
 }

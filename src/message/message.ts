@@ -53,6 +53,11 @@ export interface MessageDecodeOptions {
   deliveryNo?: number | undefined;
   /** The delivery tag. */
   deliveryTag?: Uint8Array | undefined;
+  /**
+   * @internal Instead of `deliveryTag`: where the tag is taken from when it is first read (the
+   * received delivery), so that a receiver whose application never reads tags makes none.
+   */
+  deliveryTagOf?: { readonly tag: Uint8Array } | undefined;
   /** The transfer's `message-format`. */
   messageFormat?: number | undefined;
 }
@@ -127,8 +132,6 @@ export class Message implements MessageSections {
   idleTime = 0;
   /** The delivery id of a received message (uamqp's `delivery_no`). */
   deliveryNo: number | undefined;
-  /** The delivery tag of a received message. */
-  deliveryTag: Uint8Array | undefined;
   /** The failure recorded when the send ended in `SendFailed` (re-thrown by {@link Message.gather}). */
   sendError: AMQPError | undefined;
   /** Called once when the send has finished (not for intermediate retries). */
@@ -150,6 +153,9 @@ export class Message implements MessageSections {
   /** Settles a received delivery; set by {@link Message.decode}. */
   protected settler: MessageSettler | undefined;
   #body: MessageBody;
+  #deliveryTag: Uint8Array | undefined = undefined;
+  /** Where the delivery tag is read from on first use (see `MessageDecodeOptions.deliveryTagOf`). */
+  #deliveryTagOf: { readonly tag: Uint8Array } | undefined = undefined;
   /**
    * What the sending layer that holds this message pending knows of it (opaque here): given to
    * {@link Message.queuedForSend}, dropped when the send completes. It finds a message's record
@@ -180,6 +186,21 @@ export class Message implements MessageSections {
       throw new RangeError(`messageFormat must be a uint, got ${String(format)}`);
     }
     this.messageFormat = format;
+  }
+
+  /** The delivery tag of a received message. */
+  get deliveryTag(): Uint8Array | undefined {
+    const of = this.#deliveryTagOf;
+    if (of !== undefined) {
+      this.#deliveryTagOf = undefined;
+      this.#deliveryTag = of.tag;
+    }
+    return this.#deliveryTag;
+  }
+
+  set deliveryTag(tag: Uint8Array | undefined) {
+    this.#deliveryTagOf = undefined;
+    this.#deliveryTag = tag;
   }
 
   /** The body, tagged by kind. */
@@ -223,8 +244,13 @@ export class Message implements MessageSections {
 
   /** `util.inspect` shows the fields as they are, the state by name (`MessageState.SendComplete`). */
   [inspect.custom](depth: number, options: InspectOptionsStylized, show: typeof inspect): string {
-    // The own fields, as util.inspect would show them, with the state named.
-    const fields: Record<string, unknown> = { ...(this as object) };
+    // The own fields, as util.inspect would show them, with the state named, and the delivery tag
+    // (an accessor) where it was a field.
+    const fields: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(this)) {
+      fields[k] = v;
+      if (k === "deliveryNo") fields["deliveryTag"] = this.deliveryTag;
+    }
     fields["state"] = inspectEnum("MessageState", MessageState, this.state);
     return inspectFields(this.constructor.name, fields, depth, options, show);
   }
@@ -331,7 +357,8 @@ export class Message implements MessageSections {
   #received(options: MessageDecodeOptions): void {
     this.messageFormat = options.messageFormat ?? 0;
     this.deliveryNo = options.deliveryNo;
-    this.deliveryTag = options.deliveryTag;
+    this.#deliveryTag = options.deliveryTag;
+    this.#deliveryTagOf = options.deliveryTagOf;
     this.settler = options.settler;
     this.state = options.settler ? MessageState.ReceivedUnsettled : MessageState.ReceivedSettled;
   }

@@ -8,7 +8,12 @@ import { Transfer } from "../../src/codec/definitions/transport.js";
 import { DecodeError } from "../../src/errors/decode-error.js";
 import { writeTransferPerformative } from "../../src/frames/frame-writer.js";
 import { readPerformativeCode, type TransferFields } from "../../src/frames/performatives.js";
-import { blankTransfer, decodeTransferBody } from "../../src/frames/transfer-decoder.js";
+import {
+  blankTransfer,
+  decodeTransferBody,
+  hasTransferTag,
+  transferTag,
+} from "../../src/frames/transfer-decoder.js";
 import { ByteWriter } from "../../src/util/byte-writer.js";
 
 function viaFast(bytes: Buffer): TransferFields {
@@ -76,8 +81,16 @@ describe("hand-written transfer decoder", () => {
           const d = new Decoder(bytes);
           readPerformativeCode(d);
           const got = decodeTransferBody(d, out);
-          const defined = Object.fromEntries(Object.entries(got).filter(([, v]) => v !== undefined));
+          // The tag is left in the frame: its range points at the bytes the generic decoder reads.
+          const { tagStart, tagEnd, ...fields } = got;
+          assert.equal(tagEnd >= tagStart, true);
+          assert.equal(fields.deliveryTag, undefined);
+          assert.equal(tagStart >= 0, t.deliveryTag !== undefined);
+          fields.deliveryTag = transferTag(got, bytes);
+          const defined = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
           assert.deepEqual(defined, viaGeneric(bytes));
+          assert.equal(hasTransferTag(got), t.deliveryTag !== undefined);
+          if (tagStart >= 0) assert.equal(transferTag(got, bytes)!.buffer, bytes.buffer); // a view, no copy
         }
       }),
       { seed: 13, numRuns: 300 },

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { inspect } from "node:util";
 import { describe, it } from "node:test";
 import { MessageAlreadySettled, MessageSendFailed } from "../../src/errors/index.js";
 import {
@@ -62,6 +63,27 @@ describe("settlement hooks", () => {
       deliveryTag: Uint8Array.of(1),
     });
 
+  it("a received message reads its delivery tag from the delivery when asked, once; it can be set and is shown", () => {
+    let reads = 0;
+    const delivery = {
+      get tag(): Uint8Array {
+        reads++;
+        return Uint8Array.of(7, 8);
+      },
+    };
+    const m = Message.decode(new Message({ body: "a" }).encode(), { deliveryNo: 4, deliveryTagOf: delivery });
+    assert.equal(reads, 0, "decoding makes no tag");
+    // Shown where the field was: after deliveryNo.
+    assert.match(inspect(m), /deliveryNo: 4,\s+deliveryTag: Uint8Array\(2\) \[ 7, 8 \]/);
+    assert.deepEqual(m.deliveryTag, Uint8Array.of(7, 8));
+    assert.equal(reads, 1, "read once");
+    m.deliveryTag = Uint8Array.of(1);
+    assert.deepEqual(m.deliveryTag, Uint8Array.of(1));
+    assert.equal(reads, 1);
+    // A tag given as such wins over nothing; a message sent has none.
+    assert.deepEqual(received().deliveryTag, Uint8Array.of(1));
+    assert.equal(new Message({ body: "a" }).deliveryTag, undefined);
+  });
   it("a local message has no settler: TypeError", () => {
     const m = new Message({ body: "a" });
     assert.throws(() => m.accept(), TypeError);
