@@ -22,8 +22,13 @@
  * of 1000, as `bench/api.bench.ts` does, and write their FLOWs into the void.
  */
 import { once } from "node:events";
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createServer, connect as netConnect, type AddressInfo, type Socket } from "node:net";
+import { constants, PerformanceObserver } from "node:perf_hooks";
+import { getHeapSpaceStatistics } from "node:v8";
 import type { AmqpSession as EngineSession } from "../src/engine/session.js";
 import type { PeerCertificate, Transport } from "../src/transport/transport.js";
 import { machineLine, median } from "./harness.js";
@@ -358,13 +363,52 @@ const ALL: Contender[] = [
 ];
 const contenders = ALL.filter((c) => ONLY === "" || ONLY.split("|").some((o) => c.name.includes(o)));
 
-const stream = await record();
 const SAVE = arg("save", "");
-if (SAVE !== "") writeFileSync(SAVE, stream);
+if (argv.includes("--record-only")) {
+  writeFileSync(SAVE, await record());
+  process.exit(0);
+}
+/**
+ * Recorded in a process of its own: the broker's work (50,000 messages stored, then sent) would
+ * otherwise shape this process's heap (which allocation sites V8 decides to allocate in the old
+ * generation) before the clients run.
+ */
+function recordInChild(): Buffer {
+  const file = join(mkdtempSync(join(tmpdir(), "replay-")), "stream.bin");
+  const args = [...process.execArgv, ...process.argv.slice(1), "--record-only", `--save=${file}`];
+  const r = spawnSync(process.execPath, args, { stdio: ["ignore", "inherit", "inherit"] });
+  if (r.status !== 0) throw new Error(`recording failed (exit ${String(r.status)})`);
+  const bytes = readFileSync(file);
+  rmSync(file);
+  if (SAVE !== "") writeFileSync(SAVE, bytes);
+  return bytes;
+}
+const stream = recordInChild();
 console.log(machineLine());
 console.log(`recorded ${stream.length} bytes: ${COUNT} messages of ${SIZE} B from uamqp broker`);
 const results = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
 const THREADS = argv.includes("--threads");
+/** The heap's spaces after a round (MB): where the collections' work comes from. */
+function heapLine(): string {
+  const mb = (n: number): string => (n / 1048576).toFixed(1);
+  const spaces = getHeapSpaceStatistics()
+    .filter((sp) => sp.space_name === "new_space" || sp.space_name === "old_space")
+    .map((sp) => `${sp.space_name} ${mb(sp.space_used_size)}/${mb(sp.space_size)}`);
+  const m = process.memoryUsage();
+  return `${spaces.join(", ")}, array buffers ${mb(m.arrayBuffers)}`;
+}
+/** Collections by kind (minor: scavenges; major: mark-compacts) and their pauses, with `--threads`. */
+const gcs = { minor: 0, major: 0, ms: 0 };
+if (THREADS) {
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = ((e as { detail?: unknown }).detail as { kind?: number } | undefined)?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) gcs.minor++;
+      else gcs.major++;
+      gcs.ms += e.duration;
+    }
+  }).observe({ entryTypes: ["gc"] });
+}
 /** CPU time (ms) of each thread of this process so far: the main one and V8's helpers (GC, compiler). */
 const threadsMs = (): Map<string, number> => {
   const m = new Map<string, number>();
@@ -380,13 +424,19 @@ const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
 for (let r = -1; r < ROUNDS; r++) {
   for (const c of contenders) {
     const t = nowUs();
-    const th0 = threadsMs();
+    const th0 = THREADS ? threadsMs() : undefined;
+    const gc0 = { ...gcs };
     const us = await c.run(stream);
-    const th1 = threadsMs();
-    if (THREADS) {
+    if (th0 !== undefined) {
+      // The observer hears of the last collections a turn later.
+      await new Promise((resolve) => setImmediate(resolve));
+      const th1 = threadsMs();
       const busy = [...th1].map(([k, v]) => `${k} ${(v - (th0.get(k) ?? 0)).toFixed(1)}`);
       console.log(
-        `${c.name} round ${r}, ms per thread: ${busy.filter((x) => !x.endsWith(" 0.0")).join(", ")}`,
+        `${c.name} round ${r}: ${(us / 1000).toFixed(1)} ms CPU; GCs ${gcs.minor - gc0.minor} minor, ` +
+          `${gcs.major - gc0.major} major, ${(gcs.ms - gc0.ms).toFixed(1)} ms paused; ms per thread: ` +
+          busy.filter((x) => !x.endsWith(" 0.0")).join(", ") +
+          `; heap: ${heapLine()}`,
       );
     }
     if (r < 0) continue;
