@@ -375,7 +375,9 @@ if (argv.includes("--record-only")) {
  */
 function recordInChild(): Buffer {
   const file = join(mkdtempSync(join(tmpdir(), "replay-")), "stream.bin");
-  const args = [...process.execArgv, ...process.argv.slice(1), "--record-only", `--save=${file}`];
+  // Recorded with this tree's build, whatever `--lib` the replay measures.
+  const own = process.argv.slice(1).filter((a) => !a.startsWith("--lib="));
+  const args = [...process.execArgv, ...own, "--record-only", `--save=${file}`];
   const r = spawnSync(process.execPath, args, { stdio: ["ignore", "inherit", "inherit"] });
   if (r.status !== 0) throw new Error(`recording failed (exit ${String(r.status)})`);
   const bytes = readFileSync(file);
