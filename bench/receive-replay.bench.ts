@@ -279,68 +279,64 @@ interface Contender {
   run(stream: Buffer): Promise<number>;
 }
 
-function counting(onLast: () => void): () => void {
+/**
+ * Opens a connection that replays `stream`, then measures the CPU from `attach` (which attaches a
+ * receiver and calls `received` for each message) until the last message arrived.
+ */
+async function replayedConnection(
+  stream: Buffer,
+  attach: (conn: InstanceType<typeof Connection>, received: () => void) => void,
+): Promise<number> {
+  const auth = new ReplayAuth(stream);
+  const conn = new Connection("127.0.0.1", auth);
+  await conn.open({ timeout: 10_000 });
   let n = 0;
-  return () => {
-    if (++n === COUNT) onLast();
-  };
+  let done!: () => void;
+  const all = new Promise<void>((r) => (done = r));
+  const t0 = process.cpuUsage();
+  attach(conn, () => {
+    if (++n === COUNT) done();
+  });
+  await all;
+  const cpu = process.cpuUsage(t0);
+  auth.last?.destroy();
+  void conn.close();
+  return cpu.user + cpu.system;
 }
 
 const ALL: Contender[] = [
   {
     name: "engine ReceiverLink",
-    async run(stream) {
-      const auth = new ReplayAuth(stream);
-      const conn = new Connection("127.0.0.1", auth);
-      await conn.open({ timeout: 10_000 });
-      const engine: EngineSession = new Session(conn).engine;
-      let done!: () => void;
-      const all = new Promise<void>((r) => (done = r));
-      const add = counting(done);
-      const t0 = process.cpuUsage();
-      const l = engine.attachReceiver({
-        name: LINK_NAME,
-        source: { address: ADDRESS },
-        target: { address: "replay-engine" },
-        sndSettleMode: EngineSettleMode.Unsettled,
-        autoCredit: CREDIT,
-      });
-      l.onDelivery = (d) => {
-        if (!d.settled) l.settle(d);
-        add();
-      };
-      await all;
-      const cpu = process.cpuUsage(t0);
-      auth.last?.destroy();
-      void conn.close();
-      return cpu.user + cpu.system;
-    },
+    run: (stream) =>
+      replayedConnection(stream, (conn, received) => {
+        const engine: EngineSession = new Session(conn).engine;
+        const l = engine.attachReceiver({
+          name: LINK_NAME,
+          source: { address: ADDRESS },
+          target: { address: "replay-engine" },
+          sndSettleMode: EngineSettleMode.Unsettled,
+          autoCredit: CREDIT,
+        });
+        l.onDelivery = (d) => {
+          if (!d.settled) l.settle(d);
+          received();
+        };
+      }),
   },
   {
     name: "MessageReceiver",
-    async run(stream) {
-      const auth = new ReplayAuth(stream);
-      const conn = new Connection("127.0.0.1", auth);
-      await conn.open({ timeout: 10_000 });
-      let done!: () => void;
-      const all = new Promise<void>((r) => (done = r));
-      const add = counting(done);
-      const t0 = process.cpuUsage();
-      new MessageReceiver(new Session(conn), ADDRESS, "replay-receiver", {
-        name: LINK_NAME,
-        prefetch: CREDIT,
-        receiveSettleMode: ReceiverSettleMode.PeekLock,
-        onMessageReceived: (m) => {
-          void m.accept();
-          add();
-        },
-      });
-      await all;
-      const cpu = process.cpuUsage(t0);
-      auth.last?.destroy();
-      void conn.close();
-      return cpu.user + cpu.system;
-    },
+    run: (stream) =>
+      replayedConnection(stream, (conn, received) => {
+        new MessageReceiver(new Session(conn), ADDRESS, "replay-receiver", {
+          name: LINK_NAME,
+          prefetch: CREDIT,
+          receiveSettleMode: ReceiverSettleMode.PeekLock,
+          onMessageReceived: (m) => {
+            void m.accept();
+            received();
+          },
+        });
+      }),
   },
   {
     name: "ReceiveClient",
