@@ -176,9 +176,20 @@ describe("hand-written transfer decoder", () => {
   });
 
   it("raises DecodeError for a transfer without a handle and for truncated input", () => {
-    assert.throws(() => viaFast(Buffer.from([0x00, 0x53, 0x14, 0x45])), DecodeError);
-    assert.throws(() => viaFast(Buffer.from([0x00, 0x53, 0x14, 0xc0, 0x03, 0x02, 0x40, 0x40])), DecodeError);
-    assert.throws(() => viaFast(Buffer.from([0x00, 0x53, 0x14, 0xc0, 0x10, 0x02, 0x43])), DecodeError);
+    const bad = [
+      [0x00, 0x53, 0x14, 0x45],
+      [0x00, 0x53, 0x14, 0xc0, 0x03, 0x02, 0x40, 0x40],
+      [0x00, 0x53, 0x14, 0xc0, 0x10, 0x02, 0x43],
+      // A tag longer than the list holds: its range is checked before it is kept.
+      [0x00, 0x53, 0x14, 0xc0, 0x06, 0x03, 0x43, 0x43, 0xa0, 0x09, 0x01],
+    ].map((b) => Buffer.from(b));
+    for (const bytes of bad) {
+      assert.throws(() => viaFast(bytes), DecodeError);
+      // The same into a reused object (the tag left in the frame).
+      const d = new Decoder(bytes);
+      readPerformativeCode(d);
+      assert.throws(() => decodeTransferBody(d, blankTransfer()), DecodeError);
+    }
   });
 
   it("never throws anything but DecodeError on mutated transfers", () => {
