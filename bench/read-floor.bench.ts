@@ -1,0 +1,107 @@
+/**
+ * The floor of any receiver: the CPU a Node process spends only reading from loopback TCP the bytes
+ * that 50,000 messages take on the wire, doing nothing with them. A writer process sends them as
+ * fast as the socket takes them (66 KB per write, as a broker batches); a reader process reads
+ * them with `data` events (Node's default, rhea's way) or with `onread` into memory it gives
+ * (our connecting sockets, see src/transport/socket-transport.ts), and reports its CPU from the
+ * first byte to the last, and the part of it spent in the kernel.
+ *
+ *   node --import tsx bench/read-floor.bench.ts [--rounds=5]
+ *
+ * Bytes per message are those of the broker case of bench/api.bench.ts: a 16 B body travels in a
+ * 59-byte TRANSFER frame, a 1 KiB body in a 1,068-byte one.
+ */
+import { fork } from "node:child_process";
+import { connect, createServer, type AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { machineLine, median } from "./harness.js";
+
+const MESSAGES = 50_000;
+const CASES = [
+  { name: "16 B", frameBytes: 59 },
+  { name: "1 KiB", frameBytes: 1068 },
+] as const;
+const MODES = ["data", "onread"] as const;
+type Mode = (typeof MODES)[number];
+interface Result {
+  us: number;
+  systemUs: number;
+}
+
+const argv = process.argv.slice(2);
+
+if (argv[0] === "--reader") {
+  // The reader: connects, reads `total` bytes, reports its CPU (from the first byte on).
+  const [, portArg, totalArg, mode] = argv as [string, string, string, Mode];
+  const total = Number(totalArg);
+  let got = 0;
+  let t0: NodeJS.CpuUsage | undefined;
+  const read = (n: number): void => {
+    t0 ??= process.cpuUsage();
+    got += n;
+    if (got < total) return;
+    const c = process.cpuUsage(t0);
+    process.send?.({ us: c.user + c.system, systemUs: c.system } satisfies Result, () => process.exit(0));
+  };
+  if (mode === "onread") {
+    connect({
+      port: Number(portArg),
+      host: "127.0.0.1",
+      // Fresh memory per read, as a receiver that keeps views of what it read needs.
+      onread: { buffer: () => Buffer.allocUnsafeSlow(65536), callback: (n: number) => (read(n), true) },
+    });
+  } else {
+    connect({ port: Number(portArg), host: "127.0.0.1" }).on("data", (d: Buffer) => {
+      read(d.length);
+    });
+  }
+} else {
+  const rounds = Number(argv.find((a) => a.startsWith("--rounds="))?.slice(9) ?? 5);
+  let total = 0;
+  const server = createServer((s) => {
+    s.on("error", () => undefined);
+    s.setNoDelay(true);
+    const chunk = Buffer.alloc(66_000, 0x5a);
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < total) {
+        const n = Math.min(chunk.length, total - sent);
+        sent += n;
+        if (!s.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
+          s.once("drain", pump);
+          return;
+        }
+      }
+    };
+    pump();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  const self = fileURLToPath(import.meta.url);
+  const readOnce = (mode: Mode): Promise<Result> =>
+    new Promise((resolve, reject) => {
+      const child = fork(self, ["--reader", String(port), String(total), mode], {
+        execArgv: ["--import", "tsx"],
+      });
+      child.once("message", (m) => resolve(m as Result));
+      child.once("error", reject);
+    });
+  console.log(machineLine());
+  console.log(`\n${MESSAGES} messages' bytes read from loopback TCP, median of ${rounds} rounds:\n`);
+  console.log("| case | bytes | reads with | CPU µs per message | of it in the kernel |");
+  console.log("| --- | --: | --- | --: | --: |");
+  for (const c of CASES) {
+    total = MESSAGES * c.frameBytes;
+    const results = new Map<Mode, Result[]>(MODES.map((m) => [m, []]));
+    for (let r = 0; r < rounds; r++) for (const m of MODES) results.get(m)!.push(await readOnce(m));
+    for (const m of MODES) {
+      const rs = results.get(m)!;
+      const perMsg = (x: number): string => (x / MESSAGES).toFixed(2);
+      console.log(
+        `| ${c.name} | ${total.toLocaleString("en-US")} | ${m} | ${perMsg(median(rs.map((x) => x.us)))} | ${perMsg(median(rs.map((x) => x.systemUs)))} |`,
+      );
+    }
+  }
+  server.close();
+  process.exit(0);
+}
