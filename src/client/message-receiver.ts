@@ -29,7 +29,8 @@ import { clientError, inClientTerms } from "./shutdown.js";
 /**
  * @internal The owner of a receiver's messages once delivered (a `ReceiveClient`): what it still
  * holds counts against the receiver's prefetch. An object rather than a callback: the receiver reads
- * it per message, and one method of one class keeps that call the same for every receiver.
+ * it per message, and a getter of one class is the same call for every receiver (a closure per
+ * client is a new call target for V8's optimized code each time).
  */
 export interface MessageHolder {
   readonly bufferedCount: number;
