@@ -1,8 +1,9 @@
 /**
  * The receiving client's own CPU per message, without the network: what `uamqp broker` sends a
- * consumer is recorded once (through a loopback tee), then replayed into fresh clients in one
- * process, 64 KiB per turn of the event loop, as a socket would deliver it. What the client writes
- * back (dispositions, flows) is counted and dropped. No system calls, no other process: the numbers
+ * consumer is recorded once (through a loopback tee, in a process of its own), then replayed into
+ * fresh clients in one process over an in-process transport pair, 64 KiB per turn of the event
+ * loop, as a socket would deliver it. What the clients write back (dispositions, flows) is dropped.
+ * No system calls, no other process: the numbers
  * move only with the library's receive path, so small changes to it can be compared in a minute.
  *
  *   node --import tsx bench/receive-replay.bench.ts [--size=16] [--count=50000] [--rounds=10]
@@ -11,11 +12,14 @@
  * `--threads` prints each round's CPU per thread (the early rounds' extra cost is V8 compiling again
  * on its helper threads); `--save` writes the recorded stream to a file.
  *
- * A profile of the measured rounds only:
+ * A profile of the measured rounds (from the third on) only: the replaying process's main thread
+ * writes its profile last (the recording process and tsx's loader thread write theirs too), and
+ * the report reads the windows from the file next to it:
  *
- *   BENCH_WINDOWS_FILE=/tmp/r.windows.json node --cpu-prof --cpu-prof-dir=/tmp --cpu-prof-name=r.cpuprofile \
+ *   BENCH_WINDOWS_FILE=/tmp/r.windows.json node --cpu-prof --cpu-prof-dir=/tmp/r \
  *     --import tsx bench/receive-replay.bench.ts --only=ReceiveClient
- *   node --import tsx bench/api/profile-report.ts /tmp/r.cpuprofile
+ *   f=$(ls -t /tmp/r/*.0.*.cpuprofile | head -1); cp /tmp/r.windows.json "${f%.cpuprofile}.windows.json"
+ *   node --import tsx bench/api/profile-report.ts "$f"
  *
  * The recorded consumer has credit for every message (one FLOW), so the replayed stream does not
  * depend on when the client granted credit; the clients replayed into use the benchmark's credit
@@ -30,7 +34,7 @@ import { createServer, connect as netConnect, type AddressInfo, type Socket } fr
 import { constants, PerformanceObserver } from "node:perf_hooks";
 import { getHeapSpaceStatistics } from "node:v8";
 import type { AmqpSession as EngineSession } from "../src/engine/session.js";
-import type { PeerCertificate, Transport } from "../src/transport/transport.js";
+import type { Transport, TransportHandler } from "../src/transport/transport.js";
 import { machineLine, median } from "./harness.js";
 
 // The build (what users run) unless `--lib=src`, or `--lib=/path/to/another/dist` (A/B runs): see
@@ -50,7 +54,7 @@ const {
 } = lib.api;
 const { SenderSettleMode: EngineSettleMode } = lib.engineLink;
 const { Broker } = lib.broker;
-const { BaseTransport } = lib.baseTransport;
+const { createMemoryTransportPair } = lib.memory;
 type SASLAnonymous = InstanceType<typeof SASLAnonymous>;
 
 const argv = process.argv.slice(2);
@@ -164,109 +168,90 @@ function* frames(b: Buffer, stepOf: Record<number, Step>): Generator<[number, nu
   }
 }
 
-/** A transport that hands the recorded bytes to the client and drops what the client writes. */
-class ReplayTransport extends BaseTransport {
-  readonly encrypted = false;
-  readonly remoteAddress = "127.0.0.1";
-  readonly remotePort = 1;
-  readonly peerCertificate: PeerCertificate | undefined = undefined;
-  readonly description = "replay";
-  written = 0;
+/**
+ * The recorded peer, at the far end of an in-process transport pair: it hands the client the
+ * recorded bytes as far as the client's progress allows (the handshake frame by frame, then 64 KiB
+ * per turn: the pair's high-water mark holds the next write until the client took the last) and
+ * drops what the client writes.
+ */
+class ReplayPeer implements TransportHandler {
+  readonly #transport: Transport;
   readonly #stream: Buffer;
   /** Where the recorded link name is, and the client's name for it (written over it on the way). */
   readonly #nameAt: number;
   #name: string | undefined;
-  /** Where each recorded frame ends and the client step it needs. */
+  /** Where each recorded handshake frame ends and the client step it needs. */
   readonly #marks: { end: number; needs: Step }[] = [];
   #at = 0;
   #reached = -1;
-  #paused = false;
-  #scheduled = false;
-  constructor(stream: Buffer) {
-    super();
+
+  constructor(transport: Transport, stream: Buffer) {
+    this.#transport = transport;
     this.#stream = stream;
     this.#nameAt = stream.indexOf(LINK_NAME, 0, "latin1");
     let needs: Step = Step.SaslHeader;
     for (const [, end, step] of frames(stream, STEP_OF_PEER)) {
       // The first frame after the ATTACH answers the client's first FLOW, and so does the rest.
       needs = step ?? (needs >= Step.Attach ? Step.Flow : needs);
-      this.#marks.push({ end, needs });
       if (needs === Step.Flow) break;
+      this.#marks.push({ end, needs });
     }
   }
-  /** Hands over what the client's progress allows: the handshake frame by frame, then 64 KiB per turn. */
-  #feed = (): void => {
-    this.#scheduled = false;
-    if (this.#paused || this.isDestroyed || this.#at >= this.#stream.length) return;
+
+  /** What the client wrote: how far it got (and its link's name). */
+  onData(chunk: Buffer): void {
+    if (this.#reached >= Step.Flow) return;
+    // The client's ATTACH names its link: the recorded answer is given the same name.
+    const name = RANDOM_NAME.exec(chunk.toString("latin1"))?.[0];
+    if (name !== undefined) this.#name = name;
+    for (const [, , step] of frames(chunk, STEP_OF_CLIENT)) {
+      if (step !== undefined && step > this.#reached) this.#reached = step;
+    }
+    this.#feed();
+  }
+
+  onDrain(): void {
+    this.#feed();
+  }
+
+  onClose(): void {
+    // Nothing to let go of.
+  }
+
+  #feed(): void {
     let end = this.#at;
-    while (
-      this.#marks.length > 0 &&
-      this.#marks[0]!.needs <= this.#reached &&
-      this.#marks[0]!.needs < Step.Flow
-    ) {
-      end = this.#marks.shift()!.end;
-    }
-    if (end === this.#at && this.#reached >= Step.Flow) end = Math.min(this.#stream.length, this.#at + CHUNK);
-    if (end === this.#at) return;
-    // A fresh copy, as a socket read is.
-    const chunk = Buffer.allocUnsafe(end - this.#at);
-    this.#stream.copy(chunk, 0, this.#at, end);
-    if (this.#name !== undefined && this.#nameAt >= this.#at && this.#nameAt < end) {
-      chunk.write(this.#name, this.#nameAt - this.#at, "latin1");
-    }
-    this.#at = end;
-    this.emitData(chunk);
-    this.#schedule();
-  };
-  #schedule(): void {
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    setImmediate(this.#feed);
-  }
-  write(chunk: Uint8Array): boolean {
-    this.written += chunk.length;
-    if (this.#reached < Step.Flow) {
-      const b = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      // The client's ATTACH names its link: the recorded answer is given the same name.
-      const name = RANDOM_NAME.exec(b.toString("latin1"))?.[0];
-      if (name !== undefined) this.#name = name;
-      for (const [, , step] of frames(b, STEP_OF_CLIENT)) {
-        if (step !== undefined && step > this.#reached) this.#reached = step;
+    while (this.#marks.length > 0 && this.#marks[0]!.needs <= this.#reached) end = this.#marks.shift()!.end;
+    if (end > this.#at) {
+      // The handshake, with the client's link name.
+      const bytes = Buffer.from(this.#stream.subarray(this.#at, end));
+      if (this.#name !== undefined && this.#nameAt >= this.#at && this.#nameAt < end) {
+        bytes.write(this.#name, this.#nameAt - this.#at, "latin1");
       }
-      this.#schedule();
+      this.#at = end;
+      this.#transport.write(bytes);
     }
-    return true;
-  }
-  writev(chunks: readonly Uint8Array[]): boolean {
-    for (const c of chunks) this.write(c);
-    return true;
-  }
-  end(): void {
-    this.destroy();
-  }
-  destroy(error?: Error): void {
-    if (this.isDestroyed) return;
-    this.markDestroyed();
-    this.emitClose(error);
-  }
-  pause(): void {
-    this.#paused = true;
-  }
-  resume(): void {
-    if (!this.#paused) return;
-    this.#paused = false;
-    this.#schedule();
+    if (this.#marks.length > 0 || this.#reached < Step.Flow) return;
+    // The transfers: the pair copies what it delivers, as a socket read gives fresh memory.
+    while (this.#at < this.#stream.length) {
+      const next = Math.min(this.#stream.length, this.#at + CHUNK);
+      const more = this.#transport.write(this.#stream.subarray(this.#at, next));
+      this.#at = next;
+      if (!more) return;
+    }
   }
 }
 
+/** SASL ANONYMOUS over an in-process pair whose far end replays `stream`. */
 class ReplayAuth extends SASLAnonymous {
-  last: ReplayTransport | undefined;
+  last: Transport | undefined;
   constructor(readonly stream: Buffer) {
     super("127.0.0.1", { tls: false, port: 1 });
   }
   override connect(): Promise<Transport> {
-    this.last = new ReplayTransport(this.stream);
-    return Promise.resolve(this.last);
+    const [ours, theirs] = createMemoryTransportPair({ highWaterMark: CHUNK });
+    theirs.setHandler(new ReplayPeer(theirs, this.stream));
+    this.last = ours;
+    return Promise.resolve(ours);
   }
   override withHost(): SASLAnonymous {
     return this;

@@ -12,7 +12,7 @@ import type * as EngineConnectionModule from "../../src/engine/connection.js";
 import type * as EngineLinkModule from "../../src/engine/link.js";
 import type * as TcpModule from "../../src/transport/tcp.js";
 import type * as BrokerModule from "../../src/broker/index.js";
-import type * as BaseTransportModule from "../../src/transport/base-transport.js";
+import type * as MemoryTransportModule from "../../src/transport/memory.js";
 
 /** `dist` or `src`; or the absolute path of another build (a baseline for A/B runs). */
 const BENCH_LIB = process.env["BENCH_LIB"];
@@ -32,4 +32,4 @@ export const engineConnection = await load<typeof EngineConnectionModule>("engin
 export const engineLink = await load<typeof EngineLinkModule>("engine/link.js");
 export const tcp = await load<typeof TcpModule>("transport/tcp.js");
 export const broker = await load<typeof BrokerModule>("broker/index.js");
-export const baseTransport = await load<typeof BaseTransportModule>("transport/base-transport.js");
+export const memory = await load<typeof MemoryTransportModule>("transport/memory.js");
