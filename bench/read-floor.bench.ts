@@ -1,27 +1,30 @@
 /**
  * The floor of any receiver: the CPU a Node process spends only reading from loopback TCP the bytes
- * that 50,000 messages take on the wire, doing nothing with them. A writer process sends them as
- * fast as the socket takes them (66 KB per write, as a broker batches); a reader process reads
- * them with `data` events (Node's default, rhea's way) or with `onread` into memory it gives
- * (our connecting sockets, see src/transport/socket-transport.ts), and reports its CPU from the
- * first byte to the last, and the part of it spent in the kernel.
+ * that a case's messages take on the wire (as many messages as bench/api.bench.ts sends), doing
+ * nothing with them. A writer process sends them as fast as the socket takes them (66 KB per
+ * write, as a broker batches); a reader process reads them with `data` events (Node's default,
+ * rhea's way), with `onread` into fresh memory per read (our connecting sockets, see
+ * src/transport/socket-transport.ts) or with `onread` into one buffer read into again, and reports
+ * its CPU from the first byte to the last, and the part of it spent in the kernel.
  *
  *   node --import tsx bench/read-floor.bench.ts [--rounds=5]
  *
- * Bytes per message are those of the broker case of bench/api.bench.ts: a 16 B body travels in a
- * 59-byte TRANSFER frame, a 1 KiB body in a 1,068-byte one.
+ * Bytes per message are those of bench/api.bench.ts: in the broker case a 16 B body travels in a
+ * 59-byte TRANSFER frame, a 1 KiB body in a 1,068-byte one; in the p2p case (max-frame-size 64 KiB)
+ * a 64 KiB body takes 65,600 bytes in two frames, a 1 MiB body 1,049,060 in seventeen.
  */
 import { fork } from "node:child_process";
 import { connect, createServer, type AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { machineLine, median } from "./harness.js";
 
-const MESSAGES = 50_000;
 const CASES = [
-  { name: "16 B", frameBytes: 59 },
-  { name: "1 KiB", frameBytes: 1068 },
+  { name: "16 B", frameBytes: 59, messages: 50_000 },
+  { name: "1 KiB", frameBytes: 1068, messages: 50_000 },
+  { name: "64 KiB", frameBytes: 65_600, messages: 4000 },
+  { name: "1 MiB", frameBytes: 1_049_060, messages: 300 },
 ] as const;
-const MODES = ["data", "onread"] as const;
+const MODES = ["data", "onread", "reused"] as const;
 type Mode = (typeof MODES)[number];
 interface Result {
   us: number;
@@ -49,6 +52,15 @@ if (argv[0] === "--reader") {
       host: "127.0.0.1",
       // Fresh memory per read, as a receiver that keeps views of what it read needs.
       onread: { buffer: () => Buffer.allocUnsafeSlow(65536), callback: (n: number) => (read(n), true) },
+    });
+  } else if (mode === "reused") {
+    // One buffer read into again and again: only the copy out of the kernel, no memory to fault in
+    // (no receiver that hands messages to an application gets this low).
+    const memory = Buffer.allocUnsafeSlow(65536);
+    connect({
+      port: Number(portArg),
+      host: "127.0.0.1",
+      onread: { buffer: memory, callback: (n) => (read(n), true) },
     });
   } else {
     connect({ port: Number(portArg), host: "127.0.0.1" }).on("data", (d: Buffer) => {
@@ -87,18 +99,18 @@ if (argv[0] === "--reader") {
       child.once("error", reject);
     });
   console.log(machineLine());
-  console.log(`\n${MESSAGES} messages' bytes read from loopback TCP, median of ${rounds} rounds:\n`);
-  console.log("| case | bytes | reads with | CPU µs per message | of it in the kernel |");
-  console.log("| --- | --: | --- | --: | --: |");
+  console.log(`\nA case's messages' bytes read from loopback TCP, median of ${rounds} rounds:\n`);
+  console.log("| case | messages | bytes | reads with | CPU µs per message | of it in the kernel |");
+  console.log("| --- | --: | --: | --- | --: | --: |");
   for (const c of CASES) {
-    total = MESSAGES * c.frameBytes;
+    total = c.messages * c.frameBytes;
     const results = new Map<Mode, Result[]>(MODES.map((m) => [m, []]));
     for (let r = 0; r < rounds; r++) for (const m of MODES) results.get(m)!.push(await readOnce(m));
     for (const m of MODES) {
       const rs = results.get(m)!;
-      const perMsg = (x: number): string => (x / MESSAGES).toFixed(2);
+      const perMsg = (x: number): string => (x / c.messages).toFixed(2);
       console.log(
-        `| ${c.name} | ${total.toLocaleString("en-US")} | ${m} | ${perMsg(median(rs.map((x) => x.us)))} | ${perMsg(median(rs.map((x) => x.systemUs)))} |`,
+        `| ${c.name} | ${c.messages.toLocaleString("en-US")} | ${total.toLocaleString("en-US")} | ${m} | ${perMsg(median(rs.map((x) => x.us)))} | ${perMsg(median(rs.map((x) => x.systemUs)))} |`,
       );
     }
   }
