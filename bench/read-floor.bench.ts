@@ -4,8 +4,9 @@
  * nothing with them. A writer process sends them as fast as the socket takes them (66 KB per
  * write, as a broker batches); a reader process reads them with `data` events (Node's default,
  * rhea's way), with `onread` into fresh memory per read (our connecting sockets, see
- * src/transport/socket-transport.ts) or with `onread` into one buffer read into again, and reports
- * its CPU from the first byte to the last, and the part of it spent in the kernel.
+ * src/transport/socket-transport.ts), with `onread` into one buffer read into again, or that and
+ * each message's bytes copied out into memory of its own, and reports its CPU from the first byte
+ * to the last, and the part of it spent in the kernel.
  *
  *   node --import tsx bench/read-floor.bench.ts [--rounds=5]
  *
@@ -24,7 +25,7 @@ const CASES = [
   { name: "64 KiB", frameBytes: 65_600, messages: 4000 },
   { name: "1 MiB", frameBytes: 1_049_060, messages: 300 },
 ] as const;
-const MODES = ["data", "onread", "reused"] as const;
+const MODES = ["data", "onread", "reused", "copied"] as const;
 type Mode = (typeof MODES)[number];
 interface Result {
   us: number;
@@ -35,7 +36,7 @@ const argv = process.argv.slice(2);
 
 if (argv[0] === "--reader") {
   // The reader: connects, reads `total` bytes, reports its CPU (from the first byte on).
-  const [, portArg, totalArg, mode] = argv as [string, string, string, Mode];
+  const [, portArg, totalArg, mode, messageArg] = argv as [string, string, string, Mode, string];
   const total = Number(totalArg);
   let got = 0;
   let t0: NodeJS.CpuUsage | undefined;
@@ -53,14 +54,39 @@ if (argv[0] === "--reader") {
       // Fresh memory per read, as a receiver that keeps views of what it read needs.
       onread: { buffer: () => Buffer.allocUnsafeSlow(65536), callback: (n: number) => (read(n), true) },
     });
-  } else if (mode === "reused") {
-    // One buffer read into again and again: only the copy out of the kernel, no memory to fault in
-    // (no receiver that hands messages to an application gets this low).
+  } else if (mode === "reused" || mode === "copied") {
+    // One buffer read into again and again, memory that stays in the cache: the copy out of the
+    // kernel alone. No receiver that hands messages to an application gets this low: its messages'
+    // bytes must stay somewhere, and "copied" copies each message out of the buffer into memory of
+    // its own (as Node.js allocates it: pooled below 4 KiB) to show what that costs.
     const memory = Buffer.allocUnsafeSlow(65536);
+    const messageBytes = Number(messageArg);
+    let message = Buffer.alloc(0);
+    let fill = 0;
+    const copy = (n: number): void => {
+      let off = 0;
+      while (off < n) {
+        if (fill === message.length) {
+          message = Buffer.allocUnsafe(messageBytes);
+          fill = 0;
+        }
+        const k = Math.min(n - off, messageBytes - fill);
+        memory.copy(message, fill, off, off + k);
+        fill += k;
+        off += k;
+      }
+    };
     connect({
       port: Number(portArg),
       host: "127.0.0.1",
-      onread: { buffer: memory, callback: (n) => (read(n), true) },
+      onread: {
+        buffer: memory,
+        callback: (n) => {
+          if (mode === "copied") copy(n);
+          read(n);
+          return true;
+        },
+      },
     });
   } else {
     connect({ port: Number(portArg), host: "127.0.0.1" }).on("data", (d: Buffer) => {
@@ -70,6 +96,7 @@ if (argv[0] === "--reader") {
 } else {
   const rounds = Number(argv.find((a) => a.startsWith("--rounds="))?.slice(9) ?? 5);
   let total = 0;
+  let messageBytes = 0;
   const server = createServer((s) => {
     s.on("error", () => undefined);
     s.setNoDelay(true);
@@ -92,7 +119,7 @@ if (argv[0] === "--reader") {
   const self = fileURLToPath(import.meta.url);
   const readOnce = (mode: Mode): Promise<Result> =>
     new Promise((resolve, reject) => {
-      const child = fork(self, ["--reader", String(port), String(total), mode], {
+      const child = fork(self, ["--reader", String(port), String(total), mode, String(messageBytes)], {
         execArgv: ["--import", "tsx"],
       });
       child.once("message", (m) => resolve(m as Result));
@@ -104,6 +131,7 @@ if (argv[0] === "--reader") {
   console.log("| --- | --: | --: | --- | --: | --: |");
   for (const c of CASES) {
     total = c.messages * c.frameBytes;
+    messageBytes = c.frameBytes;
     const results = new Map<Mode, Result[]>(MODES.map((m) => [m, []]));
     for (let r = 0; r < rounds; r++) for (const m of MODES) results.get(m)!.push(await readOnce(m));
     for (const m of MODES) {
