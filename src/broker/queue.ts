@@ -20,7 +20,12 @@ import { tickNow } from "../util/tick-clock.js";
 import { ByteBudget } from "./byte-budget.js";
 import { sendDelivery, type SentDeliveryReceipt } from "./delivery-receipt.js";
 import { lockLostState, MessageLocks, type MessageLock } from "./message-lock.js";
-import { incrementDeliveryCount, type StoredMessage } from "./stored-message.js";
+import {
+  incrementDeliveryCount,
+  setExpiry,
+  setSequenceNumber,
+  type StoredMessage,
+} from "./stored-message.js";
 
 /** A consumer: a sending link of the broker bound to a queue. */
 export interface QueueConsumer {
@@ -265,7 +270,7 @@ export class Queue {
   enqueue(m: StoredMessage): void {
     if (this.deleted) return;
     if (this.#host.onEnqueue?.(this, m) === true) return;
-    if (m.seq === 0) m.seq = this.#nextSeq++;
+    if (m.seq === 0) setSequenceNumber(m, this.#nextSeq++);
     this.bytes.add(m.byteCount);
     this.#main.push(m);
     this.#watchExpiry(m.expiresAt);
@@ -608,11 +613,11 @@ export class Queue {
   deadLetter(m: StoredMessage, reason: DeadLetterReason): void {
     this.deadLettered[reason]++;
     this.#freed(m);
-    m.expiresAt = Infinity;
+    setExpiry(m, Infinity);
     const dlq = this.#host.deadLetterQueueOf(this);
     if (!dlq) return;
     this.#host.onDeadLetter?.(this, m, reason);
-    m.seq = 0;
+    setSequenceNumber(m, 0);
     dlq.enqueue(m);
   }
 

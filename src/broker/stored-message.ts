@@ -1,6 +1,7 @@
 /**
  * A message held by a queue: its encoded bytes (passed through untouched except for the header's
- * delivery-count), its message format, and what the broker read from its header.
+ * delivery-count), its message format, and what the broker read from its header. This module is the
+ * record's only writer: the queues and the Service Bus layer change it through the functions below.
  */
 import { MESSAGE_OVERHEAD_BYTES } from "./byte-budget.js";
 import {
@@ -13,18 +14,18 @@ import {
 
 /** A message in a queue. */
 export interface StoredMessage {
-  /** The encoded message, exactly as received (or with a rewritten header). */
-  payload: Buffer;
+  /** The encoded message, exactly as received (or with a rewritten header or properties). */
+  readonly payload: Buffer;
   /** The transfer's message-format (0 = standard AMQP message). */
   readonly messageFormat: number;
   /** Header delivery-count: failed delivery attempts so far. */
-  deliveryCount: number;
+  readonly deliveryCount: number;
   /** When the message expires (ms since the epoch); `Infinity` when it does not (dead letters never do). */
-  expiresAt: number;
+  readonly expiresAt: number;
   /** Arrival order in its queue (redelivered messages go back in this order); 0 until enqueued. */
-  seq: number;
+  readonly seq: number;
   /** When the broker received (or, scheduled, enqueued) the message (ms since the epoch). */
-  enqueuedAt: number;
+  readonly enqueuedAt: number;
   /**
    * What the message counts against the byte limits: its encoded size when it arrived plus
    * `MESSAGE_OVERHEAD_BYTES` (fixed, so that what is added when it is stored is what is taken off
@@ -92,10 +93,45 @@ export function storeMessage(payload: Buffer, messageFormat: number, now: number
   };
 }
 
+/** The record as this module writes it. */
+type Writable = { -readonly [K in keyof StoredMessage]: StoredMessage[K] };
+
 /** Adds one to the delivery-count, rewriting the header section of a standard message. */
 export function incrementDeliveryCount(m: StoredMessage): void {
-  m.deliveryCount++;
+  const w = m as Writable;
+  w.deliveryCount++;
   if (m.messageFormat !== 0) return;
   const map = scanSections(m.payload);
-  if (map) m.payload = withDeliveryCount(m.payload, map, m.deliveryCount);
+  if (map) w.payload = withDeliveryCount(m.payload, map, m.deliveryCount);
+}
+
+/**
+ * Gives `m` its place in a queue: `seq`, or 0 to take it back (a message moving to another queue
+ * gets a new one there).
+ */
+export function setSequenceNumber(m: StoredMessage, seq: number): void {
+  (m as Writable).seq = seq;
+}
+
+/** Sets when `m` expires (ms since the epoch; `Infinity`: never). */
+export function setExpiry(m: StoredMessage, at: number): void {
+  (m as Writable).expiresAt = at;
+}
+
+/** Sets when `m` was enqueued (a scheduled message, once due). */
+export function setEnqueuedAt(m: StoredMessage, at: number): void {
+  (m as Writable).enqueuedAt = at;
+}
+
+/**
+ * Replaces the encoded message (properties edited). What it counts against the byte limits stays
+ * (see `byteCount`).
+ */
+export function replacePayload(m: StoredMessage, payload: Buffer): void {
+  (m as Writable).payload = payload;
+}
+
+/** A copy of `m` for another queue (a topic's subscription): the same bytes, no sequence number yet. */
+export function copyForQueue(m: StoredMessage): StoredMessage {
+  return { ...m, seq: 0 };
 }

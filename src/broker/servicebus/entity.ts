@@ -9,7 +9,12 @@ import type { DeliveryState } from "../../codec/definitions/messaging.js";
 import type { AMQPValue } from "../../codec/values.js";
 import type { MessageLock } from "../message-lock.js";
 import type { Queue, QueueConsumer } from "../queue.js";
-import { incrementDeliveryCount, type StoredMessage } from "../stored-message.js";
+import {
+  incrementDeliveryCount,
+  setEnqueuedAt,
+  setSequenceNumber,
+  type StoredMessage,
+} from "../stored-message.js";
 import { newLockToken } from "./lock-token.js";
 import { readFacts, stampMessage } from "./sections.js";
 import { SessionTable } from "./sessions.js";
@@ -174,7 +179,7 @@ export class ServiceBusEntity {
   /** Holds `m` until `at` (ms), then enqueues it; returns its sequence number. */
   schedule(m: StoredMessage, at: number): number {
     factsOf(m).scheduledAt = at;
-    if (m.seq === 0) m.seq = this.queue.reserveSequenceNumber();
+    if (m.seq === 0) setSequenceNumber(m, this.queue.reserveSequenceNumber());
     this.#scheduled.set(m.seq, { message: m, at });
     this.queue.retain(m);
     this.#armSchedule();
@@ -210,7 +215,7 @@ export class ServiceBusEntity {
     for (const { message } of due) {
       this.#scheduled.delete(message.seq);
       factsOf(message).scheduledAt = undefined;
-      message.enqueuedAt = now;
+      setEnqueuedAt(message, now);
       this.queue.release(message);
       this.queue.enqueue(message);
     }

@@ -21,7 +21,7 @@ import {
 } from "../options.js";
 import type { DeadLetterReason, Queue, QueueSettings } from "../queue.js";
 import { messageAnnotationsInclude } from "../message-scan.js";
-import type { StoredMessage } from "../stored-message.js";
+import { copyForQueue, replacePayload, setExpiry, type StoredMessage } from "../stored-message.js";
 import { ServiceBusConsumer } from "./consumer.js";
 import { copyFacts, factsOf, ServiceBusEntity, type EntitySettings } from "./entity.js";
 import { dotNetTicks } from "./lock-token.js";
@@ -216,14 +216,14 @@ export class ServiceBusNamespace {
     }
     const settings = this.#settings(queue);
     if (settings.defaultMessageTimeToLive > 0 && m.expiresAt === Infinity) {
-      m.expiresAt = m.enqueuedAt + settings.defaultMessageTimeToLive;
+      setExpiry(m, m.enqueuedAt + settings.defaultMessageTimeToLive);
     }
     const subs = this.#topics.size > 0 ? this.#topics.get(queue.name) : undefined;
     if (subs) {
       for (const name of subs) {
         const sub = this.#queues.get(name);
         if (!sub) continue;
-        const copy: StoredMessage = { ...m, seq: 0 };
+        const copy = copyForQueue(m);
         copyFacts(m, copy);
         sub.enqueue(copy);
       }
@@ -264,10 +264,13 @@ export class ServiceBusNamespace {
     const props = new Map<string, AMQPValue>();
     if (why.reason !== "") props.set("DeadLetterReason", why.reason);
     if (why.description !== "") props.set("DeadLetterErrorDescription", why.description);
-    m.payload = editMessage(m.payload, {
-      applicationProperties: props,
-      annotations: new Map([["x-opt-deadletter-source", queue.name]]),
-    });
+    replacePayload(
+      m,
+      editMessage(m.payload, {
+        applicationProperties: props,
+        annotations: new Map([["x-opt-deadletter-source", queue.name]]),
+      }),
+    );
   }
 
   // ---- EntityHost / ConsumerHost --------------------------------------------------------------------------
@@ -286,7 +289,7 @@ export class ServiceBusNamespace {
     if (!properties || m.messageFormat !== 0) return;
     const entries = Object.entries(properties);
     if (entries.length === 0) return;
-    m.payload = editMessage(m.payload, { applicationProperties: new Map(entries) });
+    replacePayload(m, editMessage(m.payload, { applicationProperties: new Map(entries) }));
   }
 
   // ---- receivers ---------------------------------------------------------------------------------------------
