@@ -8,6 +8,7 @@
 import type { AMQPError } from "../errors/amqp-error.js";
 import { AMQPAbortError, LinkDetach } from "../errors/exceptions.js";
 import type { AttachFields, FlowFields } from "../frames/performatives.js";
+import { Fifo } from "../util/fifo.js";
 import { serialAdd, serialDiff } from "../util/serial.js";
 import type {
   DeliveryReceipt,
@@ -70,8 +71,7 @@ export class SenderLink extends Link<SenderLinkSession> implements OutgoingDeliv
   #linkCredit = 0;
   #available = 0;
   /** Deliveries waiting for credit or window, oldest first. */
-  readonly #queue: OutgoingDelivery[] = [];
-  #queueHead = 0;
+  readonly #queue = new Fifo<OutgoingDelivery>();
   #unsettled = 0;
   #unsettledBytes = 0;
   #drain = false;
@@ -134,7 +134,7 @@ export class SenderLink extends Link<SenderLinkSession> implements OutgoingDeliv
 
   /** Deliveries waiting to be transmitted. */
   get queued(): number {
-    return this.#queue.length - this.#queueHead;
+    return this.#queue.length;
   }
 
   /**
@@ -213,8 +213,10 @@ export class SenderLink extends Link<SenderLinkSession> implements OutgoingDeliv
   #giveUp(d: OutgoingDelivery, error: AMQPError): void {
     if (d.done) return;
     if (d.deliveryId < 0) {
-      const i = this.#queue.indexOf(d, this.#queueHead);
-      if (i >= 0 && d.offset === 0) this.#queue.splice(i, 1);
+      const queue = this.#queue;
+      let i = 0;
+      while (i < queue.length && queue.at(i) !== d) i++;
+      if (i < queue.length && d.offset === 0) queue.removeAt(i);
     }
     this.#fail(d, error);
   }
@@ -271,8 +273,8 @@ export class SenderLink extends Link<SenderLinkSession> implements OutgoingDeliv
 
   /** @internal Next delivery to transmit if credit allows (the session checks its window). */
   peek(): OutgoingDelivery | undefined {
-    while (this.#queueHead < this.#queue.length) {
-      const d = this.#queue[this.#queueHead]!;
+    const queue = this.#queue;
+    for (let d = queue.at(0); d !== undefined; d = queue.at(0)) {
       if (!d.done || d.offset > 0) {
         if (d.offset === 0) {
           if (this.#linkCredit <= 0) return undefined;
@@ -283,14 +285,14 @@ export class SenderLink extends Link<SenderLinkSession> implements OutgoingDeliv
         }
         return d;
       }
-      this.#shift();
+      queue.shift();
     }
     return undefined;
   }
 
   /** @internal The head delivery was completely written. */
   transmitted(d: OutgoingDelivery): void {
-    this.#shift();
+    this.#queue.shift();
     this.#deliveryCount = serialAdd(this.#deliveryCount, 1);
     this.#linkCredit--;
     if (d.settled) {
@@ -307,16 +309,8 @@ export class SenderLink extends Link<SenderLinkSession> implements OutgoingDeliv
 
   /** @internal The head delivery `d` could not be encoded: it is dropped, and fails with `error`. */
   unsendable(d: OutgoingDelivery, error: unknown): void {
-    this.#shift();
+    this.#queue.shift();
     this.#fail(d, error);
-  }
-
-  #shift(): void {
-    this.#queue[this.#queueHead++] = undefined as unknown as OutgoingDelivery;
-    if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
-      this.#queue.splice(0, this.#queueHead);
-      this.#queueHead = 0;
-    }
   }
 
   /** @internal The peer settled an unsettled delivery of this link. */
@@ -370,9 +364,7 @@ export class SenderLink extends Link<SenderLinkSession> implements OutgoingDeliv
 
   /** Fails every queued and unsettled delivery. */
   protected failPending(error: AMQPError): void {
-    for (let i = this.#queueHead; i < this.#queue.length; i++) this.#fail(this.#queue[i]!, error);
-    this.#queue.length = 0;
-    this.#queueHead = 0;
+    for (let d = this.#queue.shift(); d !== undefined; d = this.#queue.shift()) this.#fail(d, error);
     for (const d of this.session.takeUnsettled(this)) this.#fail(d, error);
     this.#unsettled = 0;
     this.#unsettledBytes = 0;
