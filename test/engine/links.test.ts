@@ -367,6 +367,52 @@ describe("engine links (scripted peer)", () => {
   });
 });
 
+describe("engine: a send given up while it waits for credit", () => {
+  it("leaves the queue; the sends around it go out in order once credit comes", async () => {
+    const { conn, pc } = await connect({ credit: 0 });
+    const sender = conn.createSession().attachSender({ target: { address: "t" } });
+    await sender.attached();
+    const p = await pc();
+    const abort = new AbortController();
+    const outcomes = ["first", "second", "third"].map(
+      (body, i) =>
+        new Promise<unknown>((resolve) => {
+          sender.transfer(
+            Buffer.from(body),
+            body.length,
+            { settled: () => resolve(body), failed: (_, error) => resolve(error) },
+            undefined,
+            i === 1 ? { signal: abort.signal } : undefined,
+          );
+        }),
+    );
+    assert.equal(sender.queued, 3);
+    abort.abort();
+    assert.ok((await within(outcomes[1]!, "the second send given up")) instanceof AMQPAbortError);
+    assert.equal(sender.queued, 2);
+    p.responder = (f, c) => {
+      if (f.name === "TRANSFER")
+        c.frame(0, Disposition, {
+          role: true,
+          first: f.fields["deliveryId"] as number,
+          settled: true,
+          state: { type: "accepted" },
+        });
+    };
+    p.frame(0, Flow, flowFor(p.attaches[0]!.handle, 0, 10));
+    assert.deepEqual(await within(Promise.all([outcomes[0]!, outcomes[2]!]), "the other two sends"), [
+      "first",
+      "third",
+    ]);
+    const sent = p.frames.filter((f) => f.name === "TRANSFER");
+    assert.deepEqual(
+      sent.map((f) => f.payload.toString()),
+      ["first", "third"],
+    );
+    assert.equal(sender.queued, 0);
+  });
+});
+
 describe("engine: a payload sent as pieces", () => {
   it("goes out as pieces in frames; paused halfway by the peer's window it keeps a copy, so changing the caller's bytes after giving up changes nothing on the wire", async () => {
     const { conn, pc } = await connect({ open: { maxFrameSize: 1024 } });
