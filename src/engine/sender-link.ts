@@ -213,10 +213,8 @@ export class SenderLink extends Link<SenderLinkSession> implements OutgoingDeliv
   #giveUp(d: OutgoingDelivery, error: AMQPError): void {
     if (d.done) return;
     if (d.deliveryId < 0) {
-      const queue = this.#queue;
-      let i = 0;
-      while (i < queue.length && queue.at(i) !== d) i++;
-      if (i < queue.length && d.offset === 0) queue.removeAt(i);
+      const i = this.#queue.indexOf(d);
+      if (i >= 0 && d.offset === 0) this.#queue.removeAt(i);
     }
     this.#fail(d, error);
   }

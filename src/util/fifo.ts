@@ -45,6 +45,14 @@ export class Fifo<T> {
     return slots[(this.#head + i) & (slots.length - 1)];
   }
 
+  /** The position of `item` (0: the oldest), or -1 when it is not held. */
+  indexOf(item: T): number {
+    const slots = this.#slots;
+    const mask = slots.length - 1;
+    for (let i = 0; i < this.#length; i++) if (slots[(this.#head + i) & mask] === item) return i;
+    return -1;
+  }
+
   /** Takes the item at position `i` (0 <= i < length) out of the middle: O(distance to the nearer end). */
   removeAt(i: number): T {
     const slots = this.#slots;

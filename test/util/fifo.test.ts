@@ -12,7 +12,7 @@ function prng(seed: number): () => number {
 }
 
 describe("Fifo", () => {
-  it("agrees with an array under random pushes, shifts, insertions, removals and filters (growth, wrap-around)", () => {
+  it("agrees with an array under random pushes, shifts, insertions, removals, filters and searches (growth, wrap-around)", () => {
     for (const seed of [1, 2, 3]) {
       const random = prng(seed);
       const f = new Fifo<number>();
@@ -41,6 +41,9 @@ describe("Fifo", () => {
         } else {
           const i = Math.floor(random() * (model.length + 2)) - 1;
           assert.equal(f.at(i), model[i]);
+          // Present (the item at i) or not (-1, or past the end): where the array finds it.
+          const item = i >= 0 && i < model.length ? model[i]! : next + 1;
+          assert.equal(f.indexOf(item), model.indexOf(item));
         }
         assert.equal(f.length, model.length, `seed ${seed}, step ${step}`);
       }
