@@ -56,6 +56,23 @@ const flowFor = (handle: number, deliveryCount: number, linkCredit: number, extr
   ...extra,
 });
 
+/** The peer answers each TRANSFER with a settled DISPOSITION: `state(n)` for the n-th (default: accepted). */
+function settleEachTransfer(
+  p: ScriptedPeer,
+  state: (n: number) => DeliveryState = () => ({ type: "accepted" }),
+): void {
+  let n = 0;
+  p.responder = (f, c) => {
+    if (f.name === "TRANSFER")
+      c.frame(0, Disposition, {
+        role: true,
+        first: f.fields["deliveryId"] as number,
+        settled: true,
+        state: state(n++),
+      });
+  };
+}
+
 describe("engine links (scripted peer)", () => {
   it("pipelined open: BEGIN and ATTACH go out before the peer's OPEN arrives", async () => {
     const { conn, pc } = await connect({ open: {} }, (c) => {
@@ -292,16 +309,7 @@ describe("engine links (scripted peer)", () => {
       { type: "released" as const },
       { type: "modified" as const, deliveryFailed: true, undeliverableHere: true },
     ];
-    let i = 0;
-    p.responder = (f, c) => {
-      if (f.name === "TRANSFER")
-        c.frame(0, Disposition, {
-          role: true,
-          first: f.fields["deliveryId"] as number,
-          settled: true,
-          state: states[i++]!,
-        });
-    };
+    settleEachTransfer(p, (n) => states[n]!);
     for (const expected of states) assert.deepEqual(await sender.send(Buffer.from("x")), expected);
   });
 
@@ -352,15 +360,7 @@ describe("engine links (scripted peer)", () => {
     await new Promise((r) => setTimeout(r, 50)); // room for a third TRANSFER that must not come
     assert.equal(p.frames.filter((f) => f.name === "TRANSFER").length, 2);
     assert.equal(sender.queued, 3);
-    p.responder = (f, c) => {
-      if (f.name === "TRANSFER")
-        c.frame(0, Disposition, {
-          role: true,
-          first: f.fields["deliveryId"] as number,
-          settled: true,
-          state: { type: "accepted" },
-        });
-    };
+    settleEachTransfer(p);
     p.frame(0, Disposition, { role: true, first: 0, last: 1, settled: true, state: { type: "accepted" } });
     await Promise.all(sends);
     assert.equal(p.frames.filter((f) => f.name === "TRANSFER").length, 5);
@@ -390,15 +390,7 @@ describe("engine: a send given up while it waits for credit", () => {
     abort.abort();
     assert.ok((await within(outcomes[1]!, "the second send given up")) instanceof AMQPAbortError);
     assert.equal(sender.queued, 2);
-    p.responder = (f, c) => {
-      if (f.name === "TRANSFER")
-        c.frame(0, Disposition, {
-          role: true,
-          first: f.fields["deliveryId"] as number,
-          settled: true,
-          state: { type: "accepted" },
-        });
-    };
+    settleEachTransfer(p);
     p.frame(0, Flow, flowFor(p.attaches[0]!.handle, 0, 10));
     assert.deepEqual(await within(Promise.all([outcomes[0]!, outcomes[2]!]), "the other two sends"), [
       "first",
