@@ -117,7 +117,7 @@ export class PendingMessages {
     const entries = this.#entries;
     for (let i = 0; i < entries.length; i++) {
       const p = entries.at(i)!;
-      if (!p.done) out.push(p.message);
+      if (isPending(p)) out.push(p.message);
     }
     return out;
   }
