@@ -42,6 +42,12 @@ export class FrameOutput {
   #chunks: Uint8Array[] = [];
   #pendingViewBytes = 0;
   #scheduled = false;
+  /**
+   * `beforeFlush` is running: what it writes goes out with this flush. Without it, each flush whose
+   * `beforeFlush` wrote (dispositions) scheduled another, empty one: one more turn of the event loop
+   * per write, which a request/response pays in latency.
+   */
+  #flushing = false;
   #closed = false;
   readonly #flushTask = (): void => {
     this.flush();
@@ -69,6 +75,8 @@ export class FrameOutput {
 
   /** Schedules a flush at the end of the current tick (or flushes now if a lot is pending). */
   frameWritten(): void {
+    // Written by `beforeFlush`: the flush under way writes it.
+    if (this.#flushing) return;
     if (this.writer.pos + this.#pendingViewBytes >= INLINE_FLUSH_BYTES) {
       this.flush();
       return;
@@ -123,7 +131,12 @@ export class FrameOutput {
   flush(): void {
     this.#scheduled = false;
     if (this.#closed) return;
-    this.beforeFlush?.();
+    this.#flushing = true;
+    try {
+      this.beforeFlush?.();
+    } finally {
+      this.#flushing = false;
+    }
     this.#cut();
     const chunks = this.#chunks;
     if (chunks.length === 0 || !this.#transport) return;

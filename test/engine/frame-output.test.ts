@@ -75,3 +75,49 @@ describe("FrameOutput: what the transport is given", () => {
     });
   }
 });
+
+/** Resolves after `turns` turns of the event loop's check phase (where scheduled flushes run). */
+async function immediates(turns: number): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+describe("FrameOutput: what `beforeFlush` writes", () => {
+  it("goes out with the flush under way, which schedules no other", async () => {
+    const out = new FrameOutput();
+    const r = recorder(() => 0);
+    out.attach(r.transport);
+    let before = 0;
+    out.beforeFlush = () => {
+      before++;
+      // As the connection's dispositions do: a frame, announced like any other.
+      out.writer.bytes(Buffer.from("disposition"));
+      out.frameWritten();
+    };
+    out.writer.bytes(Buffer.from("transfer;"));
+    out.frameWritten();
+    await immediates(3);
+    assert.equal(Buffer.concat(r.atWrite).toString(), "transfer;disposition");
+    assert.equal(r.atWrite.length, 1, "one write");
+    // An empty flush scheduled by the disposition would have run `beforeFlush` once more.
+    assert.equal(before, 1, "one flush");
+  });
+
+  it("past the inline threshold, still in the one flush, without running `beforeFlush` again", async () => {
+    const out = new FrameOutput();
+    const r = recorder(() => 0);
+    out.attach(r.transport);
+    let before = 0;
+    const big = Buffer.alloc(300 * 1024, 7);
+    out.beforeFlush = () => {
+      before++;
+      out.writer.bytes(big);
+      out.frameWritten();
+    };
+    out.writer.bytes(Buffer.from("x"));
+    out.frameWritten();
+    await immediates(3);
+    assert.equal(before, 1);
+    assert.equal(r.atWrite.length, 1);
+    assert.equal(Buffer.concat(r.atWrite).length, 1 + big.length);
+  });
+});
