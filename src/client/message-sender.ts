@@ -11,7 +11,7 @@ import type { DeliveryReceipt, DeliveryState } from "../engine/delivery.js";
 import { toSource, toTarget, type SourceLike, type TargetLike } from "../address/termini.js";
 import { RcvSettleMode, type LinkOptions } from "../engine/link.js";
 import type { SenderLink, SendOptions as TransferOptions } from "../engine/sender-link.js";
-import type { Message } from "../message/message.js";
+import { dropMeasure, type Message } from "../message/message.js";
 import { MessageSendResult } from "../message/send-result.js";
 import { WAIT_OPTIONS, deadline, type Deadline, type WaitOptions } from "../policy/wait.js";
 import { inspectEnum, inspectFields } from "../util/enum-names.js";
@@ -254,21 +254,27 @@ export class MessageSender implements AsyncDisposable {
     let size: number;
     try {
       if (options !== NO_OPTIONS) checkOptions(options, SEND_OPTIONS, "MessageSender.send()");
-      size = message.encodedSize; // an EncodeError rejects here
+      // Measured for the transfer below, which (with credit) writes it at once from what this encoded.
+      size = message.measureToWrite(); // an EncodeError rejects here
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new TypeError(String(e)));
     }
-    const refused = this.#tooLarge(size);
-    if (refused) return Promise.resolve(refused);
-    const limit =
-      options.timeout || options.signal
-        ? deadline({ timeout: options.timeout, signal: options.signal, what: "message send" })
-        : undefined;
-    const transferOptions = this.#transferOptions(message, options.settled, limit?.signal);
-    return new Promise<SendOutcome>((resolve) => {
-      const waiting: WaitingSend = { resolve, limit };
-      this.#link.transfer(message, size, SEND_RECEIPT, waiting, transferOptions);
-    });
+    try {
+      const refused = this.#tooLarge(size);
+      if (refused) return Promise.resolve(refused);
+      const limit =
+        options.timeout || options.signal
+          ? deadline({ timeout: options.timeout, signal: options.signal, what: "message send" })
+          : undefined;
+      const transferOptions = this.#transferOptions(message, options.settled, limit?.signal);
+      return new Promise<SendOutcome>((resolve) => {
+        const waiting: WaitingSend = { resolve, limit };
+        this.#link.transfer(message, size, SEND_RECEIPT, waiting, transferOptions);
+      });
+    } finally {
+      // Written or queued: a message written later (waiting for credit) is encoded then.
+      dropMeasure();
+    }
   }
 
   /**

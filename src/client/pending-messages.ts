@@ -142,7 +142,8 @@ export class PendingMessages {
     if (messages.length === 1) {
       const m = messages[0]!;
       if (this.#entryOf(m)) return;
-      const size = m.encodedSize;
+      // Kept for its transfer if that follows at once (the caller drops the measure after it).
+      const size = m.measureToWrite();
       this.#refuseBeyondBounds(1, size);
       this.#queue(m, size, tickNow());
     } else {

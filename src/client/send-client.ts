@@ -14,7 +14,7 @@ import {
   MessageSendFailed,
 } from "../errors/exceptions.js";
 import type { BatchMessage } from "../message/batch.js";
-import type { Message } from "../message/message.js";
+import { dropMeasure, type Message } from "../message/message.js";
 import { MessageState } from "../message/message-state.js";
 import { MessageSendResult } from "../message/send-result.js";
 import { decide } from "../policy/error-policy.js";
@@ -159,8 +159,13 @@ export class SendClient extends AMQPClient {
    *   docs/clients.md. Nothing of the call is queued when it throws.
    */
   queueMessage(...messages: (Message | BatchMessage)[]): void {
-    this.#pending.add(this.#gather(messages));
-    this.#pump();
+    try {
+      this.#pending.add(this.#gather(messages));
+      this.#pump();
+    } finally {
+      // A message queued alone was measured for a transfer at once (see `PendingMessages.add`).
+      dropMeasure();
+    }
   }
 
   /**
@@ -238,9 +243,13 @@ export class SendClient extends AMQPClient {
     checkOptions(options, SEND_CALL_OPTIONS, "SendClient.sendMessage()");
     const messages = this.#gather([message]);
     const signal = options.signal;
-    this.#pending.add(messages);
-    // Aborted already: the messages are cancelled below without being transferred.
-    if (signal?.aborted !== true) this.#pump();
+    try {
+      this.#pending.add(messages);
+      // Aborted already: the messages are cancelled below without being transferred.
+      if (signal?.aborted !== true) this.#pump();
+    } finally {
+      dropMeasure();
+    }
     try {
       if (signal?.aborted === true) throw abortError(signal);
       await this.open({ signal });
@@ -293,6 +302,9 @@ export class SendClient extends AMQPClient {
       // The clock of the tick: a message expiring during it is the sweep's.
       if (now === 0) now = tickNow();
       if (this.msgTimeout > 0 && now - p.message.idleTime >= this.msgTimeout) {
+        // Its onSendComplete is the application's code: a message measured to be written next is
+        // encoded again.
+        dropMeasure();
         pending.end(p, MessageSendResult.Timeout, new ClientTimeout("Message send timed out."));
         continue;
       }

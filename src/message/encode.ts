@@ -87,11 +87,13 @@ export function writeSections(
 /**
  * The size of what {@link writeSections} writes, checked as it checks (an `EncodeError` for what
  * cannot be encoded). `w` is scratch space: every section but Data is encoded into it; Data
- * sections, the bulk of most messages, are counted without being copied.
+ * sections, the bulk of most messages, are counted without being copied. `mark.bodyAt` is set to
+ * where they go among the bytes written (see {@link writeSized}).
  */
-export function sectionsSize(w: ByteWriter, s: MessageSections): number {
+export function sectionsSize(w: ByteWriter, s: MessageSections, mark?: { bodyAt: number }): number {
   const start = w.pos;
   writeLeadingSections(w, s, undefined);
+  if (mark !== undefined) mark.bodyAt = w.pos - start;
   let data = 0;
   const body = s.body;
   if (body.type === "data") {
@@ -103,6 +105,23 @@ export function sectionsSize(w: ByteWriter, s: MessageSections): number {
   const footer = s.footer;
   if (footer && !mapEmpty(footer)) writeAnnotations(w, Section.Footer, footer);
   return w.pos - start + data;
+}
+
+/**
+ * Writes what {@link writeSections} would, from what {@link sectionsSize} left in `scratch[0, end)`
+ * for the same sections (unchanged since): those bytes with the Data sections, which it counted
+ * without writing, put back at `bodyAt`. Copying the bytes is cheaper than encoding them again.
+ */
+export function writeSized(
+  w: ByteWriter,
+  s: MessageSections,
+  scratch: Buffer,
+  bodyAt: number,
+  end: number,
+): void {
+  w.copyRange(scratch, 0, bodyAt);
+  if (s.body.type === "data") writeBody(w, s.body);
+  w.copyRange(scratch, bodyAt, end);
 }
 
 /**

@@ -11,7 +11,7 @@ import { inspectEnum, inspectFields } from "../util/enum-names.js";
 import type { AnnotationsMap, ApplicationProperties } from "./annotations.js";
 import { createBody, type MessageBody, type MessageBodyType } from "./body.js";
 import { readSectionsInto } from "./decode.js";
-import { sectionPieces, sectionsSize, writeSections, type MessageSections } from "./encode.js";
+import { sectionPieces, sectionsSize, writeSections, writeSized, type MessageSections } from "./encode.js";
 import type { MessageHeader } from "./header.js";
 import { MessageState, RECEIVE_STATES } from "./message-state.js";
 import type { MessageProperties } from "./properties.js";
@@ -84,8 +84,23 @@ function ignore(): void {
 const SHARED_MAX = 4 * 1024 * 1024;
 let shared = new ByteWriter(4096);
 
+/**
+ * The message whose measure (`Message.measureToWrite`) `shared` holds, for its `writeTo`: its bytes
+ * end at `end`, its Data sections (counted, not written) go at `bodyAt`. Only the sending layer
+ * measures so, and it drops the measure (`dropMeasure`) before the application's code can run and
+ * change the message; every other use of `shared` drops it too.
+ */
+const measure = { message: undefined as Message | undefined, bodyAt: 0, end: 0 };
+
+/** @internal The end of a measure's use: see `Message.measureToWrite`. */
+export function dropMeasure(): void {
+  measure.message = undefined;
+  trimShared();
+}
+
 /** Encodes with the module's reusable writer; returns the size, leaving the bytes in `shared`. */
 function encodeShared(s: MessageSections): number {
+  measure.message = undefined;
   shared.reset();
   try {
     writeSections(shared, s);
@@ -280,6 +295,11 @@ export class Message implements MessageSections {
    * its transfer buffer without an intermediate copy).
    */
   writeTo(writer: ByteWriter): void {
+    if (measure.message === this) {
+      measure.message = undefined;
+      writeSized(writer, this, shared.buf, measure.bodyAt, measure.end);
+      return;
+    }
     writeSections(writer, this);
   }
 
@@ -288,6 +308,7 @@ export class Message implements MessageSections {
    * at least `minView` bytes are the body's own arrays, not copies.
    */
   pieces(minView: number): Uint8Array[] {
+    measure.message = undefined;
     try {
       return sectionPieces(shared, this, minView);
     } finally {
@@ -301,6 +322,7 @@ export class Message implements MessageSections {
    * @throws {EncodeError} when a section holds a value that cannot be encoded.
    */
   get encodedSize(): number {
+    measure.message = undefined;
     shared.reset();
     try {
       return sectionsSize(shared, this);
@@ -308,6 +330,30 @@ export class Message implements MessageSections {
       shared.reset();
       trimShared();
     }
+  }
+
+  /**
+   * @internal {@link Message.encodedSize}, keeping what it encoded for this message's next
+   * {@link Message.writeTo}, which then copies those bytes instead of encoding the sections again.
+   * For the sending layer, which measures a message and writes it into a frame in one step: it calls
+   * `dropMeasure()` once that step is over, and before anything that runs the application's code
+   * (which could change the message in between).
+   * @throws {EncodeError} as `encodedSize` does.
+   */
+  measureToWrite(): number {
+    measure.message = undefined;
+    shared.reset();
+    let size: number;
+    try {
+      size = sectionsSize(shared, this, measure);
+    } catch (e) {
+      shared.reset();
+      trimShared();
+      throw e;
+    }
+    measure.message = this;
+    measure.end = shared.pos;
+    return size;
   }
 
   /**

@@ -122,6 +122,19 @@ export class ByteWriter {
     this.pos += n;
   }
 
+  /** Appends `src[start, end)` (without making a view of it). */
+  copyRange(src: Buffer, start: number, end: number): void {
+    const n = end - start;
+    if (n <= 0) return;
+    if (this.pos + n > this.buf.length) this.grow(this.pos + n);
+    const buf = this.buf;
+    const p = this.pos;
+    // A few bytes by hand: `copy` costs more to call than to copy them.
+    if (n <= 64) for (let i = 0; i < n; i++) buf[p + i] = src[start + i]!;
+    else src.copy(buf, p, start, end);
+    this.pos = p + n;
+  }
+
   /** Writes a string as UTF-8 at the current position, returning the byte count. Call `ensure(3 * length)` first. */
   utf8Unchecked(s: string): number {
     const n = (this.buf as unknown as FastUtf8).utf8Write(s, this.pos);

@@ -78,6 +78,38 @@ describe("uamqp low-level API: Connection, Session, MessageSender, MessageReceiv
     await sender.close();
   });
 
+  it("send() writes a message as it is when transferred: changed while it waited for credit, it goes out changed", async () => {
+    await using conn = new Connection(
+      "localhost",
+      new SASLAnonymous("localhost", { tls: false, port: server.port }),
+    );
+    const session = new Session(conn);
+    const sender = new MessageSender(session, "me", "changed-q");
+    // No credit before the link is attached: the first send waits in the link.
+    const waiting = new Message({ body: "a", properties: { subject: "sent" } });
+    const first = sender.send(waiting);
+    waiting.properties!.subject = "changed";
+    await sender.open();
+    assert.equal((await first).result, MessageSendResult.Ok);
+    // With credit, send() writes it at once, as it is then.
+    const now = new Message({ body: "b", properties: { subject: "sent" } });
+    const second = sender.send(now);
+    now.properties!.subject = "changed too late";
+    assert.equal((await second).result, MessageSendResult.Ok);
+    const got: Message[] = [];
+    const receiver = new MessageReceiver(session, "changed-q", "me", {
+      onMessageReceived: (m) => {
+        got.push(m);
+      },
+    });
+    await receiver.open();
+    await until(() => got.length >= 2, "2 messages");
+    assert.deepEqual(
+      got.map((m) => m.properties?.subject),
+      ["changed", "sent"],
+    );
+  });
+
   it("a message larger than a frame (the peer's 64 KiB, our 4 KiB) goes out and comes back in frames, whole, between small ones", async () => {
     await using conn = new Connection(
       "localhost",

@@ -52,6 +52,24 @@ describe("SendClient", () => {
     assert.equal(t.broker.stats("s1").messageCount, 1);
   });
 
+  it("a message is sent as it is when transferred: changed after queueing, before the client opened, it goes out changed", async () => {
+    const client = new SendClient(t.url("changed"));
+    const early = new Message({ body: "a", properties: { subject: "queued" } });
+    client.queueMessage(early);
+    early.properties!.subject = "changed";
+    await client.open();
+    // On an open client with credit a message is transferred within queueMessage, as it is then.
+    const late = new Message({ body: "b", properties: { subject: "queued" } });
+    client.queueMessage(late);
+    late.properties!.subject = "changed too late";
+    await client.sendAllMessages();
+    assert.deepEqual([early.state, late.state], [MessageState.SendComplete, MessageState.SendComplete]);
+    assert.deepEqual(
+      t.transfers("changed").map((e) => Message.decode(e.payload).properties?.subject),
+      ["changed", "queued"],
+    );
+  });
+
   it("queues 10, sendAllMessages resolves 10 × SendComplete, then nothing is pending and the client is closed", async () => {
     const client = new SendClient(t.url("s2"));
     const messages = Array.from({ length: 10 }, (_, i) => new Message({ body: `m${i}` }));

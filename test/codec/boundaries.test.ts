@@ -99,6 +99,24 @@ describe("encoder boundaries", () => {
     assert.equal(decode(a), "first");
     assert.equal(decode(b), "second");
   });
+  it("ByteWriter.copyRange appends exactly the range, short (copied by hand) or long, growing as needed", () => {
+    const src = Buffer.from(Array.from({ length: 300 }, (_, i) => i & 0xff));
+    const w = new ByteWriter(4);
+    const want: Buffer[] = [];
+    for (const [start, end] of [
+      [0, 0],
+      [5, 6],
+      [10, 74],
+      [10, 75],
+      [1, 300],
+      [299, 300],
+      [7, 3],
+    ] as const) {
+      w.copyRange(src, start, end);
+      want.push(src.subarray(start, Math.max(start, end)));
+    }
+    assert.deepEqual(w.view(), Buffer.concat(want));
+  });
 });
 
 describe("Decoder range", () => {

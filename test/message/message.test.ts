@@ -16,6 +16,7 @@ import {
 } from "../../src/codec/index.js";
 import { ByteWriter } from "../../src/util/byte-writer.js";
 import { EncodeError } from "../../src/errors/index.js";
+import { dropMeasure } from "../../src/message/message.js";
 import {
   BATCH_MESSAGE_FORMAT,
   DONE_STATES,
@@ -321,6 +322,54 @@ describe("round trips", () => {
     const bad = new Message({ body: [Buffer.from("a")] });
     (bad.data as unknown[]).push("not bytes");
     assert.throws(() => bad.encodedSize, EncodeError);
+  });
+  it("a measure is used by the measured message's next writeTo only, and never after it is dropped", () => {
+    const written = (m: Message): string => {
+      const w = new ByteWriter(4);
+      m.writeTo(w);
+      return w.view().toString("hex");
+    };
+    const a = full("payload");
+    const b = new Message({ body: "b", properties: { subject: "before" } });
+    // Another message written meanwhile does not use it; the measured one does, once.
+    a.measureToWrite();
+    assert.equal(written(b), hex(b.encode()));
+    b.measureToWrite();
+    assert.equal(written(b), hex(b.encode()));
+    // The write copies what the measure encoded: a change in between (what the sending layer never
+    // lets happen) is not seen, which shows that the sections are not encoded again.
+    const measured = hex(b.encode());
+    b.measureToWrite();
+    b.properties!.subject = "unseen";
+    assert.equal(written(b), measured);
+    b.properties!.subject = "before";
+    // Changed after its measure was dropped (as the sending layer does before the application's
+    // code runs): written as it is now.
+    b.measureToWrite();
+    dropMeasure();
+    b.properties!.subject = "after";
+    assert.equal(written(b), hex(new Message({ body: "b", properties: { subject: "after" } }).encode()));
+    // Each other use of the scratch space drops it: encode, encodedSize, pieces, another measure.
+    for (const use of [
+      () => a.encode(),
+      () => a.encodedSize,
+      () => a.pieces(1024),
+      () => a.measureToWrite(),
+    ]) {
+      b.properties!.subject = "measured";
+      b.measureToWrite();
+      use();
+      b.properties!.subject = "changed";
+      assert.equal(
+        written(b),
+        hex(new Message({ body: "b", properties: { subject: "changed" } }).encode()),
+        String(use),
+      );
+    }
+    dropMeasure();
+    const bad = new Message({ body: [Buffer.from("a")] });
+    (bad.data as unknown[]).push("not bytes");
+    assert.throws(() => bad.measureToWrite(), EncodeError);
   });
   it("pieces(minView) join to encode(), Data sections of at least minView bytes given as the body's own arrays", () => {
     const big = Buffer.alloc(40_000, 1);

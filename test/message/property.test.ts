@@ -11,6 +11,7 @@ import {
   type AMQPValue,
 } from "../../src/codec/index.js";
 import { DecodeError } from "../../src/errors/index.js";
+import { ByteWriter } from "../../src/util/byte-writer.js";
 import {
   Message,
   ulongKey,
@@ -160,6 +161,23 @@ describe("property: arbitrary messages round-trip", () => {
         assert.equal(d.bodyType, m.bodyType);
         assert.ok(amqpEquals(d.getData(), m.getData()));
         assert.deepEqual(Buffer.from(d.encode()), Buffer.from(bytes), "re-encoding is stable");
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe("property: a message measured for its write", () => {
+  it("writeTo after measureToWrite writes what encode() does, after what the writer held", () => {
+    fc.assert(
+      fc.property(message, fc.uint8Array({ maxLength: 8 }), (init, before) => {
+        const m = new Message(init);
+        const want = Buffer.from(m.encode());
+        const w = new ByteWriter(4);
+        w.bytes(before);
+        assert.equal(m.measureToWrite(), want.length);
+        m.writeTo(w);
+        assert.deepEqual(w.view(), Buffer.concat([before, want]));
       }),
       { numRuns: 200 },
     );
