@@ -12,7 +12,10 @@
  *      encoded as its AMQP sections and decoded back to JS objects;
  *  (b) a map of 1000 entries (string keys, mixed values) encoded and decoded as one value;
  *  (c) the message of (a) through the public API: `new Message(...).encode()` and
- *      `Message.decode(bytes)` (a `Message` with its typed properties and sections).
+ *      `Message.decode(bytes)` (a `Message` with its typed properties and sections);
+ *  (d) the message of (c) encoded as a send encodes it (encode only): ours measured, then written
+ *      into a reused writer as into a frame (`measureToWrite`, `writeTo`: what `MessageSender.send`
+ *      and `SendClient` do), against rhea's `message.encode` (what its `send` does).
  *
  * Both sides produce plain JS values on decode (rhea: `types.unwrap` after `Reader.read`).
  */
@@ -25,7 +28,7 @@ import { encodeValue, writeObjectMap } from "../src/codec/encoder.js";
 import { writeSymbol } from "../src/codec/scalar-writers.js";
 import { FormatCode as F } from "../src/codec/format-codes.js";
 import { amqpEquals, decode, encode } from "../src/codec/index.js";
-import { Message } from "../src/message/message.js";
+import { Message, dropMeasure } from "../src/message/message.js";
 import { AMQPDouble, AMQPSymbol, type AMQPValue } from "../src/codec/values.js";
 import { DecodeError } from "../src/errors/decode-error.js";
 import { ByteWriter } from "../src/util/byte-writer.js";
@@ -220,13 +223,29 @@ const apiBytes = apiMessage().encode();
   assert.equal(Message.decode(rheaMsgBytes).value, BODY);
 }
 
+// ---- (d) the message of (c) as a send encodes it -----------------------------------------------
+
+const sendMessage = apiMessage();
+/** The frame buffer's stand-in: a send writes the message after the transfer performative. */
+const frameWriter = new ByteWriter(64 * 1024);
+function ourSendEncoding(): number {
+  frameWriter.reset();
+  const size = sendMessage.measureToWrite();
+  sendMessage.writeTo(frameWriter);
+  dropMeasure();
+  return size;
+}
+assert.equal(ourSendEncoding(), apiBytes.length);
+assert.deepEqual(frameWriter.view(), Buffer.from(apiBytes));
+
 // ---- run --------------------------------------------------------------------------------------
 
 interface Case {
   label: string;
   bytes: [number, number];
-  ours: [() => unknown, () => unknown];
-  rhea: [() => unknown, () => unknown];
+  /** Encode, then decode (none for a case of encoding only). */
+  ours: [() => unknown, (() => unknown)?];
+  rhea: [() => unknown, (() => unknown)?];
 }
 
 const cases: Case[] = [
@@ -248,21 +267,30 @@ const cases: Case[] = [
     ours: [() => apiMessage().encode(), () => Message.decode(apiBytes)],
     rhea: [() => rheaMessage.encode(rheaMsg), () => rheaMessage.decode(rheaMsgBytes)],
   },
+  {
+    label: "(d) as a send",
+    bytes: [apiBytes.length, rheaMsgBytes.length],
+    ours: [ourSendEncoding],
+    rhea: [() => rheaMessage.encode(rheaMsg)],
+  },
 ];
 
 const rows: string[][] = [];
 for (const c of cases) {
   for (const [i, op] of (["encode", "decode"] as const).entries()) {
     const label = `${c.label} ${op}`;
+    const ours = c.ours[i];
+    const theirs = c.rhea[i];
+    if (ours === undefined || theirs === undefined) continue;
     if (ONLY !== undefined && !label.includes(ONLY)) continue;
     let o: BenchResult;
     let r: BenchResult | undefined;
-    if (OURS_ONLY) o = measure(`ours ${label}`, c.ours[i]!, DURATION);
+    if (OURS_ONLY) o = measure(`ours ${label}`, ours, DURATION);
     else
       [o, r] = compare(
         [
-          { name: `ours ${label}`, fn: c.ours[i]! },
-          { name: `rhea ${label}`, fn: c.rhea[i]! },
+          { name: `ours ${label}`, fn: ours },
+          { name: `rhea ${label}`, fn: theirs },
         ],
         DURATION,
       ) as [BenchResult, BenchResult];
