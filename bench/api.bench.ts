@@ -37,6 +37,7 @@ import {
   procCpuUs,
   procPeakRssKiB,
   procSyscalls,
+  PYTHON,
   REPO_ROOT,
   startBroker,
   type ServerProcess,
@@ -948,6 +949,12 @@ async function eld(): Promise<void> {
 
 async function python(): Promise<void> {
   console.log("\n## Python uamqp against ours and rhea through uamqp broker over TLS\n");
+  // Said plainly, rather than as a worker's traceback: a machine without the peers installed.
+  if (spawnSync(PYTHON, ["-c", "import uamqp"], { stdio: "ignore" }).status !== 0) {
+    throw new Error(
+      `${PYTHON} cannot import uamqp: install Debian's python3-uamqp (bash scripts/peers/install.sh installs every peer)`,
+    );
+  }
   const certs = await getTestCertificates();
   const dir = mkdtempSync(join(tmpdir(), "uamqp-bench-tls-"));
   const certFile = join(dir, "server.crt");
