@@ -44,16 +44,28 @@ function writeDescriptor(w: ByteWriter, code: number): void {
   w.u8(code);
 }
 
+/**
+ * A body as the encoder takes it: a `MessageBody`, or the bytes of a Data body's only section (what
+ * a `Message` built from a string or bytes holds until its `body` is asked for).
+ */
+export type EncodableBody = MessageBody | Uint8Array;
+
+function writeDataSection(w: ByteWriter, s: unknown): void {
+  if (!(s instanceof Uint8Array)) throw new EncodeError("a Data section must be a Uint8Array");
+  w.ensure(8 + s.length);
+  writeDescriptor(w, Section.Data);
+  writeBinary(w, s);
+}
+
 /** Writes the body sections. */
-export function writeBody(w: ByteWriter, body: MessageBody): void {
+export function writeBody(w: ByteWriter, body: EncodableBody): void {
+  if (body instanceof Uint8Array) {
+    writeDataSection(w, body);
+    return;
+  }
   switch (body.type) {
     case "data":
-      for (const s of body.sections) {
-        if (!(s instanceof Uint8Array)) throw new EncodeError("a Data section must be a Uint8Array");
-        w.ensure(8 + s.length);
-        writeDescriptor(w, Section.Data);
-        writeBinary(w, s);
-      }
+      for (const s of body.sections) writeDataSection(w, s);
       return;
     case "sequence":
       for (const s of body.sections) {
@@ -70,16 +82,18 @@ export function writeBody(w: ByteWriter, body: MessageBody): void {
 }
 
 /**
- * Writes all sections of a message. `fallbackApplicationProperties` is used when the message has no
- * (or empty) application properties (batch messages).
+ * Writes all sections of a message, its body given as `body` (by default `s.body`).
+ * `fallbackApplicationProperties` is used when the message has no (or empty) application properties
+ * (batch messages).
  */
 export function writeSections(
   w: ByteWriter,
   s: MessageSections,
   fallbackApplicationProperties?: ApplicationProperties,
+  body: EncodableBody = s.body,
 ): void {
   writeLeadingSections(w, s, fallbackApplicationProperties);
-  writeBody(w, s.body);
+  writeBody(w, body);
   const footer = s.footer;
   if (footer && !mapEmpty(footer)) writeAnnotations(w, Section.Footer, footer);
 }
@@ -90,13 +104,18 @@ export function writeSections(
  * sections, the bulk of most messages, are counted without being copied. `mark.bodyAt` is set to
  * where they go among the bytes written (see {@link writeSized}).
  */
-export function sectionsSize(w: ByteWriter, s: MessageSections, mark?: { bodyAt: number }): number {
+export function sectionsSize(
+  w: ByteWriter,
+  s: MessageSections,
+  body: EncodableBody,
+  mark?: { bodyAt: number },
+): number {
   const start = w.pos;
   writeLeadingSections(w, s, undefined);
   if (mark !== undefined) mark.bodyAt = w.pos - start;
   let data = 0;
-  const body = s.body;
-  if (body.type === "data") {
+  if (body instanceof Uint8Array) data = dataSectionSize(body.length);
+  else if (body.type === "data") {
     for (const d of body.sections) {
       if (!(d instanceof Uint8Array)) throw new EncodeError("a Data section must be a Uint8Array");
       data += dataSectionSize(d.length);
@@ -114,13 +133,13 @@ export function sectionsSize(w: ByteWriter, s: MessageSections, mark?: { bodyAt:
  */
 export function writeSized(
   w: ByteWriter,
-  s: MessageSections,
+  body: EncodableBody,
   scratch: Buffer,
   bodyAt: number,
   end: number,
 ): void {
   w.copyRange(scratch, 0, bodyAt);
-  if (s.body.type === "data") writeBody(w, s.body);
+  if (body instanceof Uint8Array || body.type === "data") writeBody(w, body);
   w.copyRange(scratch, bodyAt, end);
 }
 
@@ -131,38 +150,43 @@ export function writeSized(
  * this saves copying its body into the frame buffer, and out of it again (the sending layer writes
  * the big pieces to the transport as they are). The pieces hold the message's arrays by reference.
  */
-export function sectionPieces(w: ByteWriter, s: MessageSections, minView: number): Uint8Array[] {
+export function sectionPieces(
+  w: ByteWriter,
+  s: MessageSections,
+  body: EncodableBody,
+  minView: number,
+): Uint8Array[] {
   const pieces: Uint8Array[] = [];
   w.reset();
   writeLeadingSections(w, s, undefined);
-  const body = s.body;
-  if (body.type === "data") {
-    for (const d of body.sections) {
-      if (!(d instanceof Uint8Array)) throw new EncodeError("a Data section must be a Uint8Array");
-      if (d.length < minView) {
-        w.ensure(8 + d.length);
-        writeDescriptor(w, Section.Data);
-        writeBinary(w, d);
-        continue;
-      }
-      // The section's descriptor and binary head (as writeBinary writes them), then its bytes as they are.
-      w.ensure(8);
-      writeDescriptor(w, Section.Data);
-      if (d.length < 256) w.u8u8(F.Vbin8, d.length);
-      else {
-        w.u8(F.Vbin32);
-        w.u32(d.length);
-      }
-      pieces.push(w.toBuffer());
-      w.reset();
-      pieces.push(d);
-    }
-  } else writeBody(w, body);
+  if (body instanceof Uint8Array) dataPiece(w, pieces, body, minView);
+  else if (body.type === "data") for (const d of body.sections) dataPiece(w, pieces, d, minView);
+  else writeBody(w, body);
   const footer = s.footer;
   if (footer && !mapEmpty(footer)) writeAnnotations(w, Section.Footer, footer);
   if (w.pos > 0) pieces.push(w.toBuffer());
   w.reset();
   return pieces;
+}
+
+/** One Data section among `pieces` (see {@link sectionPieces}). */
+function dataPiece(w: ByteWriter, pieces: Uint8Array[], d: unknown, minView: number): void {
+  if (!(d instanceof Uint8Array)) throw new EncodeError("a Data section must be a Uint8Array");
+  if (d.length < minView) {
+    writeDataSection(w, d);
+    return;
+  }
+  // The section's descriptor and binary head (as writeBinary writes them), then its bytes as they are.
+  w.ensure(8);
+  writeDescriptor(w, Section.Data);
+  if (d.length < 256) w.u8u8(F.Vbin8, d.length);
+  else {
+    w.u8(F.Vbin32);
+    w.u32(d.length);
+  }
+  pieces.push(w.toBuffer());
+  w.reset();
+  pieces.push(d);
 }
 
 /** The sections before the body. */

@@ -9,9 +9,16 @@ import { ClientTimeout, MessageAlreadySettled, MessageSendFailed } from "../erro
 import { ByteWriter } from "../util/byte-writer.js";
 import { inspectEnum, inspectFields } from "../util/enum-names.js";
 import type { AnnotationsMap, ApplicationProperties } from "./annotations.js";
-import { createBody, type MessageBody, type MessageBodyType } from "./body.js";
+import { createBody, MessageBodyType, type MessageBody } from "./body.js";
 import { readSectionsInto } from "./decode.js";
-import { sectionPieces, sectionsSize, writeSections, writeSized, type MessageSections } from "./encode.js";
+import {
+  sectionPieces,
+  sectionsSize,
+  writeSections,
+  writeSized,
+  type EncodableBody,
+  type MessageSections,
+} from "./encode.js";
 import type { MessageHeader } from "./header.js";
 import { MessageState, RECEIVE_STATES } from "./message-state.js";
 import type { MessageProperties } from "./properties.js";
@@ -99,11 +106,11 @@ export function dropMeasure(): void {
 }
 
 /** Encodes with the module's reusable writer; returns the size, leaving the bytes in `shared`. */
-function encodeShared(s: MessageSections): number {
+function encodeShared(m: Message, body: EncodableBody): number {
   measure.message = undefined;
   shared.reset();
   try {
-    writeSections(shared, s);
+    writeSections(shared, m, undefined, body);
   } catch (e) {
     shared.reset();
     throw e;
@@ -167,7 +174,17 @@ export class Message implements MessageSections {
   messageFormat: number;
   /** Settles a received delivery; set by {@link Message.decode}. */
   protected settler: MessageSettler | undefined;
-  #body: MessageBody;
+  /**
+   * The body; undefined while the message holds its body as `#data` (below).
+   */
+  #body: MessageBody | undefined;
+  /**
+   * The bytes of the only Data section of a body given as one string or byte array, kept as they
+   * are until `body` (or `data`, `getData()`) is asked for: then the `MessageBody` is made, once,
+   * and replaces it. A message that is only built and sent never needs the body's two objects (a
+   * third of a small message's memory, and what a send queue holds of each message it keeps).
+   */
+  #data: Uint8Array | undefined = undefined;
   #deliveryTag: Uint8Array | undefined = undefined;
   /** Where the delivery tag is read from on first use (see `MessageDecodeOptions.deliveryTagOf`). */
   #deliveryTagOf: { readonly tag: Uint8Array } | undefined = undefined;
@@ -189,7 +206,15 @@ export class Message implements MessageSections {
       this.messageFormat = 0;
       return;
     }
-    this.#body = createBody(init.body, init.bodyType, init.encoding);
+    const body = init.body;
+    const bodyType = init.bodyType;
+    if (
+      (bodyType === undefined || bodyType === MessageBodyType.Data) &&
+      (typeof body === "string" || body instanceof Uint8Array)
+    ) {
+      this.#body = undefined;
+      this.#data = typeof body === "string" ? Buffer.from(body, init.encoding ?? "utf8") : body;
+    } else this.#body = createBody(body, bodyType, init.encoding);
     this.header = init.header;
     this.deliveryAnnotations = init.deliveryAnnotations;
     this.messageAnnotations = init.messageAnnotations;
@@ -220,27 +245,43 @@ export class Message implements MessageSections {
 
   /** The body, tagged by kind. */
   get body(): MessageBody {
-    return this.#body;
+    return this.#body ?? this.#madeBody();
+  }
+
+  /** The `MessageBody` of a body held as `#data`, made once (see `#data`). */
+  #madeBody(): MessageBody {
+    const body: MessageBody = { type: "data", sections: [this.#data!] };
+    this.#body = body;
+    this.#data = undefined;
+    return body;
+  }
+
+  /** The body as the encoder takes it, without making a `MessageBody` for it. */
+  #encodable(): EncodableBody {
+    return this.#body ?? this.#data!;
   }
 
   /** The kind of the body. */
   get bodyType(): MessageBodyType {
-    return this.#body.type;
+    return this.#body === undefined ? MessageBodyType.Data : this.#body.type;
   }
 
   /** The Data sections, or `undefined` if the body is not a Data body. */
   get data(): Uint8Array[] | undefined {
-    return this.#body.type === "data" ? this.#body.sections : undefined;
+    const b = this.body;
+    return b.type === "data" ? b.sections : undefined;
   }
 
   /** The AmqpValue, or `undefined` if the body is not a Value body. */
   get value(): AMQPValue | undefined {
-    return this.#body.type === "value" ? this.#body.value : undefined;
+    const b = this.#body;
+    return b !== undefined && b.type === "value" ? b.value : undefined;
   }
 
   /** The AmqpSequence sections, or `undefined` if the body is not a Sequence body. */
   get sequence(): AMQPValue[][] | undefined {
-    return this.#body.type === "sequence" ? this.#body.sections : undefined;
+    const b = this.#body;
+    return b !== undefined && b.type === "sequence" ? b.sections : undefined;
   }
 
   /** uamqp's name for {@link Message.messageAnnotations}. */
@@ -253,7 +294,7 @@ export class Message implements MessageSections {
 
   /** The body data according to its kind: Data sections, the value, or the Sequence sections. */
   getData(): Uint8Array[] | AMQPValue | AMQPValue[][] {
-    const b = this.#body;
+    const b = this.body;
     return b.type === "value" ? b.value : b.sections;
   }
 
@@ -283,7 +324,7 @@ export class Message implements MessageSections {
    * @throws {EncodeError} when a section holds a value that cannot be encoded.
    */
   encode(): Uint8Array {
-    const n = encodeShared(this);
+    const n = encodeShared(this, this.#encodable());
     const out = Buffer.allocUnsafe(n);
     shared.buf.copy(out, 0, 0, n);
     trimShared();
@@ -297,10 +338,10 @@ export class Message implements MessageSections {
   writeTo(writer: ByteWriter): void {
     if (measure.message === this) {
       measure.message = undefined;
-      writeSized(writer, this, shared.buf, measure.bodyAt, measure.end);
+      writeSized(writer, this.#encodable(), shared.buf, measure.bodyAt, measure.end);
       return;
     }
-    writeSections(writer, this);
+    writeSections(writer, this, undefined, this.#encodable());
   }
 
   /**
@@ -310,7 +351,7 @@ export class Message implements MessageSections {
   pieces(minView: number): Uint8Array[] {
     measure.message = undefined;
     try {
-      return sectionPieces(shared, this, minView);
+      return sectionPieces(shared, this, this.#encodable(), minView);
     } finally {
       shared.reset();
       trimShared();
@@ -325,7 +366,7 @@ export class Message implements MessageSections {
     measure.message = undefined;
     shared.reset();
     try {
-      return sectionsSize(shared, this);
+      return sectionsSize(shared, this, this.#encodable());
     } finally {
       shared.reset();
       trimShared();
@@ -345,7 +386,7 @@ export class Message implements MessageSections {
     shared.reset();
     let size: number;
     try {
-      size = sectionsSize(shared, this, measure);
+      size = sectionsSize(shared, this, this.#encodable(), measure);
     } catch (e) {
       shared.reset();
       trimShared();
@@ -580,6 +621,10 @@ export class Message implements MessageSections {
   /** The body as text: Data sections joined and decoded as UTF-8, other bodies inspected. */
   toString(): string {
     const b = this.#body;
+    if (b === undefined) {
+      const d = this.#data!;
+      return Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString("utf8");
+    }
     if (b.type === "data") return Buffer.concat(b.sections).toString("utf8");
     if (b.type === "value" && typeof b.value === "string") return b.value;
     return inspect(b.type === "value" ? b.value : b.sections, { depth: 4 });

@@ -67,6 +67,46 @@ describe("body selection (uamqp rules)", () => {
   it("honours the encoding option for strings", () => {
     const m = new Message({ body: "é", encoding: "latin1" });
     assert.deepEqual(m.data?.map(hex), ["e9"]);
+    assert.equal(new Message({ body: "é", encoding: "latin1" }).toString(), Buffer.of(0xe9).toString("utf8"));
+    assert.equal(
+      hex(new Message({ body: "0aff", encoding: "hex", bodyType: "data" }).encode()),
+      "005375a0020aff",
+    );
+  });
+  it("a body of one string or byte array is the same before and after its MessageBody is asked for", () => {
+    const bytes = Buffer.from("abc");
+    const fresh = (): Message => new Message({ body: bytes, properties: { subject: "s" } });
+    const want = hex(fresh().encode());
+    // Encoded, measured and written without asking for the body, then with it asked for first.
+    for (const ask of [false, true]) {
+      const m = fresh();
+      if (ask) assert.deepEqual(m.body, { type: "data", sections: [bytes] });
+      assert.equal(m.bodyType, "data");
+      assert.equal(m.value, undefined);
+      assert.equal(m.sequence, undefined);
+      assert.equal(m.toString(), "abc");
+      assert.equal(hex(m.encode()), want);
+      assert.equal(m.encodedSize, want.length / 2);
+      assert.deepEqual(Buffer.concat(m.pieces(1)), Buffer.from(want, "hex"));
+      const w = new ByteWriter(4);
+      m.measureToWrite();
+      m.writeTo(w);
+      dropMeasure();
+      assert.equal(w.view().toString("hex"), want);
+    }
+    // Once asked for, the body is one object, and what is done to its sections is what is sent.
+    const m = fresh();
+    assert.equal(m.body, m.body);
+    assert.equal(m.data, (m.body as { sections: Uint8Array[] }).sections);
+    assert.deepEqual(m.getData(), [bytes]);
+    const sections = m.data;
+    assert.ok(sections);
+    sections.push(Buffer.from("de"));
+    assert.equal(m.toString(), "abcde");
+    assert.deepEqual(
+      Message.decode(m.encode()).data?.map((d) => Buffer.from(d).toString()),
+      ["abc", "de"],
+    );
   });
   it("array of strings/bytes (including []) → one Data section per item", () => {
     const m = new Message({ body: ["a", Uint8Array.of(0xff)] });
