@@ -105,6 +105,16 @@ export function dropMeasure(): void {
   trimShared();
 }
 
+/**
+ * A measure never outlives the synchronous step that made it, even if its caller failed to drop it:
+ * the first measure of a turn of the event loop queues one drop for the end of that turn.
+ */
+let measureDropQueued = false;
+function dropAtTurnEnd(): void {
+  measureDropQueued = false;
+  dropMeasure();
+}
+
 /** Encodes with the module's reusable writer; returns the size, leaving the bytes in `shared`. */
 function encodeShared(m: Message, body: EncodableBody): number {
   measure.message = undefined;
@@ -394,6 +404,10 @@ export class Message implements MessageSections {
     }
     measure.message = this;
     measure.end = shared.pos;
+    if (!measureDropQueued) {
+      measureDropQueued = true;
+      queueMicrotask(dropAtTurnEnd);
+    }
     return size;
   }
 

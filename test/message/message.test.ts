@@ -363,6 +363,18 @@ describe("round trips", () => {
     (bad.data as unknown[]).push("not bytes");
     assert.throws(() => bad.encodedSize, EncodeError);
   });
+  it("a measure its caller did not drop ends with the synchronous step that made it", async () => {
+    const m = new Message({ body: "b", properties: { subject: "measured" } });
+    m.measureToWrite();
+    await Promise.resolve();
+    m.properties!.subject = "changed";
+    const w = new ByteWriter(4);
+    m.writeTo(w);
+    assert.equal(
+      w.view().toString("hex"),
+      hex(new Message({ body: "b", properties: { subject: "changed" } }).encode()),
+    );
+  });
   it("a measure is used by the measured message's next writeTo only, and never after it is dropped", () => {
     const written = (m: Message): string => {
       const w = new ByteWriter(4);
