@@ -747,31 +747,34 @@ async function ceiling(): Promise<void> {
     producers: Worker[];
     consumers: Worker[];
   }[] = [];
-  for (const b of brokers) {
-    const server = await b.start();
-    if (idle > 0) idleConnections.push(await idleLinks(server.port, "ceiling", idle));
-    const endpoint: Endpoint = { host: "127.0.0.1", port: server.port, address: "ceiling" };
-    const spawnClient = (role: "send" | "recv", n: number) =>
-      start(
-        `ceiling ${role} ${n} via ${b.name}`,
-        role === "send"
-          ? { role, lib, endpoint, size: 16, settled: false, window: 1000, maxFrameSize: FRAME, eld: false }
-          : { role, lib, endpoint, settled: false, credit: CREDIT, maxFrameSize: FRAME, eld: false },
-      );
-    const [p1, p2, c1, c2] = await Promise.all([
-      spawnClient("send", 1),
-      spawnClient("send", 2),
-      spawnClient("recv", 1),
-      spawnClient("recv", 2),
-    ]);
-    setups.push({
-      broker: b.name,
-      server,
-      producers: [p1.worker, p2.worker],
-      consumers: [c1.worker, c2.worker],
-    });
-  }
+  /** Every server started, stopped at the end even when a later one fails to start. */
+  const servers: { stop: () => Promise<void> }[] = [];
   try {
+    for (const b of brokers) {
+      const server = await b.start();
+      servers.push(server);
+      if (idle > 0) idleConnections.push(await idleLinks(server.port, "ceiling", idle));
+      const endpoint: Endpoint = { host: "127.0.0.1", port: server.port, address: "ceiling" };
+      const spawnClient = (role: "send" | "recv", n: number) =>
+        start(
+          `ceiling ${role} ${n} via ${b.name}`,
+          role === "send"
+            ? { role, lib, endpoint, size: 16, settled: false, window: 1000, maxFrameSize: FRAME, eld: false }
+            : { role, lib, endpoint, settled: false, credit: CREDIT, maxFrameSize: FRAME, eld: false },
+        );
+      const [p1, p2, c1, c2] = await Promise.all([
+        spawnClient("send", 1),
+        spawnClient("send", 2),
+        spawnClient("recv", 1),
+        spawnClient("recv", 2),
+      ]);
+      setups.push({
+        broker: b.name,
+        server,
+        producers: [p1.worker, p2.worker],
+        consumers: [c1.worker, c2.worker],
+      });
+    }
     const results = await alternate(setups, async (s, warmup) => {
       const b0 = procCpuSplitUs(s.server.pid);
       const cpu0 = procCpuUs(s.server.pid);
@@ -842,10 +845,8 @@ async function ceiling(): Promise<void> {
     report["ceiling"] = setups.map((s, i) => ({ broker: s.broker, rounds: results[i] }));
   } finally {
     for (const c of idleConnections) c.close();
-    for (const s of setups) {
-      await stopAll([...s.producers, ...s.consumers]);
-      await s.server.stop();
-    }
+    for (const s of setups) await stopAll([...s.producers, ...s.consumers]);
+    for (const server of servers) await server.stop();
   }
 }
 
