@@ -63,6 +63,19 @@ function dataBody(items: readonly (string | Uint8Array)[], encoding: BufferEncod
 }
 
 /**
+ * The bytes of the one Data section `createBody` would make of `input` (a string or bytes, with no
+ * `bodyType` or `data`), without making the body; undefined for any other input.
+ */
+export function onlyDataSection(
+  input: AMQPValue | undefined,
+  bodyType: MessageBodyType | undefined,
+  encoding: BufferEncoding = "utf8",
+): Uint8Array | undefined {
+  if (bodyType !== undefined && bodyType !== MessageBodyType.Data) return undefined;
+  return isText(input) ? toBytes(input, encoding) : undefined;
+}
+
+/**
  * Builds a body from user data with uamqp's rules.
  *
  * Without `bodyType`: a string or bytes → one Data section (strings encoded with `encoding`); an array

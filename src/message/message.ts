@@ -9,7 +9,7 @@ import { ClientTimeout, MessageAlreadySettled, MessageSendFailed } from "../erro
 import { ByteWriter } from "../util/byte-writer.js";
 import { inspectEnum, inspectFields } from "../util/enum-names.js";
 import type { AnnotationsMap, ApplicationProperties } from "./annotations.js";
-import { createBody, MessageBodyType, type MessageBody } from "./body.js";
+import { createBody, MessageBodyType, onlyDataSection, type MessageBody } from "./body.js";
 import { readSectionsInto } from "./decode.js";
 import {
   sectionPieces,
@@ -216,15 +216,8 @@ export class Message implements MessageSections {
       this.messageFormat = 0;
       return;
     }
-    const body = init.body;
-    const bodyType = init.bodyType;
-    if (
-      (bodyType === undefined || bodyType === MessageBodyType.Data) &&
-      (typeof body === "string" || body instanceof Uint8Array)
-    ) {
-      this.#body = undefined;
-      this.#data = typeof body === "string" ? Buffer.from(body, init.encoding ?? "utf8") : body;
-    } else this.#body = createBody(body, bodyType, init.encoding);
+    this.#data = onlyDataSection(init.body, init.bodyType, init.encoding);
+    this.#body = this.#data === undefined ? createBody(init.body, init.bodyType, init.encoding) : undefined;
     this.header = init.header;
     this.deliveryAnnotations = init.deliveryAnnotations;
     this.messageAnnotations = init.messageAnnotations;
