@@ -250,7 +250,19 @@ async function pairRound(send: Worker, recv: Worker, count: number, warmup: bool
   return { rate: count / (wallNs / 1e9), send: { ...es, done: ds }, recv: { ...er, done: dr } };
 }
 
-/** One process's part alone (a producer filling a queue, a consumer draining it, a requester). */
+/**
+ * A process's CPU time per message in a run: a receiver's from its first message on (see
+ * `Done.setupCpuUs`: connecting and attaching are not per message, and the contenders' set-ups
+ * differ), anyone else's over the whole run.
+ */
+function cpuPerMessage(e: Ended, d: Done, count: number): number {
+  return (e.cpuUs - (d.setupCpuUs ?? 0)) / count;
+}
+
+/**
+ * One process's part alone (a producer filling a queue, a consumer draining it, a requester). A
+ * receiver's rate counts from its first message, as its CPU does (`cpuPerMessage`).
+ */
 async function soloRound(
   w: Worker,
   count: number,
@@ -259,7 +271,7 @@ async function soloRound(
   await w.run(count, warmup, RUN_TIMEOUT_MS);
   const done = await w.done(RUN_TIMEOUT_MS);
   const ended = await w.end();
-  return { rate: count / ((done.endNs - done.startNs) / 1e9), ended, done };
+  return { rate: count / ((done.endNs - (done.firstNs ?? done.startNs)) / 1e9), ended, done };
 }
 
 /**
@@ -389,9 +401,12 @@ async function p2p(): Promise<void> {
         const rs = results[i]!;
         const client = rs.map((r) => (c.side === "send" ? r.send : r.recv));
         const peer = rs.map((r) => (c.side === "send" ? r.recv : r.send));
-        const cpu = client.map((e) => e.cpuUs / k.count);
+        const cpu = client.map((e) => cpuPerMessage(e, e.done, k.count));
         const rh = rheaOf(c.side);
-        const rhCpu = rh?.map((r) => (c.side === "send" ? r.send : r.recv).cpuUs / k.count) ?? [];
+        const rhCpu =
+          rh
+            ?.map((r) => (c.side === "send" ? r.send : r.recv))
+            .map((e) => cpuPerMessage(e, e.done, k.count)) ?? [];
         const rates = rs.map((r) => r.rate);
         rows.push([
           k.name,
@@ -401,7 +416,7 @@ async function p2p(): Promise<void> {
           fmt(median(rates)),
           fmt(least(cpu), 1),
           fmt(median(cpu), 1),
-          fmt(median(peer.map((e) => e.cpuUs / k.count)), 1),
+          fmt(median(peer.map((e) => cpuPerMessage(e, e.done, k.count))), 1),
           c.lib === "rhea" || !rh ? "" : ratio(median(rates), median(rh.map((r) => r.rate))),
           c.lib === "rhea" || !rh ? "" : ratio(median(rhCpu), median(cpu)),
           peakCell(rs.map((r) => r.send)),
@@ -603,8 +618,9 @@ async function phases(
       const baseIndex = chosen.findIndex((c) => c.lib === baseline);
       chosen.forEach((c, i) => {
         const rs = results[i]!;
-        const sendCpu = rs.map((r) => r.send.ended.cpuUs / k.count);
-        const recvCpu = rs.map((r) => r.recv.ended.cpuUs / k.count);
+        const sendCpu = rs.map((r) => cpuPerMessage(r.send.ended, r.send.done, k.count));
+        const recvCpu = rs.map((r) => cpuPerMessage(r.recv.ended, r.recv.done, k.count));
+        const setupMs = rs.map((r) => (r.recv.done.setupCpuUs ?? NaN) / 1000);
         const rh = baseIndex >= 0 && baseIndex !== i ? results[baseIndex]! : undefined;
         const sendRate = median(rs.map((r) => r.send.rate));
         const recvRate = median(rs.map((r) => r.recv.rate));
@@ -616,12 +632,17 @@ async function phases(
           fmt(sendRate),
           rh ? ratio(sendRate, median(rh.map((r) => r.send.rate))) : "",
           fmt(median(sendCpu), 1),
-          rh ? ratio(median(rh.map((r) => r.send.ended.cpuUs / k.count)), median(sendCpu)) : "",
+          rh
+            ? ratio(median(rh.map((r) => cpuPerMessage(r.send.ended, r.send.done, k.count))), median(sendCpu))
+            : "",
           fmt(best(rs.map((r) => r.recv.rate))),
           fmt(recvRate),
           rh ? ratio(recvRate, median(rh.map((r) => r.recv.rate))) : "",
           fmt(median(recvCpu), 1),
-          rh ? ratio(median(rh.map((r) => r.recv.ended.cpuUs / k.count)), median(recvCpu)) : "",
+          rh
+            ? ratio(median(rh.map((r) => cpuPerMessage(r.recv.ended, r.recv.done, k.count))), median(recvCpu))
+            : "",
+          fmt(median(setupMs), 1),
           `${fmt(median(rs.map((r) => r.brokerSendUs)), 1)} / ${fmt(median(rs.map((r) => r.brokerRecvUs)), 1)}`,
         ]);
         out.push({ case: k.name, contender: c.name, count: k.count, rounds: rs });
@@ -656,6 +677,7 @@ async function phases(
       `vs ${baseline}`,
       "receive CPU µs/msg",
       `CPU vs ${baseline}`,
+      "consumer set-up CPU ms",
       "broker CPU µs/msg (send / receive)",
     ],
     rows,

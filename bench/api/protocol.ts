@@ -95,6 +95,14 @@ export interface Done {
   readonly startNs: number;
   /** First message received (receivers), ns. */
   readonly firstNs?: number;
+  /**
+   * Receivers: the process's CPU time from the run's start to its first message, µs: connecting
+   * (a `ReceiveClient` or Python uamqp's `ReceiveClient` opens its connection in each run, the
+   * others attach a link on one opened before), attaching, granting credit. The tables count a
+   * receiver's CPU per message from its first message, so that this, which is not per message and
+   * differs between the contenders' set-ups, is not spread over the messages.
+   */
+  readonly setupCpuUs?: number;
   /** Last outcome / last message, ns. */
   readonly endNs: number;
   /** Request/response: the round-trip times, in µs. */

@@ -91,19 +91,24 @@ for line in sys.stdin:
                     if not batch:
                         reply({"error": "no message within 30 s (%d of %d)" % (got, count)})
                         sys.exit(1)
+                    if first is None:
+                        # As the Node.js workers do: the run's CPU from the first message on
+                        # (setupCpuUs in protocol.ts), and its clock.
+                        first = (now_ns(), time.process_time())
                     for m in batch:
                         m.accept()
-                    if first is None:
-                        first = now_ns()
                     got += len(batch)
                 end_ns = now_ns()
+                # The Node.js receivers close their link after the clocks stop: so does this one.
+                start = (start[0], start[1], time.process_time())
             finally:
                 receiver.close()
-            reply({"done": {"count": got, "startNs": start[0], "firstNs": first, "endNs": end_ns}})
+            reply({"done": {"count": got, "startNs": start[0], "firstNs": first[0], "endNs": end_ns,
+                            "setupCpuUs": (first[1] - start[1]) * 1e6}})
     elif cmd == "progress":
         reply({"progress": 0})
     elif cmd == "end":
-        cpu_s = time.process_time() - start[1]
+        cpu_s = (start[2] if len(start) > 2 else time.process_time()) - start[1]
         reply({"ended": {"cpuUs": cpu_s * 1e6, "maxRssKiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                          "readyRssKiB": ready_rss_kib}})
     elif cmd == "stop":

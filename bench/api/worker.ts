@@ -73,6 +73,12 @@ function nowNs(): number {
   return Number(process.hrtime.bigint());
 }
 
+/** The process's CPU time so far (user + system, every thread), µs. */
+function cpuNowUs(): number {
+  const c = process.cpuUsage();
+  return c.user + c.system;
+}
+
 /** Read and write system calls of this process so far (Linux), NaN elsewhere. */
 function ioCalls(): { reads: number; writes: number } {
   try {
@@ -108,7 +114,13 @@ interface Role {
    */
   start(
     count: number,
-    done: (d: { count: number; endNs: number; firstNs?: number; latenciesUs?: number[] }) => void,
+    done: (d: {
+      count: number;
+      endNs: number;
+      firstNs?: number;
+      firstCpuUs?: number;
+      latenciesUs?: number[];
+    }) => void,
     fail: (e: unknown) => void,
   ): Promise<void>;
   /** Messages received so far in this run (receivers). */
@@ -313,12 +325,14 @@ async function engineReceiver(c: Extract<WorkerConfig, { role: "recv" }>): Promi
 class Counter {
   count = 0;
   firstNs = 0;
+  /** The process's CPU time (user + system, µs) when the first message arrived. */
+  firstCpuUs = 0;
   lastNs = 0;
   /** A clock reading is scheduled for the end of this turn of the event loop. */
   #stamping = false;
   constructor(
     readonly target: number,
-    readonly done: (d: { count: number; endNs: number; firstNs?: number }) => void,
+    readonly done: (d: { count: number; endNs: number; firstNs?: number; firstCpuUs?: number }) => void,
   ) {}
   /**
    * One more message; true when it was the last one the run waits for. The clock is read at the
@@ -328,11 +342,14 @@ class Counter {
    */
   add(): boolean {
     const n = ++this.count;
-    if (n === 1) this.firstNs = nowNs();
+    if (n === 1) {
+      this.firstNs = nowNs();
+      this.firstCpuUs = cpuNowUs();
+    }
     if (n === this.target) {
       const t = nowNs();
       this.lastNs = t;
-      this.done({ count: n, endNs: t, firstNs: this.firstNs });
+      this.done({ count: n, endNs: t, firstNs: this.firstNs, firstCpuUs: this.firstCpuUs });
       return true;
     }
     if (!this.#stamping) {
@@ -1247,14 +1264,16 @@ async function main(): Promise<void> {
         asyncCounts.clear();
         countingAsync = true;
         const h = histogram;
+        const startCpuUs = run.cpu.user + run.cpu.system;
         let finished = false;
         await role.start(
           command.count,
-          (d) => {
+          ({ firstCpuUs, ...d }) => {
             if (finished) return;
             finished = true;
+            const setup = firstCpuUs === undefined ? {} : { setupCpuUs: firstCpuUs - startCpuUs };
             if (!h || !busiest) {
-              const out: Done = { ...d, startNs };
+              const out: Done = { ...d, ...setup, startNs };
               reply({ done: out });
               return;
             }
@@ -1262,7 +1281,7 @@ async function main(): Promise<void> {
             // ended the run (the last frame of a large message, and handing it over) is counted.
             setTimeout(() => {
               h.disable();
-              const out: Done = { ...d, startNs, eld: eldOf(h, busiest) };
+              const out: Done = { ...d, ...setup, startNs, eld: eldOf(h, busiest) };
               reply({ done: out });
             }, 5);
           },
