@@ -4,6 +4,7 @@
  */
 import { AMQPDescribed, AMQPSymbol, AMQPuLong, type AMQPValue } from "../codec/values.js";
 import { InvalidAddressError } from "./address-error.js";
+import { asBuffer } from "../util/buffer-view.js";
 
 /**
  * Name and symbolic descriptor of the Apache selector filter (`apache.org:selector-filter:string`),
@@ -54,10 +55,7 @@ function descriptorValue(d: FilterDescriptor): AMQPSymbol | AMQPuLong {
  */
 export function filterEntry(value: FilterValue | null, descriptor: FilterDescriptor | null): AMQPValue {
   if (value === null) return null;
-  const plain: AMQPValue =
-    value instanceof Uint8Array
-      ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("utf8")
-      : value;
+  const plain: AMQPValue = value instanceof Uint8Array ? asBuffer(value).toString("utf8") : value;
   return descriptor === null ? plain : new AMQPDescribed(descriptorValue(descriptor), plain);
 }
 

@@ -11,6 +11,7 @@
  * - scope and key name are inserted as given: callers encode them ({@link quotePlus}, as uamqp does).
  */
 import { createHmac } from "node:crypto";
+import { asBuffer } from "../util/buffer-view.js";
 
 const PREFIX = "SharedAccessSignature ";
 
@@ -60,7 +61,7 @@ function keyBytes(key: string | Uint8Array, what: string): Buffer {
     if (LONE_SURROGATE.test(key)) throw new TypeError(`${what}: the key holds a lone UTF-16 surrogate`);
     return Buffer.from(key, "utf8");
   }
-  if (key instanceof Uint8Array) return Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+  if (key instanceof Uint8Array) return asBuffer(key);
   throw new TypeError(`${what}: the key must be a string or a Uint8Array, got ${typeof key}`);
 }
 

@@ -5,6 +5,7 @@
  * must meet here.
  */
 import { isAddressUrl } from "../address/link-address.js";
+import { asBuffer } from "../util/buffer-view.js";
 
 /**
  * The queue name of an address: for a URL, its path (query and fragment dropped); otherwise the
@@ -42,8 +43,7 @@ export function normalizeAddress(address: string): string {
 export function addressText(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === "string") return value;
-  if (value instanceof Uint8Array)
-    return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString();
+  if (value instanceof Uint8Array) return asBuffer(value).toString();
   if (typeof value === "object" && "value" in value) {
     const inner: unknown = value.value;
     if (typeof inner === "string") return inner;

@@ -15,6 +15,7 @@
  */
 import type { DeliveryState } from "../codec/definitions/messaging.js";
 import type { StoredMessage } from "./stored-message.js";
+import { asBuffer } from "../util/buffer-view.js";
 
 /** The condition Azure Service Bus settles an outcome with when the message's lock is gone. */
 export const MESSAGE_LOCK_LOST = "com.microsoft:message-lock-lost";
@@ -109,7 +110,7 @@ function keyOf(token: Uint8Array): LockKey {
       return hi * TWO_32 + lo;
     }
   }
-  return Buffer.from(token.buffer, token.byteOffset, token.length).toString("hex");
+  return asBuffer(token).toString("hex");
 }
 
 /** The state an outcome for a lost lock is settled with (receiver-settle-mode second). */

@@ -13,6 +13,7 @@ import { SendClient } from "../client/send-client.js";
 import { Message } from "../message/message.js";
 import { MessageSendResult } from "../message/send-result.js";
 import { percentile } from "./progress.js";
+import { asBuffer } from "../util/buffer-view.js";
 
 /** Milliseconds of the monotonic clock (`process.hrtime`): comparable between processes of a machine. */
 export function clockMs(): number {
@@ -80,7 +81,7 @@ function bodyFor(seq: number, size: number, t: number): Buffer {
 /** The sequence number of an intact body of `size` bytes, else undefined. */
 function check(b: Uint8Array, size: number): number | undefined {
   if (b.length !== size) return undefined;
-  const seq = Buffer.from(b.buffer, b.byteOffset, b.length).readDoubleBE(0);
+  const seq = asBuffer(b).readDoubleBE(0);
   for (let k = 16; k < size; k++) if (b[k] !== ((seq + k) & 0xff)) return undefined;
   return seq;
 }

@@ -24,6 +24,7 @@ import {
 } from "./args.js";
 import { failureLine, redactor, traceTo } from "./client-output.js";
 import { commandHelp } from "./help.js";
+import { asBuffer } from "../util/buffer-view.js";
 
 const DEFAULT_OPEN_TIMEOUT_MS = 30_000;
 const DEFAULT_SEND_TIMEOUT_MS = 30_000;
@@ -307,7 +308,6 @@ export function runReceive(args: string[], io: CliIo): Promise<number> {
 }
 
 function render(m: Message): string {
-  if (m.data)
-    return m.data.map((d) => Buffer.from(d.buffer, d.byteOffset, d.length).toString("utf8")).join("");
+  if (m.data) return m.data.map((d) => asBuffer(d).toString("utf8")).join("");
   return JSON.stringify(m.value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
 }

@@ -24,6 +24,7 @@ import {
   textInSlot,
 } from "./text.js";
 import { AMQPDescribed, AMQPDouble, AMQPSymbol, type AMQPArray, type AMQPValue } from "./values.js";
+import { asBuffer } from "../util/buffer-view.js";
 
 /** Node's Buffer has undocumented but long-stable slice decoders, faster than `toString()`. */
 interface FastSlices {
@@ -72,7 +73,7 @@ export class Decoder implements DecoderCursor {
    * @throws {RangeError} when `[start, end)` is not inside `bytes`.
    */
   constructor(bytes: Uint8Array, start = 0, end = bytes.length) {
-    this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.buf = asBuffer(bytes);
     if (!(start >= 0 && start <= end && end <= bytes.length)) {
       throw new RangeError(`decoder range [${start}, ${end}) is outside the ${bytes.length} bytes given`);
     }

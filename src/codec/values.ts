@@ -48,6 +48,7 @@ export {
   AMQPFloat,
   AMQPDouble,
 } from "./numeric-types.js";
+import { asBuffer } from "../util/buffer-view.js";
 
 function fixedBytes(name: string, v: Uint8Array, n: number): Uint8Array {
   if (!(v instanceof Uint8Array) || v.length !== n) {
@@ -181,7 +182,7 @@ export class AMQPUuid extends AMQPType<Uint8Array> {
   }
   /** The canonical 8-4-4-4-12 lowercase hex form. */
   override toString(): string {
-    const h = Buffer.from(this.value.buffer, this.value.byteOffset, 16).toString("hex");
+    const h = asBuffer(this.value).toString("hex");
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
   }
   /** The canonical string form, for `JSON.stringify`. */

@@ -2,6 +2,7 @@
  * Reading the `info` map of `amqp:link:redirect` / `amqp:connection:redirect` errors (AMQP 1.0
  * §2.8.16, §2.8.18): `hostname`, `network-host`, `port`, and for links `address`, `scheme`, `path`.
  */
+import { asBuffer } from "../util/buffer-view.js";
 
 /** Where a redirect error sends the client. Every field is optional: peers send what they know. */
 export interface RedirectInfo {
@@ -26,8 +27,7 @@ type Key = (typeof KEYS)[number];
 function keyName(key: unknown): string | undefined {
   if (typeof key === "string") return key;
   if (typeof key === "symbol") return key.description;
-  if (key instanceof Uint8Array)
-    return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("utf8");
+  if (key instanceof Uint8Array) return asBuffer(key).toString("utf8");
   if (typeof key === "object" && key !== null && "value" in key) {
     const v: unknown = key.value;
     if (typeof v === "string") return v;
@@ -40,7 +40,7 @@ function scalar(value: unknown, depth = 0): string | number | undefined {
   if (typeof value === "string" || typeof value === "number") return value;
   if (typeof value === "bigint") return Number(value);
   if (value instanceof Uint8Array) {
-    return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("utf8");
+    return asBuffer(value).toString("utf8");
   }
   if (depth < 2 && typeof value === "object" && value !== null && "value" in value) {
     return scalar(value.value, depth + 1);

@@ -24,6 +24,7 @@ import { MessageState, RECEIVE_STATES } from "./message-state.js";
 import type { MessageProperties } from "./properties.js";
 import { MessageSendResult } from "./send-result.js";
 import type { MessageSettler, ModifyOptions, RejectOptions, SettlementState } from "./settlement.js";
+import { asBuffer } from "../util/buffer-view.js";
 
 /** Everything a new message may be given. All fields are optional. */
 export interface MessageInit {
@@ -630,7 +631,7 @@ export class Message implements MessageSections {
     const b = this.#body;
     if (b === undefined) {
       const d = this.#data!;
-      return Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString("utf8");
+      return asBuffer(d).toString("utf8");
     }
     if (b.type === "data") return Buffer.concat(b.sections).toString("utf8");
     if (b.type === "value" && typeof b.value === "string") return b.value;

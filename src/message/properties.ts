@@ -16,6 +16,7 @@ import {
 } from "../codec/values.js";
 import { DecodeError, EncodeError } from "../errors/decode-error.js";
 import type { ByteWriter } from "../util/byte-writer.js";
+import { asBuffer } from "../util/buffer-view.js";
 
 /**
  * A `message-id` or `correlation-id`. AMQP allows four types; the JS forms map to them as follows:
@@ -176,7 +177,7 @@ function toText(v: AMQPValue, key: string, d: Decoder, at: number): string | und
   if (v === null) return undefined;
   if (typeof v === "string") return v;
   if (v instanceof AMQPSymbol) return v.value;
-  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("utf8");
+  if (v instanceof Uint8Array) return asBuffer(v).toString("utf8");
   return fail(key, d, at);
 }
 

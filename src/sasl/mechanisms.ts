@@ -3,6 +3,7 @@
  * Secrets (passwords) are held in non-enumerable fields and never appear in `toString()`, traces
  * or errors.
  */
+import { asBuffer } from "../util/buffer-view.js";
 
 /** A client-side SASL mechanism. */
 export interface SaslMechanism {
@@ -85,7 +86,7 @@ export interface PlainCredentials {
 /** Parses a PLAIN initial response; undefined if malformed. */
 export function parsePlainResponse(bytes: Uint8Array | undefined): PlainCredentials | undefined {
   if (!bytes) return undefined;
-  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const b = asBuffer(bytes);
   const first = b.indexOf(0);
   if (first < 0) return undefined;
   const second = b.indexOf(0, first + 1);

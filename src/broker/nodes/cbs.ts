@@ -8,6 +8,7 @@ import { scopeCovers } from "../address.js";
 import { parseRights, type TokenRights } from "../authorization.js";
 import type { BrokerCbsOptions, NodeRequest, NodeResponse } from "../options.js";
 import { isSasToken, parseSasToken, verifySasToken } from "./sas-token.js";
+import { asBuffer } from "../../util/buffer-view.js";
 
 /** What a valid token authorizes. */
 export interface TokenGrant extends TokenRights {
@@ -48,7 +49,7 @@ export function scopePath(resource: string): string {
 function tokenText(body: AMQPValue | undefined): string | undefined {
   const v = body instanceof AMQPDescribed ? body.value : body;
   if (typeof v === "string") return v;
-  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("utf8");
+  if (v instanceof Uint8Array) return asBuffer(v).toString("utf8");
   return undefined;
 }
 
