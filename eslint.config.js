@@ -6,6 +6,7 @@ export default tseslint.config(
   {
     ignores: [
       "dist/**",
+      ".dist-base/**",
       "node_modules/**",
       ".peers/**",
       ".scratch/**",
