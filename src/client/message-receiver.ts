@@ -22,7 +22,7 @@ import {
 } from "./client-options.js";
 import { logLinkEvent } from "./lifecycle-log.js";
 import { MessageReceiverState, ReceiverSettleMode, SenderSettleMode } from "./link-states.js";
-import { DeliverySettler, resolveSettleMode, SettleMode } from "./settle-confirm.js";
+import { DeliverySettler, LinkSettlement, resolveSettleMode, SettleMode } from "./settle-confirm.js";
 import type { Session } from "./session.js";
 import { clientError, inClientTerms } from "./shutdown.js";
 
@@ -56,6 +56,8 @@ export class MessageReceiver implements AsyncDisposable {
   /** Called when the peer detaches the link. */
   onDetached: ((error: AMQPError | undefined) => void) | undefined;
   readonly #link: ReceiverLink;
+  /** How its deliveries settle (shared by their settlers). */
+  readonly #settlement: LinkSettlement;
   #state: MessageReceiverState = MessageReceiverState.Idle;
   /** Credit kept outstanding automatically; 0 = manual credit. */
   #prefetch: number;
@@ -103,6 +105,7 @@ export class MessageReceiver implements AsyncDisposable {
       }),
     );
     this.name = this.#link.name;
+    this.#settlement = new LinkSettlement(this.#link, this.settleMode);
     this.#state = MessageReceiverState.Opening;
     this.#link.onDelivery = (d) => {
       this.#deliver(d);
@@ -150,7 +153,7 @@ export class MessageReceiver implements AsyncDisposable {
     const link = this.#link;
     // Rewritten for each delivery: decode keeps none of it.
     const o = this.#decodeOptions;
-    o.settler = d.settled ? undefined : new DeliverySettler(link, d, this.settleMode);
+    o.settler = d.settled ? undefined : new DeliverySettler(this.#settlement, d);
     o.deliveryNo = d.deliveryId;
     o.deliveryTagOf = d;
     o.messageFormat = d.messageFormat;

@@ -49,17 +49,6 @@ export function resolveSettleMode(
   return m;
 }
 
-/**
- * The outcomes the peer's source offers (`outcomes`, AMQP 1.0 specification section 3.5.3) when
- * they leave out `state` (undefined: allowed). A peer may end the connection on an outcome it does
- * not offer (RabbitMQ 3.10 does, for `modified`).
- */
-function refusedOutcome(link: ReceiverLink, state: SettlementState): readonly string[] | undefined {
-  const offered = link.remote?.source?.outcomes;
-  if (offered === undefined || offered.length === 0) return undefined;
-  return offered.includes(OUTCOME_SYMBOLS[state.type]) ? undefined : offered;
-}
-
 /** The descriptor symbol of each outcome, as a source's `outcomes` lists it. */
 const OUTCOME_SYMBOLS: Readonly<Record<SettlementState["type"], string>> = {
   accepted: Accepted.symbol,
@@ -69,26 +58,53 @@ const OUTCOME_SYMBOLS: Readonly<Record<SettlementState["type"], string>> = {
 };
 
 /**
+ * How the deliveries of one receiver link settle: the link, the {@link SettleMode}, and the outcomes
+ * the peer's source offers (`outcomes`, AMQP 1.0 specification section 3.5.3). One per link, shared
+ * by the settlers of its deliveries.
+ */
+export class LinkSettlement {
+  readonly link: ReceiverLink;
+  readonly mode: SettleMode;
+  /** The offered outcomes once read (the peer's attach, which precedes every delivery, fixes them). */
+  #offered: readonly string[] | undefined = undefined;
+
+  constructor(link: ReceiverLink, mode: SettleMode) {
+    this.link = link;
+    this.mode = mode;
+  }
+
+  /**
+   * The outcomes offered when they leave out `state` (undefined: allowed, or none listed). A peer may
+   * end the connection on an outcome it does not offer (RabbitMQ 3.10 does, for `modified`).
+   */
+  refused(state: SettlementState): readonly string[] | undefined {
+    const offered = (this.#offered ??= this.link.remote?.source?.outcomes ?? NONE_LISTED);
+    if (offered.length === 0) return undefined;
+    return offered.includes(OUTCOME_SYMBOLS[state.type]) ? undefined : offered;
+  }
+}
+
+const NONE_LISTED: readonly string[] = [];
+
+/**
  * The settler of one received delivery (see {@link SettleMode}): `false` when it was already
  * settled; {@link MessageSettleFailed}, nothing sent, for an outcome the peer does not offer. A
  * class rather than a closure: one small object per received message.
  */
 export class DeliverySettler implements MessageSettler {
-  readonly #link: ReceiverLink;
+  readonly #settlement: LinkSettlement;
   readonly #delivery: IncomingDelivery;
-  readonly #mode: SettleMode;
 
-  constructor(link: ReceiverLink, delivery: IncomingDelivery, mode: SettleMode) {
-    this.#link = link;
+  constructor(settlement: LinkSettlement, delivery: IncomingDelivery) {
+    this.#settlement = settlement;
     this.#delivery = delivery;
-    this.#mode = mode;
   }
 
   settle(state: SettlementState): Promise<boolean> {
     // Off the hot path: a message calls this only when settleNow() answered nothing.
     const now = this.settleNow(state);
     if (now !== undefined) return Promise.resolve(now);
-    const offered = refusedOutcome(this.#link, state);
+    const offered = this.#settlement.refused(state);
     if (offered !== undefined && !this.#delivery.settled) {
       return Promise.reject(new MessageSettleFailed(state, undefined, offered));
     }
@@ -97,15 +113,15 @@ export class DeliverySettler implements MessageSettler {
 
   /** @internal `"local"`: settles and answers at once; otherwise (or refused) undefined. */
   settleNow(state: SettlementState): boolean | undefined {
-    if (this.#mode !== SettleMode.Local) return undefined;
-    const link = this.#link;
+    const s = this.#settlement;
+    if (s.mode !== SettleMode.Local) return undefined;
     const d = this.#delivery;
-    if (!d.settled && refusedOutcome(link, state) !== undefined) return undefined;
-    return link.settle(d, state);
+    if (!d.settled && s.refused(state) !== undefined) return undefined;
+    return s.link.settle(d, state);
   }
 
   async #confirmed(state: SettlementState): Promise<boolean> {
-    const confirmation = this.#link.settleAndConfirm(this.#delivery, state);
+    const confirmation = this.#settlement.link.settleAndConfirm(this.#delivery, state);
     if (!confirmation) return false;
     const c = await inClientTerms(confirmation);
     if (c.confirmed && !confirmsOutcome(state, c.state)) throw new MessageSettleFailed(state, c.state);
