@@ -50,8 +50,13 @@ function writeDescriptor(w: ByteWriter, code: number): void {
  */
 export type EncodableBody = MessageBody | Uint8Array;
 
-function writeDataSection(w: ByteWriter, s: unknown): void {
+/** `s` as a Data section's bytes. @throws {EncodeError} when it is not a `Uint8Array`. */
+function dataSection(s: unknown): Uint8Array {
   if (!(s instanceof Uint8Array)) throw new EncodeError("a Data section must be a Uint8Array");
+  return s;
+}
+
+function writeDataSection(w: ByteWriter, s: Uint8Array): void {
   w.ensure(8 + s.length);
   writeDescriptor(w, Section.Data);
   writeBinary(w, s);
@@ -65,7 +70,7 @@ export function writeBody(w: ByteWriter, body: EncodableBody): void {
   }
   switch (body.type) {
     case "data":
-      for (const s of body.sections) writeDataSection(w, s);
+      for (const s of body.sections) writeDataSection(w, dataSection(s));
       return;
     case "sequence":
       for (const s of body.sections) {
@@ -116,10 +121,7 @@ export function sectionsSize(
   let data = 0;
   if (body instanceof Uint8Array) data = dataSectionSize(body.length);
   else if (body.type === "data") {
-    for (const d of body.sections) {
-      if (!(d instanceof Uint8Array)) throw new EncodeError("a Data section must be a Uint8Array");
-      data += dataSectionSize(d.length);
-    }
+    for (const d of body.sections) data += dataSectionSize(dataSection(d).length);
   } else writeBody(w, body);
   const footer = s.footer;
   if (footer && !mapEmpty(footer)) writeAnnotations(w, Section.Footer, footer);
@@ -160,7 +162,7 @@ export function sectionPieces(
   w.reset();
   writeLeadingSections(w, s, undefined);
   if (body instanceof Uint8Array) dataPiece(w, pieces, body, minView);
-  else if (body.type === "data") for (const d of body.sections) dataPiece(w, pieces, d, minView);
+  else if (body.type === "data") for (const d of body.sections) dataPiece(w, pieces, dataSection(d), minView);
   else writeBody(w, body);
   const footer = s.footer;
   if (footer && !mapEmpty(footer)) writeAnnotations(w, Section.Footer, footer);
@@ -170,8 +172,7 @@ export function sectionPieces(
 }
 
 /** One Data section among `pieces` (see {@link sectionPieces}). */
-function dataPiece(w: ByteWriter, pieces: Uint8Array[], d: unknown, minView: number): void {
-  if (!(d instanceof Uint8Array)) throw new EncodeError("a Data section must be a Uint8Array");
+function dataPiece(w: ByteWriter, pieces: Uint8Array[], d: Uint8Array, minView: number): void {
   if (d.length < minView) {
     writeDataSection(w, d);
     return;
