@@ -506,6 +506,16 @@ describe("properties encoding", () => {
       );
     }
   });
+  it("rejects a Data section that is not bytes with EncodeError, on every encoding path", () => {
+    const m = new Message({ body: [Buffer.from("ok")] });
+    m.data!.push("not bytes" as never);
+    const data = /a Data section must be a Uint8Array/;
+    assert.throws(() => m.encode(), data);
+    assert.throws(() => m.encodedSize, data);
+    assert.throws(() => m.measureToWrite(), data);
+    assert.throws(() => m.pieces(1), data);
+    assert.throws(() => m.writeTo(new ByteWriter(64)), data);
+  });
   it("rejects a bad header with EncodeError", () => {
     for (const header of [{ priority: 256 }, { ttl: -1 }, { durable: 1 }, { deliveryCount: 1.5 }]) {
       assert.throws(() => new Message({ header: header as never }).encode(), EncodeError);
