@@ -53,6 +53,34 @@ export function compileFieldListReader(
   }
 }
 
+/**
+ * Finds the first mandatory field among the first `count` of a read list that came as null (left
+ * absent by the reader): its index, or -1.
+ */
+export type NullMandatoryFinder = (out: Record<string, unknown>, count: number) => number;
+
+/** Builds the finder for the mandatory fields `indexes` of `keys` (same code generation as above). */
+export function compileNullMandatoryFinder(
+  name: string,
+  keys: readonly string[],
+  indexes: readonly number[],
+): NullMandatoryFinder {
+  const lines = [`return function nullMandatory_${name.replace(/[^A-Za-z0-9_]/g, "_")}(out, count) {`];
+  for (const i of indexes)
+    lines.push(`  if (count > ${i} && out[${JSON.stringify(keys[i]!)}] === undefined) return ${i};`);
+  lines.push("  return -1;", "};");
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from our own field tables only (see above)
+    const factory = new Function(lines.join("\n")) as () => NullMandatoryFinder;
+    return factory();
+  } catch {
+    return (out, count) => {
+      for (const i of indexes) if (i < count && out[keys[i]!] === undefined) return i;
+      return -1;
+    };
+  }
+}
+
 /** The same reader as a loop over the table: used where code generation is not allowed. */
 export function genericFieldListReader(keys: readonly string[], readers: readonly Reader[]): FieldListReader {
   const n = keys.length;

@@ -22,7 +22,8 @@ import {
   type Writer,
 } from "./composite-fields.js";
 import { writeSymbolArray } from "./array-encoder.js";
-import { compileFieldListReader } from "./composite-reader.js";
+import { compileFieldListReader, compileNullMandatoryFinder } from "./composite-reader.js";
+import { compileFieldListWriter } from "./composite-writer.js";
 import type { Decoder } from "./decoder.js";
 import { beginCompound, endCompound } from "./compound-writer.js";
 import { encodeValue } from "./encoder.js";
@@ -238,12 +239,12 @@ export function defineComposite<const Fs extends readonly FieldSpec[]>(def: {
   const mandatory = fields.map((f) => f.mandatory === true);
   const mandatoryIndexes = fields.flatMap((f, i) => (f.mandatory === true ? [i] : []));
   const lastMandatory = mandatoryIndexes.length > 0 ? mandatoryIndexes[mandatoryIndexes.length - 1]! : -1;
-  const n = fields.length;
   const readFieldList = compileFieldListReader(
     name,
     keys,
     compiled.map((c) => c.read),
   );
+  const nullMandatory = compileNullMandatoryFinder(name, keys, mandatoryIndexes);
 
   const decodeBody = (d: Decoder): FieldsOf<Fs> => {
     const at = d.pos;
@@ -264,10 +265,9 @@ export function defineComposite<const Fs extends readonly FieldSpec[]>(def: {
     d.end = savedEnd;
     d.depth--;
     checkMandatory(count, at);
-    for (const i of mandatoryIndexes) {
-      if (i < count && out[keys[i]!] === undefined) {
-        throw new DecodeError(`${name}.${keys[i]!} is mandatory but null`, at);
-      }
+    if (lastMandatory >= 0) {
+      const i = nullMandatory(out, count);
+      if (i >= 0) throw new DecodeError(`${name}.${keys[i]!} is mandatory but null`, at);
     }
     return out as FieldsOf<Fs>;
   };
@@ -279,35 +279,27 @@ export function defineComposite<const Fs extends readonly FieldSpec[]>(def: {
     }
   };
 
+  const writeFieldList = compileFieldListWriter(
+    name,
+    keys,
+    compiled.map((c) => c.write),
+    mandatory,
+    (i) => {
+      throw new EncodeError(`${name}: mandatory field ${keys[i]!} is missing`);
+    },
+  );
+
   const encode = (w: ByteWriter, value: FieldsOf<Fs>, full = false): void => {
-    const obj = value as Record<string, unknown>;
     w.u8u8(F.Described, F.SmallUlong);
     w.u8(code);
     // One pass: absent fields are written as null, then the trailing nulls are cut off again.
     const at = beginCompound(w);
-    let count = 0;
-    let end = w.pos;
-    for (let i = 0; i < n; i++) {
-      const v = obj[keys[i]!];
-      if (v === undefined || v === null) {
-        if (mandatory[i]) throw new EncodeError(`${name}: mandatory field ${keys[i]!} is missing`);
-        w.u8(F.Null);
-      } else {
-        compiled[i]!.write(w, v, full);
-        count = i + 1;
-        end = w.pos;
-      }
-    }
-    if (full) {
-      count = n;
-      end = w.pos;
-    }
+    const count = writeFieldList(w, value, full);
     if (count === 0) {
       w.pos = at;
       w.u8(F.List0);
       return;
     }
-    w.pos = end;
     endCompound(w, at, count, F.List8, F.List32);
   };
 
