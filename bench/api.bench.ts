@@ -507,7 +507,13 @@ async function rr(): Promise<void> {
         fmt(median(rs.map((r) => r.ended.cpuUs / count)), 1),
         c.lib === "low" ? `${(p.p50 / rheaP50).toFixed(2)}x` : "",
       ]);
-      return { contender: c.name, ...p, cpuUs: rs.map((r) => r.ended.cpuUs / count) };
+      return {
+        contender: c.name,
+        ...p,
+        cpuUs: rs.map((r) => r.ended.cpuUs / count),
+        // Without the kernel's part: the library's own work per round trip, which moves less with the machine.
+        userCpuUs: rs.map((r) => (r.ended.cpuUs - (r.ended.systemUs ?? 0)) / count),
+      };
     });
     printTable(
       [

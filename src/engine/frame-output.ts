@@ -1,7 +1,10 @@
 /**
  * The write side of a connection: frames produced during one tick accumulate in one reusable
  * `ByteWriter` and go to the transport in a single write when the tick ends (or inline above a
- * threshold). Large transfer payloads are passed as views, never copied. When the transport
+ * threshold). The first flush of a connection in a turn of the event loop happens as soon as the
+ * tick that wrote is over (its callback and the promise reactions it started); later ones in the same
+ * turn wait for its end, so that many ticks writing to one connection (a queue fed by many
+ * producers) still make one write per turn. Large transfer payloads are passed as views, never copied. When the transport
  * reports back-pressure, `blocked` is set until it drains; producers of transfers check it.
  *
  * A transport that tells what it still holds (`heldBytes`, a socket) is given the writer's own
@@ -17,6 +20,26 @@ import { ByteWriter } from "../util/byte-writer.js";
 const INLINE_FLUSH_BYTES = 256 * 1024;
 /** The writer's memory at first; it grows to the power of two that holds the frames of a tick. */
 const MEMORY_BYTES = 64 * 1024;
+
+/**
+ * Turns of the event loop, counted by one immediate per turn in which some output asked. An
+ * output flushes early (at the end of the tick) once per turn: a request or an answer leaves as
+ * soon as it is written, not after the rest of the turn, which a request/response pays in latency
+ * (3–4 µs a round trip here); the rest of the turn's writes are gathered as before.
+ */
+let turn = 0;
+let counting = false;
+const nextTurn = (): void => {
+  turn++;
+  counting = false;
+};
+function currentTurn(): number {
+  if (!counting) {
+    counting = true;
+    setImmediate(nextTurn);
+  }
+  return turn;
+}
 
 export class FrameOutput {
   /** Where frames are encoded. Call `frameWritten()` after writing into it. */
@@ -49,8 +72,18 @@ export class FrameOutput {
    */
   #flushing = false;
   #closed = false;
+  /** The turn of the last early flush (see `currentTurn`). */
+  #earlyTurn = -1;
   readonly #flushTask = (): void => {
-    this.flush();
+    if (this.#scheduled) this.flush();
+  };
+  /**
+   * A microtask, then a tick: runs once the promise reactions of the current tick have run too (a
+   * `nextTick` from a microtask waits for the microtask queue to drain), so the frames they write
+   * go in the same write.
+   */
+  readonly #afterMicrotasks = (): void => {
+    process.nextTick(this.#flushTask);
   };
 
   constructor() {
@@ -81,8 +114,13 @@ export class FrameOutput {
       this.flush();
       return;
     }
-    if (!this.#scheduled) {
-      this.#scheduled = true;
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    const t = currentTurn();
+    if (this.#earlyTurn !== t) {
+      this.#earlyTurn = t;
+      queueMicrotask(this.#afterMicrotasks);
+    } else {
       setImmediate(this.#flushTask);
     }
   }

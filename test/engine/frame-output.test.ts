@@ -121,3 +121,54 @@ describe("FrameOutput: what `beforeFlush` writes", () => {
     assert.equal(Buffer.concat(r.atWrite).length, 1 + big.length);
   });
 });
+
+describe("FrameOutput: when a write goes out", () => {
+  it("the first of a turn leaves when its tick is over, with what the tick's promise reactions wrote", async () => {
+    const out = new FrameOutput();
+    const r = recorder(() => 0);
+    out.attach(r.transport);
+    // Flush the first write, then start from a turn of its own (a fresh immediate).
+    await new Promise<void>((resolve) => {
+      setImmediate(() => {
+        // Queued before the write: by the time it runs, the write must have gone out.
+        setImmediate(() => {
+          assert.equal(Buffer.concat(r.atWrite).toString(), "request;next;", "before the next immediate");
+          assert.equal(r.atWrite.length, 1, "in one write");
+          resolve();
+        });
+        out.writer.bytes(Buffer.from("request;"));
+        out.frameWritten();
+        // A promise reaction of the same tick writes too (an application's next send).
+        void Promise.resolve().then(() => {
+          out.writer.bytes(Buffer.from("next;"));
+          out.frameWritten();
+        });
+      });
+    });
+  });
+
+  it("many ticks of one turn writing to one connection make at most two writes, not one each", async () => {
+    const out = new FrameOutput();
+    const r = recorder(() => 0);
+    out.attach(r.transport);
+    const ticks = 20;
+    await new Promise<void>((resolve) => {
+      // Twenty immediates of one check phase: twenty ticks of one turn (as reads of many producers'
+      // sockets feeding one consumer's connection in one poll phase).
+      for (let i = 0; i < ticks; i++) {
+        setImmediate(() => {
+          out.writer.bytes(Buffer.from(`${i};`));
+          out.frameWritten();
+        });
+      }
+      setImmediate(() => setImmediate(resolve));
+    });
+    await immediates(2);
+    const expected = Array.from({ length: ticks }, (_, i) => `${i};`).join("");
+    assert.equal(Buffer.concat(r.atWrite).toString(), expected);
+    assert.ok(
+      r.atWrite.length <= 2,
+      `${r.atWrite.length} writes: the first tick's, then the rest of the turn's`,
+    );
+  });
+});
