@@ -6,7 +6,7 @@ export default tseslint.config(
   {
     ignores: [
       "dist/**",
-      ".dist-base/**",
+      ".dist-*/**",
       "node_modules/**",
       ".peers/**",
       ".scratch/**",
