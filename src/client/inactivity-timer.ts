@@ -1,3 +1,5 @@
+import { tickNow } from "../util/tick-clock.js";
+
 /**
  * The inactivity timeout of a `ReceiveClient` (uamqp's `timeout`): fires once no message arrived
  * for `timeoutMs` while a receive call was waiting; the timer only runs while a call waits.
@@ -19,8 +21,8 @@ export class InactivityTimer {
 
   /** Something happened: the timeout counts from now. */
   touch(): void {
-    // Read only by the timer: no clock reading per message without a timeout.
-    if (this.#timeoutMs > 0) this.#lastActivity = Date.now();
+    // Read only by the timer: no clock reading per message without a timeout, and one per tick with.
+    if (this.#timeoutMs > 0) this.#lastActivity = tickNow();
   }
 
   /** Starts the timer, unless there is no timeout, it runs already, or no call waits. */
