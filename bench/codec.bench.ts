@@ -15,15 +15,21 @@
  *      `Message.decode(bytes)` (a `Message` with its typed properties and sections);
  *  (d) the message of (c) encoded as a send encodes it (encode only): ours measured, then written
  *      into a reused writer as into a frame (`measureToWrite`, `writeTo`: what `MessageSender.send`
- *      and `SendClient` do), against rhea's `message.encode` (what its `send` does).
+ *      and `SendClient` do), against rhea's `message.encode` (what its `send` does);
+ *  (e) the frames a link exchanges besides its transfers: a FLOW (7 fields) and a DISPOSITION
+ *      (role, first, last, settled, accepted) encoded as whole frames and decoded back to their
+ *      fields (rhea: `frames.write_frame` and `frames.read_frame`).
  *
  * Both sides produce plain JS values on decode (rhea: `types.unwrap` after `Reader.read`).
  */
 import assert from "node:assert/strict";
+import { createRequire } from "node:module";
 import rhea from "rhea";
 import { readDescriptorKey, readFields } from "../src/codec/composite.js";
 import { Decoder } from "../src/codec/decoder.js";
 import { HeaderSection, PropertiesSection, SectionCode } from "../src/codec/definitions/messaging.js";
+import { writeCompositeFrame } from "../src/frames/frame-writer.js";
+import { Disposition, Flow, readPerformativeCode } from "../src/frames/performatives.js";
 import { encodeValue, writeObjectMap } from "../src/codec/encoder.js";
 import { writeSymbol } from "../src/codec/scalar-writers.js";
 import { FormatCode as F } from "../src/codec/format-codes.js";
@@ -36,6 +42,9 @@ import { compare, fmtOps, measure, printTable, type BenchResult } from "./harnes
 
 const rheaTypes = (rhea as any).types;
 const rheaMessage = (rhea as any).message;
+// rhea's frame module (not exported; rhea has no `exports` map, so its file loads): `write_frame`,
+// `read_frame` and a constructor per performative.
+const rheaFrames = createRequire(import.meta.url)("rhea/lib/frames.js");
 
 const durationArg = process.argv.find((a) => a.startsWith("--duration="));
 const DURATION = durationArg ? Number(durationArg.slice("--duration=".length)) : 3000;
@@ -238,6 +247,87 @@ function ourSendEncoding(): number {
 assert.equal(ourSendEncoding(), apiBytes.length);
 assert.deepEqual(frameWriter.view(), Buffer.from(apiBytes));
 
+// ---- (e) a FLOW and a DISPOSITION frame ----------------------------------------------------------
+
+const flowFields = {
+  nextIncomingId: 4000,
+  incomingWindow: 2048,
+  nextOutgoingId: 1,
+  outgoingWindow: 2048,
+  handle: 0,
+  deliveryCount: 3000,
+  linkCredit: 1000,
+};
+const dispositionFields = {
+  role: true,
+  first: 3000,
+  last: 3999,
+  settled: true,
+  state: { type: "accepted" as const },
+};
+const performativeWriter = new ByteWriter(256);
+function ourPerformativesEncode(): number {
+  const w = performativeWriter;
+  w.reset();
+  writeCompositeFrame(w, 0, 0, Flow, flowFields);
+  writeCompositeFrame(w, 0, 0, Disposition, dispositionFields);
+  return w.pos;
+}
+ourPerformativesEncode();
+const ourPerformativeBytes = Buffer.from(performativeWriter.view());
+const ourFlowEnd = ourPerformativeBytes.readUInt32BE(0);
+/** Each frame's body (after its 8-byte header) decoded to its fields. */
+function ourPerformativesDecode(): unknown {
+  const flow = new Decoder(ourPerformativeBytes.subarray(8, ourFlowEnd));
+  readPerformativeCode(flow);
+  const disposition = new Decoder(ourPerformativeBytes.subarray(ourFlowEnd + 8));
+  readPerformativeCode(disposition);
+  return [Flow.decodeBody(flow), Disposition.decodeBody(disposition)];
+}
+const rheaFlow = {
+  next_incoming_id: 4000,
+  incoming_window: 2048,
+  next_outgoing_id: 1,
+  outgoing_window: 2048,
+  handle: 0,
+  delivery_count: 3000,
+  link_credit: 1000,
+};
+const rheaDisposition = {
+  role: true,
+  first: 3000,
+  last: 3999,
+  settled: true,
+  state: new rheaMessage.accepted().described(),
+};
+function rheaPerformativesEncode(): Buffer[] {
+  return [
+    rheaFrames.write_frame(rheaFrames.amqp_frame(0, rheaFrames.flow(rheaFlow).described())),
+    rheaFrames.write_frame(rheaFrames.amqp_frame(0, rheaFrames.disposition(rheaDisposition).described())),
+  ];
+}
+const rheaPerformativeBuffers = rheaPerformativesEncode();
+const rheaPerformativeBytes = Buffer.concat(rheaPerformativeBuffers);
+function rheaPerformativesDecode(): unknown {
+  return [
+    rheaFrames.read_frame(rheaPerformativeBuffers[0]),
+    rheaFrames.read_frame(rheaPerformativeBuffers[1]),
+  ];
+}
+{
+  const [flow, disposition] = ourPerformativesDecode() as [Record<string, unknown>, Record<string, unknown>];
+  assert.deepEqual(flow, flowFields);
+  assert.deepEqual(disposition, dispositionFields);
+  // Each side reads the other's frames.
+  const theirFlow = rheaFrames.read_frame(ourPerformativeBytes.subarray(0, ourFlowEnd));
+  const theirDisposition = rheaFrames.read_frame(ourPerformativeBytes.subarray(ourFlowEnd));
+  assert.equal(theirFlow.performative.link_credit, 1000);
+  assert.equal(theirDisposition.performative.last, 3999);
+  const back = new Decoder(rheaPerformativeBuffers[1]!.subarray(8));
+  readPerformativeCode(back);
+  assert.equal(Disposition.decodeBody(back).last, 3999);
+}
+
 // ---- run --------------------------------------------------------------------------------------
 
 interface Case {
@@ -272,6 +362,12 @@ const cases: Case[] = [
     bytes: [apiBytes.length, rheaMsgBytes.length],
     ours: [ourSendEncoding],
     rhea: [() => rheaMessage.encode(rheaMsg)],
+  },
+  {
+    label: "(e) flow + disposition",
+    bytes: [ourPerformativeBytes.length, rheaPerformativeBytes.length],
+    ours: [ourPerformativesEncode, ourPerformativesDecode],
+    rhea: [rheaPerformativesEncode, rheaPerformativesDecode],
   },
 ];
 
