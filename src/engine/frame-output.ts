@@ -2,10 +2,11 @@
  * The write side of a connection: frames produced during one tick accumulate in one reusable
  * `ByteWriter` and go to the transport in a single write when the tick ends (or inline above a
  * threshold). The first flush of a connection in a turn of the event loop happens as soon as the
- * tick that wrote is over (its callback and the promise reactions it started); later ones in the same
- * turn wait for its end, so that many ticks writing to one connection (a queue fed by many
- * producers) still make one write per turn. Large transfer payloads are passed as views, never copied. When the transport
- * reports back-pressure, `blocked` is set until it drains; producers of transfers check it.
+ * tick that wrote is over (its callback and the promise reactions it started); later ones in the
+ * same turn wait for the turn's end, so that many ticks writing to one connection (a queue fed by
+ * many producers) make at most two writes a turn. Large transfer payloads are passed as views,
+ * never copied. When the transport reports back-pressure, `blocked` is set until it drains;
+ * producers of transfers check it.
  *
  * A transport that tells what it still holds (`heldBytes`, a socket) is given the writer's own
  * memory, and the writer starts over in it once the transport holds nothing (a socket mostly
@@ -25,7 +26,8 @@ const MEMORY_BYTES = 64 * 1024;
  * Turns of the event loop, counted by one immediate per turn in which some output asked. An
  * output flushes early (at the end of the tick) once per turn: a request or an answer leaves as
  * soon as it is written, not after the rest of the turn, which a request/response pays in latency
- * (3–4 µs a round trip here); the rest of the turn's writes are gathered as before.
+ * on both sides (bench/README.md, "Generated field writers; a connection's first write of a turn");
+ * the rest of the turn's writes are gathered as before.
  */
 let turn = 0;
 let counting = false;
