@@ -5,7 +5,10 @@
  * generated writers' digest) on success; throws otherwise.
  */
 import assert from "node:assert/strict";
+import { Disposition } from "../../src/codec/definitions/transport.js";
 import { Decoder } from "../../src/codec/decoder.js";
+import { DecodeError } from "../../src/errors/decode-error.js";
+import { ByteWriter } from "../../src/util/byte-writer.js";
 import { Message } from "../../src/message/message.js";
 import { compositeEncodingsDigest } from "./composite-samples.js";
 
@@ -14,6 +17,17 @@ assert.throws(() => new Function("return 1"), EvalError, "code generation must b
 const { count, digest } = compositeEncodingsDigest((type, bytes, value) => {
   assert.deepEqual(type.decode(new Decoder(bytes)), value, type.name);
 });
+// A mandatory field that comes as null is refused by the generic check too.
+const w = new ByteWriter(64);
+Disposition.encode(w, { role: true, first: 7 });
+const bytes = Buffer.from(w.view());
+// Descriptor (3 bytes), list8 constructor, size and count: the first field, `role`, follows.
+assert.equal(bytes[6], 0x41, "role is true");
+bytes[6] = 0x40;
+assert.throws(
+  () => Disposition.decode(new Decoder(bytes)),
+  (e: unknown) => e instanceof DecodeError && e.message.includes("role is mandatory but null"),
+);
 const m = Message.decode(
   new Message({ body: "x", properties: { messageId: "id-1", subject: "s", groupSequence: 7 } }).encode(),
 );
