@@ -653,11 +653,13 @@ export class AmqpConnection implements FrameSink {
       case P.Detach: {
         const f = Detach.decodeBody(d);
         if (trace) trace(traceLine("<-", code, channel, f, 0));
+        this.output.holdForTurn();
         return this.#sessionOn(channel).handleDetach(f);
       }
       case P.End: {
         const f = End.decodeBody(d);
         if (trace) trace(traceLine("<-", code, channel, f, 0));
+        this.output.holdForTurn();
         const s = this.#sessionOn(channel);
         this.#byRemoteChannel.delete(channel);
         return s.handleEnd(f);
@@ -665,6 +667,7 @@ export class AmqpConnection implements FrameSink {
       case P.Close: {
         const f = Close.decodeBody(d);
         if (trace) trace(traceLine("<-", code, channel, f, 0));
+        this.output.holdForTurn();
         return this.#handleClose(f.error);
       }
       default:

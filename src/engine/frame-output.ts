@@ -76,8 +76,15 @@ export class FrameOutput {
   #closed = false;
   /** The turn of the last early flush (see `currentTurn`). */
   #earlyTurn = -1;
+  /** The turn in which the peer began to close something (see `holdForTurn`). */
+  #heldTurn = -1;
   readonly #flushTask = (): void => {
     if (this.#scheduled) this.flush();
+  };
+  readonly #earlyFlushTask = (): void => {
+    if (!this.#scheduled) return;
+    if (this.#heldTurn === turn) setImmediate(this.#flushTask);
+    else this.flush();
   };
   /**
    * A microtask, then a tick: runs once the promise reactions of the current tick have run too (a
@@ -85,7 +92,7 @@ export class FrameOutput {
    * go in the same write.
    */
   readonly #afterMicrotasks = (): void => {
-    process.nextTick(this.#flushTask);
+    process.nextTick(this.#earlyFlushTask);
   };
 
   constructor() {
@@ -119,12 +126,23 @@ export class FrameOutput {
     if (this.#scheduled) return;
     this.#scheduled = true;
     const t = currentTurn();
-    if (this.#earlyTurn !== t) {
+    if (this.#earlyTurn !== t && this.#heldTurn !== t) {
       this.#earlyTurn = t;
       queueMicrotask(this.#afterMicrotasks);
     } else {
       setImmediate(this.#flushTask);
     }
+  }
+
+  /**
+   * The peer sent a DETACH, END or CLOSE: what is written in this turn waits for its end. The peer
+   * may be closing its socket right after what it sent (Python uamqp sends END and CLOSE and
+   * closes without reading our answers); an answer written at once can meet the reset, and a
+   * failed write destroys the socket before the rest of its input (the peer's CLOSE) is read. At
+   * the turn's end, what the peer sent in this turn has been read.
+   */
+  holdForTurn(): void {
+    this.#heldTurn = currentTurn();
   }
 
   /** Appends bytes that must not be copied (a large payload); they are written after what is pending. */

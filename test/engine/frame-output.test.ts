@@ -172,3 +172,44 @@ describe("FrameOutput: when a write goes out", () => {
     );
   });
 });
+
+describe("FrameOutput: when the peer begins to close", () => {
+  it("a turn in which the peer sent DETACH, END or CLOSE writes at its end; the next turn writes early again", async () => {
+    const out = new FrameOutput();
+    const r = recorder(() => 0);
+    out.attach(r.transport);
+    await new Promise<void>((resolve) => {
+      setImmediate(() => {
+        // An answer already scheduled to leave early in this tick, then the peer's END arrives.
+        out.writer.bytes(Buffer.from("disposition;"));
+        out.frameWritten();
+        out.holdForTurn();
+        out.writer.bytes(Buffer.from("end;"));
+        out.frameWritten();
+        // Two check phases on: the turn's end (the next check phase, from within this one) has come.
+        setImmediate(() =>
+          setImmediate(() => {
+            assert.equal(Buffer.concat(r.atWrite).toString(), "disposition;end;");
+            assert.equal(r.atWrite.length, 1);
+            resolve();
+          }),
+        );
+        void Promise.resolve().then(() => {
+          // The tick and its promise reactions are over: nothing written yet.
+          process.nextTick(() => assert.equal(r.atWrite.length, 0, "held until the turn's end"));
+        });
+      });
+    });
+    // A later turn: early again.
+    await new Promise<void>((resolve) => {
+      setImmediate(() => {
+        setImmediate(() => {
+          assert.equal(r.atWrite.length, 2, "written before the next immediate");
+          resolve();
+        });
+        out.writer.bytes(Buffer.from("transfer;"));
+        out.frameWritten();
+      });
+    });
+  });
+});
