@@ -10,6 +10,7 @@
 import type { Reader } from "./composite-fields.js";
 import type { Decoder } from "./decoder.js";
 import { FormatCode as F } from "./format-codes.js";
+import { generated, identifier } from "./generated.js";
 
 /**
  * Reads the first `count` items of a composite's list (its header already read) into a new object:
@@ -30,10 +31,7 @@ export function compileFieldListReader(
   keys: readonly string[],
   readers: readonly Reader[],
 ): FieldListReader {
-  const lines = [
-    `return function read_${name.replace(/[^A-Za-z0-9_]/g, "_")}(d, count) {`,
-    "  const out = {};",
-  ];
+  const lines = [`return function read_${identifier(name)}(d, count) {`, "  const out = {};"];
   lines.push("  let code;");
   keys.forEach((key, i) => {
     lines.push(`  if (count <= ${i}) return out;`);
@@ -42,15 +40,12 @@ export function compileFieldListReader(
   });
   lines.push(`  for (let i = ${keys.length}; i < count; i++) skip(d);`);
   lines.push("  return out;", "};");
-  const params = [...readers.map((_, i) => `r${i}`), "skip"];
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from our own field tables only (see above)
-    const factory = new Function(...params, lines.join("\n")) as (...args: unknown[]) => FieldListReader;
-    return factory(...readers, skipValue);
-  } catch {
-    // Code generation is disallowed (`--disallow-code-generation-from-strings`, a CSP): same result, generic loop.
-    return genericFieldListReader(keys, readers);
-  }
+  return generated<FieldListReader>(
+    lines,
+    [...readers.map((_, i) => `r${i}`), "skip"],
+    [...readers, skipValue],
+    () => genericFieldListReader(keys, readers),
+  );
 }
 
 /**
@@ -59,26 +54,20 @@ export function compileFieldListReader(
  */
 export type NullMandatoryFinder = (out: Record<string, unknown>, count: number) => number;
 
-/** Builds the finder for the mandatory fields `indexes` of `keys` (same code generation as above). */
+/** Builds the finder for the mandatory fields `indexes` of `keys`, generated as the reader is. */
 export function compileNullMandatoryFinder(
   name: string,
   keys: readonly string[],
   indexes: readonly number[],
 ): NullMandatoryFinder {
-  const lines = [`return function nullMandatory_${name.replace(/[^A-Za-z0-9_]/g, "_")}(out, count) {`];
+  const lines = [`return function nullMandatory_${identifier(name)}(out, count) {`];
   for (const i of indexes)
     lines.push(`  if (count > ${i} && out[${JSON.stringify(keys[i]!)}] === undefined) return ${i};`);
   lines.push("  return -1;", "};");
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from our own field tables only (see above)
-    const factory = new Function(lines.join("\n")) as () => NullMandatoryFinder;
-    return factory();
-  } catch {
-    return (out, count) => {
-      for (const i of indexes) if (i < count && out[keys[i]!] === undefined) return i;
-      return -1;
-    };
-  }
+  return generated<NullMandatoryFinder>(lines, [], [], () => (out, count) => {
+    for (const i of indexes) if (i < count && out[keys[i]!] === undefined) return i;
+    return -1;
+  });
 }
 
 /** The same reader as a loop over the table: used where code generation is not allowed. */

@@ -10,6 +10,7 @@
 import type { ByteWriter } from "../util/byte-writer.js";
 import type { Writer } from "./composite-fields.js";
 import { FormatCode as F } from "./format-codes.js";
+import { generated, identifier } from "./generated.js";
 
 /**
  * Writes the fields of `value` as list items (the list header is the caller's): an absent field
@@ -28,7 +29,7 @@ export function compileFieldListWriter(
   missing: (i: number) => never,
 ): FieldListWriter {
   const lines = [
-    `return function write_${name.replace(/[^A-Za-z0-9_]/g, "_")}(w, value, full) {`,
+    `return function write_${identifier(name)}(w, value, full) {`,
     "  let count = 0;",
     "  let end = w.pos;",
     "  let v;",
@@ -45,15 +46,12 @@ export function compileFieldListWriter(
     lines.push("  }");
   });
   lines.push(`  if (full) return ${keys.length};`, "  w.pos = end;", "  return count;", "};");
-  const params = [...writers.map((_, i) => `w${i}`), "missing"];
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from our own field tables only (see above)
-    const factory = new Function(...params, lines.join("\n")) as (...args: unknown[]) => FieldListWriter;
-    return factory(...writers, missing);
-  } catch {
-    // Code generation is disallowed (`--disallow-code-generation-from-strings`, a CSP): same result, generic loop.
-    return genericFieldListWriter(keys, writers, mandatory, missing);
-  }
+  return generated<FieldListWriter>(
+    lines,
+    [...writers.map((_, i) => `w${i}`), "missing"],
+    [...writers, missing],
+    () => genericFieldListWriter(keys, writers, mandatory, missing),
+  );
 }
 
 /** The same writer as a loop over the table: used where code generation is not allowed. */
